@@ -1,0 +1,64 @@
+"""simcore — a deterministic simulation of Kafka's offsets, commits, lag and replication.
+
+    >>> import simcore
+    >>> scenario = simcore.load_scenario("my-scenario.yaml")
+    >>> result = simcore.simulate(scenario)
+    >>> result.summary()["ledger"]
+    >>> result.figures()["offsets"].show()        # Plotly, e.g. in a notebook
+"""
+
+from simcore.builtins import builtin_scenario, builtin_scenarios
+from simcore.errors import InvariantViolation, RunBudgetExceeded, ScenarioError, SimcoreError
+from simcore.result import Result
+try:  # TEMP until scenario.py lands
+    from simcore.scenario import (
+        canonical_json,
+        load_scenario,
+        loads_scenario,
+        parse_scenario,
+        scenario_digest,
+        scenario_to_data,
+    )
+except ImportError:
+    pass
+from simcore.simulation import VERSION, Simulation
+from simcore.spec import Scenario
+
+__version__ = VERSION
+
+__all__ = [
+    "InvariantViolation",
+    "Result",
+    "RunBudgetExceeded",
+    "Scenario",
+    "ScenarioError",
+    "SimcoreError",
+    "builtin_scenario",
+    "builtin_scenarios",
+    "canonical_json",
+    "load_scenario",
+    "loads_scenario",
+    "parse_scenario",
+    "scenario_digest",
+    "scenario_to_data",
+    "simulate",
+]
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    check_invariants: bool = False,
+    max_events: int | None = None,
+    should_stop=None,  # type: ignore[no-untyped-def]
+) -> Result:
+    """Runs a validated scenario to its end and returns the Result.
+
+    ``check_invariants`` checks HW <= LEO, committed <= LEO and position moves after
+    every event (slow; for tests). ``max_events`` and ``should_stop`` cap a run: the
+    engine raises RunBudgetExceeded when either trips.
+    """
+    sim = Simulation(scenario, check_invariants=check_invariants, max_events=max_events,
+                     should_stop=should_stop)
+    sim.run()
+    return Result(sim)

@@ -1,0 +1,120 @@
+"""How a consumer commits: commitSync, commitAsync (with or without a retrying
+callback), Java's auto-commit inside poll, and librdkafka's auto-commit timer.
+
+Sources: [J] KafkaConsumer javadoc and ConsumerCoordinator (commitOffsetsSync retries
+retriable errors with retry.backoff.ms until the timer — default.api.timeout.ms —
+expires, then throws TimeoutException; non-retriable errors such as
+CommitFailedException throw at once; commitAsync sends once and reports a failure to
+its callback as RetriableCommitFailedException). [R] rdkafka_cgrp.c: the auto-commit
+timer commits stored offsets that moved forward.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from simcore.coordinator import COORDINATOR_NOT_AVAILABLE
+
+if TYPE_CHECKING:
+    from simcore.consumer import Consumer
+
+TopicPartition = tuple[str, int]
+Offsets = dict[TopicPartition, int]
+RETRIABLE = (COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT")
+
+
+def _fmt(offsets: Offsets) -> str:
+    return ", ".join(f"{t}-{p}@{o}" for (t, p), o in sorted(offsets.items()))
+
+
+class Committer:
+    """Mixed into Consumer; uses its engine, coordinator, timeline and guards."""
+
+    def _init_commits(self: Consumer) -> None:
+        self.commit = self.spec.commit
+        self._request_ids = 0
+        self.commits_ok = 0
+        self.commits_failed = 0
+
+    def _send_commit(self: Consumer, offsets: Offsets, done: Callable[[str | None], None]) -> None:
+        """One OffsetCommit request; ``done`` runs once: on the answer or the request timeout."""
+        self._request_ids += 1
+        answered = [False]
+
+        def finish(error: str | None) -> None:
+            if not answered[0]:
+                answered[0] = True
+                done(error)
+
+        def respond(error: str | None) -> None:
+            self.later(self.latency, finish, error)
+
+        self.engine.after(self.latency, self.coordinator.commit, self.id, self.group,
+                          dict(offsets), respond)
+        self.later(self.spec.request_timeout_ms, finish, "REQUEST_TIMED_OUT")
+
+    def commit_sync(self: Consumer, offsets: Offsets, then: Callable[[], None]) -> None:
+        if not offsets:
+            then()
+            return
+        self.state = "committing"
+        deadline = self.engine.now + self.spec.default_api_timeout_ms
+        self.timeline.record("commit_sync", self.id, offsets=_fmt(offsets))
+
+        def attempt() -> None:
+            self._send_commit(offsets, answer)
+
+        def answer(error: str | None) -> None:
+            if error is None:
+                self._commit_succeeded(offsets, "commitSync")
+                if self.state not in ("down", "failed"):
+                    then()
+            elif error not in RETRIABLE:
+                self.commits_failed += 1
+                self.fail(f"CommitFailedException from commitSync ({error})")
+            elif self.engine.now + self.spec.retry_backoff_ms < deadline:
+                self.timeline.record("commit_retry", self.id, error=error,
+                                     retry_in=self.spec.retry_backoff_ms)
+                self.later(self.spec.retry_backoff_ms, attempt)
+            else:
+                self.commits_failed += 1
+                self.fail("TimeoutException: commitSync did not succeed within "
+                          f"default.api.timeout.ms={self.spec.default_api_timeout_ms}")
+
+        attempt()
+
+    def commit_async(self: Consumer, offsets: Offsets, auto: bool) -> None:
+        if not offsets:
+            return
+        how = "auto-commit" if auto else "commitAsync"
+        self.timeline.record("commit_async", self.id, offsets=_fmt(offsets), how=how)
+
+        def answer(error: str | None) -> None:
+            if error is None:
+                self._commit_succeeded(offsets, how)
+                return
+            self.commits_failed += 1
+            retry = not auto and self.commit == "async-with-retry"
+            self.timeline.record("commit_failed", self.id, offsets=_fmt(offsets), error=error,
+                                 how=how, retry=retry)
+            if retry:  # the callback re-sends the same (possibly by now older) offsets
+                self.commit_async(offsets, auto=False)
+
+        self._send_commit(offsets, answer)
+
+    def _librdkafka_auto_commit(self: Consumer) -> None:
+        """rd_kafka's auto-commit timer: commit stored offsets that moved forward."""
+        changed = {
+            tp: offset for tp, offset in sorted(self.stored.items())
+            if offset > (self.coordinator.committed_offset(self.group, tp) or -1)
+        }
+        if changed:
+            self.commit_async(changed, auto=True)
+        self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
+
+    def _commit_succeeded(self: Consumer, offsets: Offsets, how: str) -> None:
+        self.commits_ok += 1
+        self.timeline.record("commit_ok", self.id, offsets=_fmt(offsets), how=how)
+        for tp, offset in sorted(offsets.items()):
+            if self._crash_at_point("after_commit", tp, 0, offset):
+                return

@@ -1,0 +1,337 @@
+"""The consumer: join, find positions, the poll loop, processing, and its commits.
+
+Java ([J] KafkaConsumer, ConsumerCoordinator): ``poll()`` first auto-commits the
+*positions* if ``auto.commit.interval.ms`` has elapsed (maybeAutoCommitOffsetsAsync),
+then returns up to ``max.poll.records`` buffered records; the application processes
+them before the next poll, so auto-commit covers only records of earlier polls.
+librdkafka ([R] INTRODUCTION.md "At-least-once processing", rdkafka_cgrp.c): poll
+hands out one message; with ``enable.auto.offset.store=true`` its offset is stored
+at hand-out, and a background timer commits the stored offsets every interval —
+even while that message is still being processed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Sequence
+
+from simcore.commits import Committer
+from simcore.spec import ConsumerSpec, FaultSpec
+
+if TYPE_CHECKING:
+    from simcore.cluster import Cluster
+    from simcore.coordinator import Coordinator
+    from simcore.engine import Engine
+    from simcore.timeline import Timeline
+
+TopicPartition = tuple[str, int]
+Chunk = tuple[TopicPartition, int, Sequence[int]]  # (tp, first offset, message ids)
+
+APP_POLL_TIMEOUT_MS = 100  # the application's poll(Duration.ofMillis(100))
+
+
+class ConsumerFailed(Exception):
+    """The application's poll loop threw: the consumer stops for good."""
+
+
+class Consumer(Committer):
+    def __init__(
+        self, engine: Engine, cluster: Cluster, coordinator: Coordinator, timeline: Timeline,
+        spec: ConsumerSpec, assignment: list[TopicPartition], faults: list[FaultSpec],
+        member_suffix: str,
+    ) -> None:
+        self.engine = engine
+        self.cluster = cluster
+        self.coordinator = coordinator
+        self.timeline = timeline
+        self.spec = spec
+        self.id = spec.id
+        self.group = spec.group
+        self.assignment = assignment
+        self.member_id = f"{spec.id}-{member_suffix}"
+        self.state = "not_started"
+        self.incarnation = 0
+        self.positions: dict[TopicPartition, int] = {}
+        self.stored: dict[TopicPartition, int] = {}  # librdkafka offset store
+        self.buffers: dict[TopicPartition, deque[Chunk]] = {}
+        self.fetching: set[TopicPartition] = set()
+        self.processed: list[Sequence[int]] = []
+        self.processing_total = 0
+        self.current: Chunk | None = None
+        self.current_started = 0
+        self.todo: deque[Chunk] = deque()
+        self.error: str | None = None
+        self._waiting_token = 0
+        self._next_auto_commit = 0
+        self._time_faults = [f for f in faults if f.action == "crash" and f.at_ms is not None]
+        self._point_faults = [f for f in faults if f.action == "crash" and f.point is not None]
+        self._fired: set[int] = set()
+        self._init_commits()
+
+    @property
+    def latency(self) -> int:
+        return self.cluster.latency
+
+    @property
+    def librdkafka(self) -> bool:
+        return self.spec.client == "librdkafka"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def schedule(self) -> None:
+        self.engine.at(self.spec.start_ms, self.start, False)
+        for index, fault in enumerate(self._time_faults):
+            assert fault.at_ms is not None
+            self.engine.at(fault.at_ms, self._timed_crash, index)
+
+    def start(self, restart: bool) -> None:
+        self.incarnation += 1
+        self.state = "joining"
+        self.timeline.record("restart" if restart else "start", self.id, group=self.group,
+                             client=self.spec.client)
+        # FindCoordinator, JoinGroup and SyncGroup: two round trips (no rebalance model yet).
+        self.later(4 * self.latency, self._joined)
+
+    def later(self, delay: int, handler, *args) -> None:  # type: ignore[no-untyped-def]
+        """Schedules a handler that is dropped if the consumer crashed in between."""
+        self.engine.after(delay, self._guarded, self.incarnation, handler, args)
+
+    def _guarded(self, incarnation: int, handler, args) -> None:  # type: ignore[no-untyped-def]
+        if incarnation == self.incarnation and self.state not in ("down", "failed"):
+            handler(*args)
+
+    def _joined(self) -> None:
+        self.timeline.record("assigned", self.id, partitions=[f"{t}-{p}" for t, p in self.assignment])
+        self.later(2 * self.latency, self._init_positions)  # OffsetFetch round trip
+
+    def _init_positions(self) -> None:
+        for tp in self.assignment:
+            committed = self.coordinator.committed_offset(self.group, tp)
+            if committed is not None:
+                self._set_position(tp, committed, "committed offset")
+                continue
+            policy = self.spec.auto_offset_reset
+            log = self.cluster.partitions[tp].log
+            if policy == "none":
+                self.fail(f"NoOffsetForPartitionException: no committed offset for {tp[0]}-{tp[1]} "
+                          "and auto.offset.reset=none")
+                return
+            offset = log.log_start if policy == "earliest" else log.hw
+            self._set_position(tp, offset, f"auto.offset.reset={policy}")
+        self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+        if self.librdkafka and self.spec.enable_auto_commit:
+            self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
+        self.poll()
+
+    def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
+        self.positions[tp] = offset
+        self.buffers[tp] = deque()
+        self.timeline.record("position", self.id, part=f"{tp[0]}-{tp[1]}", offset=offset, why=why)
+
+    def fail(self, error: str) -> None:
+        self.state = "failed"
+        self.error = error
+        self.incarnation += 1
+        self.timeline.record("consumer_failed", self.id, error=error)
+
+    # -- crashes ----------------------------------------------------------------------------
+
+    def _timed_crash(self, index: int) -> None:
+        fault = self._time_faults[index]
+        if self.state in ("down", "failed", "not_started"):
+            return
+        self.crash(fault, f"at {fault.at_ms} ms")
+
+    def crash(self, fault: FaultSpec, where: str) -> None:
+        self._finish_partial_processing()
+        self.incarnation += 1
+        self.state = "down"
+        self.buffers.clear()
+        self.fetching.clear()
+        self.todo.clear()
+        self.current = None
+        self.timeline.record("crash", self.id, where=where, injected=fault.injected,
+                             restart_after_ms=fault.restart_after_ms)
+        if fault.restart_after_ms is not None:
+            self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
+
+    def _restart(self, incarnation: int) -> None:
+        if incarnation == self.incarnation and self.state == "down":
+            self.positions.clear()
+            self.stored.clear()
+            self.start(True)
+
+    def _point_fault(self, point: str, tp: TopicPartition, first: int, count: int) -> FaultSpec | None:
+        for index, fault in enumerate(self._point_faults):
+            if index in self._fired or fault.point != point or fault.offset is None:
+                continue
+            if fault.topic is not None and fault.topic != tp[0]:
+                continue
+            if fault.partition is not None and fault.partition != tp[1]:
+                continue
+            if first <= fault.offset < first + count:
+                self._fired.add(index)
+                return fault
+        return None
+
+    def _crash_at_point(self, point: str, tp: TopicPartition, first: int, count: int) -> bool:
+        fault = self._point_fault(point, tp, first, count)
+        if fault is None:
+            return False
+        self.crash(fault, f"{point} offset {fault.offset} of {tp[0]}-{tp[1]}")
+        return True
+
+    # -- fetching ----------------------------------------------------------------------------
+
+    def _ensure_fetches(self) -> None:
+        for tp in self.assignment:
+            if tp in self.fetching or self.buffers.get(tp) or tp not in self.positions:
+                continue
+            self.fetching.add(tp)
+            offset = self.positions[tp]
+
+            def respond(at: int, batches, tp=tp) -> None:  # type: ignore[no-untyped-def]
+                self.later(self.latency, self._on_fetch, tp, at, batches)
+
+            self.engine.after(self.latency, self.cluster.fetch, tp, offset,
+                              self.spec.fetch_max_wait_ms, respond)
+
+    def _on_fetch(self, tp: TopicPartition, offset: int, batches) -> None:  # type: ignore[no-untyped-def]
+        self.fetching.discard(tp)
+        if self.positions.get(tp) != offset:
+            return  # stale answer: the position moved
+        buffer = self.buffers[tp]
+        for batch in batches:
+            start = max(offset, batch.base) - batch.base
+            if start < batch.count:
+                buffer.append((tp, batch.base + start, batch.msgs[start:]))
+        if buffer and self.state == "polling":
+            self.poll()
+        elif not buffer:
+            self._ensure_fetches()
+
+    # -- the poll loop -------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        self.state = "polling"
+        self._waiting_token += 1
+        if not self.librdkafka and self.spec.enable_auto_commit:
+            if self.engine.now >= self._next_auto_commit:
+                self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+                self.commit_async(dict(self.positions), auto=True)
+        records = self._take(self.spec.max_poll_records)
+        self._ensure_fetches()
+        if not records:
+            self.later(APP_POLL_TIMEOUT_MS, self._poll_timeout, self._waiting_token)
+            return
+        for tp, first, msgs in records:
+            self.positions[tp] = first + len(msgs)
+            if self.librdkafka and self.spec.enable_auto_offset_store:
+                self.stored[tp] = first + len(msgs)
+        self.timeline.record("poll", self.id, records=_describe(records))
+        for tp, first, msgs in records:
+            if self._crash_at_point("after_poll", tp, first, len(msgs)):
+                return
+        self.todo.extend(self._split_for_faults(records))
+        self._process_next()
+
+    def _poll_timeout(self, token: int) -> None:
+        if token == self._waiting_token and self.state == "polling":
+            self.poll()
+
+    def _take(self, limit: int) -> list[Chunk]:
+        out: list[Chunk] = []
+        for tp in self.assignment:
+            buffer = self.buffers.get(tp)
+            while buffer and limit > 0:
+                chunk_tp, first, msgs = buffer[0]
+                if len(msgs) <= limit:
+                    buffer.popleft()
+                    out.append((chunk_tp, first, msgs))
+                    limit -= len(msgs)
+                else:
+                    out.append((chunk_tp, first, msgs[:limit]))
+                    buffer[0] = (chunk_tp, first + limit, msgs[limit:])
+                    limit = 0
+        return out
+
+    def _split_for_faults(self, chunks: list[Chunk]) -> list[Chunk]:
+        """Per-record steps where a record-level action (commit, crash point) needs them."""
+        per_record = self.commit == "sync-per-record" or (
+            self.librdkafka and not self.spec.enable_auto_offset_store)
+        out: list[Chunk] = []
+        for tp, first, msgs in chunks:
+            cuts = {0, len(msgs)}
+            if per_record:
+                cuts.update(range(len(msgs)))
+            for fault in self._point_faults:
+                if fault.offset is not None and first <= fault.offset < first + len(msgs):
+                    cuts.update((fault.offset - first, fault.offset - first + 1))
+            bounds = sorted(cuts)
+            for a, b in zip(bounds, bounds[1:]):
+                out.append((tp, first + a, msgs[a:b]))
+        return out
+
+    # -- processing ----------------------------------------------------------------------------
+
+    def _process_next(self) -> None:
+        if not self.todo:
+            self._after_batch()
+            return
+        tp, first, msgs = self.todo.popleft()
+        if self._crash_at_point("before_process", tp, first, len(msgs)):
+            return
+        self.state = "processing"
+        self.current = (tp, first, msgs)
+        self.current_started = self.engine.now
+        self.later(self.spec.processing_ms * len(msgs), self._processed)
+
+    def _processed(self) -> None:
+        assert self.current is not None
+        tp, first, msgs = self.current
+        self.current = None
+        self._count_processed(msgs)
+        self.timeline.record("processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first,
+                             count=len(msgs))
+        if self._crash_at_point("after_process", tp, first, len(msgs)):
+            return
+        end = first + len(msgs)
+        if self.librdkafka and not self.spec.enable_auto_offset_store:
+            self.stored[tp] = end  # rd_kafka_offsets_store() after processing
+        if self.commit == "sync-per-record":
+            self.commit_sync({tp: end}, then=self._process_next)
+            return
+        self._process_next()
+
+    def _count_processed(self, msgs: Sequence[int]) -> None:
+        if len(msgs):
+            self.processed.append(msgs)
+            self.processing_total += len(msgs)
+
+    def _finish_partial_processing(self) -> None:
+        """A crash mid-processing: records whose processing time fully elapsed count."""
+        if self.current is None or self.state != "processing":
+            return
+        tp, first, msgs = self.current
+        done = len(msgs)
+        if self.spec.processing_ms > 0:
+            done = min(len(msgs), (self.engine.now - self.current_started) // self.spec.processing_ms)
+        if done:
+            self._count_processed(msgs[:done])
+            self.timeline.record("processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first,
+                                 count=done)
+
+    def _after_batch(self) -> None:
+        if self.commit == "sync-per-batch":
+            self.commit_sync(dict(self.positions), then=self.poll)
+            return
+        if self.commit in ("async", "async-with-retry"):
+            self.commit_async(dict(self.positions), auto=False)
+        self.poll()
+
+
+def _describe(records: list[Chunk]) -> str:
+    return ", ".join(
+        f"{t}-{p}@{first}" + (f"..{first + len(msgs) - 1}" if len(msgs) > 1 else "")
+        for (t, p), first, msgs in records
+    )

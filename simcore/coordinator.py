@@ -1,0 +1,75 @@
+"""The group coordinator's offset store (``__consumer_offsets``) and commit faults.
+
+A commit stores whatever offsets it carries, in arrival order: the broker does not
+refuse an offset lower than the one already committed, which is why a retried
+older ``commitAsync`` can overwrite a newer commit ([J] GroupMetadataManager.storeOffsets;
+KafkaConsumer javadoc on commitAsync ordering).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from simcore.spec import FaultSpec
+
+if TYPE_CHECKING:
+    from simcore.engine import Engine
+    from simcore.timeline import Timeline
+
+COORDINATOR_NOT_AVAILABLE = "COORDINATOR_NOT_AVAILABLE"  # retriable
+UNKNOWN_MEMBER_ID = "UNKNOWN_MEMBER_ID"  # not retriable: CommitFailedException
+
+TopicPartition = tuple[str, int]
+
+
+class CommitFault:
+    def __init__(self, spec: FaultSpec) -> None:
+        self.spec = spec
+        self.remaining = spec.count
+
+
+class Coordinator:
+    def __init__(self, engine: Engine, timeline: Timeline, faults: tuple[FaultSpec, ...]) -> None:
+        self.engine = engine
+        self.timeline = timeline
+        self.committed: dict[tuple[str, str, int], int] = {}
+        self.commit_times: dict[tuple[str, str, int], int] = {}
+        self._faults = [CommitFault(f) for f in faults if f.action in ("commit_fail", "commit_timeout")]
+
+    def committed_offset(self, group: str, tp: TopicPartition) -> int | None:
+        return self.committed.get((group, tp[0], tp[1]))
+
+    def commit(
+        self, member: str, group: str, offsets: dict[TopicPartition, int],
+        respond: Callable[[str | None], None],
+    ) -> None:
+        """An OffsetCommit request arrives (now). Faults from the scenario apply first."""
+        fault = self._matching_fault(member)
+        if fault is not None:
+            fault.remaining -= 1
+            if fault.spec.action == "commit_timeout":
+                self.timeline.record("commit_lost", "coordinator", member=member,
+                                     offsets=_fmt(offsets), injected=True)
+                return  # no answer: the client's request.timeout.ms runs out
+            error = COORDINATOR_NOT_AVAILABLE if fault.spec.retriable else UNKNOWN_MEMBER_ID
+            self.timeline.record("commit_rejected", "coordinator", member=member,
+                                 offsets=_fmt(offsets), error=error, injected=True)
+            respond(error)
+            return
+        for (topic, partition), offset in sorted(offsets.items()):
+            self.committed[(group, topic, partition)] = offset
+            self.commit_times[(group, topic, partition)] = self.engine.now
+        self.timeline.record("commit_stored", "coordinator", member=member, group=group,
+                             offsets=_fmt(offsets))
+        respond(None)
+
+    def _matching_fault(self, member: str) -> CommitFault | None:
+        for fault in self._faults:
+            at = fault.spec.at_ms or 0
+            if fault.remaining > 0 and fault.spec.target == member and self.engine.now >= at:
+                return fault
+        return None
+
+
+def _fmt(offsets: dict[TopicPartition, int]) -> str:
+    return ", ".join(f"{t}-{p}@{o}" for (t, p), o in sorted(offsets.items()))

@@ -1,0 +1,63 @@
+"""One plain sentence per timeline event, for the event log and message stories."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+_ACKS = {0: "acks=0", 1: "acks=1", -1: "acks=all"}
+
+
+def _records(count: int) -> str:
+    return "1 record" if count == 1 else f"{count} records"
+
+
+def _range(first: int, count: int) -> str:
+    return str(first) if count == 1 else f"{first}..{first + count - 1}"
+
+
+_TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
+    "send": lambda a, f: f"{a} sends messages #{_range(f['first'], f['count'])} to {f['part']}"
+    + (f" (attempt {f['attempt']})" if f["attempt"] > 1 else ""),
+    "append": lambda a, f: f"{a} (leader) appends {_records(f['count'])} from {f['producer']} "
+    f"to {f['part']} at offsets {_range(f['base'], f['count'])}",
+    "dedup": lambda a, f: f"{a} recognises a retried batch from {f['producer']} (sequence "
+    f"{f['seq']}) and does not write it again",
+    "hw": lambda a, f: f"high watermark of {f['part']} moves to {f['hw']}: offsets below it "
+    "are committed and visible to consumers",
+    "ack": lambda a, f: (
+        f"{a}: {_ACKS[f['acks']]} — counts messages #{_range(f['first'], f['count'])} as sent "
+        "without waiting for any broker" if f["acks"] == 0 else
+        f"{a} receives the ack ({_ACKS[f['acks']]}) for messages "
+        f"#{_range(f['first'], f['count'])} at {f['part']} offset {f['base']}"),
+    "produce_error": lambda a, f: f"{a}: {f['error']} for messages "
+    f"#{_range(f['first'], f['count'])}; retrying in {f['retry_in']} ms",
+    "produce_failed": lambda a, f: f"{a} gives up on messages #{_range(f['first'], f['count'])}: "
+    f"{f['error']}",
+    "start": lambda a, f: f"{a} ({f['client']} client) starts and joins group {f['group']}",
+    "restart": lambda a, f: f"{a} restarts and rejoins group {f['group']}",
+    "assigned": lambda a, f: f"{a} is assigned {', '.join(f['partitions']) or 'nothing'}",
+    "position": lambda a, f: f"{a} will read {f['part']} from offset {f['offset']} ({f['why']})",
+    "poll": lambda a, f: f"poll() returns {f['records']} to {a}",
+    "processed": lambda a, f: f"{a} finished processing {f['part']} offset "
+    f"{_range(f['first'], f['count'])}",
+    "commit_sync": lambda a, f: f"{a} calls commitSync({f['offsets']}) and blocks",
+    "commit_async": lambda a, f: f"{a} sends {f['how']} of {f['offsets']}",
+    "commit_ok": lambda a, f: f"{a}: {f['how']} of {f['offsets']} succeeded",
+    "commit_retry": lambda a, f: f"{a}: commitSync got {f['error']}, retries in "
+    f"{f['retry_in']} ms",
+    "commit_failed": lambda a, f: f"{a}: {f['how']} of {f['offsets']} failed ({f['error']})"
+    + ("; the callback retries it with the same offsets" if f["retry"] else "; not retried"),
+    "commit_stored": lambda a, f: f"coordinator stores {f['group']} offsets {f['offsets']}",
+    "commit_lost": lambda a, f: f"fault: the commit of {f['offsets']} by {f['member']} gets "
+    "no answer",
+    "commit_rejected": lambda a, f: f"fault: the coordinator rejects the commit of "
+    f"{f['offsets']} by {f['member']} with {f['error']}",
+    "crash": lambda a, f: f"{a} crashes {f['where']}"
+    + (f"; restarts in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None else ""),
+    "consumer_failed": lambda a, f: f"{a} stops with an error: {f['error']}",
+}
+
+
+def describe(kind: str, actor: str, fields: dict[str, Any]) -> str:
+    render = _TEXT.get(kind)
+    return render(actor, fields) if render else f"{actor}: {kind}"

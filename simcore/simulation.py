@@ -1,0 +1,82 @@
+"""Assembles a run: cluster, coordinator, producers, consumers, recorder; runs it."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from simcore.assignors import range_assign
+from simcore.cluster import Cluster
+from simcore.consumer import Consumer
+from simcore.coordinator import Coordinator
+from simcore.engine import Engine
+from simcore.frames import Recorder
+from simcore.invariants import InvariantChecker
+from simcore.producer import Producer
+from simcore.spec import Scenario
+from simcore.timeline import Timeline
+
+VERSION = "0.1.0"
+
+
+class Simulation:
+    def __init__(
+        self, scenario: Scenario, *, check_invariants: bool = False,
+        max_events: int | None = None, should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.engine = Engine(scenario.seed, scenario.duration_ms, max_events=max_events,
+                             should_stop=should_stop)
+        self.timeline = Timeline(lambda: self.engine.now)
+        self.cluster = Cluster(self.engine, scenario, self.timeline)
+        self.coordinator = Coordinator(self.engine, self.timeline, scenario.faults)
+        self.producers: list[Producer] = []
+        base = 0
+        for index, spec in enumerate(scenario.producers):
+            self.producers.append(
+                Producer(self.engine, self.cluster, self.timeline, spec, base, index))
+            base += spec.messages
+        self.total_messages = base
+        self.consumers = self._build_consumers()
+        self.recorder = Recorder(self)
+        checker = InvariantChecker(self) if check_invariants else None
+        self.engine.after_event = self._after_event_hook(checker)
+
+    def _build_consumers(self) -> list[Consumer]:
+        scenario = self.scenario
+        groups: dict[str, dict[str, tuple[str, ...]]] = {}
+        for spec in scenario.consumers:
+            groups.setdefault(spec.group, {})[spec.id] = spec.topics
+        assignments: dict[str, list[tuple[str, int]]] = {}
+        for members in groups.values():
+            assignments.update(range_assign(members, self.cluster.partition_counts))
+        rng = self.engine.rng("member-ids")
+        consumers = []
+        for spec in scenario.consumers:
+            faults = [f for f in scenario.faults if f.target == spec.id]
+            suffix = f"{rng.getrandbits(32):08x}"
+            consumers.append(Consumer(self.engine, self.cluster, self.coordinator, self.timeline,
+                                      spec, assignments[spec.id], faults, suffix))
+        return consumers
+
+    def _after_event_hook(self, checker: InvariantChecker | None) -> Callable[[], None]:
+        record = self.recorder.after_event
+        if checker is None:
+            return record
+
+        def both() -> None:
+            checker.check()
+            record()
+
+        return both
+
+    def header(self) -> str:
+        return f"simcore {VERSION} seed={self.scenario.seed} scenario={self.scenario.name}\n"
+
+    def run(self) -> None:
+        self.cluster.start()
+        for producer in self.producers:
+            producer.start()
+        for consumer in self.consumers:
+            consumer.schedule()
+        self.engine.run()
+        self.recorder.final()

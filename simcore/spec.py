@@ -1,0 +1,108 @@
+"""The validated scenario: plain, frozen data handed to the engine.
+
+`simcore.scenario` builds these from YAML/JSON/dicts (validation, Kafka defaults);
+`simcore.engine` only reads them. Every Kafka setting the engine needs is a typed
+field here, already resolved to the client family's real default; `config` keeps
+the resolved property map (Kafka's own names) for display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+CLIENTS = ("java", "librdkafka")
+COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
+RESET_POLICIES = ("earliest", "latest", "none")
+CRASH_POINTS = ("after_poll", "before_process", "after_process", "after_commit")
+FAULT_ACTIONS = ("crash", "commit_fail", "commit_timeout")
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int = 1
+    retention_ms: int = 604_800_000
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProducerSpec:
+    id: str
+    topic: str
+    messages: int  # total records this producer sends
+    rate_per_s: float  # records per second, evenly spaced
+    start_ms: int = 0
+    key: str | None = None  # template with {i}; None = null key
+    value: str = "message {i}"  # template with {i}
+    client: str = "java"
+    partition: int | None = None  # explicit partition wins over the key
+    acks: int = -1  # 0, 1 or -1 (all)
+    linger_ms: int = 5
+    batch_size: int = 16384
+    enable_idempotence: bool = True
+    retries: int = 2_147_483_647
+    retry_backoff_ms: int = 100
+    request_timeout_ms: int = 30_000
+    delivery_timeout_ms: int = 120_000
+    max_in_flight: int = 5
+    partitioner: str = "murmur2"  # java: murmur2 (built-in); librdkafka: consistent_random, ...
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    id: str
+    group: str
+    topics: tuple[str, ...]
+    start_ms: int = 0
+    client: str = "java"
+    processing_ms: int = 0  # per record
+    commit: str = "auto"
+    enable_auto_commit: bool = True
+    auto_commit_interval_ms: int = 5000
+    auto_offset_reset: str = "latest"  # normalised: earliest | latest | none
+    enable_auto_offset_store: bool = True  # librdkafka only
+    max_poll_records: int = 500  # librdkafka hands out one message per poll: 1
+    fetch_min_bytes: int = 1
+    fetch_max_wait_ms: int = 500
+    max_poll_interval_ms: int = 300_000
+    session_timeout_ms: int = 45_000
+    heartbeat_interval_ms: int = 3000
+    default_api_timeout_ms: int = 60_000
+    request_timeout_ms: int = 30_000
+    retry_backoff_ms: int = 100
+    isolation_level: str = "read_uncommitted"
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    action: str  # crash | commit_fail | commit_timeout
+    target: str  # consumer id
+    at_ms: int | None = None  # time trigger (exclusive with point)
+    point: str | None = None  # lifecycle trigger for crash: see CRASH_POINTS
+    offset: int | None = None  # with point: the record offset the point refers to
+    topic: str | None = None  # with point: optional, defaults to any topic
+    partition: int | None = None  # with point: optional, defaults to any partition
+    restart_after_ms: int | None = None  # crash: restart this long after; None = stays down
+    count: int = 1  # commit_fail / commit_timeout: how many commit requests are affected
+    retriable: bool = True  # commit_fail: retriable (COORDINATOR_NOT_AVAILABLE) or not
+    injected: bool = False  # added interactively from the browser
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    seed: int
+    duration_ms: int
+    brokers: int
+    topics: tuple[TopicSpec, ...]
+    producers: tuple[ProducerSpec, ...]
+    consumers: tuple[ConsumerSpec, ...]
+    faults: tuple[FaultSpec, ...] = ()
+    description: str = ""
+    network_latency_ms: int = 1  # one-way, client <-> broker
+    source: Mapping[str, Any] = field(default_factory=dict)  # the input as given (canonical JSON-able)
