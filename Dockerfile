@@ -1,0 +1,26 @@
+# The playground as one container: Daphne on port 8000, SQLite in /data unless DATABASE_URL
+# says otherwise, in-memory channel layer unless REDIS_URL is set. Static files (htmx, plotly.js)
+# are collected and compressed at build time and served by WhiteNoise.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+ENV DJANGO_STATIC_COLLECTED=1 \
+    DJANGO_ALLOWED_HOSTS="*" \
+    DATABASE_URL=sqlite:////data/db.sqlite3
+RUN python manage.py collectstatic --noinput --verbosity 0 \
+    && useradd --system --no-create-home app \
+    && mkdir /data && chown app /data
+
+USER app
+EXPOSE 8000
+VOLUME /data
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne -b 0.0.0.0 -p 8000 playground.asgi:application"]

@@ -1,0 +1,51 @@
+# One-command set-up: `make run` serves the playground, `make test` runs every test.
+# The venv is rebuilt only when a requirements file changes (stamp files below).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.stamp-runtime
+DEV_STAMP := $(VENV)/.stamp-dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: venv dev run test bench lint clean chromium
+
+venv: $(RUNTIME_STAMP)
+
+dev: $(DEV_STAMP)
+
+$(RUNTIME_STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	DJANGO_STATIC_COLLECTED=1 $(BIN)/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+
+# Debian's Chromium drives the browser tests (Playwright's own download is not reachable).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
+
+# Two pytest runs: browser tests must come after every asyncio test (stack-notes, trap 2).
+test: dev chromium
+	$(BIN)/pytest $(wildcard tests/simcore tests/web)
+	$(BIN)/pytest tests/browser
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+lint: dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy simcore
+
+clean:
+	rm -rf $(VENV) .staticfiles .pytest_cache .mypy_cache .ruff_cache .artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
