@@ -1,0 +1,84 @@
+"""``python -m simcore run FILE [--json]`` and ``python -m simcore list``.
+
+Exit status: 0 on success, 2 with a one-line message on stderr for an invalid
+scenario (or a bad command line), 1 if the run itself failed an invariant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from simcore.errors import ScenarioError, SimcoreError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simcore", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="simulate a scenario file (YAML or JSON)")
+    run.add_argument("file", help="scenario file, or builtin:<name> for a built-in scenario")
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    run.add_argument("--check", action="store_true", help="check invariants after every event")
+    sub.add_parser("list", help="list the built-in scenarios")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        return _list()
+    return _run(args.file, as_json=args.json, check=args.check)
+
+
+def _list() -> int:
+    from simcore.builtins import builtin_scenarios
+
+    for slug, scenario in builtin_scenarios():
+        print(f"builtin:{slug:<32} {scenario.name}")
+    return 0
+
+
+def _run(path: str, *, as_json: bool, check: bool) -> int:
+    from simcore import simulate
+    from simcore.builtins import builtin_scenario
+    from simcore.scenario import load_scenario
+
+    try:
+        if path.startswith("builtin:"):
+            scenario = builtin_scenario(path.removeprefix("builtin:"))
+        else:
+            scenario = load_scenario(path)
+    except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        result = simulate(scenario, check_invariants=check)
+    except SimcoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary, sort_keys=False))
+    else:
+        print(_text(summary))
+    return 0
+
+
+def _text(summary: dict[str, Any]) -> str:
+    lines = [f"{summary['name']}  (seed {summary['seed']}, digest {summary['digest'][:16]})", ""]
+    for topic, c in summary["ledger"]["topics"].items():
+        lines.append(f"topic {topic}: sent {c['sent']}, acked {c['acked']}, failed {c['failed']}, "
+                     f"in log {c['in_log']}, acknowledged but lost {c['lost_acked']}, "
+                     f"duplicate copies {c['log_duplicates']}")
+    for group, c in summary["ledger"]["groups"].items():
+        lines.append(f"group {group}: processed once {c['processed_once']}, never "
+                     f"{c['processed_never']}, more than once {c['processed_multiple']} "
+                     f"({c['processing_total']} processings)")
+    if summary["groups"]:
+        cols = list(summary["groups"][0])
+        rows = [[str(r[c]) for c in cols] for r in summary["groups"]]
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+        lines.append("")
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
+        lines.extend("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+    for error in summary["errors"]:
+        lines.append(f"error: {error}")
+    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""Small scenario builders for the core tests (plain dicts through the public parser)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import simcore
+
+BASE: dict[str, Any] = {
+    "name": "test",
+    "seed": 1,
+    "duration_ms": 30000,
+    "brokers": 1,
+    "topics": [{"name": "orders", "partitions": 1, "replication_factor": 1}],
+    "producers": [{"id": "p1", "topic": "orders", "messages": 3, "rate_per_s": 1000}],
+    "consumers": [
+        {"id": "c1", "group": "g", "topics": ["orders"],
+         "config": {"auto.offset.reset": "earliest"}},
+    ],
+    "faults": [],
+}
+
+
+def scenario(**changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    for key, value in changes.items():
+        data[key] = value
+    return data
+
+
+def consumer(**fields: Any) -> dict[str, Any]:
+    out = copy.deepcopy(BASE["consumers"][0])
+    config = fields.pop("config", {})
+    out.update(fields)
+    out["config"] = {**out["config"], **config}
+    return out
+
+
+def run(data: dict[str, Any]) -> simcore.Result:
+    return simcore.simulate(simcore.parse_scenario(data), check_invariants=True)
+
+
+def kinds(result: simcore.Result, actor: str | None = None) -> list[str]:
+    return [e[1] for e in result.events if actor is None or e[2] == actor]
+
+
+def outcomes(result: simcore.Result) -> dict[str, str]:
+    return {m["id"]: m["outcome"] for m in result.messages() or []}

@@ -1,0 +1,99 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simcore.engine import Engine, derive_seed
+from simcore.errors import RunBudgetExceeded
+from tests.simcore.helpers import consumer, run, scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_it_runs_ties_in_scheduling_order():
+    engine = Engine(seed=1, horizon_ms=100)
+    seen = []
+    for name in "cab":
+        engine.at(5, seen.append, name)
+    engine.at(1, seen.append, "first")
+    engine.run()
+    assert seen == ["first", "c", "a", "b"]
+
+
+def test_it_stops_at_the_horizon():
+    engine = Engine(seed=1, horizon_ms=10)
+    seen = []
+    engine.at(10, seen.append, 10)
+    engine.at(11, seen.append, 11)
+    engine.run()
+    assert seen == [10]
+
+
+def test_it_derives_distinct_stable_streams():
+    assert derive_seed(7, "a") == derive_seed(7, "a")
+    assert derive_seed(7, "a") != derive_seed(7, "b")
+    assert derive_seed(7, "a") != derive_seed(8, "a")
+    assert Engine(7, 1).rng("x").random() == Engine(7, 1).rng("x").random()
+
+
+def test_it_enforces_the_event_budget():
+    data = scenario(producers=[{"id": "p1", "topic": "orders", "messages": 5000,
+                                "rate_per_s": 1000}])
+    import simcore
+
+    with pytest.raises(RunBudgetExceeded):
+        simcore.simulate(simcore.parse_scenario(data), max_events=5000)
+
+
+def test_it_honours_should_stop():
+    import simcore
+
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return True
+
+    data = scenario(producers=[{"id": "p1", "topic": "orders", "messages": 20000,
+                                "rate_per_s": 1000}])
+    with pytest.raises(RunBudgetExceeded, match="too long"):
+        simcore.simulate(simcore.parse_scenario(data), should_stop=stop)
+    assert calls
+
+
+KEYED = scenario(
+    seed=42,
+    topics=[{"name": "orders", "partitions": 3, "replication_factor": 1}],
+    producers=[{"id": "p1", "topic": "orders", "messages": 40, "rate_per_s": 200,
+                "key": "k{i}"},
+               {"id": "p2", "topic": "orders", "messages": 40, "rate_per_s": 300}],
+    consumers=[consumer(id="c1", processing_ms=20), consumer(id="c2", processing_ms=30)],
+    faults=[{"action": "crash", "target": "c1", "at_ms": 150, "restart_after_ms": 100}],
+)
+
+
+def test_it_gives_the_same_digest_twice():
+    assert run(KEYED).digest == run(KEYED).digest
+
+
+def test_it_changes_the_digest_with_the_seed():
+    other = dict(KEYED, seed=43)
+    assert run(KEYED).digest != run(other).digest
+
+
+def test_it_gives_the_same_digest_in_another_process_with_another_hash_seed(tmp_path):
+    import json
+
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(KEYED))
+    digests = set()
+    for hash_seed in ("1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+        out = subprocess.run(
+            [sys.executable, "-m", "simcore", "run", str(path), "--json"],
+            capture_output=True, text=True, env=env, cwd=ROOT, check=True,
+        )
+        digests.add(json.loads(out.stdout)["digest"])
+    assert digests == {run(KEYED).digest}

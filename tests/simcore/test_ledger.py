@@ -1,0 +1,31 @@
+from simcore.ledger import group_counts, intervals, runs, sweep, topic_counts
+
+
+def test_it_compresses_runs():
+    assert runs(range(3, 7)) == [(3, 7)]
+    assert runs((1, 2, 3, 7, 8, 10)) == [(1, 4), (7, 9), (10, 11)]
+    assert runs(range(0)) == []
+
+
+def test_it_sweeps_overlapping_layers():
+    segments = sweep({"a": [(0, 10, 1)], "b": [(5, 15, 1), (5, 6, 1)]})
+    assert segments == [
+        (0, 5, {"a": 1, "b": 0}), (5, 6, {"a": 1, "b": 2}), (6, 10, {"a": 1, "b": 1}),
+        (10, 15, {"a": 0, "b": 1}),
+    ]
+
+
+def test_it_counts_lost_and_duplicated_messages():
+    counts = topic_counts(
+        sent=[(0, 10, 1)],
+        acked=intervals([range(0, 8)]),
+        failed=intervals([range(8, 10)]),
+        log=intervals([range(0, 5), range(3, 5), (6, 7)]),
+    )
+    assert counts == {"sent": 10, "acked": 8, "failed": 2, "in_log": 7,
+                      "lost_acked": 1, "log_duplicates": 2}
+
+
+def test_it_counts_processing_over_messages_in_the_log():
+    counts = group_counts(intervals([range(0, 6)]), intervals([range(0, 3), range(2, 4), (9,)]))
+    assert counts == {"processed_once": 3, "processed_never": 2, "processed_multiple": 1}
