@@ -10,17 +10,14 @@
 from simcore.builtins import builtin_scenario, builtin_scenarios
 from simcore.errors import InvariantViolation, RunBudgetExceeded, ScenarioError, SimcoreError
 from simcore.result import Result
-try:  # TEMP until scenario.py lands
-    from simcore.scenario import (
-        canonical_json,
-        load_scenario,
-        loads_scenario,
-        parse_scenario,
-        scenario_digest,
-        scenario_to_data,
-    )
-except ImportError:
-    pass
+from simcore.scenario import (
+    canonical_json,
+    load_scenario,
+    loads_scenario,
+    parse_scenario,
+    scenario_digest,
+    scenario_to_data,
+)
 from simcore.simulation import VERSION, Simulation
 from simcore.spec import Scenario
 
