@@ -1,0 +1,96 @@
+"""Engine benchmarks with their targets (issue 2). Run: make bench.
+
+Each heavy scenario runs in a fresh subprocess so its wall time and peak memory
+(max RSS, interpreter included) are its own. Exit status 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HEAVY = [
+    # (file, wall target s, memory target MB, exact-ledger check)
+    ("bench/firehose.yaml", 3.0, 300, "firehose"),
+]
+BUILTIN_TARGET_MS = 50.0
+
+
+def bench_builtins() -> bool:
+    import simcore
+
+    ok = True
+    print(f"{'built-in scenario':<40} {'best of 5 (ms)':>14}  target < {BUILTIN_TARGET_MS:.0f} ms")
+    for slug, scenario in simcore.builtin_scenarios():
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            simcore.simulate(scenario).summary()
+            times.append((time.perf_counter() - start) * 1000)
+        best = min(times)
+        ok &= best < BUILTIN_TARGET_MS
+        print(f"{slug:<40} {best:>14.1f}  {'ok' if best < BUILTIN_TARGET_MS else 'MISSED'}")
+    return ok
+
+
+CHILD = """
+import json, sys, time
+import simcore
+scenario = simcore.load_scenario(sys.argv[1])
+start = time.perf_counter()
+result = simcore.simulate(scenario)
+summary = result.summary()
+frames = result.frames()
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "ledger": summary["ledger"], "events": len(result.events),
+                  "frames": len(frames)}))
+"""
+
+
+def bench_heavy(path: str, wall: float, memory_mb: int, check: str) -> bool:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / path)], capture_output=True,
+                         text=True, check=True, cwd=ROOT)
+    peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    data = json.loads(out.stdout)
+    exact = ledger_is_exact(check, data["ledger"])
+    ok = data["seconds"] < wall and peak_mb < memory_mb and exact
+    records = sum(t["sent"] for t in data["ledger"]["topics"].values())
+    print(f"{path}: {records:,} records, {data['events']:,} timeline events, "
+          f"{data['frames']} frames")
+    print(f"  simulate + summary + frames: {data['seconds']:.2f} s (target < {wall} s), "
+          f"{records / data['seconds']:,.0f} records/s")
+    print(f"  peak memory (max RSS): {peak_mb:.0f} MB (target < {memory_mb} MB)")
+    print(f"  ledger exact: {exact}  ->  {'ok' if ok else 'MISSED'}")
+    return ok
+
+
+def ledger_is_exact(check: str, ledger: dict) -> bool:
+    if check == "firehose":
+        topic = ledger["topics"]["events"]
+        group = ledger["groups"]["g"]
+        return (topic["sent"] == topic["acked"] == topic["in_log"] == 1_200_000
+                and topic["lost_acked"] == topic["log_duplicates"] == 0
+                and group["processed_once"] + group["processed_never"]
+                + group["processed_multiple"] == 1_200_000
+                and group["processed_once"] == group["processing_total"])
+    raise ValueError(check)
+
+
+def main() -> int:
+    ok = bench_builtins()
+    print()
+    for args in HEAVY:
+        ok &= bench_heavy(*args)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
