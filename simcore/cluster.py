@@ -29,10 +29,13 @@ OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
 
 
 class FetchWaiter:
-    __slots__ = ("offset", "respond", "done")
+    __slots__ = ("offset", "min_bytes", "respond", "done")
 
-    def __init__(self, offset: int, respond: Callable[[int, list[Batch]], None]) -> None:
+    def __init__(
+        self, offset: int, min_bytes: int, respond: Callable[[int, list[Batch]], None]
+    ) -> None:
         self.offset = offset
+        self.min_bytes = min_bytes
         self.respond = respond
         self.done = False
 
@@ -183,19 +186,22 @@ class Cluster:
     # -- consumer fetch ---------------------------------------------------------------------
 
     def fetch(
-        self, tp: tuple[str, int], offset: int, max_wait_ms: int,
+        self, tp: tuple[str, int], offset: int, min_bytes: int, max_wait_ms: int,
         respond: Callable[[int, list[Batch]], None],
     ) -> None:
-        """A consumer fetch arrives at the leader. Answers with batches below the HW."""
+        """A consumer fetch arrives at the leader. Answers with batches below the HW once
+        ``fetch.min.bytes`` are there, or empty-handed after ``fetch.max.wait.ms``."""
         part = self.partitions[tp]
         log = part.log
         if offset < log.log_start or offset > log.leo:
             respond(offset, [])  # out of range: handled by the consumer (issue: retention)
             return
         if log.hw > offset:
-            respond(offset, self._read(part, offset))
-            return
-        waiter = FetchWaiter(offset, respond)
+            batches = self._read(part, offset)
+            if sum(b.size for b in batches) >= min_bytes:
+                respond(offset, batches)
+                return
+        waiter = FetchWaiter(offset, min_bytes, respond)
         part.fetch_waiters.append(waiter)
         self.engine.after(max_wait_ms, self._expire_fetch, part, waiter)
 
@@ -211,14 +217,18 @@ class Cluster:
     def _wake_fetchers(self, part: Partition) -> None:
         if not part.fetch_waiters:
             return
-        waiters, part.fetch_waiters = part.fetch_waiters, []
-        for waiter in waiters:
-            if not waiter.done:
+        waiting = []
+        for waiter in part.fetch_waiters:
+            batches = self._read(part, waiter.offset)
+            if sum(b.size for b in batches) >= waiter.min_bytes:
                 waiter.done = True
-                waiter.respond(waiter.offset, self._read(part, waiter.offset))
+                waiter.respond(waiter.offset, batches)
+            else:
+                waiting.append(waiter)
+        part.fetch_waiters = waiting
 
     def _expire_fetch(self, part: Partition, waiter: FetchWaiter) -> None:
-        if not waiter.done:
+        if not waiter.done:  # fetch.max.wait.ms: answer with whatever there is
             waiter.done = True
             part.fetch_waiters.remove(waiter)
-            waiter.respond(waiter.offset, [])
+            waiter.respond(waiter.offset, self._read(part, waiter.offset))

@@ -194,7 +194,7 @@ class Consumer(Committer):
                 self.later(self.latency, self._on_fetch, tp, at, batches)
 
             self.engine.after(self.latency, self.cluster.fetch, tp, offset,
-                              self.spec.fetch_max_wait_ms, respond)
+                              self.spec.fetch_min_bytes, self.spec.fetch_max_wait_ms, respond)
 
     def _on_fetch(self, tp: TopicPartition, offset: int, batches) -> None:  # type: ignore[no-untyped-def]
         self.fetching.discard(tp)

@@ -136,3 +136,13 @@ def test_it_splits_partitions_across_a_group_with_the_range_assignor():
     result = run(scenario(topics=topics, consumers=[consumer(id="c1"), consumer(id="c2")]))
     owners = {(r["PARTITION"], r["CLIENT-ID"]) for r in result.groups_table()}
     assert owners == {(0, "c1"), (1, "c1"), (2, "c2")}
+
+
+def test_it_waits_for_fetch_min_bytes_or_fetch_max_wait():
+    # one small batch at t=5 ms never reaches 1 MB: the fetch answers at fetch.max.wait.ms
+    c = consumer(config={"fetch.min.bytes": 1_000_000, "fetch.max.wait.ms": 2000})
+    result = run(scenario(consumers=[c]))
+    first_poll = next(e for e in result.events if e[1] == "poll")
+    assert 2000 <= first_poll[0] <= 2100
+    eager = next(e for e in run(scenario()).events if e[1] == "poll")
+    assert eager[0] < 20
