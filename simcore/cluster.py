@@ -1,11 +1,10 @@
-"""Brokers and partitions: leader appends, follower fetching, the high watermark.
+"""Brokers and partitions as clients see them: produce, fetch, metadata.
 
-Each partition has a replica log per assigned broker. Followers replicate the way
-real followers do: they send a fetch at their LEO, the leader parks it until it has
-new data, answers with the batches, and learns the follower's new LEO from the
-*next* fetch — so the HW moves one fetch round after the append (design.html,
-"Replication"). The HW is the smallest LEO in the ISR, and since Kafka 3.7 it does
-not advance while the ISR is below min.insync.replicas (KAFKA-15583).
+The partition's replicas, leader and ISR live here; how they change lives in
+``replication`` (followers, ISR, HW) and ``controller`` (liveness, elections).
+Every request travels one network hop each way; a request to a dead broker fails
+as a disconnect (NETWORK_EXCEPTION) and a broker that does not lead the partition
+answers NOT_LEADER_OR_FOLLOWER, after which clients refresh their metadata.
 """
 
 from __future__ import annotations
@@ -13,7 +12,10 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Callable
 
+from simcore.controller import NETWORK_EXCEPTION, Controller
 from simcore.log import Batch, ReplicaLog
+from simcore.network import Network
+from simcore.replication import NOT_LEADER_OR_FOLLOWER, Replication
 from simcore.spec import Scenario, TopicSpec
 
 if TYPE_CHECKING:
@@ -22,18 +24,22 @@ if TYPE_CHECKING:
 
 MAX_PARTITION_FETCH_BYTES = 1_048_576  # max.partition.fetch.bytes default
 
-# Broker error codes used in responses (names as in org.apache.kafka.common.protocol.Errors).
 NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
 OUT_OF_ORDER_SEQUENCE = "OUT_OF_ORDER_SEQUENCE_NUMBER"
 OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
+RETRIABLE_PRODUCE_ERRORS = (
+    NOT_ENOUGH_REPLICAS, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", NOT_LEADER_OR_FOLLOWER,
+    NETWORK_EXCEPTION, "REQUEST_TIMED_OUT", OUT_OF_ORDER_SEQUENCE, "LEADER_NOT_AVAILABLE",
+)
+
+ProduceCallback = Callable[[str | None, int], None]
+FetchCallback = Callable[[int, list[Batch], str | None], None]
 
 
 class FetchWaiter:
     __slots__ = ("offset", "min_bytes", "respond", "done")
 
-    def __init__(
-        self, offset: int, min_bytes: int, respond: Callable[[int, list[Batch]], None]
-    ) -> None:
+    def __init__(self, offset: int, min_bytes: int, respond: FetchCallback) -> None:
         self.offset = offset
         self.min_bytes = min_bytes
         self.respond = respond
@@ -41,7 +47,7 @@ class FetchWaiter:
 
 
 class Partition:
-    """One partition: its replicas, leader, ISR and the leader's bookkeeping."""
+    """One partition: its replicas and the controller's view of leader and ISR."""
 
     def __init__(self, spec: TopicSpec, index: int, brokers: list[int]) -> None:
         self.topic = spec.name
@@ -50,23 +56,43 @@ class Partition:
         self.name = f"{spec.name}-{index}"
         self.replica_order = brokers
         self.replicas = {b: ReplicaLog(b) for b in brokers}
-        self.leader = brokers[0]
+        self.leader: int | None = brokers[0]
         self.leader_epoch = 0
         self.isr = list(brokers)
-        self.follower_leo = {b: 0 for b in brokers[1:]}
-        self.parked_followers: set[int] = set()
-        self.ack_waiters: deque[tuple[int, Callable[[], None]]] = deque()
-        self.fetch_waiters: list[FetchWaiter] = []
-        # idempotence: producer id -> recent (base_seq, last_seq, base_offset), newest last
-        self.producer_seqs: dict[int, deque[tuple[int, int, int]]] = {}
+        self.unclean_elections = 0
 
     @property
     def log(self) -> ReplicaLog:
-        return self.replicas[self.leader]
+        """The log of the current leader (or of the preferred replica while offline)."""
+        return self.replicas[self.leader if self.leader is not None else self.replica_order[0]]
 
     @property
     def min_isr(self) -> int:
         return min(self.spec.min_insync_replicas, len(self.replica_order))
+
+    def leading_replicas(self) -> list[ReplicaLog]:
+        return [self.replicas[b] for b in self.replica_order if self.replicas[b].lead is not None]
+
+
+class Metadata:
+    """A client's view of partition leaders, refreshed from the cluster on errors."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.leaders = {tp: part.leader for tp, part in cluster.partitions.items()}
+        self._refreshing = False
+
+    def leader(self, tp: tuple[str, int]) -> int | None:
+        return self.leaders[tp]
+
+    def refresh(self) -> None:
+        if not self._refreshing:
+            self._refreshing = True
+            self.cluster.engine.after(2 * self.cluster.latency, self._refreshed)
+
+    def _refreshed(self) -> None:
+        self._refreshing = False
+        self.leaders = {tp: part.leader for tp, part in self.cluster.partitions.items()}
 
 
 class Cluster:
@@ -74,161 +100,161 @@ class Cluster:
         self.engine = engine
         self.timeline = timeline
         self.latency = scenario.network_latency_ms
+        self.broker_spec = scenario.broker
+        self.network = Network(scenario.brokers, scenario.network_latency_ms)
         self.partitions: dict[tuple[str, int], Partition] = {}
         for t_index, topic in enumerate(scenario.topics):
             for p in range(topic.partitions):
                 first = (t_index + p) % scenario.brokers
                 brokers = [(first + k) % scenario.brokers for k in range(topic.replication_factor)]
                 self.partitions[(topic.name, p)] = Partition(topic, p, brokers)
+        self.partition_list = list(self.partitions.values())
         self.partition_counts = {t.name: t.partitions for t in scenario.topics}
+        self.replication = Replication(self)
+        self.controller = Controller(self)
 
     def start(self) -> None:
-        for part in self.partitions.values():
-            for follower in part.replica_order[1:]:
-                self._follower_fetch(part, follower, 0)
+        self.controller.start()
+        if any(len(p.replica_order) > 1 for p in self.partition_list):
+            self.engine.after(self.broker_spec.replica_lag_time_max_ms // 2,
+                              self.replication.check_isr)
 
     # -- produce -------------------------------------------------------------------------
 
-    def produce(
-        self, tp: tuple[str, int], batch: Batch, acks: int,
-        respond: Callable[[str | None, int], None],
-    ) -> None:
-        """A produce request for one batch arrives at the leader (now)."""
+    def send_produce(self, broker: int, tp: tuple[str, int], batch: Batch, acks: int,
+                     on_response: ProduceCallback) -> None:
+        """Client side: the request goes out now; ``on_response`` runs at the client."""
+
+        def respond(error: str | None, base: int) -> None:
+            if not self.network.alive[broker]:
+                error, base = NETWORK_EXCEPTION, -1  # the connection dropped
+            self.engine.after(self.latency, on_response, error, base)
+
+        self.engine.after(self.latency, self._produce, broker, tp, batch, acks, respond)
+
+    def _produce(self, broker: int, tp: tuple[str, int], batch: Batch, acks: int,
+                 respond: ProduceCallback) -> None:
         part = self.partitions[tp]
-        if acks == -1 and len(part.isr) < part.min_isr:
+        replica = part.replicas.get(broker)
+        if not self.network.alive[broker]:
+            respond(NETWORK_EXCEPTION, -1)
+            return
+        if replica is None or replica.lead is None:
+            respond(NOT_LEADER_OR_FOLLOWER, -1)
+            return
+        lead = replica.lead
+        if acks == -1 and len(lead.isr) < part.min_isr:
             respond(NOT_ENOUGH_REPLICAS, -1)
             return
         if batch.producer_id >= 0:
-            verdict = self._check_sequence(part, batch)
+            verdict = self._check_sequence(part, replica, batch)
             if verdict is not None:
                 respond(*verdict)
                 return
-        batch.epoch = part.leader_epoch
-        placed = part.log.append(batch)
+        batch.epoch = lead.epoch
+        placed = replica.append(batch)
         if batch.producer_id >= 0:
-            seqs = part.producer_seqs.setdefault(batch.producer_id, deque(maxlen=5))
+            seqs = lead.producer_seqs.setdefault(batch.producer_id, deque(maxlen=5))
             seqs.append((batch.base_seq, batch.base_seq + batch.count - 1, placed.base))
         self.timeline.record(
-            "append", f"broker-{part.leader}", part=part.name, base=placed.base,
+            "append", f"broker-{broker}", part=part.name, base=placed.base,
             count=placed.count, producer=batch.producer,
         )
-        self._wake_followers(part)
+        self.replication.wake_followers(part, replica)
         if acks == -1:
-            part.ack_waiters.append((placed.end, lambda: respond(None, placed.base)))
-            self._update_hw(part)
+            lead.ack_waiters.append((placed.end, respond, placed.base))
         elif acks == 1:
             respond(None, placed.base)
-        if len(part.replica_order) == 1:
-            self._update_hw(part)
+        self.replication.update_hw(part, replica)
 
-    def _check_sequence(self, part: Partition, batch: Batch) -> tuple[str | None, int] | None:
+    def _check_sequence(self, part: Partition, replica: ReplicaLog,
+                        batch: Batch) -> tuple[str | None, int] | None:
         """Broker-side idempotence: dedup the last 5 batches, reject gaps (KIP-98)."""
-        seqs = part.producer_seqs.get(batch.producer_id)
+        seqs = replica.lead.producer_seqs.get(batch.producer_id)  # type: ignore[union-attr]
         if not seqs:
             return None if batch.base_seq == 0 else (OUT_OF_ORDER_SEQUENCE, -1)
         for base_seq, _last, base_offset in seqs:
             if base_seq == batch.base_seq:
                 self.timeline.record(
-                    "dedup", f"broker-{part.leader}", part=part.name, producer=batch.producer,
-                    seq=batch.base_seq, base=base_offset,
+                    "dedup", f"broker-{replica.broker}", part=part.name,
+                    producer=batch.producer, seq=batch.base_seq, base=base_offset,
                 )
                 return (None, base_offset)
         if batch.base_seq != seqs[-1][1] + 1:
             return (OUT_OF_ORDER_SEQUENCE, -1)
         return None
 
-    # -- replication -----------------------------------------------------------------------
-
-    def _follower_fetch(self, part: Partition, follower: int, offset: int) -> None:
-        """A follower's fetch arrives at the leader: learn its LEO, then answer or park."""
-        part.follower_leo[follower] = offset
-        self._update_hw(part)
-        if part.log.leo > offset:
-            self._answer_follower(part, follower, offset)
-        else:
-            part.parked_followers.add(follower)
-
-    def _wake_followers(self, part: Partition) -> None:
-        for follower in sorted(part.parked_followers):
-            self._answer_follower(part, follower, part.follower_leo[follower])
-        part.parked_followers.clear()
-
-    def _answer_follower(self, part: Partition, follower: int, offset: int) -> None:
-        batches = part.log.batches_from(offset, part.log.leo)
-        self.engine.after(self.latency, self._follower_receive, part, follower, batches, part.log.hw)
-
-    def _follower_receive(
-        self, part: Partition, follower: int, batches: list[Batch], leader_hw: int
-    ) -> None:
-        replica = part.replicas[follower]
-        for batch in batches:
-            if batch.base >= replica.leo:
-                replica.copy_from(batch)
-        replica.hw = min(leader_hw, replica.leo)
-        self.engine.after(self.latency, self._follower_fetch, part, follower, replica.leo)
-
-    def _update_hw(self, part: Partition) -> None:
-        leader_log = part.log
-        if len(part.isr) < part.min_isr:
-            return
-        new_hw = leader_log.leo
-        for broker in part.isr:
-            if broker != part.leader:
-                new_hw = min(new_hw, part.follower_leo[broker])
-        if new_hw <= leader_log.hw:
-            return
-        leader_log.hw = new_hw
-        self.timeline.record("hw", f"broker-{part.leader}", part=part.name, hw=new_hw)
-        while part.ack_waiters and part.ack_waiters[0][0] <= new_hw:
-            part.ack_waiters.popleft()[1]()
-        self._wake_fetchers(part)
+    def rebuild_producer_state(self, replica: ReplicaLog) -> None:
+        """A new leader rebuilds idempotence state from its own log (last 5 batches)."""
+        lead = replica.lead
+        assert lead is not None
+        for batch in replica.batches[-200:]:
+            if batch.producer_id >= 0:
+                seqs = lead.producer_seqs.setdefault(batch.producer_id, deque(maxlen=5))
+                seqs.append((batch.base_seq, batch.base_seq + batch.count - 1, batch.base))
 
     # -- consumer fetch ---------------------------------------------------------------------
 
-    def fetch(
-        self, tp: tuple[str, int], offset: int, min_bytes: int, max_wait_ms: int,
-        respond: Callable[[int, list[Batch]], None],
-    ) -> None:
-        """A consumer fetch arrives at the leader. Answers with batches below the HW once
-        ``fetch.min.bytes`` are there, or empty-handed after ``fetch.max.wait.ms``."""
-        part = self.partitions[tp]
-        log = part.log
-        if offset < log.log_start or offset > log.leo:
-            respond(offset, [])  # out of range: handled by the consumer (issue: retention)
-            return
-        if log.hw > offset:
-            batches = self._read(part, offset)
-            if sum(b.size for b in batches) >= min_bytes:
-                respond(offset, batches)
-                return
-        waiter = FetchWaiter(offset, min_bytes, respond)
-        part.fetch_waiters.append(waiter)
-        self.engine.after(max_wait_ms, self._expire_fetch, part, waiter)
+    def send_fetch(self, broker: int, tp: tuple[str, int], offset: int, min_bytes: int,
+                   max_wait_ms: int, on_response: FetchCallback) -> None:
+        def respond(at: int, batches: list[Batch], error: str | None = None) -> None:
+            if not self.network.alive[broker]:
+                batches, error = [], NETWORK_EXCEPTION
+            self.engine.after(self.latency, on_response, at, batches, error)
 
-    def _read(self, part: Partition, offset: int) -> list[Batch]:
+        self.engine.after(self.latency, self._fetch, broker, tp, offset, min_bytes,
+                          max_wait_ms, respond)
+
+    def _fetch(self, broker: int, tp: tuple[str, int], offset: int, min_bytes: int,
+               max_wait_ms: int, respond: FetchCallback) -> None:
+        """At the leader: answer with batches below the HW once ``fetch.min.bytes`` are
+        there, or with what there is after ``fetch.max.wait.ms``."""
+        part = self.partitions[tp]
+        replica = part.replicas.get(broker)
+        if not self.network.alive[broker]:
+            respond(offset, [], NETWORK_EXCEPTION)
+            return
+        if replica is None or replica.lead is None:
+            respond(offset, [], NOT_LEADER_OR_FOLLOWER)
+            return
+        if offset < replica.log_start or offset > replica.leo:
+            respond(offset, [], OFFSET_OUT_OF_RANGE)
+            return
+        batches = self._read(replica, offset)
+        if batches and sum(b.size for b in batches) >= min_bytes:
+            respond(offset, batches)
+            return
+        waiter = FetchWaiter(offset, min_bytes, respond)
+        replica.lead.fetch_waiters.append(waiter)
+        self.engine.after(max_wait_ms, self._expire_fetch, replica, waiter)
+
+    def _read(self, replica: ReplicaLog, offset: int) -> list[Batch]:
         out, size = [], 0
-        for batch in part.log.batches_from(offset, part.log.hw):
+        for batch in replica.batches_from(offset, replica.hw):
             out.append(batch)
             size += batch.size
             if size >= MAX_PARTITION_FETCH_BYTES:
                 break
         return out
 
-    def _wake_fetchers(self, part: Partition) -> None:
-        if not part.fetch_waiters:
+    def wake_fetchers(self, part: Partition, replica: ReplicaLog) -> None:
+        lead = replica.lead
+        if lead is None or not lead.fetch_waiters:
             return
         waiting = []
-        for waiter in part.fetch_waiters:
-            batches = self._read(part, waiter.offset)
-            if sum(b.size for b in batches) >= waiter.min_bytes:
+        for waiter in lead.fetch_waiters:
+            batches = self._read(replica, waiter.offset)
+            if batches and sum(b.size for b in batches) >= waiter.min_bytes:
                 waiter.done = True
                 waiter.respond(waiter.offset, batches)
             else:
                 waiting.append(waiter)
-        part.fetch_waiters = waiting
+        lead.fetch_waiters = waiting
 
-    def _expire_fetch(self, part: Partition, waiter: FetchWaiter) -> None:
-        if not waiter.done:  # fetch.max.wait.ms: answer with whatever there is
-            waiter.done = True
-            part.fetch_waiters.remove(waiter)
-            waiter.respond(waiter.offset, self._read(part, waiter.offset))
+    def _expire_fetch(self, replica: ReplicaLog, waiter: FetchWaiter) -> None:
+        if waiter.done:
+            return
+        waiter.done = True  # fetch.max.wait.ms: answer with whatever there is
+        if replica.lead is not None and waiter in replica.lead.fetch_waiters:
+            replica.lead.fetch_waiters.remove(waiter)
+        waiter.respond(waiter.offset, self._read(replica, waiter.offset))

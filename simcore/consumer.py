@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Sequence
 
+from simcore.cluster import OFFSET_OUT_OF_RANGE, Metadata
 from simcore.commits import Committer
 from simcore.spec import ConsumerSpec, FaultSpec
 
@@ -49,6 +50,7 @@ class Consumer(Committer):
         self.group = spec.group
         self.assignment = assignment
         self.member_id = f"{spec.id}-{member_suffix}"
+        self.metadata = Metadata(cluster)
         self.state = "not_started"
         self.incarnation = 0
         self.positions: dict[TopicPartition, int] = {}
@@ -187,16 +189,27 @@ class Consumer(Committer):
         for tp in self.assignment:
             if tp in self.fetching or self.buffers.get(tp) or tp not in self.positions:
                 continue
+            leader = self.metadata.leader(tp)
             self.fetching.add(tp)
-            offset = self.positions[tp]
+            if leader is None:  # no leader known: look again after retry.backoff.ms
+                self.metadata.refresh()
+                self.later(self.spec.retry_backoff_ms, self._refetch, tp)
+                continue
 
-            def respond(at: int, batches, tp=tp) -> None:  # type: ignore[no-untyped-def]
-                self.later(self.latency, self._on_fetch, tp, at, batches)
+            def respond(at: int, batches, error, tp=tp) -> None:  # type: ignore[no-untyped-def]
+                self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
 
-            self.engine.after(self.latency, self.cluster.fetch, tp, offset,
-                              self.spec.fetch_min_bytes, self.spec.fetch_max_wait_ms, respond)
+            self.cluster.send_fetch(leader, tp, self.positions[tp], self.spec.fetch_min_bytes,
+                                    self.spec.fetch_max_wait_ms, respond)
 
-    def _on_fetch(self, tp: TopicPartition, offset: int, batches) -> None:  # type: ignore[no-untyped-def]
+    def _refetch(self, tp: TopicPartition) -> None:
+        self.fetching.discard(tp)
+        self._ensure_fetches()
+
+    def _on_fetch(self, tp: TopicPartition, offset: int, batches, error) -> None:  # type: ignore[no-untyped-def]
+        if error is not None:
+            self._fetch_error(tp, offset, error)
+            return
         self.fetching.discard(tp)
         if self.positions.get(tp) != offset:
             return  # stale answer: the position moved
@@ -209,6 +222,23 @@ class Consumer(Committer):
             self.poll()
         elif not buffer:
             self._ensure_fetches()
+
+    def _fetch_error(self, tp: TopicPartition, offset: int, error: str) -> None:
+        if error != OFFSET_OUT_OF_RANGE or self.positions.get(tp) != offset:
+            self.metadata.refresh()  # NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION
+            self.later(self.spec.retry_backoff_ms, self._refetch, tp)
+            return
+        self.fetching.discard(tp)
+        log = self.cluster.partitions[tp].log
+        policy = self.spec.auto_offset_reset
+        if policy == "none":
+            self.fail(f"OffsetOutOfRangeException: offset {offset} is out of range for "
+                      f"{tp[0]}-{tp[1]} and auto.offset.reset=none")
+            return
+        reset = log.log_start if policy == "earliest" else log.hw
+        self._set_position(tp, reset, f"OFFSET_OUT_OF_RANGE at {offset}, "
+                                      f"auto.offset.reset={policy}")
+        self._ensure_fetches()
 
     # -- the poll loop -------------------------------------------------------------------------
 

@@ -36,7 +36,8 @@ class Batch:
 class ReplicaLog:
     """One replica's copy of a partition."""
 
-    __slots__ = ("broker", "batches", "log_start", "leo", "hw", "_bases")
+    __slots__ = ("broker", "batches", "log_start", "leo", "hw", "_bases", "epochs", "lead",
+                 "leader", "epoch")
 
     def __init__(self, broker: int) -> None:
         self.broker = broker
@@ -45,6 +46,10 @@ class ReplicaLog:
         self.log_start = 0
         self.leo = 0
         self.hw = 0
+        self.epochs: list[tuple[int, int]] = []  # leader-epoch cache: (epoch, start offset)
+        self.lead = None  # LeaderState while this replica believes it leads
+        self.leader: int | None = None  # the leader this replica knows of
+        self.epoch = -1  # the leader epoch this replica knows of
 
     def append(self, batch: Batch) -> Batch:
         """Appends at the LEO (the leader assigns offsets this way)."""
@@ -52,17 +57,61 @@ class ReplicaLog:
             self.leo, batch.msgs, batch.size, batch.created_ms, batch.producer,
             batch.producer_id, batch.base_seq, batch.epoch,
         )
-        self.batches.append(placed)
-        self._bases.append(placed.base)
-        self.leo = placed.end
+        self.copy_from(placed)
         return placed
 
     def copy_from(self, batch: Batch) -> None:
         """A follower appends the leader's batch at the leader's offsets."""
         assert batch.base == self.leo, (batch.base, self.leo)
+        if not self.epochs or batch.epoch > self.epochs[-1][0]:
+            self.epochs.append((batch.epoch, batch.base))
         self.batches.append(batch)
         self._bases.append(batch.base)
         self.leo = batch.end
+
+    def start_epoch(self, epoch: int) -> None:
+        """A new leader records where its epoch starts (its LEO) in the epoch cache."""
+        if not self.epochs or epoch > self.epochs[-1][0]:
+            self.epochs.append((epoch, self.leo))
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """OffsetsForLeaderEpoch (KIP-101/279): the largest known epoch <= ``epoch`` and
+        the offset where it ends (the next epoch's start, or the LEO)."""
+        found = -1
+        for k, (e, _start) in enumerate(self.epochs):
+            if e <= epoch:
+                found = k
+        if found < 0:
+            return -1, self.log_start
+        end = self.epochs[found + 1][1] if found + 1 < len(self.epochs) else self.leo
+        return self.epochs[found][0], end
+
+    def latest_epoch(self) -> int:
+        return self.epochs[-1][0] if self.epochs else -1
+
+    def truncate_to(self, offset: int) -> list[Batch]:
+        """Drops every record at or above ``offset``; returns what was removed."""
+        removed: list[Batch] = []
+        while self.batches and self.batches[-1].end > offset:
+            last = self.batches.pop()
+            self._bases.pop()
+            if last.base < offset:  # keep the head of a batch cut in the middle
+                keep = offset - last.base
+                head = Batch(last.base, last.msgs[:keep], last.size * keep // last.count,
+                             last.created_ms, last.producer, last.producer_id, last.base_seq,
+                             last.epoch)
+                removed.append(Batch(offset, last.msgs[keep:], last.size - head.size,
+                                     last.created_ms, last.producer, last.producer_id,
+                                     last.base_seq + keep, last.epoch))
+                self.batches.append(head)
+                self._bases.append(head.base)
+            else:
+                removed.append(last)
+        self.leo = min(self.leo, offset)
+        self.hw = min(self.hw, self.leo)
+        while self.epochs and self.epochs[-1][1] >= self.leo:
+            self.epochs.pop()
+        return removed
 
     def batches_from(self, offset: int, limit: int) -> list[Batch]:
         """Batches holding offsets in [offset, limit)."""

@@ -17,13 +17,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from simcore.cluster import RETRIABLE_PRODUCE_ERRORS, Metadata
 from simcore.log import Batch
 from simcore.partitioner import (
     librdkafka_partition,
     null_key_is_random,
     partition_for_key,
 )
-from simcore.spec import ProducerSpec
+from simcore.spec import FaultSpec, ProducerSpec
 
 if TYPE_CHECKING:
     from simcore.cluster import Cluster
@@ -58,6 +59,7 @@ class Producer:
     def __init__(
         self, engine: Engine, cluster: Cluster, timeline: Timeline,
         spec: ProducerSpec, msg_base: int, producer_index: int,
+        faults: list[FaultSpec] | None = None,
     ) -> None:
         self.engine = engine
         self.cluster = cluster
@@ -65,6 +67,9 @@ class Producer:
         self.spec = spec
         self.msg_base = msg_base
         self.num_partitions = cluster.partition_counts[spec.topic]
+        self.metadata = Metadata(cluster)
+        self._response_faults = [[f, f.count] for f in faults or []]
+        self._leader_wait = False
         self.next_i = 0
         self.queues: dict[int, deque[PendingBatch]] = {}
         self.in_flight: dict[int, int] = {}
@@ -214,11 +219,35 @@ class Producer:
     def _drain(self) -> None:
         for part in sorted(self.queues):
             queue = self.queues[part]
-            leader = self.cluster.partitions[(self.spec.topic, part)].leader
+            leader = self.metadata.leader((self.spec.topic, part))
+            if leader is None and queue:
+                self._await_leader()
+                continue
             while queue and self._ready(queue[0], queue):
                 if self.in_flight.get(leader, 0) >= self.spec.max_in_flight:
                     break
                 self._send(queue.popleft(), leader)
+
+    def _await_leader(self) -> None:
+        """No known leader (LEADER_NOT_AVAILABLE): refresh metadata and look again."""
+        if not self._leader_wait:
+            self._leader_wait = True
+            self.metadata.refresh()
+            self.engine.after(self.spec.retry_backoff_ms, self._leader_check)
+
+    def _leader_check(self) -> None:
+        self._leader_wait = False
+        self._expire_waiting()
+        self._drain()
+        self._plan_next_wake()
+
+    def _expire_waiting(self) -> None:
+        """delivery.timeout.ms also bounds batches that never got sent."""
+        for part in sorted(self.queues):
+            queue = self.queues[part]
+            while queue and self.engine.now >= queue[0].created_ms + self.spec.delivery_timeout_ms:
+                self._complete(queue.popleft(), "delivery.timeout.ms expired before the batch "
+                               "could be sent (no leader)")
 
     def _plan_next_wake(self) -> None:
         times = []
@@ -246,27 +275,41 @@ class Producer:
         wire = Batch(-1, msgs, batch.size, batch.created_ms, self.spec.id,
                      self.producer_id, batch.base_seq)
         tp = (self.spec.topic, batch.partition)
+        assert leader is not None
         self.timeline.record(
             "send", self.spec.id, part=f"{self.spec.topic}-{batch.partition}",
             first=msgs[0] - self.msg_base, count=len(msgs), attempt=batch.attempts,
             batch=batch.number,
         )
         if self.spec.acks == 0:
-            self.engine.after(self.cluster.latency, self.cluster.produce, tp, wire, 0, _ignore)
+            self.cluster.send_produce(leader, tp, wire, 0, _ignore)
             self._complete(batch, None)
-            self._drain()
             return
         self.in_flight[leader] = self.in_flight.get(leader, 0) + 1
         attempt = batch.attempt_id
 
         def respond(error: str | None, base: int) -> None:
-            self.engine.after(self.cluster.latency, self._on_response, batch, leader, attempt,
-                              error, base)
+            delay = self._response_fault()
+            if delay is None:
+                return  # injected: the response is lost; the request will time out
+            self.engine.after(delay, self._on_response, batch, leader, attempt, error, base)
 
-        self.engine.after(self.cluster.latency, self.cluster.produce, tp, wire,
-                          self.spec.acks, respond)
+        self.cluster.send_produce(leader, tp, wire, self.spec.acks, respond)
         self.engine.after(self.spec.request_timeout_ms, self._on_response, batch, leader,
                           attempt, "REQUEST_TIMED_OUT", -1)
+
+    def _response_fault(self) -> int | None:
+        """Scenario faults on produce responses: ms of extra delay, or None if dropped."""
+        for entry in self._response_faults:
+            fault, left = entry
+            if left > 0 and self.engine.now >= (fault.at_ms or 0):
+                entry[1] = left - 1
+                self.timeline.record(
+                    "response_fault", self.spec.id, injected=True,
+                    what="dropped" if fault.action == "drop_produce_response"
+                    else f"delayed {fault.delay_ms} ms")
+                return None if fault.action == "drop_produce_response" else fault.delay_ms
+        return 0
 
     def _on_response(
         self, batch: PendingBatch, leader: int, attempt: int, error: str | None, base: int
@@ -285,6 +328,10 @@ class Producer:
     def _retry_or_fail(self, batch: PendingBatch, error: str) -> None:
         part = f"{self.spec.topic}-{batch.partition}"
         expired = self.engine.now >= batch.created_ms + self.spec.delivery_timeout_ms
+        if error not in RETRIABLE_PRODUCE_ERRORS:
+            self._complete(batch, f"{error} (not retriable)")
+            return
+        self.metadata.refresh()  # errors and timeouts make the Java sender refresh metadata
         if batch.attempts > self.spec.retries or expired:
             reason = "delivery.timeout.ms expired" if expired else "retries exhausted"
             self._complete(batch, f"{error} ({reason})")

@@ -32,8 +32,9 @@ class Simulation:
         self.producers: list[Producer] = []
         base = 0
         for index, spec in enumerate(scenario.producers):
+            faults = [f for f in scenario.faults if f.target == spec.id]
             self.producers.append(
-                Producer(self.engine, self.cluster, self.timeline, spec, base, index))
+                Producer(self.engine, self.cluster, self.timeline, spec, base, index, faults))
             base += spec.messages
         self.total_messages = base
         self.consumers = self._build_consumers()
@@ -69,6 +70,33 @@ class Simulation:
 
         return both
 
+    def _schedule_broker_faults(self) -> None:
+        controller = self.cluster.controller
+        for fault in self.scenario.faults:
+            if not fault.target.startswith("broker-") or fault.at_ms is None:
+                continue
+            broker = int(fault.target.removeprefix("broker-"))
+            if fault.action == "kill_broker":
+                self.engine.at(fault.at_ms, controller.kill, broker, fault.restart_after_ms,
+                               fault.injected)
+            elif fault.action == "isolate_broker":
+                self.engine.at(fault.at_ms, controller.isolate, broker, fault.duration_ms,
+                               fault.injected)
+            elif fault.action == "slow_follower":
+                self.engine.at(fault.at_ms, self._slow, broker, fault.delay_ms, fault.injected)
+                if fault.duration_ms is not None:
+                    self.engine.at(fault.at_ms + fault.duration_ms, self._slow, broker, 0,
+                                   fault.injected)
+
+    def _slow(self, broker: int, delay_ms: int, injected: bool) -> None:
+        network = self.cluster.network
+        if delay_ms:
+            network.slow[broker] = delay_ms
+        else:
+            network.slow.pop(broker, None)
+        self.timeline.record("follower_slow", f"broker-{broker}", delay_ms=delay_ms,
+                             injected=injected)
+
     def header(self) -> str:
         return f"simcore {VERSION} seed={self.scenario.seed} scenario={self.scenario.name}\n"
 
@@ -78,5 +106,6 @@ class Simulation:
             producer.start()
         for consumer in self.consumers:
             consumer.schedule()
+        self._schedule_broker_faults()
         self.engine.run()
         self.recorder.final()

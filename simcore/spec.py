@@ -15,7 +15,10 @@ CLIENTS = ("java", "librdkafka")
 COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
 RESET_POLICIES = ("earliest", "latest", "none")
 CRASH_POINTS = ("after_poll", "before_process", "after_process", "after_commit")
-FAULT_ACTIONS = ("crash", "commit_fail", "commit_timeout")
+CONSUMER_FAULTS = ("crash", "commit_fail", "commit_timeout")
+BROKER_FAULTS = ("kill_broker", "slow_follower", "isolate_broker")
+PRODUCER_FAULTS = ("drop_produce_response", "delay_produce_response")
+FAULT_ACTIONS = CONSUMER_FAULTS + BROKER_FAULTS + PRODUCER_FAULTS
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class TopicSpec:
     replication_factor: int
     min_insync_replicas: int = 1
     retention_ms: int = 604_800_000
+    unclean_leader_election: bool = False  # unclean.leader.election.enable
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -79,17 +83,29 @@ class ConsumerSpec:
 
 
 @dataclass(frozen=True)
+class BrokerSpec:
+    """Broker-wide settings (scenario key ``broker_config``, Kafka's names)."""
+
+    replica_lag_time_max_ms: int = 30_000  # replica.lag.time.max.ms
+    replica_fetch_wait_max_ms: int = 500  # replica.fetch.wait.max.ms
+    broker_session_timeout_ms: int = 9_000  # broker.session.timeout.ms (KRaft)
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FaultSpec:
-    action: str  # crash | commit_fail | commit_timeout
-    target: str  # consumer id
+    action: str  # see FAULT_ACTIONS
+    target: str  # consumer id, producer id, or "broker-N"
     at_ms: int | None = None  # time trigger (exclusive with point)
     point: str | None = None  # lifecycle trigger for crash: see CRASH_POINTS
     offset: int | None = None  # with point: the record offset the point refers to
     topic: str | None = None  # with point: optional, defaults to any topic
     partition: int | None = None  # with point: optional, defaults to any partition
-    restart_after_ms: int | None = None  # crash: restart this long after; None = stays down
+    restart_after_ms: int | None = None  # crash / kill_broker: restart after; None = stays down
     count: int = 1  # commit_fail / commit_timeout: how many commit requests are affected
     retriable: bool = True  # commit_fail: retriable (COORDINATOR_NOT_AVAILABLE) or not
+    duration_ms: int | None = None  # slow_follower / isolate_broker: how long; None = to the end
+    delay_ms: int = 0  # slow_follower: extra ms per fetch; delay_produce_response: extra ms
     injected: bool = False  # added interactively from the browser
 
 
@@ -105,4 +121,5 @@ class Scenario:
     faults: tuple[FaultSpec, ...] = ()
     description: str = ""
     network_latency_ms: int = 1  # one-way, client <-> broker
+    broker: BrokerSpec = field(default_factory=BrokerSpec)
     source: Mapping[str, Any] = field(default_factory=dict)  # the input as given (canonical JSON-able)
