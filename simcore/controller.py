@@ -166,6 +166,7 @@ class Controller:
             self._drop_leadership(part, broker, NOT_LEADER_OR_FOLLOWER)
         replica.leader, replica.epoch = leader, epoch
         if leader == broker:
+            self.cluster.replication.stop_following(part, broker)
             followers = [b for b in part.replica_order if b != broker]
             replica.lead = LeaderState(broker, epoch, list(isr), followers, self.engine.now)
             replica.start_epoch(epoch)

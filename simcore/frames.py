@@ -16,7 +16,9 @@ PER_EVENT_MAX_MESSAGES = 5000
 PER_EVENT_MAX_FRAMES = 20000
 SLICES = 1000
 
-Snapshot = tuple[int, int, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
+# (time, timeline length, partitions, group rows, consumers, brokers, producers)
+Snapshot = tuple[int, int, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...],
+                 tuple[Any, ...]]
 
 
 class Recorder:
@@ -64,12 +66,20 @@ class Recorder:
             owner = owners.get((group, tp))
             position = sim.consumers[owner].positions.get(tp) if owner is not None else None
             groups.append((sim.coordinator.committed_offset(group, tp), position, owner))
+        network, fenced = sim.cluster.network, sim.cluster.controller.fenced
         self.snapshots.append((
             sim.engine.now,
             len(sim.timeline.events),
-            tuple((p.log.log_start, p.log.leo, p.log.hw) for p in self.parts),
+            tuple((p.log.log_start, p.log.leo, p.log.hw, p.leader, p.leader_epoch, tuple(p.isr),
+                   tuple((r.leo, r.hw, r.lead is not None) for r in p.replicas.values()))
+                  for p in self.parts),
             tuple(groups),
             tuple((c.state, _current_offset(c)) for c in sim.consumers),
+            tuple((network.alive[b], b in network.isolated, b in fenced)
+                  for b in range(len(network.alive))),
+            tuple((sum(p.in_flight.values()), sum(len(q) for q in p.queues.values()),
+                   sum(len(s) for s in p.acked), sum(len(s) for s in p.failed))
+                  for p in sim.producers),
         ))
         self._last_len = len(sim.timeline.events)
 

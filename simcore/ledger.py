@@ -76,3 +76,19 @@ def group_counts(log: list[Interval], processed: list[Interval]) -> dict[str, in
             "processed_multiple")
         totals[key] += b - a
     return totals
+
+
+def out_of_order(batches: Iterable[tuple[str, Sequence[int]]]) -> int:
+    """Records whose log position is behind a later-sent record of the same producer
+    (log order differs from send order), over one partition's log in offset order."""
+    highest: dict[str, int] = {}
+    count = 0
+    for producer, ids in batches:
+        top = highest.get(producer, -1)
+        if isinstance(ids, range):
+            count += max(0, min(ids.stop, top) - ids.start)
+        else:
+            count += sum(1 for i in ids if i < top)
+        if len(ids):
+            highest[producer] = max(top, max(ids[0], ids[-1]))
+    return count

@@ -55,6 +55,32 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "crash": lambda a, f: f"{a} crashes {f['where']}"
     + (f"; restarts in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None else ""),
     "consumer_failed": lambda a, f: f"{a} stops with an error: {f['error']}",
+    "broker_down": lambda a, f: f"{a} dies"
+    + (f"; it restarts in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None
+       else ""),
+    "broker_up": lambda a, f: f"{a} restarts with its log as it was on disk",
+    "broker_isolated": lambda a, f: f"{a} is cut off from the other brokers and the controller"
+    + (f" for {f['duration_ms']} ms" if f["duration_ms"] is not None else "")
+    + " (clients can still reach it)",
+    "broker_reconnected": lambda a, f: f"{a} can reach the other brokers and the controller again",
+    "broker_fenced": lambda a, f: f"controller fences broker-{f['broker']}: no heartbeat within "
+    "broker.session.timeout.ms",
+    "broker_unfenced": lambda a, f: f"controller unfences broker-{f['broker']}",
+    "leader_elected": lambda a, f: (
+        f"controller elects broker-{f['leader']} leader of {f['part']} (epoch {f['epoch']})"
+        + (": UNCLEAN election of an out-of-sync replica — what it lacks is lost"
+           if f["unclean"] else " from the ISR")),
+    "partition_offline": lambda a, f: f"{f['part']} has no eligible leader and goes offline "
+    "(unclean.leader.election.enable=false waits for an ISR member)",
+    "isr_shrink": lambda a, f: f"{a} removes broker {', '.join(map(str, f['removed']))} from "
+    f"the ISR of {f['part']} ({f['why']}); ISR is now {f['isr']}",
+    "isr_expand": lambda a, f: f"broker-{f['follower']} caught up and rejoins the ISR of "
+    f"{f['part']}; ISR is now {f['isr']}",
+    "truncate": lambda a, f: f"{a} truncates {f['part']} to offset {f['offset']} (leader epoch "
+    f"check), dropping {_records(f['removed'])} the leader never had",
+    "follower_slow": lambda a, f: f"fault: {a}'s fetches now take {f['delay_ms']} ms longer"
+    if f["delay_ms"] else f"{a} fetches at normal speed again",
+    "response_fault": lambda a, f: f"fault: a produce response to {a} is {f['what']}",
 }
 
 

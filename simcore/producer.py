@@ -81,6 +81,7 @@ class Producer:
         self.sent_batches: list[tuple[int, range | tuple[int, ...]]] = []  # (partition, ids)
         self._wake_at: int | None = None
         self._rng = engine.rng(f"partitioner/{spec.id}")
+        self._jitter = engine.rng(f"retry-jitter/{spec.id}")
         self._sticky: int | None = None
         self._sticky_bytes = 0
         self._sticky_since = 0
@@ -336,15 +337,32 @@ class Producer:
             reason = "delivery.timeout.ms expired" if expired else "retries exhausted"
             self._complete(batch, f"{error} ({reason})")
             return
+        backoff = self._backoff(batch.attempts)
         self.timeline.record(
             "produce_error", self.spec.id, part=part, first=batch.msgs[0] - self.msg_base,
-            count=len(batch.msgs), error=error, retry_in=self.spec.retry_backoff_ms,
-            batch=batch.number,
+            count=len(batch.msgs), error=error, retry_in=backoff, batch=batch.number,
         )
-        self.engine.after(self.spec.retry_backoff_ms, self._requeue, batch)
+        self.engine.after(backoff, self._requeue, batch)
+
+    def _backoff(self, attempts: int) -> int:
+        """KIP-580: retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with
+        20% jitter (drawn from this producer's seeded stream)."""
+        base = self.spec.retry_backoff_ms
+        cap = max(base, self.spec.retry_backoff_max_ms)
+        exp = min(cap, base * 2 ** min(attempts - 1, 30))
+        if cap == base:
+            return base
+        return max(1, round(exp * self._jitter.uniform(0.8, 1.2)))
 
     def _requeue(self, batch: PendingBatch) -> None:
-        self.queues.setdefault(batch.partition, deque()).appendleft(batch)
+        """Java's reenqueue: at the front of the deque — or, for an idempotent producer,
+        in sequence order (RecordAccumulator.insertInSequenceOrder)."""
+        queue = self.queues.setdefault(batch.partition, deque())
+        at = 0
+        while self.producer_id >= 0 and at < len(queue) and (
+                0 <= queue[at].base_seq < batch.base_seq):
+            at += 1
+        queue.insert(at, batch)
         self._drain()
         self._plan_next_wake()
 

@@ -67,8 +67,13 @@ class Replication:
         self._gen[key] = gen = self._gen.get(key, 0) + 1
         self._truncate_then_fetch(part, follower, gen)
 
+    def stop_following(self, part: Partition, broker: int) -> None:
+        key = (part.name, broker)
+        self._gen[key] = self._gen.get(key, 0) + 1
+
     def _live(self, part: Partition, follower: int, gen: int) -> bool:
-        return self._gen.get((part.name, follower)) == gen and self.network.alive[follower]
+        return (self._gen.get((part.name, follower)) == gen and self.network.alive[follower]
+                and part.replicas[follower].lead is None)
 
     def _truncate_then_fetch(self, part: Partition, follower: int, gen: int) -> None:
         if not self._live(part, follower, gen):

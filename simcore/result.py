@@ -51,6 +51,16 @@ class Result:
                 ledger.intervals(s for p in producers for s in p.failed),
                 self._log_intervals(spec.name),
             )
+            parts = {
+                str(part.index): {
+                    "in_log": sum(b.count for b in part.log.batches),
+                    "out_of_order": ledger.out_of_order((b.producer, b.msgs)
+                                                        for b in part.log.batches),
+                }
+                for part in self.sim.cluster.partition_list if part.topic == spec.name
+            }
+            topics[spec.name]["out_of_order"] = sum(p["out_of_order"] for p in parts.values())
+            topics[spec.name]["partitions"] = parts
         groups = {}
         for group in sorted({c.spec.group for c in self.sim.consumers}):
             members = [c for c in self.sim.consumers if c.group == group]
@@ -111,15 +121,19 @@ class Result:
         frames = []
         prev_len = 0
         for step, index in enumerate(keep):
-            time_ms, n_events, parts, groups, consumers = snaps[index]
+            time_ms, n_events, parts, groups, consumers, brokers, producers = snaps[index]
             first = max(prev_len, n_events - EVENTS_PER_FRAME)
             frames.append({
                 "step": step, "t": time_ms,
                 "events": [self.event_dict(i) for i in range(first, n_events)],
                 "skipped_events": first - prev_len,
-                "partitions": [
-                    {"topic": p.topic, "partition": p.index, "log_start": s[0], "leo": s[1],
-                     "hw": s[2]} for p, s in zip(self.sim.recorder.parts, parts)],
+                "partitions": [_frame_partition(p, s) for p, s in zip(self.sim.recorder.parts,
+                                                                       parts)],
+                "brokers": [{"id": b, "alive": s[0], "isolated": s[1], "fenced": s[2]}
+                            for b, s in enumerate(brokers)],
+                "producers": [
+                    {"id": p.spec.id, "in_flight": s[0], "queued_batches": s[1], "acked": s[2],
+                     "failed": s[3]} for p, s in zip(self.sim.producers, producers)],
                 "groups": self._frame_groups(parts, groups),
                 "consumers": [
                     {"id": c.id, "group": c.group, "state": s[0], "offset": s[1]}
@@ -229,6 +243,15 @@ class Result:
             if _touches(kind, actor, f, row, part, offsets, crossed):
                 story.append(self.event_dict(n))
         return story
+
+
+def _frame_partition(part: Any, s: tuple) -> dict[str, Any]:
+    return {
+        "topic": part.topic, "partition": part.index, "log_start": s[0], "leo": s[1], "hw": s[2],
+        "leader": s[3], "epoch": s[4], "isr": list(s[5]),
+        "replicas": [{"broker": b, "leo": r[0], "hw": r[1], "leading": r[2]}
+                     for b, r in zip(part.replicas, s[6])],
+    }
 
 
 def _touches(kind: str, actor: str, f: dict[str, Any], row: dict[str, Any], part: str,

@@ -49,6 +49,7 @@ class ProducerSpec:
     enable_idempotence: bool = True
     retries: int = 2_147_483_647
     retry_backoff_ms: int = 100
+    retry_backoff_max_ms: int = 1000  # KIP-580 (3.7+): exponential backoff cap
     request_timeout_ms: int = 30_000
     delivery_timeout_ms: int = 120_000
     max_in_flight: int = 5

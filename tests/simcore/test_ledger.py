@@ -29,3 +29,12 @@ def test_it_counts_lost_and_duplicated_messages():
 def test_it_counts_processing_over_messages_in_the_log():
     counts = group_counts(intervals([range(0, 6)]), intervals([range(0, 3), range(2, 4), (9,)]))
     assert counts == {"processed_once": 3, "processed_never": 2, "processed_multiple": 1}
+
+
+def test_it_counts_records_landing_behind_later_sends():
+    from simcore.ledger import out_of_order
+
+    # p1 sent 0..9; batch 5..9 landed before 0..4; p2 is in order
+    log = [("p1", range(5, 10)), ("p2", range(100, 103)), ("p1", range(0, 5)), ("p1", (10,))]
+    assert out_of_order(log) == 5
+    assert out_of_order([("p1", (0, 1)), ("p1", (3,)), ("p1", (2,)), ("p1", (2,))]) == 2
