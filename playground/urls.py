@@ -4,4 +4,12 @@ from playground import views
 
 urlpatterns = [
     path("", views.gallery, name="gallery"),
+    path("r/<str:slug>", views.scenario_page, name="scenario"),
+    path("r/<str:slug>/edit", views.edit_yaml, name="edit_yaml"),
+    path("r/<str:slug>/quick", views.edit_quick, name="edit_quick"),
+    path("r/<str:slug>/crash", views.crash, name="crash"),
+    path("r/<str:slug>/story", views.story, name="story"),
+    path("embed/<str:slug>", views.embed, name="embed"),
+    path("api/scenarios/<str:slug>", views.api_scenario, name="api_scenario"),
+    path("api/run", views.api_run, name="api_run"),
 ]

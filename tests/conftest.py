@@ -1,3 +1,30 @@
 """Fixtures shared by every test package."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from simcore import Scenario, builtin_scenario, parse_scenario
+
+LOSS_SCENARIO = "librdkafka-auto-commit"  # librdkafka's timer commits a message in progress
+
+
+def without_faults(name: str) -> Scenario:
+    """A built-in scenario with its fault schedule removed: the baseline before a crash."""
+    source: dict[str, Any] = json.loads(json.dumps(builtin_scenario(name).source))
+    source.pop("faults", None)
+    return parse_scenario(source)
+
+
+@pytest.fixture
+def loss_scenario() -> Scenario:
+    return builtin_scenario(LOSS_SCENARIO)
+
+
+@pytest.fixture
+def calm_scenario() -> Scenario:
+    """The librdkafka auto-commit scenario without its crash: every message processed once."""
+    return without_faults(LOSS_SCENARIO)

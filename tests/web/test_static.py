@@ -1,6 +1,10 @@
 """Every front-end asset is served by the app itself (no CDN)."""
 
+import pytest
 from django.test import Client
+
+# Closing a response fires request_finished, which checks the database connection.
+pytestmark = pytest.mark.django_db
 
 
 def _get(client: Client, path: str) -> tuple[int, bytes]:

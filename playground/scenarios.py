@@ -1,0 +1,215 @@
+"""Scenarios as the web app handles them: parse, permalink slugs, edits, injected faults.
+
+Validation is simcore's (`ScenarioError` names the field); this module adds only what the
+web needs around it: a size cap on pasted text, the content-addressed slug, the quick
+fields of the config panel, and the "crash the consumer here" fault.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from django.http import QueryDict
+
+from playground.models import SharedScenario
+from simcore import (
+    Scenario,
+    ScenarioError,
+    builtin_scenarios,
+    loads_scenario,
+    parse_scenario,
+    scenario_digest,
+)
+from simcore.spec import CLIENTS, COMMIT_STRATEGIES, RESET_POLICIES
+
+MAX_TEXT_BYTES = 100_000  # pasted YAML/JSON; checked before parsing
+SLUG_LENGTH = 16
+CRASH_RESTART_AFTER_MS = 1000
+
+
+def slug_of(scenario: Scenario) -> str:
+    return scenario_digest(scenario)[:SLUG_LENGTH]
+
+
+def parse_text(text: str, field: str = "yaml") -> Scenario:
+    size = len(text.encode())
+    if size > MAX_TEXT_BYTES:
+        raise ScenarioError(
+            field,
+            f"is {size / 1000:.0f} kB; scenarios are limited to {MAX_TEXT_BYTES // 1000} kB",
+            allowed=f"at most {MAX_TEXT_BYTES} bytes",
+        )
+    if not text.strip():
+        raise ScenarioError(field, "is empty: paste a scenario in YAML or JSON")
+    return loads_scenario(text)
+
+
+def source_of(scenario: Scenario) -> dict[str, Any]:
+    """A private, JSON-able copy of the scenario as it was written."""
+    copied: dict[str, Any] = json.loads(json.dumps(scenario.source))
+    return copied
+
+
+def save(scenario: Scenario) -> str:
+    slug = slug_of(scenario)
+    SharedScenario.objects.get_or_create(slug=slug, defaults={"source": source_of(scenario)})
+    return slug
+
+
+@lru_cache(maxsize=1)
+def builtins_by_slug() -> dict[str, tuple[str, Scenario]]:
+    return {slug_of(sc): (name, sc) for name, sc in builtin_scenarios()}
+
+
+def gallery() -> list[tuple[str, Scenario]]:
+    """(permalink slug, scenario) for every built-in, in display order."""
+    return [(slug, sc) for slug, (_name, sc) in builtins_by_slug().items()]
+
+
+def find(slug: str) -> Scenario | None:
+    """The scenario behind a permalink; raises ScenarioError if its source no longer parses."""
+    row = SharedScenario.objects.filter(slug=slug).first()
+    if row is not None:
+        return parse_scenario(row.source)
+    builtin = builtins_by_slug().get(slug)
+    if builtin is None:
+        return None
+    save(builtin[1])  # so the link survives a later edit of the built-in file
+    return builtin[1]
+
+
+# --- the config panel's quick fields ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuickField:
+    key: str  # path inside one consumer, as in the scenario file
+    label: str
+    choices: tuple[str, ...] = ()  # empty: a number input
+
+    def name(self, index: int) -> str:
+        """The form field name is the scenario path, so a ScenarioError.field finds it."""
+        return f"consumers[{index}].{self.key}"
+
+
+QUICK_FIELDS = (
+    QuickField("client", "client", CLIENTS),
+    QuickField("commit", "commit", COMMIT_STRATEGIES),
+    QuickField("processing_ms", "processing ms"),
+    QuickField("config.enable.auto.commit", "enable.auto.commit", ("true", "false")),
+    QuickField("config.auto.commit.interval.ms", "auto.commit.interval.ms"),
+    QuickField("config.auto.offset.reset", "auto.offset.reset", RESET_POLICIES),
+)
+
+
+def _current(scenario: Scenario, index: int, key: str) -> str:
+    spec = scenario.consumers[index]
+    value = {
+        "client": spec.client,
+        "commit": spec.commit,
+        "processing_ms": spec.processing_ms,
+        "config.enable.auto.commit": spec.enable_auto_commit,
+        "config.auto.commit.interval.ms": spec.auto_commit_interval_ms,
+        "config.auto.offset.reset": spec.auto_offset_reset,
+    }[key]
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def quick_fields(scenario: Scenario) -> list[dict[str, Any]]:
+    """Per consumer: its id and the fields with their current (resolved) values."""
+    return [
+        {
+            "id": consumer.id,
+            "fields": [
+                {
+                    "name": field.name(index),
+                    "label": field.label,
+                    "value": _current(scenario, index, field.key),
+                    "choices": field.choices,
+                }
+                for field in QUICK_FIELDS
+            ],
+        }
+        for index, consumer in enumerate(scenario.consumers)
+    ]
+
+
+def _typed(raw: str) -> Any:
+    text = raw.strip()
+    if text in ("true", "false"):
+        return text == "true"
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return text  # left for simcore to reject, naming the field
+
+
+def apply_quick_fields(scenario: Scenario, form: QueryDict) -> dict[str, Any]:
+    """The source with every quick field that differs from the current value written in.
+
+    Unchanged fields are left out, so an untouched form gives back the same scenario (and
+    the same permalink) instead of one with every default spelled out.
+    """
+    source = source_of(scenario)
+    for index in range(len(scenario.consumers)):
+        entry = source["consumers"][index]
+        for field in QUICK_FIELDS:
+            raw = form.get(field.name(index))
+            if raw is None or raw.strip() == _current(scenario, index, field.key):
+                continue
+            if field.key.startswith("config."):
+                entry.setdefault("config", {})[field.key.removeprefix("config.")] = _typed(raw)
+            else:
+                entry[field.key] = _typed(raw)
+    return source
+
+
+# --- "crash the consumer here" -----------------------------------------------------------
+
+
+def with_crash(scenario: Scenario, target: str, at_ms: str) -> Scenario:
+    """The scenario plus an injected crash of `target` at `at_ms`, restarting 1 s later."""
+    try:
+        at = int(at_ms)
+    except (TypeError, ValueError):
+        raise ScenarioError(
+            "at_ms", f"must be a whole number of milliseconds, got {at_ms!r}"
+        ) from None
+    if target not in {c.id for c in scenario.consumers}:
+        allowed = ", ".join(c.id for c in scenario.consumers)
+        raise ScenarioError("target", f"no consumer {target!r} in this scenario", allowed=allowed)
+    source = source_of(scenario)
+    source.setdefault("faults", []).append(
+        {
+            "at_ms": at,
+            "action": "crash",
+            "target": target,
+            "restart_after_ms": CRASH_RESTART_AFTER_MS,
+            "injected": True,
+        }
+    )
+    return parse_scenario(source)
+
+
+# --- YAML for the editor -----------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def to_yaml(scenario: Scenario) -> str:
+    return yaml.dump(
+        source_of(scenario), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+    )

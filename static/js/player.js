@@ -1,0 +1,272 @@
+// The run player: streams frames over a websocket and draws one step at a time.
+//
+// Protocol: see playground/consumers.py. Frames are kept in `frames` as they arrive; a
+// dropped connection reconnects with backoff and asks for the frames it does not have
+// yet, so the step being shown never changes under the reader's eyes.
+(() => {
+  "use strict";
+
+  const root = document.getElementById("player");
+  if (!root) return;
+
+  const BASE_FPS = 2;          // frames per second at 1×
+  const MAX_CELLS = 120;       // beyond this, one cell stands for a range of offsets
+  const EVENT_LOG_LIMIT = 200;
+  const $ = (selector) => root.querySelector(selector);
+  const buttons = {
+    back: $('[data-action="back"]'), play: $('[data-action="play"]'), step: $('[data-action="step"]'),
+  };
+  const scrub = $(".scrub");
+  const speed = $(".speed select");
+  const counter = $(".counter");
+  const status = $(".status");
+  const strips = $(".strips");
+  const chart = $(".chart");
+
+  const state = {
+    meta: null, frames: [], step: 0, done: false, timer: null, retries: 0, socket: null,
+  };
+
+  // --- websocket --------------------------------------------------------------------------
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(`${scheme}//${location.host}${root.dataset.wsPath}`);
+    state.socket = socket;
+    socket.onopen = () => {
+      state.retries = 0;
+      socket.send(JSON.stringify({ type: "run", from: state.frames.length }));
+    };
+    socket.onmessage = (event) => receive(JSON.parse(event.data));
+    socket.onclose = () => {
+      if (state.done) return;
+      const delay = Math.min(10000, 500 * 2 ** state.retries++);
+      setStatus(`Connection lost; reconnecting in ${Math.round(delay / 1000)} s…`);
+      setTimeout(connect, delay);
+    };
+  }
+
+  function receive(message) {
+    if (message.type === "meta") {
+      state.meta = message;
+      if (message.error) setStatus(message.error);
+      drawChart();
+    } else if (message.type === "frames") {
+      message.frames.forEach((frame, k) => { state.frames[message.start + k] = frame; });
+      scrub.max = String(Math.max(0, state.frames.length - 1));
+      enable();
+      show(state.step);
+    } else if (message.type === "end") {
+      state.done = true;
+      setStatus("");
+      state.socket.close();
+    } else if (message.type === "error") {
+      setStatus(`${message.field}: ${message.message}`);
+    }
+  }
+
+  function setStatus(text) {
+    status.textContent = text;
+  }
+
+  // --- controls -----------------------------------------------------------------------------
+
+  function enable() {
+    for (const button of Object.values(buttons)) button.disabled = false;
+    scrub.disabled = false;
+  }
+
+  function play() {
+    if (state.step >= state.frames.length - 1) show(0);
+    buttons.play.textContent = "⏸ pause";
+    root.dataset.playing = "true";
+    tick();
+  }
+
+  function pause() {
+    clearTimeout(state.timer);
+    state.timer = null;
+    buttons.play.textContent = "▶ play";
+    root.dataset.playing = "false";
+  }
+
+  function tick() {
+    const last = state.frames.length - 1;
+    if (state.step >= last && state.done) return pause();
+    if (state.step < last) show(state.step + 1);
+    state.timer = setTimeout(tick, 1000 / (BASE_FPS * Number(speed.value)));
+  }
+
+  buttons.play.addEventListener("click", () => (state.timer ? pause() : play()));
+  buttons.step.addEventListener("click", () => { pause(); show(state.step + 1); });
+  buttons.back.addEventListener("click", () => { pause(); show(state.step - 1); });
+  scrub.addEventListener("input", () => { pause(); show(Number(scrub.value)); });
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, textarea, select, button")) return;
+    if (event.key === " ") { event.preventDefault(); buttons.play.click(); }
+    if (event.key === "ArrowRight") buttons.step.click();
+    if (event.key === "ArrowLeft") buttons.back.click();
+  });
+
+  // --- drawing one step -------------------------------------------------------------------------
+
+  function show(step) {
+    const last = state.frames.length - 1;
+    if (last < 0) return;
+    state.step = Math.max(0, Math.min(step, last));
+    const frame = state.frames[state.step];
+    root.dataset.step = String(state.step);
+    scrub.value = String(state.step);
+    counter.textContent = `step ${state.step + 1} / ${state.meta ? state.meta.total : "?"} · t = ${frame.t} ms`;
+    drawStrips(frame);
+    moveCursor(frame.t);
+    drawConsumers(frame);
+    drawGroups(frame);
+    drawEvents();
+  }
+
+  function el(tag, attrs = {}, text = "") {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function drawStrips(frame) {
+    strips.replaceChildren(...frame.partitions.map((p) => strip(frame, p)));
+  }
+
+  function strip(frame, p) {
+    const name = `${p.topic}-${p.partition}`;
+    const size = Math.max(1, p.leo, state.meta ? state.meta.log_size[name] || 0 : 0);
+    const rows = frame.groups.filter((g) => g.topic === p.topic && g.partition === p.partition);
+    const committed = Math.min(...rows.map((g) => g.committed ?? 0), p.hw);
+    const cells = Math.min(size, MAX_CELLS);
+    const per = size / cells;
+    const wrap = el("div", { class: "strip", "data-partition": name });
+    wrap.append(el("div", { class: "strip-name" }, `${name}`));
+    const track = el("div", { class: "track" });
+    const row = el("div", { class: "cells" });
+    for (let k = 0; k < cells; k++) {
+      const offset = Math.floor(k * per);
+      let kind = "future";
+      if (offset < p.log_start) kind = "gone";
+      else if (offset < committed) kind = "done";
+      else if (offset < p.hw) kind = "written";
+      else if (offset < p.leo) kind = "unreplicated";
+      const cell = el("span", { class: `cell ${kind}`, title: per > 1 ? `offsets ${offset}…` : `offset ${offset}` });
+      if (per === 1 && cells <= 40) cell.textContent = String(offset);
+      row.append(cell);
+    }
+    track.append(row);
+    const marks = [
+      ["log_start", "start", p.log_start, "below"], ["hw", "HW", p.hw, "below"], ["leo", "LEO", p.leo, "below"],
+    ];
+    const groups = new Set(rows.map((g) => g.group));
+    for (const g of rows) {
+      const label = groups.size > 1 ? `${g.group}:` : "";
+      if (g.committed !== null) marks.push(["committed", `${label}C`, g.committed, "above", g.group]);
+      if (g.position !== null) marks.push(["position", `${label}P`, g.position, "above", g.group]);
+    }
+    const stacked = {};
+    for (const [kind, label, offset, side, group] of marks) {
+      const key = `${side}:${offset}`;
+      const level = (stacked[key] = (stacked[key] ?? -1) + 1);
+      const marker = el("b", {
+        class: `mk ${kind} ${side}`, "data-marker": kind, "data-offset": String(offset),
+        title: `${group ? group + " " : ""}${kind.replace("_", " ")} = ${offset}`,
+        style: `left: ${(100 * offset) / size}%; --level: ${level}`,
+      }, label);
+      if (group) marker.dataset.group = group;
+      track.append(marker);
+    }
+    wrap.append(track);
+    return wrap;
+  }
+
+  function drawConsumers(frame) {
+    for (const c of frame.consumers) {
+      const item = document.querySelector(`[data-consumer="${CSS.escape(c.id)}"]`);
+      if (!item) continue;
+      const badge = item.querySelector(".state");
+      badge.dataset.state = c.state;
+      badge.textContent = c.offset === null ? c.state : `${c.state} @ ${c.offset}`;
+      const at = item.querySelector(".at-ms");
+      if (at) at.value = String(frame.t);
+    }
+  }
+
+  function drawGroups(frame) {
+    const body = document.querySelector("table.describe.live tbody");
+    if (!body) return;
+    const hw = Object.fromEntries(frame.partitions.map((p) => [`${p.topic}-${p.partition}`, p.hw]));
+    const dash = (v) => (v === null || v === undefined ? "-" : String(v));
+    body.replaceChildren(...frame.groups.map((g) => {
+      const tr = el("tr");
+      for (const v of [g.group, g.topic, g.partition, dash(g.committed), hw[`${g.topic}-${g.partition}`],
+        dash(g.lag), dash(g.position), dash(g.consumer)]) tr.append(el("td", {}, String(v)));
+      return tr;
+    }));
+  }
+
+  function drawEvents() {
+    const list = document.getElementById("events");
+    if (!list) return;
+    const events = [];
+    for (let k = state.step; k >= 0 && events.length < EVENT_LOG_LIMIT; k--) {
+      events.unshift(...state.frames[k].events);
+    }
+    list.replaceChildren(...events.slice(-EVENT_LOG_LIMIT).map((e) => {
+      const li = el("li", e.injected ? { class: "injected" } : {});
+      li.append(el("span", { class: "t" }, `${e.t} ms`), document.createTextNode(` ${e.text}`));
+      if (e.injected) li.append(document.createTextNode(" "), el("em", { class: "tag" }, "injected"));
+      return li;
+    }));
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // --- the chart ---------------------------------------------------------------------------------
+
+  function drawChart() {
+    if (!window.Plotly || !state.meta || !state.meta.series || chart.dataset.drawn) return;
+    const s = state.meta.series;
+    const cursor = Number(chart.dataset.cursor || 0);
+    const traces = [];
+    for (const [name, p] of Object.entries(s.partitions)) {
+      traces.push({ x: s.t, y: p.hw, name: `${name} HW`, line: { shape: "hv", width: 2 } });
+      traces.push({ x: s.t, y: p.leo, name: `${name} LEO`, line: { shape: "hv", dash: "dot" } });
+    }
+    for (const [name, g] of Object.entries(s.groups)) {
+      traces.push({ x: s.t, y: g.committed, name: `${name} committed`, line: { shape: "hv", width: 2 } });
+      traces.push({ x: s.t, y: g.position, name: `${name} position`, line: { shape: "hv", dash: "dash" } });
+      traces.push({ x: s.t, y: g.lag, name: `${name} lag`, yaxis: "y2", type: "scatter", fill: "tozeroy",
+        line: { shape: "hv", width: 0 }, opacity: 0.3 });
+    }
+    const layout = {
+      margin: { l: 50, r: 50, t: 10, b: 40 }, height: 300,
+      xaxis: { title: { text: "simulated time (ms)" } },
+      yaxis: { title: { text: "offset" }, rangemode: "tozero" },
+      yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false },
+      legend: { orientation: "h", y: -0.25 },
+      shapes: [{ type: "line", x0: cursor, x1: cursor, yref: "paper", y0: 0, y1: 1, line: { color: "#c62828", width: 1 } }],
+    };
+    window.Plotly.newPlot(chart, traces, layout, { displayModeBar: false, responsive: true });
+    chart.dataset.drawn = "true";
+  }
+
+  let cursorPending = false;
+  function moveCursor(t) {
+    chart.dataset.cursor = String(t);
+    if (!chart.dataset.drawn) drawChart();
+    if (!chart.dataset.drawn || cursorPending) return;
+    cursorPending = true;  // at most one relayout per animation frame, however fast we play
+    requestAnimationFrame(() => {
+      cursorPending = false;
+      const x = Number(chart.dataset.cursor);
+      window.Plotly.relayout(chart, { "shapes[0].x0": x, "shapes[0].x1": x });
+    });
+  }
+
+  window.addEventListener("load", drawChart);  // plotly.js may load after the first frames
+  connect();
+})();

@@ -1,0 +1,20 @@
+import pytest
+from django.test import Client
+
+from playground import scenarios
+from simcore import builtin_scenarios
+
+
+@pytest.mark.django_db
+def test_it_lists_every_builtin_scenario_with_its_permalink(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    for _name, scenario in builtin_scenarios():
+        assert f'href="/r/{scenarios.slug_of(scenario)}"' in body
+    assert len(builtin_scenarios()) > 0
+
+
+@pytest.mark.django_db
+def test_it_is_not_frameable(client: Client) -> None:
+    assert client.get("/").headers["X-Frame-Options"] == "DENY"
