@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 TopicPartition = tuple[str, int]
 Offsets = dict[TopicPartition, int]
 RETRIABLE = (COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT")
+_PENDING = object()
+
+
+def _or_minus_one(offset: int | None) -> int:
+    return -1 if offset is None else offset
 
 
 def _fmt(offsets: Offsets) -> str:
@@ -33,25 +38,42 @@ class Committer:
     def _init_commits(self: Consumer) -> None:
         self.commit = self.spec.commit
         self._request_ids = 0
+        self._connection: list[list] = []  # in-flight commit requests, oldest first
         self.commits_ok = 0
         self.commits_failed = 0
 
     def _send_commit(self: Consumer, offsets: Offsets, done: Callable[[str | None], None]) -> None:
-        """One OffsetCommit request; ``done`` runs once: on the answer or the request timeout."""
-        self._request_ids += 1
-        answered = [False]
+        """One OffsetCommit request on the consumer's connection to the coordinator.
 
-        def finish(error: str | None) -> None:
-            if not answered[0]:
-                answered[0] = True
-                done(error)
+        Like Kafka's NetworkClient, answers are handled in request order, and when a
+        request times out (``request.timeout.ms``) the connection is closed and every
+        request still in flight on it fails — so a stuck commit cannot be overtaken.
+        """
+        self._request_ids += 1
+        request = [self._request_ids, done, _PENDING]
+        self._connection.append(request)
 
         def respond(error: str | None) -> None:
-            self.later(self.latency, finish, error)
+            self.later(self.latency, self._answered, request, error)
 
         self.engine.after(self.latency, self.coordinator.commit, self.id, self.group,
                           dict(offsets), respond)
-        self.later(self.spec.request_timeout_ms, finish, "REQUEST_TIMED_OUT")
+        self.later(self.spec.request_timeout_ms, self._timed_out, request)
+
+    def _answered(self: Consumer, request: list, error: str | None) -> None:
+        if request[2] is _PENDING and request in self._connection:
+            request[2] = error
+        while self._connection and self._connection[0][2] is not _PENDING:
+            _id, done, answer = self._connection.pop(0)
+            done(answer)
+
+    def _timed_out(self: Consumer, request: list) -> None:
+        if request not in self._connection or request[2] is not _PENDING:
+            return
+        failed, self._connection = self._connection, []
+        self.coordinator.disconnect(self.id)
+        for _id, done, _answer in failed:
+            done("REQUEST_TIMED_OUT")
 
     def commit_sync(self: Consumer, offsets: Offsets, then: Callable[[], None]) -> None:
         if not offsets:
@@ -106,7 +128,7 @@ class Committer:
         """rd_kafka's auto-commit timer: commit stored offsets that moved forward."""
         changed = {
             tp: offset for tp, offset in sorted(self.stored.items())
-            if offset > (self.coordinator.committed_offset(self.group, tp) or -1)
+            if offset > _or_minus_one(self.coordinator.committed_offset(self.group, tp))
         }
         if changed:
             self.commit_async(changed, auto=True)

@@ -39,7 +39,7 @@ class Consumer(Committer):
     def __init__(
         self, engine: Engine, cluster: Cluster, coordinator: Coordinator, timeline: Timeline,
         spec: ConsumerSpec, assignment: list[TopicPartition], faults: list[FaultSpec],
-        member_suffix: str,
+        member_suffix: str, fine_grained: bool = False,
     ) -> None:
         self.engine = engine
         self.cluster = cluster
@@ -50,6 +50,8 @@ class Consumer(Committer):
         self.group = spec.group
         self.assignment = assignment
         self.member_id = f"{spec.id}-{member_suffix}"
+        # small runs step record by record, so each "processed" event has its own time
+        self.fine_grained = fine_grained and spec.processing_ms > 0
         self.metadata = Metadata(cluster)
         self.state = "not_started"
         self.incarnation = 0
@@ -287,7 +289,7 @@ class Consumer(Committer):
 
     def _split_for_faults(self, chunks: list[Chunk]) -> list[Chunk]:
         """Per-record steps where a record-level action (commit, crash point) needs them."""
-        per_record = self.commit == "sync-per-record" or (
+        per_record = self.fine_grained or self.commit == "sync-per-record" or (
             self.librdkafka and not self.spec.enable_auto_offset_store)
         out: list[Chunk] = []
         for tp, first, msgs in chunks:

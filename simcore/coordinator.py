@@ -35,6 +35,7 @@ class Coordinator:
         self.committed: dict[tuple[str, str, int], int] = {}
         self.commit_times: dict[tuple[str, str, int], int] = {}
         self._faults = [CommitFault(f) for f in faults if f.action in ("commit_fail", "commit_timeout")]
+        self._stalled: set[str] = set()  # members whose connection hangs after a lost commit
 
     def committed_offset(self, group: str, tp: TopicPartition) -> int | None:
         return self.committed.get((group, tp[0], tp[1]))
@@ -44,12 +45,15 @@ class Coordinator:
         respond: Callable[[str | None], None],
     ) -> None:
         """An OffsetCommit request arrives (now). Faults from the scenario apply first."""
+        if member in self._stalled:
+            return  # queued behind the lost request on the same connection: never answered
         fault = self._matching_fault(member)
         if fault is not None:
             fault.remaining -= 1
             if fault.spec.action == "commit_timeout":
                 self.timeline.record("commit_lost", "coordinator", member=member,
                                      offsets=_fmt(offsets), injected=True)
+                self._stalled.add(member)
                 return  # no answer: the client's request.timeout.ms runs out
             error = COORDINATOR_NOT_AVAILABLE if fault.spec.retriable else UNKNOWN_MEMBER_ID
             self.timeline.record("commit_rejected", "coordinator", member=member,
@@ -62,6 +66,10 @@ class Coordinator:
         self.timeline.record("commit_stored", "coordinator", member=member, group=group,
                              offsets=_fmt(offsets))
         respond(None)
+
+    def disconnect(self, member: str) -> None:
+        """The client closed its connection after a request timeout."""
+        self._stalled.discard(member)
 
     def _matching_fault(self, member: str) -> CommitFault | None:
         for fault in self._faults:

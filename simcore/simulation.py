@@ -9,7 +9,7 @@ from simcore.cluster import Cluster
 from simcore.consumer import Consumer
 from simcore.coordinator import Coordinator
 from simcore.engine import Engine
-from simcore.frames import Recorder
+from simcore.frames import PER_EVENT_MAX_MESSAGES, Recorder
 from simcore.invariants import InvariantChecker
 from simcore.producer import Producer
 from simcore.spec import Scenario
@@ -56,7 +56,8 @@ class Simulation:
             faults = [f for f in scenario.faults if f.target == spec.id]
             suffix = f"{rng.getrandbits(32):08x}"
             consumers.append(Consumer(self.engine, self.cluster, self.coordinator, self.timeline,
-                                      spec, assignments[spec.id], faults, suffix))
+                                      spec, assignments[spec.id], faults, suffix,
+                                      fine_grained=self.total_messages <= PER_EVENT_MAX_MESSAGES))
         return consumers
 
     def _after_event_hook(self, checker: InvariantChecker | None) -> Callable[[], None]:

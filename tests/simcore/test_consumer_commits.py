@@ -97,15 +97,34 @@ def test_it_never_retries_a_failed_commit_async():
 
 
 def test_it_lets_a_retried_old_commit_overwrite_a_newer_one():
-    producers = [{"id": "p1", "topic": "orders", "messages": 6, "rate_per_s": 1}]
-    faults = [{"action": "commit_timeout", "target": "c1", "at_ms": 0, "count": 1}]
-    c = consumer(commit="async-with-retry", config={"enable.auto.commit": False,
-                                                    "max.poll.records": 1})
-    result = run(scenario(duration_ms=60000, producers=producers, consumers=[c],
+    # commit @1 fails, but @2 and @3 were sent before its error came back (40 ms round
+    # trip, 10 ms per record); the callback then re-sends @1 after them
+    producers = [{"id": "p1", "topic": "orders", "messages": 3, "rate_per_s": 1000}]
+    faults = [{"action": "commit_fail", "target": "c1", "at_ms": 0, "count": 1}]
+    c = consumer(commit="async-with-retry", processing_ms=10,
+                 config={"enable.auto.commit": False, "max.poll.records": 1})
+    result = run(scenario(network_latency_ms=20, producers=producers, consumers=[c],
                           faults=faults))
     stored = [int(e[3]["offsets"].rpartition("@")[2]) for e in result.events
               if e[1] == "commit_stored"]
-    assert any(later < earlier for earlier, later in zip(stored, stored[1:]))
+    assert stored == [2, 3, 1]
+
+
+def test_it_fails_every_commit_queued_behind_a_lost_one():
+    # Kafka answers a connection's requests in order: once a commit is lost, later ones
+    # wait behind it and all fail together when request.timeout.ms closes the connection
+    producers = [{"id": "p1", "topic": "orders", "messages": 3, "rate_per_s": 1000}]
+    faults = [{"action": "commit_timeout", "target": "c1", "at_ms": 0, "count": 1}]
+    c = consumer(commit="async-with-retry", processing_ms=1000,
+                 config={"enable.auto.commit": False, "max.poll.records": 1})
+    result = run(scenario(duration_ms=60000, producers=producers, consumers=[c],
+                          faults=faults))
+    failed = [e for e in result.events if e[1] == "commit_failed"]
+    assert len(failed) == 3 and {e[0] for e in failed} == {failed[0][0]}
+    assert failed[0][0] >= 30000  # request.timeout.ms
+    stored = [int(e[3]["offsets"].rpartition("@")[2]) for e in result.events
+              if e[1] == "commit_stored"]
+    assert stored == [1, 2, 3]  # re-sent in call order: nothing older lands last
 
 
 def test_it_resets_a_new_group_to_the_high_watermark_with_latest():
