@@ -250,6 +250,7 @@
       legend: { orientation: "h", y: -0.25 },
       shapes: [{ type: "line", x0: cursor, x1: cursor, yref: "paper", y0: 0, y1: 1, line: { color: "#c62828", width: 1 } }],
     };
+    for (const trace of traces) trace.mode = "lines";
     window.Plotly.newPlot(chart, traces, layout, { displayModeBar: false, responsive: true });
     chart.dataset.drawn = "true";
   }
