@@ -49,11 +49,13 @@
   function receive(message) {
     if (message.type === "meta") {
       state.meta = message;
+      root.dataset.total = String(message.total);
       if (message.error) setStatus(message.error);
       drawChart();
     } else if (message.type === "frames") {
       message.frames.forEach((frame, k) => { state.frames[message.start + k] = frame; });
       scrub.max = String(Math.max(0, state.frames.length - 1));
+      root.dataset.loaded = String(state.frames.length);
       enable();
       show(state.step);
     } else if (message.type === "end") {
