@@ -24,6 +24,7 @@ from simcore import Result, RunBudgetExceeded, Scenario, SimcoreError, scenario_
 
 CACHE_SIZE = 16
 MAX_FRAMES = 2000
+EVENT_BUDGET = 3000  # events sent with a run's frames, in all: a big run's log is sampled
 WAIT_MARGIN_SECONDS = 30  # beyond the run's own wall-time cap, before a caller gives up
 
 RunData = dict[str, Any]
@@ -69,10 +70,26 @@ def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> RunData
     return {
         "error": None,
         "summary": result.summary(),
-        "frames": result.frames(max_frames=MAX_FRAMES),
+        "frames": _trim_events(result.frames(max_frames=MAX_FRAMES), EVENT_BUDGET),
         "series": result.series(),
         "messages": result.messages(),
     }
+
+
+def _trim_events(frames: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """Keep at most `budget` events over all frames (the latest of each frame).
+
+    A small run keeps every event. A firehose has thousands of frames of 50 events each
+    (megabytes over the websocket); its player gets a sample, and `skipped_events` counts
+    what was left out so the log can say so.
+    """
+    per_frame = max(3, budget // max(1, len(frames)))
+    for frame in frames:
+        events = frame["events"]
+        if len(events) > per_frame:
+            frame["skipped_events"] = frame.get("skipped_events", 0) + len(events) - per_frame
+            frame["events"] = events[-per_frame:]
+    return frames
 
 
 def _story_job(scenario: Scenario, msg_id: str, max_events: int, max_seconds: float) -> Any:

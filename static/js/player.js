@@ -12,6 +12,8 @@
   const BASE_FPS = 2;          // frames per second at 1×
   const MAX_CELLS = 120;       // beyond this, one cell stands for a range of offsets
   const EVENT_LOG_LIMIT = 200;
+  const LABEL_WIDTH_PERCENT = 4;  // markers closer than this get stacked
+  const LEGEND_MAX_TRACES = 12;   // beyond this the legend hides the chart; hover names lines
   const $ = (selector) => root.querySelector(selector);
   const buttons = {
     back: $('[data-action="back"]'), play: $('[data-action="play"]'), step: $('[data-action="step"]'),
@@ -160,7 +162,9 @@
       if (per === 1 && cells <= 40) cell.textContent = String(offset);
       row.append(cell);
     }
-    track.append(row);
+    const lane = el("div", { class: "lane" });  // markers are placed against the cells
+    lane.append(row);
+    track.append(lane);
     const marks = [
       ["log_start", "start", p.log_start, "below"], ["hw", "HW", p.hw, "below"], ["leo", "LEO", p.leo, "below"],
     ];
@@ -170,18 +174,25 @@
       if (g.committed !== null) marks.push(["committed", `${label}C`, g.committed, "above", g.group]);
       if (g.position !== null) marks.push(["position", `${label}P`, g.position, "above", g.group]);
     }
-    const stacked = {};
+    const placed = { above: [], below: [] };  // [percent, level] of labels already drawn
     for (const [kind, label, offset, side, group] of marks) {
-      const key = `${side}:${offset}`;
-      const level = (stacked[key] = (stacked[key] ?? -1) + 1);
+      const left = (100 * offset) / size;
+      const near = placed[side].filter(([x]) => Math.abs(x - left) < LABEL_WIDTH_PERCENT);
+      let level = 0;
+      while (near.some(([, l]) => l === level)) level++;  // stack labels that would overlap
+      placed[side].push([left, level]);
       const marker = el("b", {
         class: `mk ${kind} ${side}`, "data-marker": kind, "data-offset": String(offset),
         title: `${group ? group + " " : ""}${kind.replace("_", " ")} = ${offset}`,
-        style: `left: ${(100 * offset) / size}%; --level: ${level}`,
+        style: `left: ${left}%; --level: ${level}`,
       }, label);
       if (group) marker.dataset.group = group;
-      track.append(marker);
+      lane.append(marker);
     }
+    // Room for however many rows of labels were stacked on each side.
+    const levels = (side) => 1 + Math.max(0, ...placed[side].map(([, l]) => l));
+    track.style.paddingTop = `${levels("above") * 1.3 + 0.2}rem`;
+    track.style.paddingBottom = `${levels("below") * 1.3 + 0.2}rem`;
     wrap.append(track);
     return wrap;
   }
@@ -216,10 +227,12 @@
     if (!list) return;
     const events = [];
     for (let k = state.step; k >= 0 && events.length < EVENT_LOG_LIMIT; k--) {
-      events.unshift(...state.frames[k].events);
+      const frame = state.frames[k];
+      events.unshift(...frame.events);
+      if (frame.skipped_events) events.unshift({ t: frame.t, text: `… ${frame.skipped_events} more events`, skipped: true });
     }
     list.replaceChildren(...events.slice(-EVENT_LOG_LIMIT).map((e) => {
-      const li = el("li", e.injected ? { class: "injected" } : {});
+      const li = el("li", e.injected ? { class: "injected" } : e.skipped ? { class: "skipped" } : {});
       li.append(el("span", { class: "t" }, `${e.t} ms`), document.createTextNode(` ${e.text}`));
       if (e.injected) li.append(document.createTextNode(" "), el("em", { class: "tag" }, "injected"));
       return li;
@@ -249,7 +262,8 @@
       xaxis: { title: { text: "simulated time (ms)" } },
       yaxis: { title: { text: "offset" }, rangemode: "tozero" },
       yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false },
-      legend: { orientation: "h", y: -0.25 },
+      legend: { orientation: "h", y: -0.3 },
+      showlegend: traces.length <= LEGEND_MAX_TRACES,
       shapes: [{ type: "line", x0: cursor, x1: cursor, yref: "paper", y0: 0, y1: 1, line: { color: "#c62828", width: 1 } }],
     };
     for (const trace of traces) trace.mode = "lines";
