@@ -372,6 +372,9 @@ JAVA_PRODUCER_PROPS = [
          J_PRODUCER, "max_in_flight"),
     _int("retry.backoff.ms", 100, 0, LONG_MAX,
          "Wait before retrying a failed send.", J_PRODUCER, "retry_backoff_ms"),
+    _int("retry.backoff.max.ms", 1000, 0, LONG_MAX,
+         "Cap of the exponential retry backoff (KIP-580, Kafka 3.7+).", J_PRODUCER,
+         "retry_backoff_max_ms"),
     Prop("partitioner.class", "string", None,
          "Unset = the built-in partitioner: murmur2 of the key, sticky for null keys.",
          J_PRODUCER, nullable=True,
@@ -408,6 +411,9 @@ LIBRDKAFKA_PRODUCER_PROPS = [
          R_CONF, "max_in_flight", aliases=("max.in.flight",)),
     _int("retry.backoff.ms", 100, 1, 300_000,
          "Wait before retrying a failed request.", R_CONF, "retry_backoff_ms"),
+    _int("retry.backoff.max.ms", 1000, 1, 300_000,
+         "Cap of the exponential retry backoff (librdkafka 2.2+).", R_CONF,
+         "retry_backoff_max_ms"),
     Prop("partitioner", "enum", "consistent_random",
          "Key hashing: consistent* = CRC32, murmur2* = Java-compatible, fnv1a*; *_random"
          " spreads null keys randomly.", R_CONF, ("partitioner",),
@@ -609,7 +615,7 @@ NOT_MODELLED = {
             "max.message.bytes", "message.timestamp.type", "transaction.timeout.ms",
             "queued.max.messages.kbytes", "queue.buffering.max.messages",
             "enable.partition.eof", "statistics.interval.ms", "debug", "max.request.size",
-            "retry.backoff.max.ms", "group.remote.assignor", "sticky.partitioning.linger.ms",
+            "group.remote.assignor", "sticky.partitioning.linger.ms",
         )
     },
 }
