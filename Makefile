@@ -24,10 +24,12 @@ $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
+# DJANGO_STATIC_COLLECTED=1: collect into hashed, compressed files and serve those.
+run: export DJANGO_STATIC_COLLECTED = 1
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	DJANGO_STATIC_COLLECTED=1 $(BIN)/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+	$(BIN)/daphne -b $(HOST) -p $(PORT) playground.asgi:application
 
 # Debian's Chromium drives the browser tests (Playwright's own download is not reachable).
 chromium:
