@@ -36,6 +36,11 @@ ProduceCallback = Callable[[str | None, int], None]
 FetchCallback = Callable[[int, list[Batch], str | None], None]
 
 
+def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
+    """Answer with ``error`` although the batch was appended (the duplicate hazard)."""
+    return lambda _error, _base: respond(error, -1)
+
+
 class FetchWaiter:
     __slots__ = ("offset", "min_bytes", "respond", "done")
 
@@ -122,18 +127,21 @@ class Cluster:
     # -- produce -------------------------------------------------------------------------
 
     def send_produce(self, broker: int, tp: tuple[str, int], batch: Batch, acks: int,
-                     on_response: ProduceCallback) -> None:
-        """Client side: the request goes out now; ``on_response`` runs at the client."""
+                     on_response: ProduceCallback, injected: str | None = None) -> None:
+        """Client side: the request goes out now; ``on_response`` runs at the client.
+        ``injected`` is a scenario fault: the broker answers with that error (after
+        appending, for NOT_ENOUGH_REPLICAS_AFTER_APPEND)."""
 
         def respond(error: str | None, base: int) -> None:
             if not self.network.alive[broker]:
                 error, base = NETWORK_EXCEPTION, -1  # the connection dropped
             self.engine.after(self.latency, on_response, error, base)
 
-        self.engine.after(self.latency, self._produce, broker, tp, batch, acks, respond)
+        self.engine.after(self.latency, self._produce, broker, tp, batch, acks, respond,
+                          injected)
 
     def _produce(self, broker: int, tp: tuple[str, int], batch: Batch, acks: int,
-                 respond: ProduceCallback) -> None:
+                 respond: ProduceCallback, injected: str | None = None) -> None:
         part = self.partitions[tp]
         replica = part.replicas.get(broker)
         if not self.network.alive[broker]:
@@ -142,6 +150,13 @@ class Cluster:
         if replica is None or replica.lead is None:
             respond(NOT_LEADER_OR_FOLLOWER, -1)
             return
+        if injected is not None:
+            self.timeline.record("produce_rejected", f"broker-{broker}", part=part.name,
+                                 producer=batch.producer, error=injected, injected=True)
+            if injected != "NOT_ENOUGH_REPLICAS_AFTER_APPEND":
+                respond(injected, -1)
+                return
+            respond = _after_append(respond, injected)
         lead = replica.lead
         if acks == -1 and len(lead.isr) < part.min_isr:
             respond(NOT_ENOUGH_REPLICAS, -1)

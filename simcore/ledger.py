@@ -79,16 +79,44 @@ def group_counts(log: list[Interval], processed: list[Interval]) -> dict[str, in
 
 
 def out_of_order(batches: Iterable[tuple[str, Sequence[int]]]) -> int:
-    """Records whose log position is behind a later-sent record of the same producer
-    (log order differs from send order), over one partition's log in offset order."""
+    """Records whose first copy in the log lands behind a record of the same producer
+    that was sent later (log order differs from send order). Extra copies of a record
+    are duplicates, counted by ``log_duplicates``, not here."""
     highest: dict[str, int] = {}
+    seen: dict[str, list[tuple[int, int]]] = {}
     count = 0
     for producer, ids in batches:
         top = highest.get(producer, -1)
-        if isinstance(ids, range):
-            count += max(0, min(ids.stop, top) - ids.start)
-        else:
-            count += sum(1 for i in ids if i < top)
+        done = seen.setdefault(producer, [])
+        for a, b in runs(ids):
+            for start, stop in _subtract((a, b), done):
+                count += max(0, min(stop, top) - start)
+            _add(done, (a, b))
         if len(ids):
             highest[producer] = max(top, max(ids[0], ids[-1]))
     return count
+
+
+def _subtract(span: tuple[int, int], merged: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out, (a, b) = [], span
+    for x, y in merged:
+        if y <= a or x >= b:
+            continue
+        if x > a:
+            out.append((a, x))
+        a = max(a, y)
+    if a < b:
+        out.append((a, b))
+    return out
+
+
+def _add(merged: list[tuple[int, int]], span: tuple[int, int]) -> None:
+    merged.append(span)
+    merged.sort()
+    joined = [merged[0]]
+    for x, y in merged[1:]:
+        if x <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], y))
+        else:
+            joined.append((x, y))
+    merged[:] = joined

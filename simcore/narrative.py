@@ -80,6 +80,9 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
     f"check), dropping {_records(f['removed'])} the leader never had",
     "follower_slow": lambda a, f: f"fault: {a}'s fetches now take {f['delay_ms']} ms longer"
     if f["delay_ms"] else f"{a} fetches at normal speed again",
+    "produce_rejected": lambda a, f: f"fault: {a} answers a produce request from "
+    f"{f['producer']} with {f['error']}"
+    + (" after writing it" if f["error"].endswith("AFTER_APPEND") else " without writing it"),
     "response_fault": lambda a, f: f"fault: a produce response to {a} is {f['what']}",
 }
 

@@ -17,8 +17,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from simcore.cluster import RETRIABLE_PRODUCE_ERRORS, Metadata
+from simcore.cluster import Metadata
 from simcore.log import Batch
+from simcore.sender import Sender
 from simcore.partitioner import (
     librdkafka_partition,
     null_key_is_random,
@@ -50,12 +51,11 @@ class PendingBatch:
     base_seq: int = -1
     attempts: int = 0
     closed: bool = False
-    sent_ms: int = -1
-    attempt_id: int = 0
     number: int = -1  # position in Producer.sent_batches, set on first send
+    retry_at: int = 0  # a retried batch waits until then (retry backoff)
 
 
-class Producer:
+class Producer(Sender):
     def __init__(
         self, engine: Engine, cluster: Cluster, timeline: Timeline,
         spec: ProducerSpec, msg_base: int, producer_index: int,
@@ -68,11 +68,9 @@ class Producer:
         self.msg_base = msg_base
         self.num_partitions = cluster.partition_counts[spec.topic]
         self.metadata = Metadata(cluster)
-        self._response_faults = [[f, f.count] for f in faults or []]
-        self._leader_wait = False
+        self._init_sender(faults or [])
         self.next_i = 0
         self.queues: dict[int, deque[PendingBatch]] = {}
-        self.in_flight: dict[int, int] = {}
         self.next_seq: dict[int, int] = {}
         self.producer_id = 1000 + producer_index if spec.enable_idempotence else -1
         self.acked: list[range | list[int]] = []
@@ -91,7 +89,6 @@ class Producer:
         )
         self._value_base = len(spec.value) - 3 * spec.value.count("{i}")
         self._value_vars = spec.value.count("{i}")
-        self._attempts = 0
 
     # -- the record clock ---------------------------------------------------------------
 
@@ -212,159 +209,24 @@ class Producer:
     # -- send -----------------------------------------------------------------------------
 
     def _ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool:
+        if batch.attempts > 0:
+            return self.engine.now >= batch.retry_at
         return (
-            batch.closed or len(queue) > 1 or batch.attempts > 0
+            batch.closed or len(queue) > 1
             or self.engine.now >= batch.created_ms + self.spec.linger_ms
         )
-
-    def _drain(self) -> None:
-        for part in sorted(self.queues):
-            queue = self.queues[part]
-            leader = self.metadata.leader((self.spec.topic, part))
-            if leader is None and queue:
-                self._await_leader()
-                continue
-            while queue and self._ready(queue[0], queue):
-                if self.in_flight.get(leader, 0) >= self.spec.max_in_flight:
-                    break
-                self._send(queue.popleft(), leader)
-
-    def _await_leader(self) -> None:
-        """No known leader (LEADER_NOT_AVAILABLE): refresh metadata and look again."""
-        if not self._leader_wait:
-            self._leader_wait = True
-            self.metadata.refresh()
-            self.engine.after(self.spec.retry_backoff_ms, self._leader_check)
-
-    def _leader_check(self) -> None:
-        self._leader_wait = False
-        self._expire_waiting()
-        self._drain()
-        self._plan_next_wake()
-
-    def _expire_waiting(self) -> None:
-        """delivery.timeout.ms also bounds batches that never got sent."""
-        for part in sorted(self.queues):
-            queue = self.queues[part]
-            while queue and self.engine.now >= queue[0].created_ms + self.spec.delivery_timeout_ms:
-                self._complete(queue.popleft(), "delivery.timeout.ms expired before the batch "
-                               "could be sent (no leader)")
 
     def _plan_next_wake(self) -> None:
         times = []
         for queue in self.queues.values():
             if queue and not self._ready(queue[0], queue):
-                times.append(queue[0].created_ms + self.spec.linger_ms)
+                head = queue[0]
+                times.append(head.retry_at if head.attempts else
+                             head.created_ms + self.spec.linger_ms)
         if self.next_i < self.spec.messages:
             times.append(self.due(self.next_i))
         if times:
             self._wake(min(times))
-
-    def _send(self, batch: PendingBatch, leader: int) -> None:
-        batch.closed = True
-        if batch.base_seq < 0 and self.producer_id >= 0:
-            batch.base_seq = self.next_seq.get(batch.partition, 0)
-            self.next_seq[batch.partition] = batch.base_seq + len(batch.msgs)
-        batch.attempts += 1
-        self._attempts += 1
-        batch.attempt_id = self._attempts
-        batch.sent_ms = self.engine.now
-        msgs = batch.msgs if isinstance(batch.msgs, range) else tuple(batch.msgs)
-        if batch.number < 0:
-            batch.number = len(self.sent_batches)
-            self.sent_batches.append((batch.partition, msgs))
-        wire = Batch(-1, msgs, batch.size, batch.created_ms, self.spec.id,
-                     self.producer_id, batch.base_seq)
-        tp = (self.spec.topic, batch.partition)
-        assert leader is not None
-        self.timeline.record(
-            "send", self.spec.id, part=f"{self.spec.topic}-{batch.partition}",
-            first=msgs[0] - self.msg_base, count=len(msgs), attempt=batch.attempts,
-            batch=batch.number,
-        )
-        if self.spec.acks == 0:
-            self.cluster.send_produce(leader, tp, wire, 0, _ignore)
-            self._complete(batch, None)
-            return
-        self.in_flight[leader] = self.in_flight.get(leader, 0) + 1
-        attempt = batch.attempt_id
-
-        def respond(error: str | None, base: int) -> None:
-            delay = self._response_fault()
-            if delay is None:
-                return  # injected: the response is lost; the request will time out
-            self.engine.after(delay, self._on_response, batch, leader, attempt, error, base)
-
-        self.cluster.send_produce(leader, tp, wire, self.spec.acks, respond)
-        self.engine.after(self.spec.request_timeout_ms, self._on_response, batch, leader,
-                          attempt, "REQUEST_TIMED_OUT", -1)
-
-    def _response_fault(self) -> int | None:
-        """Scenario faults on produce responses: ms of extra delay, or None if dropped."""
-        for entry in self._response_faults:
-            fault, left = entry
-            if left > 0 and self.engine.now >= (fault.at_ms or 0):
-                entry[1] = left - 1
-                self.timeline.record(
-                    "response_fault", self.spec.id, injected=True,
-                    what="dropped" if fault.action == "drop_produce_response"
-                    else f"delayed {fault.delay_ms} ms")
-                return None if fault.action == "drop_produce_response" else fault.delay_ms
-        return 0
-
-    def _on_response(
-        self, batch: PendingBatch, leader: int, attempt: int, error: str | None, base: int
-    ) -> None:
-        if attempt != batch.attempt_id or batch.sent_ms < 0:
-            return  # a late answer to an attempt already timed out or answered
-        batch.sent_ms = -1
-        self.in_flight[leader] -= 1
-        if error is None:
-            self._complete(batch, None, base)
-        else:
-            self._retry_or_fail(batch, error)
-        self._drain()
-        self._plan_next_wake()
-
-    def _retry_or_fail(self, batch: PendingBatch, error: str) -> None:
-        part = f"{self.spec.topic}-{batch.partition}"
-        expired = self.engine.now >= batch.created_ms + self.spec.delivery_timeout_ms
-        if error not in RETRIABLE_PRODUCE_ERRORS:
-            self._complete(batch, f"{error} (not retriable)")
-            return
-        self.metadata.refresh()  # errors and timeouts make the Java sender refresh metadata
-        if batch.attempts > self.spec.retries or expired:
-            reason = "delivery.timeout.ms expired" if expired else "retries exhausted"
-            self._complete(batch, f"{error} ({reason})")
-            return
-        backoff = self._backoff(batch.attempts)
-        self.timeline.record(
-            "produce_error", self.spec.id, part=part, first=batch.msgs[0] - self.msg_base,
-            count=len(batch.msgs), error=error, retry_in=backoff, batch=batch.number,
-        )
-        self.engine.after(backoff, self._requeue, batch)
-
-    def _backoff(self, attempts: int) -> int:
-        """KIP-580: retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with
-        20% jitter (drawn from this producer's seeded stream)."""
-        base = self.spec.retry_backoff_ms
-        cap = max(base, self.spec.retry_backoff_max_ms)
-        exp = min(cap, base * 2 ** min(attempts - 1, 30))
-        if cap == base:
-            return base
-        return max(1, round(exp * self._jitter.uniform(0.8, 1.2)))
-
-    def _requeue(self, batch: PendingBatch) -> None:
-        """Java's reenqueue: at the front of the deque — or, for an idempotent producer,
-        in sequence order (RecordAccumulator.insertInSequenceOrder)."""
-        queue = self.queues.setdefault(batch.partition, deque())
-        at = 0
-        while self.producer_id >= 0 and at < len(queue) and (
-                0 <= queue[at].base_seq < batch.base_seq):
-            at += 1
-        queue.insert(at, batch)
-        self._drain()
-        self._plan_next_wake()
 
     def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
         part = f"{self.spec.topic}-{batch.partition}"
@@ -378,7 +240,3 @@ class Producer:
             self.failed.append(batch.msgs)
             self.timeline.record("produce_failed", self.spec.id, part=part, first=first,
                                  count=len(batch.msgs), error=error, batch=batch.number)
-
-
-def _ignore(error: str | None, base: int) -> None:
-    return None

@@ -26,6 +26,7 @@ from .spec import (
     BROKER_FAULTS,
     CRASH_POINTS,
     FAULT_ACTIONS,
+    PRODUCE_ERRORS,
     PRODUCER_FAULTS,
     ConsumerSpec,
     FaultSpec,
@@ -396,6 +397,7 @@ FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "slow_follower": ("delay_ms", "duration_ms"),
     "drop_produce_response": ("count",),
     "delay_produce_response": ("count", "delay_ms"),
+    "produce_error": ("count", "error"),
 }
 ALL_FAULT_KEYS = tuple(
     dict.fromkeys([*_COMMON_FAULT_KEYS, *(k for keys in FAULT_KEYS.values() for k in keys)])
@@ -441,6 +443,8 @@ def _parse_fault(raw: Any, path: str, context: FaultContext) -> FaultSpec:
         retriable=get_bool(data, "retriable", path, True),
         duration_ms=get_optional_int(data, "duration_ms", path, 1, 3_600_000),
         delay_ms=get_int(data, "delay_ms", path, 1, MAX_DELAY_MS) if needs_delay else 0,
+        error=(get_enum(data, "error", path, PRODUCE_ERRORS, default="NOT_ENOUGH_REPLICAS")
+               if action == "produce_error" else None),
         injected=injected,
     )
 

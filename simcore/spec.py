@@ -17,7 +17,9 @@ RESET_POLICIES = ("earliest", "latest", "none")
 CRASH_POINTS = ("after_poll", "before_process", "after_process", "after_commit")
 CONSUMER_FAULTS = ("crash", "commit_fail", "commit_timeout")
 BROKER_FAULTS = ("kill_broker", "slow_follower", "isolate_broker")
-PRODUCER_FAULTS = ("drop_produce_response", "delay_produce_response")
+PRODUCER_FAULTS = ("drop_produce_response", "delay_produce_response", "produce_error")
+PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+                  "NOT_LEADER_OR_FOLLOWER")
 FAULT_ACTIONS = CONSUMER_FAULTS + BROKER_FAULTS + PRODUCER_FAULTS
 
 
@@ -107,6 +109,7 @@ class FaultSpec:
     retriable: bool = True  # commit_fail: retriable (COORDINATOR_NOT_AVAILABLE) or not
     duration_ms: int | None = None  # slow_follower / isolate_broker: how long; None = to the end
     delay_ms: int = 0  # slow_follower: extra ms per fetch; delay_produce_response: extra ms
+    error: str | None = None  # produce_error: one of PRODUCE_ERRORS
     injected: bool = False  # added interactively from the browser
 
 

@@ -1,0 +1,227 @@
+"""The producer's sender: connections, in-flight requests, responses and retries.
+
+Modelled on the Java client's Sender and NetworkClient ([J] producer/internals/
+Sender.java, clients/NetworkClient.java): at most
+``max.in.flight.requests.per.connection`` requests per broker connection; answers
+are handled in request order; when a request times out (``request.timeout.ms``) the
+connection is closed and every request still in flight on it fails. A failed batch
+goes back to the *front* of its partition's deque (``reenqueue``) — or, for an
+idempotent producer, into sequence order — and waits out its retry backoff there,
+which is how retries reorder without idempotence. A dead leader refuses the
+connection: nothing is sent, metadata is refreshed and the batch waits.
+``delivery.timeout.ms`` bounds the whole life of a batch.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from simcore.cluster import RETRIABLE_PRODUCE_ERRORS
+from simcore.log import Batch
+from simcore.spec import FaultSpec
+
+if TYPE_CHECKING:
+    from simcore.producer import PendingBatch, Producer
+
+RECONNECT_BACKOFF_MS = 50  # reconnect.backoff.ms
+_PENDING = None
+
+
+class Request:
+    __slots__ = ("batch", "broker", "answer")
+
+    def __init__(self, batch: PendingBatch, broker: int) -> None:
+        self.batch = batch
+        self.broker = broker
+        self.answer: tuple[str | None, int] | None = _PENDING
+
+
+class Sender:
+    """Mixed into Producer."""
+
+    def _init_sender(self: Producer, faults: list[FaultSpec]) -> None:
+        self.connections: dict[int, deque[Request]] = {}
+        self._faults = [[f, f.count] for f in faults]
+        self._leader_wait = False
+
+    @property
+    def in_flight(self: Producer) -> dict[int, int]:
+        return {b: len(c) for b, c in self.connections.items()}
+
+    # -- draining ready batches ------------------------------------------------------------
+
+    def _drain(self: Producer) -> None:
+        network = self.cluster.network
+        for part in sorted(self.queues):
+            queue = self.queues[part]
+            if not queue:
+                continue
+            leader = self.metadata.leader((self.spec.topic, part))
+            if leader is None or not network.alive[leader]:
+                self._await_leader()  # LEADER_NOT_AVAILABLE, or the connection is refused
+                continue
+            conn = self.connections.setdefault(leader, deque())
+            while queue and self._ready(queue[0], queue) and len(conn) < self.spec.max_in_flight:
+                self._send(queue.popleft(), leader)
+
+    def _await_leader(self: Producer) -> None:
+        if not self._leader_wait:
+            self._leader_wait = True
+            self.metadata.refresh()
+            self.engine.after(max(RECONNECT_BACKOFF_MS, 2 * self.cluster.latency + 1),
+                              self._leader_check)
+
+    def _leader_check(self: Producer) -> None:
+        self._leader_wait = False
+        self._expire_waiting()
+        self._drain()
+        self._plan_next_wake()
+
+    def _expire_waiting(self: Producer) -> None:
+        """delivery.timeout.ms also bounds batches that could not be sent."""
+        for part in sorted(self.queues):
+            queue = self.queues[part]
+            limit = self.spec.delivery_timeout_ms
+            while queue and self.engine.now >= queue[0].created_ms + limit:
+                self._complete(queue.popleft(), "TimeoutException: delivery.timeout.ms expired "
+                               "before the batch could be sent")
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _send(self: Producer, batch: PendingBatch, leader: int) -> None:
+        batch.closed = True
+        if batch.base_seq < 0 and self.producer_id >= 0:
+            batch.base_seq = self.next_seq.get(batch.partition, 0)
+            self.next_seq[batch.partition] = batch.base_seq + len(batch.msgs)
+        batch.attempts += 1
+        msgs = batch.msgs if isinstance(batch.msgs, range) else tuple(batch.msgs)
+        if batch.number < 0:
+            batch.number = len(self.sent_batches)
+            self.sent_batches.append((batch.partition, msgs))
+        wire = Batch(-1, msgs, batch.size, batch.created_ms, self.spec.id,
+                     self.producer_id, batch.base_seq)
+        tp = (self.spec.topic, batch.partition)
+        self.timeline.record(
+            "send", self.spec.id, part=f"{self.spec.topic}-{batch.partition}",
+            first=msgs[0] - self.msg_base, count=len(msgs), attempt=batch.attempts,
+            batch=batch.number, broker=leader,
+        )
+        injected = self._broker_error()
+        if self.spec.acks == 0:  # nothing comes back: sent counts as done
+            self.cluster.send_produce(leader, tp, wire, 0, _ignore, injected)
+            self._complete(batch, None)
+            return
+        request = Request(batch, leader)
+        self.connections[leader].append(request)
+
+        def respond(error: str | None, base: int) -> None:
+            delay = self._response_fault()
+            if delay is not None:
+                self.engine.after(delay, self._arrived, request, error, base)
+
+        self.cluster.send_produce(leader, tp, wire, self.spec.acks, respond, injected)
+        self.engine.after(self.spec.request_timeout_ms, self._timed_out, request)
+
+    def _broker_error(self: Producer) -> str | None:
+        """Scenario fault ``produce_error``: the broker answers this request with an error."""
+        for entry in self._faults:
+            fault, left = entry
+            if fault.action == "produce_error" and left > 0 and self.engine.now >= (
+                    fault.at_ms or 0):
+                entry[1] = left - 1
+                return fault.error or "NOT_ENOUGH_REPLICAS"
+        return None
+
+    def _response_fault(self: Producer) -> int | None:
+        """Scenario faults on responses: extra delay in ms, or None if the answer is lost."""
+        for entry in self._faults:
+            fault, left = entry
+            if fault.action not in ("drop_produce_response", "delay_produce_response"):
+                continue
+            if left > 0 and self.engine.now >= (fault.at_ms or 0):
+                entry[1] = left - 1
+                dropped = fault.action == "drop_produce_response"
+                self.timeline.record("response_fault", self.spec.id, injected=True,
+                                     what="lost" if dropped else f"delayed {fault.delay_ms} ms")
+                return None if dropped else fault.delay_ms
+        return 0
+
+    # -- answers, in request order ------------------------------------------------------------
+
+    def _arrived(self: Producer, request: Request, error: str | None, base: int) -> None:
+        conn = self.connections.get(request.broker)
+        if not conn or request not in conn:
+            return  # the connection was closed meanwhile
+        request.answer = (error, base)
+        while conn and conn[0].answer is not _PENDING:
+            done = conn.popleft()
+            assert done.answer is not None
+            self._handle(done.batch, *done.answer)
+        self._drain()
+        self._plan_next_wake()
+
+    def _timed_out(self: Producer, request: Request) -> None:
+        conn = self.connections.get(request.broker)
+        if not conn or request not in conn or request.answer is not _PENDING:
+            return
+        failed = list(conn)
+        conn.clear()
+        for n, req in enumerate(failed):  # oldest first; reenqueued in that order below
+            error = "REQUEST_TIMED_OUT" if req is request else "NETWORK_EXCEPTION"
+            self._handle(req.batch, error, -1, requeue_front=False)
+        self._requeue_in_order([r.batch for r in failed if r.batch.retry_at >= 0])
+        self._drain()
+        self._plan_next_wake()
+
+    def _handle(self: Producer, batch: PendingBatch, error: str | None, base: int,
+                requeue_front: bool = True) -> None:
+        if error is None:
+            self._complete(batch, None, base)
+            return
+        expired = self.engine.now >= batch.created_ms + self.spec.delivery_timeout_ms
+        if error not in RETRIABLE_PRODUCE_ERRORS:
+            self._complete(batch, f"{error} (not retriable)")
+            batch.retry_at = -1
+            return
+        self.metadata.refresh()  # errors and timeouts make the Java sender refresh metadata
+        if batch.attempts > self.spec.retries or expired:
+            reason = "delivery.timeout.ms expired" if expired else "retries exhausted"
+            self._complete(batch, f"{error} ({reason})")
+            batch.retry_at = -1
+            return
+        backoff = self._backoff(batch.attempts)
+        batch.retry_at = self.engine.now + backoff
+        self.timeline.record(
+            "produce_error", self.spec.id, part=f"{self.spec.topic}-{batch.partition}",
+            first=batch.msgs[0] - self.msg_base, count=len(batch.msgs), error=error,
+            retry_in=backoff, batch=batch.number,
+        )
+        if requeue_front:
+            self._requeue_in_order([batch])
+
+    def _requeue_in_order(self: Producer, batches: list[PendingBatch]) -> None:
+        """Java's reenqueue: failed batches go back to the front of their deque, keeping
+        their relative order — or, when idempotent, into sequence order
+        (RecordAccumulator.insertInSequenceOrder)."""
+        for batch in reversed(batches):
+            queue = self.queues.setdefault(batch.partition, deque())
+            at = 0
+            while self.producer_id >= 0 and at < len(queue) and (
+                    0 <= queue[at].base_seq < batch.base_seq):
+                at += 1
+            queue.insert(at, batch)
+
+    def _backoff(self: Producer, attempts: int) -> int:
+        """KIP-580: retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with
+        20% jitter (drawn from this producer's seeded stream)."""
+        base = self.spec.retry_backoff_ms
+        cap = max(base, self.spec.retry_backoff_max_ms)
+        if cap == base:
+            return base
+        exp = min(cap, base * 2 ** min(attempts - 1, 30))
+        return max(1, round(exp * self._jitter.uniform(0.8, 1.2)))
+
+
+def _ignore(error: str | None, base: int) -> None:
+    return None
