@@ -78,7 +78,7 @@ class Recorder:
             tuple((network.alive[b], b in network.isolated, b in fenced)
                   for b in range(len(network.alive))),
             tuple((sum(p.in_flight.values()), sum(len(q) for q in p.queues.values()),
-                   sum(len(s) for s in p.acked), sum(len(s) for s in p.failed))
+                   p.acked_count, p.failed_count)
                   for p in sim.producers),
         ))
         self._last_len = len(sim.timeline.events)

@@ -111,6 +111,12 @@ def _subtract(span: tuple[int, int], merged: list[tuple[int, int]]) -> list[tupl
 
 
 def _add(merged: list[tuple[int, int]], span: tuple[int, int]) -> None:
+    if not merged or span[0] > merged[-1][1]:
+        merged.append(span)  # the usual case: later ids, in order
+        return
+    if span[0] >= merged[-1][0]:
+        merged[-1] = (merged[-1][0], max(merged[-1][1], span[1]))
+        return
     merged.append(span)
     merged.sort()
     joined = [merged[0]]

@@ -75,6 +75,8 @@ class Producer(Sender):
         self.producer_id = 1000 + producer_index if spec.enable_idempotence else -1
         self.acked: list[range | list[int]] = []
         self.failed: list[range | list[int]] = []
+        self.acked_count = 0
+        self.failed_count = 0
         self.sent = 0
         self.sent_batches: list[tuple[int, range | tuple[int, ...]]] = []  # (partition, ids)
         self._wake_at: int | None = None
@@ -98,7 +100,8 @@ class Producer(Sender):
     def _last_due(self, now: int) -> int:
         """The largest index with due(i) <= now (or next_i - 1 if none)."""
         n = self.spec.messages
-        guess = min(n - 1, math.floor((now - self.spec.start_ms) * self.spec.rate_per_s / 1000))
+        guess = min(n - 1, math.floor((now - self.spec.start_ms + 1) * self.spec.rate_per_s
+                                      / 1000))
         while guess + 1 < n and self.due(guess + 1) <= now:
             guess += 1
         while guess >= self.next_i and self.due(guess) > now:
@@ -224,19 +227,32 @@ class Producer(Sender):
                 times.append(head.retry_at if head.attempts else
                              head.created_ms + self.spec.linger_ms)
         if self.next_i < self.spec.messages:
-            times.append(self.due(self.next_i))
+            times.append(self.due(self._next_interesting_record()))
         if times:
             self._wake(min(times))
+
+    def _next_interesting_record(self) -> int:
+        """Records that only join an open sticky batch need no event of their own: wake
+        when the one that fills it is due (its linger deadline is planned anyway)."""
+        if not self._spread or self._sticky is None:
+            return self.next_i
+        batch = self._open_batch(self._sticky, self.next_i)
+        if batch is None or self.spec.client != "java":
+            return self.next_i
+        room = max(1, (self.spec.batch_size - batch.size) // self.record_size(self.next_i))
+        return min(self.spec.messages - 1, self.next_i + room - 1)
 
     def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
         part = f"{self.spec.topic}-{batch.partition}"
         first = batch.msgs[0] - self.msg_base
         if error is None:
             self.acked.append(batch.msgs)
+            self.acked_count += len(batch.msgs)
             self.timeline.record("ack", self.spec.id, part=part, first=first,
                                  count=len(batch.msgs), acks=self.spec.acks, base=base,
                                  batch=batch.number)
         else:
             self.failed.append(batch.msgs)
+            self.failed_count += len(batch.msgs)
             self.timeline.record("produce_failed", self.spec.id, part=part, first=first,
                                  count=len(batch.msgs), error=error, batch=batch.number)

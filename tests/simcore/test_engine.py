@@ -39,12 +39,15 @@ def test_it_derives_distinct_stable_streams():
 
 
 def test_it_enforces_the_event_budget():
-    data = scenario(producers=[{"id": "p1", "topic": "orders", "messages": 5000,
-                                "rate_per_s": 1000}])
+    data = scenario(producers=[{"id": "p1", "topic": "orders", "messages": 20000,
+                                "rate_per_s": 1000, "key": "k{i}"}])
     import simcore
 
-    with pytest.raises(RunBudgetExceeded):
+    full = simcore.simulate(simcore.parse_scenario(data))
+    assert full.sim.engine.events_run > 10000
+    with pytest.raises(RunBudgetExceeded) as caught:
         simcore.simulate(simcore.parse_scenario(data), max_events=5000)
+    assert 5000 <= caught.value.events < 5000 + 4096  # checked every 4096 events
 
 
 def test_it_honours_should_stop():
