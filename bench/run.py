@@ -1,4 +1,4 @@
-"""Engine benchmarks with their targets (issue 2). Run: make bench.
+"""Engine benchmarks with their targets (issues 2 and 3). Run: make bench.
 
 Each heavy scenario runs in a fresh subprocess so its wall time and peak memory
 (max RSS, interpreter included) are its own. Exit status 1 if a target is missed.
@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 HEAVY = [
     # (file, wall target s, memory target MB, exact-ledger check)
     ("bench/firehose.yaml", 3.0, 300, "firehose"),
+    ("bench/replicated-firehose.yaml", 5.0, 400, "replicated"),
 ]
 BUILTIN_TARGET_MS = 50.0
 
@@ -81,6 +82,13 @@ def ledger_is_exact(check: str, ledger: dict) -> bool:
                 and group["processed_once"] + group["processed_never"]
                 + group["processed_multiple"] == 1_200_000
                 and group["processed_once"] == group["processing_total"])
+    if check == "replicated":  # acks=all, min ISR 2, idempotent: a leader dies, nothing lost
+        topic = ledger["topics"]["events"]
+        group = ledger["groups"]["g"]
+        return (topic["sent"] == topic["acked"] == topic["in_log"] == 600_000
+                and topic["lost_acked"] == topic["log_duplicates"] == topic["out_of_order"] == 0
+                and group["processed_never"] == 0
+                and group["processed_once"] + group["processed_multiple"] == 600_000)
     raise ValueError(check)
 
 
