@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import select
 import threading
 import time
 from collections import OrderedDict
@@ -56,6 +58,25 @@ def _simulate(scenario: Scenario, max_events: int, max_seconds: float) -> Result
 
 def _failed(message: str) -> RunData:
     return {"error": message, "summary": None, "frames": [], "series": None, "messages": None}
+
+
+def _exit_with(parent_pid: int) -> None:
+    """Worker initializer: exit when the web process does, however it dies.
+
+    A pool worker blocks on its job queue, and holds that queue's write end itself, so it
+    never sees the web process go away after a SIGKILL/SIGTERM without clean-up (a test
+    server's `terminate()`, an OOM kill). A pidfd turns the parent's exit into an event.
+    """
+    try:
+        pidfd = os.pidfd_open(parent_pid)
+    except (AttributeError, OSError):  # not Linux ≥ 5.3: rely on a clean shutdown
+        return
+
+    def wait() -> None:
+        select.select([pidfd], [], [])
+        os._exit(0)
+
+    threading.Thread(target=wait, name="exit-with-parent", daemon=True).start()
 
 
 def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> RunData:
@@ -107,7 +128,12 @@ def _executor() -> ProcessPoolExecutor:
     if _pool is None:
         # forkserver: the web process has threads (Daphne, asgiref); forking it is unsafe.
         context = multiprocessing.get_context("forkserver")
-        _pool = ProcessPoolExecutor(max_workers=settings.RUN_WORKERS, mp_context=context)
+        _pool = ProcessPoolExecutor(
+            max_workers=settings.RUN_WORKERS,
+            mp_context=context,
+            initializer=_exit_with,
+            initargs=(os.getpid(),),
+        )
     return _pool
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import select
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
@@ -74,3 +79,34 @@ def test_the_wall_time_cap_stops_a_run_with_a_message(
     settings.RUN_MAX_SECONDS = 0  # already past the deadline at the first budget check
     run = runner.run(_variant(calm_scenario, 106, busy=True))
     assert "took too long" in run["error"]
+
+
+CHILD = """
+import os, sys, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "playground.settings"
+django.setup()
+from simcore import builtin_scenario
+from playground import runner
+runner.run(builtin_scenario("librdkafka-auto-commit"))
+print(" ".join(str(pid) for pid in runner._executor()._processes), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_workers_exit_when_the_web_process_is_killed() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdout is not None
+        workers = [int(pid) for pid in child.stdout.readline().split()]
+        assert workers  # started on demand: one job, at least one worker
+        pidfds = [os.pidfd_open(pid) for pid in workers]
+        opened = list(pidfds)
+        child.kill()  # no clean-up, no atexit: what a test server's terminate() or OOM does
+    deadline = time.monotonic() + 20
+    while pidfds and time.monotonic() < deadline:
+        ready, _, _ = select.select(pidfds, [], [], deadline - time.monotonic())
+        pidfds = [fd for fd in pidfds if fd not in ready]
+    for fd in opened:
+        os.close(fd)
+    assert pidfds == [], "a pool worker outlived the process that started it"
