@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from simcore.coordinator import COORDINATOR_NOT_AVAILABLE
+from simcore.group import ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID
 
 if TYPE_CHECKING:
     from simcore.consumer import Consumer
@@ -57,7 +58,7 @@ class Committer:
             self.later(self.latency, self._answered, request, error)
 
         self.engine.after(self.latency, self.coordinator.commit, self.id, self.group,
-                          dict(offsets), respond)
+                          dict(offsets), respond, self.member, self.generation)
         self.later(self.spec.request_timeout_ms, self._timed_out, request)
 
     def _answered(self: Consumer, request: list, error: str | None) -> None:
@@ -75,11 +76,13 @@ class Committer:
         for _id, done, _answer in failed:
             done("REQUEST_TIMED_OUT")
 
-    def commit_sync(self: Consumer, offsets: Offsets, then: Callable[[], None]) -> None:
+    def commit_sync(self: Consumer, offsets: Offsets, then: Callable[[], None],
+                    in_rebalance: bool = False) -> None:
         if not offsets:
             then()
             return
-        self.state = "committing"
+        if not in_rebalance:
+            self.state = "committing"
         deadline = self.engine.now + self.spec.default_api_timeout_ms
         self.timeline.record("commit_sync", self.id, offsets=_fmt(offsets))
 
@@ -93,7 +96,9 @@ class Committer:
                     then()
             elif error not in RETRIABLE:
                 self.commits_failed += 1
-                self.fail(f"CommitFailedException from commitSync ({error})")
+                self._commit_refused(error, "commitSync")
+                if self.state not in ("down", "failed", "stopped"):
+                    then()
             elif self.engine.now + self.spec.retry_backoff_ms < deadline:
                 self.timeline.record("commit_retry", self.id, error=error,
                                      retry_in=self.spec.retry_backoff_ms)
@@ -116,6 +121,9 @@ class Committer:
                 self._commit_succeeded(offsets, how)
                 return
             self.commits_failed += 1
+            if error not in RETRIABLE:
+                self._commit_refused(error, how)
+                return
             retry = not auto and self.commit == "async-with-retry"
             self.timeline.record("commit_failed", self.id, offsets=_fmt(offsets), error=error,
                                  how=how, retry=retry)
@@ -123,6 +131,22 @@ class Committer:
                 self.commit_async(offsets, auto=False)
 
         self._send_commit(offsets, answer)
+
+    def _commit_refused(self: Consumer, error: str, how: str) -> None:
+        """CommitFailedException / RebalanceInProgressException: the member is no longer
+        (or not yet) part of the group's generation. The app catches it and polls again,
+        which rejoins the group."""
+        exception = ("RebalanceInProgressException" if error == REBALANCE_IN_PROGRESS
+                     else "CommitFailedException")
+        text = f"{exception} from {how} ({error}): the partitions may have been reassigned"
+        self.exceptions.append(text)
+        self.timeline.record("commit_exception", self.id, error=error, exception=exception,
+                             how=how)
+        if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
+            self.generation = -1
+            if error == UNKNOWN_MEMBER_ID:
+                self.member = None
+        self.rejoin_needed = True
 
     def _librdkafka_auto_commit(self: Consumer) -> None:
         """rd_kafka's auto-commit timer: commit stored offsets that moved forward."""

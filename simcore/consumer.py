@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from simcore.cluster import OFFSET_OUT_OF_RANGE, Metadata
 from simcore.commits import Committer
+from simcore.membership import Membership
 from simcore.spec import ConsumerSpec, FaultSpec
 
 if TYPE_CHECKING:
@@ -35,11 +36,10 @@ class ConsumerFailed(Exception):
     """The application's poll loop threw: the consumer stops for good."""
 
 
-class Consumer(Committer):
+class Consumer(Committer, Membership):
     def __init__(
         self, engine: Engine, cluster: Cluster, coordinator: Coordinator, timeline: Timeline,
-        spec: ConsumerSpec, assignment: list[TopicPartition], faults: list[FaultSpec],
-        member_suffix: str, fine_grained: bool = False,
+        spec: ConsumerSpec, faults: list[FaultSpec], fine_grained: bool = False,
     ) -> None:
         self.engine = engine
         self.cluster = cluster
@@ -48,8 +48,7 @@ class Consumer(Committer):
         self.spec = spec
         self.id = spec.id
         self.group = spec.group
-        self.assignment = assignment
-        self.member_id = f"{spec.id}-{member_suffix}"
+        self.assignment: list[TopicPartition] = []
         # small runs step record by record, so each "processed" event has its own time
         self.fine_grained = fine_grained and spec.processing_ms > 0
         self.metadata = Metadata(cluster)
@@ -65,12 +64,16 @@ class Consumer(Committer):
         self.current_started = 0
         self.todo: deque[Chunk] = deque()
         self.error: str | None = None
+        self.exceptions: list[str] = []  # thrown to the application, which carried on
         self._waiting_token = 0
         self._next_auto_commit = 0
-        self._time_faults = [f for f in faults if f.action == "crash" and f.at_ms is not None]
+        self._time_faults = [f for f in faults if f.action in ("crash", "stop")
+                             and f.at_ms is not None]
         self._point_faults = [f for f in faults if f.action == "crash" and f.point is not None]
         self._fired: set[int] = set()
         self._init_commits()
+        self._init_membership()
+        self._commit_timer_started = False
 
     @property
     def latency(self) -> int:
@@ -91,40 +94,45 @@ class Consumer(Committer):
     def start(self, restart: bool) -> None:
         self.incarnation += 1
         self.state = "joining"
+        self.rejoin_needed = True
+        self.rebalancing = False
+        self._commit_timer_started = False
+        self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
         self.timeline.record("restart" if restart else "start", self.id, group=self.group,
                              client=self.spec.client)
-        # FindCoordinator, JoinGroup and SyncGroup: two round trips (no rebalance model yet).
-        self.later(4 * self.latency, self._joined)
+        self.later(2 * self.latency, self.poll)  # FindCoordinator first
 
     def later(self, delay: int, handler, *args) -> None:  # type: ignore[no-untyped-def]
         """Schedules a handler that is dropped if the consumer crashed in between."""
         self.engine.after(delay, self._guarded, self.incarnation, handler, args)
 
     def _guarded(self, incarnation: int, handler, args) -> None:  # type: ignore[no-untyped-def]
-        if incarnation == self.incarnation and self.state not in ("down", "failed"):
+        if incarnation == self.incarnation and self.state not in ("down", "failed", "stopped"):
             handler(*args)
 
-    def _joined(self) -> None:
-        self.timeline.record("assigned", self.id, partitions=[f"{t}-{p}" for t, p in self.assignment])
-        self.later(2 * self.latency, self._init_positions)  # OffsetFetch round trip
-
-    def _init_positions(self) -> None:
-        for tp in self.assignment:
+    def _init_positions(self, tps: list[TopicPartition]) -> None:
+        """OffsetFetch answered: resume at the committed offset, or apply auto.offset.reset."""
+        for tp in tps:
+            if tp not in self.assignment:
+                continue
             committed = self.coordinator.committed_offset(self.group, tp)
             if committed is not None:
                 self._set_position(tp, committed, "committed offset")
-                continue
-            policy = self.spec.auto_offset_reset
-            log = self.cluster.partitions[tp].log
-            if policy == "none":
-                self.fail(f"NoOffsetForPartitionException: no committed offset for {tp[0]}-{tp[1]} "
-                          "and auto.offset.reset=none")
-                return
-            offset = log.log_start if policy == "earliest" else log.hw
-            self._set_position(tp, offset, f"auto.offset.reset={policy}")
-        self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
-        if self.librdkafka and self.spec.enable_auto_commit:
+            else:
+                policy = self.spec.auto_offset_reset
+                log = self.cluster.partitions[tp].log
+                if policy == "none":
+                    self.fail(f"NoOffsetForPartitionException: no committed offset for "
+                              f"{tp[0]}-{tp[1]} and auto.offset.reset=none")
+                    return
+                offset = log.log_start if policy == "earliest" else log.hw
+                self._set_position(tp, offset, f"auto.offset.reset={policy}")
+            self.group_state.partition_started(tp)
+        if (self.librdkafka and self.spec.enable_auto_commit
+                and not self._commit_timer_started):
+            self._commit_timer_started = True
             self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
+        self.rebalance_done()
         self.poll()
 
     def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
@@ -142,25 +150,56 @@ class Consumer(Committer):
 
     def _timed_crash(self, index: int) -> None:
         fault = self._time_faults[index]
-        if self.state in ("down", "failed", "not_started"):
+        if self.state in ("down", "failed", "not_started", "stopped"):
+            return
+        if fault.action == "stop":
+            self.close(fault)
             return
         self.crash(fault, f"at {fault.at_ms} ms")
 
-    def crash(self, fault: FaultSpec, where: str) -> None:
+    def close(self, fault: FaultSpec) -> None:
+        """A graceful close(): commit (auto-commit, or the app in onPartitionsRevoked), then
+        LeaveGroup — static members skip it (KIP-345)."""
         self._finish_partial_processing()
+        self.timeline.record("closing", self.id, injected=fault.injected)
+        self.todo.clear()
+        self.current = None
+        self.rebalancing = True  # no more polling
+
+        def closed() -> None:
+            self.leave_group("the consumer was closed")
+            self._drop_state("stopped")
+            self.timeline.record("closed", self.id, restart_after_ms=fault.restart_after_ms)
+            if fault.restart_after_ms is not None:
+                self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
+
+        self._revoke(list(self.assignment), "the consumer is closing", then=closed)
+
+    def _drop_state(self, state: str) -> None:
+        for tp in self.assignment:
+            self.group_state.partition_stopped(tp)
         self.incarnation += 1
-        self.state = "down"
+        self.state = state
+        self.assignment = []
+        self.member = None
+        self.generation = -1
+        self.rebalancing = False
+        self._hb_token += 1
         self.buffers.clear()
         self.fetching.clear()
         self.todo.clear()
         self.current = None
+
+    def crash(self, fault: FaultSpec, where: str) -> None:
+        self._finish_partial_processing()
+        self._drop_state("down")
         self.timeline.record("crash", self.id, where=where, injected=fault.injected,
                              restart_after_ms=fault.restart_after_ms)
         if fault.restart_after_ms is not None:
             self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
 
     def _restart(self, incarnation: int) -> None:
-        if incarnation == self.incarnation and self.state == "down":
+        if incarnation == self.incarnation and self.state in ("down", "stopped"):
             self.positions.clear()
             self.stored.clear()
             self.start(True)
@@ -245,8 +284,11 @@ class Consumer(Committer):
     # -- the poll loop -------------------------------------------------------------------------
 
     def poll(self) -> None:
-        self.state = "polling"
+        self.last_poll = self.engine.now
         self._waiting_token += 1
+        if not self.ensure_group():
+            return
+        self.state = "polling"
         if not self.librdkafka and self.spec.enable_auto_commit:
             if self.engine.now >= self._next_auto_commit:
                 self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from simcore.group import Group
 from simcore.spec import FaultSpec
 
 if TYPE_CHECKING:
@@ -29,9 +30,12 @@ class CommitFault:
 
 
 class Coordinator:
-    def __init__(self, engine: Engine, timeline: Timeline, faults: tuple[FaultSpec, ...]) -> None:
+    def __init__(self, engine: Engine, timeline: Timeline, faults: tuple[FaultSpec, ...],
+                 initial_delay_ms: int = 3000) -> None:
         self.engine = engine
         self.timeline = timeline
+        self.initial_delay_ms = initial_delay_ms
+        self.groups: dict[str, Group] = {}
         self.committed: dict[tuple[str, str, int], int] = {}
         self.commit_times: dict[tuple[str, str, int], int] = {}
         self._faults = [CommitFault(f) for f in faults if f.action in ("commit_fail", "commit_timeout")]
@@ -40,11 +44,19 @@ class Coordinator:
     def committed_offset(self, group: str, tp: TopicPartition) -> int | None:
         return self.committed.get((group, tp[0], tp[1]))
 
+    def group(self, name: str) -> Group:
+        if name not in self.groups:
+            self.groups[name] = Group(name, self.engine, self.timeline, self.initial_delay_ms)
+        return self.groups[name]
+
     def commit(
         self, member: str, group: str, offsets: dict[TopicPartition, int],
-        respond: Callable[[str | None], None],
+        respond: Callable[[str | None], None], member_id: str | None = None,
+        generation: int = -1,
     ) -> None:
-        """An OffsetCommit request arrives (now). Faults from the scenario apply first."""
+        """An OffsetCommit request arrives (now). Faults from the scenario apply first,
+        then the group's generation check (a commit from a member that was removed, or
+        from an older generation, is refused)."""
         if member in self._stalled:
             return  # queued behind the lost request on the same connection: never answered
         fault = self._matching_fault(member)
@@ -59,6 +71,12 @@ class Coordinator:
             self.timeline.record("commit_rejected", "coordinator", member=member,
                                  offsets=_fmt(offsets), error=error, injected=True)
             respond(error)
+            return
+        refused = self.group(group).commit_error(member_id, generation)
+        if refused is not None:
+            self.timeline.record("commit_refused", "coordinator", member=member,
+                                 offsets=_fmt(offsets), error=refused)
+            respond(refused)
             return
         for (topic, partition), offset in sorted(offsets.items()):
             self.committed[(group, topic, partition)] = offset

@@ -453,6 +453,12 @@ BROKER_PROPS = [
     _int("broker.session.timeout.ms", 9000, 1, INT_MAX,
          "KRaft: a broker without a heartbeat to the controller for this long is fenced"
          " and loses its leaderships.", B_CONF, "broker_session_timeout_ms"),
+    _int("group.initial.rebalance.delay.ms", 3000, 0, INT_MAX,
+         "How long the first rebalance of an empty group waits for more members to join.",
+         "[S] GroupCoordinatorConfig.java", "group_initial_rebalance_delay_ms"),
+    _int("offsets.retention.minutes", 10080, 1, INT_MAX,
+         "Committed offsets of an empty group expire this long after it became empty.",
+         "[S] GroupCoordinatorConfig.java", "offsets_retention_minutes"),
 ]
 # fmt: on
 

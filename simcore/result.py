@@ -29,7 +29,12 @@ class Result:
 
     @property
     def errors(self) -> list[str]:
-        return [f"{c.id}: {c.error}" for c in self.sim.consumers if c.error]
+        out = []
+        for c in self.sim.consumers:
+            out.extend(f"{c.id}: {text}" for text in c.exceptions)
+            if c.error:
+                out.append(f"{c.id}: {c.error}")
+        return out
 
     # -- ledger ----------------------------------------------------------------------------
 
@@ -90,7 +95,7 @@ class Result:
                 "CURRENT-OFFSET": committed if committed is not None else "-",
                 "LOG-END-OFFSET": hw,
                 "LAG": hw - committed if committed is not None else "-",
-                "CONSUMER-ID": consumer.member_id if consumer else "-",
+                "CONSUMER-ID": (consumer.member or "-") if consumer else "-",
                 "HOST": f"/10.0.0.{owner + 10}" if consumer else "-",
                 "CLIENT-ID": consumer.id if consumer else "-",
             })

@@ -27,6 +27,7 @@ import yaml
 from .errors import ScenarioError
 from .kafka_config import INT_MAX, closest, describe, resolve_config, spec_fields
 from .scenario_checks import (
+    get_bool,
     FaultContext,
     as_list,
     as_mapping,
@@ -78,7 +79,7 @@ TOPIC_KEYS = ("name", "partitions", "replication_factor", "config")
 PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "start_ms", "key", "value",
                  "client", "partition", "config")  # fmt: skip
 CONSUMER_KEYS = ("id", "group", "topics", "start_ms", "client", "processing_ms", "commit",
-                 "config")  # fmt: skip
+                 "commit_on_revoke", "config")  # fmt: skip
 _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's Topic.validate
 
 
@@ -419,9 +420,24 @@ def _parse_consumer(
         client=client,
         processing_ms=get_int(data, "processing_ms", path, 0, MAX_PROCESSING_MS, default=0),
         commit=commit,
+        assignors=_assignor_names(values["partition.assignment.strategy"]),
+        group_instance_id=values["group.instance.id"],
+        commit_on_revoke=get_bool(data, "commit_on_revoke", path, False),
         config=values,
         **spec_fields("consumer", client, values),
     )
+
+
+def _assignor_names(value: str) -> tuple[str, ...]:
+    """Short names in preference order: RangeAssignor -> range, CooperativeStickyAssignor ->
+    cooperative-sticky (librdkafka already uses the short names)."""
+    names = []
+    for item in value.split(","):
+        short = item.strip().rsplit(".", 1)[-1]
+        short = re.sub(r"Assignor$", "", short)
+        short = re.sub(r"(?<!^)(?=[A-Z])", "-", short).lower()
+        names.append({"round-robin": "roundrobin"}.get(short, short))
+    return tuple(names)
 
 
 def _subscriptions(

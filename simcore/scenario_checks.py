@@ -247,19 +247,7 @@ def check_consumer(
         raise ScenarioError(_at(path, spelled, "heartbeat.interval.ms"), message)
     if client == "librdkafka":
         _check_librdkafka_consumer(values, spelled, path)
-    _check_assignor(values, spelled, path)
     _check_commit_mode(values, client, commit, path)
-
-
-def _check_assignor(values: Mapping[str, Any], spelled: Mapping[str, str], path: str) -> None:
-    # The group uses the first assignor every member supports; the engine models range only.
-    first = values["partition.assignment.strategy"].split(",")[0]
-    if first.rsplit(".", 1)[-1] not in ("RangeAssignor", "range"):
-        message = (
-            f"the group would use {first.rsplit('.', 1)[-1]}, but only the range assignor is"
-            " modelled yet; list range (Java: RangeAssignor) first"
-        )
-        raise ScenarioError(_at(path, spelled, "partition.assignment.strategy"), message)
 
 
 def _check_librdkafka_consumer(
@@ -390,6 +378,7 @@ MAX_FAULTS, MAX_FAULT_COUNT, MAX_DELAY_MS = 200, 1000, 600_000
 _COMMON_FAULT_KEYS = ("action", "target", "at_ms", "injected")
 FAULT_KEYS: dict[str, tuple[str, ...]] = {
     "crash": ("point", "offset", "topic", "partition", "restart_after_ms"),
+    "stop": ("restart_after_ms",),
     "commit_fail": ("count", "retriable"),
     "commit_timeout": ("count",),
     "kill_broker": ("restart_after_ms",),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from simcore.assignors import range_assign
 from simcore.cluster import Cluster
 from simcore.consumer import Consumer
 from simcore.coordinator import Coordinator
@@ -28,7 +27,8 @@ class Simulation:
                              should_stop=should_stop)
         self.timeline = Timeline(lambda: self.engine.now)
         self.cluster = Cluster(self.engine, scenario, self.timeline)
-        self.coordinator = Coordinator(self.engine, self.timeline, scenario.faults)
+        self.coordinator = Coordinator(self.engine, self.timeline, scenario.faults,
+                                       scenario.broker.group_initial_rebalance_delay_ms)
         self.producers: list[Producer] = []
         base = 0
         for index, spec in enumerate(scenario.producers):
@@ -43,22 +43,12 @@ class Simulation:
         self.engine.after_event = self._after_event_hook(checker)
 
     def _build_consumers(self) -> list[Consumer]:
-        scenario = self.scenario
-        groups: dict[str, dict[str, tuple[str, ...]]] = {}
-        for spec in scenario.consumers:
-            groups.setdefault(spec.group, {})[spec.id] = spec.topics
-        assignments: dict[str, list[tuple[str, int]]] = {}
-        for members in groups.values():
-            assignments.update(range_assign(members, self.cluster.partition_counts))
-        rng = self.engine.rng("member-ids")
-        consumers = []
-        for spec in scenario.consumers:
-            faults = [f for f in scenario.faults if f.target == spec.id]
-            suffix = f"{rng.getrandbits(32):08x}"
-            consumers.append(Consumer(self.engine, self.cluster, self.coordinator, self.timeline,
-                                      spec, assignments[spec.id], faults, suffix,
-                                      fine_grained=self.total_messages <= PER_EVENT_MAX_MESSAGES))
-        return consumers
+        fine = self.total_messages <= PER_EVENT_MAX_MESSAGES
+        return [
+            Consumer(self.engine, self.cluster, self.coordinator, self.timeline, spec,
+                     [f for f in self.scenario.faults if f.target == spec.id], fine_grained=fine)
+            for spec in self.scenario.consumers
+        ]
 
     def _after_event_hook(self, checker: InvariantChecker | None) -> Callable[[], None]:
         record = self.recorder.after_event

@@ -15,7 +15,7 @@ CLIENTS = ("java", "librdkafka")
 COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
 RESET_POLICIES = ("earliest", "latest", "none")
 CRASH_POINTS = ("after_poll", "before_process", "after_process", "after_commit")
-CONSUMER_FAULTS = ("crash", "commit_fail", "commit_timeout")
+CONSUMER_FAULTS = ("crash", "stop", "commit_fail", "commit_timeout")
 BROKER_FAULTS = ("kill_broker", "slow_follower", "isolate_broker")
 PRODUCER_FAULTS = ("drop_produce_response", "delay_produce_response", "produce_error")
 PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
@@ -82,6 +82,9 @@ class ConsumerSpec:
     request_timeout_ms: int = 30_000
     retry_backoff_ms: int = 100
     isolation_level: str = "read_uncommitted"
+    assignors: tuple[str, ...] = ("range", "cooperative-sticky")  # partition.assignment.strategy
+    group_instance_id: str | None = None  # static membership (KIP-345)
+    commit_on_revoke: bool = False  # the app commits its position in onPartitionsRevoked
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +95,8 @@ class BrokerSpec:
     replica_lag_time_max_ms: int = 30_000  # replica.lag.time.max.ms
     replica_fetch_wait_max_ms: int = 500  # replica.fetch.wait.max.ms
     broker_session_timeout_ms: int = 9_000  # broker.session.timeout.ms (KRaft)
+    group_initial_rebalance_delay_ms: int = 3_000  # group.initial.rebalance.delay.ms
+    offsets_retention_minutes: int = 10_080  # offsets.retention.minutes
     config: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -12,11 +12,15 @@ BASE: dict[str, Any] = {
     "seed": 1,
     "duration_ms": 30000,
     "brokers": 1,
+    # a lone consumer should not wait for the group's initial delay, and a crashed one's
+    # session should end quickly (6000 is the broker's group.min.session.timeout.ms)
+    "broker_config": {"group.initial.rebalance.delay.ms": 0},
     "topics": [{"name": "orders", "partitions": 1, "replication_factor": 1}],
     "producers": [{"id": "p1", "topic": "orders", "messages": 3, "rate_per_s": 1000}],
     "consumers": [
         {"id": "c1", "group": "g", "topics": ["orders"],
-         "config": {"auto.offset.reset": "earliest"}},
+         "config": {"auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+                    "heartbeat.interval.ms": 2000}},
     ],
     "faults": [],
 }

@@ -255,11 +255,15 @@ def test_it_accepts_java_assignor_short_names() -> None:
     assert consumer.config["partition.assignment.strategy"] == expected
 
 
-def test_it_rejects_assignors_the_engine_does_not_model() -> None:
-    config = {"partition.assignment.strategy": "roundrobin,range"}
-    err = error_of(with_consumer(client="librdkafka", config=config))
+def test_it_reads_assignors_in_preference_order_as_short_names() -> None:
+    java = {"partition.assignment.strategy":
+            "org.apache.kafka.clients.consumer.CooperativeStickyAssignor,RoundRobinAssignor"}
+    consumer = parse_scenario(with_consumer(config=java)).consumers[0]
+    assert consumer.assignors == ("cooperative-sticky", "roundrobin")
+    default = parse_scenario(with_consumer()).consumers[0]
+    assert default.assignors == ("range", "cooperative-sticky")  # Java's default list
+    err = error_of(with_consumer(config={"partition.assignment.strategy": "fancy"}))
     assert err.field == "consumers[0].config.partition.assignment.strategy"
-    assert "only the range assignor is modelled" in err.message
 
 
 # --- client construction rules -------------------------------------------------------

@@ -1,0 +1,230 @@
+"""The consumer's side of the classic group protocol: join, sync, heartbeat, leave.
+
+Java ([J] consumer/internals/AbstractCoordinator, ConsumerCoordinator; KIP-62,
+KIP-345, KIP-429): a background thread heart-beats every ``heartbeat.interval.ms``;
+when the coordinator answers REBALANCE_IN_PROGRESS the *application thread* rejoins
+at its next ``poll()`` — so a consumer busy processing holds the whole group up. If
+the application does not call ``poll()`` within ``max.poll.interval.ms`` the
+heartbeat thread leaves the group for it. Before rejoining, ``poll()`` commits
+synchronously when auto-commit is on (onJoinPrepare) and, with the eager protocol,
+revokes every partition (onPartitionsRevoked); with the cooperative protocol only the
+partitions that move are revoked, after the first rebalance, and the consumer joins
+a second time so they can be handed over. The group leader computes the assignment
+on the client (the assignor) and returns it through SyncGroup.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+try:  # TEMP until the assignors land
+    from simcore.assignors import assign
+except ImportError:  # pragma: no cover
+    from simcore.assignors import range_assign
+
+    def assign(strategy, subs, parts, current=None):  # type: ignore[no-untyped-def]
+        return range_assign(subs, parts)
+from simcore.group import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
+
+if TYPE_CHECKING:
+    from simcore.consumer import Consumer
+
+TopicPartition = tuple[str, int]
+COOPERATIVE = ("cooperative-sticky",)
+
+
+class Membership:
+    """Mixed into Consumer."""
+
+    def _init_membership(self: Consumer) -> None:
+        self.member: str | None = None  # member id given by the coordinator
+        self.generation = -1
+        self.rejoin_needed = True
+        self.rebalancing = False
+        self.protocol: str | None = None
+        self.last_poll = 0
+        self._hb_token = 0
+
+    @property
+    def group_state(self: Consumer):  # type: ignore[no-untyped-def]
+        return self.coordinator.group(self.group)
+
+    def _cooperative(self: Consumer) -> bool:
+        return (self.protocol or self.spec.assignors[0]) in COOPERATIVE
+
+    # -- joining ---------------------------------------------------------------------------------
+
+    def ensure_group(self: Consumer) -> bool:
+        """Called first thing in poll(): True when the consumer may fetch and process."""
+        if self.rejoin_needed and not self.rebalancing:
+            self._begin_rebalance()
+        return not self.rebalancing
+
+    def _begin_rebalance(self: Consumer) -> None:
+        self.rebalancing = True
+        self.rejoin_needed = False
+        self.state = "rebalancing"
+        self._hb_token += 1  # the heartbeat thread pauses while the join is in flight
+        revoke = [] if self._cooperative() else list(self.assignment)
+        self._revoke(revoke, "before rejoining (eager protocol)", then=self._send_join)
+
+    def _revoke(self: Consumer, tps: list[TopicPartition], why: str,
+                then: Callable[[], None]) -> None:
+        """onJoinPrepare / onPartitionsRevoked: commit what the app would, then let go."""
+        offsets = {tp: self.positions[tp] for tp in tps if tp in self.positions}
+        if self.member is not None and self.librdkafka and self.spec.enable_auto_commit:
+            offsets = {tp: o for tp, o in self.stored.items() if tp in set(tps)}
+        elif self.member is None or not (self.spec.enable_auto_commit or self.spec.commit_on_revoke):
+            offsets = {}
+        if self._cooperative() and not tps:
+            offsets = {}
+
+        def release() -> None:
+            if tps:
+                self.timeline.record("revoked", self.id, partitions=_names(tps), why=why)
+            for tp in tps:
+                self.positions.pop(tp, None)
+                self.buffers.pop(tp, None)
+                self.fetching.discard(tp)
+                self.group_state.partition_stopped(tp)
+            self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
+            then()
+
+        if offsets:
+            self.commit_sync(offsets, then=release, in_rebalance=True)
+        else:
+            release()
+
+    def _send_join(self: Consumer) -> None:
+        self.state = "rebalancing"
+        info: dict[str, Any] = {
+            "protocols": list(self.spec.assignors),
+            "subscription": tuple(self.spec.topics),
+            "owned": list(self.assignment),
+            "session_timeout_ms": self.spec.session_timeout_ms,
+            "rebalance_timeout_ms": self.spec.max_poll_interval_ms,
+        }
+        self.timeline.record("join_group", self.id, group=self.group,
+                             owned=_names(self.assignment))
+
+        def respond(*answer: Any) -> None:
+            self.later(self.latency, self._on_join, *answer)
+
+        self.engine.after(self.latency, self.group_state.join, self.member, self.id,
+                          self.spec.group_instance_id, info, respond)
+
+    def _on_join(self: Consumer, error: str | None, generation: int, member: str,
+                 leader: str, protocol: str, subscriptions: dict | None) -> None:
+        if error is not None:
+            self._rejoin_later(error)
+            return
+        self.member, self.generation, self.protocol = member, generation, protocol
+        assignments = None
+        if subscriptions is not None:
+            assignments = self._leader_assign(protocol, subscriptions)
+
+        def respond(error: str | None, assignment: list[TopicPartition]) -> None:
+            self.later(self.latency, self._on_sync, error, assignment)
+
+        self.engine.after(self.latency, self.group_state.sync, member, generation,
+                          assignments, respond)
+
+    def _leader_assign(self: Consumer, protocol: str,
+                       subscriptions: dict[str, dict[str, Any]]) -> dict[str, list[TopicPartition]]:
+        """The group leader runs the assignor (client side, as in the classic protocol)."""
+        subs = {m: list(info["subscription"]) for m, info in subscriptions.items()}
+        owned = {m: list(info["owned"]) for m, info in subscriptions.items()}
+        result = assign(protocol, subs, self.cluster.partition_counts, current=owned)
+        if protocol in COOPERATIVE:
+            # KIP-429: a partition that changes owner is first only revoked; it is handed
+            # to its new owner in the follow-up rebalance
+            owner = {tp: m for m, tps in owned.items() for tp in tps}
+            result = {m: [tp for tp in tps if owner.get(tp, m) == m] for m, tps in result.items()}
+        return result
+
+    def _on_sync(self: Consumer, error: str | None, assignment: list[TopicPartition]) -> None:
+        if error is not None:
+            self._rejoin_later(error)
+            return
+        new = sorted(assignment)
+        revoked = [tp for tp in self.assignment if tp not in new]
+        added = [tp for tp in new if tp not in self.assignment]
+        self.timeline.record("assigned", self.id, partitions=_names(new), generation=self.generation,
+                             added=_names(added), revoked=_names(revoked))
+        self._start_heartbeats()
+
+        def assigned() -> None:
+            self.assignment = new
+            if revoked:
+                self.rejoin_needed = True  # cooperative: a second round hands them over
+            self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
+
+        if revoked:
+            self._revoke(revoked, "moved to another member (cooperative protocol)", assigned)
+        else:
+            assigned()
+
+    def _rejoin_later(self: Consumer, error: str) -> None:
+        if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
+            self.generation = -1
+            if error == UNKNOWN_MEMBER_ID:
+                self.member = None
+        self.rebalancing = False
+        self.rejoin_needed = True
+        self.later(self.spec.retry_backoff_ms, self.poll)
+
+    def rebalance_done(self: Consumer) -> None:
+        self.rebalancing = False
+
+    # -- heartbeats and the poll timer -------------------------------------------------------------
+
+    def _start_heartbeats(self: Consumer) -> None:
+        self._hb_token += 1
+        self.later(self.spec.heartbeat_interval_ms, self._heartbeat, self._hb_token)
+
+    def _heartbeat(self: Consumer, token: int) -> None:
+        if token != self._hb_token or self.member is None or self.state == "stopped":
+            return
+        if not self.rebalancing and (
+                self.engine.now - self.last_poll > self.spec.max_poll_interval_ms):
+            self.timeline.record("poll_timeout", self.id,
+                                 max_poll_interval_ms=self.spec.max_poll_interval_ms,
+                                 since_last_poll=self.engine.now - self.last_poll)
+            self.leave_group("consumer poll timeout has expired (max.poll.interval.ms)")
+            return
+        member, generation, group = self.member, self.generation, self.group_state
+
+        def beat() -> None:
+            error = group.heartbeat(member, generation)
+            self.later(self.latency, self._on_heartbeat, token, error)
+
+        self.engine.after(self.latency, beat)
+        self.later(self.spec.heartbeat_interval_ms, self._heartbeat, token)
+
+    def _on_heartbeat(self: Consumer, token: int, error: str | None) -> None:
+        if token != self._hb_token or error is None:
+            return
+        if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
+            self.generation = -1
+            if error == UNKNOWN_MEMBER_ID:
+                self.member = None
+        if not self.rejoin_needed:
+            self.timeline.record("rebalance_noticed", self.id, error=error)
+        self.rejoin_needed = True
+        self._hb_token += 1
+
+    def leave_group(self: Consumer, reason: str) -> None:
+        """LeaveGroup — except for static members, which just go quiet (KIP-345)."""
+        self._hb_token += 1
+        member, group = self.member, self.group_state
+        if member is not None and self.spec.group_instance_id is None:
+            self.engine.after(self.latency, group.leave, member, f"{self.id}: {reason}")
+        self.member = None if self.spec.group_instance_id is None else self.member
+        self.generation = -1
+        self.rejoin_needed = True
+        for tp in self.assignment:
+            group.partition_stopped(tp)
+
+
+def _names(tps: list[TopicPartition]) -> list[str]:
+    return [f"{t}-{p}" for t, p in tps]
