@@ -1,31 +1,543 @@
-"""Partition assignors. For now the range assignor, used statically per group.
+"""Kafka's consumer partition assignors, bit-exact: range, roundrobin, sticky, cooperative-sticky.
 
-RangeAssignor ([J] consumer/RangeAssignor.java): per topic, partitions in order are
-split into contiguous ranges over the subscribed members sorted by member id; the
-first ``partitions % members`` members get one extra.
+`assign(strategy, subscriptions, partitions_per_topic, current)` returns member id → sorted
+list of (topic, partition), every member present. The algorithms follow the Java client
+(apache/kafka, clients/.../consumer/):
+
+- ``RangeAssignor`` — per topic, the partitions in order are cut into contiguous ranges over
+  the members subscribed to it, sorted by member id; the first ``partitions % members``
+  members get one extra.
+- ``RoundRobinAssignor`` — every (topic, partition) in topic then partition order is dealt
+  to the members sorted by id, circularly, skipping a member not subscribed to the topic.
+- ``internals/AbstractStickyAssignor`` (``StickyAssignor``, ``CooperativeStickyAssignor``) —
+  balanced, and keeps as many owned partitions as balance allows. When every member
+  subscribes to the same topics it takes the "constrained" path (KAFKA-9987, Kafka 2.7+),
+  otherwise the "general" path, both reproduced step for step here.
+
+Where the Java code lets iteration order decide, we reproduce that order instead of
+guessing: strings compare as Java's ``String.compareTo`` (UTF-16 code units), and the two
+places that iterate a ``java.util.HashMap``/``HashSet`` — the constrained path's walk over
+the members, and the general path's choice of which partition to move back — use
+``_JavaHashSet``, which orders keys as the JDK's hash table does (``String.hashCode`` /
+``TopicPartition.hashCode``, spread, bucket, then insertion order). The leader's map is
+filled in the order of the JoinGroup response; we take that to be member-id order, which
+only matters for two member ids in the same bucket.
+
+Cooperative-sticky computes the same target as sticky. Kafka's assignor then withholds the
+partitions another live member still owns; they are revoked first and handed out in a
+follow-up rebalance (KIP-429). That second round is the caller's business:
+`revoked_and_added` gives what each member loses and gains between two assignments.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from bisect import bisect_left, insort
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from typing import Generic, TypeVar
 
 TopicPartition = tuple[str, int]
+Assignment = dict[str, list[TopicPartition]]
+
+STRATEGIES = ("range", "roundrobin", "sticky", "cooperative-sticky")
+_CLASS_NAMES = {
+    "RangeAssignor": "range",
+    "RoundRobinAssignor": "roundrobin",
+    "StickyAssignor": "sticky",
+    "CooperativeStickyAssignor": "cooperative-sticky",
+}
+_ALIASES = {
+    **{name: name for name in STRATEGIES},
+    **_CLASS_NAMES,
+    **{f"org.apache.kafka.clients.consumer.{cls}": name for cls, name in _CLASS_NAMES.items()},
+}
+
+__all__ = ["STRATEGIES", "assign", "range_assign", "revoked_and_added"]
+
+
+def assign(
+    strategy: str,
+    subscriptions: Mapping[str, Sequence[str]],
+    partitions_per_topic: Mapping[str, int],
+    current: Mapping[str, Sequence[TopicPartition]] | None = None,
+) -> Assignment:
+    """Assign partitions as Kafka's `strategy` would; see the module docstring.
+
+    `current` is the previous assignment (member → owned partitions), read only by the
+    sticky strategies; entries of members no longer in `subscriptions` have left.
+    """
+    name = _ALIASES.get(strategy)
+    if name is None:
+        allowed = ", ".join(STRATEGIES)
+        raise ValueError(
+            f"partition.assignment.strategy: unknown assignor {strategy!r}; allowed: {allowed}"
+            " (or their org.apache.kafka.clients.consumer.* class names)"
+        )
+    subs = _normalise_subscriptions(subscriptions)
+    counts = {t: n for t, n in partitions_per_topic.items() if n > 0}  # 0: not in metadata
+    if name == "range":
+        result = _range(subs, counts)
+    elif name == "roundrobin":
+        result = _roundrobin(subs, counts)
+    else:
+        result = _sticky(subs, counts, current or {})
+    return {m: sorted(result.get(m, [])) for m in sorted(subs)}
 
 
 def range_assign(
-    subscriptions: Mapping[str, list[str] | tuple[str, ...]],
+    subscriptions: Mapping[str, Sequence[str]],
     partitions_per_topic: Mapping[str, int],
-) -> dict[str, list[TopicPartition]]:
-    result: dict[str, list[TopicPartition]] = {m: [] for m in sorted(subscriptions)}
-    for topic in sorted(partitions_per_topic):
-        members = sorted(m for m, topics in subscriptions.items() if topic in topics)
-        if not members:
+) -> Assignment:
+    """RangeAssignor; kept for `simcore.simulation`. Same as ``assign("range", ...)``."""
+    return assign("range", subscriptions, partitions_per_topic)
+
+
+def revoked_and_added(
+    old: Mapping[str, Sequence[TopicPartition]],
+    new: Mapping[str, Sequence[TopicPartition]],
+) -> tuple[Assignment, Assignment]:
+    """What each member loses and gains from `old` to `new`, for the cooperative protocol.
+
+    Every member of either side appears (a member only in `old` has left: all it had is
+    listed as revoked). Under KIP-429 the partitions in some remaining member's revoked
+    list that another member gains are withheld in the first rebalance and assigned in
+    the second; everything else moves at once.
+    """
+    members = sorted(set(old) | set(new))
+    revoked: Assignment = {}
+    added: Assignment = {}
+    for member in members:
+        before, after = set(old.get(member, ())), set(new.get(member, ()))
+        revoked[member] = sorted(before - after)
+        added[member] = sorted(after - before)
+    return revoked, added
+
+
+def _normalise_subscriptions(subscriptions: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
+    subs = {}
+    for member, topics in subscriptions.items():
+        if isinstance(topics, str):
+            raise TypeError(f"subscriptions[{member!r}]: expected a list of topics, got {topics!r}")
+        subs[member] = frozenset(topics)
+    return subs
+
+
+# --- Java ordering ---------------------------------------------------------------------
+
+
+def _jkey(text: str) -> bytes:
+    """Sort key equal to Java's String.compareTo: UTF-16 code units, not code points."""
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+@lru_cache(maxsize=4096)
+def _java_string_hash(text: str) -> int:
+    """java.lang.String.hashCode as an unsigned 32-bit value."""
+    units = _jkey(text)
+    h = 0
+    for i in range(0, len(units), 2):
+        h = (31 * h + (units[i] << 8 | units[i + 1])) & 0xFFFFFFFF
+    return h
+
+
+def _java_tp_hash(tp: TopicPartition) -> int:
+    """org.apache.kafka.common.TopicPartition.hashCode: 31 * (31 + partition) + topic hash."""
+    return (31 * (31 + tp[1]) + _java_string_hash(tp[0])) & 0xFFFFFFFF
+
+
+K = TypeVar("K")
+
+
+class _JavaHashSet(Generic[K]):
+    """The key order of a default-constructed java.util.HashMap (and so HashSet).
+
+    Keys sit in buckets by ``(h ^ h >>> 16) & (capacity - 1)``, each bucket in insertion
+    order; the table starts at 16, doubles past 3/4 full, and doubles instead of
+    treeifying a bucket of 9 while under 64 buckets. A resize keeps relative order within
+    a bucket. Treeified buckets (9+ colliding keys in 64+ buckets) are not modelled.
+    """
+
+    def __init__(self, hash_of: Callable[[K], int]) -> None:
+        self._hash_of = hash_of
+        self._buckets: list[list[K]] = [[] for _ in range(16)]
+        self._size = 0
+
+    def _bucket(self, key: K) -> list[K]:
+        h = self._hash_of(key)
+        return self._buckets[(h ^ (h >> 16)) & (len(self._buckets) - 1)]
+
+    def add(self, key: K) -> None:
+        bucket = self._bucket(key)
+        if key in bucket:
+            return
+        bucket.append(key)
+        self._size += 1
+        if len(bucket) > 8 and len(self._buckets) < 64:
+            self._resize()
+        if self._size > len(self._buckets) * 3 // 4:
+            self._resize()
+
+    def remove(self, key: K) -> None:
+        self._bucket(key).remove(key)
+        self._size -= 1
+
+    def first(self) -> K:
+        return next(iter(self))
+
+    def __iter__(self) -> Iterator[K]:
+        for bucket in self._buckets:
+            yield from bucket
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _resize(self) -> None:
+        old = self._buckets
+        self._buckets = [[] for _ in range(2 * len(old))]
+        for bucket in old:
+            for key in bucket:
+                self._bucket(key).append(key)
+
+
+def _java_hashmap_order(members: Sequence[str]) -> list[str]:
+    table: _JavaHashSet[str] = _JavaHashSet(_java_string_hash)
+    for member in sorted(members, key=_jkey):
+        table.add(member)
+    return list(table)
+
+
+def _tp_order(tp: TopicPartition) -> tuple[bytes, int]:
+    return _jkey(tp[0]), tp[1]
+
+
+# --- range and round robin -------------------------------------------------------------
+
+
+def _range(subs: dict[str, frozenset[str]], counts: dict[str, int]) -> Assignment:
+    result: Assignment = {m: [] for m in subs}
+    members = sorted(subs, key=_jkey)
+    for topic, count in counts.items():  # topics are independent: order does not matter
+        consumers = [m for m in members if topic in subs[m]]
+        if not consumers:
             continue
-        count = partitions_per_topic[topic]
-        per, extra = divmod(count, len(members))
+        per, extra = divmod(count, len(consumers))
         start = 0
-        for rank, member in enumerate(members):
+        for rank, member in enumerate(consumers):
             take = per + (1 if rank < extra else 0)
             result[member].extend((topic, p) for p in range(start, start + take))
             start += take
-    return {m: sorted(tps) for m, tps in result.items()}
+    return result
+
+
+def _roundrobin(subs: dict[str, frozenset[str]], counts: dict[str, int]) -> Assignment:
+    result: Assignment = {m: [] for m in subs}
+    members = sorted(subs, key=_jkey)
+    topics = sorted({t for ts in subs.values() for t in ts if t in counts}, key=_jkey)
+    turn = 0
+    for topic in topics:
+        for partition in range(counts[topic]):
+            while topic not in subs[members[turn % len(members)]]:
+                turn += 1
+            result[members[turn % len(members)]].append((topic, partition))
+            turn += 1
+    return result
+
+
+# --- sticky ----------------------------------------------------------------------------
+
+
+def _sticky(
+    subs: dict[str, frozenset[str]],
+    counts: dict[str, int],
+    current: Mapping[str, Sequence[TopicPartition]],
+) -> Assignment:
+    # A consumer with no topics is not in a Kafka group (subscribing to nothing leaves it).
+    live = {m: ts for m, ts in subs.items() if ts}
+    topics = {t: n for t, n in counts.items() if any(t in ts for ts in live.values())}
+    if not live or not topics:
+        return {m: [] for m in subs}
+    owned = _owned_partitions(live, topics, current)
+    if len(set(live.values())) == 1:  # AbstractStickyAssignor.allSubscriptionsEqual
+        result = _constrained(list(live), topics, owned)
+    else:
+        result = _General(live, topics, owned).build()
+    _check_complete(result, live, topics)
+    return result
+
+
+def _owned_partitions(
+    live: dict[str, frozenset[str]],
+    topics: dict[str, int],
+    current: Mapping[str, Sequence[TopicPartition]],
+) -> dict[str, list[TopicPartition]]:
+    """Each live member's claims on existing partitions; a partition claimed twice in the
+    same generation is owned by nobody (allSubscriptionsEqual invalidates it)."""
+    claims = {
+        m: [(t, p) for t, p in current.get(m, ()) if t in topics and 0 <= p < topics[t]]
+        for m in live
+    }
+    times = Counter(tp for tps in claims.values() for tp in tps)
+    return {m: [tp for tp in tps if times[tp] == 1] for m, tps in claims.items()}
+
+
+def _constrained(
+    members: list[str], topics: dict[str, int], owned: dict[str, list[TopicPartition]]
+) -> Assignment:
+    """ConstrainedAssignmentBuilder: keep owned partitions up to the quota, deal the rest."""
+    total = sum(topics.values())
+    min_quota, expected_over = divmod(total, len(members))
+    max_quota = min_quota + (1 if expected_over else 0)
+    over = 0
+    result: Assignment = {m: [] for m in members}
+    under: list[str] = []  # below min_quota
+    exact: list[str] = []  # at min_quota, may still take one while over < expected_over
+    for member in _java_hashmap_order(members):  # Kafka walks a HashMap here
+        mine = sorted(owned[member], key=lambda tp: (tp[1], _jkey(tp[0])))
+        if len(mine) < min_quota:
+            keep = mine
+            under.append(member)
+        elif len(mine) >= max_quota and over < expected_over:
+            over += 1
+            if over == expected_over:
+                exact.clear()
+            keep = mine[:max_quota]
+        else:
+            keep = mine[:min_quota]
+            if over < expected_over:
+                exact.append(member)
+        result[member].extend(keep)
+    taken = {tp for tps in result.values() for tp in tps}
+    unassigned = [
+        (t, p) for t in sorted(topics, key=_jkey) for p in range(topics[t]) if (t, p) not in taken
+    ]
+    under.sort(key=_jkey)
+    exact.sort(key=_jkey)
+    _deal_round_robin(unassigned, result, under, exact, min_quota)
+    return result
+
+
+def _deal_round_robin(
+    unassigned: list[TopicPartition],
+    result: Assignment,
+    under: list[str],
+    exact: list[str],
+    min_quota: int,
+) -> None:
+    """ConstrainedAssignmentBuilder.assignRoundRobin: cycle over the members under the
+    minimum quota, and only when none is left give one more to those at it."""
+    cursor = 0  # the LinkedList iterator over `under`
+    for tp in unassigned:
+        if cursor < len(under):
+            member = under[cursor]
+            cursor += 1
+        elif under:
+            member, cursor = under[0], 1
+        elif exact:
+            member = exact.pop(0)
+        else:
+            raise AssertionError(f"sticky: no unfilled member left for {tp}")
+        result[member].append(tp)
+        if len(result[member]) == min_quota:
+            del under[cursor - 1]
+            cursor -= 1
+            exact.append(member)
+
+
+class _LoadOrder:
+    """The general builder's TreeSet of members by (partition count, member id)."""
+
+    def __init__(self, assignment: Assignment) -> None:
+        self._assignment = assignment
+        self._entries: list[tuple[int, bytes, str]] = []
+        self._key: dict[str, tuple[int, bytes, str]] = {}
+
+    def add(self, member: str) -> None:
+        if member not in self._key:
+            key = (len(self._assignment[member]), _jkey(member), member)
+            self._key[member] = key
+            insort(self._entries, key)
+
+    def remove(self, member: str) -> None:
+        key = self._key.pop(member, None)
+        if key is not None:
+            del self._entries[bisect_left(self._entries, key)]
+
+    def first(self) -> str:
+        return self._entries[0][2]
+
+    def last(self) -> str:
+        return self._entries[-1][2]
+
+    def __iter__(self) -> Iterator[str]:
+        return (entry[2] for entry in list(self._entries))
+
+
+class _PartitionMovements:
+    """AbstractStickyAssignor.PartitionMovements: where each moved partition came from, so
+    a partition moving back along a pair of members is the one that moved out."""
+
+    def __init__(self) -> None:
+        self._pair_of: dict[TopicPartition, tuple[str, str]] = {}
+        self._by_topic: dict[str, dict[tuple[str, str], _JavaHashSet[TopicPartition]]] = {}
+
+    def _forget(self, tp: TopicPartition) -> tuple[str, str]:
+        pair = self._pair_of.pop(tp)
+        pairs = self._by_topic[tp[0]]
+        pairs[pair].remove(tp)
+        if not pairs[pair]:
+            del pairs[pair]
+        if not pairs:
+            del self._by_topic[tp[0]]
+        return pair
+
+    def _record(self, tp: TopicPartition, pair: tuple[str, str]) -> None:
+        self._pair_of[tp] = pair
+        pairs = self._by_topic.setdefault(tp[0], {})
+        pairs.setdefault(pair, _JavaHashSet(_java_tp_hash)).add(tp)
+
+    def move(self, tp: TopicPartition, old: str, new: str) -> None:
+        if tp in self._pair_of:
+            source, _ = self._forget(tp)
+            if source != new:  # not simply going back where it came from
+                self._record(tp, (source, new))
+        else:
+            self._record(tp, (old, new))
+
+    def partition_to_move(self, tp: TopicPartition, old: str, new: str) -> TopicPartition:
+        pairs = self._by_topic.get(tp[0])
+        if pairs is None:
+            return tp
+        if tp in self._pair_of:
+            old = self._pair_of[tp][0]
+        reverse = pairs.get((new, old))
+        return tp if reverse is None else reverse.first()
+
+
+class _General:
+    """GeneralAssignmentBuilder: keep what is still valid, give each unassigned partition
+    to the least loaded member that can take it, then move partitions while that improves
+    the balance (and revert if the balance score did not get better)."""
+
+    def __init__(
+        self,
+        subs: dict[str, frozenset[str]],
+        topics: dict[str, int],
+        owned: dict[str, list[TopicPartition]],
+    ) -> None:
+        self.subs = subs
+        self.topics = topics
+        self.consumers_of = {t: [m for m in subs if t in subs[m]] for t in topics}
+        self.topics_of = {m: [t for t in sorted(subs[m], key=_jkey) if t in topics] for m in subs}
+        self.max_size = {m: sum(topics[t] for t in self.topics_of[m]) for m in subs}
+        self.assignment: Assignment = {m: list(owned[m]) for m in subs}
+        self.owner = {tp: m for m, tps in self.assignment.items() for tp in tps}
+        order = sorted(topics, key=lambda t: (len(self.consumers_of[t]), _jkey(t)))
+        self.all_partitions = [(t, p) for t in order for p in range(topics[t])]
+        self.load = _LoadOrder(self.assignment)
+        self.movements = _PartitionMovements()
+        self.revocation_required = False
+
+    def build(self) -> Assignment:
+        kept: set[TopicPartition] = set()
+        for member, tps in self.assignment.items():
+            still = [tp for tp in tps if tp[0] in self.subs[member]]
+            self.revocation_required |= len(still) != len(tps)
+            tps[:] = still
+            kept.update(still)
+        unassigned = [tp for tp in self.all_partitions if tp not in kept]
+        for member in self.assignment:
+            self.load.add(member)
+        self._balance(unassigned)
+        return self.assignment
+
+    def _balance(self, unassigned: list[TopicPartition]) -> None:
+        initializing = not self.assignment[self.load.last()]
+        for tp in unassigned:
+            member = next(m for m in self.load if tp[0] in self.subs[m])
+            self._give(tp, member)
+        movable = [tp for tp in self.all_partitions if len(self.consumers_of[tp[0]]) >= 2]
+        unassigned = [tp for tp in unassigned if len(self.consumers_of[tp[0]]) >= 2]
+        fixed = {}
+        for member in self.subs:
+            if not self._can_move(member):
+                self.load.remove(member)
+                fixed[member] = self.assignment.pop(member)
+        before = {m: list(tps) for m, tps in self.assignment.items()}
+        owner_before = dict(self.owner)
+        if not self.revocation_required:
+            self._reassign(unassigned)  # first try moving only the newly assigned partitions
+        performed = self._reassign(movable)
+        if not initializing and performed and _score(self.assignment) >= _score(before):
+            self.assignment.clear()
+            self.assignment.update(before)
+            self.owner = owner_before
+        self.assignment.update(fixed)
+
+    def _give(self, tp: TopicPartition, member: str) -> None:
+        self.load.remove(member)
+        self.assignment[member].append(tp)
+        self.owner[tp] = member
+        self.load.add(member)
+
+    def _can_move(self, member: str) -> bool:
+        mine = self.assignment[member]
+        if len(mine) < self.max_size[member]:
+            return True
+        return any(len(self.consumers_of[t]) >= 2 for t, _ in mine)
+
+    def _reassign(self, partitions: list[TopicPartition]) -> bool:
+        performed = False
+        while True:
+            modified = False
+            for tp in partitions:
+                if self._is_balanced():
+                    break
+                size = len(self.assignment[self.owner[tp]])
+                if any(size > len(self.assignment[o]) + 1 for o in self.consumers_of[tp[0]]):
+                    target = next(m for m in self.load if tp[0] in self.subs[m])
+                    self._move(tp, target)
+                    performed = modified = True
+            if not modified:
+                return performed
+
+    def _is_balanced(self) -> bool:
+        sizes = {m: len(tps) for m, tps in self.assignment.items()}
+        if sizes[self.load.first()] >= sizes[self.load.last()] - 1:
+            return True
+        for member in self.load:
+            count = sizes[member]
+            if count == self.max_size[member]:
+                continue
+            for topic in self.topics_of[member]:
+                for p in range(self.topics[topic]):
+                    other = self.owner[(topic, p)]
+                    if other != member and count + 1 < sizes[other]:
+                        return False
+        return True
+
+    def _move(self, tp: TopicPartition, target: str) -> None:
+        tp = self.movements.partition_to_move(tp, self.owner[tp], target)
+        source = self.owner[tp]
+        self.load.remove(source)
+        self.load.remove(target)
+        self.movements.move(tp, source, target)
+        self.assignment[source].remove(tp)
+        self.assignment[target].append(tp)
+        self.owner[tp] = target
+        self.load.add(target)
+        self.load.add(source)
+
+
+def _score(assignment: Assignment) -> int:
+    """getBalanceScore: the sum of |size difference| over every pair of members."""
+    sizes = sorted(len(tps) for tps in assignment.values())
+    return sum(size * (2 * i - len(sizes) + 1) for i, size in enumerate(sizes))
+
+
+def _check_complete(result: Assignment, live: dict[str, frozenset[str]], topics: dict[str, int]) -> None:
+    seen = Counter(tp for tps in result.values() for tp in tps)
+    expected = {(t, p) for t in topics for p in range(topics[t])}
+    wrong = [m for m, tps in result.items() if any(t not in live[m] for t, _ in tps)]
+    if set(seen) != expected or any(n > 1 for n in seen.values()) or wrong:
+        raise AssertionError(f"sticky assignment is not a partition of the topics: {result}")

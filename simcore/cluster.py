@@ -16,6 +16,7 @@ from simcore.controller import NETWORK_EXCEPTION, Controller
 from simcore.log import Batch, ReplicaLog
 from simcore.network import Network
 from simcore.replication import NOT_LEADER_OR_FOLLOWER, Replication
+from simcore.retention import Retention
 from simcore.spec import Scenario, TopicSpec
 
 if TYPE_CHECKING:
@@ -117,9 +118,11 @@ class Cluster:
         self.partition_counts = {t.name: t.partitions for t in scenario.topics}
         self.replication = Replication(self)
         self.controller = Controller(self)
+        self.retention = Retention(self)
 
     def start(self) -> None:
         self.controller.start()
+        self.retention.start()
         if any(len(p.replica_order) > 1 for p in self.partition_list):
             self.engine.after(self.broker_spec.replica_lag_time_max_ms // 2,
                               self.replication.check_isr)

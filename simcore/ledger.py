@@ -52,25 +52,34 @@ def sweep(layers: dict[str, list[Interval]]) -> list[tuple[int, int, dict[str, i
 
 
 def topic_counts(sent: list[Interval], acked: list[Interval], failed: list[Interval],
-                 log: list[Interval]) -> dict[str, int]:
+                 log: list[Interval], expired: list[Interval] | None = None) -> dict[str, int]:
+    """``expired``: deleted by retention — gone on purpose, so not counted as lost."""
     totals = {"sent": 0, "acked": 0, "failed": 0, "in_log": 0, "lost_acked": 0,
-              "log_duplicates": 0}
-    for a, b, c in sweep({"sent": sent, "acked": acked, "failed": failed, "log": log}):
+              "log_duplicates": 0, "expired": 0}
+    layers = {"sent": sent, "acked": acked, "failed": failed, "log": log,
+              "expired": expired or []}
+    for a, b, c in sweep(layers):
         n = b - a
         totals["sent"] += n if c["sent"] else 0
         totals["acked"] += n if c["acked"] else 0
         totals["failed"] += n if c["failed"] and not c["acked"] else 0
         totals["in_log"] += n if c["log"] else 0
-        totals["lost_acked"] += n if c["acked"] and not c["log"] else 0
+        totals["expired"] += n if c["expired"] and not c["log"] else 0
+        totals["lost_acked"] += n if c["acked"] and not c["log"] and not c["expired"] else 0
         totals["log_duplicates"] += n * max(c["log"] - 1, 0)
     return totals
 
 
-def group_counts(log: list[Interval], processed: list[Interval]) -> dict[str, int]:
-    """Counted over the messages in the final log, as the issue's contract says."""
-    totals = {"processed_once": 0, "processed_never": 0, "processed_multiple": 0}
-    for a, b, c in sweep({"log": log, "proc": processed}):
+def group_counts(log: list[Interval], processed: list[Interval],
+                 expired: list[Interval] | None = None) -> dict[str, int]:
+    """Counted over the messages in the final log, as the issue's contract says; plus
+    ``expired_unread``: deleted by retention before this group processed them."""
+    totals = {"processed_once": 0, "processed_never": 0, "processed_multiple": 0,
+              "expired_unread": 0}
+    for a, b, c in sweep({"log": log, "proc": processed, "expired": expired or []}):
         if not c["log"]:
+            if c["expired"] and not c["proc"]:
+                totals["expired_unread"] += b - a
             continue
         key = ("processed_never", "processed_once")[c["proc"]] if c["proc"] < 2 else (
             "processed_multiple")

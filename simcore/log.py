@@ -89,6 +89,23 @@ class ReplicaLog:
     def latest_epoch(self) -> int:
         return self.epochs[-1][0] if self.epochs else -1
 
+    def delete_before(self, offset: int) -> list[Batch]:
+        """Retention: drop whole batches below ``offset`` and move the log start there."""
+        removed: list[Batch] = []
+        keep = 0
+        while keep < len(self.batches) and self.batches[keep].end <= offset:
+            removed.append(self.batches[keep])
+            keep += 1
+        del self.batches[:keep]
+        del self._bases[:keep]
+        self.log_start = max(self.log_start, offset)
+        if self.leo < self.log_start:  # a lagging follower starts over at the new log start
+            self.batches.clear()
+            self._bases.clear()
+            self.leo = self.log_start
+        self.hw = max(self.hw, self.log_start)
+        return removed
+
     def truncate_to(self, offset: int) -> list[Batch]:
         """Drops every record at or above ``offset``; returns what was removed."""
         removed: list[Batch] = []

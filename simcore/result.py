@@ -45,6 +45,9 @@ class Result:
                 out.extend(ledger.intervals(b.msgs for b in part.log.batches))
         return out
 
+    def _expired(self, topic: str) -> list[ledger.Interval]:
+        return ledger.intervals(self.sim.cluster.retention.deleted.get(topic, []))
+
     @cached_property
     def ledger(self) -> dict[str, Any]:
         topics = {}
@@ -55,6 +58,7 @@ class Result:
                 ledger.intervals(s for p in producers for s in p.acked),
                 ledger.intervals(s for p in producers for s in p.failed),
                 self._log_intervals(spec.name),
+                self._expired(spec.name),
             )
             parts = {
                 str(part.index): {
@@ -71,7 +75,9 @@ class Result:
             members = [c for c in self.sim.consumers if c.group == group]
             subscribed = sorted({t for c in members for t in c.spec.topics})
             log = [iv for t in subscribed for iv in self._log_intervals(t)]
-            counts = ledger.group_counts(log, ledger.intervals(s for c in members for s in c.processed))
+            counts = ledger.group_counts(
+                log, ledger.intervals(s for c in members for s in c.processed),
+                [iv for t in subscribed for iv in self._expired(t)])
             counts["processing_total"] = sum(c.processing_total for c in members)
             groups[group] = counts
         return {"topics": topics, "groups": groups}

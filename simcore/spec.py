@@ -30,6 +30,9 @@ class TopicSpec:
     replication_factor: int
     min_insync_replicas: int = 1
     retention_ms: int = 604_800_000
+    retention_bytes: int = -1
+    segment_ms: int = 604_800_000
+    segment_bytes: int = 1_073_741_824
     unclean_leader_election: bool = False  # unclean.leader.election.enable
     config: Mapping[str, Any] = field(default_factory=dict)
 
@@ -97,6 +100,7 @@ class BrokerSpec:
     broker_session_timeout_ms: int = 9_000  # broker.session.timeout.ms (KRaft)
     group_initial_rebalance_delay_ms: int = 3_000  # group.initial.rebalance.delay.ms
     offsets_retention_minutes: int = 10_080  # offsets.retention.minutes
+    log_retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
     config: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -35,7 +35,8 @@ def test_it_resumes_at_the_committed_offset_not_after_it():
     positions = [e[3] for e in result.events if e[1] == "position"]
     assert positions[-1]["offset"] == 2 and positions[-1]["why"] == "committed offset"
     assert result.ledger["groups"]["g"] == {"processed_once": 3, "processed_never": 0,
-                                            "processed_multiple": 0, "processing_total": 3}
+                                            "processed_multiple": 0, "expired_unread": 0,
+                                            "processing_total": 3}
 
 
 def test_it_processes_twice_a_record_that_crashed_before_its_commit():
