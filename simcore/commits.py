@@ -51,7 +51,14 @@ class Committer:
         request still in flight on it fails — so a stuck commit cannot be overtaken.
         """
         self._request_ids += 1
-        request = [self._request_ids, done, _PENDING]
+        sent = self.engine.now
+
+        def timed(error: str | None) -> None:
+            self.commit_count += 1
+            self.commit_latency_total += self.engine.now - sent
+            done(error)
+
+        request = [self._request_ids, timed, _PENDING]
         self._connection.append(request)
 
         def respond(error: str | None) -> None:

@@ -65,6 +65,12 @@ class Consumer(Committer, Membership):
         self.todo: deque[Chunk] = deque()
         self.error: str | None = None
         self.exceptions: list[str] = []  # thrown to the application, which carried on
+        # client metrics counters (consumer-fetch-manager / consumer-coordinator metrics)
+        self.records_consumed = 0
+        self.fetch_count = 0
+        self.fetch_latency_total = 0
+        self.commit_count = 0
+        self.commit_latency_total = 0
         self._waiting_token = 0
         self._next_auto_commit = 0
         self._time_faults = [f for f in faults if f.action in ("crash", "stop")
@@ -237,7 +243,9 @@ class Consumer(Committer, Membership):
                 self.later(self.spec.retry_backoff_ms, self._refetch, tp)
                 continue
 
-            def respond(at: int, batches, error, tp=tp) -> None:  # type: ignore[no-untyped-def]
+            def respond(at: int, batches, error, tp=tp, sent=self.engine.now) -> None:  # type: ignore[no-untyped-def]
+                self.fetch_count += 1
+                self.fetch_latency_total += self.engine.now - sent
                 self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
 
             self.cluster.send_fetch(leader, tp, self.positions[tp], self.spec.fetch_min_bytes,
@@ -299,6 +307,7 @@ class Consumer(Committer, Membership):
             self.later(APP_POLL_TIMEOUT_MS, self._poll_timeout, self._waiting_token)
             return
         for tp, first, msgs in records:
+            self.records_consumed += len(msgs)
             self.positions[tp] = first + len(msgs)
             if self.librdkafka and self.spec.enable_auto_offset_store:
                 self.stored[tp] = first + len(msgs)

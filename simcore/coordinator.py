@@ -37,7 +37,9 @@ class Coordinator:
         self.initial_delay_ms = initial_delay_ms
         self.groups: dict[str, Group] = {}
         self.committed: dict[tuple[str, str, int], int] = {}
-        self.commit_times: dict[tuple[str, str, int], int] = {}
+        # (group, topic, partition) -> [(time, committed offset, lag then)], for lag status
+        self.history: dict[tuple[str, str, int], list[tuple[int, int, int]]] = {}
+        self.hw_of: Callable[[TopicPartition], int] = lambda tp: 0
         self._faults = [CommitFault(f) for f in faults if f.action in ("commit_fail", "commit_timeout")]
         self._stalled: set[str] = set()  # members whose connection hangs after a lost commit
 
@@ -80,7 +82,9 @@ class Coordinator:
             return
         for (topic, partition), offset in sorted(offsets.items()):
             self.committed[(group, topic, partition)] = offset
-            self.commit_times[(group, topic, partition)] = self.engine.now
+            lag = max(0, self.hw_of((topic, partition)) - offset)
+            self.history.setdefault((group, topic, partition), []).append(
+                (self.engine.now, offset, lag))
         self.timeline.record("commit_stored", "coordinator", member=member, group=group,
                              offsets=_fmt(offsets))
         respond(None)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simcore.lag import partition_status
+
 if TYPE_CHECKING:
     from simcore.simulation import Simulation
 
@@ -16,9 +18,9 @@ PER_EVENT_MAX_MESSAGES = 5000
 PER_EVENT_MAX_FRAMES = 20000
 SLICES = 1000
 
-# (time, timeline length, partitions, group rows, consumers, brokers, producers)
-Snapshot = tuple[int, int, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...],
-                 tuple[Any, ...]]
+# (time, timeline length, partitions, group rows, consumers, brokers, producers,
+#  consumer counters, groups)
+Snapshot = tuple[Any, ...]
 
 
 class Recorder:
@@ -34,6 +36,7 @@ class Recorder:
             for part in self.parts
             if any(c.group == group and part.topic in c.spec.topics for c in sim.consumers)
         ]
+        self.group_names = sorted({c.group for c in sim.consumers})
         self._last_len = 0
         self._take()
 
@@ -61,11 +64,19 @@ class Recorder:
                 for tp in consumer.assignment:
                     owners[(consumer.group, tp)] = index
         groups = []
+        now = sim.engine.now
+        history = sim.coordinator.history
         for group, part in self.group_rows:
             tp = (part.topic, part.index)
             owner = owners.get((group, tp))
             position = sim.consumers[owner].positions.get(tp) if owner is not None else None
-            groups.append((sim.coordinator.committed_offset(group, tp), position, owner))
+            committed = sim.coordinator.committed_offset(group, tp)
+            time_lag = 0
+            if committed is not None and committed < part.log.hw:
+                stamp = part.log.timestamp_at(max(committed, part.log.log_start))
+                time_lag = now - stamp if stamp is not None else 0
+            status = partition_status(history.get((group, part.topic, part.index), ()), now)
+            groups.append((committed, position, owner, time_lag, status))
         network, fenced = sim.cluster.network, sim.cluster.controller.fenced
         self.snapshots.append((
             sim.engine.now,
@@ -78,8 +89,13 @@ class Recorder:
             tuple((network.alive[b], b in network.isolated, b in fenced)
                   for b in range(len(network.alive))),
             tuple((sum(p.in_flight.values()), sum(len(q) for q in p.queues.values()),
-                   p.acked_count, p.failed_count)
+                   p.acked_count, p.failed_count, p.records_sent, p.request_count,
+                   p.request_latency_total)
                   for p in sim.producers),
+            tuple((c.records_consumed, c.fetch_count, c.fetch_latency_total, c.commit_count,
+                   c.commit_latency_total, c.generation) for c in sim.consumers),
+            tuple((g.state, g.generation, g.protocol, len(g.rebalances))
+                  for g in (sim.coordinator.group(name) for name in self.group_names)),
         ))
         self._last_len = len(sim.timeline.events)
 

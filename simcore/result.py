@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from simcore import ledger
+from simcore import ledger, playback
 from simcore.narrative import describe
 from simcore.producer import render
 from simcore.simulation import Simulation
@@ -82,30 +82,45 @@ class Result:
             groups[group] = counts
         return {"topics": topics, "groups": groups}
 
-    # -- kafka-consumer-groups.sh --describe -----------------------------------------------------
+    # -- what a viewer sees (see simcore.playback) ------------------------------------------------
+
+    def _snap(self, index: int) -> playback.Snap:
+        return playback.Snap(self.sim.recorder.snapshots[index])
 
     def groups_table(self, snapshot_index: int = -1) -> list[dict[str, Any]]:
-        """Rows as the tool prints them; LOG-END-OFFSET is the high watermark."""
-        rec = self.sim.recorder
-        snap = rec.snapshots[snapshot_index]
-        parts_state = snap[2]
-        part_index = {id(p): i for i, p in enumerate(rec.parts)}
-        rows = []
-        for (group, part), (committed, _position, owner) in zip(rec.group_rows, snap[3]):
-            if committed is None and owner is None:
-                continue  # the tool lists assigned or committed partitions only
-            hw = parts_state[part_index[id(part)]][2]
-            consumer = self.sim.consumers[owner] if owner is not None else None
-            rows.append({
-                "GROUP": group, "TOPIC": part.topic, "PARTITION": part.index,
-                "CURRENT-OFFSET": committed if committed is not None else "-",
-                "LOG-END-OFFSET": hw,
-                "LAG": hw - committed if committed is not None else "-",
-                "CONSUMER-ID": (consumer.member or "-") if consumer else "-",
-                "HOST": f"/10.0.0.{owner + 10}" if consumer else "-",
-                "CLIENT-ID": consumer.id if consumer else "-",
-            })
-        return rows
+        """kafka-consumer-groups.sh --describe at a snapshot (default: the end)."""
+        return playback.describe_table(self, self._snap(snapshot_index))
+
+    def consumer_groups(self) -> dict[str, Any]:
+        """Per group at the end: protocol state, rebalances with their pauses, lag."""
+        snap = self._snap(-1)
+        out = {}
+        rows = playback.group_rows(self, snap)
+        for summary in playback.group_summaries(self, snap):
+            name = summary["group"]
+            group = self.sim.coordinator.group(name)
+            rebalances = [
+                {"cause": r["cause"], "start_ms": r["start"], "end_ms": r["end"],
+                 "duration_ms": (r["end"] if r["end"] is not None else snap.t) - r["start"],
+                 "paused_ms": dict(sorted(r["paused"].items()))}
+                for r in group.rebalances]
+            out[name] = {
+                "state": summary["state"], "generation": summary["generation"],
+                "protocol": summary["protocol"],
+                "rebalances": {"count": len(rebalances),
+                               "total_pause_ms": sum(sum(r["paused_ms"].values())
+                                                     for r in rebalances),
+                               "list": rebalances},
+                "lag_status": summary["status"], "catch_up_ms": summary["catch_up_ms"],
+                "partitions": [
+                    {k: r[k] for k in ("topic", "partition", "lag", "records_lag",
+                                       "time_lag_ms", "status")}
+                    for r in rows if r["group"] == name],
+            }
+        return out
+
+    def metrics(self, snapshot_index: int = -1) -> list[dict[str, Any]]:
+        return playback.metrics(self, snapshot_index % len(self.sim.recorder.snapshots))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -114,10 +129,9 @@ class Result:
             "digest": self.digest,
             "ledger": self.ledger,
             "groups": self.groups_table(),
+            "consumer_groups": self.consumer_groups(),
             "errors": self.errors,
         }
-
-    # -- frames for the player -----------------------------------------------------------------
 
     def event_dict(self, index: int) -> dict[str, Any]:
         time_ms, kind, actor, fields = self.events[index]
@@ -128,66 +142,18 @@ class Result:
 
     def frames(self, max_frames: int = 2000) -> list[dict[str, Any]]:
         snaps = self.sim.recorder.snapshots
-        keep = _sample(len(snaps), max_frames)
         frames = []
         prev_len = 0
-        for step, index in enumerate(keep):
-            time_ms, n_events, parts, groups, consumers, brokers, producers = snaps[index]
-            first = max(prev_len, n_events - EVENTS_PER_FRAME)
-            frames.append({
-                "step": step, "t": time_ms,
-                "events": [self.event_dict(i) for i in range(first, n_events)],
-                "skipped_events": first - prev_len,
-                "partitions": [_frame_partition(p, s) for p, s in zip(self.sim.recorder.parts,
-                                                                       parts)],
-                "brokers": [{"id": b, "alive": s[0], "isolated": s[1], "fenced": s[2]}
-                            for b, s in enumerate(brokers)],
-                "producers": [
-                    {"id": p.spec.id, "in_flight": s[0], "queued_batches": s[1], "acked": s[2],
-                     "failed": s[3]} for p, s in zip(self.sim.producers, producers)],
-                "groups": self._frame_groups(parts, groups),
-                "consumers": [
-                    {"id": c.id, "group": c.group, "state": s[0], "offset": s[1]}
-                    for c, s in zip(self.sim.consumers, consumers)],
-            })
-            prev_len = n_events
+        for step, index in enumerate(_sample(len(snaps), max_frames)):
+            snap = self._snap(index)
+            first = max(prev_len, snap.n_events - EVENTS_PER_FRAME)
+            frames.append(playback.frame(self, snap, step, first, prev_len))
+            prev_len = snap.n_events
         return frames
-
-    def _frame_groups(self, parts: tuple, groups: tuple) -> list[dict[str, Any]]:
-        rec = self.sim.recorder
-        part_index = {id(p): i for i, p in enumerate(rec.parts)}
-        rows = []
-        for (group, part), (committed, position, owner) in zip(rec.group_rows, groups):
-            hw = parts[part_index[id(part)]][2]
-            rows.append({
-                "group": group, "topic": part.topic, "partition": part.index,
-                "committed": committed, "position": position,
-                "consumer": self.sim.consumers[owner].id if owner is not None else None,
-                "lag": hw - committed if committed is not None else None,
-                "records_lag": hw - position if position is not None else None,
-            })
-        return rows
 
     def series(self) -> dict[str, Any]:
         """Offsets and lag over time, one point per snapshot (sampled to 2000)."""
-        snaps = self.sim.recorder.snapshots
-        keep = _sample(len(snaps), 2000)
-        rec = self.sim.recorder
-        out: dict[str, Any] = {"t": [snaps[i][0] for i in keep], "partitions": {}, "groups": {}}
-        for k, part in enumerate(rec.parts):
-            out["partitions"][part.name] = {
-                "leo": [snaps[i][2][k][1] for i in keep], "hw": [snaps[i][2][k][2] for i in keep]}
-        part_index = {id(p): i for i, p in enumerate(rec.parts)}
-        for k, (group, part) in enumerate(rec.group_rows):
-            j = part_index[id(part)]
-            committed = [snaps[i][3][k][0] for i in keep]
-            position = [snaps[i][3][k][1] for i in keep]
-            hws = [snaps[i][2][j][2] for i in keep]
-            out["groups"][f"{group}/{part.name}"] = {
-                "committed": committed, "position": position,
-                "lag": [h - c if c is not None else None for h, c in zip(hws, committed)],
-            }
-        return out
+        return playback.series(self, _sample(len(self.sim.recorder.snapshots), 2000))
 
     def figures(self) -> dict[str, Any]:
         from simcore.figures import offsets_figure
@@ -254,15 +220,6 @@ class Result:
             if _touches(kind, actor, f, row, part, offsets, crossed):
                 story.append(self.event_dict(n))
         return story
-
-
-def _frame_partition(part: Any, s: tuple) -> dict[str, Any]:
-    return {
-        "topic": part.topic, "partition": part.index, "log_start": s[0], "leo": s[1], "hw": s[2],
-        "leader": s[3], "epoch": s[4], "isr": list(s[5]),
-        "replicas": [{"broker": b, "leo": r[0], "hw": r[1], "leading": r[2]}
-                     for b, r in zip(part.replicas, s[6])],
-    }
 
 
 def _touches(kind: str, actor: str, f: dict[str, Any], row: dict[str, Any], part: str,

@@ -29,12 +29,13 @@ _PENDING = None
 
 
 class Request:
-    __slots__ = ("batch", "broker", "answer")
+    __slots__ = ("batch", "broker", "answer", "sent")
 
-    def __init__(self, batch: PendingBatch, broker: int) -> None:
+    def __init__(self, batch: PendingBatch, broker: int, sent: int) -> None:
         self.batch = batch
         self.broker = broker
         self.answer: tuple[str | None, int] | None = _PENDING
+        self.sent = sent
 
 
 class Sender:
@@ -42,6 +43,10 @@ class Sender:
 
     def _init_sender(self: Producer, faults: list[FaultSpec]) -> None:
         self.connections: dict[int, deque[Request]] = {}
+        # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
+        self.records_sent = 0
+        self.request_count = 0
+        self.request_latency_total = 0
         self._faults = [[f, f.count] for f in faults]
         self._leader_wait = False
 
@@ -108,11 +113,12 @@ class Sender:
             batch=batch.number, broker=leader,
         )
         injected = self._broker_error()
+        self.records_sent += len(msgs)
         if self.spec.acks == 0:  # nothing comes back: sent counts as done
             self.cluster.send_produce(leader, tp, wire, 0, _ignore, injected)
             self._complete(batch, None)
             return
-        request = Request(batch, leader)
+        request = Request(batch, leader, self.engine.now)
         self.connections[leader].append(request)
 
         def respond(error: str | None, base: int) -> None:
@@ -154,6 +160,8 @@ class Sender:
         if not conn or request not in conn:
             return  # the connection was closed meanwhile
         request.answer = (error, base)
+        self.request_count += 1
+        self.request_latency_total += self.engine.now - request.sent
         while conn and conn[0].answer is not _PENDING:
             done = conn.popleft()
             assert done.answer is not None

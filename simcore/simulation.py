@@ -29,6 +29,7 @@ class Simulation:
         self.cluster = Cluster(self.engine, scenario, self.timeline)
         self.coordinator = Coordinator(self.engine, self.timeline, scenario.faults,
                                        scenario.broker.group_initial_rebalance_delay_ms)
+        self.coordinator.hw_of = lambda tp: self.cluster.partitions[tp].log.hw
         self.producers: list[Producer] = []
         base = 0
         for index, spec in enumerate(scenario.producers):

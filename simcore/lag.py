@@ -1,0 +1,66 @@
+"""Consumer lag the ways operators see it.
+
+- tool lag: ``LOG-END-OFFSET − CURRENT-OFFSET`` of kafka-consumer-groups.sh, where the
+  log end is the high watermark and the current offset the committed one;
+- client ``records-lag``: high watermark − position (so fetched-but-uncommitted records
+  count as consumed);
+- time lag: how old the oldest record the group has not committed past is;
+- a status per partition in the style of Burrow's sliding-window evaluation
+  (linkedin/Burrow, "Consumer Lag Evaluation Rules"), over the last 10 commits:
+  OK if the lag was zero at any commit in the window; REWIND if a committed offset
+  went backwards; STOP if no commit came for longer than the window spans; STALL if
+  the committed offset did not move while lag existed; WARN if the lag never
+  decreased; otherwise OK. A group's status is its worst partition's;
+- a catch-up estimate: total lag divided by how much faster the group commits than
+  the producers write (over the same window), or none when it is not catching up.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+WINDOW = 10
+SEVERITY = ("OK", "WARN", "REWIND", "STALL", "STOP")
+
+Commit = tuple[int, int, int]  # (time ms, committed offset, lag at that time)
+
+
+def partition_status(history: Sequence[Commit], now: int) -> str:
+    window = list(history[-WINDOW:])
+    if len(window) < 2:
+        return "OK"
+    lags = [c[2] for c in window]
+    offsets = [c[1] for c in window]
+    if min(lags) == 0:
+        return "OK"
+    if any(b < a for a, b in zip(offsets, offsets[1:])):
+        return "REWIND"
+    if now - window[-1][0] > window[-1][0] - window[0][0]:
+        return "STOP"
+    if offsets[0] == offsets[-1]:
+        return "STALL"
+    if all(b >= a for a, b in zip(lags, lags[1:])):
+        return "WARN"
+    return "OK"
+
+
+def worst(statuses: Sequence[str]) -> str:
+    return max(statuses, key=SEVERITY.index, default="OK")
+
+
+def catch_up_ms(histories: Sequence[Sequence[Commit]], total_lag: int) -> int | None:
+    """Estimated ms until the group's lag is zero, from the last window of commits."""
+    if total_lag <= 0:
+        return 0
+    consumed = produced = 0.0
+    for history in histories:
+        window = list(history[-WINDOW:])
+        if len(window) < 2 or window[-1][0] == window[0][0]:
+            continue
+        span = window[-1][0] - window[0][0]
+        consumed += (window[-1][1] - window[0][1]) / span
+        produced += ((window[-1][1] + window[-1][2]) - (window[0][1] + window[0][2])) / span
+    gaining = consumed - produced
+    if gaining <= 0:
+        return None
+    return round(total_lag / gaining)
