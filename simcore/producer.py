@@ -38,7 +38,9 @@ LIBRDKAFKA_STICKY_MS = 10  # sticky.partitioning.linger.ms default
 
 
 def render(template: str, i: int) -> str:
-    return template.replace("{i}", str(i))
+    """A key/value template with ``{i}`` (format specs allowed: ``{i:05d}``, ``{{`` for a
+    brace), as the scenario validator checks it."""
+    return template.format(i=i)
 
 
 @dataclass(slots=True)
@@ -89,8 +91,6 @@ class Producer(Sender):
         self._spread = spec.partition is None and spec.key is None and null_key_is_random(
             spec.client, spec.partitioner
         )
-        self._value_base = len(spec.value) - 3 * spec.value.count("{i}")
-        self._value_vars = spec.value.count("{i}")
 
     # -- the record clock ---------------------------------------------------------------
 
@@ -109,9 +109,8 @@ class Producer(Sender):
         return max(guess, self.next_i - 1)
 
     def record_size(self, i: int) -> int:
-        value = self._value_base + self._value_vars * len(str(i))
         key = len(render(self.spec.key, i)) if self.spec.key is not None else 0
-        return RECORD_OVERHEAD + key + value
+        return RECORD_OVERHEAD + key + len(render(self.spec.value, i))
 
     def start(self) -> None:
         if self.spec.messages > 0:

@@ -100,3 +100,12 @@ def test_it_gives_the_same_digest_in_another_process_with_another_hash_seed(tmp_
         )
         digests.add(json.loads(out.stdout)["digest"])
     assert digests == {run(KEYED).digest}
+
+
+def test_it_renders_key_and_value_templates_like_str_format():
+    import simcore
+
+    data = scenario(producers=[{"id": "p1", "topic": "orders", "messages": 2, "rate_per_s": 10,
+                                "key": "user-{i:03d}", "value": "v {{{i}}}"}])
+    rows = simcore.simulate(simcore.parse_scenario(data)).messages()
+    assert [(m["key"], m["value"]) for m in rows] == [("user-000", "v {0}"), ("user-001", "v {1}")]

@@ -1,0 +1,109 @@
+"""The classic group protocol: joins, evictions, both rebalance protocols, static members."""
+
+from tests.simcore.helpers import consumer, run, scenario
+
+FOUR = [{"name": "orders", "partitions": 4, "replication_factor": 1}]
+STEADY = [{"id": "p1", "topic": "orders", "messages": 400, "rate_per_s": 20, "key": "k{i}"}]
+
+
+def events(result, kind, actor=None):
+    return [(e[0], e[3]) for e in result.events if e[1] == kind
+            and (actor is None or e[2] == actor)]
+
+
+def group_run(consumers, faults=(), delay=0, duration=30000, producers=STEADY):
+    data = scenario(duration_ms=duration, topics=FOUR, producers=producers,
+                    consumers=consumers, faults=list(faults),
+                    broker_config={"group.initial.rebalance.delay.ms": delay})
+    return run(data)
+
+
+def assignment(result, member):
+    return events(result, "assigned", member)[-1][1]["partitions"]
+
+
+def test_it_waits_the_initial_rebalance_delay_and_extends_it_for_late_joiners():
+    result = group_run([consumer(id="c1"), consumer(id="c2", start_ms=2000)], delay=3000)
+    generations = events(result, "generation")
+    assert len(generations) == 1  # both in the first generation
+    assert generations[0][0] >= 2000 + 3000  # the second join extended the delay
+    assert sorted(generations[0][1]["members"]) == ["c1", "c2"]
+
+
+def test_it_splits_four_partitions_and_leaves_a_fifth_consumer_idle():
+    members = [consumer(id=f"c{k}") for k in range(1, 6)]
+    result = group_run(members)
+    owned = {m: assignment(result, m) for m in ("c1", "c2", "c3", "c4", "c5")}
+    assert sorted(p for parts in owned.values() for p in parts) == [
+        "orders-0", "orders-1", "orders-2", "orders-3"]
+    assert owned["c5"] == []  # more consumers than partitions: one idles
+
+
+def test_it_evicts_a_crashed_member_after_its_session_timeout():
+    faults = [{"action": "crash", "target": "c1", "at_ms": 5000}]
+    result = group_run([consumer(id="c1"), consumer(id="c2")], faults=faults)
+    expired = events(result, "member_expired")
+    assert expired and expired[0][1]["member"] == "c1"
+    assert 5000 + 6000 - 2000 <= expired[0][0] <= 5000 + 6000  # session.timeout.ms 6000
+    assert assignment(result, "c2") == ["orders-0", "orders-1", "orders-2", "orders-3"]
+    assert result.ledger["groups"]["g"]["processed_never"] == 0
+
+
+def test_it_rebalances_at_once_when_a_member_closes():
+    faults = [{"action": "stop", "target": "c1", "at_ms": 5000}]
+    result = group_run([consumer(id="c1"), consumer(id="c2")], faults=faults)
+    left = events(result, "member_left")
+    assert left and left[0][0] <= 5000 + 5
+    start = [t for t, f in events(result, "rebalance_start") if t >= 5000]
+    assert start and start[0] <= 5000 + 5
+
+
+def test_it_removes_a_consumer_that_exceeds_max_poll_interval():
+    # 3 s per record, 5 records per poll: 15 s between polls > max.poll.interval.ms 10 s
+    slow = consumer(id="c1", processing_ms=3000, commit="sync-per-batch",
+                    config={"enable.auto.commit": False, "max.poll.records": 5,
+                            "max.poll.interval.ms": 10000})
+    fast = consumer(id="c2", commit="sync-per-batch", config={"enable.auto.commit": False})
+    result = group_run([slow, fast], duration=40000)
+    assert events(result, "poll_timeout", "c1")
+    assert any("CommitFailedException" in e for e in result.errors)
+    assert result.ledger["groups"]["g"]["processed_multiple"] > 0  # c2 re-read c1's batch
+
+
+def test_it_revokes_everything_with_eager_and_only_what_moves_with_cooperative():
+    def scale_out(assignors):
+        config = {"partition.assignment.strategy": assignors}  # full class names for Java
+        members = [consumer(id="c1", config=config),
+                   consumer(id="c2", start_ms=8000, config=config)]
+        return group_run(members)
+
+    eager = scale_out("org.apache.kafka.clients.consumer.RangeAssignor")
+    revoked = [f["partitions"] for t, f in events(eager, "revoked", "c1") if t > 8000]
+    assert revoked[0] == ["orders-0", "orders-1", "orders-2", "orders-3"]
+    cooperative = scale_out("org.apache.kafka.clients.consumer.CooperativeStickyAssignor")
+    revoked = [f["partitions"] for t, f in events(cooperative, "revoked", "c1") if t > 8000]
+    assert len(revoked) == 1 and len(revoked[0]) == 2  # only the two that move
+    gens = [f["generation"] for t, f in events(cooperative, "generation") if t > 8000]
+    assert len(gens) == 2  # the second round hands the revoked partitions over
+    paused = cooperative.consumer_groups()["g"]["rebalances"]["list"][-1]["paused_ms"]
+    eager_paused = eager.consumer_groups()["g"]["rebalances"]["list"][-1]["paused_ms"]
+    assert len(paused) == 2 and len(eager_paused) == 4
+
+
+def test_it_lets_a_static_member_restart_within_its_session_without_a_rebalance():
+    config = {"group.instance.id": "billing-1", "session.timeout.ms": 20000}
+    members = [consumer(id="c1", config=config), consumer(id="c2")]
+    faults = [{"action": "crash", "target": "c1", "at_ms": 5000, "restart_after_ms": 2000}]
+    result = group_run(members, faults=faults)
+    assert events(result, "static_rejoin")
+    assert not [t for t, _f in events(result, "rebalance_start") if t > 5000]
+    assert assignment(result, "c1") == ["orders-0", "orders-1"]
+
+
+def test_it_refuses_a_commit_from_an_old_generation():
+    slow = consumer(id="c1", processing_ms=3000, commit="sync-per-batch",
+                    config={"enable.auto.commit": False, "max.poll.records": 5,
+                            "max.poll.interval.ms": 10000})
+    result = group_run([slow, consumer(id="c2")], duration=40000)
+    refused = events(result, "commit_refused")
+    assert refused and refused[0][1]["error"] in ("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION")
