@@ -13,6 +13,7 @@ the whole life of a batch.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 RECORD_OVERHEAD = 8  # varint lengths, attributes, deltas: a typical small record
 BATCH_OVERHEAD = 61  # RecordBatch header (v2)
 LIBRDKAFKA_STICKY_MS = 10  # sticky.partitioning.linger.ms default
+NEVER = 2**62  # a record that is never due (the producer is paused for good)
 
 
 def render(template: str, i: int) -> str:
@@ -69,6 +71,9 @@ class Producer(Sender):
         self.spec = spec
         self.msg_base = msg_base
         self.num_partitions = cluster.partition_counts[spec.topic]
+        self._stretches = self._pace()
+        self._starts = [s[0] for s in self._stretches]
+        self._counts = [s[2] for s in self._stretches]
         self.metadata = Metadata(cluster)
         self._init_sender(faults or [])
         self.next_i = 0
@@ -94,14 +99,34 @@ class Producer(Sender):
 
     # -- the record clock ---------------------------------------------------------------
 
+    def _pace(self) -> list[tuple[int, float, float]]:
+        """(from ms, records per second, records sent before) for each stretch of the
+        producer's rate schedule (``rate_per_s`` then ``rate_changes``)."""
+        stretches = [(self.spec.start_ms, self.spec.rate_per_s, 0.0)]
+        for at_ms, rate in self.spec.rate_changes:
+            at_ms = max(at_ms, self.spec.start_ms)
+            start, last_rate, before = stretches[-1]
+            stretches.append((at_ms, rate, before + (at_ms - start) * last_rate / 1000))
+        return stretches
+
     def due(self, i: int) -> int:
-        return self.spec.start_ms + math.floor(i * 1000 / self.spec.rate_per_s)
+        """When record ``i`` is produced (ms)."""
+        k = bisect_right(self._counts, i) - 1
+        start, rate, before = self._stretches[k]
+        if rate == 0:
+            return NEVER
+        return start + math.floor((i - before) * 1000 / rate)
+
+    def _count_by(self, time_ms: int) -> float:
+        """How many records are due before ``time_ms`` (approximately; callers adjust)."""
+        k = max(0, bisect_right(self._starts, time_ms) - 1)
+        start, rate, before = self._stretches[k]
+        return before + max(0, time_ms - start) * rate / 1000
 
     def _last_due(self, now: int) -> int:
         """The largest index with due(i) <= now (or next_i - 1 if none)."""
         n = self.spec.messages
-        guess = min(n - 1, math.floor((now - self.spec.start_ms + 1) * self.spec.rate_per_s
-                                      / 1000))
+        guess = min(n - 1, math.floor(self._count_by(now + 1)))
         while guess + 1 < n and self.due(guess + 1) <= now:
             guess += 1
         while guess >= self.next_i and self.due(guess) > now:
@@ -113,7 +138,7 @@ class Producer(Sender):
         return RECORD_OVERHEAD + key + len(render(self.spec.value, i))
 
     def start(self) -> None:
-        if self.spec.messages > 0:
+        if self.spec.messages > 0 and self.due(0) < NEVER:
             self._wake(self.due(0))
 
     # -- accumulate -------------------------------------------------------------------------
@@ -152,7 +177,7 @@ class Producer(Sender):
             self._append(part, i, end)
 
     def _first_due_at(self, time_ms: int) -> int:
-        i = max(self.next_i, math.floor((time_ms - self.spec.start_ms) * self.spec.rate_per_s / 1000))
+        i = max(self.next_i, math.floor(self._count_by(time_ms)))
         while i > self.next_i and self.due(i - 1) >= time_ms:
             i -= 1
         while self.due(i) < time_ms:
@@ -226,7 +251,9 @@ class Producer(Sender):
                 times.append(head.retry_at if head.attempts else
                              head.created_ms + self.spec.linger_ms)
         if self.next_i < self.spec.messages:
-            times.append(self.due(self._next_interesting_record()))
+            due = self.due(self._next_interesting_record())
+            if due < NEVER:
+                times.append(due)
         if times:
             self._wake(min(times))
 

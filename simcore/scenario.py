@@ -76,7 +76,8 @@ MAX_SEED = 2**63 - 1
 TOP_KEYS = ("name", "description", "seed", "duration_ms", "brokers", "network_latency_ms",
             "broker_config", "topics", "producers", "consumers", "faults")  # fmt: skip
 TOPIC_KEYS = ("name", "partitions", "replication_factor", "config")
-PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "start_ms", "key", "value",
+PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start_ms", "key",
+                 "value",
                  "client", "partition", "config")  # fmt: skip
 CONSUMER_KEYS = ("id", "group", "topics", "start_ms", "client", "processing_ms", "commit",
                  "commit_on_revoke", "config")  # fmt: skip
@@ -360,6 +361,7 @@ def _parse_producer(
         topic=topic.name,
         messages=get_int(data, "messages", path, 0, MAX_MESSAGES),
         rate_per_s=get_rate(data, "rate_per_s", path, MAX_RATE_PER_S),
+        rate_changes=_rate_changes(data, path, duration_ms),
         start_ms=get_int(data, "start_ms", path, 0, duration_ms, default=0),
         key=_key_template(data, path),
         value=_value_template(data, path),
@@ -368,6 +370,28 @@ def _parse_producer(
         config=values,
         **fields,
     )
+
+
+MAX_RATE_CHANGES = 50
+
+
+def _rate_changes(data: Mapping[str, Any], path: str,
+                  duration_ms: int) -> tuple[tuple[int, float], ...]:
+    """``rate_changes: [{at_ms, rate_per_s}]``: a burst, a lull (rate 0) or a new pace."""
+    items = as_list(data.get("rate_changes", []), join(path, "rate_changes"), MAX_RATE_CHANGES,
+                    "rate changes")
+    changes = []
+    for index, raw in enumerate(items):
+        where = join(join(path, "rate_changes"), index)
+        item = as_mapping(raw, where, "a rate change")
+        check_keys(item, where, ("at_ms", "rate_per_s"), "rate change")
+        at_ms = get_int(item, "at_ms", where, 0, duration_ms)
+        rate = item.get("rate_per_s")
+        if rate == 0 and not isinstance(rate, bool):
+            changes.append((at_ms, 0.0))  # a pause
+        else:
+            changes.append((at_ms, get_rate(item, "rate_per_s", where, MAX_RATE_PER_S)))
+    return tuple(sorted(changes, key=lambda c: c[0]))
 
 
 def _key_template(data: Mapping[str, Any], path: str) -> str | None:

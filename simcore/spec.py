@@ -44,6 +44,7 @@ class ProducerSpec:
     messages: int  # total records this producer sends
     rate_per_s: float  # records per second, evenly spaced
     start_ms: int = 0
+    rate_changes: tuple[tuple[int, float], ...] = ()  # (at_ms, new rate); 0 pauses
     key: str | None = None  # template with {i}; None = null key
     value: str = "message {i}"  # template with {i}
     client: str = "java"
