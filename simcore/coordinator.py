@@ -31,10 +31,12 @@ class CommitFault:
 
 class Coordinator:
     def __init__(self, engine: Engine, timeline: Timeline, faults: tuple[FaultSpec, ...],
-                 initial_delay_ms: int = 3000) -> None:
+                 initial_delay_ms: int = 3000, offsets_retention_minutes: int = 10080) -> None:
         self.engine = engine
         self.timeline = timeline
         self.initial_delay_ms = initial_delay_ms
+        self.offsets_retention_ms = offsets_retention_minutes * 60_000
+        self._empty_token: dict[str, int] = {}
         self.groups: dict[str, Group] = {}
         self.committed: dict[tuple[str, str, int], int] = {}
         # (group, topic, partition) -> [(time, committed offset, lag then)], for lag status
@@ -48,8 +50,26 @@ class Coordinator:
 
     def group(self, name: str) -> Group:
         if name not in self.groups:
-            self.groups[name] = Group(name, self.engine, self.timeline, self.initial_delay_ms)
+            group = Group(name, self.engine, self.timeline, self.initial_delay_ms)
+            group.on_empty = lambda: self._group_emptied(group)
+            self.groups[name] = group
         return self.groups[name]
+
+    def _group_emptied(self, group: Group) -> None:
+        """offsets.retention.minutes: an empty group's offsets expire this long after it
+        became empty (KIP-211)."""
+        self._empty_token[group.name] = token = self._empty_token.get(group.name, 0) + 1
+        self.engine.after(self.offsets_retention_ms, self._expire_offsets, group, token)
+
+    def _expire_offsets(self, group: Group, token: int) -> None:
+        if self._empty_token.get(group.name) != token or group.state != "Empty":
+            return
+        keys = sorted(k for k in self.committed if k[0] == group.name)
+        for key in keys:
+            del self.committed[key]
+        if keys:
+            self.timeline.record("offsets_expired", "coordinator", group=group.name,
+                                 partitions=[f"{t}-{p}" for _g, t, p in keys])
 
     def commit(
         self, member: str, group: str, offsets: dict[TopicPartition, int],

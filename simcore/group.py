@@ -60,6 +60,7 @@ class Group:
         self._initial_deadline = 0  # cap of the initial delay (0: not in the initial delay)
         self._joined_during_delay = False
         self._paused: dict[TopicPartition, int] = {}
+        self.on_empty: Callable[[], None] = lambda: None
 
     # -- membership changes ------------------------------------------------------------------
 
@@ -121,6 +122,7 @@ class Group:
         if not self.members:
             self.state = "Empty"
             self._close_rebalance()
+            self.on_empty()
             return
         if self.state in ("Stable", "CompletingRebalance"):
             self._prepare(reason)
@@ -206,6 +208,7 @@ class Group:
         if not self.members:
             self.state = "Empty"
             self._close_rebalance()
+            self.on_empty()
             return
         self.generation += 1
         self.state = "CompletingRebalance"

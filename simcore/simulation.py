@@ -28,7 +28,8 @@ class Simulation:
         self.timeline = Timeline(lambda: self.engine.now)
         self.cluster = Cluster(self.engine, scenario, self.timeline)
         self.coordinator = Coordinator(self.engine, self.timeline, scenario.faults,
-                                       scenario.broker.group_initial_rebalance_delay_ms)
+                                       scenario.broker.group_initial_rebalance_delay_ms,
+                                       scenario.broker.offsets_retention_minutes)
         self.coordinator.hw_of = lambda tp: self.cluster.partitions[tp].log.hw
         self.producers: list[Producer] = []
         base = 0

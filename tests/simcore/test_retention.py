@@ -69,3 +69,14 @@ def test_it_keeps_everything_with_the_default_segment_size_and_age():
                              "config": {"retention.ms": 1000}}])
     result = run(data)
     assert not [e for e in result.events if e[1] == "segments_deleted"]  # one active segment
+
+
+def test_it_expires_an_empty_groups_offsets_after_offsets_retention_minutes():
+    data = scenario(duration_ms=200_000,
+                    broker_config={"group.initial.rebalance.delay.ms": 0,
+                                   "offsets.retention.minutes": 1},
+                    faults=[{"action": "stop", "target": "c1", "at_ms": 5000}])
+    result = run(data)
+    expired = [e for e in result.events if e[1] == "offsets_expired"]
+    assert len(expired) == 1 and 65000 <= expired[0][0] <= 66000
+    assert result.groups_table() == []  # nothing committed any more, nobody assigned
