@@ -83,6 +83,36 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "produce_rejected": lambda a, f: f"fault: {a} answers a produce request from "
     f"{f['producer']} with {f['error']}"
     + (" after writing it" if f["error"].endswith("AFTER_APPEND") else " without writing it"),
+    "join_group": lambda a, f: f"{a} sends JoinGroup to the coordinator of {f['group']}"
+    + (f" (still owning {', '.join(f['owned'])})" if f["owned"] else ""),
+    "rebalance_start": lambda a, f: f"group {f['group']} starts a rebalance: {f['cause']}",
+    "generation": lambda a, f: f"group {f['group']} enters generation {f['generation']} "
+    f"({f['protocol']} assignor, leader {f['leader']}): members {', '.join(f['members'])}",
+    "rebalance_end": lambda a, f: f"group {f['group']} is stable again after "
+    f"{f['duration_ms']} ms — {f['assignment']}",
+    "revoked": lambda a, f: f"{a} gives up {', '.join(f['partitions'])} ({f['why']})",
+    "rebalance_noticed": lambda a, f: f"{a}'s heartbeat gets {f['error']}: it will rejoin at "
+    "its next poll()",
+    "member_expired": lambda a, f: f"coordinator removes {f['member']} from group {f['group']}: "
+    + (f"no heartbeat for session.timeout.ms={f['session_timeout_ms']}"
+       if "session_timeout_ms" in f else f.get("reason", "")),
+    "member_left": lambda a, f: f"{f['member']} leaves group {f['group']} ({f['reason']})",
+    "poll_timeout": lambda a, f: f"{a} did not call poll() for {f['since_last_poll']} ms "
+    f"(max.poll.interval.ms={f['max_poll_interval_ms']}): its heartbeat thread leaves the group",
+    "static_rejoin": lambda a, f: f"static member {f['member']} is back within its session: "
+    f"same assignment, no rebalance (generation {f['generation']})",
+    "commit_exception": lambda a, f: f"{a}: {f['how']} throws {f['exception']} ({f['error']}); "
+    "the application carries on and rejoins",
+    "commit_refused": lambda a, f: f"coordinator refuses the commit of {f['offsets']} by "
+    f"{f['member']}: {f['error']}",
+    "segments_deleted": lambda a, f: f"{a} deletes old segments of {f['part']} "
+    f"({_records(f['records'])}); the log now starts at {f['log_start']}",
+    "offsets_expired": lambda a, f: f"the committed offsets of empty group {f['group']} expire "
+    "(offsets.retention.minutes)",
+    "closing": lambda a, f: f"{a} closes",
+    "closed": lambda a, f: f"{a} is closed"
+    + (f"; it starts again in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None
+       else ""),
     "response_fault": lambda a, f: f"fault: a produce response to {a} is {f['what']}",
 }
 
