@@ -2,8 +2,10 @@
 
 Each test pins the outcome the scenario's description promises: the ledger counts, the
 message ids lost or duplicated, the `kafka-consumer-groups.sh --describe` row, the errors,
-and for the key ones the moment in the event log that carries the lesson. Digests are not
-pinned (they change with engine work); determinism is.
+and for the key ones the moment in the event log that carries the lesson, including the
+group protocol's timing (the new group's initial rebalance delay, a restarted consumer
+waiting for its crashed self's session to expire). Digests are not pinned (they change
+with engine work); determinism is.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ GALLERY = [
 ]
 
 SLUGS = [slug for slug, _ in simcore.builtin_scenarios()]
+COUNTS = ("processed_once", "processed_never", "processed_multiple", "processing_total")
+INITIAL_REBALANCE_DELAY_MS = 3000  # the broker's group.initial.rebalance.delay.ms default
 
 
 @cache
@@ -54,7 +58,8 @@ def assert_group(slug: str, *, once: int, never: int, multiple: int, total: int)
     """The ledger of the scenario's only group: processed once / never / more than once."""
     groups = run(slug).summary()["ledger"]["groups"]
     assert len(groups) == 1
-    assert next(iter(groups.values())) == {
+    counts = next(iter(groups.values()))
+    assert {k: counts[k] for k in COUNTS} == {
         "processed_once": once,
         "processed_never": never,
         "processed_multiple": multiple,
@@ -95,6 +100,37 @@ def offset_of(text: str) -> int:
     return int(text.rpartition("@")[2])
 
 
+def assert_restart_waits_for_the_crashed_member(slug: str, session_timeout_ms: int) -> int:
+    """The crashed consumer never left the group: the restarted one (a new member) gets its
+    partition only when the old member's session expires. Returns the expiry time."""
+    ((crash_at, _),) = events(slug, "crash")
+    ((restart_at, _),) = events(slug, "restart")
+    ((expired_at, expired),) = events(slug, "member_expired")
+    assert expired["session_timeout_ms"] == session_timeout_ms
+    assert crash_at < restart_at < expired_at <= crash_at + session_timeout_ms
+    # Its join opened a rebalance at once, which completes only when the old member is gone.
+    rebalance_starts = [t for t, _ in events(slug, "rebalance_start")]
+    assert len(rebalance_starts) == 2
+    assert restart_at < rebalance_starts[1] < expired_at
+    generations = events(slug, "generation")
+    assert [f["generation"] for _, f in generations] == [1, 2]
+    assert generations[1][0] == expired_at
+    assert generations[1][1]["members"] == ["c1"]
+    assigned = [t for t, _ in events(slug, "assigned")]
+    assert len(assigned) == 2
+    assert assigned[1] > expired_at
+    # Meanwhile nobody works on the partition.
+    assert [t for t, _ in events(slug, "processed") if crash_at < t < expired_at] == []
+    assert [t for t, _ in events(slug, "poll") if crash_at < t < expired_at] == []
+    return expired_at
+
+
+def assert_first_rebalance_waits_the_initial_delay(slug: str) -> None:
+    ((start_at, _), *_) = events(slug, "rebalance_start")
+    ((generation_at, _), *_) = events(slug, "generation")
+    assert generation_at - start_at == INITIAL_REBALANCE_DELAY_MS
+
+
 def assert_nothing_lost_from_topic(slug: str, sent: int) -> None:
     topic = topic_counts(slug)
     assert topic["sent"] == topic["acked"] == topic["in_log"] == sent
@@ -105,9 +141,9 @@ def assert_nothing_lost_from_topic(slug: str, sent: int) -> None:
 
 
 def test_it_lists_the_chapter_in_gallery_order() -> None:
-    assert SLUGS == GALLERY
+    assert SLUGS[: len(GALLERY)] == GALLERY  # later chapters follow
     numbers = [path.name[:2] for path in sorted(SCENARIO_DIR.glob("*.yaml"))]
-    assert numbers == [f"{n:02d}" for n in range(1, len(GALLERY) + 1)]
+    assert numbers == [f"{n:02d}" for n in range(1, len(numbers) + 1)]
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -157,17 +193,24 @@ def test_it_gives_the_same_digests_in_a_process_with_another_hash_seed() -> None
 def test_it_shows_java_auto_commit_replaying_without_loss() -> None:
     slug = "java-auto-commit"
     assert_nothing_lost_from_topic(slug, 3)
-    assert_group(slug, once=2, never=0, multiple=1, total=4)
-    assert ids_processed(slug, 2) == ["p1#0"]
+    assert_group(slug, once=1, never=0, multiple=2, total=5)
+    assert ids_processed(slug, 2) == ["p1#0", "p1#1"]
     assert ids_processed(slug, 0) == []
     assert run(slug).errors == []
-    # The lesson: the interval elapsed at ~5 s, but Java commits only inside poll(), and
-    # the application was still processing its first batch when it crashed at 5.5 s.
+    assert_first_rebalance_waits_the_initial_delay(slug)
+    # The lesson: the interval elapsed at 5 s, but Java commits only inside poll(), and
+    # the application was still processing its first batch when it crashed at 8.5 s.
     ((crash_at, _),) = events(slug, "crash")
+    ((poll_at, _), *_) = events(slug, "poll")
+    assert poll_at < 5000 < crash_at
     commits = events(slug, "commit_stored")
     assert commits
     assert all(t > crash_at for t, _ in commits)
-    assert [f["how"] for _, f in events(slug, "commit_async")] == ["auto-commit"]
+    # The restart waits for the crashed member's 45 s session; then its first poll commits
+    # the position it was reset to, and the poll after the replayed batch commits 3.
+    expired_at = assert_restart_waits_for_the_crashed_member(slug, 45_000)
+    assert [f["how"] for _, f in events(slug, "commit_async")] == ["auto-commit"] * 2
+    assert [(offset_of(f["offsets"])) for t, f in commits if t > expired_at] == [0, 3]
     restart_position = events(slug, "position")[1][1]
     assert restart_position["offset"] == 0
     assert "auto.offset.reset=earliest" in restart_position["why"]
@@ -194,6 +237,7 @@ def test_it_shows_librdkafka_auto_commit_losing_the_message_in_progress() -> Non
     finished = [(f["first"], f["count"]) for t, f in events(slug, "processed") if t <= crash_at]
     assert finished == [(0, 1)]
     assert events(slug, "position")[1][1]["offset"] == 2
+    assert_restart_waits_for_the_crashed_member(slug, 45_000)
     assert describe_row(slug)["CURRENT-OFFSET"] == 3
     assert describe_row(slug)["LAG"] == 0
 
@@ -207,7 +251,13 @@ def test_it_shows_librdkafka_storing_after_processing_loses_nothing() -> None:
     before = [offset_of(f["offsets"]) for t, f in events(slug, "commit_stored") if t < crash_at]
     assert before == [1]
     assert events(slug, "position")[1][1]["offset"] == 1
+    # session.timeout.ms 6000 (the broker's minimum) keeps the restart's wait short.
+    assert simcore.builtin_scenario(slug).consumers[0].session_timeout_ms == 6000
+    assert_restart_waits_for_the_crashed_member(slug, 6000)
+    after = [offset_of(f["offsets"]) for t, f in events(slug, "commit_stored") if t > crash_at]
+    assert after == [2, 3]
     assert describe_row(slug)["CURRENT-OFFSET"] == 3
+    assert describe_row(slug)["LAG"] == 0
 
 
 def test_it_shows_commit_sync_per_record_replaying_exactly_the_uncommitted_record() -> None:
@@ -221,8 +271,9 @@ def test_it_shows_commit_sync_per_record_replaying_exactly_the_uncommitted_recor
     # Resumes at the committed offset (the next one to read), not committed + 1.
     restart = events(slug, "position")[1][1]
     assert (restart["offset"], restart["why"]) == (1, "committed offset")
-    stored = [offset_of(f["offsets"]) for _, f in events(slug, "commit_stored")]
-    assert stored == [1, 2, 3]
+    expired_at = assert_restart_waits_for_the_crashed_member(slug, 45_000)
+    stored = [(t > expired_at, offset_of(f["offsets"])) for t, f in events(slug, "commit_stored")]
+    assert stored == [(False, 1), (True, 2), (True, 3)]
     assert describe_row(slug)["CURRENT-OFFSET"] == 3
     assert run(slug).errors == []
 
@@ -239,7 +290,13 @@ def test_it_shows_a_failed_commit_async_then_a_crash_replaying_records() -> None
         "commitAsync",
         False,
     )
+    ((failed_at, _),) = events(slug, "commit_failed")
+    ((crash_at, _),) = events(slug, "crash")
+    stored = [offset_of(f["offsets"]) for t, f in events(slug, "commit_stored") if t < crash_at]
+    assert failed_at < crash_at
+    assert stored == [1]
     assert events(slug, "position")[1][1]["offset"] == 1
+    assert_restart_waits_for_the_crashed_member(slug, 45_000)
     assert describe_row(slug)["CURRENT-OFFSET"] == 3
     assert run(slug).errors == []
 
@@ -259,6 +316,8 @@ def test_it_shows_a_retried_commit_async_overwriting_a_newer_commit() -> None:
     (row,) = before_crash["groups"]
     assert (row["committed"], row["lag"]) == (1, 2)
     assert events(slug, "position")[1][1]["offset"] == 1
+    assert_restart_waits_for_the_crashed_member(slug, 45_000)
+    assert describe_row(slug)["CURRENT-OFFSET"] == 3
 
 
 # --- auto.offset.reset -----------------------------------------------------------------------
@@ -268,8 +327,11 @@ def test_it_shows_earliest_reading_everything_for_a_new_group() -> None:
     slug = "offset-reset-earliest"
     assert_nothing_lost_from_topic(slug, 7)
     assert_group(slug, once=7, never=0, multiple=0, total=7)
+    assert_first_rebalance_waits_the_initial_delay(slug)
     ((_, position),) = events(slug, "position")
     assert (position["offset"], position["why"]) == (0, "auto.offset.reset=earliest")
+    stored = [offset_of(f["offsets"]) for _, f in events(slug, "commit_stored")]
+    assert stored == [5, 7]
     assert describe_row(slug) == {
         "GROUP": "analytics",
         "TOPIC": "orders",
@@ -290,6 +352,11 @@ def test_it_shows_latest_starting_at_the_high_watermark_and_skipping_older_recor
     assert (position["offset"], position["why"]) == (5, "auto.offset.reset=latest")
     hw_then = max(f["hw"] for t, f in events(slug, "hw") if t <= position_at)
     assert position["offset"] == hw_then
+    # The reset happens after the group's first rebalance, seconds after the start.
+    assert_first_rebalance_waits_the_initial_delay(slug)
+    ((start_at, _),) = events(slug, "start")
+    assert position_at - start_at > INITIAL_REBALANCE_DELAY_MS
+    assert max(t for t, _ in events(slug, "send")) > position_at
     assert describe_row(slug) == {
         "GROUP": "analytics",
         "TOPIC": "orders",
@@ -308,7 +375,9 @@ def test_it_shows_none_failing_with_no_offset_for_partition() -> None:
     assert error.startswith("c1: NoOffsetForPartitionException")
     assert run(slug).summary()["errors"] == [error]
     assert events(slug, "position") == []
-    assert len(events(slug, "consumer_failed")) == 1
+    ((failed_at, _),) = events(slug, "consumer_failed")
+    ((assigned_at, _),) = events(slug, "assigned")
+    assert assigned_at < failed_at
     assert events(slug, "commit_stored") == []
     assert all(row["CURRENT-OFFSET"] == "-" for row in run(slug).groups_table())
 
