@@ -114,7 +114,9 @@ def revoked_and_added(
     return revoked, added
 
 
-def _normalise_subscriptions(subscriptions: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
+def _normalise_subscriptions(
+    subscriptions: Mapping[str, Sequence[str]],
+) -> dict[str, frozenset[str]]:
     subs = {}
     for member, topics in subscriptions.items():
         if isinstance(topics, str):
@@ -535,7 +537,9 @@ def _score(assignment: Assignment) -> int:
     return sum(size * (2 * i - len(sizes) + 1) for i, size in enumerate(sizes))
 
 
-def _check_complete(result: Assignment, live: dict[str, frozenset[str]], topics: dict[str, int]) -> None:
+def _check_complete(
+    result: Assignment, live: dict[str, frozenset[str]], topics: dict[str, int]
+) -> None:
     seen = Counter(tp for tps in result.values() for tp in tps)
     expected = {(t, p) for t in topics for p in range(topics[t])}
     wrong = [m for m, tps in result.items() if any(t not in live[m] for t, _ in tps)]

@@ -79,7 +79,6 @@ class Consumer(Committer, Membership):
         self._fired: set[int] = set()
         self._init_commits()
         self._init_membership()
-        self._commit_timer_started = False
 
     @property
     def latency(self) -> int:
@@ -102,10 +101,12 @@ class Consumer(Committer, Membership):
         self.state = "joining"
         self.rejoin_needed = True
         self.rebalancing = False
-        self._commit_timer_started = False
         self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
         self.timeline.record("restart" if restart else "start", self.id, group=self.group,
                              client=self.spec.client)
+        if self.librdkafka and self.spec.enable_auto_commit:
+            # the timer starts with the consumer (rd_kafka_cgrp_new), not with an assignment
+            self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
         self.later(2 * self.latency, self.poll)  # FindCoordinator first
 
     def later(self, delay: int, handler, *args) -> None:  # type: ignore[no-untyped-def]
@@ -134,10 +135,6 @@ class Consumer(Committer, Membership):
                 offset = log.log_start if policy == "earliest" else log.hw
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
             self.group_state.partition_started(tp)
-        if (self.librdkafka and self.spec.enable_auto_commit
-                and not self._commit_timer_started):
-            self._commit_timer_started = True
-            self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
         self.rebalance_done()
         self.poll()
 

@@ -94,12 +94,15 @@ class Coordinator:
                                  offsets=_fmt(offsets), error=error, injected=True)
             respond(error)
             return
-        refused = self.group(group).commit_error(member_id, generation)
+        state = self.group(group)
+        refused = state.commit_error(member_id, generation)
         if refused is not None:
             self.timeline.record("commit_refused", "coordinator", member=member,
                                  offsets=_fmt(offsets), error=refused)
             respond(refused)
             return
+        if member_id in state.members:  # a commit counts as a sign of life (doCommitOffsets)
+            state.touch(state.members[member_id])
         for (topic, partition), offset in sorted(offsets.items()):
             self.committed[(group, topic, partition)] = offset
             lag = max(0, self.hw_of((topic, partition)) - offset)

@@ -37,6 +37,7 @@ class Recorder:
             if any(c.group == group and part.topic in c.spec.topics for c in sim.consumers)
         ]
         self.group_names = sorted({c.group for c in sim.consumers})
+        self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
         self._last_len = 0
         self._take()
 
@@ -76,7 +77,9 @@ class Recorder:
                 stamp = part.log.timestamp_at(max(committed, part.log.log_start))
                 time_lag = now - stamp if stamp is not None else 0
             status = partition_status(history.get((group, part.topic, part.index), ()), now)
-            groups.append((committed, position, owner, time_lag, status))
+            member = sim.coordinator.group(group).owner_of(tp)
+            described = (member.id, self.consumer_index[member.client_id]) if member else None
+            groups.append((committed, position, owner, time_lag, status, described))
         network, fenced = sim.cluster.network, sim.cluster.controller.fenced
         self.snapshots.append((
             sim.engine.now,

@@ -158,6 +158,11 @@ class Group:
 
     def _prepare(self, cause: str) -> None:
         was_empty = self.state == "Empty"
+        if self.state == "CompletingRebalance":  # members waiting in SyncGroup must rejoin
+            for member in self.members.values():
+                if member.sync_respond is not None:
+                    answer, member.sync_respond = member.sync_respond, None
+                    answer(REBALANCE_IN_PROGRESS, [])
         self.state = "PreparingRebalance"
         if not self.rebalances or self.rebalances[-1].get("end") is not None:
             self.rebalances.append({"cause": cause, "start": self.engine.now, "end": None,
@@ -216,6 +221,8 @@ class Group:
         if self.leader not in self.members:
             self.leader = next(iter(self.members))
         subscriptions = {m.id: m.info for m in self.members.values()}
+        for member in self.members.values():  # session clocks restart with the generation
+            self.touch(member)
         self.timeline.record("generation", "coordinator", group=self.name,
                              generation=self.generation, protocol=self.protocol,
                              members=[m.client_id for m in self.members.values()],
@@ -290,6 +297,14 @@ class Group:
         return "; ".join(
             f"{m.client_id}: " + (", ".join(f"{t}-{p}" for t, p in m.assignment) or "nothing")
             for m in self.members.values())
+
+    def owner_of(self, tp: TopicPartition) -> Member | None:
+        """The member the coordinator believes owns ``tp`` (dead ones included until their
+        session expires): what kafka-consumer-groups.sh --describe shows."""
+        for member in self.members.values():
+            if tp in member.assignment:
+                return member
+        return None
 
     def commit_error(self, member_id: str | None, generation: int) -> str | None:
         """Why an OffsetCommit from this member would be refused, if it would be."""

@@ -28,7 +28,7 @@ def group_rows(result: Result, snap: Snap) -> list[dict[str, Any]]:
     rec = result.sim.recorder
     rows = []
     for (group, part), row in zip(rec.group_rows, snap.groups):
-        committed, position, owner, time_lag, status = row
+        committed, position, owner, time_lag, status, _described = row
         hw = snap.parts[rec.parts.index(part)][2]
         rows.append({
             "group": group, "topic": part.topic, "partition": part.index,
@@ -46,9 +46,11 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
     LOG-END-OFFSET is the high watermark; a missing value prints '-'."""
     consumers = result.sim.consumers
     rows = []
-    for row, (committed, _pos, owner, _tl, _st) in zip(group_rows(result, snap), snap.groups):
-        if committed is None and owner is None:
+    for row, raw in zip(group_rows(result, snap), snap.groups):
+        committed, described = raw[0], raw[5]
+        if committed is None and described is None:
             continue
+        member_id, owner = described if described else (None, None)
         consumer = consumers[owner] if owner is not None else None
         hw = row["lag"] + committed if committed is not None else None
         if hw is None:
@@ -61,7 +63,7 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
             "CURRENT-OFFSET": committed if committed is not None else "-",
             "LOG-END-OFFSET": hw,
             "LAG": row["lag"] if committed is not None else "-",
-            "CONSUMER-ID": (consumer.member or "-") if consumer else "-",
+            "CONSUMER-ID": member_id or "-",
             "HOST": f"/10.0.0.{owner + 10}" if consumer else "-",
             "CLIENT-ID": consumer.id if consumer else "-",
         })

@@ -43,6 +43,7 @@ class Sender:
 
     def _init_sender(self: Producer, faults: list[FaultSpec]) -> None:
         self.connections: dict[int, deque[Request]] = {}
+        self._timers: set[int] = set()  # connections with a request-timeout check pending
         # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
         self.records_sent = 0
         self.request_count = 0
@@ -69,6 +70,8 @@ class Sender:
             conn = self.connections.setdefault(leader, deque())
             while queue and self._ready(queue[0], queue) and len(conn) < self.spec.max_in_flight:
                 self._send(queue.popleft(), leader)
+            if not queue:
+                del self.queues[part]  # only partitions with queued batches stay listed
 
     def _await_leader(self: Producer) -> None:
         if not self._leader_wait:
@@ -91,6 +94,8 @@ class Sender:
             while queue and self.engine.now >= queue[0].created_ms + limit:
                 self._complete(queue.popleft(), "TimeoutException: delivery.timeout.ms expired "
                                "before the batch could be sent")
+            if not queue:
+                del self.queues[part]
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -127,7 +132,26 @@ class Sender:
                 self.engine.after(delay, self._arrived, request, error, base)
 
         self.cluster.send_produce(leader, tp, wire, self.spec.acks, respond, injected)
-        self.engine.after(self.spec.request_timeout_ms, self._timed_out, request)
+        if leader not in self._timers:
+            self._timers.add(leader)
+            self.engine.after(self.spec.request_timeout_ms, self._check_timeout, leader)
+
+    def _check_timeout(self: Producer, broker: int) -> None:
+        """One timer per connection, aimed at its oldest request (answers come in order,
+        so only the oldest can be the first to time out)."""
+        self._timers.discard(broker)
+        conn = self.connections.get(broker)
+        if not conn:
+            return
+        deadline = conn[0].sent + self.spec.request_timeout_ms
+        if self.engine.now >= deadline:
+            self._timed_out(conn[0])
+            conn = self.connections.get(broker)
+            if not conn:
+                return
+            deadline = conn[0].sent + self.spec.request_timeout_ms
+        self._timers.add(broker)
+        self.engine.at(max(deadline, self.engine.now), self._check_timeout, broker)
 
     def _broker_error(self: Producer) -> str | None:
         """Scenario fault ``produce_error``: the broker answers this request with an error."""

@@ -64,16 +64,16 @@ def test_play_then_crash_the_consumer_and_see_the_loss(
     page.wait_for_function("() => document.getElementById('chart').layout.shapes[0].x0 > 0")
     page.screenshot(path=artifacts / "player-playing.png", full_page=True)
 
-    # Step to where librdkafka's timer has committed offset 2 while offset 1 is in progress.
+    # Step to where librdkafka's timer has committed offset 1 while offset 0 is in progress.
     crash_here = page.locator('[data-consumer="c1"] .state')
     for _ in range(MAX_STEPS):
-        if crash_here.inner_text() == "processing @ 1" and _has_marker(page, "committed", 2):
+        if crash_here.inner_text() == "processing @ 0" and _has_marker(page, "committed", 1):
             break
         before = _step(page)
         page.get_by_role("button", name="step ▶").click()
         assert _step(page) == before + 1
     else:
-        pytest.fail("never reached a step where offset 2 is committed while 1 is processing")
+        pytest.fail("never reached a step where offset 1 is committed while 0 is processing")
     at_ms = int(page.locator('[data-consumer="c1"] .at-ms').input_value())
     assert at_ms == page.evaluate("() => Number(document.getElementById('chart').dataset.cursor)")
     page.wait_for_function(
@@ -88,12 +88,12 @@ def test_play_then_crash_the_consumer_and_see_the_loss(
     expect(outcome.locator('.headline[data-verdict="loss"]')).to_be_visible()
     expect(outcome.locator('[data-count="never"]')).to_have_text("1")
     expect(page.locator("#compare .changes")).to_contain_text(
-        "message p1#1: processed once → never processed"
+        "message p1#0: processed once → never processed"
     )
-    expect(page.locator('tr[data-message="p1#1"] .outcome')).to_have_text("never processed")
+    expect(page.locator('tr[data-message="p1#0"] .outcome')).to_have_text("never processed")
 
-    page.locator('tr[data-message="p1#1"] a').click()
-    expect(page.locator("#story")).to_contain_text("Story of p1#1")
+    page.locator('tr[data-message="p1#0"] a').click()
+    expect(page.locator("#story")).to_contain_text("Story of p1#0")
     expect(page.locator("#story")).to_contain_text("appends 3 records from p1")
     page.screenshot(path=artifacts / "after-crash.png", full_page=True)
     assert errors == []

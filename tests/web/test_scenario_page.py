@@ -85,7 +85,7 @@ def test_it_compares_two_runs_and_names_the_differences(
     body = text(client.get(f"/r/{new}?compare={old}"))
     assert "Before and after" in body
     assert "group billing: processed never 0 → 1" in body
-    assert "message p1#1: processed once → never processed" in body
+    assert "message p1#0: processed once → never processed" in body
 
 
 def test_it_answers_404_for_an_unknown_comparison(client: Client, calm_scenario: Scenario) -> None:
