@@ -72,6 +72,7 @@ class Consumer(Committer, Membership):
         self.commit_count = 0
         self.commit_latency_total = 0
         self._waiting_token = 0
+        self._idle_since = 0
         self._next_auto_commit = 0
         self._time_faults = [f for f in faults if f.action in ("crash", "stop")
                              and f.at_ms is not None]
@@ -301,7 +302,9 @@ class Consumer(Committer, Membership):
         records = self._take(self.spec.max_poll_records)
         self._ensure_fetches()
         if not records:
-            self.later(APP_POLL_TIMEOUT_MS, self._poll_timeout, self._waiting_token)
+            self._idle_since = self.engine.now
+            if not self.librdkafka and self.spec.enable_auto_commit:
+                self.wake_idle_poll(self._next_auto_commit)
             return
         for tp, first, msgs in records:
             self.records_consumed += len(msgs)
@@ -314,6 +317,15 @@ class Consumer(Committer, Membership):
                 return
         self.todo.extend(self._split_for_faults(records))
         self._process_next()
+
+    def wake_idle_poll(self, not_before: int) -> None:
+        """An idle application loops on poll(100 ms): model only the loop turns where
+        something happens (an auto-commit falls due, a rebalance must be joined). Data
+        arriving wakes poll() at once anyway (see _on_fetch)."""
+        start = self._idle_since
+        turns = max(1, -(-(not_before - start) // APP_POLL_TIMEOUT_MS))
+        self.later(start + turns * APP_POLL_TIMEOUT_MS - self.engine.now, self._poll_timeout,
+                   self._waiting_token)
 
     def _poll_timeout(self, token: int) -> None:
         if token == self._waiting_token and self.state == "polling":
@@ -355,18 +367,28 @@ class Consumer(Committer, Membership):
     # -- processing ----------------------------------------------------------------------------
 
     def _process_next(self) -> None:
-        if not self.todo:
-            self._after_batch()
-            return
-        tp, first, msgs = self.todo.popleft()
-        if self._crash_at_point("before_process", tp, first, len(msgs)):
-            return
-        self.state = "processing"
-        self.current = (tp, first, msgs)
-        self.current_started = self.engine.now
-        self.later(self.spec.processing_ms * len(msgs), self._processed)
+        """Process the polled chunks in order; zero processing time runs inline."""
+        while self.todo:
+            tp, first, msgs = self.todo.popleft()
+            if self._crash_at_point("before_process", tp, first, len(msgs)):
+                return
+            self.state = "processing"
+            self.current = (tp, first, msgs)
+            self.current_started = self.engine.now
+            if self.spec.processing_ms:
+                self.later(self.spec.processing_ms * len(msgs), self._processed)
+                return
+            if not self._finish_chunk():
+                return
+        self._after_batch()
 
     def _processed(self) -> None:
+        if self._finish_chunk():
+            self._process_next()
+
+    def _finish_chunk(self) -> bool:
+        """The current chunk's side effects happened. False if the consumer stopped here or
+        continues later (a blocking commit)."""
         assert self.current is not None
         tp, first, msgs = self.current
         self.current = None
@@ -374,14 +396,14 @@ class Consumer(Committer, Membership):
         self.timeline.record("processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first,
                              count=len(msgs))
         if self._crash_at_point("after_process", tp, first, len(msgs)):
-            return
+            return False
         end = first + len(msgs)
         if self.librdkafka and not self.spec.enable_auto_offset_store:
             self.stored[tp] = end  # rd_kafka_offsets_store() after processing
         if self.commit == "sync-per-record":
             self.commit_sync({tp: end}, then=self._process_next)
-            return
-        self._process_next()
+            return False
+        return True
 
     def _count_processed(self, msgs: Sequence[int]) -> None:
         if len(msgs):
@@ -407,7 +429,10 @@ class Consumer(Committer, Membership):
             return
         if self.commit in ("async", "async-with-retry"):
             self.commit_async(dict(self.positions), auto=False)
-        self.poll()
+        if self.spec.processing_ms:
+            self.poll()
+        else:  # the next poll as its own event, so back-to-back polls do not nest calls
+            self.later(0, self.poll)
 
 
 def _describe(records: list[Chunk]) -> str:

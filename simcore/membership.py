@@ -17,13 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-try:  # TEMP until the assignors land
-    from simcore.assignors import assign
-except ImportError:  # pragma: no cover
-    from simcore.assignors import range_assign
-
-    def assign(strategy, subs, parts, current=None):  # type: ignore[no-untyped-def]
-        return range_assign(subs, parts)
+from simcore.assignors import assign
 from simcore.group import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
 
 if TYPE_CHECKING:
@@ -185,7 +179,8 @@ class Membership:
     def _heartbeat(self: Consumer, token: int) -> None:
         if token != self._hb_token or self.member is None or self.state == "stopped":
             return
-        if not self.rebalancing and (
+        idle_in_poll = self.state == "polling"  # an idle app sits in poll(): the timer is fresh
+        if not self.rebalancing and not idle_in_poll and (
                 self.engine.now - self.last_poll > self.spec.max_poll_interval_ms):
             self.timeline.record("poll_timeout", self.id,
                                  max_poll_interval_ms=self.spec.max_poll_interval_ms,
@@ -212,6 +207,8 @@ class Membership:
             self.timeline.record("rebalance_noticed", self.id, error=error)
         self.rejoin_needed = True
         self._hb_token += 1
+        if self.state == "polling":  # idle in poll(): the next loop turn rejoins
+            self.wake_idle_poll(self.engine.now + 1)
 
     def leave_group(self: Consumer, reason: str) -> None:
         """LeaveGroup — except for static members, which just go quiet (KIP-345)."""

@@ -251,22 +251,29 @@ class Producer(Sender):
                 times.append(head.retry_at if head.attempts else
                              head.created_ms + self.spec.linger_ms)
         if self.next_i < self.spec.messages:
-            due = self.due(self._next_interesting_record())
-            if due < NEVER:
-                times.append(due)
+            times.append(self._next_record_wake())
+        times = [t for t in times if t < NEVER]
         if times:
             self._wake(min(times))
 
-    def _next_interesting_record(self) -> int:
-        """Records that only join an open sticky batch need no event of their own: wake
-        when the one that fills it is due (its linger deadline is planned anyway)."""
-        if not self._spread or self._sticky is None:
-            return self.next_i
-        batch = self._open_batch(self._sticky, self.next_i)
-        if batch is None or self.spec.client != "java":
-            return self.next_i
-        room = max(1, (self.spec.batch_size - batch.size) // self.record_size(self.next_i))
-        return min(self.spec.messages - 1, self.next_i + room - 1)
+    def _next_record_wake(self) -> int:
+        """Records not yet appended need no event of their own until one of them could
+        make a batch ready: the first one's linger deadline (if it opens a batch; if it
+        joins one, that batch's deadline is planned anyway), or the one that could fill a
+        batch. They are appended, with their own timestamps, at that wake-up."""
+        first = self.due(self.next_i)
+        if first >= NEVER:
+            return NEVER
+        size = self.record_size(self.next_i)
+        if self._spread and self._sticky is not None:
+            batch = self._open_batch(self._sticky, self.next_i)
+            rooms = [self.spec.batch_size - (batch.size if batch else BATCH_OVERHEAD)]
+        else:
+            rooms = [self.spec.batch_size - b.size for q in self.queues.values() for b in q
+                     if not b.closed] or [self.spec.batch_size - BATCH_OVERHEAD]
+        room = max(1, min(rooms) // size)
+        fill = min(self.spec.messages - 1, self.next_i + room - 1)
+        return min(first + self.spec.linger_ms, self.due(fill))
 
     def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
         part = f"{self.spec.topic}-{batch.partition}"

@@ -128,7 +128,9 @@ class Sender:
 
         def respond(error: str | None, base: int) -> None:
             delay = self._response_fault()
-            if delay is not None:
+            if delay == 0:
+                self._arrived(request, error, base)
+            elif delay is not None:
                 self.engine.after(delay, self._arrived, request, error, base)
 
         self.cluster.send_produce(leader, tp, wire, self.spec.acks, respond, injected)

@@ -142,15 +142,16 @@ def assert_nothing_lost_from_topic(slug: str, sent: int) -> None:
 
 def test_it_lists_the_chapter_in_gallery_order() -> None:
     assert SLUGS[: len(GALLERY)] == GALLERY  # later chapters follow
-    numbers = [path.name[:2] for path in sorted(SCENARIO_DIR.glob("*.yaml"))]
-    assert numbers == [f"{n:02d}" for n in range(1, len(numbers) + 1)]
+    numbers = [int(path.name[:2]) for path in sorted(SCENARIO_DIR.glob("*.yaml"))]
+    assert numbers[: len(GALLERY)] == list(range(1, len(GALLERY) + 1))
+    assert numbers == sorted(set(numbers))  # chapters may leave gaps, never reuse a number
 
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_it_runs_every_builtin_with_invariants_checked(slug: str) -> None:
     result = simcore.simulate(simcore.builtin_scenario(slug), check_invariants=True)
     assert result.events
-    assert result.scenario.duration_ms <= 60_000
+    assert result.scenario.duration_ms <= 120_000  # a short story, quick to replay
 
 
 @pytest.mark.parametrize("slug", SLUGS)
