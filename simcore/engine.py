@@ -44,7 +44,10 @@ class Engine:
         self._seq = itertools.count()
         self._max_events = max_events
         self._should_stop = should_stop
+        # observers: after every event (small runs, test mode) or when time reaches a mark
         self.after_event: Callable[[], None] | None = None
+        self.on_time: Callable[[], int] | None = None  # returns the next mark
+        self.time_mark = horizon_ms + 1
 
     def rng(self, stream: str) -> random.Random:
         return random.Random(derive_seed(self.seed, stream))
@@ -54,12 +57,15 @@ class Engine:
         heappush(self._heap, (time_ms, next(self._seq), handler, args))
 
     def after(self, delay_ms: int, handler: Callable[..., Any], *args: Any) -> None:
-        self.at(self.now + delay_ms, handler, *args)
+        assert delay_ms >= 0, (delay_ms, handler)
+        heappush(self._heap, (self.now + delay_ms, next(self._seq), handler, args))
 
     def run(self) -> None:
         heap = self._heap
         horizon = self.horizon_ms
         hook = self.after_event
+        on_time = self.on_time
+        mark = self.time_mark if on_time is not None else horizon + 1
         while heap and heap[0][0] <= horizon:
             time_ms, _, handler, args = heappop(heap)
             self.now = time_ms
@@ -67,6 +73,8 @@ class Engine:
             self.events_run += 1
             if hook is not None:
                 hook()
+            elif time_ms >= mark:
+                mark = on_time()  # type: ignore[misc]
             if self.events_run % STOP_CHECK_EVERY == 0:
                 self._check_budget()
         self.now = max(self.now, horizon)

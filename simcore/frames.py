@@ -50,8 +50,14 @@ class Recorder:
                     self.per_event = False
                     self.next_slice = self.sim.engine.now + self.slice_ms
         elif self.sim.engine.now >= self.next_slice:
-            self._take()
-            self.next_slice = (self.sim.engine.now // self.slice_ms + 1) * self.slice_ms
+            self.on_time()
+
+    def on_time(self) -> int:
+        """Slice mode: a frame when simulated time reaches the next slice; returns the
+        next one (the engine calls this only then, not after every event)."""
+        self._take()
+        self.next_slice = (self.sim.engine.now // self.slice_ms + 1) * self.slice_ms
+        return self.next_slice
 
     def final(self) -> None:
         if len(self.sim.timeline.events) > self._last_len or self.snapshots[-1][0] != self.sim.engine.now:

@@ -71,6 +71,7 @@ class Producer(Sender):
         self.spec = spec
         self.msg_base = msg_base
         self.num_partitions = cluster.partition_counts[spec.topic]
+        self._sizes: dict[int, int] = {}
         self._stretches = self._pace()
         self._starts = [s[0] for s in self._stretches]
         self._counts = [s[2] for s in self._stretches]
@@ -134,8 +135,14 @@ class Producer(Sender):
         return max(guess, self.next_i - 1)
 
     def record_size(self, i: int) -> int:
-        key = len(render(self.spec.key, i)) if self.spec.key is not None else 0
-        return RECORD_OVERHEAD + key + len(render(self.spec.value, i))
+        """Approximate bytes of record ``i``; records whose index has as many digits are
+        taken to be the same size (memoised: this runs for every batch)."""
+        digits = len(str(i))
+        size = self._sizes.get(digits)
+        if size is None:
+            key = len(render(self.spec.key, i)) if self.spec.key is not None else 0
+            size = self._sizes[digits] = RECORD_OVERHEAD + key + len(render(self.spec.value, i))
+        return size
 
     def start(self) -> None:
         if self.spec.messages > 0 and self.due(0) < NEVER:

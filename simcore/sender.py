@@ -188,12 +188,15 @@ class Sender:
         request.answer = (error, base)
         self.request_count += 1
         self.request_latency_total += self.engine.now - request.sent
+        failed = False
         while conn and conn[0].answer is not _PENDING:
             done = conn.popleft()
             assert done.answer is not None
+            failed |= done.answer[0] is not None
             self._handle(done.batch, *done.answer)
         self._drain()
-        self._plan_next_wake()
+        if failed or self._wake_at is None:  # a success adds no deadline of its own
+            self._plan_next_wake()
 
     def _timed_out(self: Producer, request: Request) -> None:
         conn = self.connections.get(request.broker)

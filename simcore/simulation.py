@@ -42,7 +42,11 @@ class Simulation:
         self.consumers = self._build_consumers()
         self.recorder = Recorder(self)
         checker = InvariantChecker(self) if check_invariants else None
-        self.engine.after_event = self._after_event_hook(checker)
+        if checker is not None or self.recorder.per_event:
+            self.engine.after_event = self._after_event_hook(checker)
+        else:
+            self.engine.on_time = self.recorder.on_time
+            self.engine.time_mark = self.recorder.next_slice
 
     def _build_consumers(self) -> list[Consumer]:
         fine = self.total_messages <= PER_EVENT_MAX_MESSAGES
