@@ -1,4 +1,4 @@
-"""Engine benchmarks with their targets (issues 2 and 3). Run: make bench.
+"""Engine benchmarks with their targets (issues 2, 3 and 4). Run: make bench.
 
 Each heavy scenario runs in a fresh subprocess so its wall time and peak memory
 (max RSS, interpreter included) are its own. Exit status 1 if a target is missed.
@@ -20,6 +20,7 @@ HEAVY = [
     # (file, wall target s, memory target MB, exact-ledger check)
     ("bench/firehose.yaml", 3.0, 300, "firehose"),
     ("bench/replicated-firehose.yaml", 5.0, 400, "replicated"),
+    ("bench/churn.yaml", 5.0, 1000, "churn"),
 ]
 BUILTIN_TARGET_MS = 50.0
 
@@ -89,6 +90,13 @@ def ledger_is_exact(check: str, ledger: dict) -> bool:
                 and topic["lost_acked"] == topic["log_duplicates"] == topic["out_of_order"] == 0
                 and group["processed_never"] == 0
                 and group["processed_once"] + group["processed_multiple"] == 600_000)
+    if check == "churn":  # 12 consumers leaving and rejoining: every record consumed
+        topic = ledger["topics"]["events"]
+        group = ledger["groups"]["g"]
+        return (topic["sent"] == topic["acked"] == topic["in_log"] == 3_000_000
+                and topic["lost_acked"] == topic["log_duplicates"] == 0
+                and group["processed_never"] == 0
+                and group["processed_once"] + group["processed_multiple"] == 3_000_000)
     raise ValueError(check)
 
 

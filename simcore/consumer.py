@@ -222,6 +222,8 @@ class Consumer(Committer, Membership):
         return None
 
     def _crash_at_point(self, point: str, tp: TopicPartition, first: int, count: int) -> bool:
+        if not self._point_faults:
+            return False
         fault = self._point_fault(point, tp, first, count)
         if fault is None:
             return False
@@ -351,6 +353,8 @@ class Consumer(Committer, Membership):
         """Per-record steps where a record-level action (commit, crash point) needs them."""
         per_record = self.fine_grained or self.commit == "sync-per-record" or (
             self.librdkafka and not self.spec.enable_auto_offset_store)
+        if not per_record and not self._point_faults:
+            return chunks
         out: list[Chunk] = []
         for tp, first, msgs in chunks:
             cuts = {0, len(msgs)}
