@@ -176,7 +176,7 @@ class Cluster:
             seqs.append((batch.base_seq, batch.base_seq + batch.count - 1, placed.base))
         self.timeline.record(
             "append", f"broker-{broker}", part=part.name, base=placed.base,
-            count=placed.count, producer=batch.producer,
+            count=placed.count, producer=batch.producer, batch=placed.number,
         )
         self.replication.wake_followers(part, replica)
         if acks == -1:

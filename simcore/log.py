@@ -23,6 +23,7 @@ class Batch:
     producer_id: int = -1  # idempotent producers: broker-side dedup key
     base_seq: int = -1
     epoch: int = 0  # leader epoch at append
+    number: int = -1  # the producer's batch number (for message stories)
 
     @property
     def count(self) -> int:
@@ -55,7 +56,7 @@ class ReplicaLog:
         """Appends at the LEO (the leader assigns offsets this way)."""
         placed = Batch(
             self.leo, batch.msgs, batch.size, batch.created_ms, batch.producer,
-            batch.producer_id, batch.base_seq, batch.epoch,
+            batch.producer_id, batch.base_seq, batch.epoch, batch.number,
         )
         self.copy_from(placed)
         return placed
@@ -116,10 +117,10 @@ class ReplicaLog:
                 keep = offset - last.base
                 head = Batch(last.base, last.msgs[:keep], last.size * keep // last.count,
                              last.created_ms, last.producer, last.producer_id, last.base_seq,
-                             last.epoch)
+                             last.epoch, last.number)
                 removed.append(Batch(offset, last.msgs[keep:], last.size - head.size,
                                      last.created_ms, last.producer, last.producer_id,
-                                     last.base_seq + keep, last.epoch))
+                                     last.base_seq + keep, last.epoch, last.number))
                 self.batches.append(head)
                 self._bases.append(head.base)
             else:

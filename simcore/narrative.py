@@ -77,7 +77,8 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "isr_expand": lambda a, f: f"broker-{f['follower']} caught up and rejoins the ISR of "
     f"{f['part']}; ISR is now {f['isr']}",
     "truncate": lambda a, f: f"{a} truncates {f['part']} to offset {f['offset']} (leader epoch "
-    f"check), dropping {_records(f['removed'])} the leader never had",
+    f"check), dropping {_records(f['removed'])} that the current leader's log does not have "
+    "there",
     "follower_slow": lambda a, f: f"fault: {a}'s fetches now take {f['delay_ms']} ms longer"
     if f["delay_ms"] else f"{a} fetches at normal speed again",
     "produce_rejected": lambda a, f: f"fault: {a} answers a produce request from "

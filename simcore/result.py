@@ -207,43 +207,92 @@ class Result:
         return None if index is None else [index[k] for k in sorted(index)]
 
     def message_story(self, msg_id: str) -> list[dict[str, Any]]:
-        """Every event that touched one message, e.g. ``"p1#3"``."""
+        """Every event that touched one message, e.g. ``"p1#3"``: its sends and acks, each
+        append (with the offset it got, even if later truncated), the HW passing it, the
+        polls and processing that covered it, the commits that moved past it, crashes
+        while it was in hand, truncation or deletion of it."""
         index = self._message_index
-        row = next((r for r in (index or {}).values() if r["id"] == msg_id), None)
-        if row is None:
+        gid = next((g for g, r in (index or {}).items() if r["id"] == msg_id), None)
+        if gid is None:
             return []
-        part = f"{row['topic']}-{row['partition']}"
-        offsets = set(row["offsets"])
-        story = []
-        crossed: set[tuple[str, str]] = set()
-        for n, (_t, kind, actor, f) in enumerate(self.events):
-            if _touches(kind, actor, f, row, part, offsets, crossed):
-                story.append(self.event_dict(n))
-        return story
+        assert index is not None
+        story = _Story(index[gid], gid, self.sim)
+        return [self.event_dict(n) for n, event in enumerate(self.events) if story.touches(event)]
 
 
-def _touches(kind: str, actor: str, f: dict[str, Any], row: dict[str, Any], part: str,
-             offsets: set[int], crossed: set[tuple[str, str]]) -> bool:
-    if kind in ("send", "ack", "produce_error", "produce_failed"):
-        return actor == row["producer"] and f["batch"] in row["batches"]
-    if f.get("part") != part and kind not in ("commit_ok", "crash", "commit_failed"):
-        return False
-    if kind in ("append", "processed"):
-        start = f.get("base", f.get("first"))
-        return any(start <= o < start + f["count"] for o in offsets)
-    if kind == "hw":
-        key = ("hw", part)
-        if key not in crossed and any(o < f["hw"] for o in offsets):
-            crossed.add(key)
-            return True
-    if kind == "commit_ok" and offsets:
-        for item in f["offsets"].split(", "):
-            name, _, value = item.rpartition("@")
-            key = ("commit", actor)
-            if name == part and int(value) > min(offsets) and key not in crossed:
-                crossed.add(key)
+class _Story:
+    """Follows one message through the timeline (small runs only)."""
+
+    def __init__(self, row: dict[str, Any], gid: int, sim: Simulation) -> None:
+        self.row = row
+        self.part = f"{row['topic']}-{row['partition']}"
+        producer = next(p for p in sim.producers if p.spec.id == row["producer"])
+        self.index_in = {n: list(producer.sent_batches[n][1]).index(gid)
+                         for n in row["batches"]}
+        self.offsets: set[int] = set(row["offsets"])  # where it is in the final log
+        self.written: set[int] = set()  # every offset it was appended at (maybe truncated)
+        self.crossed: set[tuple[str, str]] = set()
+        self.holding: set[str] = set()  # consumers that polled it and have not finished it
+
+    def touches(self, event: Any) -> bool:
+        _t, kind, actor, f = event
+        if kind in ("send", "ack", "produce_error", "produce_failed"):
+            return actor == self.row["producer"] and f["batch"] in self.row["batches"]
+        if kind == "append":
+            if f["producer"] == self.row["producer"] and f["batch"] in self.index_in:
+                self.written.add(f["base"] + self.index_in[f["batch"]])
                 return True
-    return False
+            return False
+        if kind == "crash":
+            return actor in self.holding
+        if kind in ("commit_ok", "commit_stored"):
+            return self._commit_crosses(actor, f["offsets"])
+        if f.get("part") != self.part and kind != "poll":
+            return False
+        return self._partition_event(kind, actor, f)
+
+    def _partition_event(self, kind: str, actor: str, f: dict[str, Any]) -> bool:
+        offsets = self.offsets
+        if kind == "poll":
+            if any(self._covers(item) for item in f["records"].split(", ")):
+                self.holding.add(actor)
+                return True
+            return False
+        if kind == "processed":
+            if any(f["first"] <= o < f["first"] + f["count"] for o in offsets):
+                self.holding.discard(actor)
+                return True
+            return False
+        if kind == "hw":
+            return self._first(("hw", f["part"]), any(o < f["hw"] for o in offsets))
+        if kind == "truncate":  # the offset it was written at is cut away
+            return any(f["offset"] <= o < f["offset"] + f["removed"]
+                       for o in self.written - offsets)
+        if kind == "segments_deleted":
+            return any(o < f["log_start"] for o in offsets)
+        if kind == "position":  # a consumer (re)starts at or before it, once it exists
+            return bool(offsets) and bool(self.written) and f["offset"] <= max(offsets)
+        return False
+
+    def _covers(self, item: str) -> bool:
+        name, _, span = item.rpartition("@")
+        if name != self.part:
+            return False
+        first, _, last = span.partition("..")
+        return any(int(first) <= o <= int(last or first) for o in self.offsets)
+
+    def _commit_crosses(self, actor: str, text: str) -> bool:
+        for item in text.split(", "):
+            name, _, value = item.rpartition("@")
+            if name == self.part and self.offsets and int(value) > min(self.offsets):
+                return self._first(("commit", actor), True)
+        return False
+
+    def _first(self, key: tuple[str, str], condition: bool) -> bool:
+        if condition and key not in self.crossed:
+            self.crossed.add(key)
+            return True
+        return False
 
 
 def _outcome(row: dict[str, Any]) -> str:

@@ -110,7 +110,7 @@ class Sender:
             batch.number = len(self.sent_batches)
             self.sent_batches.append((batch.partition, msgs))
         wire = Batch(-1, msgs, batch.size, batch.created_ms, self.spec.id,
-                     self.producer_id, batch.base_seq)
+                     self.producer_id, batch.base_seq, number=batch.number)
         tp = (self.spec.topic, batch.partition)
         self.timeline.record(
             "send", self.spec.id, part=f"{self.spec.topic}-{batch.partition}",

@@ -133,3 +133,17 @@ def test_it_sends_to_the_new_leader_after_a_metadata_refresh():
     assert not [t for t, f in sends if 1000 < t < 10000]  # the dead leader refuses connections
     assert {f["broker"] for t, f in sends if t >= 10000} == {1}
     assert result.ledger["topics"]["t"]["acked"] == 200
+
+
+def test_it_tells_the_story_of_an_acknowledged_message_that_was_truncated_away():
+    faults = [
+        {"action": "slow_follower", "target": "broker-1", "at_ms": 0, "delay_ms": 3000},
+        {"action": "slow_follower", "target": "broker-2", "at_ms": 0, "delay_ms": 3000},
+        {"action": "kill_broker", "target": "broker-0", "at_ms": 950, "restart_after_ms": 15000},
+    ]
+    result = run(cluster(faults=faults, producer_config={"acks": 1,
+                                                         "enable.idempotence": False}))
+    lost = [m["id"] for m in result.messages() if m["outcome"].startswith("lost")]
+    kinds = [e["kind"] for e in result.message_story(lost[0])]
+    assert kinds[:3] == ["send", "append", "ack"] and kinds[-1] == "truncate"
+    assert "poll" not in kinds  # nobody read it: it never reached the high watermark
