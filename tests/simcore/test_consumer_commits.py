@@ -166,3 +166,13 @@ def test_it_waits_for_fetch_min_bytes_or_fetch_max_wait():
     assert 2000 <= first_poll[0] <= 2100
     eager = next(e for e in run(scenario()).events if e[1] == "poll")
     assert eager[0] < 20
+
+
+def test_it_tells_the_story_of_the_message_librdkafka_skipped():
+    result = run(scenario(consumers=[consumer(client="librdkafka", **SLOW)], faults=CRASH_5500))
+    story = [(e["kind"], e["actor"]) for e in result.message_story("p1#1")]
+    poll = story.index(("poll", "c1"))
+    commit = story.index(("commit_stored", "coordinator"))
+    crash = story.index(("crash", "c1"))
+    assert poll < commit < crash  # handed out, committed past, then the crash took it
+    assert ("processed", "c1") not in story
