@@ -72,6 +72,12 @@ def meta(slug: str, scenario: Scenario, run: runner.RunData) -> dict[str, Any]:
             f"{p['topic']}-{p['partition']}": p["leo"]
             for p in (frames[-1]["partitions"] if frames else [])
         },
+        "lost": run["lost"],
+        "rebalances": {
+            name: group["rebalances"]["list"]
+            for name, group in ((run["summary"] or {}).get("consumer_groups") or {}).items()
+        },
+        "metric_keys": run["metric_keys"],
     }
 
 

@@ -6,8 +6,25 @@ from typing import Any
 
 from playground.runner import RunData
 
-TOPIC_COLUMNS = ("sent", "acked", "failed", "in_log", "lost_acked", "log_duplicates")
-GROUP_COLUMNS = ("processed_once", "processed_never", "processed_multiple", "processing_total")
+TOPIC_COLUMNS = (
+    "sent",
+    "acked",
+    "failed",
+    "in_log",
+    "lost_acked",
+    "log_duplicates",
+    "out_of_order",
+    "expired",
+)
+GROUP_COLUMNS = (
+    "processed_once",
+    "processed_never",
+    "processed_multiple",
+    "expired_unread",
+    "processing_total",
+)
+GROUP_FIGURES = ("rebalances", "paused_ms", "lag_status", "total_lag", "catch_up_ms")
+PRODUCER_FIGURES = ("sends", "retries", "acks", "dedup", "failed")
 DESCRIBE_COLUMNS = (
     "GROUP",
     "TOPIC",
@@ -47,10 +64,10 @@ def tables(run: RunData) -> dict[str, Any]:
     ledger = run["summary"]["ledger"]
     return {
         "topics": [
-            (name, [row[c] for c in TOPIC_COLUMNS]) for name, row in ledger["topics"].items()
+            (name, [row.get(c) for c in TOPIC_COLUMNS]) for name, row in ledger["topics"].items()
         ],
         "groups": [
-            (name, [row[c] for c in GROUP_COLUMNS]) for name, row in ledger["groups"].items()
+            (name, [row.get(c) for c in GROUP_COLUMNS]) for name, row in ledger["groups"].items()
         ],
         "topic_columns": TOPIC_COLUMNS,
         "group_columns": GROUP_COLUMNS,
@@ -59,20 +76,68 @@ def tables(run: RunData) -> dict[str, Any]:
     }
 
 
+def group_figures(run: RunData) -> dict[str, dict[str, Any]]:
+    """Per consumer group at the end: rebalances and their pauses, lag, its status."""
+    out = {}
+    for name, group in run["summary"].get("consumer_groups", {}).items():
+        out[name] = {
+            "state": group["state"],
+            "generation": group["generation"],
+            "protocol": group["protocol"],
+            "rebalances": group["rebalances"]["count"],
+            "paused_ms": group["rebalances"]["total_pause_ms"],
+            "lag_status": group["lag_status"],
+            "total_lag": sum(p["lag"] or 0 for p in group["partitions"]),
+            "catch_up_ms": group["catch_up_ms"],
+            "rebalance_list": group["rebalances"]["list"],
+        }
+    return out
+
+
+def producer_figures(run: RunData) -> dict[str, dict[str, Any]]:
+    """Per producer over the whole run: requests, retries, acks, errors by name."""
+    frames = run["frames"]
+    return dict(frames[-1].get("produce", {})) if frames else {}
+
+
 def differences(old: RunData, new: RunData) -> list[str]:
-    """Human sentences for every ledger count and message outcome that changed."""
+    """Human sentences for every ledger count, group and producer figure and message
+    outcome that changed."""
     out: list[str] = []
     for section, columns in (("topics", TOPIC_COLUMNS), ("groups", GROUP_COLUMNS)):
         before = old["summary"]["ledger"][section]
         after = new["summary"]["ledger"][section]
-        for name in sorted(set(before) | set(after)):
-            for column in columns:
-                a = before.get(name, {}).get(column)
-                b = after.get(name, {}).get(column)
-                if a != b:
-                    label = column.replace("_", " ")
-                    out.append(f"{section[:-1]} {name}: {label} {_show(a)} → {_show(b)}")
+        out.extend(_changed(section[:-1], before, after, columns))
+    out.extend(_changed("group", group_figures(old), group_figures(new), GROUP_FIGURES))
+    before_p, after_p = producer_figures(old), producer_figures(new)
+    out.extend(_changed("producer", before_p, after_p, PRODUCER_FIGURES))
+    out.extend(_error_changes(before_p, after_p))
     out.extend(_message_changes(old["messages"], new["messages"]))
+    return out
+
+
+def _changed(
+    what: str, before: dict[str, Any], after: dict[str, Any], columns: tuple[str, ...]
+) -> list[str]:
+    out = []
+    for name in sorted(set(before) | set(after)):
+        for column in columns:
+            a = before.get(name, {}).get(column)
+            b = after.get(name, {}).get(column)
+            if a != b:
+                label = column.replace("_", " ")
+                out.append(f"{what} {name}: {label} {_show(a)} → {_show(b)}")
+    return out
+
+
+def _error_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    out = []
+    for name in sorted(set(before) | set(after)):
+        a = before.get(name, {}).get("errors", {})
+        b = after.get(name, {}).get("errors", {})
+        for error in sorted(set(a) | set(b)):
+            if a.get(error, 0) != b.get(error, 0):
+                out.append(f"producer {name}: {error} {a.get(error, 0)} → {b.get(error, 0)}")
     return out
 
 

@@ -3,8 +3,8 @@
 A run is CPU-bound pure Python, so it goes to another process (threads would hold the GIL
 against every other visitor). Each run is capped in events and wall time; the cap is
 simcore's `max_events` / `should_stop` (the wall clock is read here, never in simcore).
-What comes back is plain data — summary, frames, series, messages — ready to render or
-send as JSON.
+What comes back is plain data — summary, frames, series, messages, and what
+`derived` reads off the result for the panels — ready to render or send as JSON.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
+from playground import derived
 from simcore import Result, RunBudgetExceeded, Scenario, SimcoreError, scenario_digest, simulate
 
 CACHE_SIZE = 16
@@ -57,7 +58,16 @@ def _simulate(scenario: Scenario, max_events: int, max_seconds: float) -> Result
 
 
 def _failed(message: str) -> RunData:
-    return {"error": message, "summary": None, "frames": [], "series": None, "messages": None}
+    return {
+        "error": message,
+        "summary": None,
+        "frames": [],
+        "series": None,
+        "messages": None,
+        "lost": [],
+        "log_order": None,
+        "metric_keys": [],
+    }
 
 
 def _exit_with(parent_pid: int) -> None:
@@ -88,12 +98,28 @@ def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> RunData
         return _failed(str(err))
     except Exception as err:  # any other engine bug: shown on the page instead of a 500
         return _failed(f"the simulation failed (a simcore bug): {type(err).__name__}: {err}")
+    return _run_data(result)
+
+
+def _run_data(result: Result) -> RunData:
+    frames = _trim_events(result.frames(max_frames=MAX_FRAMES), EVENT_BUDGET)
+    snapshots = derived.frame_snapshots(result, MAX_FRAMES)
+    metric_keys, metric_values = derived.metrics_per_frame(result, snapshots)
+    for frame, counts, values in zip(
+        frames, derived.produce_counts(result, snapshots), metric_values, strict=True
+    ):
+        frame["produce"] = counts  # the producer panel: retries, acks, errors by name
+        frame["metrics"] = values  # in the order of metric_keys
+    messages = result.messages()
     return {
         "error": None,
         "summary": result.summary(),
-        "frames": _trim_events(result.frames(max_frames=MAX_FRAMES), EVENT_BUDGET),
+        "frames": frames,
         "series": result.series(),
-        "messages": result.messages(),
+        "messages": messages,
+        "lost": derived.lost_messages(result, messages),
+        "log_order": derived.log_order(messages),
+        "metric_keys": metric_keys,
     }
 
 

@@ -2,7 +2,8 @@
 
 Validation is simcore's (`ScenarioError` names the field); this module adds only what the
 web needs around it: a size cap on pasted text, the content-addressed slug, the quick
-fields of the config panel, and the "crash the consumer here" fault.
+fields of the config panel. The faults and changes the buttons add are in `injections`,
+the one-setting variants of compare mode in `variants`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from simcore.spec import CLIENTS, COMMIT_STRATEGIES, RESET_POLICIES
 
 MAX_TEXT_BYTES = 100_000  # pasted YAML/JSON; checked before parsing
 SLUG_LENGTH = 16
-CRASH_RESTART_AFTER_MS = 1000
 
 
 def slug_of(scenario: Scenario) -> str:
@@ -138,7 +138,8 @@ def quick_fields(scenario: Scenario) -> list[dict[str, Any]]:
     ]
 
 
-def _typed(raw: str) -> Any:
+def typed(raw: str) -> Any:
+    """A form value as YAML would read it: true/false, a whole number, else the text."""
     text = raw.strip()
     if text in ("true", "false"):
         return text == "true"
@@ -161,37 +162,10 @@ def apply_quick_fields(scenario: Scenario, form: QueryDict) -> dict[str, Any]:
             if raw is None or raw.strip() == _current(scenario, index, field.key):
                 continue
             if field.key.startswith("config."):
-                entry.setdefault("config", {})[field.key.removeprefix("config.")] = _typed(raw)
+                entry.setdefault("config", {})[field.key.removeprefix("config.")] = typed(raw)
             else:
-                entry[field.key] = _typed(raw)
+                entry[field.key] = typed(raw)
     return source
-
-
-# --- "crash the consumer here" -----------------------------------------------------------
-
-
-def with_crash(scenario: Scenario, target: str, at_ms: str) -> Scenario:
-    """The scenario plus an injected crash of `target` at `at_ms`, restarting 1 s later."""
-    try:
-        at = int(at_ms)
-    except (TypeError, ValueError):
-        raise ScenarioError(
-            "at_ms", f"must be a whole number of milliseconds, got {at_ms!r}"
-        ) from None
-    if target not in {c.id for c in scenario.consumers}:
-        allowed = ", ".join(c.id for c in scenario.consumers)
-        raise ScenarioError("target", f"no consumer {target!r} in this scenario", allowed=allowed)
-    source = source_of(scenario)
-    source.setdefault("faults", []).append(
-        {
-            "at_ms": at,
-            "action": "crash",
-            "target": target,
-            "restart_after_ms": CRASH_RESTART_AFTER_MS,
-            "injected": True,
-        }
-    )
-    return parse_scenario(source)
 
 
 # --- YAML for the editor -----------------------------------------------------------------

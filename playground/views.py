@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from playground import outcome, runner, scenarios
+from playground import injections, outcome, prometheus, runner, scenarios, variants
 from playground.errors import error_response, scenario_error_payload, scenario_error_response
 from playground.markup import first_paragraph, render_markdown
 from simcore import Scenario, ScenarioError, parse_scenario
@@ -74,7 +74,81 @@ def _run_context(scenario: Scenario) -> dict[str, Any]:
         context["last_events"] = _last_events(run, 200)
         # Without JavaScript nobody sets "here"; the middle of the run is a fair default.
         context["default_crash_ms"] = run["frames"][-1]["t"] // 2 if run["frames"] else 0
+        context["groups"] = outcome.group_figures(run)
+        context["producers"] = outcome.producer_figures(run)
     return context
+
+
+def _panels_context(scenario: Scenario, run: runner.RunData) -> dict[str, Any]:
+    """What the cluster, producer, group and metrics panels show at the end of the run
+    (the player redraws them step by step)."""
+    last = run["frames"][-1] if run["frames"] else None
+    lost_parts = [m["partition"] for m in run["lost"]]
+    parts = [f"{p['topic']}-{p['partition']}" for p in (last["partitions"] if last else [])]
+    return {
+        "last_frame": last,
+        "broker_rows": [
+            {"id": b["id"], "name": f"broker-{b['id']}", "state": _broker_state(b)}
+            for b in (last["brokers"] if last else [])
+        ],
+        # the replica timeline opens on the first partition that lost an acknowledged record
+        "replica_default": parts.index(lost_parts[0]) if lost_parts else 0,
+        "producer_rows": _producer_rows(scenario, run, last),
+        "consumer_buttons": CONSUMER_BUTTONS,
+        "metrics_end": [
+            {**key, "value": value}
+            for key, value in zip(run["metric_keys"], last["metrics"] if last else [], strict=False)
+        ],
+        "variant_choices": variants.choices(scenario),
+    }
+
+
+CONSUMER_BUTTONS = (  # (action, label, what it does), beside "crash the consumer here"
+    ("stop", "remove", "a graceful close(): it commits and leaves the group"),
+    ("slow_consumer", "slow down ×5", "a replacement with 5× the processing time joins now"),
+    ("add_consumer", "add a consumer", "another consumer like this one joins the group now"),
+)
+PRODUCER_CELLS = (  # (column, where the value is: the frame's producers or produce counts)
+    ("in_flight", "frame"),
+    ("queued_batches", "frame"),
+    ("sends", "counts"),
+    ("retries", "counts"),
+    ("acks", "counts"),
+    ("dedup", "counts"),
+    ("acked", "frame"),
+    ("failed", "frame"),
+)
+
+
+def _producer_rows(
+    scenario: Scenario, run: runner.RunData, last: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The producer panel at the end of the run (player.js updates the cells per step)."""
+    rows = []
+    for spec in scenario.producers:
+        frame = next((p for p in (last or {}).get("producers", []) if p["id"] == spec.id), {})
+        counts = (last or {}).get("produce", {}).get(spec.id, {})
+        acks = "all" if spec.acks == -1 else str(spec.acks)
+        rows.append(
+            {
+                "id": spec.id,
+                "settings": f"acks={acks} · idempotence "
+                f"{'on' if spec.enable_idempotence else 'off'} · in flight ≤ {spec.max_in_flight}"
+                f" · {spec.rate_per_s:g}/s",
+                "cells": [
+                    (col, (frame if where == "frame" else counts).get(col, "–"))
+                    for col, where in PRODUCER_CELLS
+                ],
+                "errors": counts.get("errors", {}),
+            }
+        )
+    return rows
+
+
+def _broker_state(broker: dict[str, Any]) -> str:
+    if not broker["alive"]:
+        return "dead"
+    return "fenced" if broker["fenced"] else "isolated" if broker["isolated"] else "alive"
 
 
 def _last_events(run: runner.RunData, limit: int) -> list[dict[str, Any]]:
@@ -97,6 +171,8 @@ def _page_context(slug: str, scenario: Scenario, **extra: Any) -> dict[str, Any]
         "embed_url": reverse("embed", args=[slug]),
         **_run_context(scenario),
     }
+    if not context["run_error"]:
+        context.update(_panels_context(scenario, context["run"]))
     context.update(extra)
     return context
 
@@ -110,13 +186,42 @@ def _compare_context(request: HttpRequest, slug: str) -> dict[str, Any]:
     return {"compare": {"slug": old_slug, "scenario": old, **old_context}}
 
 
+def _changes(context: dict[str, Any]) -> dict[str, Any]:
+    """The differences between `compare` (before) and this run, once both have finished."""
+    old = context.get("compare")
+    if not old or context["run_error"] or old["run_error"]:
+        return {}
+    return {
+        "changes": outcome.differences(old["run"], context["run"]),
+        "config_changes": variants.source_differences(old["scenario"], context["scenario"]),
+    }
+
+
 @require_GET
 def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
     scenario = _scenario_or_404(slug)
     context = _page_context(slug, scenario, **_compare_context(request, slug))
-    if "compare" in context and not context["run_error"] and not context["compare"]["run_error"]:
-        context["changes"] = outcome.differences(context["compare"]["run"], context["run"])
+    context.update(_changes(context))
+    at = request.GET.get("at", "")
+    context["start_ms"] = int(at) if at.isdigit() else None  # where the player opens
     return render(request, "playground/scenario.html", context)
+
+
+@require_GET
+def compare_page(request: HttpRequest, old_slug: str, new_slug: str) -> HttpResponse:
+    """Two scenarios side by side: what differs in their sources, and in their outcomes."""
+    old, new = _scenario_or_404(old_slug), _scenario_or_404(new_slug)
+    context: dict[str, Any] = {
+        "slug": new_slug,
+        "scenario": new,
+        **_run_context(new),
+        "compare": {"slug": old_slug, "scenario": old, **_run_context(old)},
+        "labels": ("A", "B"),
+    }
+    context.update(_changes(context))
+    context["same_seed"] = old.seed == new.seed
+    template = "playground/_compare.html" if request.htmx else "playground/compare.html"
+    return render(request, template, context)
 
 
 @require_GET
@@ -203,16 +308,78 @@ def edit_quick(request: HttpRequest, slug: str) -> HttpResponse:
     return _redirect(request, _permalink(scenarios.save(edited)))
 
 
+def _inject(request: HttpRequest, slug: str, form: Any) -> HttpResponse:
+    scenario = _scenario_or_404(slug)
+    try:
+        changed = injections.inject(scenario, form)
+    except ScenarioError as err:
+        payload = scenario_error_payload(err)
+        action = injections.ACTIONS.get(form.get("action", ""))
+        target = form.get("target", "")
+        payload.update(  # so the page shows it beside the button that was pressed
+            action=form.get("action"),
+            target=target,
+            kind=action.kind if action else None,
+            placed=bool(action) and target in injections.targets(scenario, action.kind),
+        )
+        context = _page_context(slug, scenario, inject_error=payload)
+        if form.get("action") == "crash":
+            context["crash_error"] = payload
+        return render(request, "playground/scenario.html", context, status=422)
+    return _redirect(request, _permalink(scenarios.save(changed), compare=slug))
+
+
+@require_POST
+def inject(request: HttpRequest, slug: str) -> HttpResponse:
+    """A button "at this step": a fault or change at `at_ms`; replays and compares."""
+    return _inject(request, slug, request.POST)
+
+
 @require_POST
 def crash(request: HttpRequest, slug: str) -> HttpResponse:
+    """The "crash the consumer here" button: the inject button with action=crash."""
+    form = request.POST.copy()
+    form["action"] = "crash"
+    return _inject(request, slug, form)
+
+
+@require_POST
+def compare_with(request: HttpRequest, slug: str) -> HttpResponse:
+    """The "compare with…" form: one setting changed everywhere it applies, both runs side
+    by side."""
     scenario = _scenario_or_404(slug)
-    target = request.POST.get("target", "")
+    setting, value = request.POST.get("setting", ""), request.POST.get("value", "")
     try:
-        crashed = scenarios.with_crash(scenario, target, request.POST.get("at_ms", ""))
+        changed = variants.variant(scenario, setting, value)
     except ScenarioError as err:
-        context = _page_context(slug, scenario, crash_error=scenario_error_payload(err))
+        errors = {"variant_error": scenario_error_payload(err), "variant_form": request.POST}
+        if request.htmx:
+            context = {"slug": slug, "variant_choices": variants.choices(scenario), **errors}
+            return render(request, "playground/_compare_with.html", context, status=422)
+        context = _page_context(slug, scenario, **errors)
         return render(request, "playground/scenario.html", context, status=422)
-    return _redirect(request, _permalink(scenarios.save(crashed), compare=slug))
+    new_slug = scenarios.save(changed)
+    return _redirect(request, reverse("compare", args=[slug, new_slug]))
+
+
+@require_GET
+def metrics_text(request: HttpRequest, slug: str) -> HttpResponse:
+    """The client metrics at one point of the run, for Prometheus (see `prometheus`)."""
+    try:
+        scenario = scenarios.find(slug)
+    except ScenarioError as err:
+        return scenario_error_response(err, status=409)
+    if scenario is None:
+        return error_response("slug", f"no scenario with the link {slug!r}", status=404)
+    run = runner.run(scenario)
+    if run["error"]:
+        return error_response("scenario", run["error"], status=422)
+    try:
+        index = prometheus.pick_frame(run["frames"], request.GET)
+    except ScenarioError as err:
+        return scenario_error_response(err)
+    text = prometheus.exposition(run, index, slug)
+    return HttpResponse(text, content_type=prometheus.CONTENT_TYPE)
 
 
 # --- JSON API ---------------------------------------------------------------------------------

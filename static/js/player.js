@@ -3,6 +3,11 @@
 // Protocol: see playground/consumers.py. Frames are kept in `frames` as they arrive; a
 // dropped connection reconnects with backoff and asks for the frames it does not have
 // yet, so the step being shown never changes under the reader's eyes.
+//
+// The panels (cluster.js, producers.js, groups.js, metrics.js) listen on the player's
+// root for "player:meta", "player:end" (every frame is in) and "player:step" (a step is
+// shown), each with {meta, frames, step, frame} in `detail`. window.Playground holds the
+// small helpers they share.
 (() => {
   "use strict";
 
@@ -25,9 +30,28 @@
   const strips = $(".strips");
   const chart = $(".chart");
 
+  // After a button "at this step" the new run opens where the old one was left.
+  const START_KEY = "playground:start-ms";
+  function takeStartMs() {
+    const value = sessionStorage.getItem(START_KEY);
+    sessionStorage.removeItem(START_KEY);
+    return value === null ? null : Number(value);
+  }
+
   const state = {
     meta: null, frames: [], step: 0, done: false, timer: null, retries: 0, socket: null,
+    startMs: takeStartMs(),
   };
+  document.addEventListener("submit", (event) => {
+    const at = event.target.querySelector(".at-ms, .at-step");
+    if (at) sessionStorage.setItem(START_KEY, at.value);
+  });
+
+  function announce(name) {
+    root.dispatchEvent(new CustomEvent(`player:${name}`, {
+      detail: { meta: state.meta, frames: state.frames, step: state.step, frame: state.frames[state.step] },
+    }));
+  }
 
   // --- websocket --------------------------------------------------------------------------
 
@@ -54,19 +78,32 @@
       root.dataset.total = String(message.total);
       if (message.error) setStatus(message.error);
       drawChart();
+      announce("meta");
     } else if (message.type === "frames") {
       message.frames.forEach((frame, k) => { state.frames[message.start + k] = frame; });
       scrub.max = String(Math.max(0, state.frames.length - 1));
       root.dataset.loaded = String(state.frames.length);
       enable();
-      show(state.step);
+      show(startStep());
     } else if (message.type === "end") {
       state.done = true;
       setStatus("");
       state.socket.close();
+      announce("end");
+      show(startStep());
     } else if (message.type === "error") {
       setStatus(`${message.field}: ${message.message}`);
     }
+  }
+
+  // The step to show: where the reader is, or (once) the first frame at the start time.
+  function startStep() {
+    if (state.startMs === null) return state.step;
+    const last = state.frames.length - 1;
+    if (state.frames[last].t < state.startMs && !state.done) return state.step;
+    const k = state.frames.findIndex((f) => f && f.t >= state.startMs);
+    state.startMs = null;
+    return k < 0 ? last : k;
   }
 
   function setStatus(text) {
@@ -127,6 +164,15 @@
     drawConsumers(frame);
     drawGroups(frame);
     drawEvents();
+    drawNow(frame);
+    announce("step");
+  }
+
+  // Every button "at this step" acts at the current simulated time.
+  function drawNow(frame) {
+    for (const input of document.querySelectorAll(".at-ms, .at-step")) input.value = String(frame.t);
+    for (const out of document.querySelectorAll(".now-ms")) out.textContent = String(frame.t);
+    for (const out of document.querySelectorAll(".now-step")) out.textContent = String(state.step);
   }
 
   function el(tag, attrs = {}, text = "") {
@@ -204,8 +250,6 @@
       const badge = item.querySelector(".state");
       badge.dataset.state = c.state;
       badge.textContent = c.offset === null ? c.state : `${c.state} @ ${c.offset}`;
-      const at = item.querySelector(".at-ms");
-      if (at) at.value = String(frame.t);
     }
   }
 
@@ -284,6 +328,30 @@
     });
   }
 
+  // --- shared with the panels ------------------------------------------------------------------
+
+  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf"];
+  window.Playground = {
+    el,
+    colour: (k) => PALETTE[k % PALETTE.length],  // partition k's colour, everywhere
+    cursor: (t) => ({ type: "line", x0: t, x1: t, yref: "paper", y0: 0, y1: 1, line: { color: "#c62828", width: 1 } }),
+    // Moves shapes[0] (the cursor line) of a drawn Plotly chart, at most once per frame.
+    moveCursor(div, t) {
+      div.dataset.cursor = String(t);
+      if (!div.dataset.drawn || div.dataset.cursorPending) return;
+      div.dataset.cursorPending = "true";
+      requestAnimationFrame(() => {
+        delete div.dataset.cursorPending;
+        const x = Number(div.dataset.cursor);
+        window.Plotly.relayout(div, { "shapes[0].x0": x, "shapes[0].x1": x });
+      });
+    },
+    chartConfig: { displayModeBar: false, responsive: true },
+  };
+
   window.addEventListener("load", drawChart);  // plotly.js may load after the first frames
-  connect();
+  // Connect once every deferred panel script has run and listens for the player's events.
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
+  else connect();
 })();

@@ -123,3 +123,17 @@ async def test_it_refuses_a_connection_without_an_allowed_origin(slug: str) -> N
     )
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert not connected
+
+
+async def test_meta_and_frames_carry_what_the_panels_draw(
+    socket: WebsocketCommunicator, loss_scenario: Scenario
+) -> None:
+    meta, frames = await _stream(socket)
+    assert meta["lost"] == []
+    assert meta["rebalances"]["billing"][0]["cause"] == "c1 joins"
+    names = {key["name"] for key in meta["metric_keys"]}
+    assert {"records-consumed-rate", "records-lag-max", "record-send-rate"} <= names
+    for frame in frames:
+        assert len(frame["metrics"]) == len(meta["metric_keys"])
+        assert set(frame["produce"]) == {p.id for p in loss_scenario.producers}
+    assert frames[-1]["produce"]["p1"]["acks"] > 0

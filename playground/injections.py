@@ -1,0 +1,199 @@
+"""The "at this step" buttons: a fault or a change inserted into the scenario at `at_ms`.
+
+Each button posts `action`, `target`, `at_ms` and its own numbers; `inject()` returns the
+scenario with the change written in (faults marked `injected: true`), validated again by
+simcore. The page then replays the new scenario and compares it with the old one: a
+deterministic run is the same up to `at_ms`, so the difference is the change's doing.
+A problem with the form raises ScenarioError naming the form field; a value simcore
+rejects raises its own ScenarioError, naming the scenario path (`faults[3].delay_ms`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from playground.scenarios import source_of
+from simcore import Scenario, ScenarioError, parse_scenario
+
+CRASH_RESTART_AFTER_MS = 1000
+SLOWDOWN_FACTOR = 5
+SLOWDOWN_MIN_PROCESSING_MS = 50  # ×5 of 0 ms is still 0: a slow consumer takes some time
+BURST_FACTOR = 5
+BURST_MS = 5000
+
+Source = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # what `target` names: consumer, broker or producer
+    params: tuple[str, ...]  # optional numeric form fields, in ms
+    apply: Callable[[Source, str, int, dict[str, int | None]], None]
+
+
+def _fault(action: str, target: str, at: int, **fields: int | None) -> dict[str, Any]:
+    extra = {k: v for k, v in fields.items() if v is not None}
+    return {"at_ms": at, "action": action, "target": target, **extra, "injected": True}
+
+
+def _crash(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
+    restart = p.get("restart_after_ms")
+    restart = CRASH_RESTART_AFTER_MS if restart is None else restart
+    source["faults"].append(_fault("crash", target, at, restart_after_ms=restart))
+
+
+def _stop(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
+    source["faults"].append(_fault("stop", target, at))
+
+
+def _add_consumer(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
+    source["consumers"].append(_copy_of(source, target, _next_id(source, target), at))
+
+
+def _slow_consumer(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
+    """A graceful stop and, at the same moment, a copy with 5× the processing time.
+
+    The engine has no knob to change a running consumer's processing time, so the slow
+    consumer is a replacement: it joins the group afresh (one rebalance, which a real
+    slowdown would not cause) and resumes from the committed offsets.
+    """
+    replacement = _copy_of(source, target, _slow_id(source, target), at)
+    processing = int(replacement.get("processing_ms", 0))
+    replacement["processing_ms"] = max(processing * SLOWDOWN_FACTOR, SLOWDOWN_MIN_PROCESSING_MS)
+    source["faults"].append(_fault("stop", target, at))
+    source["consumers"].append(replacement)
+
+
+def _kill_broker(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
+    source["faults"].append(
+        _fault("kill_broker", target, at, restart_after_ms=p.get("restart_after_ms"))
+    )
+
+
+def _isolate_broker(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
+    source["faults"].append(_fault("isolate_broker", target, at, duration_ms=p.get("duration_ms")))
+
+
+def _slow_follower(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
+    delay = p.get("delay_ms")
+    if delay is None:
+        raise ScenarioError("delay_ms", "is required: how much later each follower fetch ends")
+    source["faults"].append(
+        _fault("slow_follower", target, at, delay_ms=delay, duration_ms=p.get("duration_ms"))
+    )
+
+
+def _burst(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
+    """×5 the producer's rate from `at_ms` for 5 s, then its own schedule again."""
+    producer = next(x for x in source["producers"] if x["id"] == target)
+    changes = sorted(producer.get("rate_changes", []), key=lambda c: c["at_ms"])
+    end = min(at + BURST_MS, int(source.get("duration_ms", 30_000)))
+    kept = [c for c in changes if not at <= c["at_ms"] < end]
+    inside = [
+        {"at_ms": c["at_ms"], "rate_per_s": c["rate_per_s"] * BURST_FACTOR}
+        for c in changes
+        if at <= c["at_ms"] < end
+    ]
+    burst = [{"at_ms": at, "rate_per_s": _rate_at(producer, changes, at) * BURST_FACTOR}]
+    back = [{"at_ms": end, "rate_per_s": _rate_at(producer, changes, end)}] if end > at else []
+    producer["rate_changes"] = sorted(kept + burst + inside + back, key=lambda c: c["at_ms"])
+
+
+def _rate_at(producer: Source, changes: list[dict[str, Any]], at: int) -> Any:
+    rate = producer["rate_per_s"]
+    for change in changes:
+        if change["at_ms"] <= at:
+            rate = change["rate_per_s"]
+    return rate
+
+
+ACTIONS: Mapping[str, Action] = {
+    "crash": Action("consumer", ("restart_after_ms",), _crash),
+    "stop": Action("consumer", (), _stop),
+    "add_consumer": Action("consumer", (), _add_consumer),
+    "slow_consumer": Action("consumer", (), _slow_consumer),
+    "kill_broker": Action("broker", ("restart_after_ms",), _kill_broker),
+    "isolate_broker": Action("broker", ("duration_ms",), _isolate_broker),
+    "slow_follower": Action("broker", ("delay_ms", "duration_ms"), _slow_follower),
+    "burst_producer": Action("producer", (), _burst),
+}
+
+
+def targets(scenario: Scenario, kind: str) -> list[str]:
+    if kind == "consumer":
+        return [c.id for c in scenario.consumers]
+    if kind == "producer":
+        return [p.id for p in scenario.producers]
+    return [f"broker-{n}" for n in range(scenario.brokers)]
+
+
+def inject(scenario: Scenario, form: Mapping[str, str]) -> Scenario:
+    """The scenario with the form's action written in at `at_ms`."""
+    name = form.get("action", "")
+    action = ACTIONS.get(name)
+    if action is None:
+        raise ScenarioError("action", f"unknown action {name!r}", allowed=", ".join(ACTIONS))
+    at = _required_ms(form, "at_ms")
+    target = form.get("target", "")
+    allowed = targets(scenario, action.kind)
+    if target not in allowed:
+        raise ScenarioError(
+            "target",
+            f"no {action.kind} {target!r} in this scenario",
+            allowed=", ".join(allowed) or "none",
+        )
+    params = {field: _optional_ms(form, field) for field in action.params}
+    source = source_of(scenario)
+    source.setdefault("faults", [])
+    source.setdefault("consumers", [])
+    action.apply(source, target, at, params)
+    return parse_scenario(source)
+
+
+def _required_ms(form: Mapping[str, str], field: str) -> int:
+    raw = (form.get(field) or "").strip()
+    try:
+        return int(raw)
+    except ValueError:
+        raise ScenarioError(field, f"must be a whole number of milliseconds, got {raw!r}") from None
+
+
+def _optional_ms(form: Mapping[str, str], field: str) -> int | None:
+    """Blank means "not set": no restart, no end to the isolation."""
+    return _required_ms(form, field) if (form.get(field) or "").strip() else None
+
+
+def _copy_of(source: Source, target: str, new_id: str, start_ms: int) -> Source:
+    """A new consumer like `target` (group, topics, client, config), starting at `start_ms`."""
+    original = next(c for c in source["consumers"] if c["id"] == target)
+    copy = {**original, "id": new_id, "start_ms": start_ms}
+    copy.pop("config", None)
+    config = dict(original.get("config") or {})
+    config.pop("group.instance.id", None)  # two live members may not share a static id
+    if config:
+        copy["config"] = config
+    return copy
+
+
+def _taken(source: Source) -> set[str]:
+    return {x["id"] for x in source.get("producers", []) + source["consumers"]}
+
+
+def _next_id(source: Source, base: str) -> str:
+    """c1 → c2, or the next free number; an id without a number gets "-2", "-3", …"""
+    taken = _taken(source)
+    match = re.fullmatch(r"(.*?)(\d+)", base)
+    stem, number = (match.group(1), int(match.group(2))) if match else (f"{base}-", 1)
+    number += 1
+    while f"{stem}{number}" in taken:
+        number += 1
+    return f"{stem}{number}"
+
+
+def _slow_id(source: Source, base: str) -> str:
+    """c1 → c1-slow, then c1-slow-2, … (a slowed-down replacement of a slowed-down one)."""
+    candidate = f"{base}-slow"
+    return candidate if candidate not in _taken(source) else _next_id(source, candidate)

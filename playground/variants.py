@@ -1,0 +1,169 @@
+"""Compare mode: the same scenario with one setting changed, and what differs between two.
+
+"Compare with…" on a scenario page picks one setting (say `acks`) and a value; `variant()`
+writes that value into every producer (topic, consumer, or the broker) of the scenario,
+which simcore validates again. Same seed, same everything else: the difference between
+the two outcomes is the setting's doing. `source_differences()` lists, for any two
+scenarios, the paths whose values differ — what the compare page says was changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from playground.scenarios import source_of, typed
+from simcore import Scenario, ScenarioError, parse_scenario
+from simcore.spec import COMMIT_STRATEGIES
+
+IGNORED_PATHS = ("name", "description")
+
+
+@dataclass(frozen=True)
+class Setting:
+    scope: str  # producers, topics, consumers or broker
+    key: str  # the Kafka property (under `config`) or the scenario field
+    hint: str  # the values to offer
+    aliases: tuple[str, ...] = ()  # other spellings of the property (librdkafka)
+    field: bool = False  # a scenario field (processing_ms), not a `config` property
+
+    @property
+    def name(self) -> str:
+        return f"{self.scope}.{self.key}"
+
+    @property
+    def label(self) -> str:
+        where = {"producers": "every producer", "topics": "every topic"}.get(
+            self.scope, "every consumer" if self.scope == "consumers" else "the broker"
+        )
+        return f"{self.key} — {where} ({self.hint})"
+
+
+SETTINGS = (
+    Setting("producers", "acks", "0, 1, all", ("request.required.acks",)),
+    Setting("producers", "enable.idempotence", "true, false"),
+    Setting(
+        "producers",
+        "max.in.flight.requests.per.connection",
+        "1 … 5 with idempotence",
+        ("max.in.flight",),
+    ),
+    Setting("producers", "retries", "0 … 2147483647", ("message.send.max.retries",)),
+    Setting("producers", "linger.ms", "ms", ("queue.buffering.max.ms",)),
+    Setting("producers", "delivery.timeout.ms", "ms", ("message.timeout.ms",)),
+    Setting("topics", "min.insync.replicas", "1 … replication factor"),
+    Setting("topics", "unclean.leader.election.enable", "true, false"),
+    Setting("topics", "replication_factor", "1 … brokers", field=True),
+    Setting("topics", "retention.ms", "ms, -1 = forever"),
+    Setting(
+        "consumers",
+        "partition.assignment.strategy",
+        "RangeAssignor, RoundRobinAssignor, StickyAssignor, CooperativeStickyAssignor"
+        " (librdkafka: range, roundrobin, cooperative-sticky)",
+    ),
+    Setting("consumers", "processing_ms", "ms per record", field=True),
+    Setting("consumers", "max.poll.records", "1 …"),
+    Setting("consumers", "commit", ", ".join(COMMIT_STRATEGIES), field=True),
+    Setting("consumers", "enable.auto.commit", "true, false"),
+    Setting("consumers", "auto.commit.interval.ms", "ms"),
+    Setting("consumers", "max.poll.interval.ms", "ms"),
+    Setting("consumers", "session.timeout.ms", "ms"),
+    Setting("broker", "replica.lag.time.max.ms", "ms"),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def choices(scenario: Scenario) -> list[dict[str, str]]:
+    """The settings that apply to this scenario (it has producers, consumers, …)."""
+    present = {
+        "producers": bool(scenario.producers),
+        "topics": bool(scenario.topics),
+        "consumers": bool(scenario.consumers),
+        "broker": True,
+    }
+    return [
+        {"name": s.name, "label": s.label, "current": current(scenario, s)}
+        for s in SETTINGS
+        if present[s.scope]
+    ]
+
+
+def current(scenario: Scenario, setting: Setting) -> str:
+    """The first entity's resolved value, as the user would type it."""
+    entities: tuple[Any, ...] = (
+        (scenario.broker,) if setting.scope == "broker" else getattr(scenario, setting.scope)
+    )
+    if not entities:
+        return ""
+    entity = entities[0]
+    if setting.field:
+        value = getattr(entity, setting.key)
+    else:
+        config = entity.config
+        value = next((config[k] for k in (setting.key, *setting.aliases) if k in config), "")
+    if isinstance(value, bool):
+        return str(value).lower()
+    if setting.key == "acks" and value in (-1, "-1"):
+        return "all"
+    if setting.key == "partition.assignment.strategy":  # Java's full class names
+        return ", ".join(name.rsplit(".", 1)[-1] for name in str(value).split(","))
+    return str(value)
+
+
+def variant(scenario: Scenario, setting_name: str, raw: str) -> Scenario:
+    """The scenario with `setting` set to `raw` everywhere it applies."""
+    setting = BY_NAME.get(setting_name)
+    if setting is None:
+        allowed = ", ".join(BY_NAME)
+        raise ScenarioError("setting", f"unknown setting {setting_name!r}", allowed=allowed)
+    if not raw.strip():
+        raise ScenarioError(
+            "value", f"is empty: give a value for {setting.key}", allowed=setting.hint
+        )
+    value = typed(raw)
+    source = source_of(scenario)
+    if setting.scope == "broker":
+        entities = [source.setdefault("broker_config", {})]
+    else:
+        entities = source.get(setting.scope) or []
+    if not entities:
+        raise ScenarioError("setting", f"this scenario has no {setting.scope}")
+    for entity in entities:
+        if setting.field:
+            entity[setting.key] = value
+            continue
+        config = entity if setting.scope == "broker" else entity.setdefault("config", {})
+        for alias in setting.aliases:
+            config.pop(alias, None)
+        config[setting.key] = value
+    return parse_scenario(source)
+
+
+def source_differences(old: Scenario, new: Scenario) -> list[dict[str, Any]]:
+    """Every path whose value differs between the two sources: {path, old, new}."""
+    a, b = _flatten(source_of(old)), _flatten(source_of(new))
+    return [
+        {"path": path, "old": a.get(path), "new": b.get(path)}
+        for path in sorted(set(a) | set(b), key=_path_order)
+        if a.get(path) != b.get(path) and not path.startswith(IGNORED_PATHS)
+    ]
+
+
+def _flatten(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{path}.{key}" if path else str(key)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for index, item in enumerate(value):
+            out.update(_flatten(item, f"{path}[{index}]"))
+        return out
+    return {path: value}
+
+
+def _path_order(path: str) -> tuple[int, str]:
+    top = path.split(".", 1)[0].split("[", 1)[0]
+    order = ("seed", "duration_ms", "brokers", "broker_config", "topics", "producers")
+    return (order.index(top) if top in order else len(order), path)

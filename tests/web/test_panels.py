@@ -1,0 +1,99 @@
+"""The scenario page's panels, rendered at the end of the run (the player redraws them)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from simcore import builtin_scenario
+from tests.web.helpers import saved, slow_consumer, text
+
+pytestmark = pytest.mark.django_db
+
+
+def _section(body: str, section_id: str) -> str:
+    start = body.index(f'id="{section_id}"')
+    return body[start : body.index("</section>", start)]
+
+
+def test_the_cluster_view_shows_brokers_replicas_and_the_lost_records(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('acks-1-leader-dies'))}"))
+    cluster = _section(body, "cluster")
+    for broker in range(3):
+        assert f'<li data-broker="{broker}">' in cluster
+        assert f'name="target" value="broker-{broker}"' in cluster
+    assert 'data-state="alive"' in cluster
+    assert "kill this broker" in cluster
+    assert 'data-partition="orders-0"' in cluster
+    assert "leader broker-1 · epoch 1 · ISR [0, 1, 2]" in cluster
+    assert 'id="replica-chart"' in cluster
+    assert 'data-lost="5"' in cluster
+    assert "<b>p1#0</b> acked at 7 ms as orders-0@0" in cluster
+
+
+def test_the_lost_list_says_when_no_acknowledged_record_was_lost(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('acks-all-min-isr-2'))}"))
+    assert 'data-lost="0"' in body
+    assert "No acknowledged record was lost." in body
+
+
+def test_the_producer_panel_counts_retries_and_errors_by_name(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('retries-duplicates-reordering'))}"))
+    panel = _section(body, "producers")
+    assert '<tr data-producer="p1">' in panel
+    assert '<td data-col="retries">2</td>' in panel
+    assert "NOT_ENOUGH_REPLICAS_AFTER_APPEND × 1" in panel
+    assert "NOT_ENOUGH_REPLICAS × 1" in panel
+    assert "burst ×5 for 5 s" in panel
+    # the log in offset order: #4 landed before #3, and #0 was written twice
+    assert 'class="rec out-of-order" title="offset 4: out of order"' in panel
+    assert 'data-message="p1#3"' in panel
+    assert 'class="rec duplicate" title="offset 5: duplicate"' in panel
+
+
+def test_the_group_view_lists_rebalances_with_their_paused_partitions(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('eager-scale-out'))}"))
+    groups = _section(body, "groups")
+    assert 'class="group" data-group=' in groups
+    assert 'data-field="generation"' in groups
+    assert 'data-field="status"' in groups
+    assert 'id="lag-chart"' in groups
+    assert 'id="time-lag-chart"' in groups
+    assert "kafka-consumer-groups --describe" in groups
+    assert 'data-rebalance="1"' in groups
+    assert "data-paused-ms=" in groups
+
+
+def test_the_consumers_have_their_buttons(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(slow_consumer())}"))
+    for action in ("stop", "slow_consumer", "add_consumer"):
+        assert f'name="action" value="{action}"' in body
+    for label in ("remove", "slow down ×5", "add a consumer", "crash the consumer here"):
+        assert label in body
+
+
+def test_the_metrics_panel_uses_kafka_names_and_links_prometheus(client: Client) -> None:
+    slug = saved(slow_consumer())
+    body = text(client.get(f"/r/{slug}"))
+    panel = _section(body, "metrics")
+    for name in (
+        "records-consumed-rate",
+        "fetch-latency-avg",
+        "records-lag-max",
+        "record-send-rate",
+    ):
+        assert f'data-metric="{name}"' in panel
+    assert f'href="/metrics/{slug}"' in panel
+
+
+def test_the_panels_come_under_the_sticky_player_and_load_their_scripts(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('acks-1-leader-dies'))}"))
+    assert 'class="player with-panels"' in body
+    for script in ("player", "cluster", "producers", "groups", "metrics"):
+        assert f"/static/js/{script}.js" in body
+
+
+def test_the_embed_player_has_no_panels(client: Client) -> None:
+    body = text(client.get(f"/embed/{saved(builtin_scenario('acks-1-leader-dies'))}"))
+    assert 'id="cluster"' not in body
+    assert "with-panels" not in body
