@@ -34,7 +34,7 @@ RETRIABLE_PRODUCE_ERRORS = (
 )
 
 ProduceCallback = Callable[[str | None, int], None]
-FetchCallback = Callable[[int, list[Batch], str | None], None]
+FetchCallback = Callable[..., None]  # (offset, batches, error=None, idle_rounds=0)
 
 
 def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
@@ -43,13 +43,22 @@ def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
 
 
 class FetchWaiter:
-    __slots__ = ("offset", "min_bytes", "respond", "done")
+    __slots__ = ("offset", "min_bytes", "respond", "done", "parked_at", "cycle")
 
-    def __init__(self, offset: int, min_bytes: int, respond: FetchCallback) -> None:
+    def __init__(self, offset: int, min_bytes: int, respond: FetchCallback, parked_at: int,
+                 cycle: int) -> None:
         self.offset = offset
         self.min_bytes = min_bytes
         self.respond = respond
         self.done = False
+        self.parked_at = parked_at
+        self.cycle = cycle  # fetch.max.wait.ms plus the round trip of the next fetch
+
+    def idle_rounds(self, now: int) -> int:
+        """Empty long-poll rounds (answered at fetch.max.wait.ms, fetched again) that
+        passed while parked: they change nothing but the fetch metrics, so they are
+        counted here instead of being simulated one by one."""
+        return (now - self.parked_at) // self.cycle if self.cycle else 0
 
 
 class Partition:
@@ -215,10 +224,11 @@ class Cluster:
 
     def send_fetch(self, broker: int, tp: tuple[str, int], offset: int, min_bytes: int,
                    max_wait_ms: int, on_response: FetchCallback) -> None:
-        def respond(at: int, batches: list[Batch], error: str | None = None) -> None:
+        def respond(at: int, batches: list[Batch], error: str | None = None,
+                    idle_rounds: int = 0) -> None:
             if not self.network.alive[broker]:
                 batches, error = [], NETWORK_EXCEPTION
-            self.engine.after(self.latency, on_response, at, batches, error)
+            self.engine.after(self.latency, on_response, at, batches, error, idle_rounds)
 
         self.engine.after(self.latency, self._fetch, broker, tp, offset, min_bytes,
                           max_wait_ms, respond)
@@ -242,7 +252,12 @@ class Cluster:
         if batches and sum(b.size for b in batches) >= min_bytes:
             respond(offset, batches)
             return
-        waiter = FetchWaiter(offset, min_bytes, respond)
+        if not batches and min_bytes <= 1:  # any data ends the wait: no need to expire it
+            waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now,
+                                 max_wait_ms + 2 * self.latency)
+            replica.lead.fetch_waiters.append(waiter)
+            return
+        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0)
         replica.lead.fetch_waiters.append(waiter)
         self.engine.after(max_wait_ms, self._expire_fetch, replica, waiter)
 
@@ -264,7 +279,7 @@ class Cluster:
             batches = self._read(replica, waiter.offset)
             if batches and sum(b.size for b in batches) >= waiter.min_bytes:
                 waiter.done = True
-                waiter.respond(waiter.offset, batches)
+                waiter.respond(waiter.offset, batches, None, waiter.idle_rounds(self.engine.now))
             else:
                 waiting.append(waiter)
         lead.fetch_waiters = waiting

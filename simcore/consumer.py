@@ -243,8 +243,9 @@ class Consumer(Committer, Membership):
                 self.later(self.spec.retry_backoff_ms, self._refetch, tp)
                 continue
 
-            def respond(at: int, batches, error, tp=tp, sent=self.engine.now) -> None:  # type: ignore[no-untyped-def]
-                self.fetch_count += 1
+            def respond(at: int, batches, error, idle_rounds=0, tp=tp,  # type: ignore[no-untyped-def]
+                        sent=self.engine.now) -> None:
+                self.fetch_count += 1 + idle_rounds
                 self.fetch_latency_total += self.engine.now - sent
                 self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
 
