@@ -1,0 +1,485 @@
+"""The built-in scenarios of the consumer-groups, rebalancing and lag chapter (21..29).
+
+Each test pins what the scenario's description promises a learner: how the lag moves
+(series values early against late), the Burrow-style lag status and the catch-up
+estimate, who owns which partition after each rebalance, how long each partition was
+paused, poll timeouts and CommitFailedException, static rejoins, retention deleting
+unread orders, and the ledger counts. Every run checks the invariants after each event.
+Digests are not pinned; determinism is.
+"""
+
+from __future__ import annotations
+
+import bisect
+from functools import cache
+from typing import Any
+
+import pytest
+
+import simcore
+from simcore.builtins import SCENARIO_DIR
+
+HEADINGS = (
+    "What to watch",
+    "What it teaches",
+    "When to use this setting",
+    "Pros and cons",
+    "Where real Kafka differs from the popular story",
+)
+
+CHAPTER = [
+    "slow-consumer-lag-grows",
+    "scale-out-drains-lag",
+    "fifth-consumer-idle",
+    "max-poll-interval-exceeded",
+    "eager-scale-out",
+    "cooperative-scale-out",
+    "static-membership-restart",
+    "retention-deletes-unread",
+    "producer-burst-and-recovery",
+]
+
+FOUR = ["orders-0", "orders-1", "orders-2", "orders-3"]
+RANGE = "org.apache.kafka.clients.consumer.RangeAssignor"
+COOPERATIVE = "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+
+
+@cache
+def run(slug: str) -> simcore.Result:
+    return simcore.simulate(simcore.builtin_scenario(slug), check_invariants=True)
+
+
+def events(slug: str, kind: str, actor: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+    return [
+        (t, fields)
+        for t, k, who, fields in run(slug).events
+        if k == kind and (actor is None or who == actor)
+    ]
+
+
+def group(slug: str) -> dict[str, Any]:
+    return run(slug).consumer_groups()["billing"]
+
+
+def ledger(slug: str) -> dict[str, int]:
+    return run(slug).summary()["ledger"]["groups"]["billing"]
+
+
+def assigned(slug: str, member: str) -> list[str]:
+    """The member's partitions after its last assignment."""
+    return events(slug, "assigned", member)[-1][1]["partitions"]
+
+
+def paused(slug: str) -> dict[str, int]:
+    """Per partition, how long the scale-out rebalance(s) kept it paused."""
+    out: dict[str, int] = {}
+    for rebalance in group(slug)["rebalances"]["list"]:
+        if rebalance["start_ms"] > 10_000:
+            for part, ms in rebalance["paused_ms"].items():
+                out[part] = out.get(part, 0) + ms
+    return out
+
+
+@cache
+def _series(slug: str) -> dict[str, Any]:
+    return run(slug).series()
+
+
+def lag_at(slug: str, t: int) -> int:
+    """The tool's LAG over all partitions at time t (a partition with no commit yet: 0)."""
+    series = _series(slug)
+    index = bisect.bisect_right(series["t"], t) - 1
+    return sum(row["lag"][index] or 0 for row in series["groups"].values())
+
+
+def lag_between(slug: str, start: int, end: int) -> list[int]:
+    series = _series(slug)
+    return [lag_at(slug, t) for t in series["t"] if start <= t <= end]
+
+
+@cache
+def _frames(slug: str) -> list[dict[str, Any]]:
+    return run(slug).frames()
+
+
+def summary_at(slug: str, t: int) -> dict[str, Any]:
+    """The group's summary (status, catch-up estimate, ...) as the player shows it at t."""
+    frames = _frames(slug)
+    index = bisect.bisect_right([f["t"] for f in frames], t) - 1
+    (summary,) = frames[index]["group_summary"]
+    return summary
+
+
+def statuses_between(slug: str, start: int, end: int) -> set[str]:
+    return {f["group_summary"][0]["status"] for f in _frames(slug) if start <= f["t"] <= end}
+
+
+def positions(slug: str, actor: str) -> list[tuple[int, dict[str, Any]]]:
+    return events(slug, "position", actor)
+
+
+def poll_sizes(slug: str, actor: str) -> list[tuple[int, int]]:
+    """(time, records) of each poll() that returned records ("orders-1@3..9, orders-2@6")."""
+    out = []
+    for t, fields in events(slug, "poll", actor):
+        count = 0
+        for chunk in fields["records"].split(", "):
+            first, _, last = chunk.rpartition("@")[2].partition("..")
+            count += int(last or first) - int(first) + 1
+        out.append((t, count))
+    return out
+
+
+# --- the chapter as a whole -------------------------------------------------------------------
+
+
+def test_it_lists_the_chapter_as_scenarios_21_to_29() -> None:
+    slugs = [slug for slug, _ in simcore.builtin_scenarios()]
+    assert [s for s in slugs if s in CHAPTER] == CHAPTER
+    numbers = {path.stem.split("-", 1)[1]: path.name[:2] for path in SCENARIO_DIR.glob("*.yaml")}
+    assert [numbers[slug] for slug in CHAPTER] == [f"{n}" for n in range(21, 30)]
+
+
+@pytest.mark.parametrize("slug", CHAPTER)
+def test_it_runs_every_scenario_with_invariants_checked(slug: str) -> None:
+    result = run(slug)
+    scenario = result.scenario
+    assert result.events
+    assert scenario.duration_ms <= 120_000
+    assert sum(p.messages for p in scenario.producers) <= 300
+    assert {c.group for c in scenario.consumers} == {"billing"}
+    assert ledger(slug)["processed_once"] + ledger(slug)["processed_never"] > 0
+
+
+@pytest.mark.parametrize("slug", CHAPTER)
+def test_it_explains_every_scenario_under_the_five_headings(slug: str) -> None:
+    scenario = simcore.builtin_scenario(slug)
+    assert scenario.name.strip()
+    lines = scenario.description.splitlines()
+    headings = [line.lstrip("#").strip() for line in lines if line.startswith("#")]
+    assert headings == list(HEADINGS)
+    assert lines[0].strip(), "starts with a summary paragraph"
+    assert not lines[0].startswith("#"), "starts with a summary paragraph"
+
+
+@pytest.mark.parametrize("slug", CHAPTER)
+def test_it_simulates_each_scenario_deterministically(slug: str) -> None:
+    scenario = simcore.builtin_scenario(slug)
+    first = simcore.simulate(scenario).summary()
+    second = simcore.simulate(scenario).summary()
+    assert first["digest"] == second["digest"]
+    assert first == second
+    assert run(slug).summary()["digest"] == first["digest"], "invariant checks change nothing"
+
+
+def test_it_pairs_eager_and_cooperative_scale_out_differing_only_in_the_assignor() -> None:
+    def without_assignor(slug: str) -> tuple[dict[str, Any], set[str]]:
+        data = simcore.scenario_to_data(simcore.builtin_scenario(slug))
+        data.pop("name")
+        data.pop("description")
+        strategies = {c["config"].pop("partition.assignment.strategy") for c in data["consumers"]}
+        return data, strategies
+
+    eager, eager_strategies = without_assignor("eager-scale-out")
+    cooperative, cooperative_strategies = without_assignor("cooperative-scale-out")
+    assert eager == cooperative
+    assert eager_strategies == {RANGE}
+    assert cooperative_strategies == {COOPERATIVE}
+    assert group("eager-scale-out")["protocol"] == "range"
+    assert group("cooperative-scale-out")["protocol"] == "cooperative-sticky"
+
+
+def test_it_builds_the_scale_out_on_the_slow_consumer_run() -> None:
+    slow = simcore.scenario_to_data(simcore.builtin_scenario("slow-consumer-lag-grows"))
+    scaled = simcore.scenario_to_data(simcore.builtin_scenario("scale-out-drains-lag"))
+    assert scaled["topics"] == slow["topics"]
+    first, *joiners = scaled["consumers"]
+    assert first == slow["consumers"][0]
+    assert [c.pop("id") for c in joiners] == ["c2", "c3", "c4"]
+    assert all(c.pop("start_ms") == 20_000 for c in joiners)
+    assert all(c == {k: v for k, v in first.items() if k != "id"} for c in joiners)
+    for key in ("id", "topic", "rate_per_s", "key", "value"):
+        assert scaled["producers"][0][key] == slow["producers"][0][key]
+    # until the three join, it is the same run
+    for t in (10_000, 15_000, 20_000):
+        assert lag_at("scale-out-drains-lag", t) == lag_at("slow-consumer-lag-grows", t)
+
+
+# --- lag grows, lag drains ------------------------------------------------------------------------
+
+
+def test_it_shows_one_slow_consumer_falling_further_behind() -> None:
+    slug = "slow-consumer-lag-grows"
+    assert assigned(slug, "c1") == FOUR
+    lags = [lag_at(slug, t) for t in (10_000, 20_000, 45_000, 60_000)]
+    assert lags == [27, 67, 112, 155]
+    # each poll returns what was fetched meanwhile: bigger polls as the lag grows
+    big = [(t // 500 * 500, n) for t, n in poll_sizes(slug, "c1") if n >= 20]
+    assert big == [(10_000, 20), (22_500, 29), (45_500, 55)]
+    # auto-commit runs inside poll(), and the polls get longer as the lag grows
+    commits = [t // 500 * 500 for t, f in events(slug, "commit_stored")]
+    assert commits == [9_500, 20_000, 37_000, 45_500]
+    summary = group(slug)
+    assert summary["lag_status"] == "WARN"
+    assert summary["catch_up_ms"] is None, "not catching up: no estimate"
+    assert statuses_between(slug, 21_000, 60_000) <= {"WARN", "STOP"}
+    assert statuses_between(slug, 31_000, 37_000) == {"STOP"}, "no commit during a long batch"
+    assert {summary_at(slug, t)["catch_up_ms"] for t in range(10_000, 60_001, 2_500)} == {None}
+    # the client's records-lag counts fetched but unprocessed orders as consumed
+    parts = summary["partitions"]
+    assert sum(p["lag"] for p in parts) == 155
+    assert sum(p["records_lag"] for p in parts) == 100
+    assert max(p["time_lag_ms"] for p in parts) >= 35_000
+    assert ledger(slug)["processed_multiple"] == 0
+
+
+def test_it_shows_three_more_consumers_draining_the_lag() -> None:
+    slug = "scale-out-drains-lag"
+    rebalances = group(slug)["rebalances"]["list"]
+    assert len(rebalances) == 2
+    scale_out = rebalances[1]
+    assert scale_out["start_ms"] // 100 == 200  # c2..c4 join at 20 s
+    assert 22_000 <= scale_out["end_ms"] <= 23_000  # c1 rejoins after its batch
+    assert max(scale_out["paused_ms"].values()) < 100, "c1 worked on while the group waited"
+    ((_, revoked),) = events(slug, "revoked", "c1")
+    assert revoked["partitions"] == FOUR, "eager: all revoked before rejoining"
+    owners = {member: assigned(slug, member) for member in ("c1", "c2", "c3", "c4")}
+    assert owners == {
+        "c1": ["orders-0"],
+        "c2": ["orders-1"],
+        "c3": ["orders-2"],
+        "c4": ["orders-3"],
+    }
+    # the lag drains: high just after the rebalance, low at the end
+    assert lag_at(slug, 28_000) == 73
+    assert lag_at(slug, 34_000) < 30
+    assert max(lag_between(slug, 40_000, 50_000)) < 20
+    # an estimate appears once the window holds commits of the four consumers
+    assert {summary_at(slug, t)["catch_up_ms"] for t in range(10_000, 31_001, 1_000)} == {None}
+    estimates = [summary_at(slug, t)["catch_up_ms"] for t in range(32_000, 50_001, 1_000)]
+    assert None not in estimates
+    assert summary_at(slug, 40_000)["catch_up_ms"] < 10_000
+    assert group(slug)["lag_status"] == "OK"
+    assert ledger(slug)["processed_multiple"] == 0
+
+
+def test_it_leaves_the_fifth_consumer_idle() -> None:
+    slug = "fifth-consumer-idle"
+    ((t, generation),) = events(slug, "generation")
+    assert 6_000 <= t < 6_100, "the initial delay was extended once"
+    assert sorted(generation["members"]) == ["c1", "c2", "c3", "c4", "c5"]
+    owners = {member: assigned(slug, member) for member in ("c1", "c2", "c3", "c4", "c5")}
+    assert owners["c5"] == []
+    assert sorted(p for parts in owners.values() for p in parts) == FOUR
+    assert all(len(owners[m]) == 1 for m in ("c1", "c2", "c3", "c4"))
+    assert events(slug, "processed", "c5") == []
+    rates = {
+        m["labels"]["client_id"]: m["value"]
+        for m in run(slug).metrics()
+        if m["name"] == "records-consumed-rate"
+    }
+    assert rates["c5"] == 0
+    assert all(rates[m] > 0 for m in ("c1", "c2", "c3", "c4"))
+    assert group(slug)["rebalances"]["count"] == 1
+    assert group(slug)["lag_status"] == "OK"
+    assert max(lag_between(slug, 12_000, 30_000)) < 25
+    assert ledger(slug)["processed_once"] == 117
+    assert ledger(slug)["processed_multiple"] == 0
+
+
+# --- max.poll.interval.ms ----------------------------------------------------------------------
+
+
+def test_it_shows_a_slow_batch_costing_the_partition_a_commit_and_duplicates() -> None:
+    slug = "max-poll-interval-exceeded"
+    spec = {c.id: c for c in run(slug).scenario.consumers}
+    assert spec["c1"].max_poll_interval_ms == 10_000
+    assert spec["c1"].max_poll_records == 500
+    first = events(slug, "assigned")[:2]
+    assert {f["partitions"][0] for _, f in first} == {"orders-0", "orders-1"}
+    assert assigned(slug, "c1") == ["orders-0"]
+    # c1's heartbeat thread leaves the group for it
+    ((timeout_at, timeout),) = events(slug, "poll_timeout", "c1")
+    assert timeout["since_last_poll"] > timeout["max_poll_interval_ms"] == 10_000
+    ((left_at, left),) = events(slug, "member_left")
+    assert left["member"] == "c1"
+    assert left_at - timeout_at <= 5
+    causes = [(t, f["cause"]) for t, f in events(slug, "rebalance_start")]
+    assert any(t == left_at and "max.poll.interval.ms" in cause for t, cause in causes)
+    # c2 takes orders-0 and starts it from scratch (no commit yet)
+    takeover = [(t, f["partitions"]) for t, f in events(slug, "assigned", "c2") if t > timeout_at]
+    assert takeover[0][1] == ["orders-0", "orders-1"]
+    assert any(f["part"] == "orders-0" and f["offset"] == 0 for _, f in positions(slug, "c2"))
+    # meanwhile c1 keeps processing the same orders: two consumers on one partition
+    c1_after = [t for t, f in events(slug, "processed", "c1") if t > timeout_at]
+    c2_orders0 = [t for t, f in events(slug, "processed", "c2") if f["part"] == "orders-0"]
+    assert c1_after
+    assert c2_orders0
+    assert min(c1_after) < max(c2_orders0)
+    # c1's commit is refused: CommitFailedException
+    ((_, exception),) = events(slug, "commit_exception", "c1")
+    assert (exception["exception"], exception["error"]) == (
+        "CommitFailedException",
+        "UNKNOWN_MEMBER_ID",
+    )
+    assert any("CommitFailedException" in e for e in run(slug).errors)
+    # polling again rejoins: c1 gets orders-0 back, from c2's commit
+    assert group(slug)["generation"] == 3
+    assert positions(slug, "c1")[-1][1]["offset"] == 15
+    counts = ledger(slug)
+    assert (counts["processed_multiple"], counts["processed_never"]) == (15, 0)
+
+
+# --- eager against cooperative -------------------------------------------------------------------
+
+
+def test_it_pauses_every_partition_in_an_eager_scale_out() -> None:
+    slug = "eager-scale-out"
+    assert paused(slug) == {"orders-0": 5006, "orders-1": 5006, "orders-2": 6, "orders-3": 6}
+    scale_out = [r for r in group(slug)["rebalances"]["list"] if r["start_ms"] > 10_000]
+    assert len(scale_out) == 1, "one round"
+    revoked = sorted(p for t, f in events(slug, "revoked") if t > 16_000 for p in f["partitions"])
+    assert revoked == FOUR
+    # c1 rejoined at 18 s and waited idle until c2 finished its batch at 23 s
+    joins = {
+        actor: t for t, kind, actor, _f in run(slug).events if kind == "join_group" and t > 17_000
+    }
+    assert joins["c2"] - joins["c1"] == 5_000
+    owners = {member: assigned(slug, member) for member in ("c1", "c2", "c3", "c4")}
+    assert sorted(len(parts) for parts in owners.values()) == [1, 1, 1, 1]
+    assert lag_at(slug, 50_000) < lag_at(slug, 30_000)
+
+
+def test_it_pauses_only_the_moved_partitions_in_a_cooperative_scale_out() -> None:
+    slug = "cooperative-scale-out"
+    assert paused(slug) == {"orders-2": 3106, "orders-3": 3106}
+    scale_out = [r for r in group(slug)["rebalances"]["list"] if r["start_ms"] > 10_000]
+    assert len(scale_out) == 2, "two rounds"
+    assert scale_out[0]["paused_ms"] == {}, "nothing revoked in the first round"
+    revoked = sorted(p for t, f in events(slug, "revoked") if t > 16_000 for p in f["partitions"])
+    assert revoked == ["orders-2", "orders-3"]
+    rejoins = {
+        a: f["owned"]
+        for t, k, a, f in run(slug).events
+        if k == "join_group" and a in ("c1", "c2") and 16_000 < t < 21_515
+    }
+    assert rejoins == {"c1": ["orders-0", "orders-2"], "c2": ["orders-1", "orders-3"]}
+    owners = {member: assigned(slug, member) for member in ("c1", "c2", "c3", "c4")}
+    assert owners == {
+        "c1": ["orders-0"],
+        "c2": ["orders-1"],
+        "c3": ["orders-2"],
+        "c4": ["orders-3"],
+    }
+    assert lag_at(slug, 50_000) < lag_at(slug, 30_000)
+
+
+def test_it_pauses_less_in_total_with_cooperative_than_with_eager() -> None:
+    eager = group("eager-scale-out")["rebalances"]
+    cooperative = group("cooperative-scale-out")["rebalances"]
+    assert len(paused("eager-scale-out")) == 4
+    assert len(paused("cooperative-scale-out")) == 2
+    assert (eager["total_pause_ms"], cooperative["total_pause_ms"]) == (10_024, 6_212)
+    assert eager["total_pause_ms"] > cooperative["total_pause_ms"]
+    assert (eager["count"], cooperative["count"]) == (2, 3)
+
+
+# --- static membership ---------------------------------------------------------------------------
+
+
+def test_it_lets_a_static_member_restart_without_a_rebalance() -> None:
+    slug = "static-membership-restart"
+    ((crashed_at, _),) = events(slug, "crash", "c1")
+    ((rejoined_at, rejoin),) = events(slug, "static_rejoin")
+    assert (crashed_at, rejoin["member"], rejoin["generation"]) == (15_000, "c1", 1)
+    assert rejoined_at - crashed_at < 45_000, "within session.timeout.ms"
+    assert [t for t, _ in events(slug, "rebalance_start") if t > crashed_at] == []
+    assert events(slug, "member_expired") == []
+    assert group(slug)["rebalances"]["count"] == 1
+    assert group(slug)["generation"] == 1
+    before, after = (f["partitions"] for _, f in events(slug, "assigned", "c1"))
+    assert before == after == ["orders-0", "orders-1"]
+    assert events(slug, "revoked", "c2") == [], "c2 never stopped"
+    assert [f["offset"] for t, f in positions(slug, "c1") if t > rejoined_at] == [10, 10]
+    assert lag_at(slug, 25_000) > lag_at(slug, 15_000)
+    assert lag_at(slug, 26_000) < 15
+    assert ledger(slug)["processed_multiple"] == 9, "commits are unchanged: a replay"
+
+
+def test_it_stalls_the_group_when_the_same_restart_has_no_instance_id() -> None:
+    data = simcore.scenario_to_data(simcore.builtin_scenario("static-membership-restart"))
+    for consumer in data["consumers"]:
+        del consumer["config"]["group.instance.id"]
+    data["duration_ms"] = 60_000
+    result = simcore.simulate(simcore.parse_scenario(data), check_invariants=True)
+    kinds = [(t, kind, actor, f) for t, kind, actor, f in result.events]
+    assert not [k for k in kinds if k[1] == "static_rejoin"]
+    started = [t for t, kind, _a, _f in kinds if kind == "rebalance_start" and t > 15_000]
+    assert len(started) == 1
+    assert 20_000 <= started[0] < 20_100
+    revoked = [(t, f["partitions"]) for t, kind, a, f in kinds if kind == "revoked" and a == "c2"]
+    assert revoked[0][1] == ["orders-2", "orders-3"]
+    assert revoked[0][0] < 22_000
+    (expired,) = [(t, f) for t, kind, _a, f in kinds if kind == "member_expired"]
+    assert expired[1]["member"] == "c1"
+    assert 55_000 <= expired[0] <= 60_000
+    scale = result.consumer_groups()["billing"]["rebalances"]["list"][-1]
+    assert scale["end_ms"] - expired[0] < 100, "the rebalance waited for the old member id"
+    assert min(scale["paused_ms"].values()) > 35_000
+    assert sorted(scale["paused_ms"]) == FOUR
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+def test_it_shows_retention_deleting_orders_the_group_never_read() -> None:
+    slug = "retention-deletes-unread"
+    scenario = run(slug).scenario
+    (topic,) = scenario.topics
+    assert (topic.retention_ms, topic.segment_ms) == (20_000, 5_000)
+    assert scenario.broker.log_retention_check_interval_ms == 1_000
+    assert [n for _, n in poll_sizes(slug, "c1")][:2] == [13, 52], "52 orders held in memory"
+    deletions = [(t, f["log_start"], f["records"]) for t, f in events(slug, "segments_deleted")]
+    assert deletions == [(25_000 + 5_000 * k, 20 * (k + 1), 20) for k in range(9)]
+    resets = [f for _, f in positions(slug, "c1") if "OFFSET_OUT_OF_RANGE" in f["why"]]
+    assert len(resets) == 1
+    assert resets[0]["offset"] == 180
+    assert resets[0]["why"] == "OFFSET_OUT_OF_RANGE at 65, auto.offset.reset=earliest"
+    assert ledger(slug)["expired_unread"] == 115
+    assert ledger(slug)["processing_total"] == 65
+    topic_counts = run(slug).summary()["ledger"]["topics"]["orders"]
+    assert (topic_counts["expired"], topic_counts["lost_acked"]) == (180, 0)
+    assert run(slug).errors == []
+    # LAG counts offsets, deleted ones too; time lag cannot outgrow what is kept
+    assert lag_at(slug, 68_000) == 259
+    assert max(p["time_lag_ms"] for p in group(slug)["partitions"]) <= 25_000
+
+
+# --- a producer burst ----------------------------------------------------------------------------
+
+
+def test_it_shows_a_burst_raising_the_lag_which_then_drains() -> None:
+    slug = "producer-burst-and-recovery"
+    (producer,) = run(slug).scenario.producers
+    assert list(producer.rate_changes) == [(10_000, 10), (20_000, 2)]
+    assert lag_at(slug, 9_500) == 0
+    assert lag_at(slug, 15_000) == 32
+    assert lag_at(slug, 20_000) == 61
+    assert max(lag_between(slug, 0, 60_000)) == 62
+    assert lag_at(slug, 40_000) < lag_at(slug, 30_000) < lag_at(slug, 20_000)
+    zero_at = next(t for t in _series(slug)["t"] if t > 30_000 and lag_at(slug, t) == 0)
+    assert 50_000 <= zero_at <= 51_000
+    assert max(lag_between(slug, zero_at, 60_000)) <= 1, "caught up: each new order waits 250 ms"
+    # WARN while the burst lasts, OK once the lag falls
+    assert statuses_between(slug, 0, 14_000) == {"OK"}
+    assert statuses_between(slug, 15_000, 20_500) == {"WARN"}
+    assert statuses_between(slug, 21_000, 60_000) == {"OK"}
+    # the estimate appears during the drain and comes true
+    assert {summary_at(slug, t)["catch_up_ms"] for t in range(10_500, 23_501, 500)} == {None}
+    for t in range(25_000, 45_001, 5_000):
+        estimate = summary_at(slug, t)["catch_up_ms"]
+        assert estimate is not None
+        assert abs(t + estimate - zero_at) <= 1_000
+    assert group(slug)["lag_status"] == "OK"
+    counts = ledger(slug)
+    assert (counts["processed_once"], counts["processed_multiple"]) == (200, 0)
