@@ -45,10 +45,15 @@ def headline(run: RunData) -> dict[str, Any]:
     never = sum(g["processed_never"] for g in ledger["groups"].values())
     duplicated = sum(g["processed_multiple"] for g in ledger["groups"].values())
     once = sum(g["processed_once"] for g in ledger["groups"].values())
+    # The log's own figures: with no consumer they are the whole story (the producer chapter).
+    written_twice = sum(t.get("log_duplicates", 0) for t in ledger["topics"].values())
+    reordered = sum(t.get("out_of_order", 0) for t in ledger["topics"].values())
     if lost or never:
         verdict = "loss"
-    elif duplicated:
+    elif duplicated or written_twice:
         verdict = "duplicates"
+    elif reordered:
+        verdict = "out of order"
     else:
         verdict = "exactly once"
     return {
@@ -56,6 +61,9 @@ def headline(run: RunData) -> dict[str, Any]:
         "never": never,
         "duplicated": duplicated,
         "once": once,
+        "written_twice": written_twice,
+        "reordered": reordered,
+        "consumed": bool(ledger["groups"]),
         "verdict": verdict,
     }
 

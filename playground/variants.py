@@ -9,6 +9,7 @@ scenarios, the paths whose values differ — what the compare page says was chan
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,10 +144,17 @@ def source_differences(old: Scenario, new: Scenario) -> list[dict[str, Any]]:
     """Every path whose value differs between the two sources: {path, old, new}."""
     a, b = _flatten(source_of(old)), _flatten(source_of(new))
     return [
-        {"path": path, "old": a.get(path), "new": b.get(path)}
+        {"path": path, "old": _shown(a.get(path)), "new": _shown(b.get(path))}
         for path in sorted(set(a) | set(b), key=_path_order)
         if a.get(path) != b.get(path) and not path.startswith(IGNORED_PATHS)
     ]
+
+
+def _shown(value: Any) -> str | None:
+    """As the scenario's YAML/JSON writes it (true, not True); None when absent."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _flatten(value: Any, path: str = "") -> dict[str, Any]:

@@ -15,6 +15,8 @@
   const chart = document.getElementById("replica-chart");
   const picker = document.getElementById("replica-partition");
   const MAX_CELLS = 60;
+  const NUMBERED_CELLS = 12;  // offsets are written in the cells up to this many
+  const LOST_LABELS = 6;      // more lost records than this: crosses without their ids
   const LOST_TRACE = "acknowledged, then lost";
   let latest = null;  // the last event's detail: {meta, frames, step, frame}
   let sizes = null;   // per partition, the largest LEO any replica reaches in the run
@@ -59,7 +61,7 @@
       const offset = Math.floor(k * per);
       const kind = offset >= r.leo ? "future" : offset < p.hw ? "written" : "unreplicated";
       const cell = el("span", { class: `cell ${kind}`, title: per > 1 ? `offsets ${offset}…` : `offset ${offset}` });
-      if (per === 1 && count <= 30) cell.textContent = String(offset);
+      if (per === 1 && count <= NUMBERED_CELLS) cell.textContent = String(offset);
       cells.append(cell);
     }
     lane.append(cells, el("i", { class: "rhw", style: `left: ${(100 * r.hw) / size}%`, title: `this replica's HW = ${r.hw}` }));
@@ -121,7 +123,7 @@
     }));
     traces.push({ x: t, y: rows.map((p) => p.hw), name: "HW", mode: "lines", line: { shape: "hv", width: 3, color: "#1f3a5f" } });
     brokers.forEach((b, k) => traces.push({
-      x: t, y: rows.map((p) => (p.isr.includes(b) ? k : null)), name: `broker-${b} in ISR`, yaxis: "y2",
+      ...band(t, rows.map((p) => p.isr.includes(b)), k), name: `broker-${b} in ISR`, yaxis: "y2",
       mode: "lines", line: { width: 9, color: colour(k) }, opacity: 0.45, showlegend: false,
       hovertemplate: `broker-${b} in the ISR at %{x} ms<extra></extra>`,
     }));
@@ -133,7 +135,8 @@
     traces.push({
       x: lost.map((m) => m.acked_ms),
       y: lost.map((m) => (m.offset !== null ? m.offset : leoAt(frames, name, m.acked_ms))),
-      text: lost.map((m) => m.id), name: LOST_TRACE, mode: "markers+text", textposition: "top center",
+      text: lost.map((m) => m.id), name: LOST_TRACE, textposition: "top center",
+      mode: lost.length <= LOST_LABELS ? "markers+text" : "markers",
       marker: { symbol: "x", size: 11, color: "#c62828", line: { width: 2, color: "#c62828" } },
       textfont: { color: "#c62828", size: 10 },
       hovertemplate: "%{text}: acknowledged at %{x} ms (offset %{y}), then lost<extra></extra>",
@@ -156,6 +159,19 @@
     chart.dataset.drawn = "true";
     chart.dataset.partition = name;
     chart.dataset.lost = String(lost.length);
+  }
+
+  // A lane at height y drawn while `member[i]` holds, kept up to the frame where it stops
+  // (frames are sparse where nothing happens: a plain line would end at the last sample).
+  function band(t, member, y) {
+    const xs = [];
+    const ys = [];
+    member.forEach((inside, i) => {
+      if (inside) { xs.push(t[i]); ys.push(y); } else if (i > 0 && member[i - 1]) {
+        xs.push(t[i], t[i]); ys.push(y, null);
+      } else { xs.push(t[i]); ys.push(null); }
+    });
+    return { x: xs, y: ys };
   }
 
   function leoAt(frames, name, t) {

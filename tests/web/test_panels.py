@@ -97,3 +97,22 @@ def test_the_embed_player_has_no_panels(client: Client) -> None:
     body = text(client.get(f"/embed/{saved(builtin_scenario('acks-1-leader-dies'))}"))
     assert 'id="cluster"' not in body
     assert "with-panels" not in body
+
+
+@pytest.mark.parametrize(
+    ("name", "verdict", "label"),
+    [
+        ("retries-duplicates-reordering", "duplicates", "Duplicates, no loss"),
+        ("idempotent-producer", "exactly once", "Written once, in order"),
+    ],
+)
+def test_without_consumers_the_headline_tells_the_log(
+    client: Client, name: str, verdict: str, label: str
+) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario(name))}"))
+    headline = body[body.index('class="headline') :]
+    headline = headline[: headline.index("</dl>")]
+    assert f'data-verdict="{verdict}"' in headline
+    assert label in headline
+    assert 'data-count="written_twice"' in headline
+    assert 'data-count="never"' not in headline
