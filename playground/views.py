@@ -94,6 +94,7 @@ def _panels_context(scenario: Scenario, run: runner.RunData) -> dict[str, Any]:
         # the replica timeline opens on the first partition that lost an acknowledged record
         "replica_default": parts.index(lost_parts[0]) if lost_parts else 0,
         "producer_rows": _producer_rows(scenario, run, last),
+        "members": _members(last),
         "consumer_buttons": CONSUMER_BUTTONS,
         "metrics_end": [
             {**key, "value": value}
@@ -103,6 +104,7 @@ def _panels_context(scenario: Scenario, run: runner.RunData) -> dict[str, Any]:
     }
 
 
+PALETTE_SIZE = 10  # partition colours: .part-0 … .part-9, as in static/js/player.js
 CONSUMER_BUTTONS = (  # (action, label, what it does), beside "crash the consumer here"
     ("stop", "remove", "a graceful close(): it commits and leaves the group"),
     ("slow_consumer", "slow down ×5", "a replacement with 5× the processing time joins now"),
@@ -143,6 +145,24 @@ def _producer_rows(
             }
         )
     return rows
+
+
+def _members(last: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """Per group, its consumers and the partitions each owns, at the end (the group view)."""
+    if last is None:
+        return {}
+    index = {f"{p['topic']}-{p['partition']}": k for k, p in enumerate(last["partitions"])}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for consumer in last["consumers"]:
+        owned = [
+            f"{r['topic']}-{r['partition']}"
+            for r in last["groups"]
+            if r["consumer"] == consumer["id"]
+        ]
+        out.setdefault(consumer["group"], []).append(
+            {**consumer, "partitions": [(name, index[name] % PALETTE_SIZE) for name in owned]}
+        )
+    return out
 
 
 def _broker_state(broker: dict[str, Any]) -> str:

@@ -57,3 +57,18 @@ def slow_consumer() -> Scenario:
         return builtin_scenario("slow-consumer-lag-grows")
     except ScenarioError:
         return parse_scenario(SLOW_CONSUMER)
+
+
+def scaled_out(consumers: int = 4, at_ms: int = 20000, start_with: int = 1) -> Scenario:
+    """The slow-consumer scenario with `start_with` consumers, and more up to `consumers`
+    joining at `at_ms` (a rebalance); all with the eager RangeAssignor only."""
+    from simcore import parse_scenario
+
+    source = scenarios.source_of(slow_consumer())
+    first = source["consumers"][0]
+    first["config"] = {**first.get("config", {}), "partition.assignment.strategy": "RangeAssignor"}
+    source["consumers"] = [
+        {**first, "id": f"c{k}", "start_ms": 0 if k <= start_with else at_ms}
+        for k in range(1, consumers + 1)
+    ]
+    return parse_scenario(source)

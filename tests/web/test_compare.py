@@ -7,7 +7,7 @@ from django.test import Client
 
 from playground import scenarios
 from simcore import Scenario, builtin_scenario, parse_scenario
-from tests.web.helpers import saved, stored, text
+from tests.web.helpers import saved, scaled_out, stored, text
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_the_differences_in_outcome_are_called_out(
 
 
 def test_the_assignment_strategy_can_be_compared(client: Client) -> None:
-    slug = saved(builtin_scenario("eager-scale-out"))
+    slug = saved(scaled_out())
     response = _compare_with(
         client, slug, "consumers.partition.assignment.strategy", "CooperativeStickyAssignor"
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from playground import runner
 from simcore import builtin_scenario
-from tests.web.helpers import saved, slow_consumer, text
+from tests.web.helpers import saved, scaled_out, slow_consumer, text
 
 pytestmark = pytest.mark.django_db
 
@@ -52,16 +53,26 @@ def test_the_producer_panel_counts_retries_and_errors_by_name(client: Client) ->
 
 
 def test_the_group_view_lists_rebalances_with_their_paused_partitions(client: Client) -> None:
-    body = text(client.get(f"/r/{saved(builtin_scenario('eager-scale-out'))}"))
+    scenario = scaled_out(start_with=2)
+    body = text(client.get(f"/r/{saved(scenario)}"))
     groups = _section(body, "groups")
-    assert 'class="group" data-group=' in groups
-    assert 'data-field="generation"' in groups
-    assert 'data-field="status"' in groups
+    assert 'class="group" data-group="billing"' in groups
+    for field in ("state", "generation", "total_lag", "status", "catch_up"):
+        assert f'data-field="{field}"' in groups
     assert 'id="lag-chart"' in groups
     assert 'id="time-lag-chart"' in groups
     assert "kafka-consumer-groups --describe" in groups
-    assert 'data-rebalance="1"' in groups
-    assert "data-paused-ms=" in groups
+    rebalances = runner.run(scenario)["summary"]["consumer_groups"]["billing"]["rebalances"]
+    assert rebalances["count"] == 2
+    for k, r in enumerate(rebalances["list"]):
+        row = groups[groups.index(f'data-rebalance="{k}"') :]
+        row = row[: row.index("</tr>")]
+        assert f"<td>{r['cause']}</td>" in row
+        assert f"<td>{r['duration_ms']} ms</td>" in row
+        for tp, ms in r["paused_ms"].items():
+            assert f'data-partition="{tp}" data-paused-ms="{ms}"' in row
+        if not r["paused_ms"]:
+            assert "none" in row
 
 
 def test_the_consumers_have_their_buttons(client: Client) -> None:
@@ -116,3 +127,14 @@ def test_without_consumers_the_headline_tells_the_log(
     assert label in headline
     assert 'data-count="written_twice"' in headline
     assert 'data-count="never"' not in headline
+
+
+def test_without_javascript_the_group_view_lists_members_and_their_partitions(
+    client: Client,
+) -> None:
+    body = text(client.get(f"/r/{saved(scaled_out())}"))
+    members = _section(body, "groups")
+    members = members[members.index('class="members"') : members.index("</ul>")]
+    for k, consumer in enumerate(("c1", "c2", "c3", "c4")):
+        assert f'<li data-member="{consumer}"' in members
+        assert f'class="part-chip part-{k}" data-partition="orders-{k}"' in members
