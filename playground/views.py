@@ -223,7 +223,7 @@ def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
     context = _page_context(slug, scenario, **_compare_context(request, slug))
     context.update(_changes(context))
     at = request.GET.get("at", "")
-    context["start_ms"] = int(at) if at.isdigit() else None  # where the player opens
+    context["start_ms"] = int(at) if at.isdigit() else None  # ?at=<ms>: where the player opens
     return render(request, "playground/scenario.html", context)
 
 

@@ -40,7 +40,8 @@
 
   const state = {
     meta: null, frames: [], step: 0, done: false, timer: null, retries: 0, socket: null,
-    startMs: takeStartMs(),
+    // where to open: after a button, where it was pressed; else a link's ?at=<ms>
+    startMs: takeStartMs() ?? (root.dataset.startMs ? Number(root.dataset.startMs) : null),
   };
   document.addEventListener("submit", (event) => {
     const at = event.target.querySelector(".at-ms, .at-step");

@@ -91,3 +91,9 @@ def test_it_compares_two_runs_and_names_the_differences(
 def test_it_answers_404_for_an_unknown_comparison(client: Client, calm_scenario: Scenario) -> None:
     slug = saved(calm_scenario)
     assert client.get(f"/r/{slug}?compare=ffffffffffffffff").status_code == 404
+
+
+def test_at_opens_the_player_at_a_time(client: Client, calm_scenario: Scenario) -> None:
+    slug = saved(calm_scenario)
+    assert 'data-start-ms="5000"' in text(client.get(f"/r/{slug}?at=5000"))
+    assert "data-start-ms" not in text(client.get(f"/r/{slug}?at=soon"))
