@@ -42,11 +42,11 @@ def _fault(action: str, target: str, at: int, **fields: int | None) -> dict[str,
 def _crash(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
     restart = p.get("restart_after_ms")
     restart = CRASH_RESTART_AFTER_MS if restart is None else restart
-    source["faults"].append(_fault("crash", target, at, restart_after_ms=restart))
+    source.setdefault("faults", []).append(_fault("crash", target, at, restart_after_ms=restart))
 
 
 def _stop(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
-    source["faults"].append(_fault("stop", target, at))
+    source.setdefault("faults", []).append(_fault("stop", target, at))
 
 
 def _add_consumer(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
@@ -63,25 +63,27 @@ def _slow_consumer(source: Source, target: str, at: int, p: dict[str, int | None
     replacement = _copy_of(source, target, _slow_id(source, target), at)
     processing = int(replacement.get("processing_ms", 0))
     replacement["processing_ms"] = max(processing * SLOWDOWN_FACTOR, SLOWDOWN_MIN_PROCESSING_MS)
-    source["faults"].append(_fault("stop", target, at))
+    source.setdefault("faults", []).append(_fault("stop", target, at))
     source["consumers"].append(replacement)
 
 
 def _kill_broker(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
-    source["faults"].append(
+    source.setdefault("faults", []).append(
         _fault("kill_broker", target, at, restart_after_ms=p.get("restart_after_ms"))
     )
 
 
 def _isolate_broker(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
-    source["faults"].append(_fault("isolate_broker", target, at, duration_ms=p.get("duration_ms")))
+    source.setdefault("faults", []).append(
+        _fault("isolate_broker", target, at, duration_ms=p.get("duration_ms"))
+    )
 
 
 def _slow_follower(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
     delay = p.get("delay_ms")
     if delay is None:
         raise ScenarioError("delay_ms", "is required: how much later each follower fetch ends")
-    source["faults"].append(
+    source.setdefault("faults", []).append(
         _fault("slow_follower", target, at, delay_ms=delay, duration_ms=p.get("duration_ms"))
     )
 
@@ -147,8 +149,6 @@ def inject(scenario: Scenario, form: Mapping[str, str]) -> Scenario:
         )
     params = {field: _optional_ms(form, field) for field in action.params}
     source = source_of(scenario)
-    source.setdefault("faults", [])
-    source.setdefault("consumers", [])
     action.apply(source, target, at, params)
     return parse_scenario(source)
 

@@ -141,34 +141,40 @@ def variant(scenario: Scenario, setting_name: str, raw: str) -> Scenario:
 
 
 def source_differences(old: Scenario, new: Scenario) -> list[dict[str, Any]]:
-    """Every path whose value differs between the two sources: {path, old, new}."""
-    a, b = _flatten(source_of(old)), _flatten(source_of(new))
-    return [
-        {"path": path, "old": _shown(a.get(path)), "new": _shown(b.get(path))}
-        for path in sorted(set(a) | set(b), key=_path_order)
-        if a.get(path) != b.get(path) and not path.startswith(IGNORED_PATHS)
-    ]
+    """Every path whose value differs between the two sources: {path, old, new}. A list
+    item (a consumer, a fault) that only one side has is one entry, not one per field."""
+    out: list[dict[str, Any]] = []
+    _diff(source_of(old), source_of(new), "", out)
+    out = [d for d in out if not d["path"].startswith(IGNORED_PATHS)]
+    return sorted(out, key=lambda d: _path_order(d["path"]))
+
+
+def _diff(a: Any, b: Any, path: str, out: list[dict[str, Any]]) -> None:
+    if a is None and b and _records(b):
+        a = []  # `faults:` absent on one side, a list of faults on the other
+    if b is None and a and _records(a):
+        b = []
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            _diff(a.get(key), b.get(key), f"{path}.{key}" if path else str(key), out)
+    elif _records(a) and _records(b):
+        for index in range(max(len(a), len(b))):
+            left = a[index] if index < len(a) else None
+            right = b[index] if index < len(b) else None
+            _diff(left, right, f"{path}[{index}]", out)
+    elif a != b:
+        out.append({"path": path, "old": _shown(a), "new": _shown(b)})
+
+
+def _records(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
 
 
 def _shown(value: Any) -> str | None:
-    """As the scenario's YAML/JSON writes it (true, not True); None when absent."""
+    """As the scenario's JSON writes it (true, not True); None when absent."""
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
-
-
-def _flatten(value: Any, path: str = "") -> dict[str, Any]:
-    if isinstance(value, dict) and value:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(_flatten(item, f"{path}.{key}" if path else str(key)))
-        return out
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        out = {}
-        for index, item in enumerate(value):
-            out.update(_flatten(item, f"{path}[{index}]"))
-        return out
-    return {path: value}
 
 
 def _path_order(path: str) -> tuple[int, str]:

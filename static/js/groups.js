@@ -74,9 +74,11 @@
         const end = r.end_ms === null ? meta.t_end : r.end_ms;
         shapes.push({ type: "rect", x0: r.start_ms, x1: Math.max(end, r.start_ms + 1), yref: "paper", y0: 0, y1: 1,
           fillcolor: "rgba(255, 152, 0, 0.18)", line: { width: 0 }, layer: "below" });
+        const paused = Object.entries(r.paused_ms).map(([tp, ms]) => `${tp} ${ms} ms`).join(", ");
         notes.push({ x: r.start_ms, y: 1, yref: "paper", xanchor: "left", yanchor: "top", showarrow: false,
           yshift: -(k % 3) * 13, font: { size: 10, color: "#8a5300" },
-          text: `${group}: ${r.cause} (${r.duration_ms} ms)` });
+          text: `${group}: ${r.cause} (${r.duration_ms} ms)`,
+          hovertext: paused ? `paused: ${paused}` : "no partition paused" });
       });
     }
     return { shapes, notes };

@@ -144,4 +144,5 @@ def test_a_crash_is_compare_mode_with_an_injected_fault(
     new = response["Location"].removeprefix("/r/").partition("?")[0]
     body = text(client.get(response["Location"]))
     assert f'href="/compare/{old}/{new}"' in body  # the same two runs, side by side
-    assert f"<code>faults[{len(calm_scenario.faults)}].action</code>: – → crash" in body
+    fault = f"<code>faults[{len(calm_scenario.faults)}]</code>: – → {{"
+    assert fault + "&quot;at_ms&quot;: 4000, &quot;action&quot;: &quot;crash&quot;" in body

@@ -188,3 +188,13 @@ def test_the_error_sits_beside_the_button_that_was_pressed(client: Client) -> No
 
 def test_it_only_accepts_post(client: Client, calm_scenario: Scenario) -> None:
     assert client.get(f"/r/{saved(calm_scenario)}/inject").status_code == 405
+
+
+def test_the_comparison_names_an_added_consumer_once(client: Client) -> None:
+    slug = saved(slow_consumer())
+    response = _inject(client, slug, action="add_consumer", target="c1", at_ms=20000)
+    body = text(client.get(response["Location"]))
+    changed = body[body.index('<ul class="config-changes">') :]
+    changed = changed[: changed.index("</ul>")]
+    assert changed.count("<li>") == 1
+    assert "<code>consumers[1]</code>: – → {&quot;id&quot;: &quot;c2&quot;" in changed

@@ -138,3 +138,14 @@ def test_without_javascript_the_group_view_lists_members_and_their_partitions(
     for k, consumer in enumerate(("c1", "c2", "c3", "c4")):
         assert f'<li data-member="{consumer}"' in members
         assert f'class="part-chip part-{k}" data-partition="orders-{k}"' in members
+
+
+def test_records_still_to_read_at_the_end_are_lag_not_loss(client: Client) -> None:
+    # Committed offset 3, log end 7: offsets 3..6 were never processed, and a restart
+    # would read them. Nothing below the committed offset was skipped.
+    body = text(client.get(f"/r/{saved(builtin_scenario('basic-lag'))}"))
+    headline = body[body.index('class="headline') :]
+    headline = headline[: headline.index("</dl>")]
+    assert 'data-verdict="unread"' in headline
+    assert '<dd data-count="unread">4</dd>' in headline
+    assert '<dd data-count="never">0</dd>' in headline
