@@ -176,7 +176,17 @@ class Cluster:
         if batch.producer_id >= 0:
             verdict = self._check_sequence(part, replica, batch)
             if verdict is not None:
-                respond(*verdict)
+                error, base = verdict
+                if error is None and acks == -1 and base + batch.count > replica.hw:
+                    # a duplicate is answered like the original: once the HW passes it
+                    waiters = lead.ack_waiters
+                    at = len(waiters)
+                    while at > 0 and waiters[at - 1][0] > base + batch.count:
+                        at -= 1
+                    waiters.insert(at, (base + batch.count, respond, base))
+                    self.replication.update_hw(part, replica)
+                    return
+                respond(error, base)
                 return
         batch.epoch = lead.epoch
         placed = replica.append(batch)

@@ -40,6 +40,7 @@ class Committer:
         self.commit = self.spec.commit
         self._request_ids = 0
         self._connection: list[list] = []  # in-flight commit requests, oldest first
+        self._sent_as: tuple[str | None, int] = (None, -1)  # membership of the answered one
         self.commits_ok = 0
         self.commits_failed = 0
 
@@ -52,10 +53,12 @@ class Committer:
         """
         self._request_ids += 1
         sent = self.engine.now
+        sent_as = (self.member, self.generation)
 
         def timed(error: str | None) -> None:
             self.commit_count += 1
             self.commit_latency_total += self.engine.now - sent
+            self._sent_as = sent_as  # read by _commit_refused
             done(error)
 
         request = [self._request_ids, timed, _PENDING]
@@ -128,8 +131,10 @@ class Committer:
                 self._commit_succeeded(offsets, how)
                 return
             self.commits_failed += 1
-            if error not in RETRIABLE:
-                self._commit_refused(error, how)
+            if error not in RETRIABLE:  # reaches the callback (or the log), never thrown
+                self.timeline.record("commit_failed", self.id, offsets=_fmt(offsets),
+                                     error=error, how=how, retry=False)
+                self._membership_lost(error)
                 return
             retry = not auto and self.commit == "async-with-retry"
             self.timeline.record("commit_failed", self.id, offsets=_fmt(offsets), error=error,
@@ -149,6 +154,13 @@ class Committer:
         self.exceptions.append(text)
         self.timeline.record("commit_exception", self.id, error=error, exception=exception,
                              how=how)
+        self._membership_lost(error)
+
+    def _membership_lost(self: Consumer, error: str) -> None:
+        """The coordinator says this member or generation is gone: rejoin (unless the
+        refusal was for a membership already left behind by a newer join)."""
+        if self._sent_as != (self.member, self.generation):
+            return  # refused for a membership we have already left behind (a newer join)
         if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
             self.generation = -1
             if error == UNKNOWN_MEMBER_ID:

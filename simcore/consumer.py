@@ -57,6 +57,7 @@ class Consumer(Committer, Membership):
         self.positions: dict[TopicPartition, int] = {}
         self.stored: dict[TopicPartition, int] = {}  # librdkafka offset store
         self.buffers: dict[TopicPartition, deque[Chunk]] = {}
+        self.arrivals: deque[TopicPartition] = deque()  # partitions with data, in arrival order
         self.fetching: set[TopicPartition] = set()
         self.processed: list[Sequence[int]] = []
         self.processing_total = 0
@@ -137,7 +138,7 @@ class Consumer(Committer, Membership):
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
             self.group_state.partition_started(tp)
         self.rebalance_done()
-        self.poll()
+        self.maybe_poll()
 
     def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
         self.positions[tp] = offset
@@ -188,8 +189,11 @@ class Consumer(Committer, Membership):
         self.member = None
         self.generation = -1
         self.rebalancing = False
+        self._pending_assignment = None
+        self._blocked = False
         self._hb_token += 1
         self.buffers.clear()
+        self.arrivals.clear()
         self.fetching.clear()
         self.todo.clear()
         self.current = None
@@ -264,10 +268,13 @@ class Consumer(Committer, Membership):
         if self.positions.get(tp) != offset:
             return  # stale answer: the position moved
         buffer = self.buffers[tp]
+        was_empty = not buffer
         for batch in batches:
             start = max(offset, batch.base) - batch.base
             if start < batch.count:
                 buffer.append((tp, batch.base + start, batch.msgs[start:]))
+        if buffer and was_empty:
+            self.arrivals.append(tp)
         if buffer and self.state == "polling":
             self.poll()
         elif not buffer:
@@ -295,6 +302,7 @@ class Consumer(Committer, Membership):
     def poll(self) -> None:
         self.last_poll = self.engine.now
         self._waiting_token += 1
+        self.state = "polling"  # the application is inside poll() from here on
         if not self.ensure_group():
             return
         self.state = "polling"
@@ -335,9 +343,15 @@ class Consumer(Committer, Membership):
             self.poll()
 
     def _take(self, limit: int) -> list[Chunk]:
+        """Up to ``limit`` records, from completed fetches in the order they arrived (the
+        Java fetcher's completedFetches queue), so no partition starves the others."""
         out: list[Chunk] = []
-        for tp in self.assignment:
+        while self.arrivals and limit > 0:
+            tp = self.arrivals[0]
             buffer = self.buffers.get(tp)
+            if not buffer or tp not in self.positions:
+                self.arrivals.popleft()
+                continue
             while buffer and limit > 0:
                 chunk_tp, first, msgs = buffer[0]
                 if len(msgs) <= limit:
@@ -348,6 +362,8 @@ class Consumer(Committer, Membership):
                     out.append((chunk_tp, first, msgs[:limit]))
                     buffer[0] = (chunk_tp, first + limit, msgs[limit:])
                     limit = 0
+            if not buffer:
+                self.arrivals.popleft()
         return out
 
     def _split_for_faults(self, chunks: list[Chunk]) -> list[Chunk]:

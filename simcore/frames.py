@@ -103,7 +103,9 @@ class Recorder:
                   for p in sim.producers),
             tuple((c.records_consumed, c.fetch_count, c.fetch_latency_total, c.commit_count,
                    c.commit_latency_total, c.generation) for c in sim.consumers),
-            tuple((g.state, g.generation, g.protocol, len(g.rebalances))
+            tuple((g.state, g.generation, g.protocol, len(g.rebalances),
+                   tuple((m.id, self.consumer_index[m.client_id]) for m in g.members.values()
+                         if not m.assignment))
                   for g in (sim.coordinator.group(name) for name in self.group_names)),
         ))
         self._last_len = len(sim.timeline.events)

@@ -324,9 +324,15 @@ class Group:
         self._paused.setdefault(tp, self.engine.now)
 
     def partition_started(self, tp: TopicPartition) -> None:
+        """The pause is charged to the rebalance that handed the partition over: the last
+        one that began after the partition stopped, if any (a static member's quick
+        restart pauses its partitions without any rebalance)."""
         since = self._paused.pop(tp, None)
-        if since is not None and self.rebalances:
-            paused = self.rebalances[-1]["paused"]
-            key = f"{tp[0]}-{tp[1]}"
-            paused[key] = paused.get(key, 0) + self.engine.now - since
+        if since is None or not self.rebalances:
+            return
+        current = self.rebalances[-1]
+        if current["end"] is not None and current["end"] < since:
+            return  # no rebalance since it stopped (e.g. a static member's quick restart)
+        key = f"{tp[0]}-{tp[1]}"
+        current["paused"][key] = current["paused"].get(key, 0) + self.engine.now - since
 

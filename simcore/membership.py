@@ -38,6 +38,8 @@ class Membership:
         self.protocol: str | None = None
         self.last_poll = 0
         self._hb_token = 0
+        self._pending_assignment: list[TopicPartition] | None = None
+        self._blocked = False  # poll() waits for a commit in a rebalance callback
 
     @property
     def group_state(self: Consumer):  # type: ignore[no-untyped-def]
@@ -49,10 +51,20 @@ class Membership:
     # -- joining ---------------------------------------------------------------------------------
 
     def ensure_group(self: Consumer) -> bool:
-        """Called first thing in poll(): True when the consumer may fetch and process."""
+        """Called first thing in poll(): True when the consumer may fetch and process.
+
+        A new assignment is applied here, on the application thread, as the Java client
+        runs its rebalance callbacks inside poll(). With the eager protocol nothing is
+        owned during a rebalance, so poll() has nothing to return; a cooperative member
+        keeps consuming the partitions it keeps (KIP-429)."""
+        if self._pending_assignment is not None:
+            if not self._apply_assignment():
+                return False  # a blocking commit in onPartitionsRevoked is under way
         if self.rejoin_needed and not self.rebalancing:
             self._begin_rebalance()
-        return not self.rebalancing
+        if self._blocked:
+            return False
+        return self._cooperative() or not self.rebalancing
 
     def _begin_rebalance(self: Consumer) -> None:
         self.rebalancing = True
@@ -60,7 +72,13 @@ class Membership:
         self.state = "rebalancing"
         self._hb_token += 1  # the heartbeat thread pauses while the join is in flight
         revoke = [] if self._cooperative() else list(self.assignment)
-        self._revoke(revoke, "before rejoining (eager protocol)", then=self._send_join)
+        self._blocked = True
+
+        def join() -> None:
+            self._blocked = False
+            self._send_join()
+
+        self._revoke(revoke, "before rejoining (eager protocol)", then=join)
 
     def _revoke(self: Consumer, tps: list[TopicPartition], why: str,
                 then: Callable[[], None]) -> None:
@@ -140,23 +158,42 @@ class Membership:
         if error is not None:
             self._rejoin_later(error)
             return
-        new = sorted(assignment)
+        self._start_heartbeats()
+        self._pending_assignment = sorted(assignment)
+        self.maybe_poll()  # applied now if the app sits in poll(), else at its next poll()
+
+    def _apply_assignment(self: Consumer) -> bool:
+        """onPartitionsRevoked for what moves away (cooperative), then the OffsetFetch for
+        what is new. False while a blocking commit holds poll() up."""
+        new, self._pending_assignment = self._pending_assignment or [], None
         revoked = [tp for tp in self.assignment if tp not in new]
         added = [tp for tp in new if tp not in self.assignment]
         self.timeline.record("assigned", self.id, partitions=_names(new), generation=self.generation,
                              added=_names(added), revoked=_names(revoked))
-        self._start_heartbeats()
+        done, inline = [False], [True]
 
         def assigned() -> None:
             self.assignment = new
             if revoked:
                 self.rejoin_needed = True  # cooperative: a second round hands them over
             self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
+            self._blocked = False
+            done[0] = True
+            if not inline[0]:  # the commit finished later: poll() was waiting for it
+                self.maybe_poll()
 
         if revoked:
+            self._blocked = True
             self._revoke(revoked, "moved to another member (cooperative protocol)", assigned)
         else:
             assigned()
+        inline[0] = False
+        return done[0]
+
+    def maybe_poll(self: Consumer) -> None:
+        """Run poll() now if the application is waiting inside it (not while it works)."""
+        if self.state in ("polling", "rebalancing", "joining"):
+            self.poll()
 
     def _rejoin_later(self: Consumer, error: str) -> None:
         if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
@@ -165,7 +202,7 @@ class Membership:
                 self.member = None
         self.rebalancing = False
         self.rejoin_needed = True
-        self.later(self.spec.retry_backoff_ms, self.poll)
+        self.later(self.spec.retry_backoff_ms, self.maybe_poll)
 
     def rebalance_done(self: Consumer) -> None:
         self.rebalancing = False
@@ -179,14 +216,11 @@ class Membership:
     def _heartbeat(self: Consumer, token: int) -> None:
         if token != self._hb_token or self.member is None or self.state == "stopped":
             return
-        idle_in_poll = self.state == "polling"  # an idle app sits in poll(): the timer is fresh
-        if not self.rebalancing and not idle_in_poll and (
-                self.engine.now - self.last_poll > self.spec.max_poll_interval_ms):
-            self.timeline.record("poll_timeout", self.id,
-                                 max_poll_interval_ms=self.spec.max_poll_interval_ms,
-                                 since_last_poll=self.engine.now - self.last_poll)
-            self.leave_group("consumer poll timeout has expired (max.poll.interval.ms)")
+        if self._poll_timer_expired(token):
             return
+        deadline = self.last_poll + self.spec.max_poll_interval_ms
+        if self.engine.now < deadline < self.engine.now + self.spec.heartbeat_interval_ms:
+            self.later(deadline - self.engine.now, self._poll_timer_expired, token)
         member, generation, group = self.member, self.generation, self.group_state
 
         def beat() -> None:
@@ -195,6 +229,20 @@ class Membership:
 
         self.engine.after(self.latency, beat)
         self.later(self.spec.heartbeat_interval_ms, self._heartbeat, token)
+
+    def _poll_timer_expired(self: Consumer, token: int) -> bool:
+        """KIP-62: the heartbeat thread leaves the group once the application has not
+        called poll() for max.poll.interval.ms (an app waiting inside poll() is fine)."""
+        if token != self._hb_token or self.member is None:
+            return False
+        busy = self.state not in ("polling", "rebalancing", "joining")
+        if not busy or self.engine.now - self.last_poll < self.spec.max_poll_interval_ms:
+            return False
+        self.timeline.record("poll_timeout", self.id,
+                             max_poll_interval_ms=self.spec.max_poll_interval_ms,
+                             since_last_poll=self.engine.now - self.last_poll)
+        self.leave_group("consumer poll timeout has expired (max.poll.interval.ms)")
+        return True
 
     def _on_heartbeat(self: Consumer, token: int, error: str | None) -> None:
         if token != self._hb_token or error is None:

@@ -67,6 +67,13 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
             "HOST": f"/10.0.0.{owner + 10}" if consumer else "-",
             "CLIENT-ID": consumer.id if consumer else "-",
         })
+    for name, state in zip(result.sim.recorder.group_names, snap.group_states):
+        for member_id, owner in state[4]:  # members with nothing assigned get a '-' row
+            rows.append({
+                "GROUP": name, "TOPIC": "-", "PARTITION": "-", "CURRENT-OFFSET": "-",
+                "LOG-END-OFFSET": "-", "LAG": "-", "CONSUMER-ID": member_id,
+                "HOST": f"/10.0.0.{owner + 10}", "CLIENT-ID": consumers[owner].id,
+            })
     return rows
 
 
@@ -75,7 +82,7 @@ def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
     coordinator = result.sim.coordinator
     rows = group_rows(result, snap)
     out = []
-    for name, (state, generation, protocol, rebalances) in zip(
+    for name, (state, generation, protocol, rebalances, _idle) in zip(
             result.sim.recorder.group_names, snap.group_states):
         mine = [r for r in rows if r["group"] == name]
         total = sum(r["lag"] or 0 for r in mine)

@@ -300,7 +300,7 @@ def test_it_shows_a_slow_batch_costing_the_partition_a_commit_and_duplicates() -
     assert assigned(slug, "c1") == ["orders-0"]
     # c1's heartbeat thread leaves the group for it
     ((timeout_at, timeout),) = events(slug, "poll_timeout", "c1")
-    assert timeout["since_last_poll"] > timeout["max_poll_interval_ms"] == 10_000
+    assert timeout["since_last_poll"] == timeout["max_poll_interval_ms"] == 10_000
     ((left_at, left),) = events(slug, "member_left")
     assert left["member"] == "c1"
     assert left_at - timeout_at <= 5
@@ -352,7 +352,7 @@ def test_it_pauses_every_partition_in_an_eager_scale_out() -> None:
 
 def test_it_pauses_only_the_moved_partitions_in_a_cooperative_scale_out() -> None:
     slug = "cooperative-scale-out"
-    assert paused(slug) == {"orders-2": 3106, "orders-3": 3106}
+    assert paused(slug) == {"orders-2": 2610, "orders-3": 2110}
     scale_out = [r for r in group(slug)["rebalances"]["list"] if r["start_ms"] > 10_000]
     assert len(scale_out) == 2, "two rounds"
     assert scale_out[0]["paused_ms"] == {}, "nothing revoked in the first round"
@@ -379,7 +379,7 @@ def test_it_pauses_less_in_total_with_cooperative_than_with_eager() -> None:
     cooperative = group("cooperative-scale-out")["rebalances"]
     assert len(paused("eager-scale-out")) == 4
     assert len(paused("cooperative-scale-out")) == 2
-    assert (eager["total_pause_ms"], cooperative["total_pause_ms"]) == (10_024, 6_212)
+    assert (eager["total_pause_ms"], cooperative["total_pause_ms"]) == (10_024, 4_720)
     assert eager["total_pause_ms"] > cooperative["total_pause_ms"]
     assert (eager["count"], cooperative["count"]) == (2, 3)
 

@@ -37,6 +37,8 @@ def test_it_splits_four_partitions_and_leaves_a_fifth_consumer_idle():
     assert sorted(p for parts in owned.values() for p in parts) == [
         "orders-0", "orders-1", "orders-2", "orders-3"]
     assert owned["c5"] == []  # more consumers than partitions: one idles
+    idle = [r for r in result.groups_table() if r["CLIENT-ID"] == "c5"]
+    assert len(idle) == 1 and (idle[0]["TOPIC"], idle[0]["PARTITION"]) == ("-", "-")
 
 
 def test_it_evicts_a_crashed_member_after_its_session_timeout():
@@ -65,7 +67,8 @@ def test_it_removes_a_consumer_that_exceeds_max_poll_interval():
                             "max.poll.interval.ms": 10000})
     fast = consumer(id="c2", commit="sync-per-batch", config={"enable.auto.commit": False})
     result = group_run([slow, fast], duration=40000)
-    assert events(result, "poll_timeout", "c1")
+    timeouts = events(result, "poll_timeout", "c1")
+    assert timeouts and timeouts[0][1]["since_last_poll"] == 10000  # detected on time
     assert any("CommitFailedException" in e for e in result.errors)
     assert result.ledger["groups"]["g"]["processed_multiple"] > 0  # c2 re-read c1's batch
 

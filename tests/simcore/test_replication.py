@@ -147,3 +147,19 @@ def test_it_tells_the_story_of_an_acknowledged_message_that_was_truncated_away()
     kinds = [e["kind"] for e in result.message_story(lost[0])]
     assert kinds[:3] == ["send", "append", "ack"] and kinds[-1] == "truncate"
     assert "poll" not in kinds  # nobody read it: it never reached the high watermark
+
+
+def test_it_acknowledges_a_deduplicated_retry_only_once_the_hw_passes_it():
+    # found by the no-acknowledged-loss property: the leader wrote #0 and died before
+    # anyone copied it, came back as leader and saw #0's retry: a duplicate, but not
+    # committed yet — answering it at once acknowledged a record that was then lost
+    from tests.simcore.test_replication_properties import build
+
+    faults = [
+        {"action": "kill_broker", "target": "broker-0", "at_ms": 0},
+        {"action": "kill_broker", "target": "broker-1", "at_ms": 7, "restart_after_ms": 3972},
+        {"action": "kill_broker", "target": "broker-1", "at_ms": 4007},
+    ]
+    result = run(build(0, faults, "all", 2, False, True, 2))
+    assert [e for e in result.events if e[1] == "dedup"]
+    assert result.ledger["topics"]["t"]["lost_acked"] == 0
