@@ -50,7 +50,9 @@ class Consumer(Committer, Membership):
         self.group = spec.group
         self.assignment: list[TopicPartition] = []
         # small runs step record by record, so each "processed" event has its own time
-        self.fine_grained = fine_grained and spec.processing_ms > 0
+        self.processing_ms = spec.processing_ms  # changes with processing_changes
+        self.fine_grained = fine_grained and (
+            spec.processing_ms > 0 or any(c[1] > 0 for c in spec.processing_changes))
         self.metadata = Metadata(cluster)
         self.state = "not_started"
         self.incarnation = 0
@@ -63,6 +65,7 @@ class Consumer(Committer, Membership):
         self.processing_total = 0
         self.current: Chunk | None = None
         self.current_started = 0
+        self.current_ms = 0
         self.todo: deque[Chunk] = deque()
         self.error: str | None = None
         self.exceptions: list[str] = []  # thrown to the application, which carried on
@@ -94,6 +97,8 @@ class Consumer(Committer, Membership):
 
     def schedule(self) -> None:
         self.engine.at(self.spec.start_ms, self.start, False)
+        for at_ms, processing_ms, injected in self.spec.processing_changes:
+            self.engine.at(at_ms, self._processing_changed, processing_ms, injected)
         for index, fault in enumerate(self._time_faults):
             assert fault.at_ms is not None
             self.engine.at(fault.at_ms, self._timed_crash, index)
@@ -105,11 +110,18 @@ class Consumer(Committer, Membership):
         self.rebalancing = False
         self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
         self.timeline.record("restart" if restart else "start", self.id, group=self.group,
-                             client=self.spec.client)
+                             client=self.spec.client, injected=self.spec.injected and not restart)
         if self.librdkafka and self.spec.enable_auto_commit:
             # the timer starts with the consumer (rd_kafka_cgrp_new), not with an assignment
             self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
         self.later(2 * self.latency, self.poll)  # FindCoordinator first
+
+    def _processing_changed(self, processing_ms: int, injected: bool) -> None:
+        """From now on each record takes ``processing_ms`` (a record in progress keeps
+        the time it started with)."""
+        self.processing_ms = processing_ms
+        self.timeline.record("processing_change", self.id, processing_ms=processing_ms,
+                             injected=injected)
 
     def later(self, delay: int, handler, *args) -> None:  # type: ignore[no-untyped-def]
         """Schedules a handler that is dropped if the consumer crashed in between."""
@@ -396,8 +408,9 @@ class Consumer(Committer, Membership):
             self.state = "processing"
             self.current = (tp, first, msgs)
             self.current_started = self.engine.now
-            if self.spec.processing_ms:
-                self.later(self.spec.processing_ms * len(msgs), self._processed)
+            self.current_ms = self.processing_ms  # a change applies from the next chunk on
+            if self.processing_ms:
+                self.later(self.processing_ms * len(msgs), self._processed)
                 return
             if not self._finish_chunk():
                 return
@@ -437,8 +450,8 @@ class Consumer(Committer, Membership):
             return
         tp, first, msgs = self.current
         done = len(msgs)
-        if self.spec.processing_ms > 0:
-            done = min(len(msgs), (self.engine.now - self.current_started) // self.spec.processing_ms)
+        if self.current_ms > 0:
+            done = min(len(msgs), (self.engine.now - self.current_started) // self.current_ms)
         if done:
             self._count_processed(msgs[:done])
             self.timeline.record("processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first,
@@ -450,7 +463,7 @@ class Consumer(Committer, Membership):
             return
         if self.commit in ("async", "async-with-retry"):
             self.commit_async(dict(self.positions), auto=False)
-        if self.spec.processing_ms:
+        if self.processing_ms:
             self.poll()
         else:  # the next poll as its own event, so back-to-back polls do not nest calls
             self.later(0, self.poll)

@@ -71,12 +71,17 @@ def topic_counts(sent: list[Interval], acked: list[Interval], failed: list[Inter
 
 
 def group_counts(log: list[Interval], processed: list[Interval],
-                 expired: list[Interval] | None = None) -> dict[str, int]:
-    """Counted over the messages in the final log, as the issue's contract says; plus
-    ``expired_unread``: deleted by retention before this group processed them."""
+                 expired: list[Interval] | None = None,
+                 behind: list[Interval] | None = None) -> dict[str, int]:
+    """Counted over the messages in the final log, as the issue's contract says.
+    ``processed_never`` splits into ``skipped`` (the group's committed offset is already
+    past them: this group will not read them) and ``unread`` (at or above it: still lag);
+    ``behind`` marks the messages below the committed offsets. ``expired_unread``:
+    deleted by retention before this group processed them."""
     totals = {"processed_once": 0, "processed_never": 0, "processed_multiple": 0,
-              "expired_unread": 0}
-    for a, b, c in sweep({"log": log, "proc": processed, "expired": expired or []}):
+              "skipped": 0, "unread": 0, "expired_unread": 0}
+    layers = {"log": log, "proc": processed, "expired": expired or [], "behind": behind or []}
+    for a, b, c in sweep(layers):
         if not c["log"]:
             if c["expired"] and not c["proc"]:
                 totals["expired_unread"] += b - a
@@ -84,6 +89,8 @@ def group_counts(log: list[Interval], processed: list[Interval],
         key = ("processed_never", "processed_once")[c["proc"]] if c["proc"] < 2 else (
             "processed_multiple")
         totals[key] += b - a
+        if not c["proc"]:
+            totals["skipped" if c["behind"] else "unread"] += b - a
     return totals
 
 

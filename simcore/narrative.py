@@ -114,6 +114,10 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "closed": lambda a, f: f"{a} is closed"
     + (f"; it starts again in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None
        else ""),
+    "rate_change": lambda a, f: f"{a} now produces {f['rate_per_s']} records/s"
+    + (" (injected)" if f["injected"] else ""),
+    "processing_change": lambda a, f: f"{a} now takes {f['processing_ms']} ms per record"
+    + (" (injected)" if f["injected"] else ""),
     "response_fault": lambda a, f: f"fault: a produce response to {a} is {f['what']}",
 }
 

@@ -104,7 +104,7 @@ class Producer(Sender):
         """(from ms, records per second, records sent before) for each stretch of the
         producer's rate schedule (``rate_per_s`` then ``rate_changes``)."""
         stretches = [(self.spec.start_ms, self.spec.rate_per_s, 0.0)]
-        for at_ms, rate in self.spec.rate_changes:
+        for at_ms, rate, _injected in self.spec.rate_changes:
             at_ms = max(at_ms, self.spec.start_ms)
             start, last_rate, before = stretches[-1]
             stretches.append((at_ms, rate, before + (at_ms - start) * last_rate / 1000))
@@ -147,6 +147,12 @@ class Producer(Sender):
     def start(self) -> None:
         if self.spec.messages > 0 and self.due(0) < NEVER:
             self._wake(self.due(0))
+        for at_ms, rate, injected in self.spec.rate_changes:
+            self.engine.at(at_ms, self._rate_changed, rate, injected)
+
+    def _rate_changed(self, rate: float, injected: bool) -> None:
+        self.timeline.record("rate_change", self.spec.id, rate_per_s=f"{rate:g}",
+                             injected=injected)
 
     # -- accumulate -------------------------------------------------------------------------
 

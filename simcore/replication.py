@@ -179,7 +179,7 @@ class Replication:
             lead.last_caught_up[follower] = self.engine.now
         epoch_start = leader_log.end_offset_for_epoch(lead.epoch - 1)[1]
         if (follower not in lead.isr and offset >= leader_log.hw and offset >= epoch_start
-                and self.network.controller_reaches(leader_log.broker)):
+                and self._may_alter(part, leader_log)):
             lead.isr = [b for b in part.replica_order if b in lead.isr or b == follower]
             part.isr = list(lead.isr)
             self.timeline.record("isr_expand", f"broker-{leader_log.broker}", part=part.name,
@@ -195,9 +195,16 @@ class Replication:
                 out = [b for b in lead.isr if b != leader_log.broker
                        and lead.follower_leo[b] != leader_log.leo
                        and self.engine.now - lead.last_caught_up[b] > max_lag]
-                if out and self.network.controller_reaches(leader_log.broker):
+                if out and self._may_alter(part, leader_log):
                     self.shrink_isr(part, leader_log, out, "fell behind replica.lag.time.max.ms")
         self.engine.after(max(1, max_lag // 2), self.check_isr)
+
+    def _may_alter(self, part: Partition, leader_log: ReplicaLog) -> bool:
+        """AlterPartition succeeds only if the controller hears it and the sender is the
+        leader of the current epoch (a stale leader gets FENCED_LEADER_EPOCH)."""
+        lead = leader_log.lead
+        return (lead is not None and self.network.controller_reaches(leader_log.broker)
+                and part.leader == leader_log.broker and lead.epoch == part.leader_epoch)
 
     def shrink_isr(self, part: Partition, leader_log: ReplicaLog, out: list[int],
                    why: str) -> None:

@@ -45,6 +45,18 @@ class Result:
                 out.extend(ledger.intervals(b.msgs for b in part.log.batches))
         return out
 
+    def _behind_committed(self, group: str, topics: list[str]) -> list[ledger.Interval]:
+        """Message ids below the group's final committed offset, per partition."""
+        out: list[ledger.Interval] = []
+        for part in self.sim.cluster.partition_list:
+            committed = self.sim.coordinator.committed_offset(group, (part.topic, part.index))
+            if part.topic not in topics or committed is None:
+                continue
+            for batch in part.log.batches_from(part.log.log_start, committed):
+                cut = max(0, min(batch.count, committed - batch.base))
+                out.extend(ledger.intervals([batch.msgs[:cut]]))
+        return out
+
     def _expired(self, topic: str) -> list[ledger.Interval]:
         return ledger.intervals(self.sim.cluster.retention.deleted.get(topic, []))
 
@@ -77,7 +89,8 @@ class Result:
             log = [iv for t in subscribed for iv in self._log_intervals(t)]
             counts = ledger.group_counts(
                 log, ledger.intervals(s for c in members for s in c.processed),
-                [iv for t in subscribed for iv in self._expired(t)])
+                [iv for t in subscribed for iv in self._expired(t)],
+                self._behind_committed(group, subscribed))
             counts["processing_total"] = sum(c.processing_total for c in members)
             groups[group] = counts
         return {"topics": topics, "groups": groups}

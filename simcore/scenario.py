@@ -79,8 +79,9 @@ TOPIC_KEYS = ("name", "partitions", "replication_factor", "config")
 PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start_ms", "key",
                  "value",
                  "client", "partition", "config")  # fmt: skip
-CONSUMER_KEYS = ("id", "group", "topics", "start_ms", "client", "processing_ms", "commit",
-                 "commit_on_revoke", "config")  # fmt: skip
+CONSUMER_KEYS = ("id", "group", "topics", "start_ms", "client", "processing_ms",
+                 "processing_changes", "commit", "commit_on_revoke", "injected",
+                 "config")  # fmt: skip
 _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's Topic.validate
 
 
@@ -376,21 +377,41 @@ MAX_RATE_CHANGES = 50
 
 
 def _rate_changes(data: Mapping[str, Any], path: str,
-                  duration_ms: int) -> tuple[tuple[int, float], ...]:
+                  duration_ms: int) -> tuple[tuple[int, float, bool], ...]:
     """``rate_changes: [{at_ms, rate_per_s}]``: a burst, a lull (rate 0) or a new pace."""
-    items = as_list(data.get("rate_changes", []), join(path, "rate_changes"), MAX_RATE_CHANGES,
-                    "rate changes")
+
+    def rate(item: Mapping[str, Any], where: str) -> float:
+        value = item.get("rate_per_s")
+        if value == 0 and not isinstance(value, bool):
+            return 0.0  # a pause
+        return get_rate(item, "rate_per_s", where, MAX_RATE_PER_S)
+
+    return _changes(data, "rate_changes", "rate_per_s", path, duration_ms, rate)
+
+
+def _processing_changes(data: Mapping[str, Any], path: str,
+                        duration_ms: int) -> tuple[tuple[int, int, bool], ...]:
+    """``processing_changes: [{at_ms, processing_ms}]``: the consumer slows down (or
+    speeds up) from then on."""
+
+    def processing(item: Mapping[str, Any], where: str) -> int:
+        return get_int(item, "processing_ms", where, 0, MAX_PROCESSING_MS)
+
+    return _changes(data, "processing_changes", "processing_ms", path, duration_ms,
+                    processing)
+
+
+def _changes(data: Mapping[str, Any], key: str, value_key: str, path: str, duration_ms: int,
+             value: Any) -> tuple[Any, ...]:
+    """A list of ``{at_ms, <value_key>, injected?}`` changes, sorted by time."""
+    items = as_list(data.get(key, []), join(path, key), MAX_RATE_CHANGES, key.replace("_", " "))
     changes = []
     for index, raw in enumerate(items):
-        where = join(join(path, "rate_changes"), index)
-        item = as_mapping(raw, where, "a rate change")
-        check_keys(item, where, ("at_ms", "rate_per_s"), "rate change")
+        where = join(join(path, key), index)
+        item = as_mapping(raw, where, f"an entry of {key}")
+        check_keys(item, where, ("at_ms", value_key, "injected"), key)
         at_ms = get_int(item, "at_ms", where, 0, duration_ms)
-        rate = item.get("rate_per_s")
-        if rate == 0 and not isinstance(rate, bool):
-            changes.append((at_ms, 0.0))  # a pause
-        else:
-            changes.append((at_ms, get_rate(item, "rate_per_s", where, MAX_RATE_PER_S)))
+        changes.append((at_ms, value(item, where), get_bool(item, "injected", where, False)))
     return tuple(sorted(changes, key=lambda c: c[0]))
 
 
@@ -444,6 +465,8 @@ def _parse_consumer(
         client=client,
         processing_ms=get_int(data, "processing_ms", path, 0, MAX_PROCESSING_MS, default=0),
         commit=commit,
+        processing_changes=_processing_changes(data, path, duration_ms),
+        injected=get_bool(data, "injected", path, False),
         assignors=_assignor_names(values["partition.assignment.strategy"]),
         group_instance_id=values["group.instance.id"],
         commit_on_revoke=get_bool(data, "commit_on_revoke", path, False),

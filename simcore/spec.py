@@ -44,7 +44,7 @@ class ProducerSpec:
     messages: int  # total records this producer sends
     rate_per_s: float  # records per second, evenly spaced
     start_ms: int = 0
-    rate_changes: tuple[tuple[int, float], ...] = ()  # (at_ms, new rate); 0 pauses
+    rate_changes: tuple[tuple[int, float, bool], ...] = ()  # (at_ms, rate, injected); 0 pauses
     key: str | None = None  # template with {i}; None = null key
     value: str = "message {i}"  # template with {i}
     client: str = "java"
@@ -71,6 +71,8 @@ class ConsumerSpec:
     start_ms: int = 0
     client: str = "java"
     processing_ms: int = 0  # per record
+    processing_changes: tuple[tuple[int, int, bool], ...] = ()  # (at_ms, ms, injected)
+    injected: bool = False  # added interactively (e.g. "add a consumer here")
     commit: str = "auto"
     enable_auto_commit: bool = True
     auto_commit_interval_ms: int = 5000

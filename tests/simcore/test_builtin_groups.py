@@ -461,7 +461,7 @@ def test_it_shows_retention_deleting_orders_the_group_never_read() -> None:
 def test_it_shows_a_burst_raising_the_lag_which_then_drains() -> None:
     slug = "producer-burst-and-recovery"
     (producer,) = run(slug).scenario.producers
-    assert list(producer.rate_changes) == [(10_000, 10), (20_000, 2)]
+    assert list(producer.rate_changes) == [(10_000, 10, False), (20_000, 2, False)]
     assert lag_at(slug, 9_500) == 0
     assert lag_at(slug, 15_000) == 32
     assert lag_at(slug, 20_000) == 61

@@ -19,6 +19,7 @@ def test_it_loses_the_in_flight_message_with_librdkafka_auto_commit():
     result = run(scenario(consumers=[consumer(client="librdkafka", **SLOW)], faults=CRASH_5500))
     assert outcomes(result)["p1#1"] == "never processed"
     assert result.ledger["groups"]["g"]["processed_never"] == 1
+    assert result.ledger["groups"]["g"]["skipped"] == 1  # passed over, not merely unread
 
 
 def test_it_does_not_lose_with_librdkafka_when_offsets_are_stored_after_processing():
@@ -35,7 +36,8 @@ def test_it_resumes_at_the_committed_offset_not_after_it():
     positions = [e[3] for e in result.events if e[1] == "position"]
     assert positions[-1]["offset"] == 2 and positions[-1]["why"] == "committed offset"
     assert result.ledger["groups"]["g"] == {"processed_once": 3, "processed_never": 0,
-                                            "processed_multiple": 0, "expired_unread": 0,
+                                            "processed_multiple": 0, "skipped": 0,
+                                            "unread": 0, "expired_unread": 0,
                                             "processing_total": 3}
 
 

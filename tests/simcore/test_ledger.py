@@ -32,7 +32,10 @@ def test_it_counts_lost_and_duplicated_messages():
 def test_it_counts_processing_over_messages_in_the_log():
     counts = group_counts(intervals([range(0, 6)]), intervals([range(0, 3), range(2, 4), (9,)]))
     assert counts == {"processed_once": 3, "processed_never": 2, "processed_multiple": 1,
-                      "expired_unread": 0}
+                      "skipped": 0, "unread": 2, "expired_unread": 0}
+    split = group_counts(intervals([range(0, 6)]), intervals([range(2, 4)]),
+                         behind=intervals([range(0, 4)]))
+    assert (split["skipped"], split["unread"]) == (2, 2)  # 0, 1 passed over; 4, 5 still lag
     aged = group_counts(intervals([range(5, 9)]), intervals([range(0, 2), range(5, 9)]),
                         expired=intervals([range(0, 5)]))
     assert aged["expired_unread"] == 3  # 2, 3, 4 were deleted before anyone read them

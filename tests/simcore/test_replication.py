@@ -163,3 +163,16 @@ def test_it_acknowledges_a_deduplicated_retry_only_once_the_hw_passes_it():
     result = run(build(0, faults, "all", 2, False, True, 2))
     assert [e for e in result.events if e[1] == "dedup"]
     assert result.ledger["topics"]["t"]["lost_acked"] == 0
+
+
+def test_it_refuses_isr_changes_from_a_leader_of_an_old_epoch():
+    # found by the property test: broker-0 led, was cut off, lost its leadership, and on
+    # returning its ISR check tried to shrink the ISR of a partition it no longer led
+    from tests.simcore.test_replication_properties import build
+
+    faults = [{"action": "kill_broker", "target": "broker-1", "at_ms": 0},
+              {"action": "isolate_broker", "target": "broker-0", "at_ms": 0,
+               "duration_ms": 14998}]
+    result = run(build(0, faults, "all", 2, False, True, 1))  # invariants checked
+    shrinks = [e[2] for e in result.events if e[1] == "isr_shrink" and e[0] >= 14998]
+    assert "broker-0" not in shrinks

@@ -48,7 +48,7 @@ def build(seed, faults, acks, min_isr, unclean, idempotent, partitions):
     }
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), faults=broker_faults, partitions=st.integers(1, 3))
 def test_it_never_loses_an_acknowledged_record_with_acks_all_and_min_isr_2(
         seed, faults, partitions):
@@ -60,7 +60,7 @@ def test_it_never_loses_an_acknowledged_record_with_acks_all_and_min_isr_2(
     assert topic["out_of_order"] == 0
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), faults=broker_faults, acks=st.sampled_from(["0", "1", "all"]),
        min_isr=st.integers(1, 3), unclean=st.booleans(), idempotent=st.booleans(),
        partitions=st.integers(1, 3))
