@@ -100,10 +100,10 @@ def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
 
 
 def frame(result: Result, snap: Snap, step: int, first_event: int,
-          prev_events: int) -> dict[str, Any]:
+          prev_events: int, snapshot_index: int) -> dict[str, Any]:
     sim = result.sim
     return {
-        "step": step, "t": snap.t,
+        "step": step, "t": snap.t, "snapshot": snapshot_index,
         "events": [result.event_dict(i) for i in range(first_event, snap.n_events)],
         "skipped_events": first_event - prev_events,
         "partitions": [_partition(p, s) for p, s in zip(sim.recorder.parts, snap.parts)],
@@ -213,6 +213,11 @@ def prometheus_text(items: list[dict[str, Any]]) -> str:
         if name not in seen:
             seen.add(name)
             lines.append(f"# TYPE {name} gauge")
-        labels = ",".join(f'{k}="{v}"' for k, v in sorted(item["labels"].items()))
+        labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(item["labels"].items()))
         lines.append(f"{name}{{{labels}}} {item['value']}")
     return "\n".join(lines) + "\n"
+
+
+def _escape(value: object) -> str:
+    """Label values in the text format escape backslash, double quote and newline."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -153,14 +153,19 @@ class Result:
         out.update({k: v for k, v in fields.items() if k not in out})
         return out
 
+    def frame_snapshot_indexes(self, max_frames: int = 2000) -> list[int]:
+        """Which recorder snapshot each frame of ``frames(max_frames)`` shows (pass one to
+        ``metrics()`` or ``groups_table()`` for that frame)."""
+        return _sample(len(self.sim.recorder.snapshots), max_frames)
+
     def frames(self, max_frames: int = 2000) -> list[dict[str, Any]]:
-        snaps = self.sim.recorder.snapshots
+        """JSON-able frames; each carries its ``snapshot`` index."""
         frames = []
         prev_len = 0
-        for step, index in enumerate(_sample(len(snaps), max_frames)):
+        for step, index in enumerate(self.frame_snapshot_indexes(max_frames)):
             snap = self._snap(index)
             first = max(prev_len, snap.n_events - EVENTS_PER_FRAME)
-            frames.append(playback.frame(self, snap, step, first, prev_len))
+            frames.append(playback.frame(self, snap, step, first, prev_len, index))
             prev_len = snap.n_events
         return frames
 
