@@ -58,17 +58,25 @@ print(json.dumps({"seconds": elapsed, "ledger": summary["ledger"], "events": len
 
 def bench_heavy(path: str, wall: float, memory_mb: int, check: str) -> bool:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / path)], capture_output=True,
-                         text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT / path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
     data = json.loads(out.stdout)
     exact = ledger_is_exact(check, data["ledger"])
     ok = data["seconds"] < wall and peak_mb < memory_mb and exact
     records = sum(t["sent"] for t in data["ledger"]["topics"].values())
-    print(f"{path}: {records:,} records, {data['events']:,} timeline events, "
-          f"{data['frames']} frames")
-    print(f"  simulate + summary + frames: {data['seconds']:.2f} s (target < {wall} s), "
-          f"{records / data['seconds']:,.0f} records/s")
+    print(
+        f"{path}: {records:,} records, {data['events']:,} timeline events, {data['frames']} frames"
+    )
+    print(
+        f"  simulate + summary + frames: {data['seconds']:.2f} s (target < {wall} s), "
+        f"{records / data['seconds']:,.0f} records/s"
+    )
     print(f"  peak memory (max RSS): {peak_mb:.0f} MB (target < {memory_mb} MB)")
     print(f"  ledger exact: {exact}  ->  {'ok' if ok else 'MISSED'}")
     return ok
@@ -78,25 +86,31 @@ def ledger_is_exact(check: str, ledger: dict) -> bool:
     if check == "firehose":
         topic = ledger["topics"]["events"]
         group = ledger["groups"]["g"]
-        return (topic["sent"] == topic["acked"] == topic["in_log"] == 1_200_000
-                and topic["lost_acked"] == topic["log_duplicates"] == 0
-                and group["processed_once"] + group["processed_never"]
-                + group["processed_multiple"] == 1_200_000
-                and group["processed_once"] == group["processing_total"])
+        return (
+            topic["sent"] == topic["acked"] == topic["in_log"] == 1_200_000
+            and topic["lost_acked"] == topic["log_duplicates"] == 0
+            and group["processed_once"] + group["processed_never"] + group["processed_multiple"]
+            == 1_200_000
+            and group["processed_once"] == group["processing_total"]
+        )
     if check == "replicated":  # acks=all, min ISR 2, idempotent: a leader dies, nothing lost
         topic = ledger["topics"]["events"]
         group = ledger["groups"]["g"]
-        return (topic["sent"] == topic["acked"] == topic["in_log"] == 600_000
-                and topic["lost_acked"] == topic["log_duplicates"] == topic["out_of_order"] == 0
-                and group["processed_never"] == 0
-                and group["processed_once"] + group["processed_multiple"] == 600_000)
+        return (
+            topic["sent"] == topic["acked"] == topic["in_log"] == 600_000
+            and topic["lost_acked"] == topic["log_duplicates"] == topic["out_of_order"] == 0
+            and group["processed_never"] == 0
+            and group["processed_once"] + group["processed_multiple"] == 600_000
+        )
     if check == "churn":  # 12 consumers leaving and rejoining: every record consumed
         topic = ledger["topics"]["events"]
         group = ledger["groups"]["g"]
-        return (topic["sent"] == topic["acked"] == topic["in_log"] == 3_000_000
-                and topic["lost_acked"] == topic["log_duplicates"] == 0
-                and group["processed_never"] == 0
-                and group["processed_once"] + group["processed_multiple"] == 3_000_000)
+        return (
+            topic["sent"] == topic["acked"] == topic["in_log"] == 3_000_000
+            and topic["lost_acked"] == topic["log_duplicates"] == 0
+            and group["processed_never"] == 0
+            and group["processed_once"] + group["processed_multiple"] == 3_000_000
+        )
     raise ValueError(check)
 
 

@@ -1,10 +1,10 @@
 """simcore — a deterministic simulation of Kafka's offsets, commits, lag and replication.
 
-    >>> import simcore
-    >>> scenario = simcore.load_scenario("my-scenario.yaml")
-    >>> result = simcore.simulate(scenario)
-    >>> result.summary()["ledger"]
-    >>> result.figures()["offsets"].show()        # Plotly, e.g. in a notebook
+>>> import simcore
+>>> scenario = simcore.load_scenario("my-scenario.yaml")
+>>> result = simcore.simulate(scenario)
+>>> result.summary()["ledger"]
+>>> result.figures()["offsets"].show()        # Plotly, e.g. in a notebook
 """
 
 from simcore.builtins import builtin_scenario, builtin_scenarios
@@ -55,7 +55,8 @@ def simulate(
     every event (slow; for tests). ``max_events`` and ``should_stop`` cap a run: the
     engine raises RunBudgetExceeded when either trips.
     """
-    sim = Simulation(scenario, check_invariants=check_invariants, max_events=max_events,
-                     should_stop=should_stop)
+    sim = Simulation(
+        scenario, check_invariants=check_invariants, max_events=max_events, should_stop=should_stop
+    )
     sim.run()
     return Result(sim)

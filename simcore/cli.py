@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from simcore.errors import ScenarioError, SimcoreError
 
@@ -65,20 +66,26 @@ def _run(path: str, *, as_json: bool, check: bool) -> int:
 def _text(summary: dict[str, Any]) -> str:
     lines = [f"{summary['name']}  (seed {summary['seed']}, digest {summary['digest'][:16]})", ""]
     for topic, c in summary["ledger"]["topics"].items():
-        lines.append(f"topic {topic}: sent {c['sent']}, acked {c['acked']}, failed {c['failed']}, "
-                     f"in log {c['in_log']}, acknowledged but lost {c['lost_acked']}, "
-                     f"duplicate copies {c['log_duplicates']}")
+        lines.append(
+            f"topic {topic}: sent {c['sent']}, acked {c['acked']}, failed {c['failed']}, "
+            f"in log {c['in_log']}, acknowledged but lost {c['lost_acked']}, "
+            f"duplicate copies {c['log_duplicates']}"
+        )
     for group, c in summary["ledger"]["groups"].items():
-        lines.append(f"group {group}: processed once {c['processed_once']}, never "
-                     f"{c['processed_never']}, more than once {c['processed_multiple']} "
-                     f"({c['processing_total']} processings)")
+        lines.append(
+            f"group {group}: processed once {c['processed_once']}, never "
+            f"{c['processed_never']}, more than once {c['processed_multiple']} "
+            f"({c['processing_total']} processings)"
+        )
     if summary["groups"]:
         cols = list(summary["groups"][0])
         rows = [[str(r[c]) for c in cols] for r in summary["groups"]]
         widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
         lines.append("")
-        lines.append("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
-        lines.extend("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip())
+        lines.extend(
+            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        )
     for error in summary["errors"]:
         lines.append(f"error: {error}")
     return "\n".join(lines)

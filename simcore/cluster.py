@@ -10,7 +10,8 @@ answers NOT_LEADER_OR_FOLLOWER, after which clients refresh their metadata.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from simcore.controller import NETWORK_EXCEPTION, Controller
 from simcore.log import Batch, ReplicaLog
@@ -29,8 +30,13 @@ NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
 OUT_OF_ORDER_SEQUENCE = "OUT_OF_ORDER_SEQUENCE_NUMBER"
 OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
 RETRIABLE_PRODUCE_ERRORS = (
-    NOT_ENOUGH_REPLICAS, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", NOT_LEADER_OR_FOLLOWER,
-    NETWORK_EXCEPTION, "REQUEST_TIMED_OUT", OUT_OF_ORDER_SEQUENCE, "LEADER_NOT_AVAILABLE",
+    NOT_ENOUGH_REPLICAS,
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    NOT_LEADER_OR_FOLLOWER,
+    NETWORK_EXCEPTION,
+    "REQUEST_TIMED_OUT",
+    OUT_OF_ORDER_SEQUENCE,
+    "LEADER_NOT_AVAILABLE",
 )
 
 ProduceCallback = Callable[[str | None, int], None]
@@ -43,10 +49,11 @@ def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
 
 
 class FetchWaiter:
-    __slots__ = ("offset", "min_bytes", "respond", "done", "parked_at", "cycle")
+    __slots__ = ("cycle", "done", "min_bytes", "offset", "parked_at", "respond")
 
-    def __init__(self, offset: int, min_bytes: int, respond: FetchCallback, parked_at: int,
-                 cycle: int) -> None:
+    def __init__(
+        self, offset: int, min_bytes: int, respond: FetchCallback, parked_at: int, cycle: int
+    ) -> None:
         self.offset = offset
         self.min_bytes = min_bytes
         self.respond = respond
@@ -133,13 +140,21 @@ class Cluster:
         self.controller.start()
         self.retention.start()
         if any(len(p.replica_order) > 1 for p in self.partition_list):
-            self.engine.after(self.broker_spec.replica_lag_time_max_ms // 2,
-                              self.replication.check_isr)
+            self.engine.after(
+                self.broker_spec.replica_lag_time_max_ms // 2, self.replication.check_isr
+            )
 
     # -- produce -------------------------------------------------------------------------
 
-    def send_produce(self, broker: int, tp: tuple[str, int], batch: Batch, acks: int,
-                     on_response: ProduceCallback, injected: str | None = None) -> None:
+    def send_produce(
+        self,
+        broker: int,
+        tp: tuple[str, int],
+        batch: Batch,
+        acks: int,
+        on_response: ProduceCallback,
+        injected: str | None = None,
+    ) -> None:
         """Client side: the request goes out now; ``on_response`` runs at the client.
         ``injected`` is a scenario fault: the broker answers with that error (after
         appending, for NOT_ENOUGH_REPLICAS_AFTER_APPEND)."""
@@ -149,11 +164,17 @@ class Cluster:
                 error, base = NETWORK_EXCEPTION, -1  # the connection dropped
             self.engine.after(self.latency, on_response, error, base)
 
-        self.engine.after(self.latency, self._produce, broker, tp, batch, acks, respond,
-                          injected)
+        self.engine.after(self.latency, self._produce, broker, tp, batch, acks, respond, injected)
 
-    def _produce(self, broker: int, tp: tuple[str, int], batch: Batch, acks: int,
-                 respond: ProduceCallback, injected: str | None = None) -> None:
+    def _produce(
+        self,
+        broker: int,
+        tp: tuple[str, int],
+        batch: Batch,
+        acks: int,
+        respond: ProduceCallback,
+        injected: str | None = None,
+    ) -> None:
         part = self.partitions[tp]
         replica = part.replicas.get(broker)
         if not self.network.alive[broker]:
@@ -163,8 +184,14 @@ class Cluster:
             respond(NOT_LEADER_OR_FOLLOWER, -1)
             return
         if injected is not None:
-            self.timeline.record("produce_rejected", f"broker-{broker}", part=part.name,
-                                 producer=batch.producer, error=injected, injected=True)
+            self.timeline.record(
+                "produce_rejected",
+                f"broker-{broker}",
+                part=part.name,
+                producer=batch.producer,
+                error=injected,
+                injected=True,
+            )
             if injected != "NOT_ENOUGH_REPLICAS_AFTER_APPEND":
                 respond(injected, -1)
                 return
@@ -194,8 +221,13 @@ class Cluster:
             seqs = lead.producer_seqs.setdefault(batch.producer_id, deque(maxlen=5))
             seqs.append((batch.base_seq, batch.base_seq + batch.count - 1, placed.base))
         self.timeline.record(
-            "append", f"broker-{broker}", part=part.name, base=placed.base,
-            count=placed.count, producer=batch.producer, batch=placed.number,
+            "append",
+            f"broker-{broker}",
+            part=part.name,
+            base=placed.base,
+            count=placed.count,
+            producer=batch.producer,
+            batch=placed.number,
         )
         self.replication.wake_followers(part, replica)
         if acks == -1:
@@ -204,8 +236,9 @@ class Cluster:
             respond(None, placed.base)
         self.replication.update_hw(part, replica)
 
-    def _check_sequence(self, part: Partition, replica: ReplicaLog,
-                        batch: Batch) -> tuple[str | None, int] | None:
+    def _check_sequence(
+        self, part: Partition, replica: ReplicaLog, batch: Batch
+    ) -> tuple[str | None, int] | None:
         """Broker-side idempotence: dedup the last 5 batches, reject gaps (KIP-98)."""
         seqs = replica.lead.producer_seqs.get(batch.producer_id)  # type: ignore[union-attr]
         if not seqs:
@@ -213,8 +246,12 @@ class Cluster:
         for base_seq, _last, base_offset in seqs:
             if base_seq == batch.base_seq:
                 self.timeline.record(
-                    "dedup", f"broker-{replica.broker}", part=part.name,
-                    producer=batch.producer, seq=batch.base_seq, base=base_offset,
+                    "dedup",
+                    f"broker-{replica.broker}",
+                    part=part.name,
+                    producer=batch.producer,
+                    seq=batch.base_seq,
+                    base=base_offset,
                 )
                 return (None, base_offset)
         if batch.base_seq != seqs[-1][1] + 1:
@@ -232,19 +269,35 @@ class Cluster:
 
     # -- consumer fetch ---------------------------------------------------------------------
 
-    def send_fetch(self, broker: int, tp: tuple[str, int], offset: int, min_bytes: int,
-                   max_wait_ms: int, on_response: FetchCallback) -> None:
-        def respond(at: int, batches: list[Batch], error: str | None = None,
-                    idle_rounds: int = 0) -> None:
+    def send_fetch(
+        self,
+        broker: int,
+        tp: tuple[str, int],
+        offset: int,
+        min_bytes: int,
+        max_wait_ms: int,
+        on_response: FetchCallback,
+    ) -> None:
+        def respond(
+            at: int, batches: list[Batch], error: str | None = None, idle_rounds: int = 0
+        ) -> None:
             if not self.network.alive[broker]:
                 batches, error = [], NETWORK_EXCEPTION
             self.engine.after(self.latency, on_response, at, batches, error, idle_rounds)
 
-        self.engine.after(self.latency, self._fetch, broker, tp, offset, min_bytes,
-                          max_wait_ms, respond)
+        self.engine.after(
+            self.latency, self._fetch, broker, tp, offset, min_bytes, max_wait_ms, respond
+        )
 
-    def _fetch(self, broker: int, tp: tuple[str, int], offset: int, min_bytes: int,
-               max_wait_ms: int, respond: FetchCallback) -> None:
+    def _fetch(
+        self,
+        broker: int,
+        tp: tuple[str, int],
+        offset: int,
+        min_bytes: int,
+        max_wait_ms: int,
+        respond: FetchCallback,
+    ) -> None:
         """At the leader: answer with batches below the HW once ``fetch.min.bytes`` are
         there, or with what there is after ``fetch.max.wait.ms``."""
         part = self.partitions[tp]
@@ -263,8 +316,9 @@ class Cluster:
             respond(offset, batches)
             return
         if not batches and min_bytes <= 1:  # any data ends the wait: no need to expire it
-            waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now,
-                                 max_wait_ms + 2 * self.latency)
+            waiter = FetchWaiter(
+                offset, min_bytes, respond, self.engine.now, max_wait_ms + 2 * self.latency
+            )
             replica.lead.fetch_waiters.append(waiter)
             return
         waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0)

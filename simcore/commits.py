@@ -11,7 +11,8 @@ timer commits stored offsets that moved forward.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from simcore.coordinator import COORDINATOR_NOT_AVAILABLE
 from simcore.group import ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID
@@ -67,8 +68,16 @@ class Committer:
         def respond(error: str | None) -> None:
             self.later(self.latency, self._answered, request, error)
 
-        self.engine.after(self.latency, self.coordinator.commit, self.id, self.group,
-                          dict(offsets), respond, self.member, self.generation)
+        self.engine.after(
+            self.latency,
+            self.coordinator.commit,
+            self.id,
+            self.group,
+            dict(offsets),
+            respond,
+            self.member,
+            self.generation,
+        )
         self.later(self.spec.request_timeout_ms, self._timed_out, request)
 
     def _answered(self: Consumer, request: list, error: str | None) -> None:
@@ -86,8 +95,9 @@ class Committer:
         for _id, done, _answer in failed:
             done("REQUEST_TIMED_OUT")
 
-    def commit_sync(self: Consumer, offsets: Offsets, then: Callable[[], None],
-                    in_rebalance: bool = False) -> None:
+    def commit_sync(
+        self: Consumer, offsets: Offsets, then: Callable[[], None], in_rebalance: bool = False
+    ) -> None:
         if not offsets:
             then()
             return
@@ -110,13 +120,16 @@ class Committer:
                 if self.state not in ("down", "failed", "stopped"):
                     then()
             elif self.engine.now + self.spec.retry_backoff_ms < deadline:
-                self.timeline.record("commit_retry", self.id, error=error,
-                                     retry_in=self.spec.retry_backoff_ms)
+                self.timeline.record(
+                    "commit_retry", self.id, error=error, retry_in=self.spec.retry_backoff_ms
+                )
                 self.later(self.spec.retry_backoff_ms, attempt)
             else:
                 self.commits_failed += 1
-                self.fail("TimeoutException: commitSync did not succeed within "
-                          f"default.api.timeout.ms={self.spec.default_api_timeout_ms}")
+                self.fail(
+                    "TimeoutException: commitSync did not succeed within "
+                    f"default.api.timeout.ms={self.spec.default_api_timeout_ms}"
+                )
 
         attempt()
 
@@ -132,13 +145,20 @@ class Committer:
                 return
             self.commits_failed += 1
             if error not in RETRIABLE:  # reaches the callback (or the log), never thrown
-                self.timeline.record("commit_failed", self.id, offsets=_fmt(offsets),
-                                     error=error, how=how, retry=False)
+                self.timeline.record(
+                    "commit_failed",
+                    self.id,
+                    offsets=_fmt(offsets),
+                    error=error,
+                    how=how,
+                    retry=False,
+                )
                 self._membership_lost(error)
                 return
             retry = not auto and self.commit == "async-with-retry"
-            self.timeline.record("commit_failed", self.id, offsets=_fmt(offsets), error=error,
-                                 how=how, retry=retry)
+            self.timeline.record(
+                "commit_failed", self.id, offsets=_fmt(offsets), error=error, how=how, retry=retry
+            )
             if retry:  # the callback re-sends the same (possibly by now older) offsets
                 self.commit_async(offsets, auto=False)
 
@@ -148,12 +168,14 @@ class Committer:
         """CommitFailedException / RebalanceInProgressException: the member is no longer
         (or not yet) part of the group's generation. The app catches it and polls again,
         which rejoins the group."""
-        exception = ("RebalanceInProgressException" if error == REBALANCE_IN_PROGRESS
-                     else "CommitFailedException")
+        exception = (
+            "RebalanceInProgressException"
+            if error == REBALANCE_IN_PROGRESS
+            else "CommitFailedException"
+        )
         text = f"{exception} from {how} ({error}): the partitions may have been reassigned"
         self.exceptions.append(text)
-        self.timeline.record("commit_exception", self.id, error=error, exception=exception,
-                             how=how)
+        self.timeline.record("commit_exception", self.id, error=error, exception=exception, how=how)
         self._membership_lost(error)
 
     def _membership_lost(self: Consumer, error: str) -> None:
@@ -170,7 +192,8 @@ class Committer:
     def _librdkafka_auto_commit(self: Consumer) -> None:
         """rd_kafka's auto-commit timer: commit stored offsets that moved forward."""
         changed = {
-            tp: offset for tp, offset in sorted(self.stored.items())
+            tp: offset
+            for tp, offset in sorted(self.stored.items())
             if offset > _or_minus_one(self.coordinator.committed_offset(self.group, tp))
         }
         if changed:

@@ -12,8 +12,10 @@ even while that message is still being processed.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from simcore.cluster import OFFSET_OUT_OF_RANGE, Metadata
 from simcore.commits import Committer
@@ -38,8 +40,14 @@ class ConsumerFailed(Exception):
 
 class Consumer(Committer, Membership):
     def __init__(
-        self, engine: Engine, cluster: Cluster, coordinator: Coordinator, timeline: Timeline,
-        spec: ConsumerSpec, faults: list[FaultSpec], fine_grained: bool = False,
+        self,
+        engine: Engine,
+        cluster: Cluster,
+        coordinator: Coordinator,
+        timeline: Timeline,
+        spec: ConsumerSpec,
+        faults: list[FaultSpec],
+        fine_grained: bool = False,
     ) -> None:
         self.engine = engine
         self.cluster = cluster
@@ -52,7 +60,8 @@ class Consumer(Committer, Membership):
         # small runs step record by record, so each "processed" event has its own time
         self.processing_ms = spec.processing_ms  # changes with processing_changes
         self.fine_grained = fine_grained and (
-            spec.processing_ms > 0 or any(c[1] > 0 for c in spec.processing_changes))
+            spec.processing_ms > 0 or any(c[1] > 0 for c in spec.processing_changes)
+        )
         self.metadata = Metadata(cluster)
         self.state = "not_started"
         self.incarnation = 0
@@ -78,8 +87,9 @@ class Consumer(Committer, Membership):
         self._waiting_token = 0
         self._idle_since = 0
         self._next_auto_commit = 0
-        self._time_faults = [f for f in faults if f.action in ("crash", "stop")
-                             and f.at_ms is not None]
+        self._time_faults = [
+            f for f in faults if f.action in ("crash", "stop") and f.at_ms is not None
+        ]
         self._point_faults = [f for f in faults if f.action == "crash" and f.point is not None]
         self._fired: set[int] = set()
         self._init_commits()
@@ -109,8 +119,13 @@ class Consumer(Committer, Membership):
         self.rejoin_needed = True
         self.rebalancing = False
         self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
-        self.timeline.record("restart" if restart else "start", self.id, group=self.group,
-                             client=self.spec.client, injected=self.spec.injected and not restart)
+        self.timeline.record(
+            "restart" if restart else "start",
+            self.id,
+            group=self.group,
+            client=self.spec.client,
+            injected=self.spec.injected and not restart,
+        )
         if self.librdkafka and self.spec.enable_auto_commit:
             # the timer starts with the consumer (rd_kafka_cgrp_new), not with an assignment
             self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
@@ -120,8 +135,9 @@ class Consumer(Committer, Membership):
         """From now on each record takes ``processing_ms`` (a record in progress keeps
         the time it started with)."""
         self.processing_ms = processing_ms
-        self.timeline.record("processing_change", self.id, processing_ms=processing_ms,
-                             injected=injected)
+        self.timeline.record(
+            "processing_change", self.id, processing_ms=processing_ms, injected=injected
+        )
 
     def later(self, delay: int, handler, *args) -> None:  # type: ignore[no-untyped-def]
         """Schedules a handler that is dropped if the consumer crashed in between."""
@@ -143,8 +159,10 @@ class Consumer(Committer, Membership):
                 policy = self.spec.auto_offset_reset
                 log = self.cluster.partitions[tp].log
                 if policy == "none":
-                    self.fail(f"NoOffsetForPartitionException: no committed offset for "
-                              f"{tp[0]}-{tp[1]} and auto.offset.reset=none")
+                    self.fail(
+                        f"NoOffsetForPartitionException: no committed offset for "
+                        f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
+                    )
                     return
                 offset = log.log_start if policy == "earliest" else log.hw
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
@@ -213,8 +231,13 @@ class Consumer(Committer, Membership):
     def crash(self, fault: FaultSpec, where: str) -> None:
         self._finish_partial_processing()
         self._drop_state("down")
-        self.timeline.record("crash", self.id, where=where, injected=fault.injected,
-                             restart_after_ms=fault.restart_after_ms)
+        self.timeline.record(
+            "crash",
+            self.id,
+            where=where,
+            injected=fault.injected,
+            restart_after_ms=fault.restart_after_ms,
+        )
         if fault.restart_after_ms is not None:
             self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
 
@@ -224,7 +247,9 @@ class Consumer(Committer, Membership):
             self.stored.clear()
             self.start(True)
 
-    def _point_fault(self, point: str, tp: TopicPartition, first: int, count: int) -> FaultSpec | None:
+    def _point_fault(
+        self, point: str, tp: TopicPartition, first: int, count: int
+    ) -> FaultSpec | None:
         for index, fault in enumerate(self._point_faults):
             if index in self._fired or fault.point != point or fault.offset is None:
                 continue
@@ -259,14 +284,26 @@ class Consumer(Committer, Membership):
                 self.later(self.spec.retry_backoff_ms, self._refetch, tp)
                 continue
 
-            def respond(at: int, batches, error, idle_rounds=0, tp=tp,  # type: ignore[no-untyped-def]
-                        sent=self.engine.now) -> None:
+            def respond(
+                at: int,
+                batches,
+                error,
+                idle_rounds=0,
+                tp=tp,  # type: ignore[no-untyped-def]
+                sent=self.engine.now,
+            ) -> None:
                 self.fetch_count += 1 + idle_rounds
                 self.fetch_latency_total += self.engine.now - sent
                 self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
 
-            self.cluster.send_fetch(leader, tp, self.positions[tp], self.spec.fetch_min_bytes,
-                                    self.spec.fetch_max_wait_ms, respond)
+            self.cluster.send_fetch(
+                leader,
+                tp,
+                self.positions[tp],
+                self.spec.fetch_min_bytes,
+                self.spec.fetch_max_wait_ms,
+                respond,
+            )
 
     def _refetch(self, tp: TopicPartition) -> None:
         self.fetching.discard(tp)
@@ -301,12 +338,15 @@ class Consumer(Committer, Membership):
         log = self.cluster.partitions[tp].log
         policy = self.spec.auto_offset_reset
         if policy == "none":
-            self.fail(f"OffsetOutOfRangeException: offset {offset} is out of range for "
-                      f"{tp[0]}-{tp[1]} and auto.offset.reset=none")
+            self.fail(
+                f"OffsetOutOfRangeException: offset {offset} is out of range for "
+                f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
+            )
             return
         reset = log.log_start if policy == "earliest" else log.hw
-        self._set_position(tp, reset, f"OFFSET_OUT_OF_RANGE at {offset}, "
-                                      f"auto.offset.reset={policy}")
+        self._set_position(
+            tp, reset, f"OFFSET_OUT_OF_RANGE at {offset}, auto.offset.reset={policy}"
+        )
         self._ensure_fetches()
 
     # -- the poll loop -------------------------------------------------------------------------
@@ -318,10 +358,10 @@ class Consumer(Committer, Membership):
         if not self.ensure_group():
             return
         self.state = "polling"
-        if not self.librdkafka and self.spec.enable_auto_commit:
-            if self.engine.now >= self._next_auto_commit:
-                self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
-                self.commit_async(dict(self.positions), auto=True)
+        java_auto = not self.librdkafka and self.spec.enable_auto_commit
+        if java_auto and self.engine.now >= self._next_auto_commit:
+            self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+            self.commit_async(dict(self.positions), auto=True)
         records = self._take(self.spec.max_poll_records)
         self._ensure_fetches()
         if not records:
@@ -347,8 +387,11 @@ class Consumer(Committer, Membership):
         arriving wakes poll() at once anyway (see _on_fetch)."""
         start = self._idle_since
         turns = max(1, -(-(not_before - start) // APP_POLL_TIMEOUT_MS))
-        self.later(start + turns * APP_POLL_TIMEOUT_MS - self.engine.now, self._poll_timeout,
-                   self._waiting_token)
+        self.later(
+            start + turns * APP_POLL_TIMEOUT_MS - self.engine.now,
+            self._poll_timeout,
+            self._waiting_token,
+        )
 
     def _poll_timeout(self, token: int) -> None:
         if token == self._waiting_token and self.state == "polling":
@@ -380,8 +423,11 @@ class Consumer(Committer, Membership):
 
     def _split_for_faults(self, chunks: list[Chunk]) -> list[Chunk]:
         """Per-record steps where a record-level action (commit, crash point) needs them."""
-        per_record = self.fine_grained or self.commit == "sync-per-record" or (
-            self.librdkafka and not self.spec.enable_auto_offset_store)
+        per_record = (
+            self.fine_grained
+            or self.commit == "sync-per-record"
+            or (self.librdkafka and not self.spec.enable_auto_offset_store)
+        )
         if not per_record and not self._point_faults:
             return chunks
         out: list[Chunk] = []
@@ -393,7 +439,7 @@ class Consumer(Committer, Membership):
                 if fault.offset is not None and first <= fault.offset < first + len(msgs):
                     cuts.update((fault.offset - first, fault.offset - first + 1))
             bounds = sorted(cuts)
-            for a, b in zip(bounds, bounds[1:]):
+            for a, b in itertools.pairwise(bounds):
                 out.append((tp, first + a, msgs[a:b]))
         return out
 
@@ -427,8 +473,9 @@ class Consumer(Committer, Membership):
         tp, first, msgs = self.current
         self.current = None
         self._count_processed(msgs)
-        self.timeline.record("processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first,
-                             count=len(msgs))
+        self.timeline.record(
+            "processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first, count=len(msgs)
+        )
         if self._crash_at_point("after_process", tp, first, len(msgs)):
             return False
         end = first + len(msgs)
@@ -454,8 +501,9 @@ class Consumer(Committer, Membership):
             done = min(len(msgs), (self.engine.now - self.current_started) // self.current_ms)
         if done:
             self._count_processed(msgs[:done])
-            self.timeline.record("processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first,
-                                 count=done)
+            self.timeline.record(
+                "processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first, count=done
+            )
 
     def _after_batch(self) -> None:
         if self.commit == "sync-per-batch":

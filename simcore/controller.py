@@ -43,8 +43,9 @@ class Controller:
         if not self.network.alive[broker]:
             return
         self.network.alive[broker] = False
-        self.timeline.record("broker_down", f"broker-{broker}", injected=injected,
-                             restart_after_ms=restart_after_ms)
+        self.timeline.record(
+            "broker_down", f"broker-{broker}", injected=injected, restart_after_ms=restart_after_ms
+        )
         for part in self.cluster.partition_list:
             replica = part.replicas.get(broker)
             if replica is not None:  # in-memory state is gone; the log stays on disk
@@ -63,8 +64,9 @@ class Controller:
 
     def isolate(self, broker: int, duration_ms: int | None, injected: bool) -> None:
         self.network.isolated.add(broker)
-        self.timeline.record("broker_isolated", f"broker-{broker}", injected=injected,
-                             duration_ms=duration_ms)
+        self.timeline.record(
+            "broker_isolated", f"broker-{broker}", injected=injected, duration_ms=duration_ms
+        )
         self._start_outage(broker)
         if duration_ms is not None:
             self.engine.after(duration_ms, self.heal, broker)
@@ -117,12 +119,24 @@ class Controller:
             part.isr = [leader]  # type: ignore[list-item]
             part.unclean_elections += 1
         if leader is None:
-            self.timeline.record("partition_offline", "controller", part=part.name,
-                                 isr=list(part.isr), previous=previous)
+            self.timeline.record(
+                "partition_offline",
+                "controller",
+                part=part.name,
+                isr=list(part.isr),
+                previous=previous,
+            )
         else:
-            self.timeline.record("leader_elected", "controller", part=part.name,
-                                 leader=leader, epoch=part.leader_epoch, unclean=unclean,
-                                 previous=previous, isr=list(part.isr))
+            self.timeline.record(
+                "leader_elected",
+                "controller",
+                part=part.name,
+                leader=leader,
+                epoch=part.leader_epoch,
+                unclean=unclean,
+                previous=previous,
+                isr=list(part.isr),
+            )
         self._notify_all(part)
 
     def _rejoin(self, broker: int) -> None:
@@ -149,11 +163,19 @@ class Controller:
 
     def _notify(self, part: Partition, broker: int) -> None:
         if self.network.controller_reaches(broker):
-            self.engine.after(self.network.latency, self._apply, part, broker, part.leader,
-                              part.leader_epoch, tuple(part.isr))
+            self.engine.after(
+                self.network.latency,
+                self._apply,
+                part,
+                broker,
+                part.leader,
+                part.leader_epoch,
+                tuple(part.isr),
+            )
 
-    def _apply(self, part: Partition, broker: int, leader: int | None, epoch: int,
-               isr: tuple[int, ...]) -> None:
+    def _apply(
+        self, part: Partition, broker: int, leader: int | None, epoch: int, isr: tuple[int, ...]
+    ) -> None:
         replica = part.replicas[broker]
         if epoch < replica.epoch or not self.network.controller_reaches(broker):
             return

@@ -8,7 +8,8 @@ KafkaConsumer javadoc on commitAsync ordering).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from simcore.group import Group
 from simcore.spec import FaultSpec
@@ -30,8 +31,14 @@ class CommitFault:
 
 
 class Coordinator:
-    def __init__(self, engine: Engine, timeline: Timeline, faults: tuple[FaultSpec, ...],
-                 initial_delay_ms: int = 3000, offsets_retention_minutes: int = 10080) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        timeline: Timeline,
+        faults: tuple[FaultSpec, ...],
+        initial_delay_ms: int = 3000,
+        offsets_retention_minutes: int = 10080,
+    ) -> None:
         self.engine = engine
         self.timeline = timeline
         self.initial_delay_ms = initial_delay_ms
@@ -42,7 +49,9 @@ class Coordinator:
         # (group, topic, partition) -> [(time, committed offset, lag then)], for lag status
         self.history: dict[tuple[str, str, int], list[tuple[int, int, int]]] = {}
         self.hw_of: Callable[[TopicPartition], int] = lambda tp: 0
-        self._faults = [CommitFault(f) for f in faults if f.action in ("commit_fail", "commit_timeout")]
+        self._faults = [
+            CommitFault(f) for f in faults if f.action in ("commit_fail", "commit_timeout")
+        ]
         self._stalled: set[str] = set()  # members whose connection hangs after a lost commit
 
     def committed_offset(self, group: str, tp: TopicPartition) -> int | None:
@@ -68,12 +77,20 @@ class Coordinator:
         for key in keys:
             del self.committed[key]
         if keys:
-            self.timeline.record("offsets_expired", "coordinator", group=group.name,
-                                 partitions=[f"{t}-{p}" for _g, t, p in keys])
+            self.timeline.record(
+                "offsets_expired",
+                "coordinator",
+                group=group.name,
+                partitions=[f"{t}-{p}" for _g, t, p in keys],
+            )
 
     def commit(
-        self, member: str, group: str, offsets: dict[TopicPartition, int],
-        respond: Callable[[str | None], None], member_id: str | None = None,
+        self,
+        member: str,
+        group: str,
+        offsets: dict[TopicPartition, int],
+        respond: Callable[[str | None], None],
+        member_id: str | None = None,
         generation: int = -1,
     ) -> None:
         """An OffsetCommit request arrives (now). Faults from the scenario apply first,
@@ -85,20 +102,32 @@ class Coordinator:
         if fault is not None:
             fault.remaining -= 1
             if fault.spec.action == "commit_timeout":
-                self.timeline.record("commit_lost", "coordinator", member=member,
-                                     offsets=_fmt(offsets), injected=True)
+                self.timeline.record(
+                    "commit_lost",
+                    "coordinator",
+                    member=member,
+                    offsets=_fmt(offsets),
+                    injected=True,
+                )
                 self._stalled.add(member)
                 return  # no answer: the client's request.timeout.ms runs out
             error = COORDINATOR_NOT_AVAILABLE if fault.spec.retriable else UNKNOWN_MEMBER_ID
-            self.timeline.record("commit_rejected", "coordinator", member=member,
-                                 offsets=_fmt(offsets), error=error, injected=True)
+            self.timeline.record(
+                "commit_rejected",
+                "coordinator",
+                member=member,
+                offsets=_fmt(offsets),
+                error=error,
+                injected=True,
+            )
             respond(error)
             return
         state = self.group(group)
         refused = state.commit_error(member_id, generation)
         if refused is not None:
-            self.timeline.record("commit_refused", "coordinator", member=member,
-                                 offsets=_fmt(offsets), error=refused)
+            self.timeline.record(
+                "commit_refused", "coordinator", member=member, offsets=_fmt(offsets), error=refused
+            )
             respond(refused)
             return
         if member_id in state.members:  # a commit counts as a sign of life (doCommitOffsets)
@@ -107,9 +136,11 @@ class Coordinator:
             self.committed[(group, topic, partition)] = offset
             lag = max(0, self.hw_of((topic, partition)) - offset)
             self.history.setdefault((group, topic, partition), []).append(
-                (self.engine.now, offset, lag))
-        self.timeline.record("commit_stored", "coordinator", member=member, group=group,
-                             offsets=_fmt(offsets))
+                (self.engine.now, offset, lag)
+            )
+        self.timeline.record(
+            "commit_stored", "coordinator", member=member, group=group, offsets=_fmt(offsets)
+        )
         respond(None)
 
     def disconnect(self, member: str) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+from collections.abc import Callable
 from heapq import heappop, heappush
-from typing import Any, Callable
+from typing import Any
 
 from simcore.errors import RunBudgetExceeded
 

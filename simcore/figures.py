@@ -16,12 +16,16 @@ def offsets_figure(series: dict[str, Any], title: str) -> go.Figure:
         fig.add_scatter(x=t, y=s["hw"], name=f"{name} HW", line={"shape": "hv", "dash": "dot"})
     for name, s in series["groups"].items():
         fig.add_scatter(x=t, y=s["committed"], name=f"{name} committed", line={"shape": "hv"})
-        fig.add_scatter(x=t, y=s["position"], name=f"{name} position",
-                        line={"shape": "hv", "dash": "dash"})
-        fig.add_scatter(x=t, y=s["lag"], name=f"{name} lag", yaxis="y2",
-                        line={"shape": "hv", "width": 1})
+        fig.add_scatter(
+            x=t, y=s["position"], name=f"{name} position", line={"shape": "hv", "dash": "dash"}
+        )
+        fig.add_scatter(
+            x=t, y=s["lag"], name=f"{name} lag", yaxis="y2", line={"shape": "hv", "width": 1}
+        )
     fig.update_layout(
-        title=title, xaxis_title="simulated time (ms)", yaxis_title="offset",
+        title=title,
+        xaxis_title="simulated time (ms)",
+        yaxis_title="offset",
         yaxis2={"title": "lag (records)", "overlaying": "y", "side": "right"},
         legend={"orientation": "h"},
     )

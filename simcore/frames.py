@@ -32,7 +32,8 @@ class Recorder:
         self.snapshots: list[Snapshot] = []  # (time, timeline length, parts, groups, consumers)
         self.parts = list(sim.cluster.partitions.values())
         self.group_rows = [
-            (group, part) for group in sorted({c.group for c in sim.consumers})
+            (group, part)
+            for group in sorted({c.group for c in sim.consumers})
             for part in self.parts
             if any(c.group == group and part.topic in c.spec.topics for c in sim.consumers)
         ]
@@ -60,7 +61,10 @@ class Recorder:
         return self.next_slice
 
     def final(self) -> None:
-        if len(self.sim.timeline.events) > self._last_len or self.snapshots[-1][0] != self.sim.engine.now:
+        if (
+            len(self.sim.timeline.events) > self._last_len
+            or self.snapshots[-1][0] != self.sim.engine.now
+        ):
             self._take()
 
     def _take(self) -> None:
@@ -87,27 +91,67 @@ class Recorder:
             described = (member.id, self.consumer_index[member.client_id]) if member else None
             groups.append((committed, position, owner, time_lag, status, described))
         network, fenced = sim.cluster.network, sim.cluster.controller.fenced
-        self.snapshots.append((
-            sim.engine.now,
-            len(sim.timeline.events),
-            tuple((p.log.log_start, p.log.leo, p.log.hw, p.leader, p.leader_epoch, tuple(p.isr),
-                   tuple((r.leo, r.hw, r.lead is not None) for r in p.replicas.values()))
-                  for p in self.parts),
-            tuple(groups),
-            tuple((c.state, _current_offset(c)) for c in sim.consumers),
-            tuple((network.alive[b], b in network.isolated, b in fenced)
-                  for b in range(len(network.alive))),
-            tuple((sum(p.in_flight.values()), sum(len(q) for q in p.queues.values()),
-                   p.acked_count, p.failed_count, p.records_sent, p.request_count,
-                   p.request_latency_total)
-                  for p in sim.producers),
-            tuple((c.records_consumed, c.fetch_count, c.fetch_latency_total, c.commit_count,
-                   c.commit_latency_total, c.generation) for c in sim.consumers),
-            tuple((g.state, g.generation, g.protocol, len(g.rebalances),
-                   tuple((m.id, self.consumer_index[m.client_id]) for m in g.members.values()
-                         if not m.assignment))
-                  for g in (sim.coordinator.group(name) for name in self.group_names)),
-        ))
+        self.snapshots.append(
+            (
+                sim.engine.now,
+                len(sim.timeline.events),
+                tuple(
+                    (
+                        p.log.log_start,
+                        p.log.leo,
+                        p.log.hw,
+                        p.leader,
+                        p.leader_epoch,
+                        tuple(p.isr),
+                        tuple((r.leo, r.hw, r.lead is not None) for r in p.replicas.values()),
+                    )
+                    for p in self.parts
+                ),
+                tuple(groups),
+                tuple((c.state, _current_offset(c)) for c in sim.consumers),
+                tuple(
+                    (network.alive[b], b in network.isolated, b in fenced)
+                    for b in range(len(network.alive))
+                ),
+                tuple(
+                    (
+                        sum(p.in_flight.values()),
+                        sum(len(q) for q in p.queues.values()),
+                        p.acked_count,
+                        p.failed_count,
+                        p.records_sent,
+                        p.request_count,
+                        p.request_latency_total,
+                    )
+                    for p in sim.producers
+                ),
+                tuple(
+                    (
+                        c.records_consumed,
+                        c.fetch_count,
+                        c.fetch_latency_total,
+                        c.commit_count,
+                        c.commit_latency_total,
+                        c.generation,
+                    )
+                    for c in sim.consumers
+                ),
+                tuple(
+                    (
+                        g.state,
+                        g.generation,
+                        g.protocol,
+                        len(g.rebalances),
+                        tuple(
+                            (m.id, self.consumer_index[m.client_id])
+                            for m in g.members.values()
+                            if not m.assignment
+                        ),
+                    )
+                    for g in (sim.coordinator.group(name) for name in self.group_names)
+                ),
+            )
+        )
         self._last_len = len(sim.timeline.events)
 
 

@@ -15,7 +15,8 @@ subscription gets its old assignment back with no rebalance.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from simcore.engine import Engine
@@ -29,8 +30,9 @@ FENCED_INSTANCE_ID = "FENCED_INSTANCE_ID"
 
 
 class Member:
-    def __init__(self, member_id: str, client_id: str, instance_id: str | None,
-                 info: dict[str, Any]) -> None:
+    def __init__(
+        self, member_id: str, client_id: str, instance_id: str | None, info: dict[str, Any]
+    ) -> None:
         self.id = member_id
         self.client_id = client_id
         self.instance_id = instance_id
@@ -42,8 +44,9 @@ class Member:
 
 
 class Group:
-    def __init__(self, name: str, engine: Engine, timeline: Timeline,
-                 initial_delay_ms: int) -> None:
+    def __init__(
+        self, name: str, engine: Engine, timeline: Timeline, initial_delay_ms: int
+    ) -> None:
         self.name = name
         self.engine = engine
         self.timeline = timeline
@@ -64,8 +67,14 @@ class Group:
 
     # -- membership changes ------------------------------------------------------------------
 
-    def join(self, member_id: str | None, client_id: str, instance_id: str | None,
-             info: dict[str, Any], respond: Callable[..., None]) -> None:
+    def join(
+        self,
+        member_id: str | None,
+        client_id: str,
+        instance_id: str | None,
+        info: dict[str, Any],
+        respond: Callable[..., None],
+    ) -> None:
         """A JoinGroup request (now). ``respond(error, generation, member_id, leader,
         protocol, subscriptions_or_None)``."""
         if instance_id is not None and instance_id in self.static:
@@ -86,8 +95,13 @@ class Group:
             self._prepare(f"{client_id} joins")
         self._maybe_complete_join()
 
-    def _static_rejoin(self, instance_id: str, member_id: str | None, info: dict[str, Any],
-                       respond: Callable[..., None]) -> str | None:
+    def _static_rejoin(
+        self,
+        instance_id: str,
+        member_id: str | None,
+        info: dict[str, Any],
+        respond: Callable[..., None],
+    ) -> str | None:
         """KIP-345: the known instance replaces its old member id; no rebalance if stable."""
         old_id = self.static[instance_id]
         old = self.members.pop(old_id)
@@ -100,8 +114,13 @@ class Group:
             self.leader = new_id
         if self.state == "Stable" and info["subscription"] == old.info["subscription"]:
             self.touch(member)
-            self.timeline.record("static_rejoin", "coordinator", group=self.name,
-                                 member=old.client_id, generation=self.generation)
+            self.timeline.record(
+                "static_rejoin",
+                "coordinator",
+                group=self.name,
+                member=old.client_id,
+                generation=self.generation,
+            )
             respond(None, self.generation, new_id, self.leader, self.protocol, None)
             return None
         return new_id
@@ -112,8 +131,9 @@ class Group:
             return
         if member.instance_id is not None:
             self.static.pop(member.instance_id, None)
-        self.timeline.record("member_left", "coordinator", group=self.name,
-                             member=member.client_id, reason=reason)
+        self.timeline.record(
+            "member_left", "coordinator", group=self.name, member=member.client_id, reason=reason
+        )
         self._member_gone(member, reason)
 
     def _member_gone(self, member: Member, reason: str) -> None:
@@ -137,8 +157,9 @@ class Group:
 
     def touch(self, member: Member) -> None:
         member.session_token += 1
-        self.engine.after(member.info["session_timeout_ms"], self._expire, member.id,
-                          member.session_token)
+        self.engine.after(
+            member.info["session_timeout_ms"], self._expire, member.id, member.session_token
+        )
 
     def _expire(self, member_id: str, token: int) -> None:
         member = self.members.get(member_id)
@@ -149,9 +170,13 @@ class Group:
         del self.members[member_id]
         if member.instance_id is not None:
             self.static.pop(member.instance_id, None)
-        self.timeline.record("member_expired", "coordinator", group=self.name,
-                             member=member.client_id,
-                             session_timeout_ms=member.info["session_timeout_ms"])
+        self.timeline.record(
+            "member_expired",
+            "coordinator",
+            group=self.name,
+            member=member.client_id,
+            session_timeout_ms=member.info["session_timeout_ms"],
+        )
         self._member_gone(member, f"{member.client_id}'s session timed out")
 
     # -- the rebalance ---------------------------------------------------------------------------
@@ -165,8 +190,15 @@ class Group:
                     answer(REBALANCE_IN_PROGRESS, [])
         self.state = "PreparingRebalance"
         if not self.rebalances or self.rebalances[-1].get("end") is not None:
-            self.rebalances.append({"cause": cause, "start": self.engine.now, "end": None,
-                                    "generation": None, "paused": {}})
+            self.rebalances.append(
+                {
+                    "cause": cause,
+                    "start": self.engine.now,
+                    "end": None,
+                    "generation": None,
+                    "paused": {},
+                }
+            )
             self.timeline.record("rebalance_start", "coordinator", group=self.name, cause=cause)
         self._join_token += 1
         timeout = max(m.info["rebalance_timeout_ms"] for m in self.members.values())
@@ -186,8 +218,9 @@ class Group:
         remaining = self._initial_deadline - self.engine.now
         if self._joined_during_delay and remaining > 0:
             self._joined_during_delay = False
-            self.engine.after(min(self.initial_delay_ms, remaining), self._initial_delay_over,
-                              token)
+            self.engine.after(
+                min(self.initial_delay_ms, remaining), self._initial_delay_over, token
+            )
             return
         self._initial_deadline = 0
         self._maybe_complete_join()
@@ -199,8 +232,13 @@ class Group:
             del self.members[member.id]
             if member.instance_id is not None:
                 self.static.pop(member.instance_id, None)
-            self.timeline.record("member_expired", "coordinator", group=self.name,
-                                 member=member.client_id, reason="did not rejoin in time")
+            self.timeline.record(
+                "member_expired",
+                "coordinator",
+                group=self.name,
+                member=member.client_id,
+                reason="did not rejoin in time",
+            )
         self._complete_join()
 
     def _maybe_complete_join(self) -> None:
@@ -223,15 +261,26 @@ class Group:
         subscriptions = {m.id: m.info for m in self.members.values()}
         for member in self.members.values():  # session clocks restart with the generation
             self.touch(member)
-        self.timeline.record("generation", "coordinator", group=self.name,
-                             generation=self.generation, protocol=self.protocol,
-                             members=[m.client_id for m in self.members.values()],
-                             leader=self.members[self.leader].client_id)
+        self.timeline.record(
+            "generation",
+            "coordinator",
+            group=self.name,
+            generation=self.generation,
+            protocol=self.protocol,
+            members=[m.client_id for m in self.members.values()],
+            leader=self.members[self.leader].client_id,
+        )
         for member in list(self.members.values()):
             respond, member.join_respond = member.join_respond, None
             assert respond is not None
-            respond(None, self.generation, member.id, self.leader, self.protocol,
-                    subscriptions if member.id == self.leader else None)
+            respond(
+                None,
+                self.generation,
+                member.id,
+                self.leader,
+                self.protocol,
+                subscriptions if member.id == self.leader else None,
+            )
 
     def _select_protocol(self) -> str:
         """Each member votes for its first assignor that every member supports."""
@@ -239,13 +288,19 @@ class Group:
         common = [p for p in lists[0] if all(p in other for other in lists[1:])]
         if not common:
             return lists[0][0]
-        votes = {p: sum(1 for prefs in lists if next(q for q in prefs if q in common) == p)
-                 for p in common}
+        votes = {
+            p: sum(1 for prefs in lists if next(q for q in prefs if q in common) == p)
+            for p in common
+        }
         return max(common, key=lambda p: (votes[p], -common.index(p)))
 
-    def sync(self, member_id: str, generation: int,
-             assignments: dict[str, list[TopicPartition]] | None,
-             respond: Callable[[str | None, list[TopicPartition]], None]) -> None:
+    def sync(
+        self,
+        member_id: str,
+        generation: int,
+        assignments: dict[str, list[TopicPartition]] | None,
+        respond: Callable[[str | None, list[TopicPartition]], None],
+    ) -> None:
         member = self.members.get(member_id)
         if member is None:
             respond(UNKNOWN_MEMBER_ID, [])
@@ -288,15 +343,20 @@ class Group:
             record = self.rebalances[-1]
             record["end"] = self.engine.now
             record["generation"] = self.generation if self.state == "Stable" else None
-            self.timeline.record("rebalance_end", "coordinator", group=self.name,
-                                 generation=self.generation,
-                                 duration_ms=record["end"] - record["start"],
-                                 assignment=self._assignment_text())
+            self.timeline.record(
+                "rebalance_end",
+                "coordinator",
+                group=self.name,
+                generation=self.generation,
+                duration_ms=record["end"] - record["start"],
+                assignment=self._assignment_text(),
+            )
 
     def _assignment_text(self) -> str:
         return "; ".join(
             f"{m.client_id}: " + (", ".join(f"{t}-{p}" for t, p in m.assignment) or "nothing")
-            for m in self.members.values())
+            for m in self.members.values()
+        )
 
     def owner_of(self, tp: TopicPartition) -> Member | None:
         """The member the coordinator believes owns ``tp`` (dead ones included until their
@@ -335,4 +395,3 @@ class Group:
             return  # no rebalance since it stopped (e.g. a static member's quick restart)
         key = f"{tp[0]}-{tp[1]}"
         current["paused"][key] = current["paused"].get(key, 0) + self.engine.now - since
-

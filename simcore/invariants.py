@@ -30,36 +30,47 @@ class InvariantChecker:
 
     def _check_partition(self, part) -> None:  # type: ignore[no-untyped-def]
         for replica in part.replicas.values():
-            self._expect(replica.log_start <= replica.hw <= replica.leo,
-                         f"{part.name} replica {replica.broker}: log start "
-                         f"{replica.log_start} <= HW {replica.hw} <= LEO {replica.leo}")
+            self._expect(
+                replica.log_start <= replica.hw <= replica.leo,
+                f"{part.name} replica {replica.broker}: log start "
+                f"{replica.log_start} <= HW {replica.hw} <= LEO {replica.leo}",
+            )
             if replica.lead is not None:
-                self._expect(replica.hw >= replica.lead.max_hw,
-                             f"{part.name}: HW of leader {replica.broker} moved back")
-        self._expect(set(part.isr) <= set(part.replica_order) and len(part.isr) >= 1,
-                     f"{part.name}: ISR {part.isr} not within replicas {part.replica_order}")
+                self._expect(
+                    replica.hw >= replica.lead.max_hw,
+                    f"{part.name}: HW of leader {replica.broker} moved back",
+                )
+        self._expect(
+            set(part.isr) <= set(part.replica_order) and len(part.isr) >= 1,
+            f"{part.name}: ISR {part.isr} not within replicas {part.replica_order}",
+        )
         if part.leader is None:
             return
-        self._expect(part.leader in part.isr, f"{part.name}: leader {part.leader} not in ISR "
-                                              f"{part.isr}")
+        self._expect(
+            part.leader in part.isr, f"{part.name}: leader {part.leader} not in ISR {part.isr}"
+        )
         leader = part.replicas[part.leader]
         if leader.lead is not None and leader.epoch == part.leader_epoch:
             for broker in leader.lead.isr:
-                self._expect(part.replicas[broker].leo >= leader.hw,
-                             f"{part.name}: HW {leader.hw} above ISR member {broker}'s LEO "
-                             f"{part.replicas[broker].leo}")
+                self._expect(
+                    part.replicas[broker].leo >= leader.hw,
+                    f"{part.name}: HW {leader.hw} above ISR member {broker}'s LEO "
+                    f"{part.replicas[broker].leo}",
+                )
 
     def _check_positions(self) -> None:
         events = self.sim.timeline.events
-        resets = {(e[2], e[3]["part"]) for e in events[self.seen_events:] if e[1] == "position"}
+        resets = {(e[2], e[3]["part"]) for e in events[self.seen_events :] if e[1] == "position"}
         self.seen_events = len(events)
         for consumer in self.sim.consumers:
             for (topic, p), offset in consumer.positions.items():
                 key = (consumer.id, topic, p)
                 before = self.positions.get(key)
                 reset = (consumer.id, f"{topic}-{p}") in resets
-                self._expect(before is None or offset >= before or reset,
-                             f"{consumer.id} {topic}-{p}: position went back {before} -> {offset}")
+                self._expect(
+                    before is None or offset >= before or reset,
+                    f"{consumer.id} {topic}-{p}: position went back {before} -> {offset}",
+                )
                 self.positions[key] = offset
 
     def _expect(self, ok: bool, detail: str) -> None:

@@ -17,7 +17,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 WINDOW = 10
 SEVERITY = ("OK", "WARN", "REWIND", "STALL", "STOP")
@@ -33,13 +34,13 @@ def partition_status(history: Sequence[Commit], now: int) -> str:
     offsets = [c[1] for c in window]
     if min(lags) == 0:
         return "OK"
-    if any(b < a for a, b in zip(offsets, offsets[1:])):
+    if any(b < a for a, b in itertools.pairwise(offsets)):
         return "REWIND"
     if now - window[-1][0] > window[-1][0] - window[0][0]:
         return "STOP"
     if offsets[0] == offsets[-1]:
         return "STALL"
-    if all(b >= a for a, b in zip(lags, lags[1:])):
+    if all(b >= a for a, b in itertools.pairwise(lags)):
         return "WARN"
     return "OK"
 

@@ -8,7 +8,7 @@ records in a thousand batches as for a thousand records.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 Interval = tuple[int, int, int]  # [start, stop) with a weight
 
@@ -51,13 +51,24 @@ def sweep(layers: dict[str, list[Interval]]) -> list[tuple[int, int, dict[str, i
     return segments
 
 
-def topic_counts(sent: list[Interval], acked: list[Interval], failed: list[Interval],
-                 log: list[Interval], expired: list[Interval] | None = None) -> dict[str, int]:
+def topic_counts(
+    sent: list[Interval],
+    acked: list[Interval],
+    failed: list[Interval],
+    log: list[Interval],
+    expired: list[Interval] | None = None,
+) -> dict[str, int]:
     """``expired``: deleted by retention — gone on purpose, so not counted as lost."""
-    totals = {"sent": 0, "acked": 0, "failed": 0, "in_log": 0, "lost_acked": 0,
-              "log_duplicates": 0, "expired": 0}
-    layers = {"sent": sent, "acked": acked, "failed": failed, "log": log,
-              "expired": expired or []}
+    totals = {
+        "sent": 0,
+        "acked": 0,
+        "failed": 0,
+        "in_log": 0,
+        "lost_acked": 0,
+        "log_duplicates": 0,
+        "expired": 0,
+    }
+    layers = {"sent": sent, "acked": acked, "failed": failed, "log": log, "expired": expired or []}
     for a, b, c in sweep(layers):
         n = b - a
         totals["sent"] += n if c["sent"] else 0
@@ -70,24 +81,36 @@ def topic_counts(sent: list[Interval], acked: list[Interval], failed: list[Inter
     return totals
 
 
-def group_counts(log: list[Interval], processed: list[Interval],
-                 expired: list[Interval] | None = None,
-                 behind: list[Interval] | None = None) -> dict[str, int]:
+def group_counts(
+    log: list[Interval],
+    processed: list[Interval],
+    expired: list[Interval] | None = None,
+    behind: list[Interval] | None = None,
+) -> dict[str, int]:
     """Counted over the messages in the final log, as the issue's contract says.
     ``processed_never`` splits into ``skipped`` (the group's committed offset is already
     past them: this group will not read them) and ``unread`` (at or above it: still lag);
     ``behind`` marks the messages below the committed offsets. ``expired_unread``:
     deleted by retention before this group processed them."""
-    totals = {"processed_once": 0, "processed_never": 0, "processed_multiple": 0,
-              "skipped": 0, "unread": 0, "expired_unread": 0}
+    totals = {
+        "processed_once": 0,
+        "processed_never": 0,
+        "processed_multiple": 0,
+        "skipped": 0,
+        "unread": 0,
+        "expired_unread": 0,
+    }
     layers = {"log": log, "proc": processed, "expired": expired or [], "behind": behind or []}
     for a, b, c in sweep(layers):
         if not c["log"]:
             if c["expired"] and not c["proc"]:
                 totals["expired_unread"] += b - a
             continue
-        key = ("processed_never", "processed_once")[c["proc"]] if c["proc"] < 2 else (
-            "processed_multiple")
+        key = (
+            ("processed_never", "processed_once")[c["proc"]]
+            if c["proc"] < 2
+            else ("processed_multiple")
+        )
         totals[key] += b - a
         if not c["proc"]:
             totals["skipped" if c["behind"] else "unread"] += b - a

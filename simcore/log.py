@@ -9,8 +9,8 @@ few thousand batches cost.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 @dataclass(slots=True)
@@ -37,8 +37,18 @@ class Batch:
 class ReplicaLog:
     """One replica's copy of a partition."""
 
-    __slots__ = ("broker", "batches", "log_start", "leo", "hw", "_bases", "epochs", "lead",
-                 "leader", "epoch")
+    __slots__ = (
+        "_bases",
+        "batches",
+        "broker",
+        "epoch",
+        "epochs",
+        "hw",
+        "lead",
+        "leader",
+        "leo",
+        "log_start",
+    )
 
     def __init__(self, broker: int) -> None:
         self.broker = broker
@@ -55,8 +65,15 @@ class ReplicaLog:
     def append(self, batch: Batch) -> Batch:
         """Appends at the LEO (the leader assigns offsets this way)."""
         placed = Batch(
-            self.leo, batch.msgs, batch.size, batch.created_ms, batch.producer,
-            batch.producer_id, batch.base_seq, batch.epoch, batch.number,
+            self.leo,
+            batch.msgs,
+            batch.size,
+            batch.created_ms,
+            batch.producer,
+            batch.producer_id,
+            batch.base_seq,
+            batch.epoch,
+            batch.number,
         )
         self.copy_from(placed)
         return placed
@@ -115,12 +132,30 @@ class ReplicaLog:
             self._bases.pop()
             if last.base < offset:  # keep the head of a batch cut in the middle
                 keep = offset - last.base
-                head = Batch(last.base, last.msgs[:keep], last.size * keep // last.count,
-                             last.created_ms, last.producer, last.producer_id, last.base_seq,
-                             last.epoch, last.number)
-                removed.append(Batch(offset, last.msgs[keep:], last.size - head.size,
-                                     last.created_ms, last.producer, last.producer_id,
-                                     last.base_seq + keep, last.epoch, last.number))
+                head = Batch(
+                    last.base,
+                    last.msgs[:keep],
+                    last.size * keep // last.count,
+                    last.created_ms,
+                    last.producer,
+                    last.producer_id,
+                    last.base_seq,
+                    last.epoch,
+                    last.number,
+                )
+                removed.append(
+                    Batch(
+                        offset,
+                        last.msgs[keep:],
+                        last.size - head.size,
+                        last.created_ms,
+                        last.producer,
+                        last.producer_id,
+                        last.base_seq + keep,
+                        last.epoch,
+                        last.number,
+                    )
+                )
                 self.batches.append(head)
                 self._bases.append(head.base)
             else:

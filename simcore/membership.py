@@ -15,7 +15,8 @@ on the client (the assignor) and returns it through SyncGroup.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from simcore.assignors import assign
 from simcore.group import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
@@ -57,9 +58,8 @@ class Membership:
         runs its rebalance callbacks inside poll(). With the eager protocol nothing is
         owned during a rebalance, so poll() has nothing to return; a cooperative member
         keeps consuming the partitions it keeps (KIP-429)."""
-        if self._pending_assignment is not None:
-            if not self._apply_assignment():
-                return False  # a blocking commit in onPartitionsRevoked is under way
+        if self._pending_assignment is not None and not self._apply_assignment():
+            return False  # a blocking commit in onPartitionsRevoked is under way
         if self.rejoin_needed and not self.rebalancing:
             self._begin_rebalance()
         if self._blocked:
@@ -80,13 +80,16 @@ class Membership:
 
         self._revoke(revoke, "before rejoining (eager protocol)", then=join)
 
-    def _revoke(self: Consumer, tps: list[TopicPartition], why: str,
-                then: Callable[[], None]) -> None:
+    def _revoke(
+        self: Consumer, tps: list[TopicPartition], why: str, then: Callable[[], None]
+    ) -> None:
         """onJoinPrepare / onPartitionsRevoked: commit what the app would, then let go."""
         offsets = {tp: self.positions[tp] for tp in tps if tp in self.positions}
         if self.member is not None and self.librdkafka and self.spec.enable_auto_commit:
             offsets = {tp: o for tp, o in self.stored.items() if tp in set(tps)}
-        elif self.member is None or not (self.spec.enable_auto_commit or self.spec.commit_on_revoke):
+        elif self.member is None or not (
+            self.spec.enable_auto_commit or self.spec.commit_on_revoke
+        ):
             offsets = {}
         if self._cooperative() and not tps:
             offsets = {}
@@ -116,17 +119,30 @@ class Membership:
             "session_timeout_ms": self.spec.session_timeout_ms,
             "rebalance_timeout_ms": self.spec.max_poll_interval_ms,
         }
-        self.timeline.record("join_group", self.id, group=self.group,
-                             owned=_names(self.assignment))
+        self.timeline.record("join_group", self.id, group=self.group, owned=_names(self.assignment))
 
         def respond(*answer: Any) -> None:
             self.later(self.latency, self._on_join, *answer)
 
-        self.engine.after(self.latency, self.group_state.join, self.member, self.id,
-                          self.spec.group_instance_id, info, respond)
+        self.engine.after(
+            self.latency,
+            self.group_state.join,
+            self.member,
+            self.id,
+            self.spec.group_instance_id,
+            info,
+            respond,
+        )
 
-    def _on_join(self: Consumer, error: str | None, generation: int, member: str,
-                 leader: str, protocol: str, subscriptions: dict | None) -> None:
+    def _on_join(
+        self: Consumer,
+        error: str | None,
+        generation: int,
+        member: str,
+        leader: str,
+        protocol: str,
+        subscriptions: dict | None,
+    ) -> None:
         if error is not None:
             self._rejoin_later(error)
             return
@@ -138,11 +154,13 @@ class Membership:
         def respond(error: str | None, assignment: list[TopicPartition]) -> None:
             self.later(self.latency, self._on_sync, error, assignment)
 
-        self.engine.after(self.latency, self.group_state.sync, member, generation,
-                          assignments, respond)
+        self.engine.after(
+            self.latency, self.group_state.sync, member, generation, assignments, respond
+        )
 
-    def _leader_assign(self: Consumer, protocol: str,
-                       subscriptions: dict[str, dict[str, Any]]) -> dict[str, list[TopicPartition]]:
+    def _leader_assign(
+        self: Consumer, protocol: str, subscriptions: dict[str, dict[str, Any]]
+    ) -> dict[str, list[TopicPartition]]:
         """The group leader runs the assignor (client side, as in the classic protocol)."""
         subs = {m: list(info["subscription"]) for m, info in subscriptions.items()}
         owned = {m: list(info["owned"]) for m, info in subscriptions.items()}
@@ -168,8 +186,14 @@ class Membership:
         new, self._pending_assignment = self._pending_assignment or [], None
         revoked = [tp for tp in self.assignment if tp not in new]
         added = [tp for tp in new if tp not in self.assignment]
-        self.timeline.record("assigned", self.id, partitions=_names(new), generation=self.generation,
-                             added=_names(added), revoked=_names(revoked))
+        self.timeline.record(
+            "assigned",
+            self.id,
+            partitions=_names(new),
+            generation=self.generation,
+            added=_names(added),
+            revoked=_names(revoked),
+        )
         done, inline = [False], [True]
 
         def assigned() -> None:
@@ -238,9 +262,12 @@ class Membership:
         busy = self.state not in ("polling", "rebalancing", "joining")
         if not busy or self.engine.now - self.last_poll < self.spec.max_poll_interval_ms:
             return False
-        self.timeline.record("poll_timeout", self.id,
-                             max_poll_interval_ms=self.spec.max_poll_interval_ms,
-                             since_last_poll=self.engine.now - self.last_poll)
+        self.timeline.record(
+            "poll_timeout",
+            self.id,
+            max_poll_interval_ms=self.spec.max_poll_interval_ms,
+            since_last_poll=self.engine.now - self.last_poll,
+        )
         self.leave_group("consumer poll timeout has expired (max.poll.interval.ms)")
         return True
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _ACKS = {0: "acks=0", 1: "acks=1", -1: "acks=all"}
 
@@ -16,108 +17,182 @@ def _range(first: int, count: int) -> str:
 
 
 _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
-    "send": lambda a, f: f"{a} sends messages #{_range(f['first'], f['count'])} to {f['part']}"
-    + (f" (attempt {f['attempt']})" if f["attempt"] > 1 else ""),
-    "append": lambda a, f: f"{a} (leader) appends {_records(f['count'])} from {f['producer']} "
-    f"to {f['part']} at offsets {_range(f['base'], f['count'])}",
-    "dedup": lambda a, f: f"{a} recognises a retried batch from {f['producer']} (sequence "
-    f"{f['seq']}) and does not write it again",
-    "hw": lambda a, f: f"high watermark of {f['part']} moves to {f['hw']}: offsets below it "
-    "are committed and visible to consumers",
+    "send": lambda a, f: (
+        f"{a} sends messages #{_range(f['first'], f['count'])} to {f['part']}"
+        + (f" (attempt {f['attempt']})" if f["attempt"] > 1 else "")
+    ),
+    "append": lambda a, f: (
+        f"{a} (leader) appends {_records(f['count'])} from {f['producer']} "
+        f"to {f['part']} at offsets {_range(f['base'], f['count'])}"
+    ),
+    "dedup": lambda a, f: (
+        f"{a} recognises a retried batch from {f['producer']} (sequence "
+        f"{f['seq']}) and does not write it again"
+    ),
+    "hw": lambda a, f: (
+        f"high watermark of {f['part']} moves to {f['hw']}: offsets below it "
+        "are committed and visible to consumers"
+    ),
     "ack": lambda a, f: (
         f"{a}: {_ACKS[f['acks']]} — counts messages #{_range(f['first'], f['count'])} as sent "
-        "without waiting for any broker" if f["acks"] == 0 else
-        f"{a} receives the ack ({_ACKS[f['acks']]}) for messages "
-        f"#{_range(f['first'], f['count'])} at {f['part']} offset {f['base']}"),
-    "produce_error": lambda a, f: f"{a}: {f['error']} for messages "
-    f"#{_range(f['first'], f['count'])}; retrying in {f['retry_in']} ms",
-    "produce_failed": lambda a, f: f"{a} gives up on messages #{_range(f['first'], f['count'])}: "
-    f"{f['error']}",
+        "without waiting for any broker"
+        if f["acks"] == 0
+        else f"{a} receives the ack ({_ACKS[f['acks']]}) for messages "
+        f"#{_range(f['first'], f['count'])} at {f['part']} offset {f['base']}"
+    ),
+    "produce_error": lambda a, f: (
+        f"{a}: {f['error']} for messages "
+        f"#{_range(f['first'], f['count'])}; retrying in {f['retry_in']} ms"
+    ),
+    "produce_failed": lambda a, f: (
+        f"{a} gives up on messages #{_range(f['first'], f['count'])}: {f['error']}"
+    ),
     "start": lambda a, f: f"{a} ({f['client']} client) starts and joins group {f['group']}",
     "restart": lambda a, f: f"{a} restarts and rejoins group {f['group']}",
     "assigned": lambda a, f: f"{a} is assigned {', '.join(f['partitions']) or 'nothing'}",
     "position": lambda a, f: f"{a} will read {f['part']} from offset {f['offset']} ({f['why']})",
     "poll": lambda a, f: f"poll() returns {f['records']} to {a}",
-    "processed": lambda a, f: f"{a} finished processing {f['part']} offset "
-    f"{_range(f['first'], f['count'])}",
+    "processed": lambda a, f: (
+        f"{a} finished processing {f['part']} offset {_range(f['first'], f['count'])}"
+    ),
     "commit_sync": lambda a, f: f"{a} calls commitSync({f['offsets']}) and blocks",
     "commit_async": lambda a, f: f"{a} sends {f['how']} of {f['offsets']}",
     "commit_ok": lambda a, f: f"{a}: {f['how']} of {f['offsets']} succeeded",
-    "commit_retry": lambda a, f: f"{a}: commitSync got {f['error']}, retries in "
-    f"{f['retry_in']} ms",
-    "commit_failed": lambda a, f: f"{a}: {f['how']} of {f['offsets']} failed ({f['error']})"
-    + ("; the callback retries it with the same offsets" if f["retry"] else "; not retried"),
+    "commit_retry": lambda a, f: f"{a}: commitSync got {f['error']}, retries in {f['retry_in']} ms",
+    "commit_failed": lambda a, f: (
+        f"{a}: {f['how']} of {f['offsets']} failed ({f['error']})"
+        + ("; the callback retries it with the same offsets" if f["retry"] else "; not retried")
+    ),
     "commit_stored": lambda a, f: f"coordinator stores {f['group']} offsets {f['offsets']}",
-    "commit_lost": lambda a, f: f"fault: the commit of {f['offsets']} by {f['member']} gets "
-    "no answer",
-    "commit_rejected": lambda a, f: f"fault: the coordinator rejects the commit of "
-    f"{f['offsets']} by {f['member']} with {f['error']}",
-    "crash": lambda a, f: f"{a} crashes {f['where']}"
-    + (f"; restarts in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None else ""),
+    "commit_lost": lambda a, f: (
+        f"fault: the commit of {f['offsets']} by {f['member']} gets no answer"
+    ),
+    "commit_rejected": lambda a, f: (
+        f"fault: the coordinator rejects the commit of "
+        f"{f['offsets']} by {f['member']} with {f['error']}"
+    ),
+    "crash": lambda a, f: (
+        f"{a} crashes {f['where']}"
+        + (f"; restarts in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None else "")
+    ),
     "consumer_failed": lambda a, f: f"{a} stops with an error: {f['error']}",
-    "broker_down": lambda a, f: f"{a} dies"
-    + (f"; it restarts in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None
-       else ""),
+    "broker_down": lambda a, f: (
+        f"{a} dies"
+        + (
+            f"; it restarts in {f['restart_after_ms']} ms"
+            if f["restart_after_ms"] is not None
+            else ""
+        )
+    ),
     "broker_up": lambda a, f: f"{a} restarts with its log as it was on disk",
-    "broker_isolated": lambda a, f: f"{a} is cut off from the other brokers and the controller"
-    + (f" for {f['duration_ms']} ms" if f["duration_ms"] is not None else "")
-    + " (clients can still reach it)",
+    "broker_isolated": lambda a, f: (
+        f"{a} is cut off from the other brokers and the controller"
+        + (f" for {f['duration_ms']} ms" if f["duration_ms"] is not None else "")
+        + " (clients can still reach it)"
+    ),
     "broker_reconnected": lambda a, f: f"{a} can reach the other brokers and the controller again",
-    "broker_fenced": lambda a, f: f"controller fences broker-{f['broker']}: no heartbeat within "
-    "broker.session.timeout.ms",
+    "broker_fenced": lambda a, f: (
+        f"controller fences broker-{f['broker']}: no heartbeat within broker.session.timeout.ms"
+    ),
     "broker_unfenced": lambda a, f: f"controller unfences broker-{f['broker']}",
     "leader_elected": lambda a, f: (
         f"controller elects broker-{f['leader']} leader of {f['part']} (epoch {f['epoch']})"
-        + (": UNCLEAN election of an out-of-sync replica — what it lacks is lost"
-           if f["unclean"] else " from the ISR")),
-    "partition_offline": lambda a, f: f"{f['part']} has no eligible leader and goes offline "
-    "(unclean.leader.election.enable=false waits for an ISR member)",
-    "isr_shrink": lambda a, f: f"{a} removes broker {', '.join(map(str, f['removed']))} from "
-    f"the ISR of {f['part']} ({f['why']}); ISR is now {f['isr']}",
-    "isr_expand": lambda a, f: f"broker-{f['follower']} caught up and rejoins the ISR of "
-    f"{f['part']}; ISR is now {f['isr']}",
-    "truncate": lambda a, f: f"{a} truncates {f['part']} to offset {f['offset']} (leader epoch "
-    f"check), dropping {_records(f['removed'])} that the current leader's log does not have "
-    "there",
-    "follower_slow": lambda a, f: f"fault: {a}'s fetches now take {f['delay_ms']} ms longer"
-    if f["delay_ms"] else f"{a} fetches at normal speed again",
-    "produce_rejected": lambda a, f: f"fault: {a} answers a produce request from "
-    f"{f['producer']} with {f['error']}"
-    + (" after writing it" if f["error"].endswith("AFTER_APPEND") else " without writing it"),
-    "join_group": lambda a, f: f"{a} sends JoinGroup to the coordinator of {f['group']}"
-    + (f" (still owning {', '.join(f['owned'])})" if f["owned"] else ""),
+        + (
+            ": UNCLEAN election of an out-of-sync replica — what it lacks is lost"
+            if f["unclean"]
+            else " from the ISR"
+        )
+    ),
+    "partition_offline": lambda a, f: (
+        f"{f['part']} has no eligible leader and goes offline "
+        "(unclean.leader.election.enable=false waits for an ISR member)"
+    ),
+    "isr_shrink": lambda a, f: (
+        f"{a} removes broker {', '.join(map(str, f['removed']))} from "
+        f"the ISR of {f['part']} ({f['why']}); ISR is now {f['isr']}"
+    ),
+    "isr_expand": lambda a, f: (
+        f"broker-{f['follower']} caught up and rejoins the ISR of "
+        f"{f['part']}; ISR is now {f['isr']}"
+    ),
+    "truncate": lambda a, f: (
+        f"{a} truncates {f['part']} to offset {f['offset']} (leader epoch "
+        f"check), dropping {_records(f['removed'])} that the current leader's log does not have "
+        "there"
+    ),
+    "follower_slow": lambda a, f: (
+        f"fault: {a}'s fetches now take {f['delay_ms']} ms longer"
+        if f["delay_ms"]
+        else f"{a} fetches at normal speed again"
+    ),
+    "produce_rejected": lambda a, f: (
+        f"fault: {a} answers a produce request from "
+        f"{f['producer']} with {f['error']}"
+        + (" after writing it" if f["error"].endswith("AFTER_APPEND") else " without writing it")
+    ),
+    "join_group": lambda a, f: (
+        f"{a} sends JoinGroup to the coordinator of {f['group']}"
+        + (f" (still owning {', '.join(f['owned'])})" if f["owned"] else "")
+    ),
     "rebalance_start": lambda a, f: f"group {f['group']} starts a rebalance: {f['cause']}",
-    "generation": lambda a, f: f"group {f['group']} enters generation {f['generation']} "
-    f"({f['protocol']} assignor, leader {f['leader']}): members {', '.join(f['members'])}",
-    "rebalance_end": lambda a, f: f"group {f['group']} is stable again after "
-    f"{f['duration_ms']} ms — {f['assignment']}",
+    "generation": lambda a, f: (
+        f"group {f['group']} enters generation {f['generation']} "
+        f"({f['protocol']} assignor, leader {f['leader']}): members {', '.join(f['members'])}"
+    ),
+    "rebalance_end": lambda a, f: (
+        f"group {f['group']} is stable again after {f['duration_ms']} ms — {f['assignment']}"
+    ),
     "revoked": lambda a, f: f"{a} gives up {', '.join(f['partitions'])} ({f['why']})",
-    "rebalance_noticed": lambda a, f: f"{a}'s heartbeat gets {f['error']}: it will rejoin at "
-    "its next poll()",
-    "member_expired": lambda a, f: f"coordinator removes {f['member']} from group {f['group']}: "
-    + (f"no heartbeat for session.timeout.ms={f['session_timeout_ms']}"
-       if "session_timeout_ms" in f else f.get("reason", "")),
+    "rebalance_noticed": lambda a, f: (
+        f"{a}'s heartbeat gets {f['error']}: it will rejoin at its next poll()"
+    ),
+    "member_expired": lambda a, f: (
+        f"coordinator removes {f['member']} from group {f['group']}: "
+        + (
+            f"no heartbeat for session.timeout.ms={f['session_timeout_ms']}"
+            if "session_timeout_ms" in f
+            else f.get("reason", "")
+        )
+    ),
     "member_left": lambda a, f: f"{f['member']} leaves group {f['group']} ({f['reason']})",
-    "poll_timeout": lambda a, f: f"{a} did not call poll() for {f['since_last_poll']} ms "
-    f"(max.poll.interval.ms={f['max_poll_interval_ms']}): its heartbeat thread leaves the group",
-    "static_rejoin": lambda a, f: f"static member {f['member']} is back within its session: "
-    f"same assignment, no rebalance (generation {f['generation']})",
-    "commit_exception": lambda a, f: f"{a}: {f['how']} throws {f['exception']} ({f['error']}); "
-    "the application carries on and rejoins",
-    "commit_refused": lambda a, f: f"coordinator refuses the commit of {f['offsets']} by "
-    f"{f['member']}: {f['error']}",
-    "segments_deleted": lambda a, f: f"{a} deletes old segments of {f['part']} "
-    f"({_records(f['records'])}); the log now starts at {f['log_start']}",
-    "offsets_expired": lambda a, f: f"the committed offsets of empty group {f['group']} expire "
-    "(offsets.retention.minutes)",
+    "poll_timeout": lambda a, f: (
+        f"{a} did not call poll() for {f['since_last_poll']} ms "
+        f"(max.poll.interval.ms={f['max_poll_interval_ms']}): its heartbeat thread leaves the group"
+    ),
+    "static_rejoin": lambda a, f: (
+        f"static member {f['member']} is back within its session: "
+        f"same assignment, no rebalance (generation {f['generation']})"
+    ),
+    "commit_exception": lambda a, f: (
+        f"{a}: {f['how']} throws {f['exception']} ({f['error']}); "
+        "the application carries on and rejoins"
+    ),
+    "commit_refused": lambda a, f: (
+        f"coordinator refuses the commit of {f['offsets']} by {f['member']}: {f['error']}"
+    ),
+    "segments_deleted": lambda a, f: (
+        f"{a} deletes old segments of {f['part']} "
+        f"({_records(f['records'])}); the log now starts at {f['log_start']}"
+    ),
+    "offsets_expired": lambda a, f: (
+        f"the committed offsets of empty group {f['group']} expire (offsets.retention.minutes)"
+    ),
     "closing": lambda a, f: f"{a} closes",
-    "closed": lambda a, f: f"{a} is closed"
-    + (f"; it starts again in {f['restart_after_ms']} ms" if f["restart_after_ms"] is not None
-       else ""),
-    "rate_change": lambda a, f: f"{a} now produces {f['rate_per_s']} records/s"
-    + (" (injected)" if f["injected"] else ""),
-    "processing_change": lambda a, f: f"{a} now takes {f['processing_ms']} ms per record"
-    + (" (injected)" if f["injected"] else ""),
+    "closed": lambda a, f: (
+        f"{a} is closed"
+        + (
+            f"; it starts again in {f['restart_after_ms']} ms"
+            if f["restart_after_ms"] is not None
+            else ""
+        )
+    ),
+    "rate_change": lambda a, f: (
+        f"{a} now produces {f['rate_per_s']} records/s" + (" (injected)" if f["injected"] else "")
+    ),
+    "processing_change": lambda a, f: (
+        f"{a} now takes {f['processing_ms']} ms per record"
+        + (" (injected)" if f["injected"] else "")
+    ),
     "response_fault": lambda a, f: f"fault: a produce response to {a} is {f['what']}",
 }
 

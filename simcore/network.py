@@ -17,8 +17,11 @@ class Network:
         self.slow: dict[int, int] = {}  # follower broker -> extra ms per fetch answer
 
     def brokers_connected(self, a: int, b: int) -> bool:
-        return (self.alive[a] and self.alive[b]
-                and (a == b or (a not in self.isolated and b not in self.isolated)))
+        return (
+            self.alive[a]
+            and self.alive[b]
+            and (a == b or (a not in self.isolated and b not in self.isolated))
+        )
 
     def controller_reaches(self, broker: int) -> bool:
         return self.alive[broker] and broker not in self.isolated

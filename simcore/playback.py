@@ -20,24 +20,39 @@ class Snap:
     """Named access to one snapshot tuple."""
 
     def __init__(self, raw: tuple[Any, ...]) -> None:
-        (self.t, self.n_events, self.parts, self.groups, self.consumers, self.brokers,
-         self.producers, self.counters, self.group_states) = raw
+        (
+            self.t,
+            self.n_events,
+            self.parts,
+            self.groups,
+            self.consumers,
+            self.brokers,
+            self.producers,
+            self.counters,
+            self.group_states,
+        ) = raw
 
 
 def group_rows(result: Result, snap: Snap) -> list[dict[str, Any]]:
     rec = result.sim.recorder
     rows = []
-    for (group, part), row in zip(rec.group_rows, snap.groups):
+    for (group, part), row in zip(rec.group_rows, snap.groups, strict=True):
         committed, position, owner, time_lag, status, _described = row
         hw = snap.parts[rec.parts.index(part)][2]
-        rows.append({
-            "group": group, "topic": part.topic, "partition": part.index,
-            "committed": committed, "position": position,
-            "consumer": result.sim.consumers[owner].id if owner is not None else None,
-            "lag": hw - committed if committed is not None else None,
-            "records_lag": hw - position if position is not None else None,
-            "time_lag_ms": time_lag, "status": status,
-        })
+        rows.append(
+            {
+                "group": group,
+                "topic": part.topic,
+                "partition": part.index,
+                "committed": committed,
+                "position": position,
+                "consumer": result.sim.consumers[owner].id if owner is not None else None,
+                "lag": hw - committed if committed is not None else None,
+                "records_lag": hw - position if position is not None else None,
+                "time_lag_ms": time_lag,
+                "status": status,
+            }
+        )
     return rows
 
 
@@ -46,7 +61,7 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
     LOG-END-OFFSET is the high watermark; a missing value prints '-'."""
     consumers = result.sim.consumers
     rows = []
-    for row, raw in zip(group_rows(result, snap), snap.groups):
+    for row, raw in zip(group_rows(result, snap), snap.groups, strict=True):
         committed, described = raw[0], raw[5]
         if committed is None and described is None:
             continue
@@ -54,26 +69,40 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
         consumer = consumers[owner] if owner is not None else None
         hw = row["lag"] + committed if committed is not None else None
         if hw is None:
-            part = next(p for g, p in result.sim.recorder.group_rows
-                        if g == row["group"] and p.topic == row["topic"]
-                        and p.index == row["partition"])
+            part = next(
+                p
+                for g, p in result.sim.recorder.group_rows
+                if g == row["group"] and p.topic == row["topic"] and p.index == row["partition"]
+            )
             hw = snap.parts[result.sim.recorder.parts.index(part)][2]
-        rows.append({
-            "GROUP": row["group"], "TOPIC": row["topic"], "PARTITION": row["partition"],
-            "CURRENT-OFFSET": committed if committed is not None else "-",
-            "LOG-END-OFFSET": hw,
-            "LAG": row["lag"] if committed is not None else "-",
-            "CONSUMER-ID": member_id or "-",
-            "HOST": f"/10.0.0.{owner + 10}" if consumer else "-",
-            "CLIENT-ID": consumer.id if consumer else "-",
-        })
-    for name, state in zip(result.sim.recorder.group_names, snap.group_states):
+        rows.append(
+            {
+                "GROUP": row["group"],
+                "TOPIC": row["topic"],
+                "PARTITION": row["partition"],
+                "CURRENT-OFFSET": committed if committed is not None else "-",
+                "LOG-END-OFFSET": hw,
+                "LAG": row["lag"] if committed is not None else "-",
+                "CONSUMER-ID": member_id or "-",
+                "HOST": f"/10.0.0.{owner + 10}" if consumer else "-",
+                "CLIENT-ID": consumer.id if consumer else "-",
+            }
+        )
+    for name, state in zip(result.sim.recorder.group_names, snap.group_states, strict=True):
         for member_id, owner in state[4]:  # members with nothing assigned get a '-' row
-            rows.append({
-                "GROUP": name, "TOPIC": "-", "PARTITION": "-", "CURRENT-OFFSET": "-",
-                "LOG-END-OFFSET": "-", "LAG": "-", "CONSUMER-ID": member_id,
-                "HOST": f"/10.0.0.{owner + 10}", "CLIENT-ID": consumers[owner].id,
-            })
+            rows.append(
+                {
+                    "GROUP": name,
+                    "TOPIC": "-",
+                    "PARTITION": "-",
+                    "CURRENT-OFFSET": "-",
+                    "LOG-END-OFFSET": "-",
+                    "LAG": "-",
+                    "CONSUMER-ID": member_id,
+                    "HOST": f"/10.0.0.{owner + 10}",
+                    "CLIENT-ID": consumers[owner].id,
+                }
+            )
     return rows
 
 
@@ -83,50 +112,85 @@ def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
     rows = group_rows(result, snap)
     out = []
     for name, (state, generation, protocol, rebalances, _idle) in zip(
-            result.sim.recorder.group_names, snap.group_states):
+        result.sim.recorder.group_names, snap.group_states, strict=True
+    ):
         mine = [r for r in rows if r["group"] == name]
         total = sum(r["lag"] or 0 for r in mine)
-        histories = [[c for c in coordinator.history.get((name, r["topic"], r["partition"]), ())
-                      if c[0] <= snap.t] for r in mine]
-        out.append({
-            "group": name, "state": state, "generation": generation, "protocol": protocol,
-            "rebalances": rebalances, "total_lag": total,
-            "records_lag": sum(r["records_lag"] or 0 for r in mine),
-            "max_time_lag_ms": max((r["time_lag_ms"] for r in mine), default=0),
-            "status": worst([r["status"] for r in mine]),
-            "catch_up_ms": catch_up_ms(histories, total),
-        })
+        histories = [
+            [
+                c
+                for c in coordinator.history.get((name, r["topic"], r["partition"]), ())
+                if c[0] <= snap.t
+            ]
+            for r in mine
+        ]
+        out.append(
+            {
+                "group": name,
+                "state": state,
+                "generation": generation,
+                "protocol": protocol,
+                "rebalances": rebalances,
+                "total_lag": total,
+                "records_lag": sum(r["records_lag"] or 0 for r in mine),
+                "max_time_lag_ms": max((r["time_lag_ms"] for r in mine), default=0),
+                "status": worst([r["status"] for r in mine]),
+                "catch_up_ms": catch_up_ms(histories, total),
+            }
+        )
     return out
 
 
-def frame(result: Result, snap: Snap, step: int, first_event: int,
-          prev_events: int, snapshot_index: int) -> dict[str, Any]:
+def frame(
+    result: Result, snap: Snap, step: int, first_event: int, prev_events: int, snapshot_index: int
+) -> dict[str, Any]:
     sim = result.sim
     return {
-        "step": step, "t": snap.t, "snapshot": snapshot_index,
+        "step": step,
+        "t": snap.t,
+        "snapshot": snapshot_index,
         "events": [result.event_dict(i) for i in range(first_event, snap.n_events)],
         "skipped_events": first_event - prev_events,
-        "partitions": [_partition(p, s) for p, s in zip(sim.recorder.parts, snap.parts)],
-        "brokers": [{"id": b, "alive": s[0], "isolated": s[1], "fenced": s[2]}
-                    for b, s in enumerate(snap.brokers)],
+        "partitions": [
+            _partition(p, s) for p, s in zip(sim.recorder.parts, snap.parts, strict=True)
+        ],
+        "brokers": [
+            {"id": b, "alive": s[0], "isolated": s[1], "fenced": s[2]}
+            for b, s in enumerate(snap.brokers)
+        ],
         "producers": [
-            {"id": p.spec.id, "in_flight": s[0], "queued_batches": s[1], "acked": s[2],
-             "failed": s[3]} for p, s in zip(sim.producers, snap.producers)],
+            {
+                "id": p.spec.id,
+                "in_flight": s[0],
+                "queued_batches": s[1],
+                "acked": s[2],
+                "failed": s[3],
+            }
+            for p, s in zip(sim.producers, snap.producers, strict=True)
+        ],
         "groups": group_rows(result, snap),
         "group_summary": group_summaries(result, snap),
         "consumers": [
-            {"id": c.id, "group": c.group, "state": s[0], "offset": s[1],
-             "generation": counters[5]}
-            for c, s, counters in zip(sim.consumers, snap.consumers, snap.counters)],
+            {"id": c.id, "group": c.group, "state": s[0], "offset": s[1], "generation": counters[5]}
+            for c, s, counters in zip(sim.consumers, snap.consumers, snap.counters, strict=True)
+        ],
     }
 
 
 def _partition(part: Any, s: tuple) -> dict[str, Any]:
     return {
-        "topic": part.topic, "partition": part.index, "log_start": s[0], "leo": s[1], "hw": s[2],
-        "leader": s[3], "epoch": s[4], "isr": list(s[5]),
-        "replicas": [{"broker": b, "leo": r[0], "hw": r[1], "leading": r[2]}
-                     for b, r in zip(part.replicas, s[6])],
+        "topic": part.topic,
+        "partition": part.index,
+        "log_start": s[0],
+        "leo": s[1],
+        "hw": s[2],
+        "leader": s[3],
+        "epoch": s[4],
+        "isr": list(s[5]),
+        "replicas": [
+            {"broker": b, "leo": r[0], "hw": r[1], "leading": r[2]}
+            for b, r in zip(part.replicas, s[6], strict=True)
+        ],
     }
 
 
@@ -136,15 +200,18 @@ def series(result: Result, keep: list[int]) -> dict[str, Any]:
     rec = result.sim.recorder
     out: dict[str, Any] = {"t": [s.t for s in snaps], "partitions": {}, "groups": {}}
     for k, part in enumerate(rec.parts):
-        out["partitions"][part.name] = {"leo": [s.parts[k][1] for s in snaps],
-                                        "hw": [s.parts[k][2] for s in snaps]}
+        out["partitions"][part.name] = {
+            "leo": [s.parts[k][1] for s in snaps],
+            "hw": [s.parts[k][2] for s in snaps],
+        }
     for k, (group, part) in enumerate(rec.group_rows):
         j = rec.parts.index(part)
         committed = [s.groups[k][0] for s in snaps]
         hws = [s.parts[j][2] for s in snaps]
         out["groups"][f"{group}/{part.name}"] = {
-            "committed": committed, "position": [s.groups[k][1] for s in snaps],
-            "lag": [h - c if c is not None else None for h, c in zip(hws, committed)],
+            "committed": committed,
+            "position": [s.groups[k][1] for s in snaps],
+            "lag": [h - c if c is not None else None for h, c in zip(hws, committed, strict=True)],
             "time_lag_ms": [s.groups[k][3] for s in snaps],
         }
     return out
@@ -165,40 +232,73 @@ def metrics(result: Result, index: int) -> list[dict[str, Any]]:
         c_now, c_then = now.counters[k], then.counters[k]
         fetches = c_now[1] - c_then[1]
         commits = c_now[3] - c_then[3]
-        lags = [r["records_lag"] for r in rows if r["consumer"] == consumer.id
-                and r["records_lag"] is not None]
+        lags = [
+            r["records_lag"]
+            for r in rows
+            if r["consumer"] == consumer.id and r["records_lag"] is not None
+        ]
         labels = {"client_id": consumer.id, "group": consumer.group}
         out += [
-            _metric("records-consumed-rate", "consumer-fetch-manager-metrics", labels,
-                    (c_now[0] - c_then[0]) / seconds),
-            _metric("fetch-latency-avg", "consumer-fetch-manager-metrics", labels,
-                    (c_now[2] - c_then[2]) / fetches if fetches else None),
-            _metric("commit-latency-avg", "consumer-coordinator-metrics", labels,
-                    (c_now[4] - c_then[4]) / commits if commits else None),
-            _metric("records-lag-max", "consumer-fetch-manager-metrics", labels,
-                    max(lags) if lags else None),
+            _metric(
+                "records-consumed-rate",
+                "consumer-fetch-manager-metrics",
+                labels,
+                (c_now[0] - c_then[0]) / seconds,
+            ),
+            _metric(
+                "fetch-latency-avg",
+                "consumer-fetch-manager-metrics",
+                labels,
+                (c_now[2] - c_then[2]) / fetches if fetches else None,
+            ),
+            _metric(
+                "commit-latency-avg",
+                "consumer-coordinator-metrics",
+                labels,
+                (c_now[4] - c_then[4]) / commits if commits else None,
+            ),
+            _metric(
+                "records-lag-max",
+                "consumer-fetch-manager-metrics",
+                labels,
+                max(lags) if lags else None,
+            ),
         ]
         for r in rows:
             if r["consumer"] == consumer.id and r["records_lag"] is not None:
-                out.append(_metric("records-lag", "consumer-fetch-manager-metrics",
-                                   {**labels, "topic": r["topic"],
-                                    "partition": str(r["partition"])}, r["records_lag"]))
+                out.append(
+                    _metric(
+                        "records-lag",
+                        "consumer-fetch-manager-metrics",
+                        {**labels, "topic": r["topic"], "partition": str(r["partition"])},
+                        r["records_lag"],
+                    )
+                )
     for k, producer in enumerate(result.sim.producers):
         p_now, p_then = now.producers[k], then.producers[k]
         requests = p_now[5] - p_then[5]
         labels = {"client_id": producer.spec.id}
         out += [
-            _metric("record-send-rate", "producer-metrics", labels,
-                    (p_now[4] - p_then[4]) / seconds),
-            _metric("request-latency-avg", "producer-metrics", labels,
-                    (p_now[6] - p_then[6]) / requests if requests else None),
+            _metric(
+                "record-send-rate", "producer-metrics", labels, (p_now[4] - p_then[4]) / seconds
+            ),
+            _metric(
+                "request-latency-avg",
+                "producer-metrics",
+                labels,
+                (p_now[6] - p_then[6]) / requests if requests else None,
+            ),
         ]
     return out
 
 
 def _metric(name: str, group: str, labels: dict[str, str], value: float | None) -> dict[str, Any]:
-    return {"name": name, "group": group, "labels": labels,
-            "value": None if value is None else round(value, 3)}
+    return {
+        "name": name,
+        "group": group,
+        "labels": labels,
+        "value": None if value is None else round(value, 3),
+    }
 
 
 def prometheus_text(items: list[dict[str, Any]]) -> str:

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simcore.cluster import Metadata
-from simcore.log import Batch
-from simcore.sender import Sender
 from simcore.partitioner import (
     librdkafka_partition,
     null_key_is_random,
     partition_for_key,
 )
+from simcore.sender import Sender
 from simcore.spec import FaultSpec, ProducerSpec
 
 if TYPE_CHECKING:
@@ -61,8 +60,13 @@ class PendingBatch:
 
 class Producer(Sender):
     def __init__(
-        self, engine: Engine, cluster: Cluster, timeline: Timeline,
-        spec: ProducerSpec, msg_base: int, producer_index: int,
+        self,
+        engine: Engine,
+        cluster: Cluster,
+        timeline: Timeline,
+        spec: ProducerSpec,
+        msg_base: int,
+        producer_index: int,
         faults: list[FaultSpec] | None = None,
     ) -> None:
         self.engine = engine
@@ -94,8 +98,10 @@ class Producer(Sender):
         self._sticky_bytes = 0
         self._sticky_since = 0
         self._hashed = spec.partition is None and spec.key is not None
-        self._spread = spec.partition is None and spec.key is None and null_key_is_random(
-            spec.client, spec.partitioner
+        self._spread = (
+            spec.partition is None
+            and spec.key is None
+            and null_key_is_random(spec.client, spec.partitioner)
         )
 
     # -- the record clock ---------------------------------------------------------------
@@ -151,8 +157,7 @@ class Producer(Sender):
             self.engine.at(at_ms, self._rate_changed, rate, injected)
 
     def _rate_changed(self, rate: float, injected: bool) -> None:
-        self.timeline.record("rate_change", self.spec.id, rate_per_s=f"{rate:g}",
-                             injected=injected)
+        self.timeline.record("rate_change", self.spec.id, rate_per_s=f"{rate:g}", injected=injected)
 
     # -- accumulate -------------------------------------------------------------------------
 
@@ -229,7 +234,7 @@ class Producer(Sender):
     def _append(self, part: int, start: int, end: int) -> None:
         size = self.record_size(start) * (end - start)
         batch = self._open_batch(part, start)
-        if batch is None or batch.size + size > self.spec.batch_size and batch.msgs:
+        if batch is None or (batch.size + size > self.spec.batch_size and batch.msgs):
             if batch is not None:
                 batch.closed = True
             batch = PendingBatch(part, start, range(0), BATCH_OVERHEAD, self.due(start))
@@ -252,7 +257,8 @@ class Producer(Sender):
         if batch.attempts > 0:
             return self.engine.now >= batch.retry_at
         return (
-            batch.closed or len(queue) > 1
+            batch.closed
+            or len(queue) > 1
             or self.engine.now >= batch.created_ms + self.spec.linger_ms
         )
 
@@ -261,8 +267,9 @@ class Producer(Sender):
         for queue in self.queues.values():
             if queue and not self._ready(queue[0], queue):
                 head = queue[0]
-                times.append(head.retry_at if head.attempts else
-                             head.created_ms + self.spec.linger_ms)
+                times.append(
+                    head.retry_at if head.attempts else head.created_ms + self.spec.linger_ms
+                )
         if self.next_i < self.spec.messages:
             times.append(self._next_record_wake())
         times = [t for t in times if t < NEVER]
@@ -282,8 +289,12 @@ class Producer(Sender):
             batch = self._open_batch(self._sticky, self.next_i)
             rooms = [self.spec.batch_size - (batch.size if batch else BATCH_OVERHEAD)]
         else:
-            rooms = [self.spec.batch_size - b.size for q in self.queues.values() for b in q
-                     if not b.closed] or [self.spec.batch_size - BATCH_OVERHEAD]
+            rooms = [
+                self.spec.batch_size - b.size
+                for q in self.queues.values()
+                for b in q
+                if not b.closed
+            ] or [self.spec.batch_size - BATCH_OVERHEAD]
         room = max(1, min(rooms) // size)
         fill = min(self.spec.messages - 1, self.next_i + room - 1)
         return min(first + self.spec.linger_ms, self.due(fill))
@@ -294,11 +305,25 @@ class Producer(Sender):
         if error is None:
             self.acked.append(batch.msgs)
             self.acked_count += len(batch.msgs)
-            self.timeline.record("ack", self.spec.id, part=part, first=first,
-                                 count=len(batch.msgs), acks=self.spec.acks, base=base,
-                                 batch=batch.number)
+            self.timeline.record(
+                "ack",
+                self.spec.id,
+                part=part,
+                first=first,
+                count=len(batch.msgs),
+                acks=self.spec.acks,
+                base=base,
+                batch=batch.number,
+            )
         else:
             self.failed.append(batch.msgs)
             self.failed_count += len(batch.msgs)
-            self.timeline.record("produce_failed", self.spec.id, part=part, first=first,
-                                 count=len(batch.msgs), error=error, batch=batch.number)
+            self.timeline.record(
+                "produce_failed",
+                self.spec.id,
+                part=part,
+                first=first,
+                count=len(batch.msgs),
+                error=error,
+                batch=batch.number,
+            )

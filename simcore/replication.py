@@ -21,7 +21,8 @@ never silently diverge.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from simcore.log import Batch, ReplicaLog
 
@@ -72,8 +73,11 @@ class Replication:
         self._gen[key] = self._gen.get(key, 0) + 1
 
     def _live(self, part: Partition, follower: int, gen: int) -> bool:
-        return (self._gen.get((part.name, follower)) == gen and self.network.alive[follower]
-                and part.replicas[follower].lead is None)
+        return (
+            self._gen.get((part.name, follower)) == gen
+            and self.network.alive[follower]
+            and part.replicas[follower].lead is None
+        )
 
     def _truncate_then_fetch(self, part: Partition, follower: int, gen: int) -> None:
         if not self._live(part, follower, gen):
@@ -83,8 +87,9 @@ class Replication:
         if leader is None:
             return
         if not self.network.brokers_connected(follower, leader):
-            self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._truncate_then_fetch, part,
-                              follower, gen)
+            self.engine.after(
+                FOLLOWER_FETCH_BACKOFF_MS, self._truncate_then_fetch, part, follower, gen
+            )
             return
         self.engine.after(2 * self.network.latency, self._truncate, part, follower, gen)
 
@@ -95,8 +100,9 @@ class Replication:
         replica = part.replicas[follower]
         leader_log = part.replicas[replica.leader]  # type: ignore[index]
         if leader_log.lead is None or leader_log.lead.epoch != replica.epoch:
-            self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._truncate_then_fetch, part,
-                              follower, gen)
+            self.engine.after(
+                FOLLOWER_FETCH_BACKOFF_MS, self._truncate_then_fetch, part, follower, gen
+            )
             return
         epoch, end = leader_log.end_offset_for_epoch(replica.latest_epoch())
         if epoch < replica.latest_epoch():  # KIP-279: also cut at our own end of that epoch
@@ -104,7 +110,10 @@ class Replication:
         if end < replica.leo:
             removed = replica.truncate_to(end)
             self.timeline.record(
-                "truncate", f"broker-{follower}", part=part.name, offset=end,
+                "truncate",
+                f"broker-{follower}",
+                part=part.name,
+                offset=end,
                 removed=sum(b.count for b in removed),
             )
         self._send_fetch(part, follower, gen)
@@ -117,18 +126,29 @@ class Replication:
         if leader is None or not self.network.brokers_connected(follower, leader):
             self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_fetch, part, follower, gen)
             return
-        self.engine.after(self.network.latency, self._fetch_at_leader, part, follower, leader,
-                          replica.epoch, replica.leo, gen)
+        self.engine.after(
+            self.network.latency,
+            self._fetch_at_leader,
+            part,
+            follower,
+            leader,
+            replica.epoch,
+            replica.leo,
+            gen,
+        )
 
-    def _fetch_at_leader(self, part: Partition, follower: int, leader: int, epoch: int,
-                         offset: int, gen: int) -> None:
+    def _fetch_at_leader(
+        self, part: Partition, follower: int, leader: int, epoch: int, offset: int, gen: int
+    ) -> None:
         leader_log = part.replicas[leader]
         lead = leader_log.lead
-        if (not self.network.brokers_connected(follower, leader) or lead is None
-                or lead.epoch != epoch):
+        if (
+            not self.network.brokers_connected(follower, leader)
+            or lead is None
+            or lead.epoch != epoch
+        ):
             if self._live(part, follower, gen):
-                self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_fetch, part, follower,
-                                  gen)
+                self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_fetch, part, follower, gen)
             return
         self._note_follower(part, leader_log, follower, offset)
         if leader_log.leo > offset:
@@ -146,20 +166,36 @@ class Replication:
             self._answer(part, leader_log, follower, lead.follower_leo[follower], gen)
         lead.parked.clear()
 
-    def _answer(self, part: Partition, leader_log: ReplicaLog, follower: int, offset: int,
-                gen: int) -> None:
+    def _answer(
+        self, part: Partition, leader_log: ReplicaLog, follower: int, offset: int, gen: int
+    ) -> None:
         batches = leader_log.batches_from(offset, leader_log.leo)
         delay = self.network.latency + self.network.slow.get(follower, 0)
-        self.engine.after(delay, self._follower_receive, part, follower, leader_log.broker,
-                          batches, leader_log.hw, gen)
+        self.engine.after(
+            delay,
+            self._follower_receive,
+            part,
+            follower,
+            leader_log.broker,
+            batches,
+            leader_log.hw,
+            gen,
+        )
 
-    def _follower_receive(self, part: Partition, follower: int, leader: int,
-                          batches: list[Batch], leader_hw: int, gen: int) -> None:
+    def _follower_receive(
+        self,
+        part: Partition,
+        follower: int,
+        leader: int,
+        batches: list[Batch],
+        leader_hw: int,
+        gen: int,
+    ) -> None:
         if not self._live(part, follower, gen) or not self.network.brokers_connected(
-                follower, leader):
+            follower, leader
+        ):
             if self._live(part, follower, gen):
-                self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_fetch, part, follower,
-                                  gen)
+                self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_fetch, part, follower, gen)
             return
         replica = part.replicas[follower]
         for batch in batches:
@@ -170,20 +206,30 @@ class Replication:
 
     # -- leader side: ISR and HW -----------------------------------------------------------
 
-    def _note_follower(self, part: Partition, leader_log: ReplicaLog, follower: int,
-                       offset: int) -> None:
+    def _note_follower(
+        self, part: Partition, leader_log: ReplicaLog, follower: int, offset: int
+    ) -> None:
         lead = leader_log.lead
         assert lead is not None
         lead.follower_leo[follower] = offset
         if offset >= leader_log.leo:
             lead.last_caught_up[follower] = self.engine.now
         epoch_start = leader_log.end_offset_for_epoch(lead.epoch - 1)[1]
-        if (follower not in lead.isr and offset >= leader_log.hw and offset >= epoch_start
-                and self._may_alter(part, leader_log)):
+        if (
+            follower not in lead.isr
+            and offset >= leader_log.hw
+            and offset >= epoch_start
+            and self._may_alter(part, leader_log)
+        ):
             lead.isr = [b for b in part.replica_order if b in lead.isr or b == follower]
             part.isr = list(lead.isr)
-            self.timeline.record("isr_expand", f"broker-{leader_log.broker}", part=part.name,
-                                 follower=follower, isr=list(lead.isr))
+            self.timeline.record(
+                "isr_expand",
+                f"broker-{leader_log.broker}",
+                part=part.name,
+                follower=follower,
+                isr=list(lead.isr),
+            )
         self.update_hw(part, leader_log)
 
     def check_isr(self) -> None:
@@ -192,9 +238,13 @@ class Replication:
         for part in self.cluster.partition_list:
             for leader_log in part.leading_replicas():
                 lead = leader_log.lead
-                out = [b for b in lead.isr if b != leader_log.broker
-                       and lead.follower_leo[b] != leader_log.leo
-                       and self.engine.now - lead.last_caught_up[b] > max_lag]
+                out = [
+                    b
+                    for b in lead.isr
+                    if b != leader_log.broker
+                    and lead.follower_leo[b] != leader_log.leo
+                    and self.engine.now - lead.last_caught_up[b] > max_lag
+                ]
                 if out and self._may_alter(part, leader_log):
                     self.shrink_isr(part, leader_log, out, "fell behind replica.lag.time.max.ms")
         self.engine.after(max(1, max_lag // 2), self.check_isr)
@@ -203,17 +253,26 @@ class Replication:
         """AlterPartition succeeds only if the controller hears it and the sender is the
         leader of the current epoch (a stale leader gets FENCED_LEADER_EPOCH)."""
         lead = leader_log.lead
-        return (lead is not None and self.network.controller_reaches(leader_log.broker)
-                and part.leader == leader_log.broker and lead.epoch == part.leader_epoch)
+        return (
+            lead is not None
+            and self.network.controller_reaches(leader_log.broker)
+            and part.leader == leader_log.broker
+            and lead.epoch == part.leader_epoch
+        )
 
-    def shrink_isr(self, part: Partition, leader_log: ReplicaLog, out: list[int],
-                   why: str) -> None:
+    def shrink_isr(self, part: Partition, leader_log: ReplicaLog, out: list[int], why: str) -> None:
         lead = leader_log.lead
         assert lead is not None
         lead.isr = [b for b in lead.isr if b not in out]
         part.isr = list(lead.isr)
-        self.timeline.record("isr_shrink", f"broker-{leader_log.broker}", part=part.name,
-                             removed=out, isr=list(lead.isr), why=why)
+        self.timeline.record(
+            "isr_shrink",
+            f"broker-{leader_log.broker}",
+            part=part.name,
+            removed=out,
+            isr=list(lead.isr),
+            why=why,
+        )
         if len(lead.isr) < part.min_isr:
             waiters, lead.ack_waiters = lead.ack_waiters, deque()
             for _end, respond, _base in waiters:

@@ -75,10 +75,12 @@ class Result:
             parts = {
                 str(part.index): {
                     "in_log": sum(b.count for b in part.log.batches),
-                    "out_of_order": ledger.out_of_order((b.producer, b.msgs)
-                                                        for b in part.log.batches),
+                    "out_of_order": ledger.out_of_order(
+                        (b.producer, b.msgs) for b in part.log.batches
+                    ),
                 }
-                for part in self.sim.cluster.partition_list if part.topic == spec.name
+                for part in self.sim.cluster.partition_list
+                if part.topic == spec.name
             }
             topics[spec.name]["out_of_order"] = sum(p["out_of_order"] for p in parts.values())
             topics[spec.name]["partitions"] = parts
@@ -88,9 +90,11 @@ class Result:
             subscribed = sorted({t for c in members for t in c.spec.topics})
             log = [iv for t in subscribed for iv in self._log_intervals(t)]
             counts = ledger.group_counts(
-                log, ledger.intervals(s for c in members for s in c.processed),
+                log,
+                ledger.intervals(s for c in members for s in c.processed),
                 [iv for t in subscribed for iv in self._expired(t)],
-                self._behind_committed(group, subscribed))
+                self._behind_committed(group, subscribed),
+            )
             counts["processing_total"] = sum(c.processing_total for c in members)
             groups[group] = counts
         return {"topics": topics, "groups": groups}
@@ -113,22 +117,41 @@ class Result:
             name = summary["group"]
             group = self.sim.coordinator.group(name)
             rebalances = [
-                {"cause": r["cause"], "start_ms": r["start"], "end_ms": r["end"],
-                 "duration_ms": (r["end"] if r["end"] is not None else snap.t) - r["start"],
-                 "paused_ms": dict(sorted(r["paused"].items()))}
-                for r in group.rebalances]
+                {
+                    "cause": r["cause"],
+                    "start_ms": r["start"],
+                    "end_ms": r["end"],
+                    "duration_ms": (r["end"] if r["end"] is not None else snap.t) - r["start"],
+                    "paused_ms": dict(sorted(r["paused"].items())),
+                }
+                for r in group.rebalances
+            ]
             out[name] = {
-                "state": summary["state"], "generation": summary["generation"],
+                "state": summary["state"],
+                "generation": summary["generation"],
                 "protocol": summary["protocol"],
-                "rebalances": {"count": len(rebalances),
-                               "total_pause_ms": sum(sum(r["paused_ms"].values())
-                                                     for r in rebalances),
-                               "list": rebalances},
-                "lag_status": summary["status"], "catch_up_ms": summary["catch_up_ms"],
+                "rebalances": {
+                    "count": len(rebalances),
+                    "total_pause_ms": sum(sum(r["paused_ms"].values()) for r in rebalances),
+                    "list": rebalances,
+                },
+                "lag_status": summary["status"],
+                "catch_up_ms": summary["catch_up_ms"],
                 "partitions": [
-                    {k: r[k] for k in ("topic", "partition", "lag", "records_lag",
-                                       "time_lag_ms", "status")}
-                    for r in rows if r["group"] == name],
+                    {
+                        k: r[k]
+                        for k in (
+                            "topic",
+                            "partition",
+                            "lag",
+                            "records_lag",
+                            "time_lag_ms",
+                            "status",
+                        )
+                    }
+                    for r in rows
+                    if r["group"] == name
+                ],
             }
         return out
 
@@ -148,8 +171,14 @@ class Result:
 
     def event_dict(self, index: int) -> dict[str, Any]:
         time_ms, kind, actor, fields = self.events[index]
-        out = {"i": index, "t": time_ms, "kind": kind, "actor": actor,
-               "text": describe(kind, actor, fields), "injected": bool(fields.get("injected"))}
+        out = {
+            "i": index,
+            "t": time_ms,
+            "kind": kind,
+            "actor": actor,
+            "text": describe(kind, actor, fields),
+            "injected": bool(fields.get("injected")),
+        }
         out.update({k: v for k, v in fields.items() if k not in out})
         return out
 
@@ -189,10 +218,17 @@ class Result:
             spec = producer.spec
             for i in range(producer.sent):
                 rows[producer.msg_base + i] = {
-                    "id": f"{spec.id}#{i}", "producer": spec.id, "i": i,
+                    "id": f"{spec.id}#{i}",
+                    "producer": spec.id,
+                    "i": i,
                     "key": render(spec.key, i) if spec.key is not None else None,
-                    "value": render(spec.value, i), "topic": spec.topic, "partition": None,
-                    "offsets": [], "acked": False, "failed": False, "processed": {},
+                    "value": render(spec.value, i),
+                    "topic": spec.topic,
+                    "partition": None,
+                    "offsets": [],
+                    "acked": False,
+                    "failed": False,
+                    "processed": {},
                     "batches": [],
                 }
             for seqs, flag in ((producer.acked, "acked"), (producer.failed, "failed")):
@@ -214,9 +250,11 @@ class Result:
                     counts[consumer.group] = counts.get(consumer.group, 0) + 1
         groups = sorted({c.group for c in self.sim.consumers})
         for row in rows.values():
-            row["processed"] = {g: row["processed"].get(g, 0) for g in groups
-                                if any(c.group == g and row["topic"] in c.spec.topics
-                                       for c in self.sim.consumers)}
+            row["processed"] = {
+                g: row["processed"].get(g, 0)
+                for g in groups
+                if any(c.group == g and row["topic"] in c.spec.topics for c in self.sim.consumers)
+            }
             row["outcome"] = _outcome(row)
         return rows
 
@@ -245,8 +283,7 @@ class _Story:
         self.row = row
         self.part = f"{row['topic']}-{row['partition']}"
         producer = next(p for p in sim.producers if p.spec.id == row["producer"])
-        self.index_in = {n: list(producer.sent_batches[n][1]).index(gid)
-                         for n in row["batches"]}
+        self.index_in = {n: list(producer.sent_batches[n][1]).index(gid) for n in row["batches"]}
         self.offsets: set[int] = set(row["offsets"])  # where it is in the final log
         self.written: set[int] = set()  # every offset it was appended at (maybe truncated)
         self.crossed: set[tuple[str, str]] = set()
@@ -284,8 +321,9 @@ class _Story:
         if kind == "hw":
             return self._first(("hw", f["part"]), any(o < f["hw"] for o in offsets))
         if kind == "truncate":  # the offset it was written at is cut away
-            return any(f["offset"] <= o < f["offset"] + f["removed"]
-                       for o in self.written - offsets)
+            return any(
+                f["offset"] <= o < f["offset"] + f["removed"] for o in self.written - offsets
+            )
         if kind == "segments_deleted":
             return any(o < f["log_start"] for o in offsets)
         if kind == "position":  # a consumer (re)starts at or before it, once it exists

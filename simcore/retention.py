@@ -13,7 +13,8 @@ A consumer whose position falls below the new log start gets OFFSET_OUT_OF_RANGE
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from simcore.log import Batch, ReplicaLog
 
@@ -30,8 +31,10 @@ class Retention:
         self.deleted: dict[str, list[Sequence[int]]] = {}  # topic -> message ids deleted
 
     def start(self) -> None:
-        if any(p.spec.retention_ms >= 0 or p.spec.retention_bytes >= 0
-               for p in self.cluster.partition_list):
+        if any(
+            p.spec.retention_ms >= 0 or p.spec.retention_bytes >= 0
+            for p in self.cluster.partition_list
+        ):
             self.engine.after(self.interval, self.check)
 
     def check(self) -> None:
@@ -44,7 +47,7 @@ class Retention:
         segments = segment_bases(leader.batches, part.spec.segment_ms, part.spec.segment_bytes)
         new_start = leader.log_start
         size = sum(b.size for b in leader.batches)
-        for index, (base, newest, seg_bytes) in enumerate(segments[:-1]):  # never the active one
+        for index, (_base, newest, seg_bytes) in enumerate(segments[:-1]):  # never the active one
             next_base = segments[index + 1][0]
             too_old = 0 <= part.spec.retention_ms < self.engine.now - newest
             too_big = 0 <= part.spec.retention_bytes <= size - seg_bytes
@@ -59,18 +62,27 @@ class Retention:
             if replica is leader:
                 removed = gone
         self.deleted.setdefault(part.topic, []).extend(b.msgs for b in removed)
-        self.timeline.record("segments_deleted", f"broker-{leader.broker}", part=part.name,
-                             log_start=new_start, records=sum(b.count for b in removed))
+        self.timeline.record(
+            "segments_deleted",
+            f"broker-{leader.broker}",
+            part=part.name,
+            log_start=new_start,
+            records=sum(b.count for b in removed),
+        )
 
 
-def segment_bases(batches: list[Batch], segment_ms: int,
-                  segment_bytes: int) -> list[tuple[int, int, int]]:
+def segment_bases(
+    batches: list[Batch], segment_ms: int, segment_bytes: int
+) -> list[tuple[int, int, int]]:
     """(base offset, newest timestamp, bytes) of each segment, rolled the way the broker
     rolls them: by size, or by age of the segment's first record."""
     segments: list[list[int]] = []
     for batch in batches:
-        if (not segments or segments[-1][2] + batch.size > segment_bytes
-                or batch.created_ms - segments[-1][3] >= segment_ms):
+        if (
+            not segments
+            or segments[-1][2] + batch.size > segment_bytes
+            or batch.created_ms - segments[-1][3] >= segment_ms
+        ):
             segments.append([batch.base, batch.created_ms, 0, batch.created_ms])
         seg = segments[-1]
         seg[1] = max(seg[1], batch.created_ms)

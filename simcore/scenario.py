@@ -27,7 +27,6 @@ import yaml
 from .errors import ScenarioError
 from .kafka_config import INT_MAX, closest, describe, resolve_config, spec_fields
 from .scenario_checks import (
-    get_bool,
     FaultContext,
     as_list,
     as_mapping,
@@ -36,6 +35,7 @@ from .scenario_checks import (
     check_keys,
     check_producer,
     check_template,
+    get_bool,
     get_enum,
     get_id,
     get_int,
@@ -376,8 +376,9 @@ def _parse_producer(
 MAX_RATE_CHANGES = 50
 
 
-def _rate_changes(data: Mapping[str, Any], path: str,
-                  duration_ms: int) -> tuple[tuple[int, float, bool], ...]:
+def _rate_changes(
+    data: Mapping[str, Any], path: str, duration_ms: int
+) -> tuple[tuple[int, float, bool], ...]:
     """``rate_changes: [{at_ms, rate_per_s}]``: a burst, a lull (rate 0) or a new pace."""
 
     def rate(item: Mapping[str, Any], where: str) -> float:
@@ -389,20 +390,21 @@ def _rate_changes(data: Mapping[str, Any], path: str,
     return _changes(data, "rate_changes", "rate_per_s", path, duration_ms, rate)
 
 
-def _processing_changes(data: Mapping[str, Any], path: str,
-                        duration_ms: int) -> tuple[tuple[int, int, bool], ...]:
+def _processing_changes(
+    data: Mapping[str, Any], path: str, duration_ms: int
+) -> tuple[tuple[int, int, bool], ...]:
     """``processing_changes: [{at_ms, processing_ms}]``: the consumer slows down (or
     speeds up) from then on."""
 
     def processing(item: Mapping[str, Any], where: str) -> int:
         return get_int(item, "processing_ms", where, 0, MAX_PROCESSING_MS)
 
-    return _changes(data, "processing_changes", "processing_ms", path, duration_ms,
-                    processing)
+    return _changes(data, "processing_changes", "processing_ms", path, duration_ms, processing)
 
 
-def _changes(data: Mapping[str, Any], key: str, value_key: str, path: str, duration_ms: int,
-             value: Any) -> tuple[Any, ...]:
+def _changes(
+    data: Mapping[str, Any], key: str, value_key: str, path: str, duration_ms: int, value: Any
+) -> tuple[Any, ...]:
     """A list of ``{at_ms, <value_key>, injected?}`` changes, sorted by time."""
     items = as_list(data.get(key, []), join(path, key), MAX_RATE_CHANGES, key.replace("_", " "))
     changes = []

@@ -432,8 +432,11 @@ def _parse_fault(raw: Any, path: str, context: FaultContext) -> FaultSpec:
         retriable=get_bool(data, "retriable", path, True),
         duration_ms=get_optional_int(data, "duration_ms", path, 1, 3_600_000),
         delay_ms=get_int(data, "delay_ms", path, 1, MAX_DELAY_MS) if needs_delay else 0,
-        error=(get_enum(data, "error", path, PRODUCE_ERRORS, default="NOT_ENOUGH_REPLICAS")
-               if action == "produce_error" else None),
+        error=(
+            get_enum(data, "error", path, PRODUCE_ERRORS, default="NOT_ENOUGH_REPLICAS")
+            if action == "produce_error"
+            else None
+        ),
         injected=injected,
     )
 

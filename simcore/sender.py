@@ -29,7 +29,7 @@ _PENDING = None
 
 
 class Request:
-    __slots__ = ("batch", "broker", "answer", "sent")
+    __slots__ = ("answer", "batch", "broker", "sent")
 
     def __init__(self, batch: PendingBatch, broker: int, sent: int) -> None:
         self.batch = batch
@@ -77,8 +77,9 @@ class Sender:
         if not self._leader_wait:
             self._leader_wait = True
             self.metadata.refresh()
-            self.engine.after(max(RECONNECT_BACKOFF_MS, 2 * self.cluster.latency + 1),
-                              self._leader_check)
+            self.engine.after(
+                max(RECONNECT_BACKOFF_MS, 2 * self.cluster.latency + 1), self._leader_check
+            )
 
     def _leader_check(self: Producer) -> None:
         self._leader_wait = False
@@ -92,8 +93,10 @@ class Sender:
             queue = self.queues[part]
             limit = self.spec.delivery_timeout_ms
             while queue and self.engine.now >= queue[0].created_ms + limit:
-                self._complete(queue.popleft(), "TimeoutException: delivery.timeout.ms expired "
-                               "before the batch could be sent")
+                self._complete(
+                    queue.popleft(),
+                    "TimeoutException: delivery.timeout.ms expired before the batch could be sent",
+                )
             if not queue:
                 del self.queues[part]
 
@@ -109,13 +112,26 @@ class Sender:
         if batch.number < 0:
             batch.number = len(self.sent_batches)
             self.sent_batches.append((batch.partition, msgs))
-        wire = Batch(-1, msgs, batch.size, batch.created_ms, self.spec.id,
-                     self.producer_id, batch.base_seq, number=batch.number)
+        wire = Batch(
+            -1,
+            msgs,
+            batch.size,
+            batch.created_ms,
+            self.spec.id,
+            self.producer_id,
+            batch.base_seq,
+            number=batch.number,
+        )
         tp = (self.spec.topic, batch.partition)
         self.timeline.record(
-            "send", self.spec.id, part=f"{self.spec.topic}-{batch.partition}",
-            first=msgs[0] - self.msg_base, count=len(msgs), attempt=batch.attempts,
-            batch=batch.number, broker=leader,
+            "send",
+            self.spec.id,
+            part=f"{self.spec.topic}-{batch.partition}",
+            first=msgs[0] - self.msg_base,
+            count=len(msgs),
+            attempt=batch.attempts,
+            batch=batch.number,
+            broker=leader,
         )
         injected = self._broker_error()
         self.records_sent += len(msgs)
@@ -159,8 +175,11 @@ class Sender:
         """Scenario fault ``produce_error``: the broker answers this request with an error."""
         for entry in self._faults:
             fault, left = entry
-            if fault.action == "produce_error" and left > 0 and self.engine.now >= (
-                    fault.at_ms or 0):
+            if (
+                fault.action == "produce_error"
+                and left > 0
+                and self.engine.now >= (fault.at_ms or 0)
+            ):
                 entry[1] = left - 1
                 return fault.error or "NOT_ENOUGH_REPLICAS"
         return None
@@ -174,8 +193,12 @@ class Sender:
             if left > 0 and self.engine.now >= (fault.at_ms or 0):
                 entry[1] = left - 1
                 dropped = fault.action == "drop_produce_response"
-                self.timeline.record("response_fault", self.spec.id, injected=True,
-                                     what="lost" if dropped else f"delayed {fault.delay_ms} ms")
+                self.timeline.record(
+                    "response_fault",
+                    self.spec.id,
+                    injected=True,
+                    what="lost" if dropped else f"delayed {fault.delay_ms} ms",
+                )
                 return None if dropped else fault.delay_ms
         return 0
 
@@ -204,15 +227,20 @@ class Sender:
             return
         failed = list(conn)
         conn.clear()
-        for n, req in enumerate(failed):  # oldest first; reenqueued in that order below
+        for _n, req in enumerate(failed):  # oldest first; reenqueued in that order below
             error = "REQUEST_TIMED_OUT" if req is request else "NETWORK_EXCEPTION"
             self._handle(req.batch, error, -1, requeue_front=False)
         self._requeue_in_order([r.batch for r in failed if r.batch.retry_at >= 0])
         self._drain()
         self._plan_next_wake()
 
-    def _handle(self: Producer, batch: PendingBatch, error: str | None, base: int,
-                requeue_front: bool = True) -> None:
+    def _handle(
+        self: Producer,
+        batch: PendingBatch,
+        error: str | None,
+        base: int,
+        requeue_front: bool = True,
+    ) -> None:
         if error is None:
             self._complete(batch, None, base)
             return
@@ -230,9 +258,14 @@ class Sender:
         backoff = self._backoff(batch.attempts)
         batch.retry_at = self.engine.now + backoff
         self.timeline.record(
-            "produce_error", self.spec.id, part=f"{self.spec.topic}-{batch.partition}",
-            first=batch.msgs[0] - self.msg_base, count=len(batch.msgs), error=error,
-            retry_in=backoff, batch=batch.number,
+            "produce_error",
+            self.spec.id,
+            part=f"{self.spec.topic}-{batch.partition}",
+            first=batch.msgs[0] - self.msg_base,
+            count=len(batch.msgs),
+            error=error,
+            retry_in=backoff,
+            batch=batch.number,
         )
         if requeue_front:
             self._requeue_in_order([batch])
@@ -244,8 +277,11 @@ class Sender:
         for batch in reversed(batches):
             queue = self.queues.setdefault(batch.partition, deque())
             at = 0
-            while self.producer_id >= 0 and at < len(queue) and (
-                    0 <= queue[at].base_seq < batch.base_seq):
+            while (
+                self.producer_id >= 0
+                and at < len(queue)
+                and (0 <= queue[at].base_seq < batch.base_seq)
+            ):
                 at += 1
             queue.insert(at, batch)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from simcore.cluster import Cluster
 from simcore.consumer import Consumer
@@ -19,24 +19,34 @@ VERSION = "0.1.0"
 
 class Simulation:
     def __init__(
-        self, scenario: Scenario, *, check_invariants: bool = False,
-        max_events: int | None = None, should_stop: Callable[[], bool] | None = None,
+        self,
+        scenario: Scenario,
+        *,
+        check_invariants: bool = False,
+        max_events: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.scenario = scenario
-        self.engine = Engine(scenario.seed, scenario.duration_ms, max_events=max_events,
-                             should_stop=should_stop)
+        self.engine = Engine(
+            scenario.seed, scenario.duration_ms, max_events=max_events, should_stop=should_stop
+        )
         self.timeline = Timeline(lambda: self.engine.now)
         self.cluster = Cluster(self.engine, scenario, self.timeline)
-        self.coordinator = Coordinator(self.engine, self.timeline, scenario.faults,
-                                       scenario.broker.group_initial_rebalance_delay_ms,
-                                       scenario.broker.offsets_retention_minutes)
+        self.coordinator = Coordinator(
+            self.engine,
+            self.timeline,
+            scenario.faults,
+            scenario.broker.group_initial_rebalance_delay_ms,
+            scenario.broker.offsets_retention_minutes,
+        )
         self.coordinator.hw_of = lambda tp: self.cluster.partitions[tp].log.hw
         self.producers: list[Producer] = []
         base = 0
         for index, spec in enumerate(scenario.producers):
             faults = [f for f in scenario.faults if f.target == spec.id]
             self.producers.append(
-                Producer(self.engine, self.cluster, self.timeline, spec, base, index, faults))
+                Producer(self.engine, self.cluster, self.timeline, spec, base, index, faults)
+            )
             base += spec.messages
         self.total_messages = base
         self.consumers = self._build_consumers()
@@ -51,8 +61,15 @@ class Simulation:
     def _build_consumers(self) -> list[Consumer]:
         fine = self.total_messages <= PER_EVENT_MAX_MESSAGES
         return [
-            Consumer(self.engine, self.cluster, self.coordinator, self.timeline, spec,
-                     [f for f in self.scenario.faults if f.target == spec.id], fine_grained=fine)
+            Consumer(
+                self.engine,
+                self.cluster,
+                self.coordinator,
+                self.timeline,
+                spec,
+                [f for f in self.scenario.faults if f.target == spec.id],
+                fine_grained=fine,
+            )
             for spec in self.scenario.consumers
         ]
 
@@ -74,16 +91,19 @@ class Simulation:
                 continue
             broker = int(fault.target.removeprefix("broker-"))
             if fault.action == "kill_broker":
-                self.engine.at(fault.at_ms, controller.kill, broker, fault.restart_after_ms,
-                               fault.injected)
+                self.engine.at(
+                    fault.at_ms, controller.kill, broker, fault.restart_after_ms, fault.injected
+                )
             elif fault.action == "isolate_broker":
-                self.engine.at(fault.at_ms, controller.isolate, broker, fault.duration_ms,
-                               fault.injected)
+                self.engine.at(
+                    fault.at_ms, controller.isolate, broker, fault.duration_ms, fault.injected
+                )
             elif fault.action == "slow_follower":
                 self.engine.at(fault.at_ms, self._slow, broker, fault.delay_ms, fault.injected)
                 if fault.duration_ms is not None:
-                    self.engine.at(fault.at_ms + fault.duration_ms, self._slow, broker, 0,
-                                   fault.injected)
+                    self.engine.at(
+                        fault.at_ms + fault.duration_ms, self._slow, broker, 0, fault.injected
+                    )
 
     def _slow(self, broker: int, delay_ms: int, injected: bool) -> None:
         network = self.cluster.network
@@ -91,8 +111,9 @@ class Simulation:
             network.slow[broker] = delay_ms
         else:
             network.slow.pop(broker, None)
-        self.timeline.record("follower_slow", f"broker-{broker}", delay_ms=delay_ms,
-                             injected=injected)
+        self.timeline.record(
+            "follower_slow", f"broker-{broker}", delay_ms=delay_ms, injected=injected
+        )
 
     def header(self) -> str:
         return f"simcore {VERSION} seed={self.scenario.seed} scenario={self.scenario.name}\n"

@@ -8,8 +8,9 @@ the resolved property map (Kafka's own names) for display.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 CLIENTS = ("java", "librdkafka")
 COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
@@ -18,8 +19,11 @@ CRASH_POINTS = ("after_poll", "before_process", "after_process", "after_commit")
 CONSUMER_FAULTS = ("crash", "stop", "commit_fail", "commit_timeout")
 BROKER_FAULTS = ("kill_broker", "slow_follower", "isolate_broker")
 PRODUCER_FAULTS = ("drop_produce_response", "delay_produce_response", "produce_error")
-PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
-                  "NOT_LEADER_OR_FOLLOWER")
+PRODUCE_ERRORS = (
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "NOT_LEADER_OR_FOLLOWER",
+)
 FAULT_ACTIONS = CONSUMER_FAULTS + BROKER_FAULTS + PRODUCER_FAULTS
 
 
@@ -138,4 +142,6 @@ class Scenario:
     description: str = ""
     network_latency_ms: int = 1  # one-way, client <-> broker
     broker: BrokerSpec = field(default_factory=BrokerSpec)
-    source: Mapping[str, Any] = field(default_factory=dict)  # the input as given (canonical JSON-able)
+    source: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # the input as given (canonical JSON-able)

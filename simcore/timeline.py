@@ -7,7 +7,8 @@ order, so the canonical encoding below is the same in every process.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Event = tuple[int, str, str, dict[str, Any]]
 

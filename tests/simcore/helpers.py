@@ -18,9 +18,16 @@ BASE: dict[str, Any] = {
     "topics": [{"name": "orders", "partitions": 1, "replication_factor": 1}],
     "producers": [{"id": "p1", "topic": "orders", "messages": 3, "rate_per_s": 1000}],
     "consumers": [
-        {"id": "c1", "group": "g", "topics": ["orders"],
-         "config": {"auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-                    "heartbeat.interval.ms": 2000}},
+        {
+            "id": "c1",
+            "group": "g",
+            "topics": ["orders"],
+            "config": {
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 6000,
+                "heartbeat.interval.ms": 2000,
+            },
+        },
     ],
     "faults": [],
 }

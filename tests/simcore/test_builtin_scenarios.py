@@ -234,8 +234,9 @@ def test_it_shows_librdkafka_auto_commit_losing_the_message_in_progress() -> Non
     # The timer (running since the consumer started) committed offset 1, covering offset 0,
     # at 5 s, before order #0 finished.
     ((crash_at, _),) = events(slug, "crash")
-    before = [(t, offset_of(f["offsets"])) for t, f in events(slug, "commit_stored")
-              if t < crash_at]
+    before = [
+        (t, offset_of(f["offsets"])) for t, f in events(slug, "commit_stored") if t < crash_at
+    ]
     assert [offset for _t, offset in before] == [1] and before[0][0] == 5001
     finished = [(f["first"], f["count"]) for t, f in events(slug, "processed") if t <= crash_at]
     assert finished == []

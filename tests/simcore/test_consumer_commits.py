@@ -29,33 +29,58 @@ def test_it_does_not_lose_with_librdkafka_when_offsets_are_stored_after_processi
 
 
 def test_it_resumes_at_the_committed_offset_not_after_it():
-    faults = [{"action": "crash", "target": "c1", "point": "after_commit", "offset": 1,
-               "restart_after_ms": 100}]
+    faults = [
+        {
+            "action": "crash",
+            "target": "c1",
+            "point": "after_commit",
+            "offset": 1,
+            "restart_after_ms": 100,
+        }
+    ]
     c = consumer(commit="sync-per-record", config={"enable.auto.commit": False}, **SLOW)
     result = run(scenario(consumers=[c], faults=faults))
     positions = [e[3] for e in result.events if e[1] == "position"]
     assert positions[-1]["offset"] == 2 and positions[-1]["why"] == "committed offset"
-    assert result.ledger["groups"]["g"] == {"processed_once": 3, "processed_never": 0,
-                                            "processed_multiple": 0, "skipped": 0,
-                                            "unread": 0, "expired_unread": 0,
-                                            "processing_total": 3}
+    assert result.ledger["groups"]["g"] == {
+        "processed_once": 3,
+        "processed_never": 0,
+        "processed_multiple": 0,
+        "skipped": 0,
+        "unread": 0,
+        "expired_unread": 0,
+        "processing_total": 3,
+    }
 
 
 def test_it_processes_twice_a_record_that_crashed_before_its_commit():
-    faults = [{"action": "crash", "target": "c1", "point": "after_process", "offset": 1,
-               "restart_after_ms": 100}]
+    faults = [
+        {
+            "action": "crash",
+            "target": "c1",
+            "point": "after_process",
+            "offset": 1,
+            "restart_after_ms": 100,
+        }
+    ]
     c = consumer(commit="sync-per-record", config={"enable.auto.commit": False}, **SLOW)
     result = run(scenario(consumers=[c], faults=faults))
-    assert outcomes(result) == {"p1#0": "processed once", "p1#1": "processed 2 times",
-                                "p1#2": "processed once"}
+    assert outcomes(result) == {
+        "p1#0": "processed once",
+        "p1#1": "processed 2 times",
+        "p1#2": "processed once",
+    }
 
 
 def test_it_counts_a_record_only_once_its_processing_time_elapsed():
     faults = [{"action": "crash", "target": "c1", "at_ms": 4000}]  # mid second record
     c = consumer(commit="sync-per-record", config={"enable.auto.commit": False}, **SLOW)
     result = run(scenario(consumers=[c], faults=faults))
-    assert outcomes(result) == {"p1#0": "processed once", "p1#1": "never processed",
-                                "p1#2": "never processed"}
+    assert outcomes(result) == {
+        "p1#0": "processed once",
+        "p1#1": "never processed",
+        "p1#2": "never processed",
+    }
 
 
 def test_it_crashes_after_poll_before_any_processing():
@@ -104,12 +129,15 @@ def test_it_lets_a_retried_old_commit_overwrite_a_newer_one():
     # trip, 10 ms per record); the callback then re-sends @1 after them
     producers = [{"id": "p1", "topic": "orders", "messages": 3, "rate_per_s": 1000}]
     faults = [{"action": "commit_fail", "target": "c1", "at_ms": 0, "count": 1}]
-    c = consumer(commit="async-with-retry", processing_ms=10,
-                 config={"enable.auto.commit": False, "max.poll.records": 1})
-    result = run(scenario(network_latency_ms=20, producers=producers, consumers=[c],
-                          faults=faults))
-    stored = [int(e[3]["offsets"].rpartition("@")[2]) for e in result.events
-              if e[1] == "commit_stored"]
+    c = consumer(
+        commit="async-with-retry",
+        processing_ms=10,
+        config={"enable.auto.commit": False, "max.poll.records": 1},
+    )
+    result = run(scenario(network_latency_ms=20, producers=producers, consumers=[c], faults=faults))
+    stored = [
+        int(e[3]["offsets"].rpartition("@")[2]) for e in result.events if e[1] == "commit_stored"
+    ]
     assert stored == [2, 3, 1]
 
 
@@ -118,15 +146,18 @@ def test_it_fails_every_commit_queued_behind_a_lost_one():
     # wait behind it and all fail together when request.timeout.ms closes the connection
     producers = [{"id": "p1", "topic": "orders", "messages": 3, "rate_per_s": 1000}]
     faults = [{"action": "commit_timeout", "target": "c1", "at_ms": 0, "count": 1}]
-    c = consumer(commit="async-with-retry", processing_ms=1000,
-                 config={"enable.auto.commit": False, "max.poll.records": 1})
-    result = run(scenario(duration_ms=60000, producers=producers, consumers=[c],
-                          faults=faults))
+    c = consumer(
+        commit="async-with-retry",
+        processing_ms=1000,
+        config={"enable.auto.commit": False, "max.poll.records": 1},
+    )
+    result = run(scenario(duration_ms=60000, producers=producers, consumers=[c], faults=faults))
     failed = [e for e in result.events if e[1] == "commit_failed"]
     assert len(failed) == 3 and {e[0] for e in failed} == {failed[0][0]}
     assert failed[0][0] >= 30000  # request.timeout.ms
-    stored = [int(e[3]["offsets"].rpartition("@")[2]) for e in result.events
-              if e[1] == "commit_stored"]
+    stored = [
+        int(e[3]["offsets"].rpartition("@")[2]) for e in result.events if e[1] == "commit_stored"
+    ]
     assert stored == [1, 2, 3]  # re-sent in call order: nothing older lands last
 
 

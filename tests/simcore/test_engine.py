@@ -39,8 +39,11 @@ def test_it_derives_distinct_stable_streams():
 
 
 def test_it_enforces_the_event_budget():
-    data = scenario(producers=[{"id": "p1", "topic": "orders", "messages": 20000,
-                                "rate_per_s": 1000, "key": "k{i}"}])
+    data = scenario(
+        producers=[
+            {"id": "p1", "topic": "orders", "messages": 20000, "rate_per_s": 1000, "key": "k{i}"}
+        ]
+    )
     import simcore
 
     full = simcore.simulate(simcore.parse_scenario(data))
@@ -59,8 +62,9 @@ def test_it_honours_should_stop():
         calls.append(1)
         return True
 
-    data = scenario(producers=[{"id": "p1", "topic": "orders", "messages": 20000,
-                                "rate_per_s": 1000}])
+    data = scenario(
+        producers=[{"id": "p1", "topic": "orders", "messages": 20000, "rate_per_s": 1000}]
+    )
     with pytest.raises(RunBudgetExceeded, match="too long"):
         simcore.simulate(simcore.parse_scenario(data), should_stop=stop)
     assert calls
@@ -69,9 +73,10 @@ def test_it_honours_should_stop():
 KEYED = scenario(
     seed=42,
     topics=[{"name": "orders", "partitions": 3, "replication_factor": 1}],
-    producers=[{"id": "p1", "topic": "orders", "messages": 40, "rate_per_s": 200,
-                "key": "k{i}"},
-               {"id": "p2", "topic": "orders", "messages": 40, "rate_per_s": 300}],
+    producers=[
+        {"id": "p1", "topic": "orders", "messages": 40, "rate_per_s": 200, "key": "k{i}"},
+        {"id": "p2", "topic": "orders", "messages": 40, "rate_per_s": 300},
+    ],
     consumers=[consumer(id="c1", processing_ms=20), consumer(id="c2", processing_ms=30)],
     faults=[{"action": "crash", "target": "c1", "at_ms": 150, "restart_after_ms": 100}],
 )
@@ -96,7 +101,11 @@ def test_it_gives_the_same_digest_in_another_process_with_another_hash_seed(tmp_
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
         out = subprocess.run(
             [sys.executable, "-m", "simcore", "run", str(path), "--json"],
-            capture_output=True, text=True, env=env, cwd=ROOT, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=True,
         )
         digests.add(json.loads(out.stdout)["digest"])
     assert digests == {run(KEYED).digest}
@@ -105,7 +114,17 @@ def test_it_gives_the_same_digest_in_another_process_with_another_hash_seed(tmp_
 def test_it_renders_key_and_value_templates_like_str_format():
     import simcore
 
-    data = scenario(producers=[{"id": "p1", "topic": "orders", "messages": 2, "rate_per_s": 10,
-                                "key": "user-{i:03d}", "value": "v {{{i}}}"}])
+    data = scenario(
+        producers=[
+            {
+                "id": "p1",
+                "topic": "orders",
+                "messages": 2,
+                "rate_per_s": 10,
+                "key": "user-{i:03d}",
+                "value": "v {{{i}}}",
+            }
+        ]
+    )
     rows = simcore.simulate(simcore.parse_scenario(data)).messages()
     assert [(m["key"], m["value"]) for m in rows] == [("user-000", "v {0}"), ("user-001", "v {1}")]

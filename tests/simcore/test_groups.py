@@ -7,14 +7,20 @@ STEADY = [{"id": "p1", "topic": "orders", "messages": 400, "rate_per_s": 20, "ke
 
 
 def events(result, kind, actor=None):
-    return [(e[0], e[3]) for e in result.events if e[1] == kind
-            and (actor is None or e[2] == actor)]
+    return [
+        (e[0], e[3]) for e in result.events if e[1] == kind and (actor is None or e[2] == actor)
+    ]
 
 
 def group_run(consumers, faults=(), delay=0, duration=30000, producers=STEADY):
-    data = scenario(duration_ms=duration, topics=FOUR, producers=producers,
-                    consumers=consumers, faults=list(faults),
-                    broker_config={"group.initial.rebalance.delay.ms": delay})
+    data = scenario(
+        duration_ms=duration,
+        topics=FOUR,
+        producers=producers,
+        consumers=consumers,
+        faults=list(faults),
+        broker_config={"group.initial.rebalance.delay.ms": delay},
+    )
     return run(data)
 
 
@@ -35,7 +41,11 @@ def test_it_splits_four_partitions_and_leaves_a_fifth_consumer_idle():
     result = group_run(members)
     owned = {m: assignment(result, m) for m in ("c1", "c2", "c3", "c4", "c5")}
     assert sorted(p for parts in owned.values() for p in parts) == [
-        "orders-0", "orders-1", "orders-2", "orders-3"]
+        "orders-0",
+        "orders-1",
+        "orders-2",
+        "orders-3",
+    ]
     assert owned["c5"] == []  # more consumers than partitions: one idles
     idle = [r for r in result.groups_table() if r["CLIENT-ID"] == "c5"]
     assert len(idle) == 1 and (idle[0]["TOPIC"], idle[0]["PARTITION"]) == ("-", "-")
@@ -62,9 +72,12 @@ def test_it_rebalances_at_once_when_a_member_closes():
 
 def test_it_removes_a_consumer_that_exceeds_max_poll_interval():
     # 3 s per record, 5 records per poll: 15 s between polls > max.poll.interval.ms 10 s
-    slow = consumer(id="c1", processing_ms=3000, commit="sync-per-batch",
-                    config={"enable.auto.commit": False, "max.poll.records": 5,
-                            "max.poll.interval.ms": 10000})
+    slow = consumer(
+        id="c1",
+        processing_ms=3000,
+        commit="sync-per-batch",
+        config={"enable.auto.commit": False, "max.poll.records": 5, "max.poll.interval.ms": 10000},
+    )
     fast = consumer(id="c2", commit="sync-per-batch", config={"enable.auto.commit": False})
     result = group_run([slow, fast], duration=40000)
     timeouts = events(result, "poll_timeout", "c1")
@@ -76,8 +89,10 @@ def test_it_removes_a_consumer_that_exceeds_max_poll_interval():
 def test_it_revokes_everything_with_eager_and_only_what_moves_with_cooperative():
     def scale_out(assignors):
         config = {"partition.assignment.strategy": assignors}  # full class names for Java
-        members = [consumer(id="c1", config=config),
-                   consumer(id="c2", start_ms=8000, config=config)]
+        members = [
+            consumer(id="c1", config=config),
+            consumer(id="c2", start_ms=8000, config=config),
+        ]
         return group_run(members)
 
     eager = scale_out("org.apache.kafka.clients.consumer.RangeAssignor")
@@ -104,9 +119,12 @@ def test_it_lets_a_static_member_restart_within_its_session_without_a_rebalance(
 
 
 def test_it_refuses_a_commit_from_an_old_generation():
-    slow = consumer(id="c1", processing_ms=3000, commit="sync-per-batch",
-                    config={"enable.auto.commit": False, "max.poll.records": 5,
-                            "max.poll.interval.ms": 10000})
+    slow = consumer(
+        id="c1",
+        processing_ms=3000,
+        commit="sync-per-batch",
+        config={"enable.auto.commit": False, "max.poll.records": 5, "max.poll.interval.ms": 10000},
+    )
     result = group_run([slow, consumer(id="c2")], duration=40000)
     refused = events(result, "commit_refused")
     assert refused and refused[0][1]["error"] in ("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION")

@@ -5,7 +5,7 @@ from tests.simcore.helpers import consumer, run, scenario
 
 
 def commits(offsets, lags, every=1000):
-    return [(k * every, o, lag) for k, (o, lag) in enumerate(zip(offsets, lags))]
+    return [(k * every, o, lag) for k, (o, lag) in enumerate(zip(offsets, lags, strict=True))]
 
 
 def test_it_is_ok_when_lag_touched_zero_in_the_window():
@@ -43,8 +43,11 @@ def test_it_estimates_catch_up_from_commit_and_produce_rates():
 def test_it_reports_the_curricula_lag_example_both_ways():
     # 7 messages; the consumer committed 3 and holds position 4 when the run ends
     producers = [{"id": "p1", "topic": "orders", "messages": 7, "rate_per_s": 1000}]
-    c = consumer(commit="sync-per-batch", processing_ms=1000,
-                 config={"enable.auto.commit": False, "max.poll.records": 3})
+    c = consumer(
+        commit="sync-per-batch",
+        processing_ms=1000,
+        config={"enable.auto.commit": False, "max.poll.records": 3},
+    )
     result = run(scenario(duration_ms=4100, producers=producers, consumers=[c]))
     partition = result.consumer_groups()["g"]["partitions"][0]
     assert partition["lag"] == 4  # tool lag: HW 7 - committed 3
@@ -54,11 +57,11 @@ def test_it_reports_the_curricula_lag_example_both_ways():
 
 def test_it_marks_a_slow_consumer_warn_and_a_dead_one_stop():
     producers = [{"id": "p1", "topic": "orders", "messages": 200, "rate_per_s": 20}]
-    slow = consumer(processing_ms=200, config={"auto.commit.interval.ms": 1000,
-                                               "max.poll.records": 5})
+    slow = consumer(
+        processing_ms=200, config={"auto.commit.interval.ms": 1000, "max.poll.records": 5}
+    )
     result = run(scenario(duration_ms=9000, producers=producers, consumers=[slow]))
     assert result.consumer_groups()["g"]["lag_status"] == "WARN"
     dead = [{"action": "crash", "target": "c1", "at_ms": 5000}]
-    stopped = run(scenario(duration_ms=30000, producers=producers, consumers=[slow],
-                           faults=dead))
+    stopped = run(scenario(duration_ms=30000, producers=producers, consumers=[slow], faults=dead))
     assert stopped.consumer_groups()["g"]["lag_status"] == "STOP"

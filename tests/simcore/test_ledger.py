@@ -10,7 +10,9 @@ def test_it_compresses_runs():
 def test_it_sweeps_overlapping_layers():
     segments = sweep({"a": [(0, 10, 1)], "b": [(5, 15, 1), (5, 6, 1)]})
     assert segments == [
-        (0, 5, {"a": 1, "b": 0}), (5, 6, {"a": 1, "b": 2}), (6, 10, {"a": 1, "b": 1}),
+        (0, 5, {"a": 1, "b": 0}),
+        (5, 6, {"a": 1, "b": 2}),
+        (6, 10, {"a": 1, "b": 1}),
         (10, 15, {"a": 0, "b": 1}),
     ]
 
@@ -22,22 +24,44 @@ def test_it_counts_lost_and_duplicated_messages():
         failed=intervals([range(8, 10)]),
         log=intervals([range(0, 5), range(3, 5), (6, 7)]),
     )
-    assert counts == {"sent": 10, "acked": 8, "failed": 2, "in_log": 7,
-                      "lost_acked": 1, "log_duplicates": 2, "expired": 0}
-    expired = topic_counts([(0, 10, 1)], intervals([range(0, 8)]), [], intervals([range(3, 8)]),
-                           expired=intervals([range(0, 3)]))
+    assert counts == {
+        "sent": 10,
+        "acked": 8,
+        "failed": 2,
+        "in_log": 7,
+        "lost_acked": 1,
+        "log_duplicates": 2,
+        "expired": 0,
+    }
+    expired = topic_counts(
+        [(0, 10, 1)],
+        intervals([range(0, 8)]),
+        [],
+        intervals([range(3, 8)]),
+        expired=intervals([range(0, 3)]),
+    )
     assert (expired["lost_acked"], expired["expired"]) == (0, 3)  # deleted on purpose
 
 
 def test_it_counts_processing_over_messages_in_the_log():
     counts = group_counts(intervals([range(0, 6)]), intervals([range(0, 3), range(2, 4), (9,)]))
-    assert counts == {"processed_once": 3, "processed_never": 2, "processed_multiple": 1,
-                      "skipped": 0, "unread": 2, "expired_unread": 0}
-    split = group_counts(intervals([range(0, 6)]), intervals([range(2, 4)]),
-                         behind=intervals([range(0, 4)]))
+    assert counts == {
+        "processed_once": 3,
+        "processed_never": 2,
+        "processed_multiple": 1,
+        "skipped": 0,
+        "unread": 2,
+        "expired_unread": 0,
+    }
+    split = group_counts(
+        intervals([range(0, 6)]), intervals([range(2, 4)]), behind=intervals([range(0, 4)])
+    )
     assert (split["skipped"], split["unread"]) == (2, 2)  # 0, 1 passed over; 4, 5 still lag
-    aged = group_counts(intervals([range(5, 9)]), intervals([range(0, 2), range(5, 9)]),
-                        expired=intervals([range(0, 5)]))
+    aged = group_counts(
+        intervals([range(5, 9)]),
+        intervals([range(0, 2), range(5, 9)]),
+        expired=intervals([range(0, 5)]),
+    )
     assert aged["expired_unread"] == 3  # 2, 3, 4 were deleted before anyone read them
 
 

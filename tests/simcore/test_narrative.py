@@ -21,4 +21,6 @@ def test_it_renders_every_event_of_every_built_in():
     for _slug, scenario in simcore.builtin_scenarios():
         result = simcore.simulate(scenario)
         texts = [result.event_dict(i)["text"] for i in range(len(result.events))]
-        assert all(t and not t.endswith(f": {e[1]}") for t, e in zip(texts, result.events))
+        assert all(
+            t and not t.endswith(f": {e[1]}") for t, e in zip(texts, result.events, strict=True)
+        )

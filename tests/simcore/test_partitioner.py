@@ -28,6 +28,9 @@ def test_it_hashes_keys_with_crc32_for_librdkafka_consistent_random():
 
 
 def test_it_can_put_the_same_key_on_different_partitions_per_client():
-    differs = [k for k in (f"order-{i}".encode() for i in range(50))
-               if partition_for_key(k, 6) != librdkafka_partition("consistent_random", k, 6)]
+    differs = [
+        k
+        for k in (f"order-{i}".encode() for i in range(50))
+        if partition_for_key(k, 6) != librdkafka_partition("consistent_random", k, 6)
+    ]
     assert differs  # a Java and a librdkafka producer disagree for some keys

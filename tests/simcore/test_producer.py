@@ -11,10 +11,22 @@ def send_times(data):
 
 
 def test_it_follows_rate_changes_and_pauses():
-    data = scenario(consumers=[], producers=[{
-        "id": "p1", "topic": "orders", "messages": 1000, "rate_per_s": 10, "start_ms": 0,
-        "rate_changes": [{"at_ms": 1000, "rate_per_s": 100}, {"at_ms": 2000, "rate_per_s": 0}],
-    }])
+    data = scenario(
+        consumers=[],
+        producers=[
+            {
+                "id": "p1",
+                "topic": "orders",
+                "messages": 1000,
+                "rate_per_s": 10,
+                "start_ms": 0,
+                "rate_changes": [
+                    {"at_ms": 1000, "rate_per_s": 100},
+                    {"at_ms": 2000, "rate_per_s": 0},
+                ],
+            }
+        ],
+    )
     times, result = send_times(data)
     assert sum(1 for t in times if t < 1000) == 10
     assert sum(1 for t in times if 1000 <= t < 2000) == 100
@@ -23,9 +35,18 @@ def test_it_follows_rate_changes_and_pauses():
 
 
 def test_it_batches_by_linger_and_batch_size():
-    data = scenario(consumers=[], producers=[{
-        "id": "p1", "topic": "orders", "messages": 2000, "rate_per_s": 100000,
-        "config": {"linger.ms": 5, "batch.size": 16384}}])
+    data = scenario(
+        consumers=[],
+        producers=[
+            {
+                "id": "p1",
+                "topic": "orders",
+                "messages": 2000,
+                "rate_per_s": 100000,
+                "config": {"linger.ms": 5, "batch.size": 16384},
+            }
+        ],
+    )
     result = simcore.simulate(simcore.parse_scenario(data))
     sizes = [b.size for b in result.sim.cluster.partitions[("orders", 0)].log.batches]
     assert max(sizes) <= 16384 and len(sizes) < 2000 / 10  # far fewer batches than records
@@ -33,8 +54,11 @@ def test_it_batches_by_linger_and_batch_size():
 
 def test_it_sticks_null_keys_to_one_partition_per_batch_with_java():
     topics = [{"name": "orders", "partitions": 3, "replication_factor": 1}]
-    data = scenario(topics=topics, consumers=[], producers=[{
-        "id": "p1", "topic": "orders", "messages": 3000, "rate_per_s": 20000}])
+    data = scenario(
+        topics=topics,
+        consumers=[],
+        producers=[{"id": "p1", "topic": "orders", "messages": 3000, "rate_per_s": 20000}],
+    )
     result = simcore.simulate(simcore.parse_scenario(data))
     counts = [sum(b.count for b in p.log.batches) for p in result.sim.cluster.partition_list]
     assert sum(counts) == 3000 and min(counts) > 0  # sticky, yet spread over time

@@ -5,15 +5,33 @@ from tests.simcore.helpers import run
 LAG = 4000  # replica.lag.time.max.ms, lowered so runs stay short
 
 
-def cluster(producer_config=None, topic_config=None, faults=(), messages=20, rate=10,
-            duration=60000, consumers=()):
+def cluster(
+    producer_config=None,
+    topic_config=None,
+    faults=(),
+    messages=20,
+    rate=10,
+    duration=60000,
+    consumers=(),
+):
     return {
-        "name": "replication", "seed": 3, "duration_ms": duration, "brokers": 3,
+        "name": "replication",
+        "seed": 3,
+        "duration_ms": duration,
+        "brokers": 3,
         "broker_config": {"replica.lag.time.max.ms": LAG},
-        "topics": [{"name": "t", "partitions": 1, "replication_factor": 3,
-                    "config": topic_config or {}}],
-        "producers": [{"id": "p", "topic": "t", "messages": messages, "rate_per_s": rate,
-                       "config": producer_config or {}}],
+        "topics": [
+            {"name": "t", "partitions": 1, "replication_factor": 3, "config": topic_config or {}}
+        ],
+        "producers": [
+            {
+                "id": "p",
+                "topic": "t",
+                "messages": messages,
+                "rate_per_s": rate,
+                "config": producer_config or {},
+            }
+        ],
         "consumers": list(consumers),
         "faults": list(faults),
     }
@@ -31,8 +49,13 @@ def test_it_moves_the_hw_one_follower_fetch_round_after_the_append():
 
 
 def test_it_shrinks_the_isr_after_replica_lag_time_max_and_expands_on_catch_up():
-    slow = {"action": "slow_follower", "target": "broker-1", "at_ms": 0, "delay_ms": 10000,
-            "duration_ms": 20000}
+    slow = {
+        "action": "slow_follower",
+        "target": "broker-1",
+        "at_ms": 0,
+        "delay_ms": 10000,
+        "duration_ms": 20000,
+    }
     result = run(cluster(faults=[slow]))
     shrink = events(result, "isr_shrink")
     expand = events(result, "isr_expand")
@@ -54,8 +77,10 @@ def test_it_acks_faster_once_a_slow_follower_left_the_isr():
 
 
 def test_it_rejects_acks_all_below_min_insync_replicas():
-    isolate = [{"action": "isolate_broker", "target": f"broker-{b}", "at_ms": 500,
-                "duration_ms": 20000} for b in (1, 2)]
+    isolate = [
+        {"action": "isolate_broker", "target": f"broker-{b}", "at_ms": 500, "duration_ms": 20000}
+        for b in (1, 2)
+    ]
     result = run(cluster(topic_config={"min.insync.replicas": 2}, faults=isolate))
     errors = {f["error"] for _t, f in events(result, "produce_error")}
     assert "NOT_ENOUGH_REPLICAS" in errors
@@ -64,10 +89,17 @@ def test_it_rejects_acks_all_below_min_insync_replicas():
 
 
 def test_it_holds_the_hw_while_the_isr_is_below_min_insync_replicas():
-    isolate = [{"action": "isolate_broker", "target": f"broker-{b}", "at_ms": 500,
-                "duration_ms": 20000} for b in (1, 2)]
-    result = run(cluster(producer_config={"acks": 1, "enable.idempotence": False},
-                         topic_config={"min.insync.replicas": 2}, faults=isolate))
+    isolate = [
+        {"action": "isolate_broker", "target": f"broker-{b}", "at_ms": 500, "duration_ms": 20000}
+        for b in (1, 2)
+    ]
+    result = run(
+        cluster(
+            producer_config={"acks": 1, "enable.idempotence": False},
+            topic_config={"min.insync.replicas": 2},
+            faults=isolate,
+        )
+    )
     shrink = events(result, "isr_shrink")[-1][0]
     expand = events(result, "isr_expand")[0][0]
     assert not [t for t, _f in events(result, "hw") if shrink < t < expand]  # KAFKA-15583
@@ -89,12 +121,16 @@ def test_it_stays_offline_without_unclean_election_and_loses_data_with_it():
         {"action": "isolate_broker", "target": "broker-2", "at_ms": 200, "duration_ms": 30000},
         {"action": "kill_broker", "target": "broker-0", "at_ms": 15000},
     ]
-    clean = run(cluster(faults=faults, producer_config={"acks": 1,
-                                                        "enable.idempotence": False}))
+    clean = run(cluster(faults=faults, producer_config={"acks": 1, "enable.idempotence": False}))
     assert events(clean, "partition_offline")
     assert not [f for _t, f in events(clean, "leader_elected") if f["unclean"]]
-    unclean = run(cluster(faults=faults, topic_config={"unclean.leader.election.enable": True},
-                          producer_config={"acks": 1, "enable.idempotence": False}))
+    unclean = run(
+        cluster(
+            faults=faults,
+            topic_config={"unclean.leader.election.enable": True},
+            producer_config={"acks": 1, "enable.idempotence": False},
+        )
+    )
     assert [f for _t, f in events(unclean, "leader_elected") if f["unclean"]]
     assert unclean.ledger["topics"]["t"]["lost_acked"] > 0
 
@@ -105,8 +141,7 @@ def test_it_truncates_a_returning_leader_to_the_new_leaders_epoch():
         {"action": "slow_follower", "target": "broker-2", "at_ms": 0, "delay_ms": 3000},
         {"action": "kill_broker", "target": "broker-0", "at_ms": 950, "restart_after_ms": 15000},
     ]
-    result = run(cluster(faults=faults, producer_config={"acks": 1,
-                                                         "enable.idempotence": False}))
+    result = run(cluster(faults=faults, producer_config={"acks": 1, "enable.idempotence": False}))
     truncate = events(result, "truncate")
     assert truncate and truncate[0][1]["removed"] > 0
     part = result.sim.cluster.partitions[("t", 0)]
@@ -116,10 +151,10 @@ def test_it_truncates_a_returning_leader_to_the_new_leaders_epoch():
 
 
 def test_it_lets_an_isolated_leader_acknowledge_acks_1_writes_that_are_then_lost():
-    faults = [{"action": "isolate_broker", "target": "broker-0", "at_ms": 500,
-               "duration_ms": 20000}]
-    result = run(cluster(faults=faults, producer_config={"acks": 1,
-                                                         "enable.idempotence": False}))
+    faults = [
+        {"action": "isolate_broker", "target": "broker-0", "at_ms": 500, "duration_ms": 20000}
+    ]
+    result = run(cluster(faults=faults, producer_config={"acks": 1, "enable.idempotence": False}))
     assert result.ledger["topics"]["t"]["lost_acked"] > 0  # Jepsen 2013
     safe = run(cluster(faults=faults, topic_config={"min.insync.replicas": 2}))
     assert safe.ledger["topics"]["t"]["lost_acked"] == 0
@@ -141,8 +176,7 @@ def test_it_tells_the_story_of_an_acknowledged_message_that_was_truncated_away()
         {"action": "slow_follower", "target": "broker-2", "at_ms": 0, "delay_ms": 3000},
         {"action": "kill_broker", "target": "broker-0", "at_ms": 950, "restart_after_ms": 15000},
     ]
-    result = run(cluster(faults=faults, producer_config={"acks": 1,
-                                                         "enable.idempotence": False}))
+    result = run(cluster(faults=faults, producer_config={"acks": 1, "enable.idempotence": False}))
     lost = [m["id"] for m in result.messages() if m["outcome"].startswith("lost")]
     kinds = [e["kind"] for e in result.message_story(lost[0])]
     assert kinds[:3] == ["send", "append", "ack"] and kinds[-1] == "truncate"
@@ -170,9 +204,10 @@ def test_it_refuses_isr_changes_from_a_leader_of_an_old_epoch():
     # returning its ISR check tried to shrink the ISR of a partition it no longer led
     from tests.simcore.test_replication_properties import build
 
-    faults = [{"action": "kill_broker", "target": "broker-1", "at_ms": 0},
-              {"action": "isolate_broker", "target": "broker-0", "at_ms": 0,
-               "duration_ms": 14998}]
+    faults = [
+        {"action": "kill_broker", "target": "broker-1", "at_ms": 0},
+        {"action": "isolate_broker", "target": "broker-0", "at_ms": 0, "duration_ms": 14998},
+    ]
     result = run(build(0, faults, "all", 2, False, True, 1))  # invariants checked
     shrinks = [e[2] for e in result.events if e[1] == "isr_shrink" and e[0] >= 14998]
     assert "broker-0" not in shrinks

@@ -12,38 +12,72 @@ import simcore
 
 broker_faults = st.lists(
     st.one_of(
-        st.fixed_dictionaries({
-            "action": st.just("kill_broker"), "target": st.sampled_from(["broker-0", "broker-1",
-                                                                        "broker-2"]),
-            "at_ms": st.integers(0, 40000),
-            "restart_after_ms": st.one_of(st.none(), st.integers(100, 30000))}),
-        st.fixed_dictionaries({
-            "action": st.just("isolate_broker"), "target": st.sampled_from(
-                ["broker-0", "broker-1", "broker-2"]),
-            "at_ms": st.integers(0, 40000), "duration_ms": st.integers(100, 40000)}),
-        st.fixed_dictionaries({
-            "action": st.just("slow_follower"), "target": st.sampled_from(
-                ["broker-0", "broker-1", "broker-2"]),
-            "at_ms": st.integers(0, 40000), "delay_ms": st.integers(1, 45000),
-            "duration_ms": st.integers(100, 40000)}),
+        st.fixed_dictionaries(
+            {
+                "action": st.just("kill_broker"),
+                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
+                "at_ms": st.integers(0, 40000),
+                "restart_after_ms": st.one_of(st.none(), st.integers(100, 30000)),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "action": st.just("isolate_broker"),
+                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
+                "at_ms": st.integers(0, 40000),
+                "duration_ms": st.integers(100, 40000),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "action": st.just("slow_follower"),
+                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
+                "at_ms": st.integers(0, 40000),
+                "delay_ms": st.integers(1, 45000),
+                "duration_ms": st.integers(100, 40000),
+            }
+        ),
     ),
     max_size=5,
 )
 
 
 def build(seed, faults, acks, min_isr, unclean, idempotent, partitions):
-    producer_config = {"acks": acks, "enable.idempotence": idempotent and acks == "all",
-                       "delivery.timeout.ms": 120000}
+    producer_config = {
+        "acks": acks,
+        "enable.idempotence": idempotent and acks == "all",
+        "delivery.timeout.ms": 120000,
+    }
     return {
-        "name": "replication", "seed": seed, "duration_ms": 90000, "brokers": 3,
+        "name": "replication",
+        "seed": seed,
+        "duration_ms": 90000,
+        "brokers": 3,
         "broker_config": {"replica.lag.time.max.ms": 10000},
-        "topics": [{"name": "t", "partitions": partitions, "replication_factor": 3,
-                    "config": {"min.insync.replicas": min_isr,
-                               "unclean.leader.election.enable": unclean}}],
-        "producers": [{"id": "p", "topic": "t", "messages": 120, "rate_per_s": 2,
-                       "key": "k{i}", "config": producer_config}],
-        "consumers": [{"id": "c", "group": "g", "topics": ["t"],
-                       "config": {"auto.offset.reset": "earliest"}}],
+        "topics": [
+            {
+                "name": "t",
+                "partitions": partitions,
+                "replication_factor": 3,
+                "config": {
+                    "min.insync.replicas": min_isr,
+                    "unclean.leader.election.enable": unclean,
+                },
+            }
+        ],
+        "producers": [
+            {
+                "id": "p",
+                "topic": "t",
+                "messages": 120,
+                "rate_per_s": 2,
+                "key": "k{i}",
+                "config": producer_config,
+            }
+        ],
+        "consumers": [
+            {"id": "c", "group": "g", "topics": ["t"], "config": {"auto.offset.reset": "earliest"}}
+        ],
         "faults": faults,
     }
 
@@ -51,7 +85,8 @@ def build(seed, faults, acks, min_isr, unclean, idempotent, partitions):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), faults=broker_faults, partitions=st.integers(1, 3))
 def test_it_never_loses_an_acknowledged_record_with_acks_all_and_min_isr_2(
-        seed, faults, partitions):
+    seed, faults, partitions
+):
     data = build(seed, faults, "all", 2, False, True, partitions)
     result = simcore.simulate(simcore.parse_scenario(data), check_invariants=True)
     topic = result.ledger["topics"]["t"]
@@ -61,16 +96,25 @@ def test_it_never_loses_an_acknowledged_record_with_acks_all_and_min_isr_2(
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32), faults=broker_faults, acks=st.sampled_from(["0", "1", "all"]),
-       min_isr=st.integers(1, 3), unclean=st.booleans(), idempotent=st.booleans(),
-       partitions=st.integers(1, 3))
-def test_it_keeps_invariants_under_any_broker_faults(seed, faults, acks, min_isr, unclean,
-                                                     idempotent, partitions):
+@given(
+    seed=st.integers(0, 2**32),
+    faults=broker_faults,
+    acks=st.sampled_from(["0", "1", "all"]),
+    min_isr=st.integers(1, 3),
+    unclean=st.booleans(),
+    idempotent=st.booleans(),
+    partitions=st.integers(1, 3),
+)
+def test_it_keeps_invariants_under_any_broker_faults(
+    seed, faults, acks, min_isr, unclean, idempotent, partitions
+):
     data = build(seed, faults, acks, min_isr, unclean, idempotent, partitions)
     result = simcore.simulate(simcore.parse_scenario(data), check_invariants=True)
     topic = result.ledger["topics"]["t"]
     assert topic["acked"] + topic["failed"] <= topic["sent"]
     assert topic["in_log"] + topic["lost_acked"] <= topic["sent"]
     group = result.ledger["groups"]["g"]
-    assert sum(group[k] for k in ("processed_once", "processed_never",
-                                  "processed_multiple")) == topic["in_log"]
+    assert (
+        sum(group[k] for k in ("processed_once", "processed_never", "processed_multiple"))
+        == topic["in_log"]
+    )

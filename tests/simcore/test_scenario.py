@@ -256,8 +256,11 @@ def test_it_accepts_java_assignor_short_names() -> None:
 
 
 def test_it_reads_assignors_in_preference_order_as_short_names() -> None:
-    java = {"partition.assignment.strategy":
-            "org.apache.kafka.clients.consumer.CooperativeStickyAssignor,RoundRobinAssignor"}
+    java = {
+        "partition.assignment.strategy": (
+            "org.apache.kafka.clients.consumer.CooperativeStickyAssignor,RoundRobinAssignor"
+        )
+    }
     consumer = parse_scenario(with_consumer(config=java)).consumers[0]
     assert consumer.assignors == ("cooperative-sticky", "roundrobin")
     default = parse_scenario(with_consumer()).consumers[0]
