@@ -2,8 +2,9 @@
 
 Nothing here simulates: it counts timeline events up to each frame (the producer panel's
 retries and errors by name), reads `Result.metrics()` at each frame's snapshot (the metrics
-table and the Prometheus endpoint), and regroups `Result.messages()` (the acknowledged
-records that were lost, and each partition's log in offset order against send order).
+table and the Prometheus endpoint; a frame's `snapshot` says which), and regroups
+`Result.messages()` (the acknowledged records that were lost, each partition's log in
+offset order against send order, and which never-processed records are still to read).
 Runs next to `simcore.simulate()` in a runner worker, so the web process gets plain data.
 """
 
@@ -13,20 +14,18 @@ from collections import Counter
 from typing import Any
 
 from simcore import Result
-from simcore.result import _sample  # the frames' snapshot sampling, so frame k ↔ snapshot
 
 LOG_ORDER_LIMIT = 200  # records per partition in the log-order table; beyond, counts only
 LOST_PREFIX = "lost (acknowledged"
-
-
-def frame_snapshots(result: Result, max_frames: int) -> list[int]:
-    """The recorder snapshot behind each frame of `result.frames(max_frames)`."""
-    return _sample(len(result.sim.recorder.snapshots), max_frames)
+NEVER_PROCESSED = "never processed"  # simcore's outcome of a record no group processed
+UNREAD = "not read yet (lag)"  # … when it is at or above the committed offset: lag, not loss
+INJECTED_SUFFIX = " (injected)"  # simcore's narrative says so; the page tags it instead
 
 
 def produce_counts(result: Result, snapshots: list[int]) -> list[dict[str, Any]]:
-    """Per frame, per producer: sends, retries, acks, dedups, failures and errors by name,
-    counted over every event up to that frame (a frame's own event list may be sampled)."""
+    """Per frame (`snapshots`: each frame's `snapshot`), per producer: sends, retries,
+    acks, dedups, failures and errors by name, counted over every event up to that frame
+    (a frame's own event list may be sampled)."""
     producers = [p.spec.id for p in result.sim.producers]
     counts = {p: _empty_counts() for p in producers}
     out: list[dict[str, Any]] = []
@@ -83,6 +82,44 @@ def metrics_per_frame(
             row[position[key]] = item["value"]
         rows.append(row)
     return keys, [[row.get(k) for k in range(len(keys))] for row in rows]
+
+
+def strip_injected_suffix(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page marks an injected event with a tag of its own: without this, a rate or
+    processing change would read "… (injected) injected"."""
+    for frame in frames:
+        for event in frame["events"]:
+            if event.get("injected"):
+                event["text"] = event["text"].removesuffix(INJECTED_SUFFIX)
+    return frames
+
+
+def unread_outcomes(
+    messages: list[dict[str, Any]] | None, last_frame: dict[str, Any] | None
+) -> list[dict[str, Any]] | None:
+    """simcore's per-message outcomes, with "never processed" split as the ledger's groups
+    split `processed_never`: a record that every group which missed it can still read (at
+    or above that group's committed offset at the end) is lag, `UNREAD`; one below a
+    committed offset was skipped and stays "never processed". Small runs only (a big run
+    has no per-message rows); the ledger's `skipped` and `unread` are exact either way."""
+    if messages is None or last_frame is None:
+        return messages
+    committed = {
+        (row["group"], f"{row['topic']}-{row['partition']}"): row["committed"]
+        for row in last_frame["groups"]
+    }
+    out = []
+    for m in messages:
+        missed = [group for group, count in m["processed"].items() if not count]
+        if m["outcome"] == NEVER_PROCESSED and all(_unread(m, g, committed) for g in missed):
+            m = {**m, "outcome": UNREAD}  # a copy: the Result keeps its own rows
+        out.append(m)
+    return out
+
+
+def _unread(m: dict[str, Any], group: str, committed: dict[tuple[str, str], int | None]) -> bool:
+    mark = committed.get((group, f"{m['topic']}-{m['partition']}"))
+    return mark is None or min(m["offsets"]) >= mark
 
 
 def lost_messages(result: Result, messages: list[dict[str, Any]] | None) -> list[dict[str, Any]]:

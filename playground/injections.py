@@ -1,11 +1,13 @@
 """The "at this step" buttons: a fault or a change inserted into the scenario at `at_ms`.
 
 Each button posts `action`, `target`, `at_ms` and its own numbers; `inject()` returns the
-scenario with the change written in (faults marked `injected: true`), validated again by
-simcore. The page then replays the new scenario and compares it with the old one: a
-deterministic run is the same up to `at_ms`, so the difference is the change's doing.
-A problem with the form raises ScenarioError naming the form field; a value simcore
-rejects raises its own ScenarioError, naming the scenario path (`faults[3].delay_ms`).
+scenario with the change written in, validated again by simcore. Everything a button
+writes is marked `injected: true` (a fault, an added consumer, a processing or rate change),
+so the new run's event log tags it. The page then replays the new scenario and compares it
+with the old one: a deterministic run is the same up to `at_ms`, so the difference is the
+change's doing. A problem with the form raises ScenarioError naming the form field; a
+value simcore rejects raises its own ScenarioError, naming the scenario path
+(`faults[3].delay_ms`, `consumers[0].processing_changes[1].at_ms`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from playground.scenarios import source_of
 from simcore import Scenario, ScenarioError, parse_scenario
+from simcore.scenario import MAX_PROCESSING_MS
 
 CRASH_RESTART_AFTER_MS = 1000
 SLOWDOWN_FACTOR = 5
@@ -54,17 +57,24 @@ def _add_consumer(source: Source, target: str, at: int, p: dict[str, int | None]
 
 
 def _slow_consumer(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
-    """A graceful stop and, at the same moment, a copy with 5× the processing time.
+    """From `at_ms` on, each record takes 5× the consumer's processing time at that moment
+    (at least 50 ms, at most simcore's maximum). The consumer keeps running: no rebalance.
+    A change the scenario already had at that same moment is replaced; later ones stay."""
+    consumer = next(c for c in source["consumers"] if c["id"] == target)
+    changes = consumer.get("processing_changes", [])
+    slower = max(_processing_at(consumer, at) * SLOWDOWN_FACTOR, SLOWDOWN_MIN_PROCESSING_MS)
+    change = {"at_ms": at, "processing_ms": min(slower, MAX_PROCESSING_MS), "injected": True}
+    kept = [c for c in changes if c["at_ms"] != at]
+    consumer["processing_changes"] = sorted([*kept, change], key=lambda c: c["at_ms"])
 
-    The engine has no knob to change a running consumer's processing time, so the slow
-    consumer is a replacement: it joins the group afresh (one rebalance, which a real
-    slowdown would not cause) and resumes from the committed offsets.
-    """
-    replacement = _copy_of(source, target, _slow_id(source, target), at)
-    processing = int(replacement.get("processing_ms", 0))
-    replacement["processing_ms"] = max(processing * SLOWDOWN_FACTOR, SLOWDOWN_MIN_PROCESSING_MS)
-    source.setdefault("faults", []).append(_fault("stop", target, at))
-    source["consumers"].append(replacement)
+
+def _processing_at(consumer: Source, at: int) -> int:
+    """The consumer's processing time per record at `at` (its schedule of changes included)."""
+    processing = int(consumer.get("processing_ms", 0))
+    for change in sorted(consumer.get("processing_changes", []), key=lambda c: c["at_ms"]):
+        if change["at_ms"] <= at:
+            processing = int(change["processing_ms"])
+    return processing
 
 
 def _kill_broker(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
@@ -89,19 +99,25 @@ def _slow_follower(source: Source, target: str, at: int, p: dict[str, int | None
 
 
 def _burst(source: Source, target: str, at: int, p: dict[str, int | None]) -> None:
-    """×5 the producer's rate from `at_ms` for 5 s, then its own schedule again."""
+    """×5 the producer's rate from `at_ms` for 5 s, then its own schedule again. Every entry
+    the burst writes (its start, the scenario's own changes inside it ×5, the way back) is
+    marked injected."""
     producer = next(x for x in source["producers"] if x["id"] == target)
     changes = sorted(producer.get("rate_changes", []), key=lambda c: c["at_ms"])
     end = min(at + BURST_MS, int(source.get("duration_ms", 30_000)))
     kept = [c for c in changes if not at <= c["at_ms"] < end]
     inside = [
-        {"at_ms": c["at_ms"], "rate_per_s": c["rate_per_s"] * BURST_FACTOR}
+        {"at_ms": c["at_ms"], "rate_per_s": c["rate_per_s"] * BURST_FACTOR, "injected": True}
         for c in changes
         if at <= c["at_ms"] < end
     ]
-    burst = [{"at_ms": at, "rate_per_s": _rate_at(producer, changes, at) * BURST_FACTOR}]
-    back = [{"at_ms": end, "rate_per_s": _rate_at(producer, changes, end)}] if end > at else []
+    burst = [_injected_rate(at, _rate_at(producer, changes, at) * BURST_FACTOR)]
+    back = [_injected_rate(end, _rate_at(producer, changes, end))] if end > at else []
     producer["rate_changes"] = sorted(kept + burst + inside + back, key=lambda c: c["at_ms"])
+
+
+def _injected_rate(at: int, rate: Any) -> dict[str, Any]:
+    return {"at_ms": at, "rate_per_s": rate, "injected": True}
 
 
 def _rate_at(producer: Source, changes: list[dict[str, Any]], at: int) -> Any:
@@ -167,7 +183,9 @@ def _optional_ms(form: Mapping[str, str], field: str) -> int | None:
 
 
 def _copy_of(source: Source, target: str, new_id: str, start_ms: int) -> Source:
-    """A new consumer like `target` (group, topics, client, config), starting at `start_ms`."""
+    """A new consumer like `target` is at `start_ms` (group, topics, client, config, its
+    processing time then and its changes still to come), starting at `start_ms` and marked
+    injected: its start is tagged in the event log."""
     original = next(c for c in source["consumers"] if c["id"] == target)
     copy = {**original, "id": new_id, "start_ms": start_ms}
     copy.pop("config", None)
@@ -175,6 +193,16 @@ def _copy_of(source: Source, target: str, new_id: str, start_ms: int) -> Source:
     config.pop("group.instance.id", None)  # two live members may not share a static id
     if config:
         copy["config"] = config
+    changes = original.get("processing_changes")
+    if changes:  # the copy starts at today's pace; earlier changes are the original's past
+        copy["processing_ms"] = _processing_at(original, start_ms)
+        later = [dict(c) for c in changes if c["at_ms"] > start_ms]
+        if later:
+            copy["processing_changes"] = later
+        else:
+            copy.pop("processing_changes")
+    copy.pop("injected", None)
+    copy["injected"] = True  # last, so the comparison's JSON reads id, group, …, injected
     return copy
 
 
@@ -191,9 +219,3 @@ def _next_id(source: Source, base: str) -> str:
     while f"{stem}{number}" in taken:
         number += 1
     return f"{stem}{number}"
-
-
-def _slow_id(source: Source, base: str) -> str:
-    """c1 → c1-slow, then c1-slow-2, … (a slowed-down replacement of a slowed-down one)."""
-    candidate = f"{base}-slow"
-    return candidate if candidate not in _taken(source) else _next_id(source, candidate)

@@ -19,10 +19,18 @@ TOPIC_COLUMNS = (
 GROUP_COLUMNS = (
     "processed_once",
     "processed_never",
+    "skipped",  # never processed, below the committed offset: lost for this group
+    "unread",  # never processed, at or above it: still to read (lag)
     "processed_multiple",
     "expired_unread",
     "processing_total",
 )
+# processed_never is skipped + unread: a comparison names the two parts, not the sum too
+GROUP_CHANGE_COLUMNS = tuple(c for c in GROUP_COLUMNS if c != "processed_never")
+COLUMN_LABELS = {
+    "skipped": "skipped (never processed)",
+    "unread": "not read yet (lag)",
+}
 GROUP_FIGURES = ("rebalances", "paused_ms", "lag_status", "total_lag", "catch_up_ms")
 PRODUCER_FIGURES = ("sends", "retries", "acks", "dedup", "failed")
 MESSAGE_LINES = 20  # messages whose outcome changed, listed one by one
@@ -40,14 +48,17 @@ DESCRIBE_COLUMNS = (
 
 
 def headline(run: RunData) -> dict[str, Any]:
-    """Counts a reader looks for first, and the verdict they add up to."""
+    """Counts a reader looks for first, and the verdict they add up to. A record no group
+    processed is loss only if the group's committed offset is past it (`skipped`); at or
+    above it (`unread`) it is lag, which a restart reads: the ledger splits the two for
+    runs of any size."""
     ledger = run["summary"]["ledger"]
+    groups = ledger["groups"].values()
     lost = sum(t["lost_acked"] for t in ledger["topics"].values())
-    never = sum(g["processed_never"] for g in ledger["groups"].values())
-    unread = _unread_at_end(run)
-    skipped = never - unread
-    duplicated = sum(g["processed_multiple"] for g in ledger["groups"].values())
-    once = sum(g["processed_once"] for g in ledger["groups"].values())
+    skipped = sum(g["skipped"] for g in groups)
+    unread = sum(g["unread"] for g in groups)
+    duplicated = sum(g["processed_multiple"] for g in groups)
+    once = sum(g["processed_once"] for g in groups)
     # The log's own figures: with no consumer they are the whole story (the producer chapter).
     written_twice = sum(t.get("log_duplicates", 0) for t in ledger["topics"].values())
     reordered = sum(t.get("out_of_order", 0) for t in ledger["topics"].values())
@@ -72,27 +83,6 @@ def headline(run: RunData) -> dict[str, Any]:
         "consumed": bool(ledger["groups"]),
         "verdict": verdict,
     }
-
-
-def _unread_at_end(run: RunData) -> int:
-    """Never-processed records at or above their group's committed offset at the end: not
-    lost, still to read (the group's lag); a restart would read them. Only those below the
-    committed offset were skipped. Needs the per-message rows (runs up to 10,000 records);
-    without them every never-processed record counts as skipped, as the ledger has it."""
-    if not run["messages"] or not run["frames"]:
-        return 0
-    committed = {
-        (row["group"], f"{row['topic']}-{row['partition']}"): row["committed"]
-        for row in run["frames"][-1]["groups"]
-    }
-    unread = 0
-    for m in run["messages"]:
-        for group, count in m["processed"].items():
-            if count or not m["offsets"]:
-                continue
-            mark = committed.get((group, f"{m['topic']}-{m['partition']}"))
-            unread += mark is None or max(m["offsets"]) >= mark
-    return unread
 
 
 def tables(run: RunData) -> dict[str, Any]:
@@ -139,7 +129,7 @@ def differences(old: RunData, new: RunData) -> list[str]:
     """Human sentences for every ledger count, group and producer figure and message
     outcome that changed."""
     out: list[str] = []
-    for section, columns in (("topics", TOPIC_COLUMNS), ("groups", GROUP_COLUMNS)):
+    for section, columns in (("topics", TOPIC_COLUMNS), ("groups", GROUP_CHANGE_COLUMNS)):
         before = old["summary"]["ledger"][section]
         after = new["summary"]["ledger"][section]
         out.extend(_changed(section[:-1], before, after, columns))
@@ -160,7 +150,7 @@ def _changed(
             a = before.get(name, {}).get(column)
             b = after.get(name, {}).get(column)
             if a != b:
-                label = column.replace("_", " ")
+                label = COLUMN_LABELS.get(column, column.replace("_", " "))
                 out.append(f"{what} {name}: {label} {_show(a)} → {_show(b)}")
     return out
 

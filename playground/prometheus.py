@@ -1,9 +1,10 @@
 """`/metrics/<slug>`: a run's metrics at one point, in the Prometheus text format (0.0.4).
 
-The client metrics are simcore's (`Result.metrics()`, Kafka's names, rendered by
-`simcore.playback.prometheus_text` as the JMX exporter names them). Next to them, the
-consumer-group gauges Grafana's usual Kafka dashboards read, named as kafka_exporter
-(danielqsj/kafka_exporter) writes them: `kafka_consumergroup_lag` and friends.
+The client metrics are simcore's (`Result.metrics()`, Kafka's names), rendered by
+`simcore.playback.prometheus_text` as the JMX exporter names them, label values escaped
+there. Next to them, the consumer-group gauges Grafana's usual Kafka dashboards read,
+named as kafka_exporter (danielqsj/kafka_exporter) writes them: `kafka_consumergroup_lag`
+and friends.
 
 Which point: `?step=<n>` (a frame), `?t=<ms>` (the last frame at or before t), or
 `?live=1`: the run replays in real time, looping, so successive scrapes see it move.
@@ -71,9 +72,9 @@ def _frame_at(frames: list[dict[str, Any]], t: int) -> int:
 def exposition(run: dict[str, Any], index: int, slug: str) -> str:
     frame = run["frames"][index]
     items = [
-        {**key, "labels": {k: _escape(v) for k, v in key["labels"].items()}, "value": value}
+        {**key, "value": value}
         for key, value in zip(run["metric_keys"], frame["metrics"], strict=True)
-    ]  # prometheus_text writes label values as given: escaped here
+    ]  # prometheus_text escapes their label values itself
     head = (
         f"# Kafka semantics playground: scenario {slug}, step {index} of "
         f"{len(run['frames']) - 1}, simulated t = {frame['t']} ms\n"
@@ -84,7 +85,8 @@ def exposition(run: dict[str, Any], index: int, slug: str) -> str:
 
 
 def _escape(value: Any) -> str:
-    """A label value with the text format's escapes (a group id may hold any character)."""
+    """A label value with the text format's escapes (a group id may hold any character),
+    for the lines written here; simcore's `prometheus_text` escapes its own."""
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 

@@ -103,14 +103,15 @@ def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> RunData
 
 def _run_data(result: Result) -> RunData:
     frames = _trim_events(result.frames(max_frames=MAX_FRAMES), EVENT_BUDGET)
-    snapshots = derived.frame_snapshots(result, MAX_FRAMES)
+    derived.strip_injected_suffix(frames)
+    snapshots = [frame["snapshot"] for frame in frames]  # frame k shows this snapshot
     metric_keys, metric_values = derived.metrics_per_frame(result, snapshots)
     for frame, counts, values in zip(
         frames, derived.produce_counts(result, snapshots), metric_values, strict=True
     ):
         frame["produce"] = counts  # the producer panel: retries, acks, errors by name
         frame["metrics"] = values  # in the order of metric_keys
-    messages = result.messages()
+    messages = derived.unread_outcomes(result.messages(), frames[-1] if frames else None)
     return {
         "error": None,
         "summary": result.summary(),

@@ -107,7 +107,7 @@ def _panels_context(scenario: Scenario, run: runner.RunData) -> dict[str, Any]:
 PALETTE_SIZE = 10  # partition colours: .part-0 … .part-9, as in static/js/player.js
 CONSUMER_BUTTONS = (  # (action, label, what it does), beside "crash the consumer here"
     ("stop", "remove", "a graceful close(): it commits and leaves the group"),
-    ("slow_consumer", "slow down ×5", "a replacement with 5× the processing time joins now"),
+    ("slow_consumer", "slow down ×5", "from now on each record takes 5× as long (≥ 50 ms)"),
     ("add_consumer", "add a consumer", "another consumer like this one joins the group now"),
 )
 PRODUCER_CELLS = (  # (column, where the value is: the frame's producers or produce counts)

@@ -1,8 +1,10 @@
-"""Issue 4 in a browser: one slow consumer on four partitions; add three, see the lag fall.
+"""Issue 4 in a browser: one slow consumer on four partitions; add three, see the lag fall;
+slow it down, see the lag grow with no rebalance.
 
 Each press of "add a consumer" adds a consumer like c1 at the current step and replays;
 the new run opens at that step, so the next press adds the next consumer at the same
-time. The lag chart's total is read from the Plotly graph's data.
+time. "Slow down ×5" makes c1 itself slower from the current step on. The lag chart's
+total is read from the Plotly graph's data.
 """
 
 from __future__ import annotations
@@ -71,4 +73,43 @@ def test_add_three_consumers_and_see_the_lag_chart_fall(
         expect(members.nth(k).locator(".part-chip")).to_have_count(1)
     expect(page.locator("#groups .rebalances tbody tr")).to_have_count(2)
     page.locator("#groups").screenshot(path=artifacts / "groups-four-consumers.png")
+    assert errors == []
+
+
+SLOW_AT_MS = 10_000
+
+
+def test_slow_the_consumer_down_and_see_the_lag_grow_without_a_rebalance(
+    page: Page, live_url: str, artifacts: Path
+) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    slug = scenarios.save(slow_consumer())
+    page.goto(f"{live_url}/r/{slug}")
+    before = _last_total_lag(page)
+    scrub_to_time(page, SLOW_AT_MS)
+    at = _at_ms(page)
+    rebalances = page.locator("#groups .rebalances tbody tr[data-rebalance]").count()
+
+    page.locator('[data-consumer="c1"]').get_by_role("button", name="slow down ×5").click()
+    page.wait_for_url(f"**?compare={slug}")
+    assert _last_total_lag(page) > before
+    page.wait_for_function(EVERY_FRAME)
+    assert _at_ms(page) == at  # opens where the button was pressed
+    expect(page.locator("[data-consumer]")).to_have_count(1)  # the same consumer, slower
+    expect(page.locator('[data-consumer="c1"] .meta .change')).to_have_text(
+        f"→ 2500 ms from {at} ms injected"
+    )
+    expect(page.locator("#compare .config-changes li")).to_have_count(1)
+    expect(page.locator("#compare .config-changes")).to_contain_text(
+        "consumers[0].processing_changes[0]"
+    )
+    expect(page.locator("#compare .changes")).to_contain_text("group billing: total lag")
+    expect(page.locator("#groups .rebalances tbody tr[data-rebalance]")).to_have_count(rebalances)
+    change = page.locator("#events li.injected", has_text="c1 now takes 2500 ms per record")
+    expect(change).to_have_count(1)
+    expect(change).to_contain_text("injected")
+    page.screenshot(path=artifacts / "groups-slowed-down.png", full_page=True)
+    page.locator("#compare").screenshot(path=artifacts / "groups-slowed-down-compare.png")
+    page.locator(".card.consumers").screenshot(path=artifacts / "groups-slowed-down-consumer.png")
     assert errors == []

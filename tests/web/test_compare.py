@@ -76,7 +76,7 @@ def test_the_compare_page_is_an_htmx_partial_when_asked(
     body = text(response)
     assert "<html" not in body
     assert body.lstrip().startswith("<section") or "<section" in body[:400]
-    assert "group billing: processed never 0 → 1" in body
+    assert "group billing: skipped (never processed) 0 → 1" in body
 
 
 def test_the_compare_page_warns_when_the_seeds_differ(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from playground import derived
+from playground import derived, runner
 from playground.runner import MAX_FRAMES
 from simcore import builtin_scenario, simulate
 
@@ -26,7 +26,7 @@ def test_log_order_marks_what_the_ledger_counts(reordering) -> None:  # type: ig
 
 
 def test_produce_counts_grow_frame_by_frame(reordering) -> None:  # type: ignore[no-untyped-def]
-    snapshots = derived.frame_snapshots(reordering, MAX_FRAMES)
+    snapshots = reordering.frame_snapshot_indexes(MAX_FRAMES)
     counts = derived.produce_counts(reordering, snapshots)
     assert len(counts) == len(reordering.frames(max_frames=MAX_FRAMES))
     assert counts[0]["p1"]["sends"] == 0
@@ -38,7 +38,7 @@ def test_produce_counts_grow_frame_by_frame(reordering) -> None:  # type: ignore
 
 
 def test_metrics_per_frame_are_result_metrics_at_each_frames_snapshot(reordering) -> None:  # type: ignore[no-untyped-def]
-    snapshots = derived.frame_snapshots(reordering, MAX_FRAMES)
+    snapshots = reordering.frame_snapshot_indexes(MAX_FRAMES)
     keys, values = derived.metrics_per_frame(reordering, snapshots)
     assert len(values) == len(snapshots)
     at_end = {item["name"]: item["value"] for item in reordering.metrics(snapshots[-1])}
@@ -63,3 +63,26 @@ def test_acks_0_losses_have_no_offset() -> None:
 def test_nothing_per_message_for_a_run_too_big_to_list() -> None:
     assert derived.log_order(None) is None
     assert derived.lost_messages(simulate(builtin_scenario("acks-0-fire-and-forget")), None) == []
+
+
+def test_each_frame_sent_carries_the_snapshot_its_metrics_come_from() -> None:
+    result = simulate(builtin_scenario("basic-lag"))
+    frames = runner.run(builtin_scenario("basic-lag"))["frames"]
+    assert [f["snapshot"] for f in frames] == result.frame_snapshot_indexes(MAX_FRAMES)
+
+
+def test_records_never_processed_are_told_apart_as_the_ledger_counts_them() -> None:
+    for name in ("basic-lag", "librdkafka-auto-commit"):
+        run = runner.run(builtin_scenario(name))
+        group = run["summary"]["ledger"]["groups"]["billing"]
+        outcomes = [m["outcome"] for m in run["messages"]]
+        assert outcomes.count(derived.UNREAD) == group["unread"], name
+        assert outcomes.count(derived.NEVER_PROCESSED) == group["skipped"], name
+    assert group["skipped"] == 1  # librdkafka's timer committed past a record in progress
+
+
+def test_the_narratives_injected_mark_is_left_to_the_page() -> None:
+    frames = [{"events": [{"text": "p1 now produces 20 records/s (injected)", "injected": True}]}]
+    assert derived.strip_injected_suffix(frames)[0]["events"][0]["text"] == (
+        "p1 now produces 20 records/s"
+    )

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from simcore import Scenario, builtin_scenario
+from playground import outcome, runner, scenarios
+from simcore import Scenario, builtin_scenario, parse_scenario
 from tests.web.helpers import builtin_without, saved, slow_consumer, stored, text
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,7 @@ def test_add_consumer_copies_the_consumer_and_starts_it_now(client: Client) -> N
     consumers = stored(second).consumers
     assert [c.id for c in consumers] == ["c1", "c2", "c3"]
     assert [c.start_ms for c in consumers] == [0, 20000, 21000]
+    assert [c.injected for c in consumers] == [False, True, True]
     original = consumers[0]
     for copy in consumers[1:]:
         assert (copy.group, copy.topics, copy.processing_ms) == (
@@ -97,18 +99,80 @@ def test_add_consumer_copies_the_consumer_and_starts_it_now(client: Client) -> N
         assert copy.config == original.config
 
 
-def test_slow_down_stops_the_consumer_and_starts_a_five_times_slower_copy(
+def test_an_added_consumer_starts_as_an_injected_event(client: Client) -> None:
+    slug = saved(slow_consumer())
+    new = _new_slug(_inject(client, slug, action="add_consumer", target="c1", at_ms=20000), slug)
+    events = [e for f in runner.run(stored(new))["frames"] for e in f["events"]]
+    start = next(e for e in events if e["kind"] == "start" and e["actor"] == "c2")
+    assert (start["t"], start["injected"]) == (20000, True)
+    first = next(e for e in events if e["kind"] == "start" and e["actor"] == "c1")
+    assert first["injected"] is False
+
+
+def test_an_added_consumer_starts_at_the_pace_of_the_moment(client: Client) -> None:
+    slug = saved(slow_consumer())
+    slowed = _new_slug(
+        _inject(client, slug, action="slow_consumer", target="c1", at_ms=10000), slug
+    )
+    new = _new_slug(
+        _inject(client, slowed, action="add_consumer", target="c1", at_ms=20000), slowed
+    )
+    copy = stored(new).consumers[-1]
+    assert copy.processing_ms == 2500  # c1's time since 10 s, not its original 500 ms
+    assert copy.processing_changes == ()  # c1's slowdown is its past, not the copy's
+
+
+def test_slow_down_makes_the_same_consumer_five_times_slower_from_now_on(
     client: Client,
 ) -> None:
-    slug = saved(slow_consumer())
+    scenario = slow_consumer()
+    slug = saved(scenario)
     new = _new_slug(_inject(client, slug, action="slow_consumer", target="c1", at_ms=10000), slug)
-    scenario = stored(new)
-    stop = scenario.faults[-1]
-    assert (stop.action, stop.target, stop.at_ms, stop.injected) == ("stop", "c1", 10000, True)
-    slow = scenario.consumers[-1]
-    assert slow.id == "c1-slow"
-    assert slow.start_ms == 10000
-    assert slow.processing_ms == 5 * scenario.consumers[0].processing_ms
+    slowed = stored(new)
+    assert slowed.faults == scenario.faults  # nothing stops: the consumer keeps its place
+    assert [c.id for c in slowed.consumers] == ["c1"]
+    c1 = slowed.consumers[0]
+    assert c1.processing_ms == 500
+    assert c1.processing_changes == ((10000, 2500, True),)
+
+    again = _new_slug(_inject(client, new, action="slow_consumer", target="c1", at_ms=20000), new)
+    assert stored(again).consumers[0].processing_changes == (
+        (10000, 2500, True),
+        (20000, 12500, True),
+    )
+
+
+def test_slow_down_costs_no_rebalance_and_the_run_says_so(client: Client) -> None:
+    scenario = slow_consumer()
+    slug = saved(scenario)
+    new = _new_slug(_inject(client, slug, action="slow_consumer", target="c1", at_ms=10000), slug)
+    before = outcome.group_figures(runner.run(scenario))["billing"]
+    after_run = runner.run(stored(new))
+    after = outcome.group_figures(after_run)["billing"]
+    assert after["rebalances"] == before["rebalances"]  # no one left or joined
+    assert after["total_lag"] > before["total_lag"]
+    events = [e for f in after_run["frames"] for e in f["events"]]
+    change = next(e for e in events if e["kind"] == "processing_change")
+    assert (change["t"], change["actor"], change["injected"]) == (10000, "c1", True)
+    assert change["text"] == "c1 now takes 2500 ms per record"  # the page adds its own tag
+
+    body = text(client.get(f"/r/{new}?compare={slug}"))
+    changed = body[body.index('<ul class="config-changes">') :]
+    changed = changed[: changed.index("</ul>")]
+    assert changed.count("<li>") == 1
+    assert "<code>consumers[0].processing_changes[0]</code>: – → {" in changed
+    assert "&quot;processing_ms&quot;: 2500, &quot;injected&quot;: true}" in changed
+    consumer = body[body.index('<li data-consumer="c1">') :]
+    consumer = consumer[: consumer.index("</li>")]
+    assert '→ 2500 ms from 10000 ms <em class="tag">injected</em>' in consumer
+
+
+def test_slow_down_of_a_consumer_that_takes_no_time_gives_it_50_ms(client: Client) -> None:
+    source = scenarios.source_of(slow_consumer())
+    source["consumers"][0]["processing_ms"] = 0
+    slug = saved(parse_scenario(source))
+    new = _new_slug(_inject(client, slug, action="slow_consumer", target="c1", at_ms=5000), slug)
+    assert stored(new).consumers[0].processing_changes == ((5000, 50, True),)
 
 
 def test_burst_multiplies_the_rate_for_five_seconds(client: Client) -> None:
@@ -116,7 +180,10 @@ def test_burst_multiplies_the_rate_for_five_seconds(client: Client) -> None:
     new = _new_slug(_inject(client, slug, action="burst_producer", target="p1", at_ms=10000), slug)
     producer = stored(new).producers[0]
     rate = producer.rate_per_s
-    assert producer.rate_changes == ((10000, rate * 5), (15000, rate))
+    assert producer.rate_changes == ((10000, rate * 5, True), (15000, rate, True))
+    events = [e for f in runner.run(stored(new))["frames"] for e in f["events"]]
+    changes = [(e["t"], e["injected"]) for e in events if e["kind"] == "rate_change"]
+    assert changes == [(10000, True), (15000, True)]
 
 
 def test_a_burst_near_the_end_stops_at_the_end(client: Client) -> None:
@@ -157,6 +224,10 @@ def test_an_htmx_button_gets_a_client_redirect(client: Client) -> None:
             "faults[0].delay_ms",
         ),
         ({"action": "stop", "target": "c1", "at_ms": "99999999"}, "faults[0].at_ms"),
+        (
+            {"action": "slow_consumer", "target": "c1", "at_ms": "99999999"},
+            "consumers[0].processing_changes[0].at_ms",
+        ),
     ],
 )
 def test_it_rejects_a_bad_button_naming_the_field(
@@ -198,3 +269,6 @@ def test_the_comparison_names_an_added_consumer_once(client: Client) -> None:
     changed = changed[: changed.index("</ul>")]
     assert changed.count("<li>") == 1
     assert "<code>consumers[1]</code>: – → {&quot;id&quot;: &quot;c2&quot;" in changed
+    assert changed.count("&quot;injected&quot;: true}") == 1  # named once, marked injected
+    consumer = body[body.index('<li data-consumer="c2">') :]
+    assert 'starts at 20000 ms <em class="tag">injected</em>' in consumer[: consumer.index("</li>")]

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.test import Client
 
-from playground import prometheus, runner
-from simcore import builtin_scenario
+from playground import prometheus, runner, scenarios
+from simcore import builtin_scenario, parse_scenario
 from tests.web.helpers import saved, slow_consumer, text
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +122,17 @@ def test_label_values_are_escaped() -> None:
     assert 'kafka_g_records_lag_max{group="a\\"b\\\\c"} 3' in body
     assert 'kafka_consumergroup_lag{consumergroup="a\\"b",topic="t",partition="0"} 2' in body
     _samples(body)
+
+
+def test_a_group_id_with_quotes_is_escaped_exactly_once(client: Client) -> None:
+    source = scenarios.source_of(slow_consumer())
+    source["consumers"][0]["group"] = 'bil"ling\\eu'  # bil"ling\eu
+    slug = saved(parse_scenario(source))
+    body = text(client.get(f"/metrics/{slug}"))
+    samples = _samples(body)
+    escaped = 'bil\\"ling\\\\eu'  # as the text format writes it: bil\"ling\\eu
+    assert f'group="{escaped}"' in body  # simcore's client metrics
+    assert f'consumergroup="{escaped}"' in body  # kafka_exporter's gauges, written here
+    assert '\\\\"' not in body  # no \\" : a quote escaped twice
+    lag = samples["kafka_consumer_fetch_manager_metrics_records_lag_max"]
+    assert all(f'group="{escaped}"' in line for line in lag if "group=" in line)

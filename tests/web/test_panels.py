@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
 from playground import runner
-from simcore import builtin_scenario
+from simcore import Scenario, builtin_scenario, parse_scenario
 from tests.web.helpers import saved, scaled_out, slow_consumer, text
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +151,46 @@ def test_records_still_to_read_at_the_end_are_lag_not_loss(client: Client) -> No
     assert 'data-verdict="unread"' in headline
     assert '<dd data-count="unread">4</dd>' in headline
     assert '<dd data-count="never">0</dd>' in headline
+    # … and message by message (a small run lists them)
+    assert body.count('<td class="outcome">not read yet (lag)</td>') == 4
+    assert '<td class="outcome">never processed</td>' not in body
+
+
+def _big(**consumer: Any) -> Scenario:
+    """12,000 records: too many to list one by one (no per-message rows)."""
+    return parse_scenario(
+        {
+            "name": "A run too big to list its messages",
+            "seed": 1,
+            "duration_ms": 8000,
+            "topics": [{"name": "orders", "partitions": 2}],
+            "producers": [{"id": "p1", "topic": "orders", "messages": 12000, "rate_per_s": 2000}],
+            "consumers": [{"id": "c1", "group": "billing", "topics": ["orders"], **consumer}],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("consumer", "verdict"),
+    [
+        # 1 ms a record: about 5,000 read by the end, the rest is still to read
+        ({"processing_ms": 1, "config": {"auto.offset.reset": "earliest"}}, "unread"),
+        # joins at the end of the log: what was written before is passed over for good
+        ({"config": {"auto.offset.reset": "latest"}}, "loss"),
+    ],
+)
+def test_a_big_run_also_tells_lag_from_loss(
+    client: Client, consumer: dict[str, Any], verdict: str
+) -> None:
+    scenario = _big(**consumer)
+    run = runner.run(scenario)
+    assert run["messages"] is None
+    group = run["summary"]["ledger"]["groups"]["billing"]
+    assert group["unread"] > 0
+    body = text(client.get(f"/r/{saved(scenario)}"))
+    headline = body[body.index('class="headline') :]
+    headline = headline[: headline.index("</dl>")]
+    assert f'data-verdict="{verdict}"' in headline
+    assert f'<dd data-count="unread">{group["unread"]}</dd>' in headline
+    assert f'<dd data-count="never">{group["skipped"]}</dd>' in headline
+    assert (group["skipped"] > 0) == (verdict == "loss")

@@ -84,7 +84,8 @@ def test_it_compares_two_runs_and_names_the_differences(
     old, new = saved(calm_scenario), saved(loss_scenario)
     body = text(client.get(f"/r/{new}?compare={old}"))
     assert "Before and after" in body
-    assert "group billing: processed never 0 → 1" in body
+    assert "group billing: skipped (never processed) 0 → 1" in body
+    assert "processed never" not in body  # the sum of skipped and unread: named once
     assert "message p1#0: processed once → never processed" in body
 
 
