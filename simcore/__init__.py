@@ -7,6 +7,8 @@
 >>> result.figures()["offsets"].show()        # Plotly, e.g. in a notebook
 """
 
+from collections.abc import Callable
+
 from simcore.builtins import builtin_scenario, builtin_scenarios
 from simcore.errors import InvariantViolation, RunBudgetExceeded, ScenarioError, SimcoreError
 from simcore.result import Result
@@ -47,7 +49,7 @@ def simulate(
     *,
     check_invariants: bool = False,
     max_events: int | None = None,
-    should_stop=None,  # type: ignore[no-untyped-def]
+    should_stop: Callable[[], bool] | None = None,
 ) -> Result:
     """Runs a validated scenario to its end and returns the Result.
 

@@ -18,12 +18,14 @@ from simcore.coordinator import COORDINATOR_NOT_AVAILABLE
 from simcore.group import ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID
 
 if TYPE_CHECKING:
-    from simcore.consumer import Consumer
+    from simcore.coordinator import Coordinator
+    from simcore.engine import Engine
+    from simcore.spec import ConsumerSpec
+    from simcore.timeline import Timeline
 
 TopicPartition = tuple[str, int]
 Offsets = dict[TopicPartition, int]
 RETRIABLE = (COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT")
-_PENDING = object()
 
 
 def _or_minus_one(offset: int | None) -> int:
@@ -34,18 +36,62 @@ def _fmt(offsets: Offsets) -> str:
     return ", ".join(f"{t}-{p}@{o}" for (t, p), o in sorted(offsets.items()))
 
 
-class Committer:
-    """Mixed into Consumer; uses its engine, coordinator, timeline and guards."""
+class CommitRequest:
+    """An OffsetCommit request in flight on the connection, then its answer."""
 
-    def _init_commits(self: Consumer) -> None:
+    __slots__ = ("answer", "answered", "done", "number")
+
+    def __init__(self, number: int, done: Callable[[str | None], None]) -> None:
+        self.number = number
+        self.done = done
+        self.answered = False
+        self.answer: str | None = None
+
+
+class Committer:
+    """Mixed into Consumer; uses its engine, coordinator, timeline and guards.
+
+    Consumer sets the attributes declared here (member, generation and rejoin_needed
+    are Membership's) and implements the methods stubbed here (the stubs only declare
+    them; Consumer's methods override them)."""
+
+    engine: Engine
+    coordinator: Coordinator
+    timeline: Timeline
+    spec: ConsumerSpec
+    id: str
+    group: str
+    state: str
+    stored: dict[TopicPartition, int]
+    exceptions: list[str]
+    commit_count: int
+    commit_latency_total: int
+    member: str | None
+    generation: int
+    rejoin_needed: bool
+
+    @property
+    def latency(self) -> int:
+        raise NotImplementedError
+
+    def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
+        raise NotImplementedError
+
+    def fail(self, error: str) -> None:
+        raise NotImplementedError
+
+    def _crash_at_point(self, point: str, tp: TopicPartition, first: int, count: int) -> bool:
+        raise NotImplementedError
+
+    def _init_commits(self) -> None:
         self.commit = self.spec.commit
         self._request_ids = 0
-        self._connection: list[list] = []  # in-flight commit requests, oldest first
+        self._connection: list[CommitRequest] = []  # in-flight commit requests, oldest first
         self._sent_as: tuple[str | None, int] = (None, -1)  # membership of the answered one
         self.commits_ok = 0
         self.commits_failed = 0
 
-    def _send_commit(self: Consumer, offsets: Offsets, done: Callable[[str | None], None]) -> None:
+    def _send_commit(self, offsets: Offsets, done: Callable[[str | None], None]) -> None:
         """One OffsetCommit request on the consumer's connection to the coordinator.
 
         Like Kafka's NetworkClient, answers are handled in request order, and when a
@@ -62,7 +108,7 @@ class Committer:
             self._sent_as = sent_as  # read by _commit_refused
             done(error)
 
-        request = [self._request_ids, timed, _PENDING]
+        request = CommitRequest(self._request_ids, timed)
         self._connection.append(request)
 
         def respond(error: str | None) -> None:
@@ -80,23 +126,23 @@ class Committer:
         )
         self.later(self.spec.request_timeout_ms, self._timed_out, request)
 
-    def _answered(self: Consumer, request: list, error: str | None) -> None:
-        if request[2] is _PENDING and request in self._connection:
-            request[2] = error
-        while self._connection and self._connection[0][2] is not _PENDING:
-            _id, done, answer = self._connection.pop(0)
-            done(answer)
+    def _answered(self, request: CommitRequest, error: str | None) -> None:
+        if not request.answered and request in self._connection:
+            request.answered, request.answer = True, error
+        while self._connection and self._connection[0].answered:
+            first = self._connection.pop(0)
+            first.done(first.answer)
 
-    def _timed_out(self: Consumer, request: list) -> None:
-        if request not in self._connection or request[2] is not _PENDING:
+    def _timed_out(self, request: CommitRequest) -> None:
+        if request not in self._connection or request.answered:
             return
         failed, self._connection = self._connection, []
         self.coordinator.disconnect(self.id)
-        for _id, done, _answer in failed:
-            done("REQUEST_TIMED_OUT")
+        for waiting in failed:
+            waiting.done("REQUEST_TIMED_OUT")
 
     def commit_sync(
-        self: Consumer, offsets: Offsets, then: Callable[[], None], in_rebalance: bool = False
+        self, offsets: Offsets, then: Callable[[], None], in_rebalance: bool = False
     ) -> None:
         if not offsets:
             then()
@@ -133,7 +179,7 @@ class Committer:
 
         attempt()
 
-    def commit_async(self: Consumer, offsets: Offsets, auto: bool) -> None:
+    def commit_async(self, offsets: Offsets, auto: bool) -> None:
         if not offsets:
             return
         how = "auto-commit" if auto else "commitAsync"
@@ -164,7 +210,7 @@ class Committer:
 
         self._send_commit(offsets, answer)
 
-    def _commit_refused(self: Consumer, error: str, how: str) -> None:
+    def _commit_refused(self, error: str, how: str) -> None:
         """CommitFailedException / RebalanceInProgressException: the member is no longer
         (or not yet) part of the group's generation. The app catches it and polls again,
         which rejoins the group."""
@@ -178,7 +224,7 @@ class Committer:
         self.timeline.record("commit_exception", self.id, error=error, exception=exception, how=how)
         self._membership_lost(error)
 
-    def _membership_lost(self: Consumer, error: str) -> None:
+    def _membership_lost(self, error: str) -> None:
         """The coordinator says this member or generation is gone: rejoin (unless the
         refusal was for a membership already left behind by a newer join)."""
         if self._sent_as != (self.member, self.generation):
@@ -189,7 +235,7 @@ class Committer:
                 self.member = None
         self.rejoin_needed = True
 
-    def _librdkafka_auto_commit(self: Consumer) -> None:
+    def _librdkafka_auto_commit(self) -> None:
         """rd_kafka's auto-commit timer: commit stored offsets that moved forward."""
         changed = {
             tp: offset
@@ -200,7 +246,7 @@ class Committer:
             self.commit_async(changed, auto=True)
         self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
 
-    def _commit_succeeded(self: Consumer, offsets: Offsets, how: str) -> None:
+    def _commit_succeeded(self, offsets: Offsets, how: str) -> None:
         self.commits_ok += 1
         self.timeline.record("commit_ok", self.id, offsets=_fmt(offsets), how=how)
         for tp, offset in sorted(offsets.items()):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from simcore.cluster import OFFSET_OUT_OF_RANGE, Metadata
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from simcore.cluster import Cluster
     from simcore.coordinator import Coordinator
     from simcore.engine import Engine
+    from simcore.log import Batch
     from simcore.timeline import Timeline
 
 TopicPartition = tuple[str, int]
@@ -139,11 +140,13 @@ class Consumer(Committer, Membership):
             "processing_change", self.id, processing_ms=processing_ms, injected=injected
         )
 
-    def later(self, delay: int, handler, *args) -> None:  # type: ignore[no-untyped-def]
+    def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
         """Schedules a handler that is dropped if the consumer crashed in between."""
         self.engine.after(delay, self._guarded, self.incarnation, handler, args)
 
-    def _guarded(self, incarnation: int, handler, args) -> None:  # type: ignore[no-untyped-def]
+    def _guarded(
+        self, incarnation: int, handler: Callable[..., object], args: tuple[object, ...]
+    ) -> None:
         if incarnation == self.incarnation and self.state not in ("down", "failed", "stopped"):
             handler(*args)
 
@@ -286,11 +289,11 @@ class Consumer(Committer, Membership):
 
             def respond(
                 at: int,
-                batches,
-                error,
-                idle_rounds=0,
-                tp=tp,  # type: ignore[no-untyped-def]
-                sent=self.engine.now,
+                batches: list[Batch],
+                error: str | None,
+                idle_rounds: int = 0,
+                tp: TopicPartition = tp,
+                sent: int = self.engine.now,
             ) -> None:
                 self.fetch_count += 1 + idle_rounds
                 self.fetch_latency_total += self.engine.now - sent
@@ -309,7 +312,9 @@ class Consumer(Committer, Membership):
         self.fetching.discard(tp)
         self._ensure_fetches()
 
-    def _on_fetch(self, tp: TopicPartition, offset: int, batches, error) -> None:  # type: ignore[no-untyped-def]
+    def _on_fetch(
+        self, tp: TopicPartition, offset: int, batches: list[Batch], error: str | None
+    ) -> None:
         if error is not None:
             self._fetch_error(tp, offset, error)
             return

@@ -105,6 +105,7 @@ class Controller:
 
     def elect(self, part: Partition) -> None:
         clean = [b for b in part.replica_order if b in part.isr and self._eligible(b)]
+        leader: int | None
         if clean:
             leader, unclean = clean[0], False
         elif part.spec.unclean_leader_election:
@@ -116,7 +117,8 @@ class Controller:
         part.leader = leader
         part.leader_epoch += 1
         if unclean:
-            part.isr = [leader]  # type: ignore[list-item]
+            assert leader is not None  # an unclean election always has a candidate
+            part.isr = [leader]
             part.unclean_elections += 1
         if leader is None:
             self.timeline.record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import plotly.graph_objects as go
+import plotly.graph_objects as go  # type: ignore[import-untyped]  # plotly ships no type hints
 
 
 def offsets_figure(series: dict[str, Any], title: str) -> go.Figure:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from simcore.lag import partition_status
 
 if TYPE_CHECKING:
+    from simcore.consumer import Consumer
     from simcore.simulation import Simulation
 
 PER_EVENT_MAX_MESSAGES = 5000
@@ -155,7 +156,7 @@ class Recorder:
         self._last_len = len(sim.timeline.events)
 
 
-def _current_offset(consumer) -> int | None:  # type: ignore[no-untyped-def]
+def _current_offset(consumer: Consumer) -> int | None:
     if consumer.current is None:
         return None
     return consumer.current[1]

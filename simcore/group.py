@@ -284,7 +284,7 @@ class Group:
 
     def _select_protocol(self) -> str:
         """Each member votes for its first assignor that every member supports."""
-        lists = [m.info["protocols"] for m in self.members.values()]
+        lists: list[list[str]] = [m.info["protocols"] for m in self.members.values()]
         common = [p for p in lists[0] if all(p in other for other in lists[1:])]
         if not common:
             return lists[0][0]

@@ -11,6 +11,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simcore.replication import LeaderState
 
 
 @dataclass(slots=True)
@@ -58,7 +62,7 @@ class ReplicaLog:
         self.leo = 0
         self.hw = 0
         self.epochs: list[tuple[int, int]] = []  # leader-epoch cache: (epoch, start offset)
-        self.lead = None  # LeaderState while this replica believes it leads
+        self.lead: LeaderState | None = None  # while this replica believes it leads
         self.leader: int | None = None  # the leader this replica knows of
         self.epoch = -1  # the leader epoch this replica knows of
 

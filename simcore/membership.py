@@ -15,6 +15,7 @@ on the client (the assignor) and returns it through SyncGroup.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,16 +23,68 @@ from simcore.assignors import assign
 from simcore.group import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
 
 if TYPE_CHECKING:
-    from simcore.consumer import Consumer
+    from simcore.cluster import Cluster
+    from simcore.consumer import Chunk
+    from simcore.coordinator import Coordinator
+    from simcore.engine import Engine
+    from simcore.group import Group
+    from simcore.spec import ConsumerSpec
+    from simcore.timeline import Timeline
 
 TopicPartition = tuple[str, int]
 COOPERATIVE = ("cooperative-sticky",)
 
 
 class Membership:
-    """Mixed into Consumer."""
+    """Mixed into Consumer (after Committer).
 
-    def _init_membership(self: Consumer) -> None:
+    Consumer sets the attributes declared here and implements the methods stubbed here
+    (commit_sync: Committer); the stubs only declare them, the real methods override
+    them."""
+
+    engine: Engine
+    cluster: Cluster
+    coordinator: Coordinator
+    timeline: Timeline
+    spec: ConsumerSpec
+    id: str
+    group: str
+    state: str
+    assignment: list[TopicPartition]
+    positions: dict[TopicPartition, int]
+    stored: dict[TopicPartition, int]
+    buffers: dict[TopicPartition, deque[Chunk]]
+    fetching: set[TopicPartition]
+
+    @property
+    def latency(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def librdkafka(self) -> bool:
+        raise NotImplementedError
+
+    def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
+        raise NotImplementedError
+
+    def poll(self) -> None:
+        raise NotImplementedError
+
+    def wake_idle_poll(self, not_before: int) -> None:
+        raise NotImplementedError
+
+    def _init_positions(self, tps: list[TopicPartition]) -> None:
+        raise NotImplementedError
+
+    def commit_sync(
+        self,
+        offsets: dict[TopicPartition, int],
+        then: Callable[[], None],
+        in_rebalance: bool = False,
+    ) -> None:
+        raise NotImplementedError
+
+    def _init_membership(self) -> None:
         self.member: str | None = None  # member id given by the coordinator
         self.generation = -1
         self.rejoin_needed = True
@@ -43,15 +96,15 @@ class Membership:
         self._blocked = False  # poll() waits for a commit in a rebalance callback
 
     @property
-    def group_state(self: Consumer):  # type: ignore[no-untyped-def]
+    def group_state(self) -> Group:
         return self.coordinator.group(self.group)
 
-    def _cooperative(self: Consumer) -> bool:
+    def _cooperative(self) -> bool:
         return (self.protocol or self.spec.assignors[0]) in COOPERATIVE
 
     # -- joining ---------------------------------------------------------------------------------
 
-    def ensure_group(self: Consumer) -> bool:
+    def ensure_group(self) -> bool:
         """Called first thing in poll(): True when the consumer may fetch and process.
 
         A new assignment is applied here, on the application thread, as the Java client
@@ -66,7 +119,7 @@ class Membership:
             return False
         return self._cooperative() or not self.rebalancing
 
-    def _begin_rebalance(self: Consumer) -> None:
+    def _begin_rebalance(self) -> None:
         self.rebalancing = True
         self.rejoin_needed = False
         self.state = "rebalancing"
@@ -80,9 +133,7 @@ class Membership:
 
         self._revoke(revoke, "before rejoining (eager protocol)", then=join)
 
-    def _revoke(
-        self: Consumer, tps: list[TopicPartition], why: str, then: Callable[[], None]
-    ) -> None:
+    def _revoke(self, tps: list[TopicPartition], why: str, then: Callable[[], None]) -> None:
         """onJoinPrepare / onPartitionsRevoked: commit what the app would, then let go."""
         offsets = {tp: self.positions[tp] for tp in tps if tp in self.positions}
         if self.member is not None and self.librdkafka and self.spec.enable_auto_commit:
@@ -110,7 +161,7 @@ class Membership:
         else:
             release()
 
-    def _send_join(self: Consumer) -> None:
+    def _send_join(self) -> None:
         self.state = "rebalancing"
         info: dict[str, Any] = {
             "protocols": list(self.spec.assignors),
@@ -135,19 +186,19 @@ class Membership:
         )
 
     def _on_join(
-        self: Consumer,
+        self,
         error: str | None,
         generation: int,
         member: str,
         leader: str,
         protocol: str,
-        subscriptions: dict | None,
+        subscriptions: dict[str, dict[str, Any]] | None,
     ) -> None:
         if error is not None:
             self._rejoin_later(error)
             return
         self.member, self.generation, self.protocol = member, generation, protocol
-        assignments = None
+        assignments: dict[str, list[TopicPartition]] | None = None
         if subscriptions is not None:
             assignments = self._leader_assign(protocol, subscriptions)
 
@@ -159,7 +210,7 @@ class Membership:
         )
 
     def _leader_assign(
-        self: Consumer, protocol: str, subscriptions: dict[str, dict[str, Any]]
+        self, protocol: str, subscriptions: dict[str, dict[str, Any]]
     ) -> dict[str, list[TopicPartition]]:
         """The group leader runs the assignor (client side, as in the classic protocol)."""
         subs = {m: list(info["subscription"]) for m, info in subscriptions.items()}
@@ -172,7 +223,7 @@ class Membership:
             result = {m: [tp for tp in tps if owner.get(tp, m) == m] for m, tps in result.items()}
         return result
 
-    def _on_sync(self: Consumer, error: str | None, assignment: list[TopicPartition]) -> None:
+    def _on_sync(self, error: str | None, assignment: list[TopicPartition]) -> None:
         if error is not None:
             self._rejoin_later(error)
             return
@@ -180,7 +231,7 @@ class Membership:
         self._pending_assignment = sorted(assignment)
         self.maybe_poll()  # applied now if the app sits in poll(), else at its next poll()
 
-    def _apply_assignment(self: Consumer) -> bool:
+    def _apply_assignment(self) -> bool:
         """onPartitionsRevoked for what moves away (cooperative), then the OffsetFetch for
         what is new. False while a blocking commit holds poll() up."""
         new, self._pending_assignment = self._pending_assignment or [], None
@@ -214,12 +265,12 @@ class Membership:
         inline[0] = False
         return done[0]
 
-    def maybe_poll(self: Consumer) -> None:
+    def maybe_poll(self) -> None:
         """Run poll() now if the application is waiting inside it (not while it works)."""
         if self.state in ("polling", "rebalancing", "joining"):
             self.poll()
 
-    def _rejoin_later(self: Consumer, error: str) -> None:
+    def _rejoin_later(self, error: str) -> None:
         if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
             self.generation = -1
             if error == UNKNOWN_MEMBER_ID:
@@ -228,16 +279,16 @@ class Membership:
         self.rejoin_needed = True
         self.later(self.spec.retry_backoff_ms, self.maybe_poll)
 
-    def rebalance_done(self: Consumer) -> None:
+    def rebalance_done(self) -> None:
         self.rebalancing = False
 
     # -- heartbeats and the poll timer -------------------------------------------------------------
 
-    def _start_heartbeats(self: Consumer) -> None:
+    def _start_heartbeats(self) -> None:
         self._hb_token += 1
         self.later(self.spec.heartbeat_interval_ms, self._heartbeat, self._hb_token)
 
-    def _heartbeat(self: Consumer, token: int) -> None:
+    def _heartbeat(self, token: int) -> None:
         if token != self._hb_token or self.member is None or self.state == "stopped":
             return
         if self._poll_timer_expired(token):
@@ -254,7 +305,7 @@ class Membership:
         self.engine.after(self.latency, beat)
         self.later(self.spec.heartbeat_interval_ms, self._heartbeat, token)
 
-    def _poll_timer_expired(self: Consumer, token: int) -> bool:
+    def _poll_timer_expired(self, token: int) -> bool:
         """KIP-62: the heartbeat thread leaves the group once the application has not
         called poll() for max.poll.interval.ms (an app waiting inside poll() is fine)."""
         if token != self._hb_token or self.member is None:
@@ -271,7 +322,7 @@ class Membership:
         self.leave_group("consumer poll timeout has expired (max.poll.interval.ms)")
         return True
 
-    def _on_heartbeat(self: Consumer, token: int, error: str | None) -> None:
+    def _on_heartbeat(self, token: int, error: str | None) -> None:
         if token != self._hb_token or error is None:
             return
         if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
@@ -285,7 +336,7 @@ class Membership:
         if self.state == "polling":  # idle in poll(): the next loop turn rejoins
             self.wake_idle_poll(self.engine.now + 1)
 
-    def leave_group(self: Consumer, reason: str) -> None:
+    def leave_group(self, reason: str) -> None:
         """LeaveGroup — except for static members, which just go quiet (KIP-345)."""
         self._hb_token += 1
         member, group = self.member, self.group_state

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from simcore.lag import catch_up_ms, worst
 
 if TYPE_CHECKING:
+    from simcore.cluster import Partition
     from simcore.result import Result
 
 METRICS_WINDOW_MS = 30_000  # metrics.sample.window.ms
@@ -84,7 +85,7 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
                 "LOG-END-OFFSET": hw,
                 "LAG": row["lag"] if committed is not None else "-",
                 "CONSUMER-ID": member_id or "-",
-                "HOST": f"/10.0.0.{owner + 10}" if consumer else "-",
+                "HOST": f"/10.0.0.{owner + 10}" if owner is not None else "-",
                 "CLIENT-ID": consumer.id if consumer else "-",
             }
         )
@@ -177,7 +178,7 @@ def frame(
     }
 
 
-def _partition(part: Any, s: tuple) -> dict[str, Any]:
+def _partition(part: Partition, s: tuple[Any, ...]) -> dict[str, Any]:
     return {
         "topic": part.topic,
         "partition": part.index,

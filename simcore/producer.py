@@ -213,17 +213,18 @@ class Producer(Sender):
     def _sticky_partition(self, i: int) -> int:
         """KIP-794 for Java (switch after batch.size bytes); librdkafka: switch every 10 ms."""
         now = self.due(i)
-        if self._sticky is None:
+        sticky = self._sticky
+        if sticky is None:
             switch = True
         elif self.spec.client == "java":
             switch = self._sticky_bytes >= self.spec.batch_size
         else:
             switch = now >= self._sticky_since + LIBRDKAFKA_STICKY_MS
-        if switch:
-            self._sticky = self._rng.randrange(self.num_partitions)
+        if switch or sticky is None:  # (None always switches; spelled out for mypy)
+            sticky = self._sticky = self._rng.randrange(self.num_partitions)
             self._sticky_bytes = 0
             self._sticky_since = now
-        return self._sticky
+        return sticky
 
     def _open_batch(self, part: int, i: int) -> PendingBatch | None:
         queue = self.queues.get(part)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from simcore.log import Batch, ReplicaLog
 
 if TYPE_CHECKING:
-    from simcore.cluster import Cluster, Partition
+    from simcore.cluster import Cluster, FetchWaiter, Partition
 
 FOLLOWER_FETCH_BACKOFF_MS = 1000  # replica.fetch.backoff.ms
 NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
@@ -45,7 +45,7 @@ class LeaderState:
         self.last_caught_up = {b: now for b in followers}
         self.parked: set[int] = set()
         self.ack_waiters: deque[tuple[int, Callable[[str | None, int], None], int]] = deque()
-        self.fetch_waiters: list = []
+        self.fetch_waiters: list[FetchWaiter] = []
         self.producer_seqs: dict[int, deque[tuple[int, int, int]]] = {}
         self.max_hw = 0
 
@@ -238,6 +238,7 @@ class Replication:
         for part in self.cluster.partition_list:
             for leader_log in part.leading_replicas():
                 lead = leader_log.lead
+                assert lead is not None  # leading_replicas() keeps only those with a lead
                 out = [
                     b
                     for b in lead.isr

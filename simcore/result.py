@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
@@ -29,7 +30,7 @@ class Result:
 
     @property
     def errors(self) -> list[str]:
-        out = []
+        out: list[str] = []
         for c in self.sim.consumers:
             out.extend(f"{c.id}: {text}" for text in c.exceptions)
             if c.error:
@@ -62,7 +63,7 @@ class Result:
 
     @cached_property
     def ledger(self) -> dict[str, Any]:
-        topics = {}
+        topics: dict[str, dict[str, Any]] = {}
         for spec in self.scenario.topics:
             producers = [p for p in self.sim.producers if p.spec.topic == spec.name]
             topics[spec.name] = ledger.topic_counts(
@@ -214,6 +215,7 @@ class Result:
         if self.sim.total_messages > MESSAGE_DETAIL_LIMIT:
             return None
         rows: dict[int, dict[str, Any]] = {}
+        seq: Sequence[int]  # message ids: acked/failed, sent batches, processed chunks
         for producer in self.sim.producers:
             spec = producer.spec
             for i in range(producer.sent):

@@ -14,15 +14,19 @@ connection: nothing is sent, metadata is refreshed and the batch waits.
 
 from __future__ import annotations
 
+import random
 from collections import deque
 from typing import TYPE_CHECKING
 
 from simcore.cluster import RETRIABLE_PRODUCE_ERRORS
 from simcore.log import Batch
-from simcore.spec import FaultSpec
+from simcore.spec import FaultSpec, ProducerSpec
 
 if TYPE_CHECKING:
-    from simcore.producer import PendingBatch, Producer
+    from simcore.cluster import Cluster, Metadata
+    from simcore.engine import Engine
+    from simcore.producer import PendingBatch
+    from simcore.timeline import Timeline
 
 RECONNECT_BACKOFF_MS = 50  # reconnect.backoff.ms
 _PENDING = None
@@ -38,26 +42,59 @@ class Request:
         self.sent = sent
 
 
-class Sender:
-    """Mixed into Producer."""
+class ProduceFault:
+    """A scenario fault on this producer's requests, and how many more it affects."""
 
-    def _init_sender(self: Producer, faults: list[FaultSpec]) -> None:
+    __slots__ = ("remaining", "spec")
+
+    def __init__(self, spec: FaultSpec) -> None:
+        self.spec = spec
+        self.remaining = spec.count
+
+
+class Sender:
+    """Mixed into Producer, which sets the attributes declared here and implements the
+    methods stubbed here (the stubs only declare them; Producer's methods override them)."""
+
+    engine: Engine
+    cluster: Cluster
+    timeline: Timeline
+    spec: ProducerSpec
+    metadata: Metadata
+    msg_base: int
+    queues: dict[int, deque[PendingBatch]]
+    next_seq: dict[int, int]
+    producer_id: int
+    sent_batches: list[tuple[int, range | tuple[int, ...]]]  # (partition, ids)
+    _wake_at: int | None
+    _jitter: random.Random
+
+    def _ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool:
+        raise NotImplementedError
+
+    def _plan_next_wake(self) -> None:
+        raise NotImplementedError
+
+    def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
+        raise NotImplementedError
+
+    def _init_sender(self, faults: list[FaultSpec]) -> None:
         self.connections: dict[int, deque[Request]] = {}
         self._timers: set[int] = set()  # connections with a request-timeout check pending
         # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
         self.records_sent = 0
         self.request_count = 0
         self.request_latency_total = 0
-        self._faults = [[f, f.count] for f in faults]
+        self._faults = [ProduceFault(f) for f in faults]
         self._leader_wait = False
 
     @property
-    def in_flight(self: Producer) -> dict[int, int]:
+    def in_flight(self) -> dict[int, int]:
         return {b: len(c) for b, c in self.connections.items()}
 
     # -- draining ready batches ------------------------------------------------------------
 
-    def _drain(self: Producer) -> None:
+    def _drain(self) -> None:
         network = self.cluster.network
         for part in sorted(self.queues):
             queue = self.queues[part]
@@ -73,7 +110,7 @@ class Sender:
             if not queue:
                 del self.queues[part]  # only partitions with queued batches stay listed
 
-    def _await_leader(self: Producer) -> None:
+    def _await_leader(self) -> None:
         if not self._leader_wait:
             self._leader_wait = True
             self.metadata.refresh()
@@ -81,13 +118,13 @@ class Sender:
                 max(RECONNECT_BACKOFF_MS, 2 * self.cluster.latency + 1), self._leader_check
             )
 
-    def _leader_check(self: Producer) -> None:
+    def _leader_check(self) -> None:
         self._leader_wait = False
         self._expire_waiting()
         self._drain()
         self._plan_next_wake()
 
-    def _expire_waiting(self: Producer) -> None:
+    def _expire_waiting(self) -> None:
         """delivery.timeout.ms also bounds batches that could not be sent."""
         for part in sorted(self.queues):
             queue = self.queues[part]
@@ -102,7 +139,7 @@ class Sender:
 
     # -- sending ------------------------------------------------------------------------------
 
-    def _send(self: Producer, batch: PendingBatch, leader: int) -> None:
+    def _send(self, batch: PendingBatch, leader: int) -> None:
         batch.closed = True
         if batch.base_seq < 0 and self.producer_id >= 0:
             batch.base_seq = self.next_seq.get(batch.partition, 0)
@@ -154,7 +191,7 @@ class Sender:
             self._timers.add(leader)
             self.engine.after(self.spec.request_timeout_ms, self._check_timeout, leader)
 
-    def _check_timeout(self: Producer, broker: int) -> None:
+    def _check_timeout(self, broker: int) -> None:
         """One timer per connection, aimed at its oldest request (answers come in order,
         so only the oldest can be the first to time out)."""
         self._timers.discard(broker)
@@ -171,27 +208,27 @@ class Sender:
         self._timers.add(broker)
         self.engine.at(max(deadline, self.engine.now), self._check_timeout, broker)
 
-    def _broker_error(self: Producer) -> str | None:
+    def _broker_error(self) -> str | None:
         """Scenario fault ``produce_error``: the broker answers this request with an error."""
         for entry in self._faults:
-            fault, left = entry
+            fault, left = entry.spec, entry.remaining
             if (
                 fault.action == "produce_error"
                 and left > 0
                 and self.engine.now >= (fault.at_ms or 0)
             ):
-                entry[1] = left - 1
+                entry.remaining = left - 1
                 return fault.error or "NOT_ENOUGH_REPLICAS"
         return None
 
-    def _response_fault(self: Producer) -> int | None:
+    def _response_fault(self) -> int | None:
         """Scenario faults on responses: extra delay in ms, or None if the answer is lost."""
         for entry in self._faults:
-            fault, left = entry
+            fault, left = entry.spec, entry.remaining
             if fault.action not in ("drop_produce_response", "delay_produce_response"):
                 continue
             if left > 0 and self.engine.now >= (fault.at_ms or 0):
-                entry[1] = left - 1
+                entry.remaining = left - 1
                 dropped = fault.action == "drop_produce_response"
                 self.timeline.record(
                     "response_fault",
@@ -204,7 +241,7 @@ class Sender:
 
     # -- answers, in request order ------------------------------------------------------------
 
-    def _arrived(self: Producer, request: Request, error: str | None, base: int) -> None:
+    def _arrived(self, request: Request, error: str | None, base: int) -> None:
         conn = self.connections.get(request.broker)
         if not conn or request not in conn:
             return  # the connection was closed meanwhile
@@ -221,7 +258,7 @@ class Sender:
         if failed or self._wake_at is None:  # a success adds no deadline of its own
             self._plan_next_wake()
 
-    def _timed_out(self: Producer, request: Request) -> None:
+    def _timed_out(self, request: Request) -> None:
         conn = self.connections.get(request.broker)
         if not conn or request not in conn or request.answer is not _PENDING:
             return
@@ -235,7 +272,7 @@ class Sender:
         self._plan_next_wake()
 
     def _handle(
-        self: Producer,
+        self,
         batch: PendingBatch,
         error: str | None,
         base: int,
@@ -270,7 +307,7 @@ class Sender:
         if requeue_front:
             self._requeue_in_order([batch])
 
-    def _requeue_in_order(self: Producer, batches: list[PendingBatch]) -> None:
+    def _requeue_in_order(self, batches: list[PendingBatch]) -> None:
         """Java's reenqueue: failed batches go back to the front of their deque, keeping
         their relative order — or, when idempotent, into sequence order
         (RecordAccumulator.insertInSequenceOrder)."""
@@ -285,14 +322,14 @@ class Sender:
                 at += 1
             queue.insert(at, batch)
 
-    def _backoff(self: Producer, attempts: int) -> int:
+    def _backoff(self, attempts: int) -> int:
         """KIP-580: retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with
         20% jitter (drawn from this producer's seeded stream)."""
         base = self.spec.retry_backoff_ms
         cap = max(base, self.spec.retry_backoff_max_ms)
         if cap == base:
             return base
-        exp = min(cap, base * 2 ** min(attempts - 1, 30))
+        exp: int = min(cap, base * 2 ** min(attempts - 1, 30))  # attempts >= 1: an int
         return max(1, round(exp * self._jitter.uniform(0.8, 1.2)))
 
 
