@@ -87,7 +87,9 @@ class Recorder:
             if committed is not None and committed < part.log.hw:
                 stamp = part.log.timestamp_at(max(committed, part.log.log_start))
                 time_lag = now - stamp if stamp is not None else 0
-            status = partition_status(history.get((group, part.topic, part.index), ()), now)
+            current = part.log.hw - committed if committed is not None else None
+            commits = history.get((group, part.topic, part.index), ())
+            status = partition_status(commits, now, current)
             member = sim.coordinator.group(group).owner_of(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
             groups.append((committed, position, owner, time_lag, status, described))

@@ -6,11 +6,11 @@
   count as consumed);
 - time lag: how old the oldest record the group has not committed past is;
 - a status per partition in the style of Burrow's sliding-window evaluation
-  (linkedin/Burrow, "Consumer Lag Evaluation Rules"), over the last 10 commits:
-  OK if the lag was zero at any commit in the window; REWIND if a committed offset
-  went backwards; STOP if no commit came for longer than the window spans; STALL if
-  the committed offset did not move while lag existed; WARN if the lag never
-  decreased; otherwise OK. A group's status is its worst partition's;
+  (linkedin/Burrow, "Consumer Lag Evaluation Rules"), over the last 10 commits, when
+  there is lag now: STOP if no commit came for longer than the window spans; REWIND if
+  a committed offset went backwards; OK if the lag was zero at any commit in the
+  window; STALL if the committed offset did not move; WARN if the lag never decreased;
+  otherwise OK. A group's status is its worst partition's;
 - a catch-up estimate: total lag divided by how much faster the group commits than
   the producers write (over the same window), or none when it is not catching up.
 """
@@ -26,18 +26,24 @@ SEVERITY = ("OK", "WARN", "REWIND", "STALL", "STOP")
 Commit = tuple[int, int, int]  # (time ms, committed offset, lag at that time)
 
 
-def partition_status(history: Sequence[Commit], now: int) -> str:
+def partition_status(history: Sequence[Commit], now: int, current_lag: int | None = None) -> str:
+    """Burrow's order (core/internal/evaluator): no current lag is always OK; then commits
+    that stopped, then a rewind, then a zero lag inside the window, then a stall, then lag
+    that never decreases. ``current_lag`` is the lag now (HW − committed); by default the
+    last commit's."""
     window = list(history[-WINDOW:])
     if len(window) < 2:
         return "OK"
     lags = [c[2] for c in window]
     offsets = [c[1] for c in window]
-    if min(lags) == 0:
+    if (current_lag if current_lag is not None else lags[-1]) <= 0:
         return "OK"
-    if any(b < a for a, b in itertools.pairwise(offsets)):
-        return "REWIND"
     if now - window[-1][0] > window[-1][0] - window[0][0]:
         return "STOP"
+    if any(b < a for a, b in itertools.pairwise(offsets)):
+        return "REWIND"
+    if min(lags) == 0:
+        return "OK"
     if offsets[0] == offsets[-1]:
         return "STALL"
     if all(b >= a for a, b in itertools.pairwise(lags)):

@@ -10,6 +10,12 @@ def commits(offsets, lags, every=1000):
 
 def test_it_is_ok_when_lag_touched_zero_in_the_window():
     assert partition_status(commits([1, 2, 3], [5, 0, 4]), 3000) == "OK"
+    assert partition_status(commits([1, 2, 3], [4, 5, 6]), 3000, current_lag=0) == "OK"
+
+
+def test_it_puts_stopped_commits_before_an_old_zero_lag():
+    # the window still remembers lag 0, but commits stopped while lag built up since
+    assert partition_status(commits([1, 2, 3], [0, 0, 0]), 10_000, current_lag=40) == "STOP"
 
 
 def test_it_warns_when_lag_keeps_growing():
