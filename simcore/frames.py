@@ -7,9 +7,10 @@ million-record run streams a few thousand frames, never millions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from simcore.lag import partition_status
+from simcore.lag import WINDOW, Commit, window_verdict
 
 if TYPE_CHECKING:
     from simcore.consumer import Consumer
@@ -40,6 +41,7 @@ class Recorder:
         ]
         self.group_names = sorted({c.group for c in sim.consumers})
         self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
+        self._verdicts: dict[tuple[str, tuple[str, int]], tuple[int, int, str]] = {}
         self._last_len = 0
         self._take()
 
@@ -68,6 +70,24 @@ class Recorder:
         ):
             self._take()
 
+    def _status(
+        self,
+        group: str,
+        tp: tuple[str, int],
+        commits: Sequence[Commit],
+        now: int,
+        current: int | None,
+    ) -> str:
+        """partition_status, with the window's verdict cached until the next commit."""
+        if len(commits) < 2 or current is None or current <= 0:
+            return "OK"
+        key = (group, tp)
+        cached = self._verdicts.get(key)
+        if cached is None or cached[0] != len(commits):
+            cached = (len(commits), *window_verdict(commits[-WINDOW:]))
+            self._verdicts[key] = cached
+        return "STOP" if now > cached[1] else cached[2]
+
     def _take(self) -> None:
         sim = self.sim
         owners = {}
@@ -80,16 +100,17 @@ class Recorder:
         history = sim.coordinator.history
         for group, part in self.group_rows:
             tp = (part.topic, part.index)
+            log = part.log
             owner = owners.get((group, tp))
             position = sim.consumers[owner].positions.get(tp) if owner is not None else None
             committed = sim.coordinator.committed_offset(group, tp)
             time_lag = 0
-            if committed is not None and committed < part.log.hw:
-                stamp = part.log.timestamp_at(max(committed, part.log.log_start))
+            if committed is not None and committed < log.hw:
+                stamp = log.timestamp_at(max(committed, log.log_start))
                 time_lag = now - stamp if stamp is not None else 0
-            current = part.log.hw - committed if committed is not None else None
+            current = log.hw - committed if committed is not None else None
             commits = history.get((group, part.topic, part.index), ())
-            status = partition_status(commits, now, current)
+            status = self._status(group, tp, commits, now, current)
             member = sim.coordinator.group(group).owner_of(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
             groups.append((committed, position, owner, time_lag, status, described))
@@ -118,7 +139,7 @@ class Recorder:
                 ),
                 tuple(
                     (
-                        sum(p.in_flight.values()),
+                        sum(len(c) for c in p.connections.values()),
                         sum(len(q) for q in p.queues.values()),
                         p.acked_count,
                         p.failed_count,

@@ -34,21 +34,28 @@ def partition_status(history: Sequence[Commit], now: int, current_lag: int | Non
     window = list(history[-WINDOW:])
     if len(window) < 2:
         return "OK"
+    if (current_lag if current_lag is not None else window[-1][2]) <= 0:
+        return "OK"
+    stop_after, status = window_verdict(window)
+    return "STOP" if now > stop_after else status
+
+
+def window_verdict(window: Sequence[Commit]) -> tuple[int, str]:
+    """For a window of at least two commits and some lag now: the time after which the
+    partition counts as STOP (no commit for longer than the window spans), and its status
+    until then. Depends on the window only, so callers may cache it."""
     lags = [c[2] for c in window]
     offsets = [c[1] for c in window]
-    if (current_lag if current_lag is not None else lags[-1]) <= 0:
-        return "OK"
-    if now - window[-1][0] > window[-1][0] - window[0][0]:
-        return "STOP"
+    stop_after = window[-1][0] + (window[-1][0] - window[0][0])
     if any(b < a for a, b in itertools.pairwise(offsets)):
-        return "REWIND"
+        return stop_after, "REWIND"
     if min(lags) == 0:
-        return "OK"
+        return stop_after, "OK"
     if offsets[0] == offsets[-1]:
-        return "STALL"
+        return stop_after, "STALL"
     if all(b >= a for a, b in itertools.pairwise(lags)):
-        return "WARN"
-    return "OK"
+        return stop_after, "WARN"
+    return stop_after, "OK"
 
 
 def worst(statuses: Sequence[str]) -> str:

@@ -186,7 +186,8 @@ class Producer(Sender):
             part = self._sticky_partition(i)
             batch = self._open_batch(part, i)
             size = self.record_size(i)
-            room = max(1, (self.spec.batch_size - batch.size) // size) if batch else 1
+            used = batch.size if batch else BATCH_OVERHEAD
+            room = max(1, (self.spec.batch_size - used) // size)
             end = min(last + 1, i + room)
             if self.spec.client != "java":
                 deadline = self._sticky_since + LIBRDKAFKA_STICKY_MS
