@@ -53,9 +53,13 @@ class Result:
             committed = self.sim.coordinator.committed_offset(group, (part.topic, part.index))
             if part.topic not in topics or committed is None:
                 continue
-            for batch in part.log.batches_from(part.log.log_start, committed):
-                cut = max(0, min(batch.count, committed - batch.base))
-                out.extend(ledger.intervals([batch.msgs[:cut]]))
+            batches = part.log.batches_from(part.log.log_start, committed)
+            out.extend(
+                ledger.intervals(
+                    b.msgs if b.end <= committed else b.msgs[: max(0, committed - b.base)]
+                    for b in batches
+                )
+            )
         return out
 
     def _expired(self, topic: str) -> list[ledger.Interval]:

@@ -12,7 +12,7 @@ from simcore.frames import PER_EVENT_MAX_MESSAGES, Recorder
 from simcore.invariants import InvariantChecker
 from simcore.producer import Producer
 from simcore.spec import Scenario
-from simcore.timeline import Timeline
+from simcore.timeline import QUIET_IN_LARGE_RUNS, Timeline
 
 VERSION = "0.1.0"
 
@@ -30,7 +30,10 @@ class Simulation:
         self.engine = Engine(
             scenario.seed, scenario.duration_ms, max_events=max_events, should_stop=should_stop
         )
-        self.timeline = Timeline(lambda: self.engine.now)
+        large = sum(p.messages for p in scenario.producers) > PER_EVENT_MAX_MESSAGES
+        self.timeline = Timeline(
+            lambda: self.engine.now, QUIET_IN_LARGE_RUNS if large else frozenset()
+        )
         self.cluster = Cluster(self.engine, scenario, self.timeline)
         self.coordinator = Coordinator(
             self.engine,

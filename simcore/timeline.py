@@ -13,12 +13,22 @@ from typing import Any
 Event = tuple[int, str, str, dict[str, Any]]
 
 
+# The data path's per-batch and per-poll steps: itemised in small runs (step through
+# them), only counted in large ones, whose frames are sampled anyway.
+QUIET_IN_LARGE_RUNS = frozenset({"append", "hw", "poll", "processed"})
+
+
 class Timeline:
-    def __init__(self, clock: Callable[[], int]) -> None:
+    def __init__(self, clock: Callable[[], int], quiet: frozenset[str] = frozenset()) -> None:
         self._clock = clock
         self.events: list[Event] = []
+        self.quiet = quiet
+        self.not_itemised: dict[str, int] = {}  # kind -> events counted, not recorded
 
     def record(self, kind: str, actor: str, **fields: Any) -> None:
+        if kind in self.quiet:
+            self.not_itemised[kind] = self.not_itemised.get(kind, 0) + 1
+            return
         self.events.append((self._clock(), kind, actor, fields))
 
     def __len__(self) -> int:
@@ -26,17 +36,11 @@ class Timeline:
 
 
 def canonical_line(event: Event) -> str:
+    """One event as text: ``time|kind|actor|{fields}``. Field values are ints, strings,
+    booleans, None or lists of those (``tests/simcore/test_engine.py`` checks it), whose
+    ``repr`` is the same in every process; the dict keeps the order the code wrote."""
     time_ms, kind, actor, fields = event
-    body = ",".join(f"{k}={_canon(v)}" for k, v in fields.items())
-    return f"{time_ms}|{kind}|{actor}|{body}\n"
-
-
-def _canon(value: Any) -> str:
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
-        return repr(value)
-    if isinstance(value, (list, tuple, range)):
-        return "[" + ";".join(_canon(v) for v in value) + "]"
-    raise TypeError(f"timeline field of type {type(value).__name__} has no canonical form")
+    return f"{time_ms}|{kind}|{actor}|{fields!r}\n"
 
 
 def digest(events: list[Event], header: str) -> str:

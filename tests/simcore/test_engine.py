@@ -128,3 +128,33 @@ def test_it_renders_key_and_value_templates_like_str_format():
     )
     rows = simcore.simulate(simcore.parse_scenario(data)).messages()
     assert [(m["key"], m["value"]) for m in rows] == [("user-000", "v {0}"), ("user-001", "v {1}")]
+
+
+def test_it_records_only_plain_values_in_the_timeline():
+    """The digest encodes fields with repr(): only types whose repr is stable may appear."""
+    import simcore
+
+    def plain(value):
+        if isinstance(value, list):
+            return all(plain(v) for v in value)
+        return value is None or isinstance(value, (bool, int, str))
+
+    runs = [simcore.simulate(sc) for _slug, sc in simcore.builtin_scenarios()]
+    runs.append(run(KEYED))
+    for result in runs:
+        for _t, _kind, _actor, fields in result.events:
+            assert all(plain(v) for v in fields.values()), fields
+
+
+def test_it_counts_rather_than_itemises_data_path_steps_in_large_runs():
+    import simcore
+
+    data = scenario(
+        producers=[{"id": "p1", "topic": "orders", "messages": 6000, "rate_per_s": 2000}]
+    )
+    result = simcore.simulate(simcore.parse_scenario(data))
+    kinds = {e[1] for e in result.events}
+    assert not kinds & {"append", "hw", "poll", "processed"}
+    assert {"send", "ack", "commit_ok"} <= kinds
+    assert result.sim.timeline.not_itemised["append"] > 0
+    assert result.ledger["groups"]["g"]["processed_once"] == 6000  # the ledger is unaffected
