@@ -220,15 +220,16 @@ class Cluster:
         if batch.producer_id >= 0:
             seqs = lead.producer_seqs.setdefault(batch.producer_id, deque(maxlen=5))
             seqs.append((batch.base_seq, batch.base_seq + batch.count - 1, placed.base))
-        self.timeline.record(
-            "append",
-            f"broker-{broker}",
-            part=part.name,
-            base=placed.base,
-            count=placed.count,
-            producer=batch.producer,
-            batch=placed.number,
-        )
+        if self.timeline.itemises("append"):
+            self.timeline.record(
+                "append",
+                f"broker-{broker}",
+                part=part.name,
+                base=placed.base,
+                count=placed.count,
+                producer=batch.producer,
+                batch=placed.number,
+            )
         self.replication.wake_followers(part, replica)
         if acks == -1:
             lead.ack_waiters.append((placed.end, respond, placed.base))

@@ -379,7 +379,8 @@ class Consumer(Committer, Membership):
             self.positions[tp] = first + len(msgs)
             if self.librdkafka and self.spec.enable_auto_offset_store:
                 self.stored[tp] = first + len(msgs)
-        self.timeline.record("poll", self.id, records=_describe(records))
+        if self.timeline.itemises("poll"):
+            self.timeline.record("poll", self.id, records=_describe(records))
         for tp, first, msgs in records:
             if self._crash_at_point("after_poll", tp, first, len(msgs)):
                 return

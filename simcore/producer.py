@@ -79,6 +79,7 @@ class Producer(Sender):
         self._stretches = self._pace()
         self._starts = [s[0] for s in self._stretches]
         self._counts = [s[2] for s in self._stretches]
+        self._steady = len(self._stretches) == 1
         self.metadata = Metadata(cluster)
         self._init_sender(faults or [])
         self.next_i = 0
@@ -118,6 +119,8 @@ class Producer(Sender):
 
     def due(self, i: int) -> int:
         """When record ``i`` is produced (ms)."""
+        if self._steady:  # no rate changes: the common case, without a search
+            return self.spec.start_ms + math.floor(i * 1000 / self.spec.rate_per_s)
         k = bisect_right(self._counts, i) - 1
         start, rate, before = self._stretches[k]
         if rate == 0:

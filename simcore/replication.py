@@ -292,7 +292,8 @@ class Replication:
             return
         leader_log.hw = new_hw
         lead.max_hw = max(lead.max_hw, new_hw)
-        self.timeline.record("hw", f"broker-{leader_log.broker}", part=part.name, hw=new_hw)
+        if self.timeline.itemises("hw"):
+            self.timeline.record("hw", f"broker-{leader_log.broker}", part=part.name, hw=new_hw)
         while lead.ack_waiters and lead.ack_waiters[0][0] <= new_hw:
             _end, respond, base = lead.ack_waiters.popleft()
             respond(None, base)

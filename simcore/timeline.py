@@ -25,6 +25,13 @@ class Timeline:
         self.quiet = quiet
         self.not_itemised: dict[str, int] = {}  # kind -> events counted, not recorded
 
+    def itemises(self, kind: str) -> bool:
+        """False (and counted) for a quiet kind: lets hot callers skip building fields."""
+        if kind in self.quiet:
+            self.not_itemised[kind] = self.not_itemised.get(kind, 0) + 1
+            return False
+        return True
+
     def record(self, kind: str, actor: str, **fields: Any) -> None:
         if kind in self.quiet:
             self.not_itemised[kind] = self.not_itemised.get(kind, 0) + 1
