@@ -172,6 +172,8 @@ def test_it_simulates_each_builtin_deterministically(slug: str) -> None:
     second = simcore.simulate(scenario).summary()
     assert first["digest"] == second["digest"]
     assert first == second
+    checked = simcore.simulate(scenario, check_invariants=True).summary()
+    assert checked["digest"] == first["digest"], "invariant checks change nothing"
 
 
 def test_it_gives_the_same_digests_in_a_process_with_another_hash_seed() -> None:
