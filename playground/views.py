@@ -382,9 +382,8 @@ def compare_with(request: HttpRequest, slug: str) -> HttpResponse:
     return _redirect(request, reverse("compare", args=[slug, new_slug]))
 
 
-@require_GET
-def metrics_text(request: HttpRequest, slug: str) -> HttpResponse:
-    """The client metrics at one point of the run, for Prometheus (see `prometheus`)."""
+def _found_and_run(slug: str) -> tuple[Any, dict[str, Any]] | HttpResponse:
+    """The stored scenario behind a link and its run, or the JSON error saying why not."""
     try:
         scenario = scenarios.find(slug)
     except ScenarioError as err:
@@ -394,6 +393,16 @@ def metrics_text(request: HttpRequest, slug: str) -> HttpResponse:
     run = runner.run(scenario)
     if run["error"]:
         return error_response("scenario", run["error"], status=422)
+    return scenario, run
+
+
+@require_GET
+def metrics_text(request: HttpRequest, slug: str) -> HttpResponse:
+    """The client metrics at one point of the run, for Prometheus (see `prometheus`)."""
+    found = _found_and_run(slug)
+    if isinstance(found, HttpResponse):
+        return found
+    _scenario, run = found
     try:
         index = prometheus.pick_frame(run["frames"], request.GET)
     except ScenarioError as err:
@@ -407,15 +416,10 @@ def metrics_text(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def api_scenario(request: HttpRequest, slug: str) -> JsonResponse:
-    try:
-        scenario = scenarios.find(slug)
-    except ScenarioError as err:
-        return scenario_error_response(err, status=409)
-    if scenario is None:
-        return error_response("slug", f"no scenario with the link {slug!r}", status=404)
-    run = runner.run(scenario)
-    if run["error"]:
-        return error_response("scenario", run["error"], status=422)
+    found = _found_and_run(slug)
+    if isinstance(found, HttpResponse):
+        return found
+    scenario, run = found
     return JsonResponse(
         {
             "slug": slug,
