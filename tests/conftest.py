@@ -6,8 +6,16 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from simcore import Scenario, builtin_scenario, parse_scenario
+
+# Property tests draw the same examples on every run, so CI is reproducible; to search
+# new ones, run pytest with --hypothesis-profile=explore (and keep what it finds as an
+# @example on the test).
+settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("default")
 
 LOSS_SCENARIO = "librdkafka-auto-commit"  # librdkafka's timer commits a message in progress
 
