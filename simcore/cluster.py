@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from simcore.controller import NETWORK_EXCEPTION, Controller
@@ -77,6 +78,7 @@ class Partition:
         self.spec = spec
         self.name = f"{spec.name}-{index}"
         self.replica_order = brokers
+        self.min_isr = min(spec.min_insync_replicas, len(brokers))  # capped at the RF
         self.replicas = {b: ReplicaLog(b) for b in brokers}
         self.leader: int | None = brokers[0]
         self.leader_epoch = 0
@@ -85,12 +87,17 @@ class Partition:
 
     @property
     def log(self) -> ReplicaLog:
-        """The log of the current leader (or of the preferred replica while offline)."""
-        return self.replicas[self.leader if self.leader is not None else self.replica_order[0]]
-
-    @property
-    def min_isr(self) -> int:
-        return min(self.spec.min_insync_replicas, len(self.replica_order))
+        """The log of the current leader. While the partition is offline: the log of the
+        replica a clean election picks when it returns — the first member of the last ISR
+        in replica order (KRaft keeps the last leader in the ISR when it dies) — not the
+        preferred replica, which may have been out of sync (and lacks acknowledged
+        records) for a long time."""
+        if self.leader is not None:
+            return self.replicas[self.leader]
+        for broker in self.replica_order:
+            if broker in self.isr:
+                return self.replicas[broker]
+        return self.replicas[self.replica_order[0]]
 
     def leading_replicas(self) -> list[ReplicaLog]:
         return [self.replicas[b] for b in self.replica_order if self.replicas[b].lead is not None]
@@ -124,6 +131,7 @@ class Cluster:
         self.latency = scenario.network_latency_ms
         self.broker_spec = scenario.broker
         self.network = Network(scenario.brokers, scenario.network_latency_ms)
+        self.alive = self.network.alive  # the same list (hot paths read it often)
         self.partitions: dict[tuple[str, int], Partition] = {}
         for t_index, topic in enumerate(scenario.topics):
             for p in range(topic.partitions):
@@ -159,12 +167,16 @@ class Cluster:
         ``injected`` is a scenario fault: the broker answers with that error (after
         appending, for NOT_ENOUGH_REPLICAS_AFTER_APPEND)."""
 
-        def respond(error: str | None, base: int) -> None:
-            if not self.network.alive[broker]:
-                error, base = NETWORK_EXCEPTION, -1  # the connection dropped
-            self.engine.after(self.latency, on_response, error, base)
-
+        respond = partial(self._produce_response, broker, on_response)
         self.engine.after(self.latency, self._produce, broker, tp, batch, acks, respond, injected)
+
+    def _produce_response(
+        self, broker: int, on_response: ProduceCallback, error: str | None, base: int
+    ) -> None:
+        """The broker answers: the response reaches the client one hop later."""
+        if not self.network.alive[broker]:
+            error, base = NETWORK_EXCEPTION, -1  # the connection dropped
+        self.engine.after(self.latency, on_response, error, base)
 
     def _produce(
         self,
@@ -177,7 +189,7 @@ class Cluster:
     ) -> None:
         part = self.partitions[tp]
         replica = part.replicas.get(broker)
-        if not self.network.alive[broker]:
+        if not self.alive[broker]:
             respond(NETWORK_EXCEPTION, -1)
             return
         if replica is None or replica.lead is None:
@@ -230,7 +242,8 @@ class Cluster:
                 producer=batch.producer,
                 batch=placed.number,
             )
-        self.replication.wake_followers(part, replica)
+        if lead.parked:
+            self.replication.wake_followers(part, replica)
         if acks == -1:
             lead.ack_waiters.append((placed.end, respond, placed.base))
         elif acks == 1:
@@ -303,7 +316,7 @@ class Cluster:
         there, or with what there is after ``fetch.max.wait.ms``."""
         part = self.partitions[tp]
         replica = part.replicas.get(broker)
-        if not self.network.alive[broker]:
+        if not self.alive[broker]:
             respond(offset, [], NETWORK_EXCEPTION)
             return
         if replica is None or replica.lead is None:

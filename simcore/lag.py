@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_right
 from collections.abc import Sequence
 
 WINDOW = 10
@@ -56,6 +57,12 @@ def window_verdict(window: Sequence[Commit]) -> tuple[int, str]:
     if all(b >= a for a, b in itertools.pairwise(lags)):
         return stop_after, "WARN"
     return stop_after, "OK"
+
+
+def window_until(history: Sequence[Commit], t: int) -> Sequence[Commit]:
+    """The last ``WINDOW`` commits made at or before ``t`` (history is in time order)."""
+    end = bisect_right(history, t, key=lambda c: c[0])
+    return history[max(0, end - WINDOW) : end]
 
 
 def worst(statuses: Sequence[str]) -> str:

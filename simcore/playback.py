@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from simcore.lag import catch_up_ms, worst
+from simcore.lag import catch_up_ms, window_until, worst
 
 if TYPE_CHECKING:
     from simcore.cluster import Partition
@@ -118,11 +118,7 @@ def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
         mine = [r for r in rows if r["group"] == name]
         total = sum(r["lag"] or 0 for r in mine)
         histories = [
-            [
-                c
-                for c in coordinator.history.get((name, r["topic"], r["partition"]), ())
-                if c[0] <= snap.t
-            ]
+            window_until(coordinator.history.get((name, r["topic"], r["partition"]), []), snap.t)
             for r in mine
         ]
         out.append(

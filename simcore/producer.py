@@ -76,6 +76,7 @@ class Producer(Sender):
         self.msg_base = msg_base
         self.num_partitions = cluster.partition_counts[spec.topic]
         self._sizes: dict[int, int] = {}
+        self._size_span = (0, 0, 0)  # [low, high) indexes of the last size looked up, and it
         self._stretches = self._pace()
         self._starts = [s[0] for s in self._stretches]
         self._counts = [s[2] for s in self._stretches]
@@ -136,7 +137,11 @@ class Producer(Sender):
     def _last_due(self, now: int) -> int:
         """The largest index with due(i) <= now (or next_i - 1 if none)."""
         n = self.spec.messages
-        guess = min(n - 1, math.floor(self._count_by(now + 1)))
+        if self._steady:  # due(i) <= now  <=>  i < (now - start + 1) * rate / 1000
+            count = (now - self.spec.start_ms + 1) * self.spec.rate_per_s / 1000
+        else:
+            count = self._count_by(now + 1)
+        guess = min(n - 1, math.ceil(count) - 1)
         while guess + 1 < n and self.due(guess + 1) <= now:
             guess += 1
         while guess >= self.next_i and self.due(guess) > now:
@@ -145,12 +150,16 @@ class Producer(Sender):
 
     def record_size(self, i: int) -> int:
         """Approximate bytes of record ``i``; records whose index has as many digits are
-        taken to be the same size (memoised: this runs for every batch)."""
+        taken to be the same size (memoised per digit count: this runs for every batch)."""
+        low, high, size = self._size_span
+        if low <= i < high:
+            return size
         digits = len(str(i))
-        size = self._sizes.get(digits)
-        if size is None:
+        size = self._sizes.get(digits, -1)
+        if size < 0:
             key = len(render(self.spec.key, i)) if self.spec.key is not None else 0
             size = self._sizes[digits] = RECORD_OVERHEAD + key + len(render(self.spec.value, i))
+        self._size_span = (10 ** (digits - 1) if digits > 1 else 0, 10**digits, size)
         return size
 
     def start(self) -> None:
@@ -181,22 +190,23 @@ class Producer(Sender):
 
     def _accumulate(self) -> None:
         last = self._last_due(self.engine.now)
+        batch_size = self.spec.batch_size
         while self.next_i <= last:
             i = self.next_i
+            size = self.record_size(i)
             if not self._spread:
-                self._append(self._fixed_partition(i), i, i + 1)
+                part = self._fixed_partition(i)
+                self._append(part, i, i + 1, self._open_batch(part), size)
                 continue
             part = self._sticky_partition(i)
-            batch = self._open_batch(part, i)
-            size = self.record_size(i)
-            used = batch.size if batch else BATCH_OVERHEAD
-            room = max(1, (self.spec.batch_size - used) // size)
+            batch = self._open_batch(part)
+            room = max(1, (batch_size - (batch.size if batch else BATCH_OVERHEAD)) // size)
             end = min(last + 1, i + room)
             if self.spec.client != "java":
                 deadline = self._sticky_since + LIBRDKAFKA_STICKY_MS
                 while end > i + 1 and self.due(end - 1) >= deadline:
                     end = max(i + 1, min(end - 1, self._first_due_at(deadline)))
-            self._append(part, i, end)
+            self._append(part, i, end, batch, size)
 
     def _first_due_at(self, time_ms: int) -> int:
         i = max(self.next_i, math.floor(self._count_by(time_ms)))
@@ -230,25 +240,32 @@ class Producer(Sender):
             self._sticky_since = now
         return sticky
 
-    def _open_batch(self, part: int, i: int) -> PendingBatch | None:
+    def _open_batch(self, part: int) -> PendingBatch | None:
         queue = self.queues.get(part)
         if queue and not queue[-1].closed:
             return queue[-1]
         return None
 
-    def _append(self, part: int, start: int, end: int) -> None:
-        size = self.record_size(start) * (end - start)
-        batch = self._open_batch(part, start)
+    def _append(
+        self, part: int, start: int, end: int, batch: PendingBatch | None, record_size: int
+    ) -> None:
+        """Records [start, end) join ``batch`` (the partition's open batch, or None), or a
+        new batch when they would overflow it."""
+        size = record_size * (end - start)
         if batch is None or (batch.size + size > self.spec.batch_size and batch.msgs):
             if batch is not None:
                 batch.closed = True
             batch = PendingBatch(part, start, range(0), BATCH_OVERHEAD, self.due(start))
-            self.queues.setdefault(part, deque()).append(batch)
-        ids = range(self.msg_base + start, self.msg_base + end)
-        if isinstance(batch.msgs, range) and (not batch.msgs or batch.msgs.stop == ids.start):
-            batch.msgs = range(batch.msgs.start if batch.msgs else ids.start, ids.stop)
+            queue = self.queues.get(part)
+            if queue is None:
+                queue = self.queues[part] = deque()
+            queue.append(batch)
+        first = self.msg_base + start
+        msgs = batch.msgs
+        if type(msgs) is range and (not msgs or msgs.stop == first):
+            batch.msgs = range(msgs.start if msgs else first, self.msg_base + end)
         else:
-            batch.msgs = list(batch.msgs) + list(ids)
+            batch.msgs = list(msgs) + list(range(first, self.msg_base + end))
         batch.size += size
         self._sticky_bytes += size
         if batch.size >= self.spec.batch_size:
@@ -268,40 +285,38 @@ class Producer(Sender):
         )
 
     def _plan_next_wake(self) -> None:
-        times = []
+        wake = NEVER
         for queue in self.queues.values():
             if queue and not self._ready(queue[0], queue):
                 head = queue[0]
-                times.append(
-                    head.retry_at if head.attempts else head.created_ms + self.spec.linger_ms
+                wake = min(
+                    wake, head.retry_at if head.attempts else head.created_ms + self.spec.linger_ms
                 )
         if self.next_i < self.spec.messages:
-            times.append(self._next_record_wake())
-        times = [t for t in times if t < NEVER]
-        if times:
-            self._wake(min(times))
+            wake = min(wake, self._next_record_wake())
+        if wake < NEVER:
+            self._wake(wake)
 
     def _next_record_wake(self) -> int:
         """Records not yet appended need no event of their own until one of them could
         make a batch ready: the first one's linger deadline (if it opens a batch; if it
         joins one, that batch's deadline is planned anyway), or the one that could fill a
         batch. They are appended, with their own timestamps, at that wake-up."""
-        first = self.due(self.next_i)
+        nxt = self.next_i
+        first = self.due(nxt)
         if first >= NEVER:
             return NEVER
-        size = self.record_size(self.next_i)
+        size = self.record_size(nxt)
+        batch_size = self.spec.batch_size
         if self._spread and self._sticky is not None:
-            batch = self._open_batch(self._sticky, self.next_i)
-            rooms = [self.spec.batch_size - (batch.size if batch else BATCH_OVERHEAD)]
+            batch = self._open_batch(self._sticky)
+            room = batch_size - (batch.size if batch else BATCH_OVERHEAD)
         else:
-            rooms = [
-                self.spec.batch_size - b.size
-                for q in self.queues.values()
-                for b in q
-                if not b.closed
-            ] or [self.spec.batch_size - BATCH_OVERHEAD]
-        room = max(1, min(rooms) // size)
-        fill = min(self.spec.messages - 1, self.next_i + room - 1)
+            room = min(
+                (batch_size - b.size for q in self.queues.values() for b in q if not b.closed),
+                default=batch_size - BATCH_OVERHEAD,
+            )
+        fill = min(self.spec.messages - 1, nxt + max(1, room // size) - 1)
         return min(first + self.spec.linger_ms, self.due(fill))
 
     def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:

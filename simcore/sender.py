@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from functools import partial
 from typing import TYPE_CHECKING
 
 from simcore.cluster import RETRIABLE_PRODUCE_ERRORS
@@ -95,20 +96,29 @@ class Sender:
     # -- draining ready batches ------------------------------------------------------------
 
     def _drain(self) -> None:
-        network = self.cluster.network
-        for part in sorted(self.queues):
-            queue = self.queues[part]
+        queues = self.queues
+        if not queues:
+            return
+        alive = self.cluster.network.alive
+        leaders = self.metadata.leaders
+        topic = self.spec.topic
+        max_in_flight = self.spec.max_in_flight
+        ready = self._ready
+        for part in sorted(queues) if len(queues) > 1 else list(queues):
+            queue = queues[part]
             if not queue:
                 continue
-            leader = self.metadata.leader((self.spec.topic, part))
-            if leader is None or not network.alive[leader]:
+            leader = leaders[(topic, part)]
+            if leader is None or not alive[leader]:
                 self._await_leader()  # LEADER_NOT_AVAILABLE, or the connection is refused
                 continue
-            conn = self.connections.setdefault(leader, deque())
-            while queue and self._ready(queue[0], queue) and len(conn) < self.spec.max_in_flight:
+            conn = self.connections.get(leader)
+            if conn is None:
+                conn = self.connections[leader] = deque()
+            while queue and len(conn) < max_in_flight and ready(queue[0], queue):
                 self._send(queue.popleft(), leader)
             if not queue:
-                del self.queues[part]  # only partitions with queued batches stay listed
+                del queues[part]  # only partitions with queued batches stay listed
 
     def _await_leader(self) -> None:
         if not self._leader_wait:
@@ -145,51 +155,57 @@ class Sender:
             batch.base_seq = self.next_seq.get(batch.partition, 0)
             self.next_seq[batch.partition] = batch.base_seq + len(batch.msgs)
         batch.attempts += 1
-        msgs = batch.msgs if isinstance(batch.msgs, range) else tuple(batch.msgs)
+        msgs = batch.msgs if type(batch.msgs) is range else tuple(batch.msgs)
         if batch.number < 0:
             batch.number = len(self.sent_batches)
             self.sent_batches.append((batch.partition, msgs))
+        spec = self.spec
         wire = Batch(
             -1,
             msgs,
             batch.size,
             batch.created_ms,
-            self.spec.id,
+            spec.id,
             self.producer_id,
             batch.base_seq,
-            number=batch.number,
+            0,
+            batch.number,
         )
-        tp = (self.spec.topic, batch.partition)
+        tp = (spec.topic, batch.partition)
         self.timeline.record(
             "send",
-            self.spec.id,
-            part=f"{self.spec.topic}-{batch.partition}",
+            spec.id,
+            part=f"{spec.topic}-{batch.partition}",
             first=msgs[0] - self.msg_base,
             count=len(msgs),
             attempt=batch.attempts,
             batch=batch.number,
             broker=leader,
         )
-        injected = self._broker_error()
+        injected = self._broker_error() if self._faults else None
         self.records_sent += len(msgs)
-        if self.spec.acks == 0:  # nothing comes back: sent counts as done
+        if spec.acks == 0:  # nothing comes back: sent counts as done
             self.cluster.send_produce(leader, tp, wire, 0, _ignore, injected)
             self._complete(batch, None)
             return
         request = Request(batch, leader, self.engine.now)
         self.connections[leader].append(request)
-
-        def respond(error: str | None, base: int) -> None:
-            delay = self._response_fault()
-            if delay == 0:
-                self._arrived(request, error, base)
-            elif delay is not None:
-                self.engine.after(delay, self._arrived, request, error, base)
-
-        self.cluster.send_produce(leader, tp, wire, self.spec.acks, respond, injected)
+        respond = (
+            partial(self._respond_with_faults, request)
+            if self._faults
+            else partial(self._arrived, request)
+        )
+        self.cluster.send_produce(leader, tp, wire, spec.acks, respond, injected)
         if leader not in self._timers:
             self._timers.add(leader)
-            self.engine.after(self.spec.request_timeout_ms, self._check_timeout, leader)
+            self.engine.after(spec.request_timeout_ms, self._check_timeout, leader)
+
+    def _respond_with_faults(self, request: Request, error: str | None, base: int) -> None:
+        delay = self._response_fault()
+        if delay == 0:
+            self._arrived(request, error, base)
+        elif delay is not None:
+            self.engine.after(delay, self._arrived, request, error, base)
 
     def _check_timeout(self, broker: int) -> None:
         """One timer per connection, aimed at its oldest request (answers come in order,
@@ -243,7 +259,7 @@ class Sender:
 
     def _arrived(self, request: Request, error: str | None, base: int) -> None:
         conn = self.connections.get(request.broker)
-        if not conn or request not in conn:
+        if not conn or (conn[0] is not request and request not in conn):
             return  # the connection was closed meanwhile
         request.answer = (error, base)
         self.request_count += 1
