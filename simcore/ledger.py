@@ -27,7 +27,14 @@ def runs(ids: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def intervals(seqs: Iterable[Sequence[int]]) -> list[Interval]:
-    return [(a, b, 1) for seq in seqs for a, b in runs(seq)]
+    out: list[Interval] = []
+    for seq in seqs:
+        if type(seq) is range:  # the usual case: one run (ids are built with step 1)
+            if seq:
+                out.append((seq.start, seq.stop, 1))
+        else:
+            out.extend((a, b, 1) for a, b in runs(seq))
+    return out
 
 
 def coalesce(layer: list[Interval]) -> list[Interval]:
@@ -139,7 +146,7 @@ def out_of_order(batches: Iterable[tuple[str, Sequence[int]]]) -> int:
     for producer, ids in batches:
         top = highest.get(producer, -1)
         done = seen.setdefault(producer, [])
-        for a, b in runs(ids):
+        for a, b in ((ids.start, ids.stop),) if type(ids) is range and ids else runs(ids):
             if not done or a >= done[-1][1]:  # the usual case: ids beyond all seen so far
                 count += max(0, min(b, top) - a)
             else:

@@ -21,6 +21,7 @@ class Result:
         self.sim = sim
         self.scenario = sim.scenario
         self.events = sim.timeline.events
+        self._log_cache: dict[str, list[ledger.Interval]] = {}
 
     # -- identity -------------------------------------------------------------------------
 
@@ -40,11 +41,16 @@ class Result:
     # -- ledger ----------------------------------------------------------------------------
 
     def _log_intervals(self, topic: str) -> list[ledger.Interval]:
-        out: list[ledger.Interval] = []
-        for part in self.sim.cluster.partitions.values():
-            if part.topic == topic:
-                out.extend(ledger.intervals(b.msgs for b in part.log.batches))
-        return out
+        """The message ids in the topic's final logs (computed once per topic)."""
+        cached = self._log_cache.get(topic)
+        if cached is None:
+            cached = self._log_cache[topic] = [
+                iv
+                for part in self.sim.cluster.partitions.values()
+                if part.topic == topic
+                for iv in ledger.intervals(b.msgs for b in part.log.batches)
+            ]
+        return cached
 
     def _behind_committed(self, group: str, topics: list[str]) -> list[ledger.Interval]:
         """Message ids below the group's final committed offset, per partition."""

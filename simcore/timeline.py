@@ -42,21 +42,16 @@ class Timeline:
         return len(self.events)
 
 
-def canonical_line(event: Event) -> str:
-    """One event as text: ``time|kind|actor|{fields}``. Field values are ints, strings,
-    booleans, None or lists of those (``tests/simcore/test_engine.py`` checks it), whose
-    ``repr`` is the same in every process; the dict keeps the order the code wrote."""
-    time_ms, kind, actor, fields = event
-    return f"{time_ms}|{kind}|{actor}|{fields!r}\n"
-
-
 def digest(events: list[Event], header: str) -> str:
+    """SHA-256 of the header and one line per event: ``time|kind|actor|{fields}``. Field
+    values are ints, strings, booleans, None or lists of those
+    (``tests/simcore/test_engine.py`` checks it), whose ``repr`` is the same in every
+    process; the dict keeps the order the code wrote."""
     h = hashlib.sha256(header.encode())
-    chunk: list[str] = []
-    for event in events:
-        chunk.append(canonical_line(event))
-        if len(chunk) >= 4096:
-            h.update("".join(chunk).encode())
-            chunk.clear()
-    h.update("".join(chunk).encode())
+    for start in range(0, len(events), 4096):
+        lines = [
+            f"{t}|{kind}|{actor}|{fields!r}\n"
+            for t, kind, actor, fields in events[start : start + 4096]
+        ]
+        h.update("".join(lines).encode())
     return h.hexdigest()
