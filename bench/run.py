@@ -19,8 +19,8 @@ HEAVY = [
     # (file, wall target s, memory target MB, exact-ledger check, producer config override)
     ("bench/firehose.yaml", 3.0, 300, "firehose", None),
     ("bench/replicated-firehose.yaml", 5.0, 400, "replicated", None),
-    # The churn target, with the producer at Kafka 4.0's default linger.ms=5: 120,000
-    # batches, and those (not the rebalances) are most of the cost ...
+    # The churn target, with the producer at Kafka 4.0's default linger.ms=5: 100,000
+    # produce requests, and those (not the 190 rebalances) are most of the cost ...
     ("bench/churn.yaml", 5.0, 1000, "churn", None),
     # ... as the same run with linger.ms=20 (a common throughput setting) shows.
     ("bench/churn.yaml", 5.0, 1000, "churn", {"linger.ms": 20}),

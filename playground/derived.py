@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from simcore import Result
+from simcore.playback import Snap
 
 LOG_ORDER_LIMIT = 200  # records per partition in the log-order table; beyond, counts only
 LOST_PREFIX = "lost (acknowledged"
@@ -23,25 +24,38 @@ INJECTED_SUFFIX = " (injected)"  # simcore's narrative says so; the page tags it
 
 
 def produce_counts(result: Result, snapshots: list[int]) -> list[dict[str, Any]]:
-    """Per frame (`snapshots`: each frame's `snapshot`), per producer: sends, retries,
-    acks, dedups, failures and errors by name, counted over every event up to that frame
-    (a frame's own event list may be sampled)."""
+    """Per frame (`snapshots`: each frame's `snapshot`), per producer: produce requests
+    (sends), retries and acked batches from the snapshot's counters; dedups, failures and
+    errors by name counted over every event up to that frame (a frame's own event list
+    may be sampled, and a large run's timeline does not itemise sends and acks)."""
     producers = [p.spec.id for p in result.sim.producers]
     counts = {p: _empty_counts() for p in producers}
     out: list[dict[str, Any]] = []
     done = 0
     recorded = result.sim.recorder.snapshots
     for index in snapshots:
-        upto = recorded[index][1]  # the snapshot's timeline length
+        snap = recorded[index]
+        upto = snap[1]  # the snapshot's timeline length
         for _t, kind, actor, fields in result.events[done:upto]:
             _count(counts, kind, actor, fields)
         done = upto
-        out.append({p: {**c, "errors": dict(c["errors"])} for p, c in counts.items()})
+        frame = {}
+        for p, figures in zip(producers, Snap(snap).producers, strict=True):
+            c = counts[p]
+            frame[p] = {
+                "sends": figures[7],
+                "retries": figures[8],
+                "acks": figures[9],
+                "dedup": c["dedup"],
+                "failed": c["failed"],
+                "errors": dict(c["errors"]),
+            }
+        out.append(frame)
     return out
 
 
 def _empty_counts() -> dict[str, Any]:
-    return {"sends": 0, "retries": 0, "acks": 0, "dedup": 0, "failed": 0, "errors": Counter()}
+    return {"dedup": 0, "failed": 0, "errors": Counter()}
 
 
 def _count(counts: dict[str, dict[str, Any]], kind: str, actor: str, f: dict[str, Any]) -> None:
@@ -50,12 +64,7 @@ def _count(counts: dict[str, dict[str, Any]], kind: str, actor: str, f: dict[str
     mine = counts.get(actor)
     if mine is None:
         return
-    if kind == "send":
-        mine["sends"] += 1
-        mine["retries"] += f.get("attempt", 1) > 1
-    elif kind == "ack":
-        mine["acks"] += 1
-    elif kind == "dedup":
+    if kind == "dedup":
         mine["dedup"] += 1
     elif kind == "produce_error":
         mine["errors"][f.get("error", "?")] += 1

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from simcore.consumer import Consumer
     from simcore.simulation import Simulation
 
-PER_EVENT_MAX_MESSAGES = 5000
+# More messages than this make a large run: frames sampled in time, the timeline's
+# data-path steps counted (timeline.QUIET_IN_LARGE_RUNS), and the ledger in counts only
+# (no per-message rows or stories).
+LARGE_RUN_MESSAGES = 5000
 PER_EVENT_MAX_FRAMES = 20000
 SLICES = 1000
 
@@ -28,7 +31,7 @@ Snapshot = tuple[Any, ...]
 class Recorder:
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
-        self.per_event = sim.total_messages <= PER_EVENT_MAX_MESSAGES
+        self.per_event = sim.total_messages <= LARGE_RUN_MESSAGES
         self.slice_ms = max(1, sim.scenario.duration_ms // SLICES)
         self.next_slice = 0
         self.snapshots: list[Snapshot] = []  # (time, timeline length, parts, groups, consumers)
@@ -146,6 +149,9 @@ class Recorder:
                         p.records_sent,
                         p.request_count,
                         p.request_latency_total,
+                        p.batches_sent,
+                        p.retries_sent,
+                        p.batches_acked,
                     )
                     for p in sim.producers
                 ),

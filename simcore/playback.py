@@ -162,6 +162,9 @@ def frame(
                 "queued_batches": s[1],
                 "acked": s[2],
                 "failed": s[3],
+                "sends": s[7],  # produce requests, retries included
+                "retries": s[8],
+                "acked_batches": s[9],
             }
             for p, s in zip(sim.producers, snap.producers, strict=True)
         ],

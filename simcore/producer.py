@@ -90,6 +90,7 @@ class Producer(Sender):
         self.acked: list[range | list[int]] = []
         self.failed: list[range | list[int]] = []
         self.acked_count = 0
+        self.batches_acked = 0
         self.failed_count = 0
         self.sent = 0
         self.sent_batches: list[tuple[int, range | tuple[int, ...]]] = []  # (partition, ids)
@@ -320,22 +321,24 @@ class Producer(Sender):
         return min(first + self.spec.linger_ms, self.due(fill))
 
     def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
-        part = f"{self.spec.topic}-{batch.partition}"
-        first = batch.msgs[0] - self.msg_base
         if error is None:
             self.acked.append(batch.msgs)
             self.acked_count += len(batch.msgs)
-            self.timeline.record(
-                "ack",
-                self.spec.id,
-                part=part,
-                first=first,
-                count=len(batch.msgs),
-                acks=self.spec.acks,
-                base=base,
-                batch=batch.number,
-            )
+            self.batches_acked += 1
+            if self.timeline.itemises("ack"):
+                self.timeline.record(
+                    "ack",
+                    self.spec.id,
+                    part=f"{self.spec.topic}-{batch.partition}",
+                    first=batch.msgs[0] - self.msg_base,
+                    count=len(batch.msgs),
+                    acks=self.spec.acks,
+                    base=base,
+                    batch=batch.number,
+                )
         else:
+            part = f"{self.spec.topic}-{batch.partition}"
+            first = batch.msgs[0] - self.msg_base
             self.failed.append(batch.msgs)
             self.failed_count += len(batch.msgs)
             self.timeline.record(

@@ -7,12 +7,12 @@ from functools import cached_property
 from typing import Any
 
 from simcore import ledger, playback
+from simcore.frames import LARGE_RUN_MESSAGES
 from simcore.narrative import describe
 from simcore.producer import render
 from simcore.simulation import Simulation
 from simcore.timeline import digest
 
-MESSAGE_DETAIL_LIMIT = 10_000
 EVENTS_PER_FRAME = 50
 
 
@@ -222,7 +222,7 @@ class Result:
 
     @cached_property
     def _message_index(self) -> dict[int, dict[str, Any]] | None:
-        if self.sim.total_messages > MESSAGE_DETAIL_LIMIT:
+        if self.sim.total_messages > LARGE_RUN_MESSAGES:
             return None
         rows: dict[int, dict[str, Any]] = {}
         seq: Sequence[int]  # message ids: acked/failed, sent batches, processed chunks

@@ -84,6 +84,9 @@ class Sender:
         self._timers: set[int] = set()  # connections with a request-timeout check pending
         # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
         self.records_sent = 0
+        # the producer panel's counts: produce requests (one batch each), retries among them
+        self.batches_sent = 0
+        self.retries_sent = 0
         self.request_count = 0
         self.request_latency_total = 0
         self._faults = [ProduceFault(f) for f in faults]
@@ -160,6 +163,8 @@ class Sender:
             batch.number = len(self.sent_batches)
             self.sent_batches.append((batch.partition, msgs))
         spec = self.spec
+        self.batches_sent += 1
+        self.retries_sent += batch.attempts > 1
         wire = Batch(
             -1,
             msgs,
@@ -172,16 +177,17 @@ class Sender:
             batch.number,
         )
         tp = (spec.topic, batch.partition)
-        self.timeline.record(
-            "send",
-            spec.id,
-            part=f"{spec.topic}-{batch.partition}",
-            first=msgs[0] - self.msg_base,
-            count=len(msgs),
-            attempt=batch.attempts,
-            batch=batch.number,
-            broker=leader,
-        )
+        if self.timeline.itemises("send"):
+            self.timeline.record(
+                "send",
+                spec.id,
+                part=f"{spec.topic}-{batch.partition}",
+                first=msgs[0] - self.msg_base,
+                count=len(msgs),
+                attempt=batch.attempts,
+                batch=batch.number,
+                broker=leader,
+            )
         injected = self._broker_error() if self._faults else None
         self.records_sent += len(msgs)
         if spec.acks == 0:  # nothing comes back: sent counts as done

@@ -8,7 +8,7 @@ from simcore.cluster import Cluster
 from simcore.consumer import Consumer
 from simcore.coordinator import Coordinator
 from simcore.engine import Engine
-from simcore.frames import PER_EVENT_MAX_MESSAGES, Recorder
+from simcore.frames import LARGE_RUN_MESSAGES, Recorder
 from simcore.invariants import InvariantChecker
 from simcore.producer import Producer
 from simcore.spec import Scenario
@@ -30,7 +30,7 @@ class Simulation:
         self.engine = Engine(
             scenario.seed, scenario.duration_ms, max_events=max_events, should_stop=should_stop
         )
-        large = sum(p.messages for p in scenario.producers) > PER_EVENT_MAX_MESSAGES
+        large = sum(p.messages for p in scenario.producers) > LARGE_RUN_MESSAGES
         self.timeline = Timeline(
             lambda: self.engine.now, QUIET_IN_LARGE_RUNS if large else frozenset()
         )
@@ -62,7 +62,7 @@ class Simulation:
             self.engine.time_mark = self.recorder.next_slice
 
     def _build_consumers(self) -> list[Consumer]:
-        fine = self.total_messages <= PER_EVENT_MAX_MESSAGES
+        fine = self.total_messages <= LARGE_RUN_MESSAGES
         return [
             Consumer(
                 self.engine,

@@ -14,8 +14,9 @@ Event = tuple[int, str, str, dict[str, Any]]
 
 
 # The data path's per-batch and per-poll steps: itemised in small runs (step through
-# them), only counted in large ones, whose frames are sampled anyway.
-QUIET_IN_LARGE_RUNS = frozenset({"append", "hw", "poll", "processed"})
+# them), only counted in large ones, whose frames are sampled anyway. (The producer's
+# request and ack counts are in every frame; errors, dedups and failures stay itemised.)
+QUIET_IN_LARGE_RUNS = frozenset({"send", "ack", "append", "hw", "poll", "processed"})
 
 
 class Timeline:

@@ -35,6 +35,9 @@ def test_produce_counts_grow_frame_by_frame(reordering) -> None:  # type: ignore
     assert last["errors"] == {"NOT_ENOUGH_REPLICAS_AFTER_APPEND": 1, "NOT_ENOUGH_REPLICAS": 1}
     sends = [c["p1"]["sends"] for c in counts]
     assert sends == sorted(sends)
+    # the counters the snapshots carry agree with the itemised timeline of a small run
+    kinds = [kind for _t, kind, actor, _f in reordering.events if actor == "p1"]
+    assert (last["sends"], last["acks"]) == (kinds.count("send"), kinds.count("ack"))
 
 
 def test_metrics_per_frame_are_result_metrics_at_each_frames_snapshot(reordering) -> None:  # type: ignore[no-untyped-def]
