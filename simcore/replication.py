@@ -297,4 +297,5 @@ class Replication:
         while lead.ack_waiters and lead.ack_waiters[0][0] <= new_hw:
             _end, respond, base = lead.ack_waiters.popleft()
             respond(None, base)
-        self.cluster.wake_fetchers(part, leader_log)
+        if lead.fetch_waiters:
+            self.cluster.wake_fetchers(part, leader_log)
