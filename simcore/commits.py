@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from simcore.coordinator import COORDINATOR_NOT_AVAILABLE
 from simcore.group import ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID
+from simcore.group_kip848 import STALE_MEMBER_EPOCH
 
 if TYPE_CHECKING:
     from simcore.coordinator import Coordinator
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 
 TopicPartition = tuple[str, int]
 Offsets = dict[TopicPartition, int]
-RETRIABLE = (COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT")
+# STALE_MEMBER_EPOCH (group.protocol=consumer): the commit raced a member epoch bump; the
+# client retries it with the epoch its next heartbeat brings (CommitRequestManager)
+RETRIABLE = (COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT", STALE_MEMBER_EPOCH)
 
 
 def _or_minus_one(offset: int | None) -> int:

@@ -9,9 +9,11 @@ KafkaConsumer javadoc on commitAsync ordering).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from simcore.group import Group
+from simcore.group_kip848 import ConsumerGroup
 from simcore.spec import FaultSpec
 
 if TYPE_CHECKING:
@@ -22,6 +24,16 @@ COORDINATOR_NOT_AVAILABLE = "COORDINATOR_NOT_AVAILABLE"  # retriable
 UNKNOWN_MEMBER_ID = "UNKNOWN_MEMBER_ID"  # not retriable: CommitFailedException
 
 TopicPartition = tuple[str, int]
+
+
+@dataclass
+class ConsumerProtocolSettings:
+    """Groups under group.protocol=consumer and the broker's group.consumer.* settings."""
+
+    groups: frozenset[str] = frozenset()
+    partition_counts: dict[str, int] = field(default_factory=dict)
+    heartbeat_interval_ms: int = 5000  # group.consumer.heartbeat.interval.ms
+    session_timeout_ms: int = 45_000  # group.consumer.session.timeout.ms
 
 
 class CommitFault:
@@ -38,13 +50,15 @@ class Coordinator:
         faults: tuple[FaultSpec, ...],
         initial_delay_ms: int = 3000,
         offsets_retention_minutes: int = 10080,
+        consumer_protocol: ConsumerProtocolSettings | None = None,
     ) -> None:
         self.engine = engine
         self.timeline = timeline
         self.initial_delay_ms = initial_delay_ms
+        self.consumer_protocol = consumer_protocol or ConsumerProtocolSettings()
         self.offsets_retention_ms = offsets_retention_minutes * 60_000
         self._empty_token: dict[str, int] = {}
-        self.groups: dict[str, Group] = {}
+        self.groups: dict[str, Group | ConsumerGroup] = {}
         self.committed: dict[tuple[str, str, int], int] = {}
         # (group, topic, partition) -> [(time, committed offset, lag then)], for lag status
         self.history: dict[tuple[str, str, int], list[tuple[int, int, int]]] = {}
@@ -57,20 +71,42 @@ class Coordinator:
     def committed_offset(self, group: str, tp: TopicPartition) -> int | None:
         return self.committed.get((group, tp[0], tp[1]))
 
-    def group(self, name: str) -> Group:
+    def group(self, name: str) -> Group | ConsumerGroup:
         if name not in self.groups:
-            group = Group(name, self.engine, self.timeline, self.initial_delay_ms)
+            settings = self.consumer_protocol
+            group: Group | ConsumerGroup
+            if name in settings.groups:
+                group = ConsumerGroup(
+                    name,
+                    self.engine,
+                    self.timeline,
+                    settings.partition_counts,
+                    settings.heartbeat_interval_ms,
+                    settings.session_timeout_ms,
+                )
+            else:
+                group = Group(name, self.engine, self.timeline, self.initial_delay_ms)
             group.on_empty = lambda: self._group_emptied(group)
             self.groups[name] = group
         return self.groups[name]
 
-    def _group_emptied(self, group: Group) -> None:
+    def classic_group(self, name: str) -> Group:
+        group = self.group(name)
+        assert isinstance(group, Group), f"{name} uses group.protocol=consumer"
+        return group
+
+    def consumer_group(self, name: str) -> ConsumerGroup:
+        group = self.group(name)
+        assert isinstance(group, ConsumerGroup), f"{name} uses group.protocol=classic"
+        return group
+
+    def _group_emptied(self, group: Group | ConsumerGroup) -> None:
         """offsets.retention.minutes: an empty group's offsets expire this long after it
         became empty (KIP-211)."""
         self._empty_token[group.name] = token = self._empty_token.get(group.name, 0) + 1
         self.engine.after(self.offsets_retention_ms, self._expire_offsets, group, token)
 
-    def _expire_offsets(self, group: Group, token: int) -> None:
+    def _expire_offsets(self, group: Group | ConsumerGroup, token: int) -> None:
         if self._empty_token.get(group.name) != token or group.state != "Empty":
             return
         keys = sorted(k for k in self.committed if k[0] == group.name)
@@ -130,8 +166,8 @@ class Coordinator:
             )
             respond(refused)
             return
-        if member_id in state.members:  # a commit counts as a sign of life (doCommitOffsets)
-            state.touch(state.members[member_id])
+        if isinstance(state, Group) and member_id is not None and member_id in state.members:
+            state.touch(state.members[member_id])  # a sign of life (classic doCommitOffsets)
         for (topic, partition), offset in sorted(offsets.items()):
             self.committed[(group, topic, partition)] = offset
             lag = max(0, self.hw_of((topic, partition)) - offset)

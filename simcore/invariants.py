@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simcore.errors import InvariantViolation
+from simcore.group_kip848 import ConsumerGroup
 
 if TYPE_CHECKING:
     from simcore.simulation import Simulation
@@ -27,6 +28,27 @@ class InvariantChecker:
                 leo = max(r.leo for r in part.replicas.values())
                 self._expect(offset <= leo, f"{group} {topic}-{p}: committed {offset} > LEO {leo}")
         self._check_positions()
+        self._check_single_owners()
+
+    def _check_single_owners(self) -> None:
+        """group.protocol=consumer: a partition is never owned (assigned or pending
+        revocation) by two members, at the coordinator nor at the clients that are in the
+        group (KIP-848's promise; the classic protocol gets it from its barrier)."""
+        for group in self.sim.coordinator.groups.values():
+            if not isinstance(group, ConsumerGroup):
+                continue
+            owned = [tp for m in group.members.values() for tp in m.assignment]
+            self._expect(len(owned) == len(set(owned)), f"{group.name}: a partition has two owners")
+            clients = [
+                tp
+                for c in self.sim.consumers
+                if c.group == group.name and c.member in group.members
+                for tp in c.assignment
+            ]
+            self._expect(
+                len(clients) == len(set(clients)),
+                f"{group.name}: two members consume the same partition",
+            )
 
     def _check_partition(self, part) -> None:  # type: ignore[no-untyped-def]
         for replica in part.replicas.values():

@@ -145,7 +145,9 @@ def _reject_not_modelled(prop: Prop, word: str, raw: Any, path: str) -> None:
             raise ScenarioError(path, f"{describe(raw)}: {why}", allowed=prop.allowed)
 
 
-def _parse_enum(prop: Prop, raw: Any, path: str) -> str:
+def _parse_enum(prop: Prop, raw: Any, path: str) -> str | None:
+    if raw is None and prop.nullable:
+        return None
     if not isinstance(raw, str):
         message = f"must be one of {prop.allowed}, got {describe(raw)}"
         raise ScenarioError(path, message, allowed=prop.allowed)
@@ -235,9 +237,9 @@ _JAVA_ASSIGNORS = tuple(
 )
 # [RangeAssignor, CooperativeStickyAssignor]: range is used while every member lists it.
 _JAVA_DEFAULT_ASSIGNORS = f"{_JAVA_ASSIGNORS[0]},{_JAVA_ASSIGNORS[3]}"
-_KIP848 = (
-    "the KIP-848 consumer protocol is not modelled yet; the playground runs the classic"
-    " protocol"
+_KIP848_LIBRDKAFKA = (
+    "the KIP-848 consumer protocol is modelled for the Java client only; librdkafka runs the"
+    " classic protocol here"
 )
 
 
@@ -254,12 +256,21 @@ def _common_consumer_props(client: str) -> list[Prop]:
         Prop("client.id", "string", "" if java else "rdkafka",
              "Client id shown by kafka-consumer-groups.sh.", src),
         Prop("group.protocol", "enum", "classic",
-             "Group protocol: classic (JoinGroup/SyncGroup).", src, choices=("classic",),
-             not_modelled={"consumer": _KIP848}),
+             "Group protocol: classic (JoinGroup/SyncGroup, client-side assignors)"
+             + ("; consumer (KIP-848, Kafka 4.0: heartbeats only, the broker assigns)."
+                if java else "."), src, ("group_protocol",),
+             choices=("classic", "consumer") if java else ("classic",),
+             not_modelled={} if java else {"consumer": _KIP848_LIBRDKAFKA}),
         Prop("partition.assignment.strategy", "list",
              _JAVA_DEFAULT_ASSIGNORS if java else "range,roundrobin",
              "Assignors in preference order; the first one all members support is used.",
              src, choices=assignors, value_aliases={**short, **full}),
+        *([Prop("group.remote.assignor", "enum", None,
+                "group.protocol=consumer: the broker's assignor for this member (null: the"
+                " broker's first group.consumer.assignors entry, uniform).", src,
+                ("remote_assignor",), choices=("uniform",), nullable=True,
+                not_modelled={"range": "the broker's range assignor is not modelled yet;"
+                              " use uniform (the default)"})] if java else []),
     ]
 
 
@@ -462,6 +473,12 @@ BROKER_PROPS = [
     _int("group.initial.rebalance.delay.ms", 3000, 0, INT_MAX,
          "How long the first rebalance of an empty group waits for more members to join.",
          "[S] GroupCoordinatorConfig.java", "group_initial_rebalance_delay_ms"),
+    _int("group.consumer.heartbeat.interval.ms", 5000, 1, INT_MAX,
+         "group.protocol=consumer: how often members heart-beat (the broker tells them).",
+         "[S] GroupCoordinatorConfig.java", "group_consumer_heartbeat_interval_ms"),
+    _int("group.consumer.session.timeout.ms", 45_000, 1, INT_MAX,
+         "group.protocol=consumer: a member without a heartbeat for this long is removed.",
+         "[S] GroupCoordinatorConfig.java", "group_consumer_session_timeout_ms"),
     _int("log.retention.check.interval.ms", 300_000, 1, LONG_MAX,
          "How often the broker looks for segments to delete.", "[S] ServerLogConfigs.java",
          "log_retention_check_interval_ms"),

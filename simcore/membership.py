@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from simcore.coordinator import Coordinator
     from simcore.engine import Engine
     from simcore.group import Group
+    from simcore.group_kip848 import ConsumerGroup
     from simcore.spec import ConsumerSpec
     from simcore.timeline import Timeline
 
@@ -96,8 +97,13 @@ class Membership:
         self._blocked = False  # poll() waits for a commit in a rebalance callback
 
     @property
-    def group_state(self) -> Group:
+    def group_state(self) -> Group | ConsumerGroup:
         return self.coordinator.group(self.group)
+
+    @property
+    def classic(self) -> Group:
+        """The group, under the classic protocol (JoinGroup, SyncGroup, Heartbeat)."""
+        return self.coordinator.classic_group(self.group)
 
     def _cooperative(self) -> bool:
         return (self.protocol or self.spec.assignors[0]) in COOPERATIVE
@@ -177,7 +183,7 @@ class Membership:
 
         self.engine.after(
             self.latency,
-            self.group_state.join,
+            self.classic.join,
             self.member,
             self.id,
             self.spec.group_instance_id,
@@ -205,9 +211,7 @@ class Membership:
         def respond(error: str | None, assignment: list[TopicPartition]) -> None:
             self.later(self.latency, self._on_sync, error, assignment)
 
-        self.engine.after(
-            self.latency, self.group_state.sync, member, generation, assignments, respond
-        )
+        self.engine.after(self.latency, self.classic.sync, member, generation, assignments, respond)
 
     def _leader_assign(
         self, protocol: str, subscriptions: dict[str, dict[str, Any]]
@@ -296,7 +300,7 @@ class Membership:
         deadline = self.last_poll + self.spec.max_poll_interval_ms
         if self.engine.now < deadline < self.engine.now + self.spec.heartbeat_interval_ms:
             self.later(deadline - self.engine.now, self._poll_timer_expired, token)
-        member, generation, group = self.member, self.generation, self.group_state
+        member, generation, group = self.member, self.generation, self.classic
 
         def beat() -> None:
             error = group.heartbeat(member, generation)
@@ -339,7 +343,7 @@ class Membership:
     def leave_group(self, reason: str) -> None:
         """LeaveGroup — except for static members, which just go quiet (KIP-345)."""
         self._hb_token += 1
-        member, group = self.member, self.group_state
+        member, group = self.member, self.classic
         if member is not None and self.spec.group_instance_id is None:
             self.engine.after(self.latency, group.leave, member, f"{self.id}: {reason}")
         self.member = None if self.spec.group_instance_id is None else self.member

@@ -134,6 +134,28 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         f"{a} sends JoinGroup to the coordinator of {f['group']}"
         + (f" (still owning {', '.join(f['owned'])})" if f["owned"] else "")
     ),
+    "join_heartbeat": lambda a, f: (
+        f"{a} sends its first ConsumerGroupHeartbeat (member epoch 0) to the coordinator "
+        f"of {f['group']} (group.protocol=consumer)"
+    ),
+    "leave_group": lambda a, f: (
+        f"{a} leaves group {f['group']} with a heartbeat (member epoch {f['epoch']}): {f['reason']}"
+    ),
+    "group_epoch": lambda a, f: (
+        f"group {f['group']} moves to group epoch {f['epoch']} ({f['cause']})"
+    ),
+    "target_assignment": lambda a, f: (
+        f"the coordinator's uniform assignor computes the target for epoch {f['epoch']}: "
+        f"{f['assignment']} — members reach it on their own heartbeats"
+    ),
+    "revocation_requested": lambda a, f: (
+        f"coordinator asks {f['member']} to give up {', '.join(f['partitions'])}; "
+        f"their new owner gets them once {f['member']} has let go"
+    ),
+    "partitions_lost": lambda a, f: (
+        f"{a} is fenced ({f['error']}): it loses "
+        f"{', '.join(f['partitions']) or 'nothing'} without committing, and rejoins"
+    ),
     "rebalance_start": lambda a, f: f"group {f['group']} starts a rebalance: {f['cause']}",
     "generation": lambda a, f: (
         f"group {f['group']} enters generation {f['generation']} "

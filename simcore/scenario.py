@@ -443,6 +443,7 @@ def _parse_consumers(
         consumer = _parse_consumer(raw, path, topics, duration_ms)
         _check_unique_id(consumer.id, path, producers, consumers)
         _check_static_member(consumer, path, consumers)
+        _check_group_protocol(consumer, path, consumers)
         consumers.append(consumer)
     return tuple(consumers)
 
@@ -514,6 +515,40 @@ def _check_unique_id(new_id: str, path: str, producers: Any, consumers: Any) -> 
                     " unique across producers and consumers)"
                 )
                 raise ScenarioError(join(path, "id"), message)
+
+
+def _check_group_protocol(consumer: ConsumerSpec, path: str, earlier: list[ConsumerSpec]) -> None:
+    """One protocol per group, and (consumer protocol) one subscription per group: the
+    online upgrade of a classic group and the heterogeneous uniform assignor are not
+    modelled."""
+    for index, other in enumerate(earlier):
+        if other.group != consumer.group:
+            continue
+        if other.group_protocol != consumer.group_protocol:
+            message = (
+                f"is {consumer.group_protocol!r} but consumers[{index}] in group"
+                f" {consumer.group!r} uses {other.group_protocol!r}; mixed groups (KIP-848's"
+                " online upgrade of a classic group) are not modelled: give every member of"
+                " a group the same group.protocol"
+            )
+            raise ScenarioError(join(path, "config.group.protocol"), message)
+        if consumer.group_protocol == "consumer" and set(other.topics) != set(consumer.topics):
+            message = (
+                f"must match consumers[{index}]'s topics {list(other.topics)} in group"
+                f" {consumer.group!r}: under group.protocol=consumer the playground models"
+                " the uniform assignor for groups whose members all subscribe to the same"
+                " topics"
+            )
+            raise ScenarioError(join(path, "topics"), message)
+        if (
+            consumer.group_protocol == "consumer"
+            and other.remote_assignor != consumer.remote_assignor
+        ):
+            message = (
+                f"differs from consumers[{index}]'s in group {consumer.group!r}; give every"
+                " member the same group.remote.assignor"
+            )
+            raise ScenarioError(join(path, "config.group.remote.assignor"), message)
 
 
 def _check_static_member(consumer: ConsumerSpec, path: str, earlier: list[ConsumerSpec]) -> None:

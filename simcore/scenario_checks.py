@@ -230,6 +230,7 @@ def check_consumer(
     values: Mapping[str, Any], spelled: Mapping[str, str], client: str, commit: str, path: str
 ) -> None:
     """Cross-property rules of one consumer's resolved config and commit strategy."""
+    _check_group_protocol_props(values, spelled, path)
     session = values["session.timeout.ms"]
     heartbeat = values["heartbeat.interval.ms"]
     if not _SESSION_MIN <= session <= _SESSION_MAX:
@@ -248,6 +249,35 @@ def check_consumer(
     if client == "librdkafka":
         _check_librdkafka_consumer(values, spelled, path)
     _check_commit_mode(values, client, commit, path)
+
+
+# ConsumerConfig's CONSUMER_PROTOCOL_UNSUPPORTED_CONFIGS / CLASSIC_PROTOCOL_UNSUPPORTED_CONFIGS:
+# the Java client throws ConfigException when one is set under the other protocol.
+_CLASSIC_ONLY = ("partition.assignment.strategy", "heartbeat.interval.ms", "session.timeout.ms")
+
+
+def _check_group_protocol_props(
+    values: Mapping[str, Any], spelled: Mapping[str, str], path: str
+) -> None:
+    consumer_protocol = values["group.protocol"] == "consumer"
+    if consumer_protocol:
+        for name in _CLASSIC_ONLY:
+            if name in spelled:
+                message = (
+                    "cannot be set with group.protocol=consumer (the Java client throws"
+                    " ConfigException): the broker assigns the partitions"
+                    " (group.remote.assignor) and sets the heartbeat interval and session"
+                    " timeout (broker_config group.consumer.heartbeat.interval.ms,"
+                    " group.consumer.session.timeout.ms)"
+                )
+                raise ScenarioError(_at(path, spelled, name), message)
+    elif "group.remote.assignor" in spelled:
+        message = (
+            "only applies with group.protocol=consumer (the Java client throws"
+            " ConfigException under classic); set group.protocol: consumer, or choose a"
+            " client-side assignor with partition.assignment.strategy"
+        )
+        raise ScenarioError(_at(path, spelled, "group.remote.assignor"), message)
 
 
 def _check_librdkafka_consumer(

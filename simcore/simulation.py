@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from simcore.cluster import Cluster
 from simcore.consumer import Consumer
-from simcore.coordinator import Coordinator
+from simcore.coordinator import ConsumerProtocolSettings, Coordinator
 from simcore.engine import Engine
 from simcore.frames import LARGE_RUN_MESSAGES, Recorder
 from simcore.invariants import InvariantChecker
+from simcore.membership_kip848 import ConsumerProtocolConsumer
 from simcore.producer import Producer
 from simcore.spec import Scenario
 from simcore.timeline import QUIET_IN_LARGE_RUNS, Timeline
@@ -41,6 +42,12 @@ class Simulation:
             scenario.faults,
             scenario.broker.group_initial_rebalance_delay_ms,
             scenario.broker.offsets_retention_minutes,
+            ConsumerProtocolSettings(
+                frozenset(c.group for c in scenario.consumers if c.group_protocol == "consumer"),
+                self.cluster.partition_counts,
+                scenario.broker.group_consumer_heartbeat_interval_ms,
+                scenario.broker.group_consumer_session_timeout_ms,
+            ),
         )
         self.coordinator.hw_of = lambda tp: self.cluster.partitions[tp].log.hw
         self.producers: list[Producer] = []
@@ -64,7 +71,7 @@ class Simulation:
     def _build_consumers(self) -> list[Consumer]:
         fine = self.total_messages <= LARGE_RUN_MESSAGES
         return [
-            Consumer(
+            (ConsumerProtocolConsumer if spec.group_protocol == "consumer" else Consumer)(
                 self.engine,
                 self.cluster,
                 self.coordinator,

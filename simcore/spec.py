@@ -95,6 +95,8 @@ class ConsumerSpec:
     assignors: tuple[str, ...] = ("range", "cooperative-sticky")  # partition.assignment.strategy
     group_instance_id: str | None = None  # static membership (KIP-345)
     commit_on_revoke: bool = False  # the app commits its position in onPartitionsRevoked
+    group_protocol: str = "classic"  # group.protocol: classic | consumer (KIP-848)
+    remote_assignor: str | None = None  # group.remote.assignor (consumer protocol; None: uniform)
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -106,6 +108,8 @@ class BrokerSpec:
     replica_fetch_wait_max_ms: int = 500  # replica.fetch.wait.max.ms
     broker_session_timeout_ms: int = 9_000  # broker.session.timeout.ms (KRaft)
     group_initial_rebalance_delay_ms: int = 3_000  # group.initial.rebalance.delay.ms
+    group_consumer_heartbeat_interval_ms: int = 5_000  # group.consumer.heartbeat.interval.ms
+    group_consumer_session_timeout_ms: int = 45_000  # group.consumer.session.timeout.ms
     offsets_retention_minutes: int = 10_080  # offsets.retention.minutes
     log_retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
     config: Mapping[str, Any] = field(default_factory=dict)
