@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simcore.group_kip848 import ConsumerGroup
 from simcore.lag import catch_up_ms, window_until, worst
 
 if TYPE_CHECKING:
@@ -124,6 +125,11 @@ def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
         out.append(
             {
                 "group": name,
+                # Kafka's group.protocol: under "consumer" (KIP-848) the generation is the
+                # group epoch and each member has its own member epoch
+                "group_protocol": (
+                    "consumer" if isinstance(coordinator.group(name), ConsumerGroup) else "classic"
+                ),
                 "state": state,
                 "generation": generation,
                 "protocol": protocol,

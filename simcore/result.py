@@ -138,6 +138,7 @@ class Result:
                 for r in group.rebalances
             ]
             out[name] = {
+                "group_protocol": summary["group_protocol"],
                 "state": summary["state"],
                 "generation": summary["generation"],
                 "protocol": summary["protocol"],

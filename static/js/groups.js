@@ -30,7 +30,7 @@
       set("status", g.status);
       box.querySelector('[data-field="status"]').dataset.status = g.status;
       set("catch_up", g.catch_up_ms === null ? "never at this pace" : `${g.catch_up_ms} ms`);
-      drawMembers(box, frame, g.group, index);
+      drawMembers(box, frame, g.group, index, g.group_protocol === "consumer");
       for (const row of box.querySelectorAll("tr[data-rebalance]")) {
         const r = meta && meta.rebalances[g.group] ? meta.rebalances[g.group][Number(row.dataset.rebalance)] : null;
         row.classList.toggle("active", !!r && r.start_ms <= frame.t && (r.end_ms === null || frame.t < r.end_ms));
@@ -38,14 +38,15 @@
     }
   }
 
-  function drawMembers(box, frame, group, index) {
+  function drawMembers(box, frame, group, index, epochs) {
     const rows = frame.groups.filter((r) => r.group === group);
     const members = frame.consumers.filter((c) => c.group === group);
     box.querySelector(".members").replaceChildren(...members.map((c) => {
       const owned = rows.filter((r) => r.consumer === c.id);
       const li = el("li", { "data-member": c.id, "data-state": c.state });
       li.append(el("b", {}, c.id), el("span", { class: "state", "data-state": c.state }, c.state),
-        el("small", {}, c.generation >= 0 ? `generation ${c.generation}` : "no generation yet"));
+        el("small", {}, c.generation < 0 ? (epochs ? "not in the group" : "no generation yet")
+          : `${epochs ? "member epoch" : "generation"} ${c.generation}`));
       const chips = el("span", { class: "chips" });
       for (const r of owned) {
         const name = `${r.topic}-${r.partition}`;

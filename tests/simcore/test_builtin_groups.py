@@ -1,4 +1,4 @@
-"""The built-in scenarios of the consumer-groups, rebalancing and lag chapter (21..29).
+"""The built-in scenarios of the consumer-groups, rebalancing and lag chapter (21..30).
 
 Each test pins what the scenario's description promises a learner: how the lag moves
 (series values early against late), the Burrow-style lag status and the catch-up
@@ -29,6 +29,7 @@ CHAPTER = [
     "static-membership-restart",
     "retention-deletes-unread",
     "producer-burst-and-recovery",
+    "consumer-protocol-scale-out",
 ]
 
 FOUR = ["orders-0", "orders-1", "orders-2", "orders-3"]
@@ -125,11 +126,11 @@ def poll_sizes(slug: str, actor: str) -> list[tuple[int, int]]:
 # --- the chapter as a whole -------------------------------------------------------------------
 
 
-def test_it_lists_the_chapter_as_scenarios_21_to_29() -> None:
+def test_it_lists_the_chapter_as_scenarios_21_to_30() -> None:
     slugs = [slug for slug, _ in simcore.builtin_scenarios()]
     assert [s for s in slugs if s in CHAPTER] == CHAPTER
     numbers = {path.stem.split("-", 1)[1]: path.name[:2] for path in SCENARIO_DIR.glob("*.yaml")}
-    assert [numbers[slug] for slug in CHAPTER] == [f"{n}" for n in range(21, 30)]
+    assert [numbers[slug] for slug in CHAPTER] == [f"{n}" for n in range(21, 31)]
 
 
 @pytest.mark.parametrize("slug", CHAPTER)
@@ -353,6 +354,43 @@ def test_it_pauses_less_in_total_with_cooperative_than_with_eager() -> None:
     assert (eager["total_pause_ms"], cooperative["total_pause_ms"]) == (10_024, 4_720)
     assert eager["total_pause_ms"] > cooperative["total_pause_ms"]
     assert (eager["count"], cooperative["count"]) == (2, 3)
+
+
+def test_it_pairs_the_consumer_protocol_with_the_classic_scale_outs() -> None:
+    def classic_part(slug: str) -> dict[str, Any]:
+        data = simcore.scenario_to_data(simcore.builtin_scenario(slug))
+        for key in ("name", "description"):
+            data.pop(key)
+        for c in data["consumers"]:
+            c["config"].pop("partition.assignment.strategy", None)
+            c["config"].pop("group.protocol", None)
+        return data
+
+    assert classic_part("consumer-protocol-scale-out") == classic_part("eager-scale-out")
+    assert group("consumer-protocol-scale-out")["protocol"] == "uniform"
+    assert group("consumer-protocol-scale-out")["group_protocol"] == "consumer"
+    assert group("eager-scale-out")["group_protocol"] == "classic"
+
+
+def test_it_moves_partitions_one_heartbeat_at_a_time_under_the_consumer_protocol() -> None:
+    slug = "consumer-protocol-scale-out"
+    assert paused(slug) == {"orders-1": 793, "orders-3": 996}  # orders-0, orders-2 never stop
+    assert sum(paused(slug).values()) < sum(paused("cooperative-scale-out").values())
+    assert events(slug, "generation") == [] and events(slug, "join_group") == []
+    targets = [(t, f["epoch"], f["assignment"]) for t, f in events(slug, "target_assignment")]
+    assert targets[-1] == (16_003, 4, "c1: orders-0; c2: orders-2; c3: orders-3; c4: orders-1")
+    # the old owners hear of it on their heartbeats (5 s apart), give up at their next poll()
+    asked = {f["member"]: t for t, f in events(slug, "revocation_requested") if t > 16_000}
+    assert asked == {"c2": 20_007, "c1": 20_009}
+    revoked_by = {who: t for t, k, who, _f in run(slug).events if k == "revoked" and t > 16_000}
+    assert revoked_by == {"c2": 20_012, "c1": 20_215}  # c1 finished its batch first
+    # ... and the new owners take them with their own next heartbeat
+    assert assigned(slug, "c3") == ["orders-3"] and assigned(slug, "c4") == ["orders-1"]
+    assert [t for t, f in events(slug, "assigned", "c3") if f["partitions"]] == [21_006]
+    scale_out = [r for r in group(slug)["rebalances"]["list"] if r["start_ms"] > 10_000]
+    assert [(r["start_ms"], r["end_ms"]) for r in scale_out] == [(16_003, 21_005)]
+    assert ledger(slug)["processed_multiple"] == 0
+    assert lag_at(slug, 50_000) < lag_at(slug, 30_000)
 
 
 # --- static membership ---------------------------------------------------------------------------
