@@ -396,6 +396,17 @@ def test_it_moves_partitions_one_heartbeat_at_a_time_under_the_consumer_protocol
 # --- static membership ---------------------------------------------------------------------------
 
 
+def test_a_crashed_static_member_cannot_return_under_the_consumer_protocol() -> None:
+    """What the description's last paragraph tells the learner to try."""
+    data = simcore.scenario_to_data(simcore.builtin_scenario("static-membership-restart"))
+    for c in data["consumers"]:
+        c["config"]["group.protocol"] = "consumer"
+    result = simcore.simulate(simcore.parse_scenario(data), check_invariants=True)
+    failed = [f["error"] for _t, k, who, f in result.events if k == "consumer_failed"]
+    assert len(failed) == 1 and failed[0].startswith("UnreleasedInstanceIdException")
+    assert not [e for e in result.events if e[1] == "static_rejoin"]
+
+
 def test_it_lets_a_static_member_restart_without_a_rebalance() -> None:
     slug = "static-membership-restart"
     ((crashed_at, _),) = events(slug, "crash", "c1")
