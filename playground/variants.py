@@ -27,6 +27,9 @@ class Setting:
     hint: str  # the values to offer
     aliases: tuple[str, ...] = ()  # other spellings of the property (librdkafka)
     field: bool = False  # a scenario field (processing_ms), not a `config` property
+    # value -> properties the client refuses next to it, removed from the variant (the
+    # compare page lists them among the differences)
+    drops: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def name(self) -> str:
@@ -62,6 +65,18 @@ SETTINGS = (
         "RangeAssignor, RoundRobinAssignor, StickyAssignor, CooperativeStickyAssignor"
         " (librdkafka: range, roundrobin, cooperative-sticky)",
     ),
+    Setting(
+        "consumers",
+        "group.protocol",
+        "classic, consumer (KIP-848)",
+        drops=(
+            (
+                "consumer",
+                ("partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms"),
+            ),
+            ("classic", ("group.remote.assignor",)),
+        ),
+    ),  # fmt: skip
     Setting("consumers", "processing_ms", "ms per record", field=True),
     Setting("consumers", "max.poll.records", "1 …"),
     Setting("consumers", "commit", ", ".join(COMMIT_STRATEGIES), field=True),
@@ -136,6 +151,8 @@ def variant(scenario: Scenario, setting_name: str, raw: str) -> Scenario:
         config = entity if setting.scope == "broker" else entity.setdefault("config", {})
         for alias in setting.aliases:
             config.pop(alias, None)
+        for key in dict(setting.drops).get(str(value).strip().lower(), ()):
+            config.pop(key, None)
         config[setting.key] = value
     return parse_scenario(source)
 

@@ -67,6 +67,21 @@ def test_the_assignment_strategy_can_be_compared(client: Client) -> None:
     assert {c.assignors for c in stored(new).consumers} == {("cooperative-sticky",)}
 
 
+def test_the_group_protocol_can_be_compared_and_drops_what_java_refuses_with_it(
+    client: Client,
+) -> None:
+    slug = saved(builtin_scenario("eager-scale-out"))  # sets partition.assignment.strategy
+    response = _compare_with(client, slug, "consumers.group.protocol", "consumer")
+    assert response.status_code == 303
+    new = response["Location"].rsplit("/", 1)[1]
+    assert {c.group_protocol for c in stored(new).consumers} == {"consumer"}
+    body = text(client.get(response["Location"]))
+    assert "<code>consumers[0].config.group.protocol</code>" in body
+    assert "<code>consumers[0].config.partition.assignment.strategy</code>" in body
+    back = _compare_with(client, new, "consumers.group.protocol", "classic")
+    assert back.status_code == 303
+
+
 def test_the_compare_page_is_an_htmx_partial_when_asked(
     client: Client, calm_scenario: Scenario, loss_scenario: Scenario
 ) -> None:
