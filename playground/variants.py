@@ -76,7 +76,7 @@ SETTINGS = (
             ),
             ("classic", ("group.remote.assignor",)),
         ),
-    ),  # fmt: skip
+    ),
     Setting("consumers", "processing_ms", "ms per record", field=True),
     Setting("consumers", "max.poll.records", "1 …"),
     Setting("consumers", "commit", ", ".join(COMMIT_STRATEGIES), field=True),
