@@ -77,6 +77,19 @@ def test_the_group_view_lists_rebalances_with_their_paused_partitions(client: Cl
             assert "none" in row
 
 
+def test_the_group_view_speaks_of_epochs_under_the_consumer_protocol(client: Client) -> None:
+    groups = _section(
+        text(client.get(f"/r/{saved(builtin_scenario('consumer-protocol-scale-out'))}")), "groups"
+    )
+    assert "group epoch <b" in groups and "generation <b" not in groups
+    assert "consumer protocol (KIP-848), uniform assignor on the broker" in groups
+    assert "member epoch 4" in groups
+    classic = _section(
+        text(client.get(f"/r/{saved(builtin_scenario('eager-scale-out'))}")), "groups"
+    )
+    assert "generation <b" in classic and "member epoch" not in classic
+
+
 def test_the_consumers_have_their_buttons(client: Client) -> None:
     body = text(client.get(f"/r/{saved(slow_consumer())}"))
     for action in ("stop", "slow_consumer", "add_consumer"):
