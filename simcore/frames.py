@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from simcore.lag import WINDOW, Commit, window_verdict
 
 if TYPE_CHECKING:
-    from simcore.consumer import Consumer
+    from simcore.cluster import Partition
+    from simcore.log import ReplicaLog
+    from simcore.producer import Producer
     from simcore.simulation import Simulation
 
 # More messages than this make a large run: frames sampled in time, the timeline's
@@ -46,6 +48,9 @@ class Recorder:
         self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
         self._verdicts: dict[tuple[str, tuple[str, int]], tuple[int, int, str]] = {}
         self._last_len = 0
+        self._stamps: dict[
+            tuple[str, tuple[str, int]], tuple[tuple[ReplicaLog, int, int], int]
+        ] = {}
         self._take()
 
     def after_event(self) -> None:
@@ -100,92 +105,109 @@ class Recorder:
                     owners[(consumer.group, tp)] = index
         groups = []
         now = sim.engine.now
-        history = sim.coordinator.history
+        coordinator = sim.coordinator
+        history, committed_offsets = coordinator.history, coordinator.committed
+        states = {name: coordinator.group(name) for name in self.group_names}
         for group, part in self.group_rows:
             tp = (part.topic, part.index)
             log = part.log
             owner = owners.get((group, tp))
             position = sim.consumers[owner].positions.get(tp) if owner is not None else None
-            committed = sim.coordinator.committed_offset(group, tp)
+            committed = committed_offsets.get((group, part.topic, part.index))
             time_lag = 0
             if committed is not None and committed < log.hw:
-                stamp = log.timestamp_at(max(committed, log.log_start))
+                at = max(committed, log.log_start)
+                # a record in the log (and its timestamp) stays until the log is truncated
+                mark = (log, at, log.truncations)
+                cached = self._stamps.get((group, tp))
+                if cached is not None and cached[0] == mark:
+                    stamp: int | None = cached[1]
+                else:
+                    stamp = log.timestamp_at(at)
+                    if stamp is not None:
+                        self._stamps[(group, tp)] = (mark, stamp)
                 time_lag = now - stamp if stamp is not None else 0
             current = log.hw - committed if committed is not None else None
             commits = history.get((group, part.topic, part.index), ())
             status = self._status(group, tp, commits, now, current)
-            member = sim.coordinator.group(group).owner_of(tp)
+            member = states[group].owner_of(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
             groups.append((committed, position, owner, time_lag, status, described))
         network, fenced = sim.cluster.network, sim.cluster.controller.fenced
+        consumers, client_index = sim.consumers, self.consumer_index
         self.snapshots.append(
             (
-                sim.engine.now,
+                now,
                 len(sim.timeline.events),
-                tuple(
-                    (
-                        p.log.log_start,
-                        p.log.leo,
-                        p.log.hw,
-                        p.leader,
-                        p.leader_epoch,
-                        tuple(p.isr),
-                        tuple((r.leo, r.hw, r.lead is not None) for r in p.replicas.values()),
-                    )
-                    for p in self.parts
-                ),
+                tuple([_partition_state(p) for p in self.parts]),
                 tuple(groups),
-                tuple((c.state, _current_offset(c)) for c in sim.consumers),
+                tuple([(c.state, c.current[1] if c.current else None) for c in consumers]),
                 tuple(
-                    (network.alive[b], b in network.isolated, b in fenced)
-                    for b in range(len(network.alive))
+                    [
+                        (alive, b in network.isolated, b in fenced)
+                        for b, alive in enumerate(network.alive)
+                    ]
+                ),
+                tuple([_producer_state(p) for p in sim.producers]),
+                tuple(
+                    [
+                        (
+                            c.records_consumed,
+                            c.fetch_count,
+                            c.fetch_latency_total,
+                            c.commit_count,
+                            c.commit_latency_total,
+                            c.generation,
+                        )
+                        for c in consumers
+                    ]
                 ),
                 tuple(
-                    (
-                        sum(len(c) for c in p.connections.values()),
-                        sum(len(q) for q in p.queues.values()),
-                        p.acked_count,
-                        p.failed_count,
-                        p.records_sent,
-                        p.request_count,
-                        p.request_latency_total,
-                        p.batches_sent,
-                        p.retries_sent,
-                        p.batches_acked,
-                    )
-                    for p in sim.producers
-                ),
-                tuple(
-                    (
-                        c.records_consumed,
-                        c.fetch_count,
-                        c.fetch_latency_total,
-                        c.commit_count,
-                        c.commit_latency_total,
-                        c.generation,
-                    )
-                    for c in sim.consumers
-                ),
-                tuple(
-                    (
-                        g.state,
-                        g.generation,
-                        g.protocol,
-                        len(g.rebalances),
-                        tuple(
-                            (m.id, self.consumer_index[m.client_id])
-                            for m in g.members.values()
-                            if not m.assignment
-                        ),
-                    )
-                    for g in (sim.coordinator.group(name) for name in self.group_names)
+                    [
+                        (
+                            g.state,
+                            g.generation,
+                            g.protocol,
+                            len(g.rebalances),
+                            tuple(
+                                [
+                                    (m.id, client_index[m.client_id])
+                                    for m in g.members.values()
+                                    if not m.assignment
+                                ]
+                            ),
+                        )
+                        for g in states.values()
+                    ]
                 ),
             )
         )
         self._last_len = len(sim.timeline.events)
 
 
-def _current_offset(consumer: Consumer) -> int | None:
-    if consumer.current is None:
-        return None
-    return consumer.current[1]
+def _partition_state(p: Partition) -> tuple[Any, ...]:
+    log = p.log
+    return (
+        log.log_start,
+        log.leo,
+        log.hw,
+        p.leader,
+        p.leader_epoch,
+        tuple(p.isr),
+        tuple([(r.leo, r.hw, r.lead is not None) for r in p.replicas.values()]),
+    )
+
+
+def _producer_state(p: Producer) -> tuple[Any, ...]:
+    return (
+        sum([len(c) for c in p.connections.values()]),
+        sum([len(q) for q in p.queues.values()]),
+        p.acked_count,
+        p.failed_count,
+        p.records_sent,
+        p.request_count,
+        p.request_latency_total,
+        p.batches_sent,
+        p.retries_sent,
+        p.batches_acked,
+    )

@@ -43,6 +43,7 @@ class ReplicaLog:
 
     __slots__ = (
         "_bases",
+        "truncations",
         "batches",
         "broker",
         "epoch",
@@ -65,6 +66,7 @@ class ReplicaLog:
         self.lead: LeaderState | None = None  # while this replica believes it leads
         self.leader: int | None = None  # the leader this replica knows of
         self.epoch = -1  # the leader epoch this replica knows of
+        self.truncations = 0  # times records at or above some offset were cut away
 
     def append(self, batch: Batch) -> Batch:
         """Appends at the LEO (the leader assigns offsets this way)."""
@@ -131,6 +133,7 @@ class ReplicaLog:
     def truncate_to(self, offset: int) -> list[Batch]:
         """Drops every record at or above ``offset``; returns what was removed."""
         removed: list[Batch] = []
+        self.truncations += 1
         while self.batches and self.batches[-1].end > offset:
             last = self.batches.pop()
             self._bases.pop()
