@@ -43,7 +43,6 @@ class ReplicaLog:
 
     __slots__ = (
         "_bases",
-        "truncations",
         "batches",
         "broker",
         "epoch",
@@ -53,6 +52,7 @@ class ReplicaLog:
         "leader",
         "leo",
         "log_start",
+        "truncations",
     )
 
     def __init__(self, broker: int) -> None:
