@@ -113,3 +113,32 @@ def test_slow_the_consumer_down_and_see_the_lag_grow_without_a_rebalance(
     page.locator("#compare").screenshot(path=artifacts / "groups-slowed-down-compare.png")
     page.locator(".card.consumers").screenshot(path=artifacts / "groups-slowed-down-consumer.png")
     assert errors == []
+
+
+def test_the_consumer_protocol_hands_partitions_over_on_heartbeats(
+    page: Page, live_url: str, artifacts: Path
+) -> None:
+    """KIP-848 in the group view: at 20.5 s c1 and c2 have let go of orders-1 and orders-3,
+    and c3 and c4 wait for their next heartbeat (21.0 s) to get them."""
+    from simcore import builtin_scenario
+
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_url}/r/{scenarios.save(builtin_scenario('consumer-protocol-scale-out'))}")
+    group = page.locator('#groups .group[data-group="billing"]')
+    expect(group.locator(".ghead")).to_contain_text("group epoch")
+    expect(group.locator(".ghead")).to_contain_text("consumer protocol (KIP-848)")
+    scrub_to_time(page, 20_500)
+    members = group.locator(".members li")
+    expect(members).to_have_count(4)
+    expect(group.locator('[data-field="generation"]')).to_have_text("4")
+    expect(group.locator('[data-field="state"]')).to_have_text("Reconciling")
+    expect(members.nth(0)).to_contain_text("member epoch 4")
+    owned = [members.nth(k).locator(".part-chip").count() for k in range(4)]
+    assert owned == [1, 1, 0, 0]  # orders-1 and orders-3 are in nobody's hands
+    scrub_to_time(page, 21_500)
+    expect(group.locator('[data-field="state"]')).to_have_text("Stable")
+    for k in range(4):
+        expect(members.nth(k).locator(".part-chip")).to_have_count(1)
+    page.locator("#groups").screenshot(path=artifacts / "groups-consumer-protocol.png")
+    assert errors == []
