@@ -469,6 +469,8 @@ class Consumer(Committer, Membership):
         self._after_batch()
 
     def _processed(self) -> None:
+        if self.current is None:
+            return  # close() counted what was done and let the chunk in hand go
         if self._finish_chunk():
             self._process_next()
 

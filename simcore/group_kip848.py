@@ -171,6 +171,8 @@ class ConsumerGroup:
             )
             member.epoch, member.previous_epoch = old.epoch, old.previous_epoch
             member.assigned, member.revoking, member.state = old.assigned, old.revoking, old.state
+            if old.id in self.target:  # its target assignment moves to the new member id
+                self.target[member.id] = self.target.pop(old.id)
             self.members[member.id] = member
             self.static[instance_id] = member.id
             self.timeline.record(
