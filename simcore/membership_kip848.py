@@ -57,6 +57,8 @@ class ConsumerProtocolMembership(Membership):
     def modern(self) -> ConsumerGroup:
         return self.coordinator.consumer_group(self.group)
 
+    _owned_sent: list[TopicPartition] | None = None  # the owned partitions last reported
+
     def _cooperative(self) -> bool:
         return True  # members keep consuming what they keep
 
@@ -79,6 +81,16 @@ class ConsumerProtocolMembership(Membership):
         self._send_heartbeat(0, [])
 
     def _send_heartbeat(self, epoch: int, owned: list[TopicPartition] | None) -> None:
+        """``owned`` goes out only when it differs from the last one sent (as Java's
+        heartbeat state does); otherwise the field is null, which the coordinator reads
+        as "still owns what it had"."""
+        if epoch > 0 and owned is not None:
+            if owned == self._owned_sent:
+                owned = None
+            else:
+                self._owned_sent = list(owned)
+        elif epoch == 0:
+            self._owned_sent = []
         group, token = self.modern, self._hb_token
         args = (
             self.member,
@@ -119,6 +131,7 @@ class ConsumerProtocolMembership(Membership):
         if self.member is None:
             return
         self._start_heartbeats()
+        self._owned_sent = None  # an acknowledgement always carries the owned partitions
         self._send_heartbeat(self.generation, self.assignment)
 
     def _on_answer(self, token: int, answer: Answer) -> None:
@@ -141,6 +154,8 @@ class ConsumerProtocolMembership(Membership):
         if sorted(assigned) != sorted(self.assignment):
             self._pending_assignment = sorted(assigned)
             self.maybe_poll()  # applied now if the app sits in poll(), else at its next poll()
+        else:  # the newest answer wins: one not yet applied is void (it may hand out
+            self._pending_assignment = None  # a partition the coordinator gave elsewhere)
 
     # -- reconciling ------------------------------------------------------------------------------
 
