@@ -267,7 +267,7 @@ class ConsumerGroup:
             ),
         )
 
-    def _owner_epoch(self, tp: TopicPartition, other_than: ModernMember) -> bool:
+    def _owned_by_other(self, tp: TopicPartition, other_than: ModernMember) -> bool:
         """Is ``tp`` owned (assigned or pending revocation) by another member?"""
         return any(
             tp in m.assigned or tp in m.revoking
@@ -289,7 +289,7 @@ class ConsumerGroup:
         revoke = [tp for tp in member.assigned if tp not in target]
         pending = [tp for tp in sorted(target) if tp not in keep]
         unreleased = [
-            tp for tp in pending if tp not in member.revoking and self._owner_epoch(tp, member)
+            tp for tp in pending if tp not in member.revoking and self._owned_by_other(tp, member)
         ]
         pending = [tp for tp in pending if tp not in unreleased]
         if revoke and _still_owns(owned, revoke):
@@ -365,7 +365,7 @@ class ConsumerGroup:
 
     # -- sessions ---------------------------------------------------------------------------
 
-    def touch(self, member: Any) -> None:
+    def touch(self, member: ModernMember) -> None:
         member.session_token += 1
         self.engine.after(self.session_timeout_ms, self._expire, member.id, member.session_token)
 
