@@ -106,7 +106,7 @@ def group_figures(run: RunData) -> dict[str, dict[str, Any]]:
     out = {}
     for name, group in run["summary"].get("consumer_groups", {}).items():
         out[name] = {
-            "group_protocol": group.get("group_protocol", "classic"),
+            "group_protocol": group["group_protocol"],
             "state": group["state"],
             "generation": group["generation"],
             "protocol": group["protocol"],

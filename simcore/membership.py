@@ -154,18 +154,22 @@ class Membership:
         def release() -> None:
             if tps:
                 self.timeline.record("revoked", self.id, partitions=_names(tps), why=why)
-            for tp in tps:
-                self.positions.pop(tp, None)
-                self.buffers.pop(tp, None)
-                self.fetching.discard(tp)
-                self.group_state.partition_stopped(tp)
-            self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
+            self._let_go(tps)
             then()
 
         if offsets:
             self.commit_sync(offsets, then=release, in_rebalance=True)
         else:
             release()
+
+    def _let_go(self, tps: list[TopicPartition]) -> None:
+        """Stop consuming ``tps``: positions, fetched records and fetches are dropped."""
+        for tp in tps:
+            self.positions.pop(tp, None)
+            self.buffers.pop(tp, None)
+            self.fetching.discard(tp)
+            self.group_state.partition_stopped(tp)
+        self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
 
     def _send_join(self) -> None:
         self.state = "rebalancing"
@@ -235,9 +239,12 @@ class Membership:
         self._pending_assignment = sorted(assignment)
         self.maybe_poll()  # applied now if the app sits in poll(), else at its next poll()
 
+    REVOKE_REASON = "moved to another member (cooperative protocol)"
+
     def _apply_assignment(self) -> bool:
-        """onPartitionsRevoked for what moves away (cooperative), then the OffsetFetch for
-        what is new. False while a blocking commit holds poll() up."""
+        """onPartitionsRevoked for what moves away, then the protocol's next step for the
+        new assignment (``_assignment_taken``). False while a blocking commit holds poll()
+        up."""
         new, self._pending_assignment = self._pending_assignment or [], None
         revoked = [tp for tp in self.assignment if tp not in new]
         added = [tp for tp in new if tp not in self.assignment]
@@ -253,21 +260,26 @@ class Membership:
 
         def assigned() -> None:
             self.assignment = new
-            if revoked:
-                self.rejoin_needed = True  # cooperative: a second round hands them over
-            self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
             self._blocked = False
             done[0] = True
+            self._assignment_taken(revoked, added)
             if not inline[0]:  # the commit finished later: poll() was waiting for it
                 self.maybe_poll()
 
         if revoked:
             self._blocked = True
-            self._revoke(revoked, "moved to another member (cooperative protocol)", assigned)
+            self._revoke(revoked, self.REVOKE_REASON, assigned)
         else:
             assigned()
         inline[0] = False
         return done[0]
+
+    def _assignment_taken(self, revoked: list[TopicPartition], added: list[TopicPartition]) -> None:
+        """Classic: the OffsetFetch for what is new; a cooperative member that gave
+        something up joins a second round, which hands it over."""
+        if revoked:
+            self.rejoin_needed = True
+        self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
 
     def maybe_poll(self) -> None:
         """Run poll() now if the application is waiting inside it (not while it works)."""

@@ -159,46 +159,21 @@ class ConsumerProtocolMembership(Membership):
 
     # -- reconciling ------------------------------------------------------------------------------
 
-    def _apply_assignment(self) -> bool:
-        """onPartitionsRevoked for what goes, then onPartitionsAssigned and OffsetFetch for
-        what comes, then the acknowledging heartbeat. False while a blocking commit holds
-        poll() up."""
-        new, self._pending_assignment = self._pending_assignment or [], None
-        revoked = [tp for tp in self.assignment if tp not in new]
-        added = [tp for tp in new if tp not in self.assignment]
-        self.timeline.record(
-            "assigned",
-            self.id,
-            partitions=_names(new),
-            generation=self.generation,
-            added=_names(added),
-            revoked=_names(revoked),
-        )
-        done, inline = [False], [True]
+    REVOKE_REASON = "the broker's target assignment moves them"
 
-        def assigned() -> None:
-            self.assignment = new
-            if added:
-                self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
-            self._blocked = False
-            done[0] = True
-            self._acknowledge()
-            if not inline[0]:  # the commit finished later: poll() was waiting for it
-                self.maybe_poll()
-
-        if revoked:
-            self._blocked = True
-            self._revoke(revoked, "the broker's target assignment moves them", assigned)
-        else:
-            assigned()
-        inline[0] = False
-        return done[0]
+    def _assignment_taken(self, revoked: list[TopicPartition], added: list[TopicPartition]) -> None:
+        """onPartitionsAssigned and the OffsetFetch for what is new, then the
+        acknowledging heartbeat."""
+        if added:
+            self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
+        self._acknowledge()
 
     def _fenced(self, error: str) -> None:
         """onPartitionsLost: drop everything without committing, then rejoin."""
         lost = list(self.assignment)
         self.timeline.record("partitions_lost", self.id, partitions=_names(lost), error=error)
         self._let_go(lost)
+        self._pending_assignment = None
         self.member = None
         self.generation = -1
         self._hb_token += 1
@@ -206,15 +181,6 @@ class ConsumerProtocolMembership(Membership):
         self.rejoin_needed = True
         if self.state == "polling":  # idle in poll(): the next loop turn rejoins
             self.wake_idle_poll(self.engine.now + 1)
-
-    def _let_go(self, tps: list[TopicPartition]) -> None:
-        for tp in tps:
-            self.positions.pop(tp, None)
-            self.buffers.pop(tp, None)
-            self.fetching.discard(tp)
-            self.group_state.partition_stopped(tp)
-        self.assignment = [tp for tp in self.assignment if tp not in tps]
-        self._pending_assignment = None
 
     def leave_group(self, reason: str) -> None:
         """A heartbeat with epoch -1 (-2 for a static member); what is still owned is lost
@@ -229,6 +195,7 @@ class ConsumerProtocolMembership(Membership):
             )
         self._hb_token += 1
         self._let_go(list(self.assignment))
+        self._pending_assignment = None
         self.member = None if self.spec.group_instance_id is None else self.member
         self.generation = -1
         self.rejoin_needed = True
