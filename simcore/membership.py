@@ -300,26 +300,39 @@ class Membership:
 
     # -- heartbeats and the poll timer -------------------------------------------------------------
 
+    @property
+    def heartbeat_interval_ms(self) -> int:
+        """Classic: the client's heartbeat.interval.ms."""
+        return self.spec.heartbeat_interval_ms
+
     def _start_heartbeats(self) -> None:
         self._hb_token += 1
-        self.later(self.spec.heartbeat_interval_ms, self._heartbeat, self._hb_token)
+        self.later(self.heartbeat_interval_ms, self._heartbeat, self._hb_token)
 
     def _heartbeat(self, token: int) -> None:
+        """The heartbeat thread's turn: check the poll timer (aiming a check at its
+        deadline if it falls before the next turn), send a heartbeat, plan the next."""
         if token != self._hb_token or self.member is None or self.state == "stopped":
             return
         if self._poll_timer_expired(token):
             return
+        interval = self.heartbeat_interval_ms
         deadline = self.last_poll + self.spec.max_poll_interval_ms
-        if self.engine.now < deadline < self.engine.now + self.spec.heartbeat_interval_ms:
+        if self.engine.now < deadline < self.engine.now + interval:
             self.later(deadline - self.engine.now, self._poll_timer_expired, token)
+        self._beat(token)
+        self.later(interval, self._heartbeat, token)
+
+    def _beat(self, token: int) -> None:
+        """Classic: a Heartbeat request for this member and generation."""
         member, generation, group = self.member, self.generation, self.classic
+        assert member is not None  # _heartbeat runs only for a member
 
         def beat() -> None:
             error = group.heartbeat(member, generation)
             self.later(self.latency, self._on_heartbeat, token, error)
 
         self.engine.after(self.latency, beat)
-        self.later(self.spec.heartbeat_interval_ms, self._heartbeat, token)
 
     def _poll_timer_expired(self, token: int) -> bool:
         """KIP-62: the heartbeat thread leaves the group once the application has not

@@ -109,21 +109,13 @@ class ConsumerProtocolMembership(Membership):
 
         self.engine.after(self.latency, arrive)
 
-    def _start_heartbeats(self) -> None:
-        self._hb_token += 1
-        self.later(self.modern.heartbeat_interval_ms, self._heartbeat, self._hb_token)
+    @property
+    def heartbeat_interval_ms(self) -> int:
+        """The broker's group.consumer.heartbeat.interval.ms (it tells the members)."""
+        return self.modern.heartbeat_interval_ms
 
-    def _heartbeat(self, token: int) -> None:
-        if token != self._hb_token or self.member is None or self.state == "stopped":
-            return
-        if self._poll_timer_expired(token):
-            return
-        interval = self.modern.heartbeat_interval_ms
-        deadline = self.last_poll + self.spec.max_poll_interval_ms
-        if self.engine.now < deadline < self.engine.now + interval:
-            self.later(deadline - self.engine.now, self._poll_timer_expired, token)
+    def _beat(self, token: int) -> None:
         self._send_heartbeat(self.generation, self.assignment)
-        self.later(interval, self._heartbeat, token)
 
     def _acknowledge(self) -> None:
         """Right after reconciling: a heartbeat listing what the member owns now (the
