@@ -15,8 +15,10 @@ subscription gets its old assignment back with no rebalance.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+
+from simcore.rebalances import RebalanceHistory
 
 if TYPE_CHECKING:
     from simcore.engine import Engine
@@ -43,7 +45,7 @@ class Member:
         self.session_token = 0
 
 
-class Group:
+class Group(RebalanceHistory):
     def __init__(
         self, name: str, engine: Engine, timeline: Timeline, initial_delay_ms: int
     ) -> None:
@@ -57,12 +59,11 @@ class Group:
         self.static: dict[str, str] = {}  # group.instance.id -> member id
         self.leader: str | None = None
         self.protocol: str | None = None
-        self.rebalances: list[dict[str, Any]] = []
+        self._init_rebalances()
         self._join_token = 0
         self._next_member = 0
         self._initial_deadline = 0  # cap of the initial delay (0: not in the initial delay)
         self._joined_during_delay = False
-        self._paused: dict[TopicPartition, int] = {}
         self.on_empty: Callable[[], None] = lambda: None
 
     # -- membership changes ------------------------------------------------------------------
@@ -189,17 +190,7 @@ class Group:
                     answer, member.sync_respond = member.sync_respond, None
                     answer(REBALANCE_IN_PROGRESS, [])
         self.state = "PreparingRebalance"
-        if not self.rebalances or self.rebalances[-1].get("end") is not None:
-            self.rebalances.append(
-                {
-                    "cause": cause,
-                    "start": self.engine.now,
-                    "end": None,
-                    "generation": None,
-                    "paused": {},
-                }
-            )
-            self.timeline.record("rebalance_start", "coordinator", group=self.name, cause=cause)
+        self._open_rebalance(cause)
         self._join_token += 1
         timeout = max(m.info["rebalance_timeout_ms"] for m in self.members.values())
         if was_empty and self.initial_delay_ms > 0:
@@ -338,25 +329,8 @@ class Group:
             return ILLEGAL_GENERATION
         return None
 
-    def _close_rebalance(self) -> None:
-        if self.rebalances and self.rebalances[-1]["end"] is None:
-            record = self.rebalances[-1]
-            record["end"] = self.engine.now
-            record["generation"] = self.generation if self.state == "Stable" else None
-            self.timeline.record(
-                "rebalance_end",
-                "coordinator",
-                group=self.name,
-                generation=self.generation,
-                duration_ms=record["end"] - record["start"],
-                assignment=self._assignment_text(),
-            )
-
-    def _assignment_text(self) -> str:
-        return "; ".join(
-            f"{m.client_id}: " + (", ".join(f"{t}-{p}" for t, p in m.assignment) or "nothing")
-            for m in self.members.values()
-        )
+    def _owners(self) -> Iterable[Member]:
+        return self.members.values()
 
     def owner_of(self, tp: TopicPartition) -> Member | None:
         """The member the coordinator believes owns ``tp`` (dead ones included until their
@@ -377,21 +351,3 @@ class Group:
         if self.state == "CompletingRebalance":
             return REBALANCE_IN_PROGRESS
         return None
-
-    # -- pauses ------------------------------------------------------------------------------------
-
-    def partition_stopped(self, tp: TopicPartition) -> None:
-        self._paused.setdefault(tp, self.engine.now)
-
-    def partition_started(self, tp: TopicPartition) -> None:
-        """The pause is charged to the rebalance that handed the partition over: the last
-        one that began after the partition stopped, if any (a static member's quick
-        restart pauses its partitions without any rebalance)."""
-        since = self._paused.pop(tp, None)
-        if since is None or not self.rebalances:
-            return
-        current = self.rebalances[-1]
-        if current["end"] is not None and current["end"] < since:
-            return  # no rebalance since it stopped (e.g. a static member's quick restart)
-        key = f"{tp[0]}-{tp[1]}"
-        current["paused"][key] = current["paused"].get(key, 0) + self.engine.now - since

@@ -29,9 +29,10 @@ Stable again; ``generation`` is the group epoch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
+from simcore.rebalances import RebalanceHistory
 from simcore.server_assignors import uniform
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class ModernMember:
         return sorted(self.assigned + self.revoking)
 
 
-class ConsumerGroup:
+class ConsumerGroup(RebalanceHistory):
     """Duck-compatible with simcore.group.Group where the coordinator, the recorder and
     the playback read a group (state, generation, protocol, members, rebalances,
     owner_of, commit_error, touch, partition_stopped/started)."""
@@ -107,14 +108,18 @@ class ConsumerGroup:
         self.protocol = "uniform"  # the broker's assignor
         self.members: dict[str, ModernMember] = {}
         self.static: dict[str, str] = {}  # group.instance.id -> member id
-        self.rebalances: list[dict[str, Any]] = []
+        self._init_rebalances()
         self._next_member = 0
-        self._paused: dict[TopicPartition, int] = {}
         self.on_empty: Callable[[], None] = lambda: None
 
     @property
     def generation(self) -> int:
+        """What the group view calls the generation: the group epoch."""
         return self.group_epoch
+
+    @generation.setter
+    def generation(self, epoch: int) -> None:
+        self.group_epoch = epoch
 
     # -- the heartbeat ----------------------------------------------------------------------
 
@@ -238,12 +243,7 @@ class ConsumerGroup:
 
     def _bump(self, cause: str) -> None:
         self.group_epoch += 1
-        if not self.rebalances or self.rebalances[-1]["end"] is not None:
-            self.rebalances.append(
-                {"cause": cause, "start": self.engine.now, "end": None, "generation": None,
-                 "paused": {}}
-            )  # fmt: skip
-            self.timeline.record("rebalance_start", "coordinator", group=self.name, cause=cause)
+        self._open_rebalance(cause)
         self.timeline.record(
             "group_epoch", "coordinator", group=self.name, epoch=self.group_epoch, cause=cause
         )
@@ -345,23 +345,8 @@ class ConsumerGroup:
         if settled:
             self._close_rebalance()
 
-    def _close_rebalance(self) -> None:
-        if self.rebalances and self.rebalances[-1]["end"] is None:
-            record = self.rebalances[-1]
-            record["end"] = self.engine.now
-            record["generation"] = self.group_epoch if self.state == "Stable" else None
-            self.timeline.record(
-                "rebalance_end",
-                "coordinator",
-                group=self.name,
-                generation=self.group_epoch,
-                duration_ms=record["end"] - record["start"],
-                assignment="; ".join(
-                    f"{m.client_id}: "
-                    + (", ".join(f"{t}-{p}" for t, p in m.assignment) or "nothing")
-                    for m in self.members.values()
-                ),
-            )
+    def _owners(self) -> Iterable[ModernMember]:
+        return self.members.values()
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -400,19 +385,6 @@ class ConsumerGroup:
         if epoch != member.epoch:
             return STALE_MEMBER_EPOCH
         return None
-
-    def partition_stopped(self, tp: TopicPartition) -> None:
-        self._paused.setdefault(tp, self.engine.now)
-
-    def partition_started(self, tp: TopicPartition) -> None:
-        since = self._paused.pop(tp, None)
-        if since is None or not self.rebalances:
-            return
-        current = self.rebalances[-1]
-        if current["end"] is not None and current["end"] < since:
-            return
-        key = f"{tp[0]}-{tp[1]}"
-        current["paused"][key] = current["paused"].get(key, 0) + self.engine.now - since
 
 
 def _still_owns(owned: list[TopicPartition] | None, revoking: list[TopicPartition]) -> bool:
