@@ -103,31 +103,27 @@ def strip_injected_suffix(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return frames
 
 
-def unread_outcomes(
-    messages: list[dict[str, Any]] | None, last_frame: dict[str, Any] | None
-) -> list[dict[str, Any]] | None:
+def unread_outcomes(result: Result) -> list[dict[str, Any]] | None:
     """simcore's per-message outcomes, with "never processed" split as the ledger's groups
     split `processed_never`: a record that every group which missed it can still read (at
-    or above that group's committed offset at the end) is lag, `UNREAD`; one below a
-    committed offset was skipped and stays "never processed". Small runs only (a big run
-    has no per-message rows); the ledger's `skipped` and `unread` are exact either way."""
-    if messages is None or last_frame is None:
-        return messages
-    committed = {
-        (row["group"], f"{row['topic']}-{row['partition']}"): row["committed"]
-        for row in last_frame["groups"]
-    }
+    or above that group's skip mark at the end — its committed offset, or where
+    `auto.offset.reset=latest` started it) is lag, `UNREAD`; one below it was skipped and
+    stays "never processed". Small runs only (a big run has no per-message rows); the
+    ledger's `skipped` and `unread` are exact either way."""
+    messages = result.messages()
+    if messages is None:
+        return None
     out = []
     for m in messages:
         missed = [group for group, count in m["processed"].items() if not count]
-        if m["outcome"] == NEVER_PROCESSED and all(_unread(m, g, committed) for g in missed):
+        if m["outcome"] == NEVER_PROCESSED and all(_unread(result, m, g) for g in missed):
             m = {**m, "outcome": UNREAD}  # a copy: the Result keeps its own rows
         out.append(m)
     return out
 
 
-def _unread(m: dict[str, Any], group: str, committed: dict[tuple[str, str], int | None]) -> bool:
-    mark = committed.get((group, f"{m['topic']}-{m['partition']}"))
+def _unread(result: Result, m: dict[str, Any], group: str) -> bool:
+    mark = result.skip_mark(group, (m["topic"], m["partition"]))
     return mark is None or min(m["offsets"]) >= mark
 
 

@@ -111,7 +111,7 @@ def _run_data(result: Result) -> RunData:
     ):
         frame["produce"] = counts  # the producer panel: retries, acks, errors by name
         frame["metrics"] = values  # in the order of metric_keys
-    messages = derived.unread_outcomes(result.messages(), frames[-1] if frames else None)
+    messages = derived.unread_outcomes(result)
     return {
         "error": None,
         "summary": result.summary(),
