@@ -91,6 +91,7 @@ _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's Topic.validate
 def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     """Validate `data` and build the Scenario, with every Kafka default resolved."""
     root = as_mapping(data, "scenario", "name, topics, producers, consumers, ...")
+    _check_unicode(root)
     check_keys(root, "", TOP_KEYS, "scenario")
     name = get_name(root, "name", "", 200)
     description = get_text(root, "description", "", 5000, default="")
@@ -211,6 +212,8 @@ def _load_yaml(text: str) -> Any:
         raise ScenarioError("yaml", message, line=mark.line + 1) from None
     except RecursionError:
         raise ScenarioError("yaml", "the document is nested too deeply") from None
+    except ValueError as exc:  # a 5,000-digit number, a 30th of February
+        raise ScenarioError("yaml", f"holds a value that cannot be read: {_reason(exc)}") from None
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -230,6 +233,51 @@ def _load_json(text: str) -> Any:
         raise ScenarioError("json", message, line=exc.lineno) from None
     except RecursionError:
         raise ScenarioError("json", "the document is nested too deeply") from None
+    except ValueError as exc:  # a number over Python's 4,300-digit limit
+        raise ScenarioError("json", f"holds a value that cannot be read: {_reason(exc)}") from None
+
+
+def _reason(exc: ValueError) -> str:
+    return str(exc).split("; use sys.", 1)[0]  # not Python's advice on raising the limit
+
+
+_UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_unicode(root: Mapping[str, Any]) -> None:
+    """Reject NUL and lone surrogates (which a JSON or YAML escape such as "\\ud800" makes)
+    in any key or text: they cannot be encoded as UTF-8 or stored by PostgreSQL. Each
+    container is visited once, so YAML aliases cost what their text costs."""
+    stack: list[tuple[str, Any]] = [("", root)]
+    seen: set[int] = set()
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            _check_string(value, path or "scenario")
+        elif isinstance(value, Mapping | list | tuple) and id(value) not in seen:
+            seen.add(id(value))
+            items = list(value.items() if isinstance(value, Mapping) else enumerate(value))
+            for key, item in reversed(items):
+                if isinstance(key, str):
+                    shown = _UNENCODABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+                    _check_string(key, join(path, shown), what="the key")
+                stack.append((join(path, key), item))
+
+
+def _check_string(text: str, path: str, what: str = "the text") -> None:
+    found = _UNENCODABLE.search(text)
+    if found is None:
+        return
+    char = (
+        "a NUL character"
+        if found.group() == "\x00"
+        else f"a lone surrogate U+{ord(found.group()):04X}"
+    )
+    raise ScenarioError(
+        path,
+        f"{what} holds {char} at position {found.start()}",
+        allowed="Unicode text without NUL",
+    )
 
 
 def _parse_document(data: Any) -> Scenario:
