@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from playground.numbers import MAX_DIGITS, parse_int
 from playground.scenarios import source_of
 from simcore import Scenario, ScenarioError, parse_scenario
 from simcore.scenario import MAX_PROCESSING_MS
@@ -170,11 +171,9 @@ def inject(scenario: Scenario, form: Mapping[str, str]) -> Scenario:
 
 
 def _required_ms(form: Mapping[str, str], field: str) -> int:
-    raw = (form.get(field) or "").strip()
-    try:
-        return int(raw)
-    except ValueError:
-        raise ScenarioError(field, f"must be a whole number of milliseconds, got {raw!r}") from None
+    """A whole number; simcore checks its bounds, naming the scenario path it went to."""
+    widest = 10**MAX_DIGITS - 1
+    return parse_int(form.get(field), field, minimum=-widest, maximum=widest)
 
 
 def _optional_ms(form: Mapping[str, str], field: str) -> int | None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from playground.numbers import MAX_DIGITS, is_number, parse_int
 from simcore import ScenarioError
 from simcore.playback import prometheus_text
 
@@ -45,16 +46,12 @@ def pick_frame(
             )
         span = max(1, frames[-1]["t"])
         return _frame_at(frames, int(clock() * 1000) % (span + 1))
-    if not raw.isdigit():
-        unit = "a step number" if name == "step" else "a time in simulated milliseconds"
-        raise ScenarioError(name, f"must be {unit} ≥ 0, got {raw!r}")
-    value = int(raw)
     if name == "step":
-        if value > last:
+        if is_number(raw) and len(raw) <= MAX_DIGITS and int(raw) > last:
             message = f"is past the end: the run has {last + 1} steps"
             raise ScenarioError("step", message, allowed=f"0 … {last}")
-        return value
-    return _frame_at(frames, value)
+        return parse_int(raw, "step", maximum=last)
+    return _frame_at(frames, parse_int(raw, "t", maximum=10**MAX_DIGITS - 1))
 
 
 def _frame_at(frames: list[dict[str, Any]], t: int) -> int:

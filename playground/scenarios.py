@@ -9,6 +9,7 @@ the one-setting variants of compare mode in `variants`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 from django.http import QueryDict
 
 from playground.models import SharedScenario
+from playground.numbers import is_number, to_int
 from simcore import (
     Scenario,
     ScenarioError,
@@ -29,6 +31,7 @@ from simcore.spec import CLIENTS, COMMIT_STRATEGIES, RESET_POLICIES
 
 MAX_TEXT_BYTES = 100_000  # pasted YAML/JSON; checked before parsing
 SLUG_LENGTH = 16
+SLUG = re.compile(f"[0-9a-f]{{{SLUG_LENGTH}}}")
 
 
 def slug_of(scenario: Scenario) -> str:
@@ -71,7 +74,10 @@ def gallery() -> list[tuple[str, Scenario]]:
 
 
 def find(slug: str) -> Scenario | None:
-    """The scenario behind a permalink; raises ScenarioError if its source no longer parses."""
+    """The scenario behind a permalink; raises ScenarioError if its source no longer parses.
+    A slug that is not 16 hex digits is not looked up (PostgreSQL refuses a NUL in a query)."""
+    if not SLUG.fullmatch(slug):
+        return None
     row = SharedScenario.objects.filter(slug=slug).first()
     if row is not None:
         return parse_scenario(row.source)
@@ -138,14 +144,15 @@ def quick_fields(scenario: Scenario) -> list[dict[str, Any]]:
     ]
 
 
-def typed(raw: str) -> Any:
-    """A form value as YAML would read it: true/false, a whole number, else the text."""
+def typed(raw: str, field: str) -> Any:
+    """A form value as YAML would read it: true/false, a whole number (ASCII digits: "²" is
+    text), else the text, which simcore then checks, naming the field."""
     text = raw.strip()
     if text in ("true", "false"):
         return text == "true"
-    if text.lstrip("-").isdigit():
-        return int(text)
-    return text  # left for simcore to reject, naming the field
+    if is_number(text):
+        return to_int(text, field)
+    return text
 
 
 def apply_quick_fields(scenario: Scenario, form: QueryDict) -> dict[str, Any]:
@@ -162,9 +169,10 @@ def apply_quick_fields(scenario: Scenario, form: QueryDict) -> dict[str, Any]:
             if raw is None or raw.strip() == _current(scenario, index, field.key):
                 continue
             if field.key.startswith("config."):
-                entry.setdefault("config", {})[field.key.removeprefix("config.")] = typed(raw)
+                key = field.key.removeprefix("config.")
+                entry.setdefault("config", {})[key] = typed(raw, field.name(index))
             else:
-                entry[field.key] = typed(raw)
+                entry[field.key] = typed(raw, field.name(index))
     return source
 
 

@@ -136,7 +136,7 @@ def variant(scenario: Scenario, setting_name: str, raw: str) -> Scenario:
         raise ScenarioError(
             "value", f"is empty: give a value for {setting.key}", allowed=setting.hint
         )
-    value = typed(raw)
+    value = typed(raw, "value")
     source = source_of(scenario)
     if setting.scope == "broker":
         entities = [source.setdefault("broker_config", {})]
