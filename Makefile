@@ -26,10 +26,15 @@ $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 
 # DJANGO_STATIC_COLLECTED=1: collect into hashed, compressed files and serve those.
 run: export DJANGO_STATIC_COLLECTED = 1
-run: venv
+run: venv .secret_key
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+
+# A secret key made once and kept (git-ignored, readable by its owner only); settings read
+# it when DJANGO_SECRET_KEY is not set.
+.secret_key:
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
 # Debian's Chromium drives the browser tests (Playwright's own download is not reachable).
 chromium:

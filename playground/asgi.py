@@ -1,4 +1,8 @@
-"""ASGI entry point: plain Django for HTTP, Channels for websockets (origin-checked)."""
+"""ASGI entry point: plain Django for HTTP, Channels for websockets (origin-checked).
+
+Both sit behind the guards of `playground.guards`: HTTP bodies are counted as they arrive
+(over the limit: 413), and a websocket's Origin must be this site's scheme, host and port.
+"""
 
 import os
 
@@ -9,13 +13,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from playground.guards import RequestBodyLimit, WebsocketOriginValidator  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "http": RequestBodyLimit(django_asgi_app),
+        "websocket": WebsocketOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

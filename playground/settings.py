@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,6 +56,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def csp_sources(name: str, default: str) -> str:
+    """A CSP source list (`*`, `'self'`, `https://a.example`, …), space or comma separated."""
+    sources = env_str(name, default).replace(",", " ").split()
+    for source in sources:
+        if any(c in source for c in ";'\"") and source not in ("'self'", "'none'"):
+            raise ImproperlyConfigured(f"{name}: {source!r} is not a CSP source")
+    if not sources:
+        raise ImproperlyConfigured(f"{name} is empty: give 'none' to allow no framing")
+    return " ".join(sources)
+
+
+def env_origins(name: str) -> list[str]:
+    """Comma-separated origins, each scheme://host[:port] with http or https."""
+    origins = env_list(name, [])
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ImproperlyConfigured(
+                f"{name}: {origin!r} is not an origin like https://host:port"
+            )
+    return origins
+
+
 def database_from_url(url: str) -> dict[str, object]:
     """`sqlite:///relative.db`, `sqlite:////absolute.db` or `postgres://user:pw@host:port/db`."""
     parts = urlsplit(url)
@@ -62,7 +86,19 @@ def database_from_url(url: str) -> dict[str, object]:
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
         if not path:
             raise ImproperlyConfigured(f"DATABASE_URL={url!r}: no database file after sqlite:///")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / path}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / path,
+            # Concurrent writers: WAL lets readers go on during a write; IMMEDIATE takes
+            # the write lock at BEGIN, so two transactions never deadlock upgrading a read
+            # lock (which SQLite answers "database is locked" at once, timeout or not);
+            # `timeout` is how long a writer waits for the lock.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "timeout": 20,
+            },
+        }
     if parts.scheme in ("postgres", "postgresql"):
         name = parts.path.lstrip("/")
         if not name:
@@ -78,19 +114,70 @@ def database_from_url(url: str) -> dict[str, object]:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(port or ""),
-            "CONN_MAX_AGE": 60,
+            # Daphne runs each sync view in a thread of its own: a kept connection per
+            # thread that ever ran a query exhausted max_connections under load.
+            "CONN_MAX_AGE": 0,
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {parts.scheme!r} is not supported: use sqlite:/// or postgres://"
     )
 
 
+def secret_key(production: bool) -> str:
+    """DJANGO_SECRET_KEY. Production mode refuses to start without a strong one; otherwise
+    the key `make run` keeps in DJANGO_SECRET_KEY_FILE (.secret_key), else a random key
+    per process (nothing the playground signs outlives a process: no sessions, no logins)."""
+    key = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+    if production:
+        if not key:
+            raise ImproperlyConfigured(
+                "DJANGO_SECRET_KEY is required with DJANGO_PRODUCTION=1: generate one with"
+                " python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            )
+        if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure"):
+            raise ImproperlyConfigured(
+                "DJANGO_SECRET_KEY is too weak for DJANGO_PRODUCTION=1: at least 50"
+                " characters, 5 of them different"
+            )
+        return key
+    if key:
+        return key
+    path = Path(env_str("DJANGO_SECRET_KEY_FILE", str(BASE_DIR / ".secret_key")))
+    stored = path.read_text().strip() if path.is_file() else ""
+    return stored or get_random_secret_key()
+
+
+# Production mode: a deployment behind HTTPS. It needs DJANGO_SECRET_KEY, refuses
+# DJANGO_DEBUG=1, and turns on the HTTPS settings below (each can be switched off), so
+# that `manage.py check --deploy` is clean.
+PRODUCTION = env_bool("DJANGO_PRODUCTION", False)
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# Nothing here signs anything a visitor could forge to their advantage (no logins, no
-# sessions), but a deployment should still set its own key.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-playground-key-set-DJANGO_SECRET_KEY")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG=1 is refused with DJANGO_PRODUCTION=1")
+SECRET_KEY = secret_key(PRODUCTION)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):  # only behind a proxy that sets it
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The HSTS preload list is a commitment for a whole domain that its owner makes
+# (hstspreload.org), so the `preload` directive is opt-in and its warning silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Headers (playground.security): who may frame /embed/ (a CSP source list; default any
+# site), and which page origins may open the websocket (default: this site's own, by
+# scheme, host and port — playground.guards).
+EMBED_FRAME_ANCESTORS = csp_sources("PLAYGROUND_EMBED_FRAME_ANCESTORS", "*")
+WS_ALLOWED_ORIGINS = env_origins("PLAYGROUND_WS_ALLOWED_ORIGINS")
+# The most any request may send (bytes received, chunked or not; playground.guards); a
+# scenario itself is at most 100 kB, form-encoded up to about three times that.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
 
 INSTALLED_APPS = [
     "daphne",  # first: its runserver serves ASGI, websockets included
@@ -106,9 +193,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "playground.security.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
-X_FRAME_OPTIONS = "DENY"  # only /embed/ opts out (xframe_options_exempt)
+X_FRAME_OPTIONS = "DENY"  # only /embed/ opts out (xframe_options_exempt; see security.py)
 
 ROOT_URLCONF = "playground.urls"
 ASGI_APPLICATION = "playground.asgi.application"

@@ -2,6 +2,8 @@ from django.urls import path
 
 from playground import views
 
+handler400 = "playground.errors.bad_request"
+
 urlpatterns = [
     path("", views.gallery, name="gallery"),
     path("r/<str:slug>", views.scenario_page, name="scenario"),

@@ -25,9 +25,17 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from playground import injections, outcome, prometheus, runner, scenarios, variants
-from playground.errors import error_response, scenario_error_payload, scenario_error_response
+from playground.errors import (
+    error_page,
+    error_response,
+    reason,
+    scenario_error_payload,
+    scenario_error_response,
+)
 from playground.markup import first_paragraph, render_markdown
+from playground.numbers import parse_int, shown
 from simcore import Scenario, ScenarioError, parse_scenario
+from simcore.scenario import MAX_DURATION_MS
 
 MAX_BODY_BYTES = scenarios.MAX_TEXT_BYTES
 
@@ -197,6 +205,11 @@ def _page_context(slug: str, scenario: Scenario, **extra: Any) -> dict[str, Any]
     return context
 
 
+def _optional_number(request: HttpRequest, field: str, *, maximum: int) -> int | None:
+    raw = request.GET.get(field)
+    return None if raw is None else parse_int(raw, field, maximum=maximum)
+
+
 def _compare_context(request: HttpRequest, slug: str) -> dict[str, Any]:
     old_slug = request.GET.get("compare", "")
     if not old_slug or old_slug == slug:
@@ -220,10 +233,12 @@ def _changes(context: dict[str, Any]) -> dict[str, Any]:
 @require_GET
 def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
     scenario = _scenario_or_404(slug)
-    context = _page_context(slug, scenario, **_compare_context(request, slug))
+    try:  # ?at=<ms>: where the player opens
+        start_ms = _optional_number(request, "at", maximum=MAX_DURATION_MS)
+    except ScenarioError as err:
+        return error_page(request, scenario_error_payload(err))
+    context = _page_context(slug, scenario, start_ms=start_ms, **_compare_context(request, slug))
     context.update(_changes(context))
-    at = request.GET.get("at", "")
-    context["start_ms"] = int(at) if at.isdigit() else None  # ?at=<ms>: where the player opens
     return render(request, "playground/scenario.html", context)
 
 
@@ -249,9 +264,7 @@ def compare_page(request: HttpRequest, old_slug: str, new_slug: str) -> HttpResp
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
     scenario = _scenario_or_404(slug)
     context = {"slug": slug, "scenario": scenario, **_run_context(scenario)}
-    response = render(request, "playground/embed.html", context)
-    response["Content-Security-Policy"] = "frame-ancestors *"
-    return response
+    return render(request, "playground/embed.html", context)  # framed: see security.py
 
 
 @require_GET
@@ -306,9 +319,8 @@ def edit_yaml(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def edit_quick(request: HttpRequest, slug: str) -> HttpResponse:
     scenario = _scenario_or_404(slug)
-    source = scenarios.apply_quick_fields(scenario, request.POST)
     try:
-        edited = parse_scenario(source)
+        edited = parse_scenario(scenarios.apply_quick_fields(scenario, request.POST))
     except ScenarioError as err:
         payload = scenario_error_payload(err)
         consumers = scenarios.quick_fields(scenario)
@@ -430,16 +442,30 @@ def api_scenario(request: HttpRequest, slug: str) -> JsonResponse:
     )
 
 
-@csrf_exempt  # a JSON body and no cookies: nothing for a cross-site form to ride on
+# No CSRF token: the API takes only `Content-Type: application/json`, which a cross-site
+# form cannot send (a page's script can, but only after a CORS preflight we never answer).
+@csrf_exempt
 @require_POST
 def api_run(request: HttpRequest) -> JsonResponse:
-    size = int(request.META.get("CONTENT_LENGTH") or 0)
-    if size > MAX_BODY_BYTES:
-        return error_response("body", f"is {size} bytes; the limit is {MAX_BODY_BYTES}")
+    if request.content_type != "application/json":
+        return error_response(
+            "Content-Type",
+            f"must be application/json, got {shown(request.content_type or '')}",
+            allowed="application/json",
+            status=415,
+        )
+    body = request.body  # the bytes received, Content-Length or not (chunked)
+    if len(body) > MAX_BODY_BYTES:
+        message = f"is {len(body)} bytes; the limit is {MAX_BODY_BYTES}"
+        return error_response(
+            "body", message, allowed=f"at most {MAX_BODY_BYTES} bytes", status=413
+        )
     try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as err:
-        return error_response("body", f"is not valid JSON: {err}")
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:  # a 5,000-digit number is a ValueError
+        return error_response("body", f"is not valid JSON: {reason(err)}")
+    except RecursionError:
+        return error_response("body", "is nested too deeply")
     try:
         scenario = parse_scenario(data)
     except ScenarioError as err:
