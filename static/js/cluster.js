@@ -11,7 +11,7 @@
   const player = document.getElementById("player");
   const cluster = document.getElementById("cluster");
   if (!player || !cluster) return;
-  const { el, moveCursor, cursor, chartConfig, colour } = window.Playground;
+  const { el, moveCursor, cursor, chartConfig, colour, plot } = window.Playground;
   const chart = document.getElementById("replica-chart");
   const picker = document.getElementById("replica-partition");
   const MAX_CELLS = 60;
@@ -155,7 +155,7 @@
       annotations: marks.map((m, k) => ({ x: m.t, y: 1, yref: "paper", text: m.text, showarrow: false,
         yanchor: "bottom", xanchor: "left", yshift: (k % 2) * -14, font: { size: 10, color: "#555" } })),
     };
-    window.Plotly.newPlot(chart, traces, layout, chartConfig);
+    plot(chart, traces, layout, chartConfig);
     chart.dataset.drawn = "true";
     chart.dataset.partition = name;
     chart.dataset.lost = String(lost.length);

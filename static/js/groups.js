@@ -11,7 +11,7 @@
   const player = document.getElementById("player");
   const panel = document.getElementById("groups");
   if (!player || !panel) return;
-  const { el, colour, cursor, moveCursor, chartConfig } = window.Playground;
+  const { el, colour, cursor, moveCursor, chartConfig, plot } = window.Playground;
   const lagChart = document.getElementById("lag-chart");
   const timeChart = document.getElementById("time-lag-chart");
   let meta = null;
@@ -62,9 +62,11 @@
 
   // --- charts -----------------------------------------------------------------------------------
 
+  // Series keys are `<group>/<topic>-<partition>`: a group id may hold "/", a topic not.
+  const groupOf = (key) => key.slice(0, key.lastIndexOf("/"));
+
   function partitionsOf(group) {
-    const prefix = `${group}/`;
-    return Object.keys(meta.series.groups).filter((k) => k.startsWith(prefix));
+    return Object.keys(meta.series.groups).filter((k) => groupOf(k) === group);
   }
 
   function rebalanceBands() {
@@ -88,7 +90,7 @@
   function drawLag() {
     if (!lagChart || !window.Plotly || !meta || !meta.series || lagChart.dataset.drawn) return;
     const s = meta.series;
-    const groups = [...new Set(Object.keys(s.groups).map((k) => k.split("/")[0]))];
+    const groups = [...new Set(Object.keys(s.groups).map(groupOf))];
     const partIndex = Object.fromEntries(Object.keys(s.partitions).map((name, k) => [name, k]));
     const traces = [];
     for (const group of groups) {
@@ -108,7 +110,7 @@
       legend: { orientation: "h", y: -0.25 }, showlegend: traces.length <= 14,
       shapes: [cursor(Number(lagChart.dataset.cursor || 0)), ...bands.shapes], annotations: bands.notes,
     };
-    window.Plotly.newPlot(lagChart, traces, layout, chartConfig);
+    plot(lagChart, traces, layout, chartConfig);
     lagChart.dataset.drawn = "true";
     drawTimeLag(groups, partIndex, bands);
   }
@@ -130,7 +132,7 @@
       legend: { orientation: "h", y: -0.35 }, showlegend: traces.length <= 14,
       shapes: [cursor(Number(timeChart.dataset.cursor || 0)), ...bands.shapes],
     };
-    window.Plotly.newPlot(timeChart, traces, layout, chartConfig);
+    plot(timeChart, traces, layout, chartConfig);
     timeChart.dataset.drawn = "true";
   }
 

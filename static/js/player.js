@@ -287,6 +287,32 @@
 
   // --- the chart ---------------------------------------------------------------------------------
 
+  // Plotly renders a subset of HTML in trace names, titles, annotations and hover text
+  // (<a href>, <b>, <br>), and a group id, topic or scenario name may hold any text: & < >
+  // become entities, which Plotly shows as the characters (it splits tags before decoding).
+  const inert = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const inertAll = (value) => (Array.isArray(value) ? value.map(inert) : inert(value));
+
+  // Plotly.newPlot with every text field that may carry a visitor's words made inert.
+  // (hovertemplate is ours alone: it keeps its <extra></extra>.)
+  function plot(div, traces, layout, config) {
+    const TRACE_TEXT = ["name", "text", "hovertext"];
+    for (const trace of traces) {
+      for (const key of TRACE_TEXT) if (typeof trace[key] === "string" || Array.isArray(trace[key])) trace[key] = inertAll(trace[key]);
+    }
+    for (const note of layout.annotations || []) {
+      if (note.text !== undefined) note.text = inert(note.text);
+      if (note.hovertext !== undefined) note.hovertext = inert(note.hovertext);
+    }
+    for (const [key, value] of Object.entries(layout)) {
+      if (!/^(title|[xy]axis\d*)$/.test(key) || !value) continue;
+      if (key === "title" && typeof value === "string") layout.title = inert(value);
+      if (value.title && typeof value.title.text === "string") value.title.text = inert(value.title.text);
+      if (Array.isArray(value.ticktext)) value.ticktext = value.ticktext.map(inert);
+    }
+    return window.Plotly.newPlot(div, traces, layout, config);
+  }
+
   function drawChart() {
     if (!window.Plotly || !state.meta || !state.meta.series || chart.dataset.drawn) return;
     const s = state.meta.series;
@@ -312,7 +338,7 @@
       shapes: [{ type: "line", x0: cursor, x1: cursor, yref: "paper", y0: 0, y1: 1, line: { color: "#c62828", width: 1 } }],
     };
     for (const trace of traces) trace.mode = "lines";
-    window.Plotly.newPlot(chart, traces, layout, { displayModeBar: false, responsive: true });
+    plot(chart, traces, layout, { displayModeBar: false, responsive: true });
     chart.dataset.drawn = "true";
   }
 
@@ -335,6 +361,8 @@
     "#7f7f7f", "#bcbd22", "#17becf"];
   window.Playground = {
     el,
+    plot,  // use instead of Plotly.newPlot: user text in names and labels stays text
+    inert,
     colour: (k) => PALETTE[k % PALETTE.length],  // partition k's colour, everywhere
     cursor: (t) => ({ type: "line", x0: t, x1: t, yref: "paper", y0: 0, y1: 1, line: { color: "#c62828", width: 1 } }),
     // Moves shapes[0] (the cursor line) of a drawn Plotly chart, at most once per frame.

@@ -21,6 +21,7 @@ from asgiref.sync import SyncToAsync
 from channels.testing.live import make_application, set_database_connection
 from daphne.testing import DaphneProcess
 from django.conf import settings
+from django.db import connections
 
 # Trap 1: Playwright's sync API keeps an event loop running in this thread, which makes
 # Django refuse ORM calls from test code ("SynchronousOnlyOperation").
@@ -73,6 +74,9 @@ def _wait_until_listening(process: DaphneProcess) -> None:
 @pytest.fixture(scope="session")
 def daphne_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     with django_db_blocker.unblock():
+        # An SQLite connection must not cross a fork: in WAL mode the child's inherited
+        # one read a stale snapshot (a row written by the next test was not found).
+        connections.close_all()
         process = DaphneProcess(
             "127.0.0.1",
             partial(make_application, static_wrapper=None),  # WhiteNoise serves static
