@@ -13,13 +13,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import WebsocketDenier  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from playground.guards import RequestBodyLimit, WebsocketOriginValidator  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 
+# Any other websocket path is refused at the handshake (URLRouter alone raises, a 500).
+websocket_routes = [*websocket_urlpatterns, re_path(r"", WebsocketDenier.as_asgi())]
+
 application = ProtocolTypeRouter(
     {
         "http": RequestBodyLimit(django_asgi_app),
-        "websocket": WebsocketOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": WebsocketOriginValidator(URLRouter(websocket_routes)),
     }
 )

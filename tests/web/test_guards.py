@@ -180,3 +180,13 @@ async def test_the_websocket_route_is_guarded(origin: bytes, connects: bool) -> 
     connected, _ = await communicator.connect(timeout=10)
     assert connected is connects
     await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/ws/runs/a/b", "/ws/elsewhere", "/ws/runs/"])
+async def test_an_unknown_websocket_path_is_refused_not_a_crash(path: str) -> None:
+    headers = [(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")]
+    communicator = WebsocketCommunicator(application, path, headers)
+    connected, _ = await communicator.connect(timeout=10)
+    assert connected is False
+    await communicator.disconnect()
