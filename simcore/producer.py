@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from simcore.cluster import Metadata
 from simcore.partitioner import (
+    key_path,
     librdkafka_partition,
-    null_key_is_random,
     partition_for_key,
 )
 from simcore.sender import Sender
@@ -101,10 +101,8 @@ class Producer(Sender):
         self._sticky_bytes = 0
         self._sticky_since = 0
         self._hashed = spec.partition is None and spec.key is not None
-        self._spread = (
-            spec.partition is None
-            and spec.key is None
-            and null_key_is_random(spec.client, spec.partitioner)
+        self._spread = (  # NULL keys; librdkafka consistent_random also empty keys
+            spec.partition is None and key_path(spec.client, spec.partitioner, spec.key) == "sticky"
         )
 
     # -- the record clock ---------------------------------------------------------------
@@ -223,7 +221,7 @@ class Producer(Sender):
         key = render(self.spec.key or "", i).encode()
         if self.spec.client == "java":
             return partition_for_key(key, self.num_partitions)
-        return librdkafka_partition(self.spec.partitioner, key, self.num_partitions)
+        return librdkafka_partition(self.spec.partitioner, key, self.num_partitions, self._rng)
 
     def _sticky_partition(self, i: int) -> int:
         """KIP-794 for Java (switch after batch.size bytes); librdkafka: switch every 10 ms."""
