@@ -36,7 +36,8 @@ def content_security_policy(frameable: bool) -> str:
 
 
 class ContentSecurityPolicyMiddleware(MiddlewareMixin):
-    """Sets the policy on every response (JSON and static files too: it costs nothing)."""
+    """Sets the policy on every response a view makes (JSON too: it costs nothing; static
+    files are answered by WhiteNoise, above this middleware, and need none)."""
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         frameable = getattr(response, "xframe_options_exempt", False)
