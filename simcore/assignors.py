@@ -27,6 +27,17 @@ Cooperative-sticky computes the same target as sticky. Kafka's assignor then wit
 partitions another live member still owns; they are revoked first and handed out in a
 follow-up rebalance (KIP-429). That second round is the caller's business:
 `revoked_and_added` gives what each member loses and gains between two assignments.
+
+librdkafka (``client="librdkafka"``: the group leader is a librdkafka consumer) runs its
+own assignors ([R] src/rdkafka_range_assignor.c, rdkafka_roundrobin_assignor.c,
+rdkafka_sticky_assignor.c). Without racks, range and round robin give Java's results
+(members by member id, topics by name). Its sticky assignor, used for
+``cooperative-sticky``, is a port of Java's *pre-2.7* ``AbstractStickyAssignor``: no
+constrained path, always the general one, and its own orders where Java iterates hash
+maps (`_LibrdkafkaSticky`). So after a member leaves, which survivor takes which orphaned
+partition can differ from Java's: 3 members owning ``[0, 3]``, ``[1, 4]``, ``[2, 5]``,
+the second leaves → librdkafka ``[0, 3, 4]``, ``[1, 2, 5]``; Java ``[0, 1, 3]``,
+``[2, 4, 5]``. tests/oracle checks these against the real client.
 """
 
 from __future__ import annotations
@@ -61,11 +72,14 @@ def assign(
     subscriptions: Mapping[str, Sequence[str]],
     partitions_per_topic: Mapping[str, int],
     current: Mapping[str, Sequence[TopicPartition]] | None = None,
+    client: str = "java",
 ) -> Assignment:
     """Assign partitions as Kafka's `strategy` would; see the module docstring.
 
     `current` is the previous assignment (member → owned partitions), read only by the
     sticky strategies; entries of members no longer in `subscriptions` have left.
+    `client` is the group leader's client family (``java`` or ``librdkafka``): the leader
+    runs the assignor, and librdkafka's sticky assignor breaks ties its own way.
     """
     name = _ALIASES.get(strategy)
     if name is None:
@@ -80,6 +94,8 @@ def assign(
         result = _range(subs, counts)
     elif name == "roundrobin":
         result = _roundrobin(subs, counts)
+    elif client == "librdkafka":
+        result = _librdkafka_sticky(subs, counts, current or {})
     else:
         result = _sticky(subs, counts, current or {})
     return {m: sorted(result.get(m, [])) for m in sorted(subs)}
@@ -545,3 +561,274 @@ def _check_complete(
     wrong = [m for m, tps in result.items() if any(t not in live[m] for t, _ in tps)]
     if set(seen) != expected or any(n > 1 for n in seen.values()) or wrong:
         raise AssertionError(f"sticky assignment is not a partition of the topics: {result}")
+
+
+# --- librdkafka's sticky assignor ------------------------------------------------------
+
+
+def _librdkafka_sticky(
+    subs: dict[str, frozenset[str]],
+    counts: dict[str, int],
+    current: Mapping[str, Sequence[TopicPartition]],
+) -> Assignment:
+    # rdkafka_cgrp.c: a member whose metadata lists no topic fails to parse and is left out
+    live = {m: ts for m, ts in subs.items() if ts}
+    topics = {t: n for t, n in counts.items() if any(t in ts for ts in live.values())}
+    if not live or not topics:
+        return {m: [] for m in subs}
+    result = _LibrdkafkaSticky(live, topics, current).assign()
+    _check_complete(result, live, topics)
+    return result
+
+
+class _LibrdkafkaSticky:
+    """[R] src/rdkafka_sticky_assignor.c ``rd_kafka_sticky_assignor_assign_cb``, step for
+    step (without racks; every member in one generation, so ``prevAssignment`` is empty).
+
+    Orders, where the C code has them from its data structures:
+    - ``rd_map_t`` iterates its elements newest first (``LIST_INSERT_HEAD`` on
+      ``rmap_iter``, src/rdmap.c), whatever the hashes; ``dict`` order reversed here.
+    - the members come in the JoinGroup response's order and the eligible topics in the
+      Metadata response's; we take member-id and topic-name order. Member order never
+      decides anything below; topic order only orders the orphaned partitions of
+      ``sortPartitions`` across topics.
+    - every ``rd_list_sort`` / ``qsort`` has a total order (member ids, topic, partition).
+    - ``PartitionMovements`` keeps partitions in ``rd_kafka_topic_partition_list_t``
+      lists, in insertion order (Java: a HashSet).
+    One departure: when a partition moves back along a pair of members,
+    ``getTheActualPartitionToBeMoved`` returns a pointer into a movement list that
+    ``movePartition`` then deletes from (the element under the pointer is freed or shifted).
+    We move the partition that pointer named, as Java does.
+    """
+
+    def __init__(
+        self,
+        subs: dict[str, frozenset[str]],
+        topics: dict[str, int],
+        current: Mapping[str, Sequence[TopicPartition]],
+    ) -> None:
+        self.subs = subs
+        self.members = sorted(subs)  # strcmp order (Python compares code points, as UTF-8)
+        self.topic_order = sorted(topics)  # eligible_topics: Metadata response order
+        self.topics = topics
+        # prepopulateCurrentAssignments
+        self.assignment: dict[str, list[TopicPartition]] = {m: [] for m in self.members}
+        self.owner: dict[TopicPartition, str] = {}  # currentPartitionConsumer
+        claims: dict[TopicPartition, list[str]] = {}  # sortedPartitionConsumersByGeneration
+        for member in self.members:
+            for t, p in current.get(member, ()):
+                claims.setdefault((t, p), []).append(member)
+                self.owner[(t, p)] = member
+        for tp, claimants in reversed(claims.items()):  # RD_MAP_FOREACH: newest first
+            if len(claimants) > 1:  # claimed twice in one generation: invalidated
+                del self.owner[tp]
+                continue
+            self.assignment[claimants[0]].append(tp)
+        # populatePotentialMaps
+        self.potential: dict[str, list[TopicPartition]] = {m: [] for m in self.members}
+        self.consumers_of: dict[TopicPartition, list[str]] = {}  # partition2AllPotential...
+        for topic in self.topic_order:
+            for member in self.members:
+                if topic in subs[member]:
+                    for p in range(topics[topic]):
+                        self.potential[member].append((topic, p))
+                        self.consumers_of.setdefault((topic, p), []).append(member)
+        self.potential_set = {m: set(tps) for m, tps in self.potential.items()}
+        self.movements = _PartitionMovementLists()
+        self.sorted_subs: list[str] = []  # sortedCurrentSubscriptions
+
+    # -- rd_kafka_sticky_assignor_assign_cb -----------------------------------------------
+
+    def assign(self) -> Assignment:
+        fresh = not self.assignment  # RD_MAP_IS_EMPTY(&currentAssignment): never, here
+        sorted_partitions = self._sort_partitions(fresh)
+        unassigned = list(sorted_partitions)
+        revocation_required = False
+        for member in reversed(list(self.assignment)):
+            kept = []
+            for tp in self.assignment[member]:
+                if tp not in self.consumers_of:  # the partition no longer exists
+                    self.owner.pop(tp, None)
+                elif tp[0] not in self.subs[member]:  # no longer subscribed: revoke
+                    revocation_required = True
+                else:
+                    kept.append(tp)
+                    unassigned.remove(tp)
+            self.assignment[member][:] = kept
+        self.sorted_subs = list(self.assignment)
+        self._resort()
+        self._balance(sorted_partitions, unassigned, revocation_required)
+        return self.assignment
+
+    def _resort(self) -> None:
+        """sort_by_map_elem_val_toppar_list_cnt: by partition count, then member id."""
+        self.sorted_subs.sort(key=lambda m: (len(self.assignment[m]), m))
+
+    # -- sortPartitions --------------------------------------------------------------------
+
+    def _identical(self) -> bool:
+        """areSubscriptionsIdentical: every partition has the same consumer list, every
+        consumer the same potential partitions."""
+        lists = list(self.consumers_of.values())
+        if any(c != lists[0] for c in lists):
+            return False
+        sets = list(self.potential_set.values())
+        return all(s == sets[0] for s in sets)
+
+    def _sort_partitions(self, fresh: bool) -> list[TopicPartition]:
+        if fresh or not self._identical():
+            return sorted(self.consumers_of, key=lambda tp: (len(self.consumers_of[tp]), tp))
+        # A reassignment with identical subscriptions: take partitions round robin from the
+        # consumer with the most, then add the rest in the map's order (newest first).
+        remaining: dict[str, list[TopicPartition]] = {}
+        for member in reversed(list(self.assignment)):
+            self.assignment[member].sort()  # "Sort assigned partitions for consistency"
+            still = [tp for tp in self.assignment[member] if tp in self.consumers_of]
+            if still:
+                remaining[member] = still
+        order = sorted(remaining, key=lambda m: (len(remaining[m]), m))
+        result: list[TopicPartition] = []
+        while order:
+            member = order[-1]
+            if remaining[member]:  # (no prevAssignment: the first partition it has)
+                result.append(remaining[member].pop(0))
+                order.sort(key=lambda m: (len(remaining[m]), m))
+            else:
+                order.pop()
+        was_empty = not result
+        seen = set(result)
+        for tp in reversed(list(self.consumers_of)):  # upsert, RD_MAP_FOREACH order
+            if tp not in seen:
+                result.append(tp)
+        if was_empty:
+            result.sort()
+        return result
+
+    # -- balance ---------------------------------------------------------------------------
+
+    def _balance(
+        self,
+        sorted_partitions: list[TopicPartition],
+        unassigned: list[TopicPartition],
+        revocation_required: bool,
+    ) -> None:
+        initializing = not self.assignment[self.sorted_subs[-1]]
+        for tp in unassigned:  # maybeAssign
+            for member in self.sorted_subs:
+                if tp in self.potential_set[member]:
+                    self.assignment[member].append(tp)
+                    self.owner[tp] = member
+                    self._resort()
+                    break
+        movable = {tp for tp, consumers in self.consumers_of.items() if len(consumers) >= 2}
+        sorted_partitions = [tp for tp in sorted_partitions if tp in movable]
+        unassigned = [tp for tp in unassigned if tp in movable]
+        fixed: dict[str, list[TopicPartition]] = {}
+        for member in list(self.sorted_subs):
+            if not self._can_participate(member):
+                self.sorted_subs.remove(member)
+                fixed[member] = self.assignment.pop(member)
+        before = {m: list(tps) for m, tps in self.assignment.items()}
+        owner_before = dict(self.owner)
+        if not revocation_required and unassigned:
+            self._perform_reassignments(unassigned)
+        performed = self._perform_reassignments(sorted_partitions)
+        if not initializing and performed and _score(self.assignment) >= _score(before):
+            for member, tps in before.items():
+                self.assignment[member][:] = tps
+            self.owner = owner_before
+        self.assignment.update(fixed)
+        self.sorted_subs.extend(fixed)
+        self._resort()
+
+    def _can_participate(self, member: str) -> bool:
+        """consumerCanParticipateInReassignment."""
+        mine = self.assignment[member]
+        if len(mine) < len(self.potential[member]):
+            return True
+        return any(len(self.consumers_of[tp]) >= 2 for tp in mine)
+
+    def _is_balanced(self) -> bool:
+        """isBalanced."""
+        sizes = {m: len(tps) for m, tps in self.assignment.items()}
+        if sizes[self.sorted_subs[0]] >= sizes[self.sorted_subs[-1]] - 1:
+            return True
+        for member in self.sorted_subs:
+            count = sizes[member]
+            if count == len(self.potential[member]):
+                continue
+            mine = set(self.assignment[member])
+            for tp in self.potential[member]:
+                if tp not in mine and count < sizes[self.owner[tp]]:
+                    return False
+        return True
+
+    def _perform_reassignments(self, partitions: list[TopicPartition]) -> bool:
+        """performReassignments (prevAssignment empty: no move back to a previous owner)."""
+        performed = False
+        while True:
+            modified = False
+            for tp in partitions:
+                if self._is_balanced():
+                    break
+                size = len(self.assignment[self.owner[tp]])
+                consumer = self.owner[tp]
+                if any(
+                    other != consumer and size > len(self.assignment[other]) + 1
+                    for other in self.consumers_of[tp]
+                ):
+                    self._reassign(tp)
+                    performed = modified = True
+            if not modified:
+                return performed
+
+    def _reassign(self, tp: TopicPartition) -> None:
+        """reassignPartition → reassignPartitionToConsumer → processPartitionMovement."""
+        new = next(m for m in self.sorted_subs if tp in self.potential_set[m])
+        tp = self.movements.partition_to_move(tp, self.owner[tp], new)
+        old = self.owner[tp]
+        self.movements.move(tp, old, new)
+        self.assignment[new].append(tp)
+        self.assignment[old].remove(tp)
+        self.owner[tp] = new
+        self._resort()
+
+
+class _PartitionMovementLists:
+    """PartitionMovements_t with librdkafka's containers: per topic, per (src, dst) pair,
+    a partition list in insertion order."""
+
+    def __init__(self) -> None:
+        self._pair_of: dict[TopicPartition, tuple[str, str]] = {}
+        self._by_topic: dict[str, dict[tuple[str, str], list[TopicPartition]]] = {}
+
+    def _forget(self, tp: TopicPartition) -> tuple[str, str]:
+        pair = self._pair_of.pop(tp)
+        pairs = self._by_topic[tp[0]]
+        pairs[pair].remove(tp)
+        if not pairs[pair]:
+            del pairs[pair]
+        if not pairs:
+            del self._by_topic[tp[0]]
+        return pair
+
+    def _record(self, tp: TopicPartition, pair: tuple[str, str]) -> None:
+        self._pair_of[tp] = pair
+        self._by_topic.setdefault(tp[0], {}).setdefault(pair, []).append(tp)
+
+    def move(self, tp: TopicPartition, old: str, new: str) -> None:
+        if tp in self._pair_of:
+            source, _ = self._forget(tp)
+            if source != new:  # not moving back to its previous consumer
+                self._record(tp, (source, new))
+        else:
+            self._record(tp, (old, new))
+
+    def partition_to_move(self, tp: TopicPartition, old: str, new: str) -> TopicPartition:
+        pairs = self._by_topic.get(tp[0])
+        if pairs is None:
+            return tp
+        if tp in self._pair_of:
+            old = self._pair_of[tp][0]
+        reverse = pairs.get((new, old))
+        return tp if not reverse else reverse[0]

@@ -492,3 +492,195 @@ def test_it_depends_only_on_the_input_not_its_order(group, strategy, rnd: random
     shuffled_counts = dict(rnd.sample(list(counts.items()), len(counts)))
     shuffled_previous = {m: rnd.sample(p, len(p)) for m, p in reversed(list(previous.items()))}
     assert assign(strategy, shuffled_subs, shuffled_counts, shuffled_previous) == expected
+
+
+# --- librdkafka's own sticky assignor (src/rdkafka_sticky_assignor.c) -------------------
+#
+# The vectors below are librdkafka's unit tests (ut_test* in rdkafka_sticky_assignor.c,
+# without racks); tests/oracle checks the same algorithm against the real client.
+
+
+def rdk(subs, counts, current=None, strategy="cooperative-sticky"):
+    return assign(strategy, subs, counts, current, client="librdkafka")
+
+
+def t1(*partitions: int, topic: str = "topic1") -> list[tuple[str, int]]:
+    return [(topic, p) for p in partitions]
+
+
+def test_librdkafka_gives_orphans_to_survivors_in_its_own_order():
+    # 3 members own [0,3] [1,4] [2,5]; m2 leaves. librdkafka's sortPartitions lists the
+    # orphans newest first (rd_map iteration): p4 then p1, each to the least loaded member
+    # by (count, id): m1 takes p4, m3 p1. Java's constrained path deals p1 then p4.
+    subs = {"m1": ["t"], "m2": ["t"], "m3": ["t"]}
+    before = rdk(subs, {"t": 6})
+    assert before == {
+        "m1": [("t", 0), ("t", 3)],
+        "m2": [("t", 1), ("t", 4)],
+        "m3": [("t", 2), ("t", 5)],
+    }
+    survivors = {"m1": ["t"], "m3": ["t"]}
+    assert rdk(survivors, {"t": 6}, before) == {
+        "m1": [("t", 0), ("t", 3), ("t", 4)],
+        "m3": [("t", 1), ("t", 2), ("t", 5)],
+    }
+    java = assign("cooperative-sticky", survivors, {"t": 6}, before)
+    assert java == {"m1": [("t", 0), ("t", 1), ("t", 3)], "m3": [("t", 2), ("t", 4), ("t", 5)]}
+
+
+def test_librdkafka_sticky_matches_its_unit_test_stickiness2():
+    counts = {"topic1": 6}
+    one = {"consumer1": ["topic1"]}
+    two = {**one, "consumer2": ["topic1"]}
+    three = {**two, "consumer3": ["topic1"]}
+    a1 = rdk(one, counts)
+    assert a1 == {"consumer1": t1(0, 1, 2, 3, 4, 5)}
+    a2 = rdk(two, counts, a1)
+    assert a2 == {"consumer1": t1(3, 4, 5), "consumer2": t1(0, 1, 2)}
+    a3 = rdk(three, counts, a2)
+    assert a3 == {"consumer1": t1(4, 5), "consumer2": t1(1, 2), "consumer3": t1(0, 3)}
+    assert rdk(three, counts, a3) == a3  # "Run it twice, should be stable"
+    a4 = rdk({"consumer2": ["topic1"], "consumer3": ["topic1"]}, counts, a3)
+    assert a4 == {"consumer2": t1(1, 2, 5), "consumer3": t1(0, 3, 4)}
+    # Java's constrained path: consumer2 [1, 2, 4], consumer3 [0, 3, 5]
+    assert assign("sticky", {"consumer2": ["topic1"], "consumer3": ["topic1"]}, counts, a3) != a4
+    assert rdk({"consumer3": ["topic1"]}, counts, a4) == {"consumer3": t1(0, 1, 2, 3, 4, 5)}
+
+
+def test_librdkafka_sticky_matches_its_unit_test_add_remove_consumer():
+    counts = {"topic1": 3}
+    a1 = rdk({"consumer1": ["topic1"]}, counts)
+    a2 = rdk({"consumer1": ["topic1"], "consumer2": ["topic1"]}, counts, a1)
+    assert a2 == {"consumer1": t1(1, 2), "consumer2": t1(0)}
+    assert rdk({"consumer2": ["topic1"]}, counts, a2) == {"consumer2": t1(0, 1, 2)}
+
+
+def test_librdkafka_sticky_matches_its_unit_test_poor_round_robin_scenario():
+    every = ["topic1", "topic2", "topic3", "topic4", "topic5"]
+    odd = ["topic1", "topic3", "topic5"]
+    subs = {"consumer1": every, "consumer2": odd, "consumer3": odd, "consumer4": every}
+    counts = {"topic1": 2, "topic2": 1, "topic3": 2, "topic4": 1, "topic5": 2}
+    assert rdk(subs, counts) == {
+        "consumer1": [("topic2", 0), ("topic3", 0)],
+        "consumer2": [("topic1", 0), ("topic3", 1)],
+        "consumer3": [("topic1", 1), ("topic5", 0)],
+        "consumer4": [("topic4", 0), ("topic5", 1)],
+    }
+
+
+def test_librdkafka_sticky_matches_its_unit_tests_on_mixed_and_two_topics():
+    mixed = {"consumer1": ["topic1"], "consumer2": ["topic1", "topic2"], "consumer3": ["topic1"]}
+    assert rdk(mixed, {"topic1": 3, "topic2": 2}) == {
+        "consumer1": t1(0, 2),
+        "consumer2": t1(0, 1, topic="topic2"),
+        "consumer3": t1(1),
+    }
+    both = {"consumer1": ["topic1", "topic2"], "consumer2": ["topic1", "topic2"]}
+    assert rdk(both, {"topic1": 3, "topic2": 3}) == {
+        "consumer1": sorted(t1(0, 2) + t1(1, topic="topic2")),
+        "consumer2": sorted(t1(1) + t1(0, 2, topic="topic2")),
+    }
+
+
+def test_librdkafka_sticky_matches_its_unit_test_add_remove_topic():
+    both = {"consumer1": ["topic1", "topic2"], "consumer2": ["topic1", "topic2"]}
+    a1 = rdk(both, {"topic1": 3})
+    assert a1 == {"consumer1": t1(0, 2), "consumer2": t1(1)}
+    a2 = rdk(both, {"topic1": 3, "topic2": 3}, a1)
+    assert a2 == {
+        "consumer1": sorted(t1(0, 2) + t1(1, topic="topic2")),
+        "consumer2": sorted(t1(1) + t1(0, 2, topic="topic2")),
+    }
+    a3 = rdk(both, {"topic2": 3}, a2)
+    assert a3 == {"consumer1": t1(1, topic="topic2"), "consumer2": t1(0, 2, topic="topic2")}
+
+
+def test_librdkafka_sticky_matches_its_unit_tests_on_owned_partitions():
+    one = ["topic1"]
+    subs = {"consumer1": one, "consumer2": one, "consumer3": one}
+    # AllConsumersReachExpectedQuotaAndAreConsideredFilled
+    owned = {"consumer1": t1(0, 1), "consumer2": t1(2)}
+    assert rdk(subs, {"topic1": 4}, owned) == {
+        "consumer1": t1(0, 1),
+        "consumer2": t1(2),
+        "consumer3": t1(3),
+    }
+    # PartitionsTransferringOwnership...ClaimedByMultipleConsumersInSameGeneration (1 and 2)
+    owned = {"consumer1": t1(0, 1), "consumer2": t1(0, 2)}
+    assert rdk(subs, {"topic1": 3}, owned) == {
+        "consumer1": t1(1),
+        "consumer2": t1(2),
+        "consumer3": t1(0),
+    }
+    owned = {"consumer1": t1(0, 1), "consumer2": t1(1, 2)}
+    assert rdk(subs, {"topic1": 3}, owned) == {
+        "consumer1": t1(0),
+        "consumer2": t1(2),
+        "consumer3": t1(1),
+    }
+
+
+def test_librdkafka_sticky_matches_its_unit_test_no_reassignment_on_current_members():
+    topics = ["topic0", "topic1", "topic2", "topic3"]
+    subs = {f"consumer{i}": topics for i in (1, 2, 3, 4)}
+    owned = {
+        "consumer2": [("topic0", 0), ("topic2", 0), ("topic1", 0)],
+        "consumer3": [("topic3", 2), ("topic2", 2), ("topic1", 1)],
+        "consumer4": [("topic3", 1), ("topic0", 1), ("topic0", 2)],
+    }
+    result = rdk(subs, {t: 3 for t in topics}, owned)
+    assert result["consumer1"] == [("topic1", 2), ("topic2", 1), ("topic3", 0)]
+    for member, parts in owned.items():
+        assert result[member] == sorted(parts)
+
+
+@pytest.mark.parametrize("strategy", ["range", "roundrobin"])
+def test_librdkafka_range_and_round_robin_are_javas_without_racks(strategy):
+    # rdkafka_range_assignor.c / rdkafka_roundrobin_assignor.c: members by member id
+    # (group.instance.id when both are static), topics by name, as the Java assignors
+    for subs, counts in (
+        (UNEQUAL, UNEQUAL_COUNTS),
+        ({"C0": ALL_FOUR, "C1": ALL_FOUR}, FOUR_TOPICS),
+    ):
+        assert rdk(subs, counts, strategy=strategy) == assign(strategy, subs, counts)
+
+
+@given(groups_with_history())
+def test_librdkafka_sticky_assigns_each_subscribed_partition_once(group):
+    subs, counts, previous = group
+    _check_valid(rdk(subs, counts, previous), subs, counts)
+
+
+@given(groups(equal=True))
+def test_librdkafka_sticky_balances_equal_subscriptions_within_one(group):
+    subs, counts = group
+    sizes = [len(parts) for parts in rdk(subs, counts).values()]
+    assert max(sizes) - min(sizes) <= 1
+
+
+@given(groups(equal=True), st.data())
+def test_librdkafka_sticky_keeps_the_survivors_partitions_when_one_leaves(group, data):
+    subs, counts = group
+    before = rdk(subs, counts)
+    gone = data.draw(st.sampled_from(sorted(subs)))
+    remaining = {m: t for m, t in subs.items() if m != gone}
+    if not remaining:
+        return
+    after = rdk(remaining, counts, before)
+    for member in remaining:
+        assert set(before[member]) <= set(after[member])
+    sizes = [len(parts) for parts in after.values()]
+    assert max(sizes) - min(sizes) <= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(groups_with_history(), st.randoms(use_true_random=False))
+def test_librdkafka_sticky_depends_only_on_the_input_not_its_order(group, rnd: random.Random):
+    subs, counts, previous = group
+    expected = rdk(subs, counts, previous)
+    members = list(subs)
+    rnd.shuffle(members)
+    shuffled_subs = {m: rnd.sample(subs[m], len(subs[m])) for m in members}
+    shuffled_counts = dict(rnd.sample(list(counts.items()), len(counts)))
+    shuffled_previous = {m: rnd.sample(p, len(p)) for m, p in reversed(list(previous.items()))}
+    assert rdk(shuffled_subs, shuffled_counts, shuffled_previous) == expected
