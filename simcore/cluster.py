@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from simcore.controller import NETWORK_EXCEPTION, Controller
 from simcore.log import Batch, ReplicaLog
 from simcore.network import Network
-from simcore.replication import NOT_LEADER_OR_FOLLOWER, Replication
+from simcore.replication import NOT_LEADER_OR_FOLLOWER, LeaderState, Replication
 from simcore.retention import Retention
 from simcore.spec import Scenario, TopicSpec
 
@@ -29,14 +29,19 @@ MAX_PARTITION_FETCH_BYTES = 1_048_576  # max.partition.fetch.bytes default
 
 NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
 OUT_OF_ORDER_SEQUENCE = "OUT_OF_ORDER_SEQUENCE_NUMBER"
+UNKNOWN_PRODUCER_ID = "UNKNOWN_PRODUCER_ID"
+INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"
+REQUEST_TIMED_OUT = "REQUEST_TIMED_OUT"
 OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
+# Retriable in both clients ([J] RetriableException subclasses). The idempotent producer's
+# own errors (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH) are
+# not: each client decides about them itself (simcore.idempotence).
 RETRIABLE_PRODUCE_ERRORS = (
     NOT_ENOUGH_REPLICAS,
     "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
     NOT_LEADER_OR_FOLLOWER,
     NETWORK_EXCEPTION,
-    "REQUEST_TIMED_OUT",
-    OUT_OF_ORDER_SEQUENCE,
+    REQUEST_TIMED_OUT,
     "LEADER_NOT_AVAILABLE",
 )
 
@@ -47,6 +52,26 @@ FetchCallback = Callable[..., None]  # (offset, batches, error=None, idle_rounds
 def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
     """Answer with ``error`` although the batch was appended (the duplicate hazard)."""
     return lambda _error, _base: respond(error, -1)
+
+
+class ProduceWait:
+    """An acks=all produce waiting for the ISR (Kafka's DelayedProduce): answered once —
+    when the HW passes it, when the ISR or the leadership changes, or with
+    REQUEST_TIMED_OUT when the request's own timeout runs out first."""
+
+    __slots__ = ("deadline", "done", "producer", "respond", "timeout")
+
+    def __init__(self, respond: ProduceCallback, now: int, timeout: int, producer: str) -> None:
+        self.respond = respond
+        self.timeout = timeout
+        self.deadline = now + timeout
+        self.producer = producer
+        self.done = False
+
+    def __call__(self, error: str | None, base: int) -> None:
+        if not self.done:
+            self.done = True
+            self.respond(error, base)
 
 
 class FetchWaiter:
@@ -162,13 +187,19 @@ class Cluster:
         acks: int,
         on_response: ProduceCallback,
         injected: str | None = None,
+        timeout_ms: int = 30_000,
     ) -> None:
         """Client side: the request goes out now; ``on_response`` runs at the client.
         ``injected`` is a scenario fault: the broker answers with that error (after
-        appending, for NOT_ENOUGH_REPLICAS_AFTER_APPEND)."""
+        appending, for NOT_ENOUGH_REPLICAS_AFTER_APPEND). ``timeout_ms`` is the
+        ProduceRequest's timeout, which the broker enforces on acks=all (Java sends
+        request.timeout.ms, [J] Sender.sendProduceRequest; librdkafka its topic-level
+        request.timeout.ms, [R] src/rdkafka_msgset_writer.c)."""
 
         respond = partial(self._produce_response, broker, on_response)
-        self.engine.after(self.latency, self._produce, broker, tp, batch, acks, respond, injected)
+        self.engine.after(
+            self.latency, self._produce, broker, tp, batch, acks, respond, injected, timeout_ms
+        )
 
     def _produce_response(
         self, broker: int, on_response: ProduceCallback, error: str | None, base: int
@@ -186,6 +217,7 @@ class Cluster:
         acks: int,
         respond: ProduceCallback,
         injected: str | None = None,
+        timeout_ms: int = 30_000,
     ) -> None:
         part = self.partitions[tp]
         replica = part.replicas.get(broker)
@@ -218,11 +250,12 @@ class Cluster:
                 error, base = verdict
                 if error is None and acks == -1 and base + batch.count > replica.hw:
                     # a duplicate is answered like the original: once the HW passes it
+                    wait = self._await_isr(part, replica, respond, timeout_ms, batch.producer)
                     waiters = lead.ack_waiters
                     at = len(waiters)
                     while at > 0 and waiters[at - 1][0] > base + batch.count:
                         at -= 1
-                    waiters.insert(at, (base + batch.count, respond, base))
+                    waiters.insert(at, (base + batch.count, wait, base))
                     self.replication.update_hw(part, replica)
                     return
                 respond(error, base)
@@ -230,8 +263,7 @@ class Cluster:
         batch.epoch = lead.epoch
         placed = replica.append(batch)
         if batch.producer_id >= 0:
-            seqs = lead.producer_seqs.setdefault(batch.producer_id, deque(maxlen=5))
-            seqs.append((batch.base_seq, batch.base_seq + batch.count - 1, placed.base))
+            self._remember_sequence(lead, placed)
         if self.timeline.itemises("append"):
             self.timeline.record(
                 "append",
@@ -245,32 +277,109 @@ class Cluster:
         if lead.parked:
             self.replication.wake_followers(part, replica)
         if acks == -1:
-            lead.ack_waiters.append((placed.end, respond, placed.base))
+            wait = self._await_isr(part, replica, respond, timeout_ms, batch.producer)
+            lead.ack_waiters.append((placed.end, wait, placed.base))
         elif acks == 1:
             respond(None, placed.base)
         self.replication.update_hw(part, replica)
 
+    def _await_isr(
+        self,
+        part: Partition,
+        replica: ReplicaLog,
+        respond: ProduceCallback,
+        timeout_ms: int,
+        producer: str,
+    ) -> ProduceWait:
+        """An acks=all write waits for the ISR at most its request's timeout: Kafka's
+        DelayedProduce answers REQUEST_TIMED_OUT when it expires, and the records stay
+        appended ([S] core ReplicaManager.appendRecords, DelayedProduce.onExpiration).
+        One timer per leader, aimed at the earliest deadline."""
+        lead = replica.lead
+        assert lead is not None
+        wait = ProduceWait(respond, self.engine.now, timeout_ms, producer)
+        waits = lead.produce_waits
+        while waits and waits[0].done:  # answered already (most are, within ms)
+            waits.popleft()
+        waits.append(wait)
+        if lead.produce_timer is None or wait.deadline < lead.produce_timer:
+            lead.produce_timer = wait.deadline
+            self.engine.at(wait.deadline, self._expire_produce, part, replica, wait.deadline)
+        return wait
+
+    def _expire_produce(self, part: Partition, replica: ReplicaLog, scheduled: int) -> None:
+        lead = replica.lead
+        if lead is None or lead.produce_timer != scheduled:
+            return  # leadership lost (its waiters were answered), or superseded
+        lead.produce_timer = None
+        now = self.engine.now
+        pending: deque[ProduceWait] = deque()
+        for wait in lead.produce_waits:
+            if wait.done:
+                continue
+            if wait.deadline > now:
+                pending.append(wait)
+                continue
+            self.timeline.record(
+                "produce_timed_out",
+                f"broker-{replica.broker}",
+                part=part.name,
+                producer=wait.producer,
+                waited=wait.timeout,
+            )
+            wait(REQUEST_TIMED_OUT, -1)
+        lead.produce_waits = pending
+        if pending:
+            first = min(w.deadline for w in pending)
+            lead.produce_timer = first
+            self.engine.at(first, self._expire_produce, part, replica, first)
+
     def _check_sequence(
         self, part: Partition, replica: ReplicaLog, batch: Batch
     ) -> tuple[str | None, int] | None:
-        """Broker-side idempotence: dedup the last 5 batches, reject gaps (KIP-98)."""
-        seqs = replica.lead.producer_seqs.get(batch.producer_id)  # type: ignore[union-attr]
-        if not seqs:
-            return None if batch.base_seq == 0 else (OUT_OF_ORDER_SEQUENCE, -1)
-        for base_seq, _last, base_offset in seqs:
-            if base_seq == batch.base_seq:
-                self.timeline.record(
-                    "dedup",
-                    f"broker-{replica.broker}",
-                    part=part.name,
-                    producer=batch.producer,
-                    seq=batch.base_seq,
-                    base=base_offset,
-                )
-                return (None, base_offset)
-        if batch.base_seq != seqs[-1][1] + 1:
-            return (OUT_OF_ORDER_SEQUENCE, -1)
-        return None
+        """Broker-side idempotence (KIP-98, KIP-360; [S] storage ProducerStateEntry,
+        ProducerAppendInfo, UnifiedLog.analyzeAndValidateProducerState): a batch among the
+        producer's last 5 of the same epoch is a duplicate, answered with the original
+        offset; an older epoch is refused (INVALID_PRODUCER_EPOCH); a newer epoch must start
+        at sequence 0; otherwise the sequence must follow the last one. A producer the
+        broker has no state for is accepted at any sequence (since Kafka 2.5: brokers no
+        longer answer UNKNOWN_PRODUCER_ID to a produce)."""
+        lead = replica.lead
+        assert lead is not None
+        epoch = lead.producer_epochs.get(batch.producer_id)
+        if epoch is None:
+            return None
+        seqs = lead.producer_seqs[batch.producer_id]
+        if batch.producer_epoch == epoch:
+            for base_seq, _last, base_offset in seqs:
+                if base_seq == batch.base_seq:
+                    self.timeline.record(
+                        "dedup",
+                        f"broker-{replica.broker}",
+                        part=part.name,
+                        producer=batch.producer,
+                        seq=batch.base_seq,
+                        base=base_offset,
+                    )
+                    return (None, base_offset)
+            if seqs and batch.base_seq != seqs[-1][1] + 1:
+                return (OUT_OF_ORDER_SEQUENCE, -1)
+            return None
+        if batch.producer_epoch < epoch:
+            return (INVALID_PRODUCER_EPOCH, -1)
+        return None if batch.base_seq == 0 else (OUT_OF_ORDER_SEQUENCE, -1)
+
+    @staticmethod
+    def _remember_sequence(lead: LeaderState, batch: Batch) -> None:
+        """A new producer epoch starts a fresh record of batches (ProducerStateEntry
+        .maybeUpdateProducerEpoch)."""
+        pid = batch.producer_id
+        if lead.producer_epochs.get(pid) != batch.producer_epoch:
+            lead.producer_epochs[pid] = batch.producer_epoch
+            lead.producer_seqs[pid] = deque(maxlen=5)
+        lead.producer_seqs[pid].append(
+            (batch.base_seq, batch.base_seq + batch.count - 1, batch.base)
+        )
 
     def rebuild_producer_state(self, replica: ReplicaLog) -> None:
         """A new leader rebuilds idempotence state from its own log (last 5 batches)."""
@@ -278,8 +387,7 @@ class Cluster:
         assert lead is not None
         for batch in replica.batches[-200:]:
             if batch.producer_id >= 0:
-                seqs = lead.producer_seqs.setdefault(batch.producer_id, deque(maxlen=5))
-                seqs.append((batch.base_seq, batch.base_seq + batch.count - 1, batch.base))
+                self._remember_sequence(lead, batch)
 
     # -- consumer fetch ---------------------------------------------------------------------
 

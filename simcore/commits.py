@@ -72,9 +72,15 @@ class Committer:
     member: str | None
     generation: int
     rejoin_needed: bool
+    # Membership's (declared only: a stub here would shadow it)
+    client_commit_refusal: Callable[[bool], tuple[str, str] | None]
 
     @property
     def latency(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def librdkafka(self) -> bool:
         raise NotImplementedError
 
     def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
@@ -150,6 +156,12 @@ class Committer:
         if not offsets:
             then()
             return
+        refusal = self.client_commit_refusal(in_rebalance)
+        if refusal is not None:  # thrown by the client: nothing is sent
+            self._refused_by_client(refusal, "commitSync", offsets)
+            if self.state not in ("down", "failed", "stopped"):
+                then()
+            return
         if not in_rebalance:
             self.state = "committing"
         deadline = self.engine.now + self.spec.default_api_timeout_ms
@@ -186,6 +198,11 @@ class Committer:
         if not offsets:
             return
         how = "auto-commit" if auto else "commitAsync"
+        refusal = self.client_commit_refusal(False)
+        if refusal is not None:
+            if not (auto and self.librdkafka):  # librdkafka's timer skips a lost assignment
+                self._refused_by_client(refusal, how, offsets)
+            return
         self.timeline.record("commit_async", self.id, offsets=_fmt(offsets), how=how)
 
         def answer(error: str | None) -> None:
@@ -212,6 +229,26 @@ class Committer:
                 self.commit_async(offsets, auto=False)
 
         self._send_commit(offsets, answer)
+
+    def _refused_by_client(self, refusal: tuple[str, str], how: str, offsets: Offsets) -> None:
+        """The client fails a commit without sending it: commitSync throws, a commitAsync's
+        callback (or the auto-commit's log line) gets the exception."""
+        exception, why = refusal
+        self.commits_failed += 1
+        if how == "commitSync":
+            self.exceptions.append(f"{exception} from {how}: {why}")
+            self.timeline.record(
+                "commit_exception", self.id, error=why, exception=exception, how=how
+            )
+        else:
+            self.timeline.record(
+                "commit_failed",
+                self.id,
+                offsets=_fmt(offsets),
+                error=f"{exception}: {why}",
+                how=how,
+                retry=False,
+            )
 
     def _commit_refused(self, error: str, how: str) -> None:
         """CommitFailedException / RebalanceInProgressException: the member is no longer

@@ -68,6 +68,7 @@ class Consumer(Committer, Membership):
         self.incarnation = 0
         self.positions: dict[TopicPartition, int] = {}
         self.stored: dict[TopicPartition, int] = {}  # librdkafka offset store
+        self.reset_floor: dict[TopicPartition, int] = {}  # auto.offset.reset=latest passed these
         self.buffers: dict[TopicPartition, deque[Chunk]] = {}
         self.arrivals: deque[TopicPartition] = deque()  # partitions with data, in arrival order
         self.fetching: set[TopicPartition] = set()
@@ -169,9 +170,17 @@ class Consumer(Committer, Membership):
                     return
                 offset = log.log_start if policy == "earliest" else log.hw
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
+                self._passed_over(tp, offset, policy)
             self.group_state.partition_started(tp)
         self.rebalance_done()
         self.maybe_poll()
+
+    def _passed_over(self, tp: TopicPartition, offset: int, policy: str) -> None:
+        """``latest`` starts the group at the HW: what lies below it is never read by this
+        group (a restart without a committed offset resets to the HW again), and
+        kafka-consumer-groups shows no lag for it — skipped, not unread."""
+        if policy == "latest":
+            self.reset_floor[tp] = max(offset, self.reset_floor.get(tp, 0))
 
     def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
         self.positions[tp] = offset
@@ -224,6 +233,7 @@ class Consumer(Committer, Membership):
         self.rebalancing = False
         self._pending_assignment = None
         self._blocked = False
+        self.joining = False
         self._hb_token += 1
         self.buffers.clear()
         self.arrivals.clear()
@@ -320,7 +330,10 @@ class Consumer(Committer, Membership):
             return
         self.fetching.discard(tp)
         if self.positions.get(tp) != offset:
-            return  # stale answer: the position moved
+            # a stale answer (the position moved since it was sent) is dropped, and the
+            # partition is fetchable again ([J] AbstractFetch: "discarding stale fetch")
+            self._ensure_fetches()
+            return
         buffer = self.buffers[tp]
         was_empty = not buffer
         for batch in batches:
@@ -352,6 +365,7 @@ class Consumer(Committer, Membership):
         self._set_position(
             tp, reset, f"OFFSET_OUT_OF_RANGE at {offset}, auto.offset.reset={policy}"
         )
+        self._passed_over(tp, reset, policy)
         self._ensure_fetches()
 
     # -- the poll loop -------------------------------------------------------------------------
@@ -368,17 +382,20 @@ class Consumer(Committer, Membership):
             self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
             self.commit_async(dict(self.positions), auto=True)
         records = self._take(self.spec.max_poll_records)
+        # The position moves as records are handed out, and only then does poll() send
+        # fetches for partitions with nothing buffered ([J] Fetcher.collectFetch moves the
+        # position; KafkaConsumer.poll sends the next round before returning records).
+        for tp, first, msgs in records:
+            self.records_consumed += len(msgs)
+            self.positions[tp] = first + len(msgs)
+            if self.librdkafka and self.spec.enable_auto_offset_store:
+                self.stored[tp] = first + len(msgs)
         self._ensure_fetches()
         if not records:
             self._idle_since = self.engine.now
             if not self.librdkafka and self.spec.enable_auto_commit:
                 self.wake_idle_poll(self._next_auto_commit)
             return
-        for tp, first, msgs in records:
-            self.records_consumed += len(msgs)
-            self.positions[tp] = first + len(msgs)
-            if self.librdkafka and self.spec.enable_auto_offset_store:
-                self.stored[tp] = first + len(msgs)
         if self.timeline.itemises("poll"):
             self.timeline.record("poll", self.id, records=_describe(records))
         for tp, first, msgs in records:

@@ -29,6 +29,25 @@ class InvariantChecker:
                 self._expect(offset <= leo, f"{group} {topic}-{p}: committed {offset} > LEO {leo}")
         self._check_positions()
         self._check_single_owners()
+        self._check_fetching()
+
+    def _check_fetching(self) -> None:
+        """Liveness of the fetch path: a consumer waiting inside poll() has, for every
+        assigned partition it has a position for, a fetch in flight (or a retry of one
+        pending) or fetched records in hand — else nothing would ever wake it up. Java
+        sends fetches for every fetchable partition in each poll(), and a stale answer
+        makes the partition fetchable again."""
+        for consumer in self.sim.consumers:
+            if consumer.state != "polling":
+                continue
+            for tp in consumer.assignment:
+                if tp not in consumer.positions:
+                    continue  # its OffsetFetch is under way
+                self._expect(
+                    tp in consumer.fetching or bool(consumer.buffers.get(tp)),
+                    f"{consumer.id} {tp[0]}-{tp[1]}: waiting in poll() with no fetch in "
+                    "flight and nothing buffered",
+                )
 
     def _check_single_owners(self) -> None:
         """group.protocol=consumer: a partition is never owned (assigned or pending

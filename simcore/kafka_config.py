@@ -370,8 +370,9 @@ JAVA_PRODUCER_PROPS = [
          "Upper bound on reporting a send's success or failure, retries included.",
          J_PRODUCER, "delivery_timeout_ms"),
     _int("request.timeout.ms", 30_000, 0, INT_MAX,
-         "Longest the client waits for one produce response.", J_PRODUCER,
-         "request_timeout_ms"),
+         "Longest the client waits for one produce response; also the produce request's"
+         " timeout, after which the broker answers an acks=all write REQUEST_TIMED_OUT.",
+         J_PRODUCER, "request_timeout_ms"),
     _int("linger.ms", 5, 0, LONG_MAX,
          "Wait this long for more records before sending a batch (0 before 4.0, KIP-1030).",
          J_PRODUCER, "linger_ms"),
@@ -410,8 +411,13 @@ LIBRDKAFKA_PRODUCER_PROPS = [
          "Local delivery timeout, retries included; 0 = infinite.", R_CONF,
          "delivery_timeout_ms", aliases=("delivery.timeout.ms",)),
     _int("request.timeout.ms", 30_000, 1, 900_000,
-         "Produce request ack timeout, enforced by the broker.", R_CONF,
+         "Produce request ack timeout, enforced by the broker only (acks=all: it answers"
+         " REQUEST_TIMED_OUT); the client's own timeout is socket.timeout.ms.", R_CONF,
          "request_timeout_ms"),
+    _int("socket.timeout.ms", 60_000, 10, 300_000,
+         "The client gives up on a produce request after this, or after the first"
+         " message's remaining message.timeout.ms if that is sooner.", R_CONF,
+         "socket_timeout_ms"),
     _int("queue.buffering.max.ms", 5, 0, 900_000,
          "Wait this long for more messages before sending a batch.", R_CONF, "linger_ms",
          aliases=("linger.ms",)),
@@ -625,9 +631,6 @@ FOREIGN: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {
     ("producer", "librdkafka"): {
         "partitioner.class": ("partitioner.class is a Java property; librdkafka picks a"
                               " built-in hash with partitioner", "partitioner"),
-        "socket.timeout.ms": ("socket.timeout.ms is not modelled for producers;"
-                              " request.timeout.ms bounds produce requests",
-                              "request.timeout.ms"),
     },
 }
 

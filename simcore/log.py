@@ -28,6 +28,7 @@ class Batch:
     base_seq: int = -1
     epoch: int = 0  # leader epoch at append
     number: int = -1  # the producer's batch number (for message stories)
+    producer_epoch: int = 0  # idempotent producers: bumped by KIP-360 recovery
 
     @property
     def count(self) -> int:
@@ -80,6 +81,7 @@ class ReplicaLog:
             batch.base_seq,
             batch.epoch,
             batch.number,
+            batch.producer_epoch,
         )
         self.copy_from(placed)
         return placed
@@ -149,6 +151,7 @@ class ReplicaLog:
                     last.base_seq,
                     last.epoch,
                     last.number,
+                    last.producer_epoch,
                 )
                 removed.append(
                     Batch(
@@ -161,6 +164,7 @@ class ReplicaLog:
                         last.base_seq + keep,
                         last.epoch,
                         last.number,
+                        last.producer_epoch,
                     )
                 )
                 self.batches.append(head)

@@ -93,8 +93,10 @@ class Membership:
         self.protocol: str | None = None
         self.last_poll = 0
         self._hb_token = 0
+        self._hb_started = 0  # when the heartbeat thread last (re)started: its wake-up phase
         self._pending_assignment: list[TopicPartition] | None = None
         self._blocked = False  # poll() waits for a commit in a rebalance callback
+        self.joining = False  # JoinGroup or SyncGroup in flight (Java: not STABLE)
 
     @property
     def group_state(self) -> Group | ConsumerGroup:
@@ -171,7 +173,31 @@ class Membership:
             self.group_state.partition_stopped(tp)
         self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
 
+    def client_commit_refusal(self, in_rebalance: bool) -> tuple[str, str] | None:
+        """(exception, why) when the client fails a commit without sending it.
+
+        Java ([J] ConsumerCoordinator.sendOffsetCommitRequest, generationIfStable): a group
+        member commits only in a stable generation. After it left the group (poll timeout,
+        a heartbeat answered UNKNOWN_MEMBER_ID) the commit throws CommitFailedException —
+        so a consumer too slow for max.poll.interval.ms redoes the same batch for ever;
+        while its JoinGroup/SyncGroup is in flight, RebalanceInProgressException.
+        librdkafka ([R] rdkafka_cgrp.c rd_kafka_cgrp_offsets_commit, the
+        max.poll.interval.ms timer): leaving the group marks the assignment lost, and a
+        commit of it fails with _ASSIGNMENT_LOST (the auto-commit timer skips it); a
+        commit during a join goes out with the current generation."""
+        if self.generation == -1:
+            if self.librdkafka:
+                return ("KafkaException(_ASSIGNMENT_LOST)", "the assignment was lost")
+            return (
+                "CommitFailedException",
+                "the consumer is not part of an active group: it was kicked out of it",
+            )
+        if self.joining and not in_rebalance and not self.librdkafka:
+            return ("RebalanceInProgressException", "the consumer is rejoining its group")
+        return None
+
     def _send_join(self) -> None:
+        self.joining = True
         self.state = "rebalancing"
         info: dict[str, Any] = {
             "protocols": list(self.spec.assignors),
@@ -232,6 +258,7 @@ class Membership:
         return result
 
     def _on_sync(self, error: str | None, assignment: list[TopicPartition]) -> None:
+        self.joining = False
         if error is not None:
             self._rejoin_later(error)
             return
@@ -287,6 +314,7 @@ class Membership:
             self.poll()
 
     def _rejoin_later(self, error: str) -> None:
+        self.joining = False
         if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
             self.generation = -1
             if error == UNKNOWN_MEMBER_ID:
@@ -307,21 +335,39 @@ class Membership:
 
     def _start_heartbeats(self) -> None:
         self._hb_token += 1
+        self._hb_started = self.engine.now
         self.later(self.heartbeat_interval_ms, self._heartbeat, self._hb_token)
+        self._watch_poll_timer(self._hb_token)
 
     def _heartbeat(self, token: int) -> None:
-        """The heartbeat thread's turn: check the poll timer (aiming a check at its
-        deadline if it falls before the next turn), send a heartbeat, plan the next."""
+        """The heartbeat thread's turn: send a heartbeat, plan the next."""
         if token != self._hb_token or self.member is None or self.state == "stopped":
             return
         if self._poll_timer_expired(token):
             return
-        interval = self.heartbeat_interval_ms
-        deadline = self.last_poll + self.spec.max_poll_interval_ms
-        if self.engine.now < deadline < self.engine.now + interval:
-            self.later(deadline - self.engine.now, self._poll_timer_expired, token)
         self._beat(token)
-        self.later(interval, self._heartbeat, token)
+        self.later(self.heartbeat_interval_ms, self._heartbeat, token)
+
+    def _watch_poll_timer(self, token: int) -> None:
+        """The heartbeat thread also wakes every ``retry.backoff.ms`` between heartbeats
+        and checks the poll timer each time ([J] AbstractCoordinator.HeartbeatThread.run:
+        ``wait(retryBackoffMs)``, then ``pollTimeoutExpired``), so an expiry is noticed
+        within retry.backoff.ms of the deadline, even when max.poll.interval.ms is shorter
+        than heartbeat.interval.ms. Only the wake-up that can find it expired is modelled:
+        the first one at or after the current deadline."""
+        if token != self._hb_token or self.member is None or self.state == "stopped":
+            return
+        if self._poll_timer_expired(token):
+            return
+        deadline = self.last_poll + self.spec.max_poll_interval_ms
+        if self.state in ("polling", "rebalancing", "joining"):  # inside poll(): no expiry
+            deadline = self.engine.now + self.spec.max_poll_interval_ms
+        step = max(1, self.spec.retry_backoff_ms)
+        wake = (
+            self._hb_started
+            + -(-(max(deadline, self.engine.now + 1) - self._hb_started) // step) * step
+        )
+        self.later(wake - self.engine.now, self._watch_poll_timer, token)
 
     def _beat(self, token: int) -> None:
         """Classic: a Heartbeat request for this member and generation."""

@@ -62,6 +62,13 @@ class ConsumerProtocolMembership(Membership):
     def _cooperative(self) -> bool:
         return True  # members keep consuming what they keep
 
+    def client_commit_refusal(self, in_rebalance: bool) -> tuple[str, str] | None:
+        """None: the new consumer has no client-side generation check. Its
+        CommitRequestManager sends the commit with the member epoch it has — none after
+        leaving — and the coordinator decides (its partitions were let go on leaving, so
+        positions are gone and only an explicit commit can reach it)."""
+        return None
+
     def ensure_group(self) -> bool:
         if self._pending_assignment is not None and not self._apply_assignment():
             return False  # a blocking commit in onPartitionsRevoked is under way

@@ -47,10 +47,33 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "produce_failed": lambda a, f: (
         f"{a} gives up on messages #{_range(f['first'], f['count'])}: {f['error']}"
     ),
+    "epoch_bump": lambda a, f: (
+        f"{a} bumps its producer epoch to {f['epoch']} after {f['why']}: "
+        f"{', '.join(f['parts'])} numbers its unacknowledged batches from sequence 0 "
+        "again, which the broker accepts from a new epoch"
+    ),
+    "fatal_error": lambda a, f: (
+        f"{a}: fatal error {f['error']} for messages #{_range(f['first'], f['count'])} "
+        f"at {f['part']} — librdkafka cannot retry without risking duplicates or "
+        "reordering: the producer stops, its queued messages fail, and the application "
+        "must create a new producer"
+    ),
+    "produce_timed_out": lambda a, f: (
+        f"{a}: the acks=all write from {f['producer']} to {f['part']} waited "
+        f"{f['waited']} ms (the request's timeout) for the ISR; it answers "
+        "REQUEST_TIMED_OUT, and the records stay in the log"
+    ),
     "start": lambda a, f: f"{a} ({f['client']} client) starts and joins group {f['group']}",
     "restart": lambda a, f: f"{a} restarts and rejoins group {f['group']}",
     "assigned": lambda a, f: f"{a} is assigned {', '.join(f['partitions']) or 'nothing'}",
-    "position": lambda a, f: f"{a} will read {f['part']} from offset {f['offset']} ({f['why']})",
+    "position": lambda a, f: (
+        f"{a} will read {f['part']} from offset {f['offset']} ({f['why']})"
+        + (
+            f"; this group skips what lies below offset {f['offset']} and never reads it"
+            if f["why"].endswith("auto.offset.reset=latest") and f["offset"] > 0
+            else ""
+        )
+    ),
     "poll": lambda a, f: f"poll() returns {f['records']} to {a}",
     "processed": lambda a, f: (
         f"{a} finished processing {f['part']} offset {_range(f['first'], f['count'])}"

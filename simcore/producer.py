@@ -7,7 +7,8 @@ passed since its first record; the sender drains ready batches while the leader'
 connection has fewer than ``max.in.flight.requests.per.connection`` requests out.
 A failed batch goes back to the *front* of its deque after ``retry.backoff.ms``,
 which is how retries reorder without idempotence. ``delivery.timeout.ms`` bounds
-the whole life of a batch.
+the whole life of a batch. The idempotent producer's sequence numbers and epoch are
+``simcore.idempotence``'s.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simcore.cluster import Metadata
+from simcore.idempotence import Idempotence, JavaIdempotence, LibrdkafkaIdempotence
 from simcore.partitioner import (
     key_path,
     librdkafka_partition,
@@ -56,6 +58,8 @@ class PendingBatch:
     closed: bool = False
     number: int = -1  # position in Producer.sent_batches, set on first send
     retry_at: int = 0  # a retried batch waits until then (retry backoff)
+    epoch: int = 0  # idempotent: the producer epoch its sequence belongs to
+    seq_reset: bool = False  # idempotent: renumbered by an epoch bump (Java)
 
 
 class Producer(Sender):
@@ -85,8 +89,12 @@ class Producer(Sender):
         self._init_sender(faults or [])
         self.next_i = 0
         self.queues: dict[int, deque[PendingBatch]] = {}
-        self.next_seq: dict[int, int] = {}
         self.producer_id = 1000 + producer_index if spec.enable_idempotence else -1
+        self.idem: Idempotence | None = None
+        if spec.enable_idempotence:
+            family = JavaIdempotence if spec.client == "java" else LibrdkafkaIdempotence
+            self.idem = family(self)
+        self.halted = False  # librdkafka after a fatal error: produce() refuses records
         self.acked: list[range | list[int]] = []
         self.failed: list[range | list[int]] = []
         self.acked_count = 0
@@ -187,7 +195,14 @@ class Producer(Sender):
         self._drain()
         self._plan_next_wake()
 
+    def _halt(self) -> None:
+        """No record is produced any more; those due so far join their batches first."""
+        self._accumulate()
+        self.halted = True
+
     def _accumulate(self) -> None:
+        if self.halted:
+            return
         last = self._last_due(self.engine.now)
         batch_size = self.spec.batch_size
         while self.next_i <= last:
@@ -291,7 +306,7 @@ class Producer(Sender):
                 wake = min(
                     wake, head.retry_at if head.attempts else head.created_ms + self.spec.linger_ms
                 )
-        if self.next_i < self.spec.messages:
+        if self.next_i < self.spec.messages and not self.halted:
             wake = min(wake, self._next_record_wake())
         if wake < NEVER:
             self._wake(wake)

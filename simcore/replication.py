@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from simcore.log import Batch, ReplicaLog
 
 if TYPE_CHECKING:
-    from simcore.cluster import Cluster, FetchWaiter, Partition
+    from simcore.cluster import Cluster, FetchWaiter, Partition, ProduceWait
 
 FOLLOWER_FETCH_BACKOFF_MS = 1000  # replica.fetch.backoff.ms
 NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
@@ -46,7 +46,14 @@ class LeaderState:
         self.parked: set[int] = set()
         self.ack_waiters: deque[tuple[int, Callable[[str | None, int], None], int]] = deque()
         self.fetch_waiters: list[FetchWaiter] = []
+        # idempotent producers: the last 5 batches (base seq, last seq, base offset) of
+        # each producer id, and the producer epoch they belong to
         self.producer_seqs: dict[int, deque[tuple[int, int, int]]] = {}
+        self.producer_epochs: dict[int, int] = {}
+        # acks=all produces waiting for the ISR, in arrival order, for their request
+        # timeout (Kafka's DelayedProduce), and when the expiry check runs next
+        self.produce_waits: deque[ProduceWait] = deque()
+        self.produce_timer: int | None = None
         self.max_hw = 0
 
 

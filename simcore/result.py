@@ -52,11 +52,25 @@ class Result:
             ]
         return cached
 
+    def skip_mark(self, group: str, tp: tuple[str, int]) -> int | None:
+        """Below this offset the group will not read what it has not read: its final
+        committed offset, or — higher, or with no commit — where auto.offset.reset=latest
+        started one of its members (the records it passed over)."""
+        marks = [
+            c.reset_floor[tp]
+            for c in self.sim.consumers
+            if c.group == group and tp in c.reset_floor
+        ]
+        committed = self.sim.coordinator.committed_offset(group, tp)
+        if committed is not None:
+            marks.append(committed)
+        return max(marks) if marks else None
+
     def _behind_committed(self, group: str, topics: list[str]) -> list[ledger.Interval]:
-        """Message ids below the group's final committed offset, per partition."""
+        """Message ids below the group's skip mark (see ``skip_mark``), per partition."""
         out: list[ledger.Interval] = []
         for part in self.sim.cluster.partition_list:
-            committed = self.sim.coordinator.committed_offset(group, (part.topic, part.index))
+            committed = self.skip_mark(group, (part.topic, part.index))
             if part.topic not in topics or committed is None:
                 continue
             batches = part.log.batches_from(part.log.log_start, committed)
@@ -340,7 +354,10 @@ class _Story:
         if kind == "segments_deleted":
             return any(o < f["log_start"] for o in offsets)
         if kind == "position":  # a consumer (re)starts at or before it, once it exists
-            return bool(offsets) and bool(self.written) and f["offset"] <= max(offsets)
+            if not offsets or not self.written:
+                return False
+            passed_over = str(f["why"]).endswith("auto.offset.reset=latest")  # skipped by it
+            return f["offset"] <= max(offsets) or (passed_over and f["offset"] > min(offsets))
         return False
 
     def _covers(self, item: str) -> bool:

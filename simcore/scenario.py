@@ -107,6 +107,7 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         topics=topics,
         consumers={c.id: c for c in consumers},
         producer_ids=tuple(p.id for p in producers),
+        idempotent_producers=tuple(p.id for p in producers if p.enable_idempotence),
         brokers=brokers,
         duration_ms=duration_ms,
     )

@@ -26,6 +26,7 @@ from .spec import (
     BROKER_FAULTS,
     CRASH_POINTS,
     FAULT_ACTIONS,
+    IDEMPOTENT_PRODUCE_ERRORS,
     PRODUCE_ERRORS,
     PRODUCER_FAULTS,
     ConsumerSpec,
@@ -433,6 +434,7 @@ class FaultContext:
     producer_ids: tuple[str, ...]
     brokers: int
     duration_ms: int
+    idempotent_producers: tuple[str, ...] = ()
 
 
 def parse_faults(raw: Any, context: FaultContext) -> tuple[FaultSpec, ...]:
@@ -453,6 +455,17 @@ def _parse_fault(raw: Any, path: str, context: FaultContext) -> FaultSpec:
     if at_ms is None:
         raise ScenarioError(join(path, "at_ms"), f"is required for {action} faults")
     needs_delay = "delay_ms" in FAULT_KEYS[action]
+    error = (
+        get_enum(data, "error", path, PRODUCE_ERRORS, default="NOT_ENOUGH_REPLICAS")
+        if action == "produce_error"
+        else None
+    )
+    if error in IDEMPOTENT_PRODUCE_ERRORS and target not in context.idempotent_producers:
+        message = (
+            f"{error} is an idempotent producer's error, and {target} is not idempotent"
+            " (enable.idempotence: false, or switched off by acks)"
+        )
+        raise ScenarioError(join(path, "error"), message, allowed=", ".join(PRODUCE_ERRORS))
     return FaultSpec(
         action,
         target,
@@ -462,11 +475,7 @@ def _parse_fault(raw: Any, path: str, context: FaultContext) -> FaultSpec:
         retriable=get_bool(data, "retriable", path, True),
         duration_ms=get_optional_int(data, "duration_ms", path, 1, 3_600_000),
         delay_ms=get_int(data, "delay_ms", path, 1, MAX_DELAY_MS) if needs_delay else 0,
-        error=(
-            get_enum(data, "error", path, PRODUCE_ERRORS, default="NOT_ENOUGH_REPLICAS")
-            if action == "produce_error"
-            else None
-        ),
+        error=error,
         injected=injected,
     )
 

@@ -3,13 +3,19 @@
 Modelled on the Java client's Sender and NetworkClient ([J] producer/internals/
 Sender.java, clients/NetworkClient.java): at most
 ``max.in.flight.requests.per.connection`` requests per broker connection; answers
-are handled in request order; when a request times out (``request.timeout.ms``) the
-connection is closed and every request still in flight on it fails. A failed batch
-goes back to the *front* of its partition's deque (``reenqueue``) — or, for an
-idempotent producer, into sequence order — and waits out its retry backoff there,
-which is how retries reorder without idempotence. A dead leader refuses the
-connection: nothing is sent, metadata is refreshed and the batch waits.
-``delivery.timeout.ms`` bounds the whole life of a batch.
+are handled in request order; when a request times out the connection is closed and
+every request still in flight on it fails. A failed batch goes back to the *front* of
+its partition's deque (``reenqueue``) — or, for an idempotent producer, into sequence
+order — and waits out its retry backoff there, which is how retries reorder without
+idempotence. A dead leader refuses the connection: nothing is sent, metadata is
+refreshed and the batch waits. ``delivery.timeout.ms`` bounds the whole life of a batch.
+
+The client's request timeout: Java's is ``request.timeout.ms``; librdkafka's is
+``socket.timeout.ms`` or the first message's remaining ``message.timeout.ms``, whichever
+is sooner ([R] src/rdkafka_request.c ``rd_kafka_ProduceRequest``) — its
+``request.timeout.ms`` is only the broker's acks=all timeout, sent in the request (as
+Java's is too; ``Cluster._await_isr``). The idempotent producer's sequence numbers and
+epoch bumps live in ``simcore.idempotence``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING
 
-from simcore.cluster import RETRIABLE_PRODUCE_ERRORS
+from simcore.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
+from simcore.idempotence import FATAL, RETRY, Idempotence
 from simcore.log import Batch
 from simcore.spec import FaultSpec, ProducerSpec
 
@@ -34,13 +41,14 @@ _PENDING = None
 
 
 class Request:
-    __slots__ = ("answer", "batch", "broker", "sent")
+    __slots__ = ("answer", "batch", "broker", "deadline", "sent")
 
-    def __init__(self, batch: PendingBatch, broker: int, sent: int) -> None:
+    def __init__(self, batch: PendingBatch, broker: int, sent: int, deadline: int) -> None:
         self.batch = batch
         self.broker = broker
         self.answer: tuple[str | None, int] | None = _PENDING
         self.sent = sent
+        self.deadline = deadline  # when the client gives up on it
 
 
 class ProduceFault:
@@ -64,8 +72,8 @@ class Sender:
     metadata: Metadata
     msg_base: int
     queues: dict[int, deque[PendingBatch]]
-    next_seq: dict[int, int]
     producer_id: int
+    idem: Idempotence | None
     sent_batches: list[tuple[int, range | tuple[int, ...]]]  # (partition, ids)
     _wake_at: int | None
     _jitter: random.Random
@@ -79,9 +87,12 @@ class Sender:
     def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
         raise NotImplementedError
 
+    def _halt(self) -> None:
+        raise NotImplementedError
+
     def _init_sender(self, faults: list[FaultSpec]) -> None:
         self.connections: dict[int, deque[Request]] = {}
-        self._timers: set[int] = set()  # connections with a request-timeout check pending
+        self._timers: dict[int, int] = {}  # broker -> when its request-timeout check runs
         # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
         self.records_sent = 0
         # the producer panel's counts: produce requests (one batch each), retries among them
@@ -91,6 +102,7 @@ class Sender:
         self.request_latency_total = 0
         self._faults = [ProduceFault(f) for f in faults]
         self._leader_wait = False
+        self.on_wire: dict[int, int] = {}  # partition -> requests awaiting an answer
 
     @property
     def in_flight(self) -> dict[int, int]:
@@ -99,6 +111,9 @@ class Sender:
     # -- draining ready batches ------------------------------------------------------------
 
     def _drain(self) -> None:
+        idem = self.idem
+        if idem is not None and not idem.before_drain():
+            return
         queues = self.queues
         if not queues:
             return
@@ -119,6 +134,8 @@ class Sender:
             if conn is None:
                 conn = self.connections[leader] = deque()
             while queue and len(conn) < max_in_flight and ready(queue[0], queue):
+                if idem is not None and not idem.gate(part, queue[0]):
+                    break
                 self._send(queue.popleft(), leader)
             if not queue:
                 del queues[part]  # only partitions with queued batches stay listed
@@ -143,10 +160,13 @@ class Sender:
             queue = self.queues[part]
             limit = self.spec.delivery_timeout_ms
             while queue and self.engine.now >= queue[0].created_ms + limit:
+                batch = queue.popleft()
                 self._complete(
-                    queue.popleft(),
+                    batch,
                     "TimeoutException: delivery.timeout.ms expired before the batch could be sent",
                 )
+                if self.idem is not None:
+                    self.idem.on_expired_in_queue(batch)
             if not queue:
                 del self.queues[part]
 
@@ -154,9 +174,8 @@ class Sender:
 
     def _send(self, batch: PendingBatch, leader: int) -> None:
         batch.closed = True
-        if batch.base_seq < 0 and self.producer_id >= 0:
-            batch.base_seq = self.next_seq.get(batch.partition, 0)
-            self.next_seq[batch.partition] = batch.base_seq + len(batch.msgs)
+        if self.idem is not None:
+            self.idem.assign(batch)
         batch.attempts += 1
         msgs = batch.msgs if type(batch.msgs) is range else tuple(batch.msgs)
         if batch.number < 0:
@@ -175,6 +194,7 @@ class Sender:
             batch.base_seq,
             0,
             batch.number,
+            batch.epoch,
         )
         tp = (spec.topic, batch.partition)
         if self.timeline.itemises("send"):
@@ -190,21 +210,35 @@ class Sender:
             )
         injected = self._broker_error() if self._faults else None
         self.records_sent += len(msgs)
+        timeout = spec.request_timeout_ms  # the ProduceRequest's (broker-side) timeout
         if spec.acks == 0:  # nothing comes back: sent counts as done
-            self.cluster.send_produce(leader, tp, wire, 0, _ignore, injected)
+            self.cluster.send_produce(leader, tp, wire, 0, _ignore, injected, timeout)
             self._complete(batch, None)
             return
-        request = Request(batch, leader, self.engine.now)
-        self.connections[leader].append(request)
+        now = self.engine.now
+        request = Request(batch, leader, now, now + self._client_timeout(batch))
+        conn = self.connections[leader]
+        conn.append(request)
+        self.on_wire[batch.partition] = self.on_wire.get(batch.partition, 0) + 1
         respond = (
             partial(self._respond_with_faults, request)
             if self._faults
             else partial(self._arrived, request)
         )
-        self.cluster.send_produce(leader, tp, wire, spec.acks, respond, injected)
-        if leader not in self._timers:
-            self._timers.add(leader)
-            self.engine.after(spec.request_timeout_ms, self._check_timeout, leader)
+        self.cluster.send_produce(leader, tp, wire, spec.acks, respond, injected, timeout)
+        timer = self._timers.get(leader)
+        if timer is None or request.deadline < timer:  # librdkafka: a shorter message timeout
+            self._timers[leader] = request.deadline
+            self.engine.at(request.deadline, self._check_timeout, leader, request.deadline)
+
+    def _client_timeout(self, batch: PendingBatch) -> int:
+        """Java: request.timeout.ms. librdkafka: socket.timeout.ms, or the first message's
+        remaining message.timeout.ms if sooner (100 ms if it has already run out)."""
+        spec = self.spec
+        if spec.client == "java":
+            return spec.request_timeout_ms
+        left = batch.created_ms + spec.delivery_timeout_ms - self.engine.now
+        return min(spec.socket_timeout_ms, left) if left > 0 else 100
 
     def _respond_with_faults(self, request: Request, error: str | None, base: int) -> None:
         delay = self._response_fault()
@@ -213,22 +247,23 @@ class Sender:
         elif delay is not None:
             self.engine.after(delay, self._arrived, request, error, base)
 
-    def _check_timeout(self, broker: int) -> None:
-        """One timer per connection, aimed at its oldest request (answers come in order,
-        so only the oldest can be the first to time out)."""
-        self._timers.discard(broker)
+    def _check_timeout(self, broker: int, scheduled: int) -> None:
+        """One timer per connection, aimed at its earliest deadline (Java: the oldest
+        request's; in librdkafka a request's deadline also follows its first message's
+        timeout, so a later request can be due first)."""
+        if self._timers.get(broker) != scheduled:
+            return  # superseded by an earlier check
+        del self._timers[broker]
         conn = self.connections.get(broker)
         if not conn:
             return
-        deadline = conn[0].sent + self.spec.request_timeout_ms
-        if self.engine.now >= deadline:
-            self._timed_out(conn[0])
-            conn = self.connections.get(broker)
-            if not conn:
-                return
-            deadline = conn[0].sent + self.spec.request_timeout_ms
-        self._timers.add(broker)
-        self.engine.at(max(deadline, self.engine.now), self._check_timeout, broker)
+        pending = [r for r in conn if r.answer is _PENDING]  # (the head always is)
+        first = min(pending, key=lambda r: r.deadline)  # the earliest, oldest on a tie
+        if first.deadline <= self.engine.now:
+            self._timed_out(first)  # closes the connection (new sends plan their own check)
+            return
+        self._timers[broker] = first.deadline
+        self.engine.at(first.deadline, self._check_timeout, broker, first.deadline)
 
     def _broker_error(self) -> str | None:
         """Scenario fault ``produce_error``: the broker answers this request with an error."""
@@ -287,7 +322,7 @@ class Sender:
         failed = list(conn)
         conn.clear()
         for _n, req in enumerate(failed):  # oldest first; reenqueued in that order below
-            error = "REQUEST_TIMED_OUT" if req is request else "NETWORK_EXCEPTION"
+            error = REQUEST_TIMED_OUT if req is request else "NETWORK_EXCEPTION"
             self._handle(req.batch, error, -1, requeue_front=False)
         self._requeue_in_order([r.batch for r in failed if r.batch.retry_at >= 0])
         self._drain()
@@ -300,19 +335,46 @@ class Sender:
         base: int,
         requeue_front: bool = True,
     ) -> None:
+        """An answer (or a timeout) for a request that was on the wire."""
+        part = batch.partition
+        left = self.on_wire[part] - 1
+        if left:
+            self.on_wire[part] = left
+        else:
+            del self.on_wire[part]
+        idem = self.idem
         if error is None:
+            if idem is not None:
+                idem.on_success(batch)
             self._complete(batch, None, base)
             return
-        expired = self.engine.now >= batch.created_ms + self.spec.delivery_timeout_ms
-        if error not in RETRIABLE_PRODUCE_ERRORS:
-            self._complete(batch, f"{error} (not retriable)")
+        if idem is not None and idem.fatal is not None:
+            self._complete(batch, f"{error} (no retries after the fatal {idem.fatal})")
             batch.retry_at = -1
             return
+        verdict = idem.on_error(batch, error) if idem is not None else None
+        if verdict == FATAL:
+            self._complete(batch, f"{error} (fatal error)")
+            batch.retry_at = -1
+            self._fatal(batch, error)
+            return
+        expired = self.engine.now >= batch.created_ms + self.spec.delivery_timeout_ms
+        retries_left = batch.attempts <= self.spec.retries
+        if verdict is None:
+            verdict = RETRY if error in RETRIABLE_PRODUCE_ERRORS else None
+        if verdict != RETRY:
+            self._complete(batch, f"{error} (not retriable)")
+            batch.retry_at = -1
+            if idem is not None:
+                idem.on_given_up(batch, error, retries_left)
+            return
         self.metadata.refresh()  # errors and timeouts make the Java sender refresh metadata
-        if batch.attempts > self.spec.retries or expired:
+        if not retries_left or expired:
             reason = "delivery.timeout.ms expired" if expired else "retries exhausted"
             self._complete(batch, f"{error} ({reason})")
             batch.retry_at = -1
+            if idem is not None:
+                idem.on_given_up(batch, error, retries_left)
             return
         backoff = self._backoff(batch.attempts)
         batch.retry_at = self.engine.now + backoff
@@ -328,6 +390,30 @@ class Sender:
         )
         if requeue_front:
             self._requeue_in_order([batch])
+
+    def _fatal(self, batch: PendingBatch, error: str) -> None:
+        """librdkafka's fatal error (rd_kafka_idemp_set_fatal_error ->
+        rd_kafka_set_fatal_error0): the producer stops for good. Queued messages are purged
+        (ERR__PURGE_QUEUE), produce() refuses new ones (ERR__FATAL: the application must
+        create a new producer, so later records are not produced here), and requests in
+        flight still get their answers, without retries."""
+        idem = self.idem
+        assert idem is not None
+        idem.fatal = error
+        self._halt()  # the records due so far were produced; no more will be
+        self.timeline.record(
+            "fatal_error",
+            self.spec.id,
+            part=f"{self.spec.topic}-{batch.partition}",
+            error=error,
+            first=batch.msgs[0] - self.msg_base,
+            count=len(batch.msgs),
+        )
+        for part in sorted(self.queues):
+            for queued in self.queues[part]:
+                self._complete(queued, f"_PURGE_QUEUE (purged after the fatal {error})")
+                queued.retry_at = -1
+        self.queues.clear()
 
     def _requeue_in_order(self, batches: list[PendingBatch]) -> None:
         """Java's reenqueue: failed batches go back to the front of their deque, keeping

@@ -23,7 +23,11 @@ PRODUCE_ERRORS = (
     "NOT_ENOUGH_REPLICAS",
     "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
     "NOT_LEADER_OR_FOLLOWER",
+    # the idempotent producer's: the broker lost (or never had) its sequence numbers
+    "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    "UNKNOWN_PRODUCER_ID",
 )
+IDEMPOTENT_PRODUCE_ERRORS = ("OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID")
 FAULT_ACTIONS = CONSUMER_FAULTS + BROKER_FAULTS + PRODUCER_FAULTS
 
 
@@ -60,7 +64,8 @@ class ProducerSpec:
     retries: int = 2_147_483_647
     retry_backoff_ms: int = 100
     retry_backoff_max_ms: int = 1000  # KIP-580 (3.7+): exponential backoff cap
-    request_timeout_ms: int = 30_000
+    request_timeout_ms: int = 30_000  # the broker's acks=all timeout; Java's client timeout too
+    socket_timeout_ms: int = 60_000  # librdkafka only: its client-side request timeout
     delivery_timeout_ms: int = 120_000
     max_in_flight: int = 5
     partitioner: str = "murmur2"  # java: murmur2 (built-in); librdkafka: consistent_random, ...

@@ -81,7 +81,8 @@ def test_it_removes_a_consumer_that_exceeds_max_poll_interval():
     fast = consumer(id="c2", commit="sync-per-batch", config={"enable.auto.commit": False})
     result = group_run([slow, fast], duration=40000)
     timeouts = events(result, "poll_timeout", "c1")
-    assert timeouts and timeouts[0][1]["since_last_poll"] == 10000  # detected on time
+    # the heartbeat thread checks the poll timer every retry.backoff.ms (100 ms)
+    assert timeouts and 10000 <= timeouts[0][1]["since_last_poll"] < 10100
     assert any("CommitFailedException" in e for e in result.errors)
     assert result.ledger["groups"]["g"]["processed_multiple"] > 0  # c2 re-read c1's batch
 
@@ -118,7 +119,9 @@ def test_it_lets_a_static_member_restart_within_its_session_without_a_rebalance(
     assert assignment(result, "c1") == ["orders-0", "orders-1"]
 
 
-def test_it_refuses_a_commit_from_an_old_generation():
+def test_it_fails_a_commit_after_the_poll_timeout_on_the_client():
+    # Java: generationIfStable() is null once the member left, so commitSync throws
+    # CommitFailedException without sending anything (ConsumerCoordinator)
     slow = consumer(
         id="c1",
         processing_ms=3000,
@@ -126,8 +129,76 @@ def test_it_refuses_a_commit_from_an_old_generation():
         config={"enable.auto.commit": False, "max.poll.records": 5, "max.poll.interval.ms": 10000},
     )
     result = group_run([slow, consumer(id="c2")], duration=40000)
-    refused = events(result, "commit_refused")
-    assert refused and refused[0][1]["error"] in ("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION")
+    left = events(result, "poll_timeout", "c1")[0][0]
+    thrown = events(result, "commit_exception", "c1")
+    assert thrown and thrown[0][1]["exception"] == "CommitFailedException"
+    assert not [t for t, _ in events(result, "commit_sync", "c1") if left <= t <= thrown[0][0]]
+    assert not events(result, "commit_refused")  # the coordinator never saw it
+
+
+def test_a_broker_refuses_a_commit_from_a_member_or_generation_it_does_not_know():
+    from simcore.engine import Engine
+    from simcore.group import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, Group
+    from simcore.timeline import Timeline
+
+    engine = Engine(1, 1000)
+    group = Group("g", engine, Timeline(lambda: engine.now), 0)
+    assert group.commit_error(None, -1) is None  # an Empty group takes a standalone commit
+    group.members["m1"] = object()  # type: ignore[assignment]
+    group.state, group.generation = "Stable", 3
+    assert group.commit_error("m2", 3) == UNKNOWN_MEMBER_ID
+    assert group.commit_error("m1", 2) == ILLEGAL_GENERATION
+    assert group.commit_error("m1", 3) is None
+
+
+def test_a_lone_consumer_too_slow_for_its_poll_interval_redoes_the_same_batch_for_ever():
+    # the livelock: leave on poll timeout, CommitFailedException, rejoin, resume at the
+    # old committed offset, the same five records again, and again
+    slow = consumer(
+        id="c1",
+        processing_ms=3000,
+        commit="sync-per-batch",
+        config={"enable.auto.commit": False, "max.poll.records": 5, "max.poll.interval.ms": 10000},
+    )
+    result = group_run([slow], duration=60000)
+    thrown = events(result, "commit_exception", "c1")
+    assert len(thrown) >= 3
+    left = events(result, "poll_timeout", "c1")[0][0]
+    assert not [t for t, _ in events(result, "commit_ok", "c1") if t > left]  # never again
+    polls = [f["records"] for t, f in events(result, "poll", "c1") if t > left]
+    assert len(polls) >= 3 and len(set(polls)) == 1  # the same batch each time
+    assert result.ledger["groups"]["g"]["processed_multiple"] == 5
+
+
+def test_librdkafka_fails_a_commit_of_a_lost_assignment():
+    slow = consumer(
+        id="c1",
+        client="librdkafka",
+        processing_ms=12000,
+        commit="sync-per-batch",
+        config={"enable.auto.commit": False, "max.poll.interval.ms": 10000},
+    )
+    result = group_run([slow], duration=30000)
+    assert events(result, "poll_timeout", "c1")
+    thrown = events(result, "commit_exception", "c1")
+    assert thrown and thrown[0][1]["exception"] == "KafkaException(_ASSIGNMENT_LOST)"
+
+
+def test_it_notices_a_poll_timeout_shorter_than_the_heartbeat_interval():
+    slow = consumer(
+        id="c1",
+        processing_ms=3000,
+        commit="sync-per-batch",
+        config={
+            "enable.auto.commit": False,
+            "max.poll.records": 1,
+            "max.poll.interval.ms": 1000,
+            "heartbeat.interval.ms": 2000,
+        },
+    )
+    result = group_run([slow], duration=8000)
+    timeouts = events(result, "poll_timeout", "c1")
+    assert timeouts and 1000 <= timeouts[0][1]["since_last_poll"] < 1100
 
 
 def test_a_graceful_stop_in_the_middle_of_a_chunk_lets_the_chunk_go():
