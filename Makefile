@@ -40,10 +40,12 @@ run: venv .secret_key
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
-# Two pytest runs: browser tests must come after every asyncio test (stack-notes, trap 2).
+# Three pytest runs: browser tests must come after every asyncio test (stack-notes, trap 2);
+# tests/oracle runs the real librdkafka client against simcore (docs/oracle.md).
 test: dev chromium
 	$(BIN)/pytest $(wildcard tests/simcore tests/web)
 	$(BIN)/pytest tests/browser
+	$(BIN)/pytest tests/oracle
 
 bench: venv
 	$(BIN)/python bench/run.py
