@@ -114,23 +114,35 @@ class JavaIdempotence(Idempotence):
         self.unacked: dict[int, list[PendingBatch]] = {}
         self.rewrite: dict[int, str] = {}  # partitions to renumber at the bump -> why
         self.unresolved: dict[int, int] = {}  # partition -> the sequence after an expired one
+        self._armed = False  # a bump is planned for the sender's next loop
 
     def before_drain(self) -> bool:
         """Sender.runOnce: maybeResolveSequences, then bumpIdempotentEpochAndResetIdIfNeeded."""
         for part in sorted(self.unresolved):
             if not self.unacked.get(part):
                 if self.next_seq.get(part, 0) - self.last_acked.get(part, -1) != 1:
-                    self.rewrite.setdefault(part, "unresolved sequence")
+                    self.rewrite.setdefault(part, "an expired batch left its sequence unresolved")
                 del self.unresolved[part]
+        if self.rewrite:
+            # on the sender's next loop: answers arriving together are handled in one
+            # poll, so they lead to one bump; nothing is sent before it
+            if not self._armed:
+                self._armed = True
+                self.producer.engine.after(0, self._bump_then_loop)
+            return False
+        return True
+
+    def _bump_then_loop(self) -> None:
+        self._armed = False
         if self.rewrite:
             self.epoch += 1
             parts = sorted(self.rewrite)
-            why = self.rewrite[min(self.rewrite)]
+            why = self.rewrite[parts[0]]
             self.rewrite = {}
             for part in parts:
                 self._start_at_beginning(part)
             self._record_bump(parts, why)
-        return True
+        self.producer.run_loop()
 
     def gate(self, part: int, batch: PendingBatch) -> bool:
         """RecordAccumulator.shouldStopDrainBatchesForPartition, for a batch without a
@@ -181,8 +193,10 @@ class JavaIdempotence(Idempotence):
         """Sender.failBatch -> handleFailedBatch: an out-of-order batch, or one failed with
         retries left, leaves a gap: bump the epoch."""
         self._forget(batch)
-        if batch.base_seq >= 0 and (adjust or error.startswith(OUT_OF_ORDER_SEQUENCE)):
-            self.rewrite.setdefault(batch.partition, error.split(" ", 1)[0])
+        name = error.split(" ", 1)[0]
+        if batch.base_seq >= 0 and (adjust or name == OUT_OF_ORDER_SEQUENCE):
+            why = name if name == OUT_OF_ORDER_SEQUENCE else f"a batch failed with {name}"
+            self.rewrite.setdefault(batch.partition, why)
 
     def on_expired_in_queue(self, batch: PendingBatch) -> None:
         """A retry that expired in the accumulator: its sequence may or may not be on the

@@ -48,7 +48,7 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         f"{a} gives up on messages #{_range(f['first'], f['count'])}: {f['error']}"
     ),
     "epoch_bump": lambda a, f: (
-        f"{a} bumps its producer epoch to {f['epoch']} after {f['why']}: "
+        f"{a} bumps its producer epoch to {f['epoch']} ({f['why']}): "
         f"{', '.join(f['parts'])} numbers its unacknowledged batches from sequence 0 "
         "again, which the broker accepts from a new epoch"
     ),

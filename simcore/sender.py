@@ -148,6 +148,11 @@ class Sender:
                 max(RECONNECT_BACKOFF_MS, 2 * self.cluster.latency + 1), self._leader_check
             )
 
+    def run_loop(self) -> None:
+        """One more pass of the sender's loop (Sender.runOnce)."""
+        self._drain()
+        self._plan_next_wake()
+
     def _leader_check(self) -> None:
         self._leader_wait = False
         self._expire_waiting()
