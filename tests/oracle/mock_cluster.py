@@ -220,14 +220,15 @@ def wait_for(
     step: Callable[[], None] | None = None,
 ) -> Any:
     """Calls `step` (or sleeps 10 ms) until `condition()` is truthy; returns its value.
-    Fails the test with `what` after `timeout_s` (a bound, never a synchronisation)."""
+    Raises TimeoutError naming `what` after `timeout_s` (a bound on a condition, never a
+    synchronisation by time)."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+            raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
         if step is not None:
             step()
         else:
