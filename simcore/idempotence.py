@@ -91,6 +91,10 @@ class Idempotence:
         """The batch failed after it was sent (``adjust``: it had retries left)."""
         return None
 
+    def on_expired_in_flight(self, batch: PendingBatch, error: str, adjust: bool) -> None:
+        """delivery.timeout.ms ran out while its request was out (noticed at the answer)."""
+        self.on_given_up(batch, error, adjust)
+
     def on_expired_in_queue(self, batch: PendingBatch) -> None:
         return None
 
@@ -198,11 +202,15 @@ class JavaIdempotence(Idempotence):
             why = name if name == OUT_OF_ORDER_SEQUENCE else f"a batch failed with {name}"
             self.rewrite.setdefault(batch.partition, why)
 
+    def on_expired_in_flight(self, batch: PendingBatch, error: str, adjust: bool) -> None:
+        """Sender.getExpiredInflightBatches fails it without adjusting sequences."""
+        self.on_expired_in_queue(batch)
+
     def on_expired_in_queue(self, batch: PendingBatch) -> None:
-        """A retry that expired in the accumulator: its sequence may or may not be on the
-        broker (markSequenceUnresolved); resolved once nothing is in flight."""
+        """A retry that expired: its sequence may or may not be on the broker
+        (markSequenceUnresolved); resolved once nothing is in flight."""
         self._forget(batch)
-        if batch.base_seq >= 0:
+        if batch.base_seq >= 0 and batch.attempts > 1:
             end = batch.base_seq + len(batch.msgs)
             self.unresolved[batch.partition] = max(self.unresolved.get(batch.partition, 0), end)
 

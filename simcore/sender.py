@@ -378,7 +378,9 @@ class Sender:
             reason = "delivery.timeout.ms expired" if expired else "retries exhausted"
             self._complete(batch, f"{error} ({reason})")
             batch.retry_at = -1
-            if idem is not None:
+            if idem is not None and expired:
+                idem.on_expired_in_flight(batch, error, retries_left)
+            elif idem is not None:
                 idem.on_given_up(batch, error, retries_left)
             return
         backoff = self._backoff(batch.attempts)

@@ -225,3 +225,35 @@ def test_the_narrative_tells_the_bump_and_the_fatal_error():
     rdk = run(unclean("librdkafka"))
     texts = [rdk.event_dict(i)["text"] for i, e in enumerate(rdk.events) if e[1] == "fatal_error"]
     assert texts and "fatal error" in texts[0] and "new producer" in texts[0]
+
+
+def expiring(client: str) -> dict:
+    """Every request between 0.5 s and ~2 s is refused; the batches retried meanwhile run
+    out of delivery.timeout.ms (1 s) and fail, leaving a gap in the sequence."""
+    data = injected(
+        client,
+        *[(500, "NOT_ENOUGH_REPLICAS")] * 12,
+        messages=40,
+        **{"delivery.timeout.ms": 1000, "request.timeout.ms": 500},
+    )
+    data["duration_ms"] = 5000
+    data["producers"][0]["rate_per_s"] = 10
+    return data
+
+
+@pytest.mark.parametrize(
+    ("client", "why"),
+    [("java", "OUT_OF_ORDER_SEQUENCE_NUMBER"), ("librdkafka", "skipped sequence numbers")],
+)
+def test_a_gap_left_by_expired_batches_ends_in_one_epoch_bump(client, why):
+    """Java: the expired retries leave their sequences unresolved (Sender
+    .getExpiredInflightBatches, markSequenceUnresolved); the next batch's
+    OUT_OF_ORDER_SEQUENCE_NUMBER is the one right after them, so the epoch is bumped once.
+    librdkafka: that error is not head-of-line (next_ack_seq is still the first expired
+    batch's): drain, bump, retry."""
+    result = run(expiring(client))
+    assert [f["why"] for _t, f in events(result, "epoch_bump", "p1")] == [why]
+    counts = result.ledger["topics"]["orders"]
+    assert (counts["sent"], counts["acked"], counts["failed"]) == (40, 33, 7)
+    assert (counts["log_duplicates"], counts["out_of_order"]) == (0, 0)
+    assert not events(result, "fatal_error")
