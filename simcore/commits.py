@@ -159,8 +159,7 @@ class Committer:
         refusal = self.client_commit_refusal(in_rebalance)
         if refusal is not None:  # thrown by the client: nothing is sent
             self._refused_by_client(refusal, "commitSync", offsets)
-            if self.state not in ("down", "failed", "stopped"):
-                then()
+            self.later(0, then)  # as its own event: a per-record loop must not nest calls
             return
         if not in_rebalance:
             self.state = "committing"

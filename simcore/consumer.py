@@ -235,6 +235,10 @@ class Consumer(Committer, Membership):
         self._blocked = False
         self.joining = False
         self._hb_token += 1
+        # the process (or its client) is gone, and its connections with it: a commit
+        # stuck on the old connection does not hold up the next incarnation's
+        self._connection = []
+        self.coordinator.disconnect(self.id)
         self.buffers.clear()
         self.arrivals.clear()
         self.fetching.clear()

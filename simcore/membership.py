@@ -56,6 +56,7 @@ class Membership:
     stored: dict[TopicPartition, int]
     buffers: dict[TopicPartition, deque[Chunk]]
     fetching: set[TopicPartition]
+    incarnation: int
 
     @property
     def latency(self) -> int:
@@ -208,8 +209,11 @@ class Membership:
         }
         self.timeline.record("join_group", self.id, group=self.group, owned=_names(self.assignment))
 
+        incarnation = self.incarnation  # an answer to a crashed incarnation is dropped
+
         def respond(*answer: Any) -> None:
-            self.later(self.latency, self._on_join, *answer)
+            if incarnation == self.incarnation:
+                self.later(self.latency, self._on_join, *answer)
 
         self.engine.after(
             self.latency,
@@ -238,8 +242,11 @@ class Membership:
         if subscriptions is not None:
             assignments = self._leader_assign(protocol, subscriptions)
 
+        incarnation = self.incarnation
+
         def respond(error: str | None, assignment: list[TopicPartition]) -> None:
-            self.later(self.latency, self._on_sync, error, assignment)
+            if incarnation == self.incarnation:
+                self.later(self.latency, self._on_sync, error, assignment)
 
         self.engine.after(self.latency, self.classic.sync, member, generation, assignments, respond)
 

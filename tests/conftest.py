@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from simcore import Scenario, builtin_scenario, parse_scenario
 
@@ -15,6 +15,13 @@ from simcore import Scenario, builtin_scenario, parse_scenario
 # @example on the test).
 settings.register_profile("default", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
+# the same examples without shrinking: a quick first look at a failure
+settings.register_profile(
+    "no-shrink",
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 settings.load_profile("default")
 
 LOSS_SCENARIO = "librdkafka-auto-commit"  # librdkafka's timer commits a message in progress
