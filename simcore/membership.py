@@ -256,7 +256,9 @@ class Membership:
         """The group leader runs the assignor (client side, as in the classic protocol)."""
         subs = {m: list(info["subscription"]) for m, info in subscriptions.items()}
         owned = {m: list(info["owned"]) for m, info in subscriptions.items()}
-        result = assign(protocol, subs, self.cluster.partition_counts, current=owned)
+        result = assign(
+            protocol, subs, self.cluster.partition_counts, current=owned, client=self.spec.client
+        )
         if protocol in COOPERATIVE:
             # KIP-429: a partition that changes owner is first only revoked; it is handed
             # to its new owner in the follow-up rebalance

@@ -208,16 +208,7 @@ def _simulated(
     [
         ("range", "one-topic"),
         ("roundrobin", "unequal"),
-        pytest.param(
-            "cooperative-sticky",
-            "one-topic",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="simcore.membership calls assign() without client=: a librdkafka leader"
-                " runs Java's sticky assignor in simulated runs",
-            ),
-        ),
+        ("cooperative-sticky", "one-topic"),
     ],
 )
 def test_a_simulated_group_matches_the_real_one_rank_by_rank(real_runs, strategy, layout):
