@@ -168,6 +168,21 @@ def test_it_resets_a_new_group_to_the_high_watermark_with_latest():
     assert result.groups_table()[0]["LOG-END-OFFSET"] == 3
 
 
+def test_records_passed_over_by_latest_are_skipped_even_with_no_commit():
+    # nothing is ever committed (the auto-commit interval outlasts the run): a restart
+    # would reset to the HW again, so the three older records are lost to this group,
+    # and kafka-consumer-groups shows no lag for them
+    c = consumer(
+        start_ms=2000, config={"auto.offset.reset": "latest", "auto.commit.interval.ms": 60000}
+    )
+    result = run(scenario(consumers=[c]))
+    group = result.ledger["groups"]["g"]
+    assert (group["skipped"], group["unread"]) == (3, 0)
+    assert result.groups_table()[0]["LAG"] == "-"
+    story = [e["text"] for e in result.message_story("p1#0")]
+    assert any("skips what lies below offset 3" in text for text in story), story
+
+
 def test_it_fails_a_new_group_with_reset_none():
     c = consumer(start_ms=2000, config={"auto.offset.reset": "none"})
     result = run(scenario(consumers=[c]))
