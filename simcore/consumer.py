@@ -71,7 +71,10 @@ class Consumer(Committer, Membership):
         self.reset_floor: dict[TopicPartition, int] = {}  # auto.offset.reset=latest passed these
         self.buffers: dict[TopicPartition, deque[Chunk]] = {}
         self.arrivals: deque[TopicPartition] = deque()  # partitions with data, in arrival order
-        self.fetching: set[TopicPartition] = set()
+        # the fetch in flight (or its pending retry) per partition, by id: an answer to
+        # any other — sent before a crash, or for a partition let go since — is ignored
+        self.fetching: dict[TopicPartition, int] = {}
+        self._fetch_ids = 0
         self.processed: list[Sequence[int]] = []
         self.processing_total = 0
         self.current: Chunk | None = None
@@ -295,10 +298,11 @@ class Consumer(Committer, Membership):
             if tp in self.fetching or self.buffers.get(tp) or tp not in self.positions:
                 continue
             leader = self.metadata.leader(tp)
-            self.fetching.add(tp)
+            self._fetch_ids += 1
+            self.fetching[tp] = fetch_id = self._fetch_ids
             if leader is None:  # no leader known: look again after retry.backoff.ms
                 self.metadata.refresh()
-                self.later(self.spec.retry_backoff_ms, self._refetch, tp)
+                self.later(self.spec.retry_backoff_ms, self._refetch, tp, fetch_id)
                 continue
 
             def respond(
@@ -308,7 +312,10 @@ class Consumer(Committer, Membership):
                 idle_rounds: int = 0,
                 tp: TopicPartition = tp,
                 sent: int = self.engine.now,
+                fetch_id: int = fetch_id,
             ) -> None:
+                if self.fetching.get(tp) != fetch_id:
+                    return  # not the fetch this consumer waits for (any more)
                 self.fetch_count += 1 + idle_rounds
                 self.fetch_latency_total += self.engine.now - sent
                 self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
@@ -322,9 +329,10 @@ class Consumer(Committer, Membership):
                 respond,
             )
 
-    def _refetch(self, tp: TopicPartition) -> None:
-        self.fetching.discard(tp)
-        self._ensure_fetches()
+    def _refetch(self, tp: TopicPartition, fetch_id: int) -> None:
+        if self.fetching.get(tp) == fetch_id:
+            del self.fetching[tp]
+            self._ensure_fetches()
 
     def _on_fetch(
         self, tp: TopicPartition, offset: int, batches: list[Batch], error: str | None
@@ -332,7 +340,7 @@ class Consumer(Committer, Membership):
         if error is not None:
             self._fetch_error(tp, offset, error)
             return
-        self.fetching.discard(tp)
+        del self.fetching[tp]
         if self.positions.get(tp) != offset:
             # a stale answer (the position moved since it was sent) is dropped, and the
             # partition is fetchable again ([J] AbstractFetch: "discarding stale fetch")
@@ -354,9 +362,9 @@ class Consumer(Committer, Membership):
     def _fetch_error(self, tp: TopicPartition, offset: int, error: str) -> None:
         if error != OFFSET_OUT_OF_RANGE or self.positions.get(tp) != offset:
             self.metadata.refresh()  # NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION
-            self.later(self.spec.retry_backoff_ms, self._refetch, tp)
+            self.later(self.spec.retry_backoff_ms, self._refetch, tp, self.fetching[tp])
             return
-        self.fetching.discard(tp)
+        del self.fetching[tp]
         log = self.cluster.partitions[tp].log
         policy = self.spec.auto_offset_reset
         if policy == "none":

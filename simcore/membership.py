@@ -55,7 +55,7 @@ class Membership:
     positions: dict[TopicPartition, int]
     stored: dict[TopicPartition, int]
     buffers: dict[TopicPartition, deque[Chunk]]
-    fetching: set[TopicPartition]
+    fetching: dict[TopicPartition, int]
     incarnation: int
 
     @property
@@ -170,7 +170,7 @@ class Membership:
         for tp in tps:
             self.positions.pop(tp, None)
             self.buffers.pop(tp, None)
-            self.fetching.discard(tp)
+            self.fetching.pop(tp, None)
             self.group_state.partition_stopped(tp)
         self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
 

@@ -63,3 +63,27 @@ def test_a_commit_per_record_is_bounded_by_its_round_trips_not_stalled(client, c
     )
     counts = run(data).ledger["groups"]["g"]
     assert counts["processed_once"] == 1000 and counts["unread"] == 0
+
+
+def test_a_rebalance_does_not_multiply_fetches():
+    # an eager rebalance lets every partition go and gets it back at the same offset:
+    # the answer to the fetch sent before it (long-polling at the broker) must not take
+    # the place of the fetch sent after it — that left two fetches in flight, for good
+    def fetches(*consumers, faults=()):
+        data = scenario(
+            duration_ms=30_000,
+            producers=[{"id": "p1", "topic": "orders", "messages": 25, "rate_per_s": 1}],
+            consumers=list(consumers),
+            faults=list(faults),
+        )
+        result = run(data)
+        assert result.ledger["groups"]["g"]["unread"] == 0
+        return result.sim.consumers[0].fetch_count
+
+    alone = fetches(consumer(id="c1"))
+    churned = fetches(
+        consumer(id="c1"),
+        consumer(id="c2", start_ms=5_000),
+        faults=[{"action": "stop", "target": "c2", "at_ms": 9_000, "restart_after_ms": 3_000}],
+    )
+    assert churned < 1.2 * alone, (alone, churned)
