@@ -89,7 +89,8 @@ class Consumer(Committer, Membership):
         self.fetch_latency_total = 0
         self.commit_count = 0
         self.commit_latency_total = 0
-        self._waiting_token = 0
+        self._wake_at: int | None = None  # when the idle poll loop must act next
+        self._wake_scheduled: int | None = None  # the earliest pending _poll_timeout
         self._idle_since = 0
         self._next_auto_commit = 0
         self._time_faults = [
@@ -120,6 +121,7 @@ class Consumer(Committer, Membership):
 
     def start(self, restart: bool) -> None:
         self.incarnation += 1
+        self._wake_at = self._wake_scheduled = None  # earlier timers died with the process
         self.state = "joining"
         self.rejoin_needed = True
         self.rebalancing = False
@@ -384,7 +386,7 @@ class Consumer(Committer, Membership):
 
     def poll(self) -> None:
         self.last_poll = self.engine.now
-        self._waiting_token += 1
+        self._wake_at = None  # a poll() answers whatever the idle loop was waiting for
         self.state = "polling"  # the application is inside poll() from here on
         if not self.ensure_group():
             return
@@ -422,15 +424,31 @@ class Consumer(Committer, Membership):
         arriving wakes poll() at once anyway (see _on_fetch)."""
         start = self._idle_since
         turns = max(1, -(-(not_before - start) // APP_POLL_TIMEOUT_MS))
-        self.later(
-            start + turns * APP_POLL_TIMEOUT_MS - self.engine.now,
-            self._poll_timeout,
-            self._waiting_token,
-        )
+        wake = start + turns * APP_POLL_TIMEOUT_MS
+        if self._wake_at is None or wake < self._wake_at:
+            self._wake_at = wake
+        self._schedule_wake()
 
-    def _poll_timeout(self, token: int) -> None:
-        if token == self._waiting_token and self.state == "polling":
-            self.poll()
+    def _schedule_wake(self) -> None:
+        """One pending timer event at a time (a busy consumer goes idle after every
+        batch: a new event per idle poll would be mostly stale); an earlier wish gets its
+        own event, a later one is rescheduled when the pending event fires."""
+        at = self._wake_at
+        if at is None or (self._wake_scheduled is not None and self._wake_scheduled <= at):
+            return
+        self._wake_scheduled = at
+        self.later(at - self.engine.now, self._poll_timeout, at)
+
+    def _poll_timeout(self, at: int) -> None:
+        if self._wake_scheduled != at:
+            return  # superseded by an earlier event, which has rescheduled as needed
+        self._wake_scheduled = None
+        if self.state != "polling" or self._wake_at is None:
+            return
+        if self._wake_at > self.engine.now:
+            self._schedule_wake()
+            return
+        self.poll()
 
     def _take(self, limit: int) -> list[Chunk]:
         """Up to ``limit`` records, from completed fetches in the order they arrived (the
