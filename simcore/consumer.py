@@ -566,8 +566,8 @@ class Consumer(Committer, Membership):
             return
         if self.commit in ("async", "async-with-retry"):
             self.commit_async(dict(self.positions), auto=False)
-        if self.processing_ms:
-            self.poll()
+        if self.processing_ms or not self.arrivals:
+            self.poll()  # with nothing buffered, this poll() only waits: no nesting
         else:  # the next poll as its own event, so back-to-back polls do not nest calls
             self.later(0, self.poll)
 
