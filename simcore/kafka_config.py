@@ -433,7 +433,8 @@ LIBRDKAFKA_PRODUCER_PROPS = [
          "retry_backoff_max_ms"),
     Prop("partitioner", "enum", "consistent_random",
          "Key hashing: consistent* = CRC32, murmur2* = Java-compatible, fnv1a*; *_random"
-         " spreads null keys randomly.", R_CONF, ("partitioner",),
+         " spreads null keys randomly (consistent_random empty keys too; random ignores"
+         " keys).", R_CONF, ("partitioner",),
          choices=LIBRDKAFKA_PARTITIONERS),
     Prop("client.id", "string", "rdkafka", "Client id shown in logs and metrics.", R_CONF),
 ]
