@@ -225,7 +225,7 @@ class Consumer(Committer, Membership):
             if fault.restart_after_ms is not None:
                 self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
 
-        self._revoke(list(self.assignment), "the consumer is closing", then=closed)
+        self._revoke(list(self.assignment), "the consumer is closing", then=closed, commit_all=True)
 
     def _drop_state(self, state: str) -> None:
         for tp in self.assignment:
@@ -388,13 +388,16 @@ class Consumer(Committer, Membership):
         self.last_poll = self.engine.now
         self._wake_at = None  # a poll() answers whatever the idle loop was waiting for
         self.state = "polling"  # the application is inside poll() from here on
+        java_auto = not self.librdkafka and self.spec.enable_auto_commit
+        if java_auto and self.rejoin_needed and not self.rebalancing:
+            # Java sends JoinGroup only in a later poll(), once onJoinPrepare's commit is
+            # done: this poll()'s auto-commit still goes out in the stable generation
+            self._maybe_auto_commit()
         if not self.ensure_group():
             return
         self.state = "polling"
-        java_auto = not self.librdkafka and self.spec.enable_auto_commit
-        if java_auto and self.engine.now >= self._next_auto_commit:
-            self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
-            self.commit_async(dict(self.positions), auto=True)
+        if java_auto:
+            self._maybe_auto_commit()
         records = self._take(self.spec.max_poll_records)
         # The position moves as records are handed out, and only then does poll() send
         # fetches for partitions with nothing buffered ([J] Fetcher.collectFetch moves the
@@ -417,6 +420,13 @@ class Consumer(Committer, Membership):
                 return
         self.todo.extend(self._split_for_faults(records))
         self._process_next()
+
+    def _maybe_auto_commit(self) -> None:
+        """Java's auto-commit inside poll(), once auto.commit.interval.ms has passed
+        ([J] ConsumerCoordinator.maybeAutoCommitOffsetsAsync)."""
+        if self.engine.now >= self._next_auto_commit:
+            self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+            self.commit_async(dict(self.positions), auto=True)
 
     def wake_idle_poll(self, not_before: int) -> None:
         """An idle application loops on poll(100 ms): model only the loop turns where

@@ -56,6 +56,7 @@ class Membership:
     stored: dict[TopicPartition, int]
     buffers: dict[TopicPartition, deque[Chunk]]
     fetching: dict[TopicPartition, int]
+    _next_auto_commit: int
     incarnation: int
 
     @property
@@ -135,23 +136,49 @@ class Membership:
         self._hb_token += 1  # the heartbeat thread pauses while the join is in flight
         revoke = [] if self._cooperative() else list(self.assignment)
         self._blocked = True
+        inline = [True]
 
         def join() -> None:
             self._blocked = False
             self._send_join()
+            if not inline[0] and self._cooperative():  # poll() waited for the commit:
+                self.maybe_poll()  # a cooperative member consumes on during the join
 
-        self._revoke(revoke, "before rejoining (eager protocol)", then=join)
+        self._revoke(revoke, "before rejoining (eager protocol)", then=join, commit_all=True)
+        inline[0] = False
 
-    def _revoke(self, tps: list[TopicPartition], why: str, then: Callable[[], None]) -> None:
-        """onJoinPrepare / onPartitionsRevoked: commit what the app would, then let go."""
-        offsets = {tp: self.positions[tp] for tp in tps if tp in self.positions}
-        if self.member is not None and self.librdkafka and self.spec.enable_auto_commit:
-            offsets = {tp: o for tp, o in self.stored.items() if tp in set(tps)}
-        elif self.member is None or not (
-            self.spec.enable_auto_commit or self.spec.commit_on_revoke
-        ):
+    def _auto_commits_revoked(self) -> bool:
+        """Whether the auto-commit covers partitions revoked after a join. Not in Java's
+        classic cooperative protocol: onJoinComplete only calls onPartitionsRevoked and
+        rejoins ([J] ConsumerCoordinator.onJoinComplete), so what the member consumed since
+        onJoinPrepare's commit is re-read by the new owner. librdkafka commits the
+        removed partitions' stored offsets when auto-commit is on."""
+        return self.librdkafka
+
+    def _revoke(
+        self,
+        tps: list[TopicPartition],
+        why: str,
+        then: Callable[[], None],
+        *,
+        commit_all: bool = False,
+    ) -> None:
+        """onJoinPrepare / onPartitionsRevoked: commit what the app would, then let go.
+
+        ``commit_all``: Java's onJoinPrepare auto-commits every consumed position, eager
+        or cooperative, and sends JoinGroup only once that commit is done
+        ([J] ConsumerCoordinator.onJoinPrepare, maybeAutoCommitOffsetsAsync); close()
+        commits them all too (maybeAutoCommitOffsetsSync)."""
+        auto = self.spec.enable_auto_commit
+        if self.member is None:
             offsets = {}
-        if self._cooperative() and not tps:
+        elif self.librdkafka and auto:
+            offsets = {tp: o for tp, o in self.stored.items() if tp in set(tps)}
+        elif commit_all and auto:
+            offsets = dict(self.positions)
+        elif self.spec.commit_on_revoke or (auto and (commit_all or self._auto_commits_revoked())):
+            offsets = {tp: self.positions[tp] for tp in tps if tp in self.positions}
+        else:
             offsets = {}
 
         def release() -> None:
@@ -312,9 +339,14 @@ class Membership:
 
     def _assignment_taken(self, revoked: list[TopicPartition], added: list[TopicPartition]) -> None:
         """Classic: the OffsetFetch for what is new; a cooperative member that gave
-        something up joins a second round, which hands it over."""
+        something up joins a second round, which hands it over. Java's onJoinComplete
+        also reschedules the auto-commit from now ([J] ConsumerCoordinator:
+        ``nextAutoCommitTimer.updateAndReset``), so the first poll() after a rebalance
+        does not auto-commit."""
         if revoked:
             self.rejoin_needed = True
+        if not self.librdkafka and self.spec.enable_auto_commit:
+            self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
         self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
 
     def maybe_poll(self) -> None:

@@ -62,6 +62,9 @@ class ConsumerProtocolMembership(Membership):
     def _cooperative(self) -> bool:
         return True  # members keep consuming what they keep
 
+    def _auto_commits_revoked(self) -> bool:
+        return True  # the new consumer auto-commits before a revocation (see the docstring)
+
     def client_commit_refusal(self, in_rebalance: bool) -> tuple[str, str] | None:
         """None: the new consumer has no client-side generation check. Its
         CommitRequestManager sends the commit with the member epoch it has — none after

@@ -109,6 +109,37 @@ def test_it_revokes_everything_with_eager_and_only_what_moves_with_cooperative()
     assert len(paused) == 2 and len(eager_paused) == 4
 
 
+COOPERATIVE = {
+    "partition.assignment.strategy": "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+}
+
+
+def test_java_auto_commits_every_position_before_a_cooperative_join_and_not_at_revocation():
+    # onJoinPrepare auto-commits all consumed positions, then JoinGroup goes out; the
+    # revocation after the join only calls onPartitionsRevoked (ConsumerCoordinator), so
+    # what the old owner consumed in between is read again by the new one
+    members = [
+        consumer(id="c1", processing_ms=100, config=COOPERATIVE),
+        consumer(id="c2", start_ms=8000, processing_ms=100, config=COOPERATIVE),
+    ]
+    result = group_run(members)
+    join = next(t for t, _f in events(result, "join_group", "c1") if t > 8000)
+    before = [f for t, f in events(result, "commit_sync", "c1") if join - 5 <= t <= join]
+    assert before and len(before[0]["offsets"].split(", ")) == 4  # all four positions
+    revoked_at = next(t for t, _f in events(result, "revoked", "c1") if t > 8000)
+    assert not [t for t, _f in events(result, "commit_sync", "c1") if t == revoked_at]
+    assert result.ledger["groups"]["g"]["processed_multiple"] > 0
+
+
+def test_java_reschedules_the_auto_commit_after_a_rebalance():
+    # onJoinComplete: nextAutoCommitTimer.updateAndReset(auto.commit.interval.ms)
+    # the group's initial delay (3 s) makes the assignment arrive 3 s after the start
+    result = group_run([consumer(id="c1", config={"auto.commit.interval.ms": 5000})], delay=3000)
+    assigned = events(result, "assigned", "c1")[0][0]
+    first = events(result, "commit_async", "c1")[0][0]
+    assert first >= assigned + 5000
+
+
 def test_it_lets_a_static_member_restart_within_its_session_without_a_rebalance():
     config = {"group.instance.id": "billing-1", "session.timeout.ms": 20000}
     members = [consumer(id="c1", config=config), consumer(id="c2")]
