@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from playground.rates import Rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -54,6 +56,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> Rate:
+    return Rate.parse(name, env_str(name, default))
 
 
 def csp_sources(name: str, default: str) -> str:
@@ -191,6 +197,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "playground.admission.AdmissionMiddleware",  # edit rate limit; busy → 503/429
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "playground.security.ContentSecurityPolicyMiddleware",
@@ -228,8 +235,8 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Static files: htmx comes with django-htmx, plotly.js with the plotly package (found by
-# playground.staticfinders), our own files live in static/. After `collectstatic`
+# Static files: htmx comes with django-htmx; our own files and the vendored plotly.js
+# partial bundle (static/vendor/README.md) live in static/. After `collectstatic`
 # (make run, Dockerfile) WhiteNoise serves compressed files under hashed names, cached
 # forever; without it (tests, development) it serves them straight from the finders.
 STATIC_URL = "static/"
@@ -238,7 +245,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "playground.staticfinders.PlotlyJsFinder",
 ]
 STATIC_COLLECTED = env_bool("DJANGO_STATIC_COLLECTED", False)
 STORAGES = {
@@ -255,6 +261,18 @@ WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 RUN_MAX_EVENTS = env_int("PLAYGROUND_RUN_MAX_EVENTS", 2_000_000, minimum=1)
 RUN_MAX_SECONDS = env_int("PLAYGROUND_RUN_MAX_SECONDS", 10, minimum=1)
 RUN_WORKERS = env_int("PLAYGROUND_RUN_WORKERS", 2, minimum=1)
+
+# Admission and streaming (playground.runner, .ratelimit, .consumers; numbers and reasons
+# in docs/architecture.md). Rates are N/S: N at once, N more every S seconds.
+RUN_QUEUE = env_int("PLAYGROUND_RUN_QUEUE", 8)  # jobs waiting beyond those running
+RUNS_PER_CLIENT = env_int("PLAYGROUND_RUNS_PER_CLIENT", 1, minimum=1)  # waiting or running
+RATE_RUNS = env_rate("PLAYGROUND_RATE_RUNS", "20/60")  # new simulations per address
+RATE_EDITS = env_rate("PLAYGROUND_RATE_EDITS", "30/60")  # saved edits per address
+RATE_WS_MESSAGES = env_rate("PLAYGROUND_RATE_WS_MESSAGES", "60/10")  # per connection
+WS_PER_CLIENT = env_int("PLAYGROUND_WS_PER_CLIENT", 16, minimum=1)  # per address, per process
+STREAM_CACHE_BYTES = env_int("PLAYGROUND_STREAM_CACHE_BYTES", 256_000_000, minimum=0)
+STREAM_WINDOW = env_int("PLAYGROUND_STREAM_WINDOW", 4, minimum=1)  # chunks not acknowledged
+STREAM_ACK_SECONDS = env_int("PLAYGROUND_STREAM_ACK_SECONDS", 30, minimum=1)
 
 USE_TZ = True
 TIME_ZONE = "UTC"
