@@ -61,3 +61,8 @@ def first_paragraph(text: str) -> str:
         if block.strip() and not block.lstrip().startswith("#"):
             return " ".join(block.split())
     return ""
+
+
+def render_inline(text: str) -> SafeString:
+    """One line of the subset (`code`, **bold**, *emphasis*), escaped first."""
+    return mark_safe(_inline(text))

@@ -32,7 +32,7 @@ from playground.errors import (
     scenario_error_payload,
     scenario_error_response,
 )
-from playground.markup import first_paragraph, render_markdown
+from playground.markup import first_paragraph, render_inline, render_markdown
 from playground.numbers import parse_int, shown
 from simcore import Scenario, ScenarioError, parse_scenario
 from simcore.scenario import MAX_DURATION_MS
@@ -67,7 +67,7 @@ def _permalink(slug: str, compare: str | None = None) -> str:
 @require_GET
 def gallery(request: HttpRequest) -> HttpResponse:
     items = [
-        {"slug": slug, "name": sc.name, "summary": first_paragraph(sc.description)}
+        {"slug": slug, "name": sc.name, "summary": render_inline(first_paragraph(sc.description))}
         for slug, sc in scenarios.gallery()
     ]
     return render(request, "playground/gallery.html", {"items": items})

@@ -18,3 +18,11 @@ def test_it_lists_every_builtin_scenario_with_its_permalink(client: Client) -> N
 @pytest.mark.django_db
 def test_it_is_not_frameable(client: Client) -> None:
     assert client.get("/").headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_cards_render_code_spans_instead_of_showing_backticks(client: Client) -> None:
+    body = client.get("/").content.decode()
+    cards = body[body.index('<ol class="gallery">') :]
+    assert "<code>enable.auto.commit=true</code>" in cards
+    assert "`" not in cards
