@@ -154,6 +154,9 @@ def variant(scenario: Scenario, setting_name: str, raw: str) -> Scenario:
         for key in dict(setting.drops).get(str(value).strip().lower(), ()):
             config.pop(key, None)
         config[setting.key] = value
+    # side B of the compare page is titled by its own settings, not A's
+    base = str(source.get("name", "")).split(" — with ", 1)[0]
+    source["name"] = f"{base} — with {setting.key}: {_shown(value)}"
     return parse_scenario(source)
 
 
@@ -188,9 +191,15 @@ def _records(value: Any) -> bool:
 
 
 def _shown(value: Any) -> str | None:
-    """As the scenario's JSON writes it (true, not True); None when absent."""
+    """In words: scalars as the scenario's JSON writes them (true, not True), a record
+    (a consumer, a fault) as its ``key: value`` pairs, a list as its items; None when
+    absent."""
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(str(_shown(v)) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 

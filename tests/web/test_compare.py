@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from playground import scenarios
+from playground import scenarios, variants
 from simcore import Scenario, builtin_scenario, parse_scenario
 from tests.web.helpers import saved, scaled_out, stored, text
 
@@ -159,5 +159,15 @@ def test_a_crash_is_compare_mode_with_an_injected_fault(
     new = response["Location"].removeprefix("/r/").partition("?")[0]
     body = text(client.get(response["Location"]))
     assert f'href="/compare/{old}/{new}"' in body  # the same two runs, side by side
-    fault = f"<code>faults[{len(calm_scenario.faults)}]</code>: – → {{"
-    assert fault + "&quot;at_ms&quot;: 4000, &quot;action&quot;: &quot;crash&quot;" in body
+    fault = f"<code>faults[{len(calm_scenario.faults)}]</code>: – → "
+    assert fault + "at_ms: 4000, action: crash" in body  # in words, not JSON
+    assert "&quot;" not in body[body.index("What was changed") :][:2000]
+
+
+@pytest.mark.django_db
+def test_side_b_is_titled_by_its_own_setting(client: Client, calm_scenario: Scenario) -> None:
+
+    changed = variants.variant(calm_scenario, "producers.acks", "1")
+    assert changed.name == f"{calm_scenario.name} — with acks: 1"
+    again = variants.variant(changed, "producers.acks", "all")
+    assert again.name == f"{calm_scenario.name} — with acks: all"  # not stacked
