@@ -197,7 +197,10 @@ def _shown(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items())
+        return ", ".join(
+            f"{k}: {{{_shown(v)}}}" if isinstance(v, dict) else f"{k}: {_shown(v)}"
+            for k, v in value.items()
+        )
     if isinstance(value, list):
         return "[" + ", ".join(str(_shown(v)) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
