@@ -161,7 +161,7 @@ def test_slow_down_costs_no_rebalance_and_the_run_says_so(client: Client) -> Non
     changed = changed[: changed.index("</ul>")]
     assert changed.count("<li>") == 1
     assert "<code>consumers[0].processing_changes[0]</code>: – → at_ms: " in changed
-    assert "&quot;processing_ms&quot;: 2500, &quot;injected&quot;: true}" in changed
+    assert "processing_ms: 2500, injected: true" in changed
     consumer = body[body.index('<li data-consumer="c1">') :]
     consumer = consumer[: consumer.index("</li>")]
     assert '→ 2500 ms from 10000 ms <em class="tag">injected</em>' in consumer
@@ -269,6 +269,6 @@ def test_the_comparison_names_an_added_consumer_once(client: Client) -> None:
     changed = changed[: changed.index("</ul>")]
     assert changed.count("<li>") == 1
     assert "<code>consumers[1]</code>: – → id: c2, group: billing" in changed
-    assert changed.count("&quot;injected&quot;: true}") == 1  # named once, marked injected
+    assert changed.count("injected: true") == 1  # named once, marked injected
     consumer = body[body.index('<li data-consumer="c2">') :]
     assert 'starts at 20000 ms <em class="tag">injected</em>' in consumer[: consumer.index("</li>")]
