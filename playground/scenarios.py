@@ -27,6 +27,7 @@ from simcore import (
     parse_scenario,
     scenario_digest,
 )
+from simcore.setting_notes import setting_notes
 from simcore.spec import CLIENTS, COMMIT_STRATEGIES, RESET_POLICIES
 
 MAX_TEXT_BYTES = 100_000  # pasted YAML/JSON; checked before parsing
@@ -126,10 +127,13 @@ def _current(scenario: Scenario, index: int, key: str) -> str:
 
 
 def quick_fields(scenario: Scenario) -> list[dict[str, Any]]:
-    """Per consumer: its id and the fields with their current (resolved) values."""
+    """Per consumer: its id, the fields with their current (resolved) values, and notes on
+    settings Kafka accepts that still change the lesson (simcore.setting_notes)."""
+    notes = setting_notes(scenario)
     return [
         {
             "id": consumer.id,
+            "notes": [n for n in notes if n["consumer"] == consumer.id],
             "fields": [
                 {
                     "name": field.name(index),

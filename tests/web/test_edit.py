@@ -127,3 +127,15 @@ def _quick_form(scenario: Scenario) -> dict[str, str]:
         for consumer in scenarios.quick_fields(scenario)
         for field in consumer["fields"]
     }
+
+
+@pytest.mark.django_db
+def test_a_legal_but_lesson_changing_setting_is_explained_beside_it(client: Client) -> None:
+    from simcore import parse_scenario
+    from tests.simcore.helpers import consumer, scenario
+
+    data = scenario(consumers=[consumer(client="librdkafka", commit="sync-per-record")])
+    body = client.get(f"/r/{saved(parse_scenario(data))}").content.decode()
+    config = body[body.index('id="config"') :]
+    assert 'data-field="consumers[0].config.enable.auto.commit"' in config
+    assert "skip a message in progress" in config
