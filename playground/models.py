@@ -15,6 +15,8 @@ class SharedScenario(models.Model):
     slug = models.CharField(max_length=16, primary_key=True)
     source = models.JSONField()
     created = models.DateTimeField(auto_now_add=True)
+    # the permalink this one was first made from by an edit, a button or "compare with…"
+    parent = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-created"]

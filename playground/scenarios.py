@@ -58,10 +58,25 @@ def source_of(scenario: Scenario) -> dict[str, Any]:
     return copied
 
 
-def save(scenario: Scenario) -> str:
+def save(scenario: Scenario, parent: str = "") -> str:
+    """The scenario's permalink; ``parent``: the link it was made from (the first one to
+    make it is kept: a link's page never changes)."""
     slug = slug_of(scenario)
-    SharedScenario.objects.get_or_create(slug=slug, defaults={"source": source_of(scenario)})
+    defaults = {"source": source_of(scenario), "parent": parent if parent != slug else ""}
+    SharedScenario.objects.get_or_create(slug=slug, defaults=defaults)
     return slug
+
+
+def parent_of(slug: str) -> tuple[str, str] | None:
+    """(slug, name) of the link this one was made from, if any and still readable."""
+    row = SharedScenario.objects.filter(slug=slug).only("parent").first()
+    if row is None or not row.parent:
+        return None
+    try:
+        parent = find(row.parent)
+    except ScenarioError:
+        return None
+    return None if parent is None else (row.parent, parent.name)
 
 
 @lru_cache(maxsize=1)
@@ -166,6 +181,9 @@ def apply_quick_fields(scenario: Scenario, form: QueryDict) -> dict[str, Any]:
     the same permalink) instead of one with every default spelled out.
     """
     source = source_of(scenario)
+    title, about = form.get("name"), form.get("description")
+    if about is not None:  # a browser sends a textarea's lines with CRLF
+        about = about.replace("\r\n", "\n")
     for index in range(len(scenario.consumers)):
         entry = source["consumers"][index]
         for field in QUICK_FIELDS:
@@ -177,7 +195,16 @@ def apply_quick_fields(scenario: Scenario, form: QueryDict) -> dict[str, Any]:
                 entry.setdefault("config", {})[key] = typed(raw, field.name(index))
             else:
                 entry[field.key] = typed(raw, field.name(index))
+    if about is not None and about.strip() != scenario.description.strip():
+        source["description"] = about
+    if title is not None and title.strip() and title.strip() != scenario.name:
+        source["name"] = title.strip()
+    elif source != source_of(scenario) and not scenario.name.endswith(EDITED):
+        source["name"] = scenario.name + EDITED  # it no longer runs what its title says
     return source
+
+
+EDITED = " (edited)"
 
 
 # --- YAML for the editor -----------------------------------------------------------------

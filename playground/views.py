@@ -197,6 +197,7 @@ def _page_context(slug: str, scenario: Scenario, **extra: Any) -> dict[str, Any]
         "consumers": scenarios.quick_fields(scenario),
         "quick_errors": {},
         "embed_url": reverse("embed", args=[slug]),
+        "parent": scenarios.parent_of(slug),
         **_run_context(scenario),
     }
     if not context["run_error"]:
@@ -313,7 +314,7 @@ def edit_yaml(request: HttpRequest, slug: str) -> HttpResponse:
         return _config_error(
             request, slug, scenario, yaml_text=text, yaml_error=scenario_error_payload(err)
         )
-    return _redirect(request, _permalink(scenarios.save(edited)))
+    return _redirect(request, _permalink(scenarios.save(edited, parent=slug)))
 
 
 @require_POST
@@ -337,7 +338,7 @@ def edit_quick(request: HttpRequest, slug: str) -> HttpResponse:
             quick_errors=errors,
             quick_error=None if errors else payload,
         )
-    return _redirect(request, _permalink(scenarios.save(edited)))
+    return _redirect(request, _permalink(scenarios.save(edited, parent=slug)))
 
 
 def _inject(request: HttpRequest, slug: str, form: Any) -> HttpResponse:
@@ -358,7 +359,7 @@ def _inject(request: HttpRequest, slug: str, form: Any) -> HttpResponse:
         if form.get("action") == "crash":
             context["crash_error"] = payload
         return render(request, "playground/scenario.html", context, status=422)
-    return _redirect(request, _permalink(scenarios.save(changed), compare=slug))
+    return _redirect(request, _permalink(scenarios.save(changed, parent=slug), compare=slug))
 
 
 @require_POST
@@ -390,7 +391,7 @@ def compare_with(request: HttpRequest, slug: str) -> HttpResponse:
             return render(request, "playground/_compare_with.html", context, status=422)
         context = _page_context(slug, scenario, **errors)
         return render(request, "playground/scenario.html", context, status=422)
-    new_slug = scenarios.save(changed)
+    new_slug = scenarios.save(changed, parent=slug)
     return _redirect(request, reverse("compare", args=[slug, new_slug]))
 
 

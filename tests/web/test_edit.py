@@ -139,3 +139,43 @@ def test_a_legal_but_lesson_changing_setting_is_explained_beside_it(client: Clie
     config = body[body.index('id="config"') :]
     assert 'data-field="consumers[0].config.enable.auto.commit"' in config
     assert "skip a message in progress" in config
+
+
+@pytest.mark.django_db
+def test_an_edited_run_says_so_and_links_back_to_its_original(
+    client: Client, calm_scenario: Scenario
+) -> None:
+    slug = saved(calm_scenario)
+    form = _quick_form(calm_scenario)
+    form["consumers[0].processing_ms"] = "123"
+    location = client.post(f"/r/{slug}/quick", form)["Location"]
+    edited = stored(location.removeprefix("/r/"))
+    assert edited.name == calm_scenario.name + " (edited)"
+    body = client.get(location).content.decode()
+    assert f'Edited from <a href="/r/{slug}">' in body
+
+
+@pytest.mark.django_db
+def test_an_edit_can_retitle_and_redescribe_the_run(
+    client: Client, calm_scenario: Scenario
+) -> None:
+    slug = saved(calm_scenario)
+    form = _quick_form(calm_scenario)
+    form["consumers[0].processing_ms"] = "123"
+    form["name"] = "Our billing consumer, slower"
+    form["description"] = "What happens when *billing* takes 123 ms a record."
+    location = client.post(f"/r/{slug}/quick", form)["Location"]
+    edited = stored(location.removeprefix("/r/"))
+    assert edited.name == "Our billing consumer, slower"
+    assert edited.description.startswith("What happens when *billing*")
+
+
+@pytest.mark.django_db
+def test_an_untouched_form_from_a_browser_keeps_the_permalink(
+    client: Client, calm_scenario: Scenario
+) -> None:
+    slug = saved(calm_scenario)
+    form = _quick_form(calm_scenario)
+    form["name"] = calm_scenario.name
+    form["description"] = calm_scenario.description.replace("\n", "\r\n")  # as a textarea
+    assert client.post(f"/r/{slug}/quick", form)["Location"] == f"/r/{slug}"
