@@ -308,14 +308,18 @@ def _metric(name: str, group: str, labels: dict[str, str], value: float | None) 
 
 
 def prometheus_text(items: list[dict[str, Any]]) -> str:
-    """The Prometheus text exposition format, names as the JMX exporter writes them:
-    kafka_<group>_<name> with dashes as underscores; unknown values are left out."""
+    """The Prometheus text exposition format, names as the JMX exporter writes them with
+    its default rules: ``<domain>_<type>_<attribute>``, dots and dashes as underscores —
+    e.g. ``kafka.consumer:type=consumer-fetch-manager-metrics`` ``records-lag`` →
+    ``kafka_consumer_consumer_fetch_manager_metrics_records_lag`` (the type repeats the
+    client kind: that is how the exporter spells it); unknown values are left out."""
     lines: list[str] = []
     seen: set[str] = set()
     for item in items:
         if item["value"] is None:
             continue
-        name = f"kafka_{item['group']}_{item['name']}".replace("-", "_")
+        domain = "kafka.producer" if item["group"].startswith("producer") else "kafka.consumer"
+        name = f"{domain}_{item['group']}_{item['name']}".replace("-", "_").replace(".", "_")
         if name not in seen:
             seen.add(name)
             lines.append(f"# TYPE {name} gauge")

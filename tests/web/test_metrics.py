@@ -37,15 +37,15 @@ def test_it_serves_kafka_metrics_in_the_prometheus_text_format(client: Client) -
     body = text(response)
     samples = _samples(body)
     for name in (
-        "kafka_producer_metrics_record_send_rate",
-        "kafka_consumer_fetch_manager_metrics_records_consumed_rate",
+        "kafka_producer_producer_metrics_record_send_rate",
+        "kafka_consumer_consumer_fetch_manager_metrics_records_consumed_rate",
         "kafka_consumergroup_lag",
         "kafka_topic_partition_current_offset",
         "playground_simulated_time_ms",
     ):
         assert name in samples, name
         assert f"# TYPE {name} gauge" in body
-    assert 'kafka_producer_metrics_record_send_rate{client_id="p1"}' in body
+    assert 'kafka_producer_producer_metrics_record_send_rate{client_id="p1"}' in body
     assert body.endswith("\n")
 
 
@@ -119,7 +119,7 @@ def test_label_values_are_escaped() -> None:
         ],
     }
     body = prometheus.exposition(run, 0, "slug")
-    assert 'kafka_g_records_lag_max{group="a\\"b\\\\c"} 3' in body
+    assert 'kafka_consumer_g_records_lag_max{group="a\\"b\\\\c"} 3' in body
     assert 'kafka_consumergroup_lag{consumergroup="a\\"b",topic="t",partition="0"} 2' in body
     _samples(body)
 
@@ -134,5 +134,5 @@ def test_a_group_id_with_quotes_is_escaped_exactly_once(client: Client) -> None:
     assert f'group="{escaped}"' in body  # simcore's client metrics
     assert f'consumergroup="{escaped}"' in body  # kafka_exporter's gauges, written here
     assert '\\\\"' not in body  # no \\" : a quote escaped twice
-    lag = samples["kafka_consumer_fetch_manager_metrics_records_lag_max"]
+    lag = samples["kafka_consumer_consumer_fetch_manager_metrics_records_lag_max"]
     assert all(f'group="{escaped}"' in line for line in lag if "group=" in line)
