@@ -17,7 +17,9 @@ def test_it_escapes_prometheus_label_values():
         ]
     )
     assert 'group="a\\"b\\\\c\\nd"' in text
-    assert text.startswith("# TYPE kafka_consumer_consumer_fetch_manager_metrics_records_lag gauge\n")
+    assert text.startswith(
+        "# TYPE kafka_consumer_consumer_fetch_manager_metrics_records_lag gauge\n"
+    )
 
 
 def test_it_tells_each_frame_its_snapshot():
