@@ -14,6 +14,7 @@ the whole life of a batch. The idempotent producer's sequence numbers and epoch 
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
@@ -21,11 +22,8 @@ from typing import TYPE_CHECKING
 
 from simcore.cluster import Metadata
 from simcore.idempotence import Idempotence, JavaIdempotence, LibrdkafkaIdempotence
-from simcore.partitioner import (
-    key_path,
-    librdkafka_partition,
-    partition_for_key,
-)
+from simcore.partitioner import key_path
+from simcore.partitioner_bulk import KeyedPartitions
 from simcore.sender import Sender
 from simcore.spec import FaultSpec, ProducerSpec
 
@@ -50,7 +48,7 @@ def render(template: str, i: int) -> str:
 class PendingBatch:
     partition: int
     first: int  # producer-local index of the first record
-    msgs: list[int] | range
+    msgs: range | array[int]  # message ids: a range while consecutive
     size: int
     created_ms: int
     base_seq: int = -1
@@ -60,6 +58,22 @@ class PendingBatch:
     retry_at: int = 0  # a retried batch waits until then (retry backoff)
     epoch: int = 0  # idempotent: the producer epoch its sequence belongs to
     seq_reset: bool = False  # idempotent: renumbered by an epoch bump (Java)
+
+
+def _extend(batch: PendingBatch, ids: list[int] | range) -> None:
+    """Ascending message ids join the batch: its ``msgs`` stay a range while they are
+    consecutive, else become an ``array('q')`` (8 bytes an id, no int objects)."""
+    msgs = batch.msgs
+    first, count = ids[0], len(ids)
+    if type(msgs) is range:
+        if not msgs and ids[-1] - first == count - 1:
+            batch.msgs = range(first, first + count)
+            return
+        if msgs and msgs.stop == first and ids[-1] - first == count - 1:
+            batch.msgs = range(msgs.start, first + count)
+            return
+        msgs = batch.msgs = array("q", msgs)
+    msgs.extend(ids)
 
 
 class Producer(Sender):
@@ -95,22 +109,33 @@ class Producer(Sender):
             family = JavaIdempotence if spec.client == "java" else LibrdkafkaIdempotence
             self.idem = family(self)
         self.halted = False  # librdkafka after a fatal error: produce() refuses records
-        self.acked: list[range | list[int]] = []
-        self.failed: list[range | list[int]] = []
+        self.acked: list[range | array[int]] = []
+        self.failed: list[range | array[int]] = []
         self.acked_count = 0
         self.batches_acked = 0
         self.failed_count = 0
         self.sent = 0
-        self.sent_batches: list[tuple[int, range | tuple[int, ...]]] = []  # (partition, ids)
+        self.sent_batches: list[tuple[int, range | array[int]]] = []  # (partition, ids)
         self._wake_at: int | None = None
         self._rng = engine.rng(f"partitioner/{spec.id}")
         self._jitter = engine.rng(f"retry-jitter/{spec.id}")
         self._sticky: int | None = None
         self._sticky_bytes = 0
         self._sticky_since = 0
-        self._hashed = spec.partition is None and spec.key is not None
         self._spread = (  # NULL keys; librdkafka consistent_random also empty keys
             spec.partition is None and key_path(spec.client, spec.partitioner, spec.key) == "sticky"
+        )
+        self._placer = (  # where each record goes when not spread
+            None
+            if self._spread
+            else KeyedPartitions(
+                spec.client,
+                spec.partitioner,
+                spec.key,
+                spec.partition,
+                self.num_partitions,
+                self._rng,
+            )
         )
 
     # -- the record clock ---------------------------------------------------------------
@@ -204,14 +229,14 @@ class Producer(Sender):
         if self.halted:
             return
         last = self._last_due(self.engine.now)
+        if not self._spread:
+            if self.next_i <= last:
+                self._accumulate_placed(self.next_i, last + 1)
+            return
         batch_size = self.spec.batch_size
         while self.next_i <= last:
             i = self.next_i
             size = self.record_size(i)
-            if not self._spread:
-                part = self._fixed_partition(i)
-                self._append(part, i, i + 1, self._open_batch(part), size)
-                continue
             part = self._sticky_partition(i)
             batch = self._open_batch(part)
             room = max(1, (batch_size - (batch.size if batch else BATCH_OVERHEAD)) // size)
@@ -230,13 +255,59 @@ class Producer(Sender):
             i += 1
         return i
 
-    def _fixed_partition(self, i: int) -> int:
-        if self.spec.partition is not None:
-            return self.spec.partition
-        key = render(self.spec.key or "", i).encode()
-        if self.spec.client == "java":
-            return partition_for_key(key, self.num_partitions)
-        return librdkafka_partition(self.spec.partitioner, key, self.num_partitions, self._rng)
+    def _accumulate_placed(self, start: int, end: int) -> None:
+        """Records [start, end) whose partition the producer does not choose by stickiness
+        (an explicit partition, a hashed key, librdkafka ``random``) join their partitions'
+        batches in record order, as one record at a time would: partitions come in bulk
+        (``KeyedPartitions``), and each partition's records fill its batches by arithmetic."""
+        placer = self._placer
+        assert placer is not None
+        base = self.msg_base
+        while start < end:
+            stop = min(end, 10 ** len(str(start)))  # as many digits: one record_size
+            size = self.record_size(start)
+            if placer.constant is not None:
+                self._fill(placer.constant, range(base + start, base + stop), size)
+            else:
+                groups: dict[int, list[int]] = {}
+                for gid, part in zip(
+                    range(base + start, base + stop), placer.of(start, stop), strict=True
+                ):
+                    group = groups.get(part)
+                    if group is None:
+                        groups[part] = [gid]
+                    else:
+                        group.append(gid)
+                for part, ids in groups.items():
+                    self._fill(part, ids, size)
+            self._sticky_bytes += size * (stop - start)
+            self.sent += stop - start
+            start = self.next_i = stop
+
+    def _fill(self, part: int, ids: list[int] | range, size: int) -> None:
+        """Messages ``ids`` (ascending global ids, records of ``size`` bytes) join the
+        partition's open batch until it is full, then new batches (``_append``'s rules:
+        a record that would overflow a batch with records in it starts a new one)."""
+        batch_size = self.spec.batch_size
+        queue = self.queues.get(part)
+        batch = queue[-1] if queue and not queue[-1].closed else None
+        k, n = 0, len(ids)
+        while k < n:
+            if batch is None or batch.size + size > batch_size:
+                if batch is not None:
+                    batch.closed = True
+                first = ids[k] - self.msg_base
+                batch = PendingBatch(part, first, range(0), BATCH_OVERHEAD, self.due(first))
+                if queue is None:
+                    queue = self.queues[part] = deque()
+                queue.append(batch)
+            take = min(n - k, max(1, (batch_size - batch.size) // size))
+            _extend(batch, ids[k : k + take])
+            batch.size += size * take
+            k += take
+            if batch.size >= batch_size:
+                batch.closed = True
+                batch = None
 
     def _sticky_partition(self, i: int) -> int:
         """KIP-794 for Java (switch after batch.size bytes); librdkafka: switch every 10 ms."""
@@ -274,12 +345,7 @@ class Producer(Sender):
             if queue is None:
                 queue = self.queues[part] = deque()
             queue.append(batch)
-        first = self.msg_base + start
-        msgs = batch.msgs
-        if type(msgs) is range and (not msgs or msgs.stop == first):
-            batch.msgs = range(msgs.start if msgs else first, self.msg_base + end)
-        else:
-            batch.msgs = list(msgs) + list(range(first, self.msg_base + end))
+        _extend(batch, range(self.msg_base + start, self.msg_base + end))
         batch.size += size
         self._sticky_bytes += size
         if batch.size >= self.spec.batch_size:

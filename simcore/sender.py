@@ -21,6 +21,7 @@ epoch bumps live in ``simcore.idempotence``.
 from __future__ import annotations
 
 import random
+from array import array
 from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING
@@ -74,7 +75,7 @@ class Sender:
     queues: dict[int, deque[PendingBatch]]
     producer_id: int
     idem: Idempotence | None
-    sent_batches: list[tuple[int, range | tuple[int, ...]]]  # (partition, ids)
+    sent_batches: list[tuple[int, range | array[int]]]  # (partition, ids)
     _wake_at: int | None
     _jitter: random.Random
 
@@ -182,7 +183,7 @@ class Sender:
         if self.idem is not None:
             self.idem.assign(batch)
         batch.attempts += 1
-        msgs = batch.msgs if type(batch.msgs) is range else tuple(batch.msgs)
+        msgs = batch.msgs
         if batch.number < 0:
             batch.number = len(self.sent_batches)
             self.sent_batches.append((batch.partition, msgs))
