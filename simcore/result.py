@@ -21,7 +21,7 @@ class Result:
         self.sim = sim
         self.scenario = sim.scenario
         self.events = sim.timeline.events
-        self._log_cache: dict[str, list[ledger.Interval]] = {}
+        self._log_cache: dict[str, ledger.Intervals] = {}
 
     # -- identity -------------------------------------------------------------------------
 
@@ -40,16 +40,16 @@ class Result:
 
     # -- ledger ----------------------------------------------------------------------------
 
-    def _log_intervals(self, topic: str) -> list[ledger.Interval]:
+    def _log_intervals(self, topic: str) -> ledger.Intervals:
         """The message ids in the topic's final logs (computed once per topic)."""
         cached = self._log_cache.get(topic)
         if cached is None:
-            cached = self._log_cache[topic] = [
-                iv
+            cached = self._log_cache[topic] = ledger.intervals(
+                b.msgs
                 for part in self.sim.cluster.partitions.values()
                 if part.topic == topic
-                for iv in ledger.intervals(b.msgs for b in part.log.batches)
-            ]
+                for b in part.log.batches
+            )
         return cached
 
     def skip_mark(self, group: str, tp: tuple[str, int]) -> int | None:
@@ -66,23 +66,21 @@ class Result:
             marks.append(committed)
         return max(marks) if marks else None
 
-    def _behind_committed(self, group: str, topics: list[str]) -> list[ledger.Interval]:
+    def _behind_committed(self, group: str, topics: list[str]) -> ledger.Intervals:
         """Message ids below the group's skip mark (see ``skip_mark``), per partition."""
-        out: list[ledger.Interval] = []
+        out: list[Sequence[int]] = []
         for part in self.sim.cluster.partition_list:
             committed = self.skip_mark(group, (part.topic, part.index))
             if part.topic not in topics or committed is None:
                 continue
             batches = part.log.batches_from(part.log.log_start, committed)
             out.extend(
-                ledger.intervals(
-                    b.msgs if b.end <= committed else b.msgs[: max(0, committed - b.base)]
-                    for b in batches
-                )
+                b.msgs if b.end <= committed else b.msgs[: max(0, committed - b.base)]
+                for b in batches
             )
-        return out
+        return ledger.intervals(out)
 
-    def _expired(self, topic: str) -> list[ledger.Interval]:
+    def _expired(self, topic: str) -> ledger.Intervals:
         return ledger.intervals(self.sim.cluster.retention.deleted.get(topic, []))
 
     @cached_property
@@ -113,11 +111,10 @@ class Result:
         for group in sorted({c.spec.group for c in self.sim.consumers}):
             members = [c for c in self.sim.consumers if c.group == group]
             subscribed = sorted({t for c in members for t in c.spec.topics})
-            log = [iv for t in subscribed for iv in self._log_intervals(t)]
             counts = ledger.group_counts(
-                log,
+                ledger.Intervals.concat([self._log_intervals(t) for t in subscribed]),
                 ledger.intervals(s for c in members for s in c.processed),
-                [iv for t in subscribed for iv in self._expired(t)],
+                ledger.Intervals.concat([self._expired(t) for t in subscribed]),
                 self._behind_committed(group, subscribed),
             )
             counts["processing_total"] = sum(c.processing_total for c in members)
