@@ -21,7 +21,7 @@ class Result:
         self.sim = sim
         self.scenario = sim.scenario
         self.events = sim.timeline.events
-        self._log_cache: dict[str, ledger.Intervals] = {}
+        self._log_cache: dict[str, ledger.Ids] = {}
 
     # -- identity -------------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ class Result:
 
     # -- ledger ----------------------------------------------------------------------------
 
-    def _log_intervals(self, topic: str) -> ledger.Intervals:
+    def _log_intervals(self, topic: str) -> ledger.Ids:
         """The message ids in the topic's final logs (computed once per topic)."""
         cached = self._log_cache.get(topic)
         if cached is None:
@@ -66,7 +66,7 @@ class Result:
             marks.append(committed)
         return max(marks) if marks else None
 
-    def _behind_committed(self, group: str, topics: list[str]) -> ledger.Intervals:
+    def _behind_committed(self, group: str, topics: list[str]) -> ledger.Ids:
         """Message ids below the group's skip mark (see ``skip_mark``), per partition."""
         out: list[Sequence[int]] = []
         for part in self.sim.cluster.partition_list:
@@ -80,7 +80,7 @@ class Result:
             )
         return ledger.intervals(out)
 
-    def _expired(self, topic: str) -> ledger.Intervals:
+    def _expired(self, topic: str) -> ledger.Ids:
         return ledger.intervals(self.sim.cluster.retention.deleted.get(topic, []))
 
     @cached_property
@@ -112,9 +112,9 @@ class Result:
             members = [c for c in self.sim.consumers if c.group == group]
             subscribed = sorted({t for c in members for t in c.spec.topics})
             counts = ledger.group_counts(
-                ledger.Intervals.concat([self._log_intervals(t) for t in subscribed]),
+                ledger.Ids.concat([self._log_intervals(t) for t in subscribed]),
                 ledger.intervals(s for c in members for s in c.processed),
-                ledger.Intervals.concat([self._expired(t) for t in subscribed]),
+                ledger.Ids.concat([self._expired(t) for t in subscribed]),
                 self._behind_committed(group, subscribed),
             )
             counts["processing_total"] = sum(c.processing_total for c in members)
