@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from playground import injections, outcome, prometheus, runner, scenarios, variants
@@ -64,7 +64,7 @@ def _permalink(slug: str, compare: str | None = None) -> str:
 # --- pages ------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def gallery(request: HttpRequest) -> HttpResponse:
     items = [
         {"slug": slug, "name": sc.name, "summary": render_inline(first_paragraph(sc.description))}
@@ -231,7 +231,7 @@ def _changes(context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@require_GET
+@require_safe
 def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
     scenario = _scenario_or_404(slug)
     try:  # ?at=<ms>: where the player opens
@@ -243,7 +243,7 @@ def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "playground/scenario.html", context)
 
 
-@require_GET
+@require_safe
 def compare_page(request: HttpRequest, old_slug: str, new_slug: str) -> HttpResponse:
     """Two scenarios side by side: what differs in their sources, and in their outcomes."""
     old, new = _scenario_or_404(old_slug), _scenario_or_404(new_slug)
@@ -260,7 +260,7 @@ def compare_page(request: HttpRequest, old_slug: str, new_slug: str) -> HttpResp
     return render(request, template, context)
 
 
-@require_GET
+@require_safe
 @xframe_options_exempt
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
     scenario = _scenario_or_404(slug)
@@ -268,7 +268,7 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "playground/embed.html", context)  # framed: see security.py
 
 
-@require_GET
+@require_safe
 def story(request: HttpRequest, slug: str) -> HttpResponse:
     scenario = _scenario_or_404(slug)
     msg_id = request.GET.get("m", "")
@@ -409,7 +409,7 @@ def _found_and_run(slug: str) -> tuple[Any, dict[str, Any]] | HttpResponse:
     return scenario, run
 
 
-@require_GET
+@require_safe
 def metrics_text(request: HttpRequest, slug: str) -> HttpResponse:
     """The client metrics at one point of the run, for Prometheus (see `prometheus`)."""
     found = _found_and_run(slug)
@@ -427,7 +427,7 @@ def metrics_text(request: HttpRequest, slug: str) -> HttpResponse:
 # --- JSON API ---------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def api_scenario(request: HttpRequest, slug: str) -> JsonResponse:
     found = _found_and_run(slug)
     if isinstance(found, HttpResponse):

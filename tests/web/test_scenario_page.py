@@ -98,3 +98,12 @@ def test_at_opens_the_player_at_a_time(client: Client, calm_scenario: Scenario) 
     slug = saved(calm_scenario)
     assert 'data-start-ms="5000"' in text(client.get(f"/r/{slug}?at=5000"))
     assert "data-start-ms" not in text(client.get(f"/r/{slug}?at=soon"))
+
+
+@pytest.mark.django_db
+def test_head_answers_like_get_on_every_page(client: Client, calm_scenario: Scenario) -> None:
+    slug = saved(calm_scenario)
+    for path in ("/", f"/r/{slug}", f"/embed/{slug}", f"/api/scenarios/{slug}"):
+        head, get = client.head(path), client.get(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head["Content-Type"] == get["Content-Type"]
