@@ -36,6 +36,8 @@ class Ids:
 
     @staticmethod
     def concat(parts: Sequence[Ids]) -> Ids:
+        if len(parts) == 1:
+            return parts[0]
         return Ids(
             np.concatenate([_NONE, *(p.starts for p in parts)]),
             np.concatenate([_NONE, *(p.stops for p in parts)]),
@@ -109,22 +111,23 @@ class _Line:
 
     def _dense(self, layer: Ids) -> Counts:
         lo, span = self.lo, self.hi - self.lo
-        steps = np.zeros(span + 1, dtype=np.int32)
-        np.add.at(steps, layer.starts - lo, 1)
-        np.add.at(steps, layer.stops - lo, -1)
-        counts = np.cumsum(steps[:-1], dtype=np.int32)
-        np.add.at(counts, layer.singles - lo if lo else layer.singles, 1)
+        steps = np.bincount(layer.starts - lo, minlength=span + 1)
+        steps -= np.bincount(layer.stops - lo, minlength=span + 1)
+        counts = np.cumsum(steps[:-1]).astype(np.int32)
+        del steps
+        if len(layer.singles):
+            counts += np.bincount(layer.singles - lo, minlength=span).astype(np.int32)
         return counts
 
     @staticmethod
     def _sparse(points: Ints, layer: Ids) -> Counts:
-        steps = np.zeros(len(points), dtype=np.int32)
-        np.add.at(steps, np.searchsorted(points, layer.starts), 1)
-        np.add.at(steps, np.searchsorted(points, layer.stops), -1)
+        size = len(points)
         at = np.searchsorted(points, layer.singles)  # each single is [at, at + 1)
-        np.add.at(steps, at, 1)
-        np.add.at(steps, at + 1, -1)
-        return np.cumsum(steps[:-1], dtype=np.int32)
+        steps = np.bincount(np.searchsorted(points, layer.starts), minlength=size)
+        steps -= np.bincount(np.searchsorted(points, layer.stops), minlength=size)
+        steps += np.bincount(at, minlength=size)
+        steps -= np.bincount(at + 1, minlength=size)
+        return np.cumsum(steps[:-1]).astype(np.int32)
 
     def total(self, where: NDArray[np.bool_]) -> int:
         """How many ids lie in the segments where ``where`` is true."""
