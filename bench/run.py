@@ -1,4 +1,4 @@
-"""Engine benchmarks with their targets (issues 2, 3, 4 and 8). Run: make bench.
+"""Engine benchmarks with their targets (issues 2, 3, 4, 8 and 16). Run: make bench.
 
 The consumers of every heavy run really consume: the ledger checks say so (issue 8:
 before, a consumer without processing work stalled after its first fetch).
@@ -138,10 +138,14 @@ def ledger_is_exact(check: str, ledger: dict) -> bool:
 
 
 def main() -> int:
+    import scaling  # bench/scaling.py: records x partitions x RF x keys (issue 16)
+
     ok = bench_builtins()
     print()
     for args in HEAVY:
         ok &= bench_heavy(*args)
+    print()
+    ok &= scaling.main()
     return 0 if ok else 1
 
 

@@ -2,8 +2,8 @@
 
 A log is a list of batches. A batch carries a contiguous offset range and the
 messages it holds as a compact sequence of ledger message ids (a ``range`` when the
-producer's messages are consecutive, else a tuple), so a million records cost what a
-few thousand batches cost.
+producer's messages are consecutive, else an ``array('q')``: keyed records), so a
+million records cost what their batches cost. Replicas share a batch's id sequence.
 """
 
 from __future__ import annotations

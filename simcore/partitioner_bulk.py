@@ -203,7 +203,8 @@ class KeyedPartitions:
     """The partition of each record of a producer that does not spread its records: an
     explicit partition, a key hashed by the partitioner (computed ``BLOCK`` indexes at a
     time, on demand), or librdkafka's ``random`` (a draw per record, in record order).
-    ``of(start, stop)`` is asked for consecutive spans, each record once."""
+    ``of(start, stop)`` is asked for consecutive spans below ``records``, each record
+    once."""
 
     def __init__(
         self,
@@ -213,8 +214,10 @@ class KeyedPartitions:
         partition: int | None,
         count: int,
         rng: Random,
+        records: int,
     ) -> None:
         self.client, self.partitioner, self.count, self._rng = client, partitioner, count, rng
+        self.records = records  # the producer's: no block reaches past it
         self._pieces = parse_template(key or "")
         self._random = partition is None and client != "java" and partitioner == "random"
         self.constant: int | None = partition
@@ -253,7 +256,8 @@ class KeyedPartitions:
         return block
 
     def _compute(self, number: int) -> Partitions:
-        index = np.arange(number * BLOCK, (number + 1) * BLOCK, dtype=np.int64)
+        stop = min((number + 1) * BLOCK, self.records)
+        index = np.arange(number * BLOCK, stop, dtype=np.int64)
         if self._pieces is None:  # a placeholder this module does not render
             keys = [self._template.format(i=i).encode() for i in index.tolist()]
             return partitions_of_keys(self.client, self.partitioner, keys, self.count)

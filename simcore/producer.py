@@ -135,6 +135,7 @@ class Producer(Sender):
                 spec.partition,
                 self.num_partitions,
                 self._rng,
+                spec.messages,
             )
         )
 

@@ -105,7 +105,7 @@ def test_a_producers_bulk_placement_is_its_record_by_record_placement(
     """In any chunking (records come as they fall due), across block boundaries; the
     random partitioner draws the same numbers from the producer's stream."""
     client, partitioner = family
-    placer = KeyedPartitions(client, partitioner, template, None, count, Random(seed))
+    placer = KeyedPartitions(client, partitioner, template, None, count, Random(seed), sum(cuts))
     rng = Random(seed)
     start = 0
     for size in cuts:
@@ -125,7 +125,7 @@ def test_a_producers_bulk_placement_is_its_record_by_record_placement(
 
 
 def test_an_explicit_partition_is_constant():
-    placer = KeyedPartitions("java", "murmur2_random", "k{i}", 3, 6, Random(1))
+    placer = KeyedPartitions("java", "murmur2_random", "k{i}", 3, 6, Random(1), 10)
     assert placer.constant == 3
 
 
