@@ -16,15 +16,20 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import WebsocketDenier  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from playground import wsoptions  # noqa: E402
+from playground.admission import CallerWatch  # noqa: E402
 from playground.guards import RequestBodyLimit, WebsocketOriginValidator  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
+
+wsoptions.install()  # a websocket message over 1 MiB closes with 1009, not a dropped line
 
 # Any other websocket path is refused at the handshake (URLRouter alone raises, a 500).
 websocket_routes = [*websocket_urlpatterns, re_path(r"", WebsocketDenier.as_asgi())]
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestBodyLimit(django_asgi_app),
+        # CallerWatch: who asks (rate limits) and whether they are still there (runner)
+        "http": CallerWatch(RequestBodyLimit(django_asgi_app)),
         "websocket": WebsocketOriginValidator(URLRouter(websocket_routes)),
     }
 )

@@ -1,153 +1,79 @@
-"""Runs simulations off the event loop: a small process pool and an LRU cache by digest.
+"""Runs simulations off the event loop, admits the work, and keeps what it produced.
 
-A run is CPU-bound pure Python, so it goes to another process (threads would hold the GIL
-against every other visitor). Each run is capped in events and wall time; the cap is
-simcore's `max_events` / `should_stop` (the wall clock is read here, never in simcore).
-What comes back is plain data — summary, frames, series, messages, and what
-`derived` reads off the result for the panels — ready to render or send as JSON.
+- **Workers.** A run is CPU-bound pure Python, so it goes to another process (threads would
+  hold the GIL against every other visitor): a `ProcessPoolExecutor` of `RUN_WORKERS`
+  running `jobs`, which hands back an `Outcome` of bytes (the run's data and its stream).
+- **Admission.** At most `RUN_WORKERS` jobs run and `RUN_QUEUE` wait; each client has at
+  most `RUNS_PER_CLIENT` jobs waiting or running and starts at most `RATE_RUNS` new ones
+  (`ratelimit`). Beyond that: `Busy` (503) or `TooMany` (429), with a Retry-After from
+  the recent run times. A queued job whose callers have all gone (disconnected, gave up)
+  is cancelled; a running one stops at its caps. Callers of a run already queued or
+  running share it and are charged nothing. A caller waits at most the time the queue
+  ahead of it may take, then gets `Busy` saying so.
+- **Caches.** Outcomes by scenario digest, bounded by bytes (`STREAM_CACHE_BYTES`), and in
+  Redis when REDIS_URL is set (`shared_cache`: another process serves them without
+  simulating); a few decoded runs for the pages. A run stopped by a cap is kept like a
+  finished one (see `jobs`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import multiprocessing
 import os
-import select
 import threading
 import time
-from collections import OrderedDict
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import Counter, OrderedDict, deque
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
-from playground import derived
-from simcore import Result, RunBudgetExceeded, Scenario, SimcoreError, scenario_digest, simulate
+from playground import admission, ratelimit, shared_cache
+from playground.admission import Busy, CallerGone, TooMany
+from playground.jobs import Outcome, RunData, decode, encode_failure, exit_with, run_job, story_job
+from simcore import Scenario, scenario_digest
 
-CACHE_SIZE = 16
-MAX_FRAMES = 2000
-EVENT_BUDGET = 3000  # events sent with a run's frames, in all: a big run's log is sampled
-WAIT_MARGIN_SECONDS = 30  # beyond the run's own wall-time cap, before a caller gives up
+logger = logging.getLogger(__name__)
 
-RunData = dict[str, Any]
+DECODED_RUNS = 8  # decoded runs kept for pages (the heaviest built-in is ~12 MB decoded)
+WAIT_MARGIN_SECONDS = 30  # beyond the time the queue ahead may take, before giving up
+FIRST_GUESS_SECONDS = 2.0  # a run's duration before any has been measured
+
+__all__ = ["Outcome", "RunData", "aoutcome", "outcome", "run", "story"]
+
+
+# --- in the web process: the queue in front of the pool -----------------------------------
+
+
+@dataclass(eq=False)
+class Job:
+    key: str
+    fn: Any
+    args: tuple[Any, ...]
+    client: str | None
+    future: Future[Any] = field(default_factory=Future)
+    waiters: int = 1
+    started: float | None = None  # monotonic time it went to a worker
+
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
-_cache: OrderedDict[str, Future[RunData]] = OrderedDict()
-
-
-# --- in the worker process ------------------------------------------------------------
-
-_worker_results: OrderedDict[str, Result] = OrderedDict()
-
-
-def _simulate(scenario: Scenario, max_events: int, max_seconds: float) -> Result:
-    key = scenario_digest(scenario)
-    if key in _worker_results:
-        _worker_results.move_to_end(key)
-        return _worker_results[key]
-    deadline = time.monotonic() + max_seconds
-    result = simulate(
-        scenario, max_events=max_events, should_stop=lambda: time.monotonic() > deadline
-    )
-    _worker_results[key] = result
-    while len(_worker_results) > 2:
-        _worker_results.popitem(last=False)
-    return result
-
-
-def _failed(message: str) -> RunData:
-    return {
-        "error": message,
-        "summary": None,
-        "frames": [],
-        "series": None,
-        "messages": None,
-        "lost": [],
-        "log_order": None,
-        "metric_keys": [],
-    }
-
-
-def _exit_with(parent_pid: int) -> None:
-    """Worker initializer: exit when the web process does, however it dies.
-
-    A pool worker blocks on its job queue, and holds that queue's write end itself, so it
-    never sees the web process go away after a SIGKILL/SIGTERM without clean-up (a test
-    server's `terminate()`, an OOM kill). A pidfd turns the parent's exit into an event.
-    """
-    try:
-        pidfd = os.pidfd_open(parent_pid)
-    except (AttributeError, OSError):  # not Linux ≥ 5.3: rely on a clean shutdown
-        return
-
-    def wait() -> None:
-        select.select([pidfd], [], [])
-        os._exit(0)
-
-    threading.Thread(target=wait, name="exit-with-parent", daemon=True).start()
-
-
-def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> RunData:
-    try:
-        result = _simulate(scenario, max_events, max_seconds)
-    except RunBudgetExceeded as err:
-        return _failed(f"{err}. Make the scenario smaller (fewer messages, shorter duration_ms).")
-    except SimcoreError as err:  # an invariant violation: a simcore bug, shown, not hidden
-        return _failed(str(err))
-    except Exception as err:  # any other engine bug: shown on the page instead of a 500
-        return _failed(f"the simulation failed (a simcore bug): {type(err).__name__}: {err}")
-    return _run_data(result)
-
-
-def _run_data(result: Result) -> RunData:
-    frames = _trim_events(result.frames(max_frames=MAX_FRAMES), EVENT_BUDGET)
-    derived.strip_injected_suffix(frames)
-    snapshots = [frame["snapshot"] for frame in frames]  # frame k shows this snapshot
-    metric_keys, metric_values = derived.metrics_per_frame(result, snapshots)
-    for frame, counts, values in zip(
-        frames, derived.produce_counts(result, snapshots), metric_values, strict=True
-    ):
-        frame["produce"] = counts  # the producer panel: retries, acks, errors by name
-        frame["metrics"] = values  # in the order of metric_keys
-    messages = derived.unread_outcomes(result)
-    return {
-        "error": None,
-        "summary": result.summary(),
-        "frames": frames,
-        "series": result.series(),
-        "messages": messages,
-        "lost": derived.lost_messages(result, messages),
-        "log_order": derived.log_order(messages),
-        "metric_keys": metric_keys,
-    }
-
-
-def _trim_events(frames: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    """Keep at most `budget` events over all frames (the latest of each frame).
-
-    A small run keeps every event. A firehose has thousands of frames of 50 events each
-    (megabytes over the websocket); its player gets a sample, and `skipped_events` counts
-    what was left out so the log can say so.
-    """
-    per_frame = max(3, budget // max(1, len(frames)))
-    for frame in frames:
-        events = frame["events"]
-        if len(events) > per_frame:
-            frame["skipped_events"] = frame.get("skipped_events", 0) + len(events) - per_frame
-            frame["events"] = events[-per_frame:]
-    return frames
-
-
-def _story_job(scenario: Scenario, msg_id: str, max_events: int, max_seconds: float) -> Any:
-    try:
-        return _simulate(scenario, max_events, max_seconds).message_story(msg_id)
-    except RunBudgetExceeded:
-        return []
-
-
-# --- in the web process -----------------------------------------------------------------
+_publisher: ThreadPoolExecutor | None = None  # writes to Redis off the pool's thread
+_jobs: dict[str, Job] = {}
+_queue: deque[Job] = deque()
+_running = 0
+_per_client: Counter[str] = Counter()
+_outcomes: OrderedDict[str, tuple[Outcome, float]] = OrderedDict()  # and when it expires
+_outcome_bytes = 0
+_decoded: OrderedDict[str, RunData] = OrderedDict()
+_recent_seconds = FIRST_GUESS_SECONDS  # moving average of run times: the Retry-After
+simulations = 0  # runs simulated by this process (tests and the scale-out checks read it)
 
 
 def _executor() -> ProcessPoolExecutor:
@@ -158,71 +84,348 @@ def _executor() -> ProcessPoolExecutor:
         _pool = ProcessPoolExecutor(
             max_workers=settings.RUN_WORKERS,
             mp_context=context,
-            initializer=_exit_with,
+            initializer=exit_with,
             initargs=(os.getpid(),),
         )
     return _pool
 
 
-def _submit(fn: Any, *args: Any) -> Future[Any]:
-    global _pool
-    limits = (settings.RUN_MAX_EVENTS, settings.RUN_MAX_SECONDS)
+def _retry_after(ahead: int) -> float:
+    """Seconds until `ahead` more jobs have gone through the workers, by recent run times."""
+    return _recent_seconds * (ahead + 1) / settings.RUN_WORKERS
+
+
+Started = list[tuple[Job, "Future[Any]"]]
+
+
+def _admit(job: Job) -> Started:
+    """Queue `job` or refuse it; under `_lock`. Returns the jobs this started (`_watch`)."""
+    if job.client is not None and _per_client[job.client] >= settings.RUNS_PER_CLIENT:
+        raise TooMany(
+            f"you already have {_per_client[job.client]} run(s) waiting or running"
+            f" (at most {settings.RUNS_PER_CLIENT} per address): wait for it to finish",
+            _retry_after(0),
+        )
+    if len(_queue) >= settings.RUN_QUEUE and _running >= settings.RUN_WORKERS:
+        raise Busy(
+            f"every simulation worker is busy and {len(_queue)} runs are waiting",
+            _retry_after(len(_queue)),
+        )
+    _jobs[job.key] = job
+    if job.client is not None:
+        _per_client[job.client] += 1
+    _queue.append(job)
+    return _dispatch()
+
+
+def _dispatch() -> Started:
+    """Start queued jobs while a worker is free; under `_lock`. Returns what it started."""
+    global _running, _pool
+    started: Started = []
+    while _queue and _running < settings.RUN_WORKERS:
+        job = _queue.popleft()
+        limits = (settings.RUN_MAX_EVENTS, settings.RUN_MAX_SECONDS)
+        try:
+            pool_future = _executor().submit(job.fn, *job.args, *limits)
+        except BrokenProcessPool:  # a worker died (e.g. killed for memory): start afresh
+            _pool = None
+            pool_future = _executor().submit(job.fn, *job.args, *limits)
+        job.started = time.monotonic()
+        _running += 1
+        started.append((job, pool_future))
+    return started
+
+
+def _watch(started: Started) -> None:
+    """Outside `_lock`: a future already done runs its callback at once, in this thread."""
+    for job, pool_future in started:
+        pool_future.add_done_callback(lambda done, job=job: _finished(job, done))
+
+
+def _forget(job: Job) -> None:
+    """Under `_lock`: the job holds no place any more."""
+    if _jobs.get(job.key) is job:
+        del _jobs[job.key]
+    if job.client is not None:
+        _per_client[job.client] -= 1
+        if _per_client[job.client] <= 0:
+            del _per_client[job.client]
+
+
+def _finished(job: Job, done: Future[Any]) -> None:
+    """In the pool's thread: record the outcome, start the next job, wake the callers."""
+    global _running, _pool, _recent_seconds, simulations
     try:
-        return _executor().submit(fn, *args, *limits)
-    except BrokenProcessPool:  # a worker died (e.g. killed for memory): start afresh
-        _pool = None
-        return _executor().submit(fn, *args, *limits)
-
-
-def _forget_failures(key: str, future: Future[RunData]) -> None:
-    # A wall-time stop depends on the machine's load, and a dead worker on bad luck:
-    # neither is the scenario's fault, so neither is remembered.
-    global _pool
-    failed = future.cancelled() or future.exception() is not None
-    if failed or future.result()["error"]:
+        value = done.result()
+    except BrokenProcessPool:
         with _lock:
-            if _cache.get(key) is future:
-                del _cache[key]
-            if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
-                _pool = None
-
-
-def submit(scenario: Scenario) -> Future[RunData]:
-    """The run of `scenario`, shared with any caller already waiting for the same one."""
-    key = scenario_digest(scenario)
+            _pool = None
+        value = _lost_worker(job)
+    except Exception as err:  # e.g. a result that could not be pickled: a bug, shown
+        logger.exception("simulation job %s failed", job.key)
+        value = _lost_worker(job, f"{type(err).__name__}: {err}")
     with _lock:
-        future = _cache.get(key)
-        if future is not None:
-            _cache.move_to_end(key)
-            return future
-        future = _submit(_run_job, scenario)
-        _cache[key] = future
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    future.add_done_callback(lambda done: _forget_failures(key, done))
-    return future
+        _running -= 1
+        _forget(job)
+        if job.started is not None:
+            _recent_seconds = 0.7 * _recent_seconds + 0.3 * (time.monotonic() - job.started)
+        if isinstance(value, Outcome):
+            simulations += 1
+            if value.keep:
+                _store(job.key, value)
+        started = _dispatch()
+    _watch(started)
+    if isinstance(value, Outcome) and shared_cache.enabled():
+        _publish(job, value)  # then answers: whoever is told is sure another process can read it
+    else:
+        job.future.set_result(value)
+
+
+def _lost_worker(job: Job, detail: str = "") -> Any:
+    message = (
+        "the simulation worker stopped before the run ended (out of memory?)"
+        + (f": {detail}" if detail else "")
+        + ". Try again; a smaller scenario needs less."
+    )
+    if job.fn is story_job:
+        return []
+    scenario: Scenario = job.args[0]
+    return encode_failure(scenario, message)
+
+
+def _publish(job: Job, outcome: Outcome) -> None:
+    """Stores the outcome in Redis and counts the simulation, off the pool's thread; then
+    answers the job's callers."""
+    global _publisher
+    with _lock:
+        if _publisher is None:
+            _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-publish")
+        publisher = _publisher
+
+    def put() -> None:
+        try:
+            if outcome.keep:
+                shared_cache.put_run(job.key, outcome.to_bytes(), outcome.ttl)
+            shared_cache.count_simulation()
+        except shared_cache.RedisError as err:
+            logger.warning("run %s not shared: %s", job.key, err)
+        finally:
+            job.future.set_result(outcome)
+
+    publisher.submit(put)
+
+
+def _release(job: Job) -> None:
+    """One caller stopped waiting; the last one's leaving cancels a job not yet started."""
+    with _lock:
+        job.waiters -= 1
+        if job.waiters > 0 or job.started is not None or job.future.done():
+            return
+        try:
+            _queue.remove(job)
+        except ValueError:
+            return
+        _forget(job)
+    job.future.cancel()
+
+
+# --- the caches ------------------------------------------------------------------------------
+
+
+def _store(key: str, outcome: Outcome) -> None:
+    """Under `_lock`: keep `outcome`, dropping the least recently used beyond the budget."""
+    global _outcome_bytes
+    if outcome.nbytes > settings.STREAM_CACHE_BYTES:
+        return  # served to whoever waits for it now, not kept
+    old = _outcomes.pop(key, None)
+    if old is not None:
+        _outcome_bytes -= old[0].nbytes
+    _outcomes[key] = (outcome, time.monotonic() + outcome.ttl)
+    _outcome_bytes += outcome.nbytes
+    while _outcome_bytes > settings.STREAM_CACHE_BYTES:
+        _, (dropped, _expires) = _outcomes.popitem(last=False)
+        _outcome_bytes -= dropped.nbytes
+
+
+def _cached(key: str) -> Outcome | None:
+    global _outcome_bytes
+    with _lock:
+        entry = _outcomes.get(key)
+        if entry is None:
+            return None
+        if entry[1] < time.monotonic():  # a run the wall-time cap stopped: try it again
+            del _outcomes[key]
+            _outcome_bytes -= entry[0].nbytes
+            return None
+        _outcomes.move_to_end(key)
+        return entry[0]
+
+
+def key_of(scenario: Scenario) -> str:
+    """What an outcome is kept under: the scenario, and the event cap it was run with (a
+    run stopped by the cap would finish under a higher one; a finished run is the same
+    under any, and simcore's version is in the shared key)."""
+    return f"{scenario_digest(scenario)}-{settings.RUN_MAX_EVENTS}"
+
+
+def _shared(key: str) -> Outcome | None:
+    """The outcome another process stored in Redis, now kept here too."""
+    if not shared_cache.enabled():
+        return None
+    try:
+        data = shared_cache.get_run(key)
+    except shared_cache.RedisError as err:
+        logger.warning("shared runs not read: %s", err)
+        return None
+    if data is None:
+        return None
+    try:
+        outcome = Outcome.from_bytes(data)
+    except (ValueError, KeyError, TypeError) as err:
+        logger.warning("shared run %s unreadable: %s", key, err)
+        return None
+    with _lock:
+        _store(key, outcome)
+    return outcome
+
+
+def cache_stats() -> dict[str, int]:
+    with _lock:
+        return {
+            "outcomes": len(_outcomes),
+            "outcome_bytes": _outcome_bytes,
+            "decoded": len(_decoded),
+            "queued": len(_queue),
+            "running": _running,
+            "simulations": simulations,
+        }
+
+
+# --- what callers use -------------------------------------------------------------------------
+
+
+def _claim(key: str, fn: Any, args: tuple[Any, ...], client: str | None) -> Outcome | Job:
+    """A cached outcome, or the job that will make it (joined, or new and admitted).
+
+    May block briefly (Redis): call it from a thread, never on the event loop."""
+    found = _cached(key) if fn is run_job else None
+    if found is None and fn is run_job:
+        found = _shared(key)
+    if found is not None:
+        return found
+    with _lock:
+        job = _jobs.get(key)
+        if job is not None:
+            job.waiters += 1
+            return job
+    wait = ratelimit.take("runs", client)  # a new simulation: this client's to pay for
+    if wait:
+        rate = ratelimit.rate_for("runs")
+        raise TooMany(
+            f"too many new runs from your address: at most {rate.capacity} every {rate.period:g} s",
+            wait,
+        )
+    with _lock:
+        job = _jobs.get(key)
+        if job is not None:  # someone else started it meanwhile
+            job.waiters += 1
+            return job
+        job = Job(key, fn, args, client)
+        started = _admit(job)
+    _watch(started)
+    return job
+
+
+def _wait_seconds() -> float:
+    """How long a caller waits for a job: the queue ahead of it, its own run, a margin."""
+    rounds = math.ceil(settings.RUN_QUEUE / settings.RUN_WORKERS) + 1
+    return float(settings.RUN_MAX_SECONDS * rounds + WAIT_MARGIN_SECONDS)
+
+
+def _gave_up(job: Job, seconds: float) -> Busy:
+    _release(job)
+    state = "is still running" if job.started is not None else "is still waiting for a worker"
+    return Busy(
+        f"the run {state} after {seconds:.0f} s: the server is busy", _retry_after(len(_queue))
+    )
+
+
+def _wait(job: Job) -> Any:
+    caller = admission.current()
+    unregister = caller.on_gone(lambda: _release(job)) if caller else (lambda: None)
+    seconds = _wait_seconds()
+    try:
+        return job.future.result(timeout=seconds)
+    except FutureTimeout:
+        raise _gave_up(job, seconds) from None
+    except CancelledError:  # the caller left and the job was dropped from the queue
+        raise CallerGone() from None
+    finally:
+        unregister()
+
+
+def outcome(scenario: Scenario) -> Outcome:
+    """Blocking: for sync views (each request has its own thread under Daphne)."""
+    key = key_of(scenario)
+    caller = admission.current()
+    found = _claim(key, run_job, (scenario,), caller.client if caller else None)
+    return found if isinstance(found, Outcome) else _wait(found)
+
+
+async def aoutcome(scenario: Scenario, client: str | None) -> Outcome:
+    """For consumers: the quick parts in a thread (Redis, the lock), then waits on the
+    event loop. Cancelling the caller (a closed websocket) releases its claim."""
+    key = key_of(scenario)
+    found = _cached(key)
+    if found is not None:
+        return found
+    claimed = await asyncio.to_thread(_claim, key, run_job, (scenario,), client)
+    if isinstance(claimed, Outcome):
+        return claimed
+    seconds = _wait_seconds()
+    try:
+        # shield: cancelling this caller must not cancel the job others may share
+        done: Outcome = await asyncio.wait_for(
+            asyncio.shield(asyncio.wrap_future(claimed.future)), seconds
+        )
+        return done
+    except TimeoutError:
+        raise _gave_up(claimed, seconds) from None
+    except asyncio.CancelledError:
+        _release(claimed)
+        raise
 
 
 def run(scenario: Scenario) -> RunData:
-    """Blocking: for sync views (each request has its own thread under Daphne)."""
-    timeout = settings.RUN_MAX_SECONDS + WAIT_MARGIN_SECONDS
-    try:
-        return submit(scenario).result(timeout=timeout)
-    except BrokenProcessPool:  # once more, on a fresh pool
-        return submit(scenario).result(timeout=timeout)
-
-
-async def arun(scenario: Scenario) -> RunData:
-    """For consumers: waits without blocking the event loop."""
-    try:
-        return await asyncio.wrap_future(submit(scenario))
-    except BrokenProcessPool:
-        return await asyncio.wrap_future(submit(scenario))
+    """The run's data, decoded (a few are kept decoded for the pages)."""
+    found = outcome(scenario)
+    key = key_of(scenario)
+    with _lock:
+        data = _decoded.get(key)
+        if data is not None:
+            _decoded.move_to_end(key)
+            return data
+    data = decode(found)
+    if found.keep:
+        with _lock:
+            _decoded[key] = data
+            while len(_decoded) > DECODED_RUNS:
+                _decoded.popitem(last=False)
+    return data
 
 
 def story(scenario: Scenario, msg_id: str) -> list[dict[str, Any]]:
-    future = _submit(_story_job, scenario, msg_id)
-    events: list[dict[str, Any]] = future.result(
-        timeout=settings.RUN_MAX_SECONDS + WAIT_MARGIN_SECONDS
-    )
+    key = f"story:{key_of(scenario)}:{msg_id}"
+    caller = admission.current()
+    claimed = _claim(key, story_job, (scenario, msg_id), caller.client if caller else None)
+    events: list[dict[str, Any]] = _wait(claimed) if isinstance(claimed, Job) else []
     return events
+
+
+def reset() -> None:
+    """Forget every cached outcome and decoded run (tests)."""
+    global _outcome_bytes
+    with _lock:
+        _outcomes.clear()
+        _decoded.clear()
+        _outcome_bytes = 0

@@ -2,7 +2,8 @@
 //
 // Protocol: see playground/consumers.py. Frames are kept in `frames` as they arrive; a
 // dropped connection reconnects with backoff and asks for the frames it does not have
-// yet, so the step being shown never changes under the reader's eyes.
+// yet, so the step being shown never changes under the reader's eyes; a busy server's
+// answer is retried after the seconds it names.
 //
 // The panels (cluster.js, producers.js, groups.js, metrics.js) listen on the player's
 // root for "player:meta", "player:end" (every frame is in) and "player:step" (a step is
@@ -56,21 +57,48 @@
 
   // --- websocket --------------------------------------------------------------------------
 
+  // The server sends the meta and the frames as binary messages: an 8-byte token, then
+  // deflated JSON. Each is acknowledged with its token as it arrives (the server keeps
+  // only a few unacknowledged); they are inflated in order, so "end" (text) comes last.
   function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${scheme}//${location.host}${root.dataset.wsPath}`);
+    socket.binaryType = "arraybuffer";
     state.socket = socket;
+    let received = 0;
+    let inbox = Promise.resolve();
+    const then = (read) => { inbox = inbox.then(read).then(receive).catch(failed); };
     socket.onopen = () => {
       state.retries = 0;
-      socket.send(JSON.stringify({ type: "run", from: state.frames.length }));
+      askForRun(socket);
     };
-    socket.onmessage = (event) => receive(JSON.parse(event.data));
+    socket.onmessage = (event) => {
+      if (typeof event.data === "string") return then(() => JSON.parse(event.data));
+      received += 1;
+      const token = [...new Uint8Array(event.data, 0, 8)]
+        .map((b) => b.toString(16).padStart(2, "0")).join("");
+      socket.send(JSON.stringify({ type: "ack", chunks: received, token }));
+      then(() => inflate(event.data.slice(8)));
+    };
     socket.onclose = () => {
       if (state.done) return;
       const delay = Math.min(10000, 500 * 2 ** state.retries++);
       setStatus(`Connection lost; reconnecting in ${Math.round(delay / 1000)} s…`);
       setTimeout(connect, delay);
     };
+  }
+
+  function askForRun(socket) {
+    socket.send(JSON.stringify({ type: "run", from: state.frames.length }));
+  }
+
+  async function inflate(buffer) {
+    const stream = new Blob([buffer]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return JSON.parse(await new Response(stream).text());
+  }
+
+  function failed(error) {
+    setStatus(`The stream could not be read: ${error}`);
   }
 
   function receive(message) {
@@ -88,13 +116,22 @@
       show(startStep());
     } else if (message.type === "end") {
       state.done = true;
-      setStatus("");
+      setStatus(state.meta && state.meta.error ? state.meta.error : "");
       state.socket.close();
       announce("end");
       show(startStep());
     } else if (message.type === "error") {
       setStatus(`${message.field}: ${message.message}`);
+      if (message.retry_after) retryLater(state.socket, message);
     }
+  }
+
+  // The server was busy: ask again on the same connection once it said it may have room.
+  function retryLater(socket, error) {
+    setStatus(`${error.message}; trying again in ${error.retry_after} s…`);
+    setTimeout(() => {
+      if (socket.readyState === WebSocket.OPEN) askForRun(socket);
+    }, error.retry_after * 1000);
   }
 
   // The step to show: where the reader is, or (once) the first frame at the start time.

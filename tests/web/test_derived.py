@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from playground import derived, runner
-from playground.runner import MAX_FRAMES
+from playground.jobs import MAX_FRAMES
 from simcore import builtin_scenario, simulate
 
 

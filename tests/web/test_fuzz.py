@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from playground import injections, scenarios, variants
 from playground.asgi import application
 from playground.models import SharedScenario
+from playground.streams import inflate
 from simcore import parse_scenario
 
 RUN_CAP_SECONDS = 2  # the runner's wall-time cap while fuzzing (settings.RUN_MAX_SECONDS)
@@ -371,7 +372,10 @@ async def _answered(socket: WebsocketCommunicator) -> bool:
         if output["type"] == "websocket.close":
             assert output.get("code", 1000) not in BAD_CLOSES, output
             return False
-        message = json.loads(output["text"])
+        if output.get("bytes") is not None:  # a stream chunk: 8-byte token + deflated JSON
+            message = inflate(output["bytes"][8:])
+        else:
+            message = json.loads(output["text"])
         assert message["type"] in ANSWERS, message
         if message["type"] in ("error", "end"):
             return True

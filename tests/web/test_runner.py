@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from playground import runner, scenarios
+from playground.jobs import run_job
 from simcore import Scenario, parse_scenario
 from tests.web.helpers import saved, text
 
@@ -33,9 +34,12 @@ def _variant(scenario: Scenario, seed: int, *, busy: bool = False) -> Scenario:
 
 def test_callers_of_the_same_scenario_share_one_run(calm_scenario: Scenario) -> None:
     scenario = _variant(calm_scenario, 101)
-    first, second = runner.submit(scenario), runner.submit(scenario)
+    key = runner.key_of(scenario)
+    first = runner._claim(key, run_job, (scenario,), None)
+    second = runner._claim(key, run_job, (scenario,), None)
     assert first is second
-    assert first.result(timeout=60)["summary"]["ledger"]["groups"]["billing"]["processed_once"] == 3
+    assert first.future.result(timeout=60).stream.total > 0
+    assert runner.run(scenario)["summary"]["ledger"]["groups"]["billing"]["processed_once"] == 3
 
 
 def test_frames_carry_every_event_of_a_small_run(calm_scenario: Scenario) -> None:
@@ -46,16 +50,37 @@ def test_frames_carry_every_event_of_a_small_run(calm_scenario: Scenario) -> Non
 def test_the_event_cap_stops_a_run_with_a_message(settings: Any, calm_scenario: Scenario) -> None:
     settings.RUN_MAX_EVENTS = 5
     run = runner.run(_variant(calm_scenario, 103, busy=True))
-    assert run["summary"] is None
     assert "Make the scenario smaller" in run["error"]
+    assert "more than 5 events" in run["error"]
 
 
-def test_a_stopped_run_is_not_remembered(settings: Any, calm_scenario: Scenario) -> None:
+def test_a_stopped_run_shows_the_run_up_to_the_stop(settings: Any, calm_scenario: Scenario) -> None:
+    settings.RUN_MAX_EVENTS = 5
+    run = runner.run(_variant(calm_scenario, 107, busy=True))
+    assert run["partial"] is True
+    stopped_at = run["frames"][-1]["t"]
+    assert f"at {stopped_at} ms of 60000 ms" in run["error"]
+    assert 0 < stopped_at < 60000
+    assert run["summary"]["ledger"]["topics"]["orders"]["sent"] > 0
+
+
+def test_a_stopped_run_is_kept_as_that_outcome(settings: Any, calm_scenario: Scenario) -> None:
     scenario = _variant(calm_scenario, 104, busy=True)
     settings.RUN_MAX_EVENTS = 5
-    assert runner.run(scenario)["error"]
-    settings.RUN_MAX_EVENTS = 2_000_000
+    first = runner.outcome(scenario)
+    simulated = runner.cache_stats()["simulations"]
+    assert runner.outcome(scenario) is first  # by digest: no second simulation
+    assert runner.cache_stats()["simulations"] == simulated
+    settings.RUN_MAX_EVENTS = 2_000_000  # under a higher cap it is another run, and finishes
     assert runner.run(scenario)["error"] is None
+
+
+def test_a_run_stopped_by_the_wall_clock_is_kept_for_a_while_only(
+    settings: Any, calm_scenario: Scenario
+) -> None:
+    settings.RUN_MAX_SECONDS = 0  # already past the deadline at the first budget check
+    outcome = runner.outcome(_variant(calm_scenario, 108, busy=True))
+    assert 0 < outcome.ttl <= 600  # the event cap's stop is kept for days
 
 
 @pytest.mark.django_db

@@ -1,0 +1,256 @@
+"""What a simulation job does, in a worker process: simulate, derive, encode.
+
+The worker simulates (capped in events and wall time: simcore's `max_events` /
+`should_stop`; the wall clock is read here, never in simcore), derives what the panels
+read (`derived`), and encodes it all — the run's data as deflated JSON, and its websocket
+stream (`streams`) — into an `Outcome` of bytes. The web process (`runner`) only stores
+and copies those bytes, and decodes a run when a page needs it.
+
+A run stopped by a cap is an outcome too, with the frames, ledger and panels up to where
+it stopped (simcore raises `RunBudgetExceeded` from inside the run; the recorder's last
+snapshot is taken here, as `simulate` would at the end).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from playground import derived, streams
+from simcore import Result, RunBudgetExceeded, Scenario, SimcoreError, scenario_digest
+from simcore.simulation import Simulation
+
+MAX_FRAMES = 2000
+MIN_FRAMES = 100
+FRAMES_JSON_BUDGET = 8_000_000  # bytes of frames' JSON: wide scenarios get fewer frames
+EVENT_BUDGET = 3000  # events sent with a run's frames, in all: a big run's log is sampled
+KEEP_SECONDS = 7 * 24 * 3600  # a finished run in Redis (it never changes; this frees space)
+CAPPED_TTL_SECONDS = 600  # a run stopped by the wall-time cap: a quieter machine may finish it
+
+RunData = dict[str, Any]
+
+
+# --- what a job produces ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished run: its data (deflated JSON of RunData) and its stream, ready to send.
+
+    `keep`: whether it may be cached (not a crash of the engine or of a worker);
+    `ttl`: how long a shared copy lives (seconds)."""
+
+    run: bytes
+    stream: streams.Stream
+    keep: bool = True
+    ttl: int = KEEP_SECONDS
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.run) + self.stream.nbytes
+
+    def to_bytes(self) -> bytes:
+        """A self-describing container for Redis: a JSON header line, then the blobs."""
+        header = {
+            "v": 1,
+            "run": len(self.run),
+            "chunks": [len(c) for c in self.stream.chunks],
+            "ends": list(self.stream.ends),
+            "total": self.stream.total,
+            "ttl": self.ttl,
+        }
+        return b"".join([json.dumps(header).encode(), b"\n", self.run, *self.stream.chunks])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Outcome:
+        line, _, body = data.partition(b"\n")
+        header = json.loads(line)
+        if header.get("v") != 1:
+            raise ValueError(f"unknown outcome format {header.get('v')!r}")
+        run, at, chunks = body[: header["run"]], header["run"], []
+        for size in header["chunks"]:
+            chunks.append(body[at : at + size])
+            at += size
+        stream = streams.Stream(tuple(chunks), tuple(header["ends"]), header["total"])
+        return cls(run, stream, True, header["ttl"])
+
+
+def _encode(slug: str, scenario: Scenario, run: RunData, *, keep: bool, ttl: int) -> Outcome:
+    blob = zlib.compress(json.dumps(run, separators=(",", ":")).encode(), streams.LEVEL)
+    return Outcome(blob, streams.encode(slug, scenario, run), keep, ttl)
+
+
+def encode_failure(scenario: Scenario, message: str) -> Outcome:
+    """An outcome that is only an error message (never kept)."""
+    return _encode(scenario_digest(scenario)[:16], scenario, _failed(message), keep=False, ttl=0)
+
+
+def decode(outcome: Outcome) -> RunData:
+    data: RunData = json.loads(zlib.decompress(outcome.run))
+    return data
+
+
+# --- in the worker process ---------------------------------------------------------------
+
+_worker_results: OrderedDict[str, tuple[Result, RunBudgetExceeded | None]] = OrderedDict()
+
+
+def _simulate(
+    scenario: Scenario, max_events: int, max_seconds: float
+) -> tuple[Result, RunBudgetExceeded | None]:
+    """The result, and the cap that stopped it (then the result is the run up to there)."""
+    key = f"{scenario_digest(scenario)}-{max_events}"
+    if key in _worker_results:
+        _worker_results.move_to_end(key)
+        return _worker_results[key]
+    deadline = time.monotonic() + max_seconds
+    sim = Simulation(
+        scenario, max_events=max_events, should_stop=lambda: time.monotonic() > deadline
+    )
+    stopped = None
+    try:
+        sim.run()
+    except RunBudgetExceeded as err:
+        stopped = err
+        sim.recorder.final()  # the last snapshot: where the run stopped
+    done = (Result(sim), stopped)
+    if stopped is None or "too long" not in stopped.reason:  # the clock's stop may not recur
+        _worker_results[key] = done
+        while len(_worker_results) > 2:
+            _worker_results.popitem(last=False)
+    return done
+
+
+def _failed(message: str, partial: RunData | None = None) -> RunData:
+    if partial is not None:
+        return {**partial, "error": message, "partial": True}
+    return {
+        "error": message,
+        "partial": False,
+        "summary": None,
+        "frames": [],
+        "series": None,
+        "messages": None,
+        "lost": [],
+        "log_order": None,
+        "metric_keys": [],
+    }
+
+
+def exit_with(parent_pid: int) -> None:
+    """Worker initializer: exit when the web process does, however it dies.
+
+    A pool worker blocks on its job queue, and holds that queue's write end itself, so it
+    never sees the web process go away after a SIGKILL/SIGTERM without clean-up (a test
+    server's `terminate()`, an OOM kill). A pidfd turns the parent's exit into an event.
+    """
+    try:
+        pidfd = os.pidfd_open(parent_pid)
+    except (AttributeError, OSError):  # not Linux ≥ 5.3: rely on a clean shutdown
+        return
+
+    def wait() -> None:
+        select.select([pidfd], [], [])
+        os._exit(0)
+
+    threading.Thread(target=wait, name="exit-with-parent", daemon=True).start()
+
+
+def _stopped_message(err: RunBudgetExceeded, scenario: Scenario, result: Result) -> str:
+    at = result.sim.engine.now
+    return (
+        f"{err}, at {at} ms of {scenario.duration_ms} ms; what is shown is the run up to"
+        " there. Make the scenario smaller (fewer messages, shorter duration_ms) to see it all."
+    )
+
+
+def run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome:
+    slug = scenario_digest(scenario)[:16]
+    try:
+        result, stopped = _simulate(scenario, max_events, max_seconds)
+        if stopped is None:
+            return _encode(slug, scenario, _run_data(result), keep=True, ttl=KEEP_SECONDS)
+    except SimcoreError as err:  # an invariant violation: a simcore bug, shown, not hidden
+        return _encode(slug, scenario, _failed(str(err)), keep=False, ttl=0)
+    except Exception as err:  # any other engine bug: shown on the page instead of a 500
+        message = f"the simulation failed (a simcore bug): {type(err).__name__}: {err}"
+        return _encode(slug, scenario, _failed(message), keep=False, ttl=0)
+    # Stopped by a cap: kept like a finished run, with what was simulated up to the stop.
+    # The event cap stops at the same point on any machine; the wall-time cap depends on
+    # the load, so that outcome is kept for a while only.
+    ttl = CAPPED_TTL_SECONDS if "too long" in stopped.reason else KEEP_SECONDS
+    try:
+        message, partial = _stopped_message(stopped, scenario, result), _run_data(result)
+    except Exception:  # simcore could not describe the run up to the stop: the cap alone
+        message, partial = (
+            f"{stopped}. Make the scenario smaller (fewer messages, shorter duration_ms).",
+            None,
+        )
+    return _encode(slug, scenario, _failed(message, partial), keep=True, ttl=ttl)
+
+
+def _frame_count(result: Result) -> int:
+    """As many frames as fit FRAMES_JSON_BUDGET (50 consumers on 64 partitions make 75 kB
+    frames: 2000 of them took 30 s to derive and 160 MB), at most MAX_FRAMES."""
+    sample = result.frames(max_frames=2)
+    if not sample:
+        return MAX_FRAMES
+    last = sample[-1]
+    _keys, values = derived.metrics_per_frame(result, [last["snapshot"]])
+    last["metrics"], last["events"] = values[0], []
+    size = len(json.dumps(last, separators=(",", ":"))) + 1
+    return max(MIN_FRAMES, min(MAX_FRAMES, FRAMES_JSON_BUDGET // size))
+
+
+def _run_data(result: Result) -> RunData:
+    frames = _trim_events(result.frames(max_frames=_frame_count(result)), EVENT_BUDGET)
+    derived.strip_injected_suffix(frames)
+    snapshots = [frame["snapshot"] for frame in frames]  # frame k shows this snapshot
+    metric_keys, metric_values = derived.metrics_per_frame(result, snapshots)
+    for frame, counts, values in zip(
+        frames, derived.produce_counts(result, snapshots), metric_values, strict=True
+    ):
+        frame["produce"] = counts  # the producer panel: retries, acks, errors by name
+        frame["metrics"] = values  # in the order of metric_keys
+    messages = derived.unread_outcomes(result)
+    return {
+        "error": None,
+        "partial": False,
+        "summary": result.summary(),
+        "frames": frames,
+        "series": result.series(),
+        "messages": messages,
+        "lost": derived.lost_messages(result, messages),
+        "log_order": derived.log_order(messages),
+        "metric_keys": metric_keys,
+    }
+
+
+def _trim_events(frames: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """Keep at most `budget` events over all frames (the latest of each frame).
+
+    A small run keeps every event. A firehose has thousands of frames of 50 events each
+    (megabytes over the websocket); its player gets a sample, and `skipped_events` counts
+    what was left out so the log can say so.
+    """
+    per_frame = max(3, budget // max(1, len(frames)))
+    for frame in frames:
+        events = frame["events"]
+        if len(events) > per_frame:
+            frame["skipped_events"] = frame.get("skipped_events", 0) + len(events) - per_frame
+            frame["events"] = events[-per_frame:]
+    return frames
+
+
+def story_job(scenario: Scenario, msg_id: str, max_events: int, max_seconds: float) -> Any:
+    try:
+        return _simulate(scenario, max_events, max_seconds)[0].message_story(msg_id)
+    except SimcoreError:
+        return []
