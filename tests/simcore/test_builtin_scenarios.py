@@ -209,11 +209,14 @@ def test_it_shows_java_auto_commit_replaying_without_loss() -> None:
     commits = events(slug, "commit_stored")
     assert commits
     assert all(t > crash_at for t, _ in commits)
-    # The restart waits for the crashed member's 45 s session; then its first poll commits
-    # the position it was reset to, and the poll after the replayed batch commits 3.
+    # The restart waits for the crashed member's 45 s session. The assignment restarts
+    # the auto-commit timer (onJoinComplete), so the first poll() commits nothing; the
+    # poll after the replayed batch, past the interval, commits 3: the only commit.
     expired_at = assert_restart_waits_for_the_crashed_member(slug, 45_000)
-    assert [f["how"] for _, f in events(slug, "commit_async")] == ["auto-commit"] * 2
-    assert [(offset_of(f["offsets"])) for t, f in commits if t > expired_at] == [0, 3]
+    assigned_at = events(slug, "assigned")[-1][0]
+    assert [f["how"] for _, f in events(slug, "commit_async")] == ["auto-commit"]
+    assert [(offset_of(f["offsets"])) for t, f in commits if t > expired_at] == [3]
+    assert commits[0][0] >= assigned_at + 5000
     restart_position = events(slug, "position")[1][1]
     assert restart_position["offset"] == 0
     assert "auto.offset.reset=earliest" in restart_position["why"]
@@ -336,8 +339,10 @@ def test_it_shows_earliest_reading_everything_for_a_new_group() -> None:
     assert_first_rebalance_waits_the_initial_delay(slug)
     ((_, position),) = events(slug, "position")
     assert (position["offset"], position["why"]) == (0, "auto.offset.reset=earliest")
-    stored = [offset_of(f["offsets"]) for _, f in events(slug, "commit_stored")]
-    assert stored == [5, 7]
+    # The assignment at about 5 s restarts the auto-commit timer: one commit, 5 s later
+    stored = [(t, offset_of(f["offsets"])) for t, f in events(slug, "commit_stored")]
+    assert [offset for _, offset in stored] == [7]
+    assert stored[0][0] >= events(slug, "assigned")[0][0] + 5000
     assert describe_row(slug) == {
         "GROUP": "analytics",
         "TOPIC": "orders",
@@ -363,6 +368,10 @@ def test_it_shows_latest_starting_at_the_high_watermark_and_skipping_older_recor
     ((start_at, _),) = events(slug, "start")
     assert position_at - start_at > INITIAL_REBALANCE_DELAY_MS
     assert max(t for t, _ in events(slug, "send")) > position_at
+    # nothing is committed until 5 s after the assignment (onJoinComplete's timer reset)
+    stored = [(t, offset_of(f["offsets"])) for t, f in events(slug, "commit_stored")]
+    assert [offset for _, offset in stored] == [7]
+    assert stored[0][0] >= position_at + 5000 - 2
     assert describe_row(slug) == {
         "GROUP": "analytics",
         "TOPIC": "orders",
