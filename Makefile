@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.stamp-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv dev run test bench lint clean chromium
+.PHONY: venv dev run test bench load lint clean chromium scale-servers
 
 venv: $(RUNTIME_STAMP)
 
@@ -40,12 +40,24 @@ run: venv .secret_key
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
-# Three pytest runs: browser tests must come after every asyncio test (stack-notes, trap 2);
-# tests/oracle runs the real librdkafka client against simcore (docs/oracle.md).
-test: dev chromium
+# Four pytest runs: browser tests must come after every asyncio test (stack-notes, trap 2);
+# tests/oracle runs the real librdkafka client against simcore (docs/oracle.md); tests/scale
+# runs two Daphne processes on a real Redis and PostgreSQL (no Django test database).
+test: dev chromium scale-servers
 	$(BIN)/pytest $(wildcard tests/simcore tests/web)
 	$(BIN)/pytest tests/browser
 	$(BIN)/pytest tests/oracle
+	$(BIN)/pytest tests/scale
+
+# Debian's Redis and PostgreSQL for tests/scale (two Daphne processes sharing them); the
+# tests start their own servers on loopback ports, nothing runs as a system service.
+scale-servers:
+	@test -x /usr/bin/redis-server || (apt-get update -q && apt-get install -y -q redis-server)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
+
+# Load benchmark (bounded, loopback only, stops by itself): prints a table (docs/load.md).
+load: dev
+	$(BIN)/python bench/load.py
 
 bench: venv
 	$(BIN)/python bench/run.py

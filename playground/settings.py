@@ -123,6 +123,16 @@ def database_from_url(url: str) -> dict[str, object]:
             # Daphne runs each sync view in a thread of its own: a kept connection per
             # thread that ever ran a query exhausted max_connections under load.
             "CONN_MAX_AGE": 0,
+            # ... and one connection per concurrent request did too (200 writers on two
+            # processes, PostgreSQL's default max_connections=100): a pool per process,
+            # at most PLAYGROUND_DB_POOL_SIZE connections; a request beyond waits for one.
+            "OPTIONS": {
+                "pool": {
+                    "min_size": 1,
+                    "max_size": env_int("PLAYGROUND_DB_POOL_SIZE", 20, minimum=1),
+                    "timeout": 30,
+                }
+            },
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {parts.scheme!r} is not supported: use sqlite:/// or postgres://"
