@@ -569,7 +569,7 @@ def builtin_slug(app_dir: Path, name: str) -> str:
 
 async def main_async(args: argparse.Namespace) -> int:
     app_dir = Path(args.app_dir).resolve()
-    sizes = [int(n) for n in args.visitors.split(",")]
+    sizes = [int(n) for n in args.visitors.split(",") if n.strip()]
     server = Server(app_dir, {})
     server.start()
     rows: list[list[str]] = []

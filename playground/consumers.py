@@ -34,6 +34,7 @@ import os
 from collections import Counter, OrderedDict
 from typing import Any
 
+from autobahn.exception import Disconnected  # Daphne's; any other server never raises it
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -106,6 +107,7 @@ class RunConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.tokens: list[bytes] = []  # of the binary messages sent in the current stream
         self.acked = 0
         self.acked_event = asyncio.Event()
+        self.closing = False  # once it has said why it closes, it only drops what comes
         key = self.client or "?"
         self.counted = _open[key] < settings.WS_PER_CLIENT
         if self.counted:
@@ -122,6 +124,7 @@ class RunConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             )
 
     async def disconnect(self, code: int) -> None:
+        self.closing = True
         if self.task is not None:
             self.task.cancel()  # a queued run nobody else waits for is dropped (runner)
         if self.counted:
@@ -132,6 +135,8 @@ class RunConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             self.counted = False
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:  # messages the client sent before it got the close
+            return
         wait = self.bucket.take()
         if wait:
             rate = settings.RATE_WS_MESSAGES
@@ -170,6 +175,11 @@ class RunConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.send(text_data=json.dumps({"type": "error", **payload}))
 
     async def refuse(self, payload: dict[str, Any], code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if self.task is not None and self.task is not asyncio.current_task():
+            self.task.cancel()
         await self.send_error(payload)
         await self.close(code=code)
 
@@ -178,9 +188,11 @@ class RunConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def stream(self, start: int) -> None:
         try:
             await self._stream(start)
-        except (_Closed, CallerGone):
+        except (_Closed, CallerGone, Disconnected):  # Disconnected: the client just left
             pass
         except Exception:  # a bug: said on the connection, logged, not silently lost
+            if self.closing:
+                return
             logger.exception("stream of %s failed", self.slug)
             await self.refuse(error_payload("run", "the server failed to send it"), CLOSE_INTERNAL)
 

@@ -13,8 +13,10 @@ snapshot is taken here, as `simulate` would at the end).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import resource
 import select
 import threading
 import time
@@ -144,8 +146,17 @@ def _failed(message: str, partial: RunData | None = None) -> RunData:
     }
 
 
+def worker_init(parent_pid: int, max_bytes: int) -> None:
+    """Worker initializer: at most `max_bytes` of memory for the worker's data (a run that
+    needs more stops with MemoryError: `run_job` says so), and exit with the web process."""
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard == resource.RLIM_INFINITY or max_bytes < hard:
+        resource.setrlimit(resource.RLIMIT_DATA, (max_bytes, hard))
+    exit_with(parent_pid)
+
+
 def exit_with(parent_pid: int) -> None:
-    """Worker initializer: exit when the web process does, however it dies.
+    """Exit when the web process does, however it dies.
 
     A pool worker blocks on its job queue, and holds that queue's write end itself, so it
     never sees the web process go away after a SIGKILL/SIGTERM without clean-up (a test
@@ -172,11 +183,29 @@ def _stopped_message(err: RunBudgetExceeded, scenario: Scenario, result: Result)
 
 
 def run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome:
+    try:
+        return _run_job(scenario, max_events, max_seconds)
+    except MemoryError:  # the worker's data limit (worker_init)
+        pass
+    # Outside the handler: the traceback, and the run it held on to, are gone now.
+    _worker_results.clear()
+    gc.collect()
+    message = (
+        "the run needed more memory than one run may use (PLAYGROUND_RUN_MAX_MB)."
+        " Make the scenario smaller (fewer consumers or partitions, shorter duration_ms)."
+    )
+    slug = scenario_digest(scenario)[:16]
+    return _encode(slug, scenario, _failed(message), keep=True, ttl=CAPPED_TTL_SECONDS)
+
+
+def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome:
     slug = scenario_digest(scenario)[:16]
     try:
         result, stopped = _simulate(scenario, max_events, max_seconds)
         if stopped is None:
             return _encode(slug, scenario, _run_data(result), keep=True, ttl=KEEP_SECONDS)
+    except MemoryError:
+        raise
     except SimcoreError as err:  # an invariant violation: a simcore bug, shown, not hidden
         return _encode(slug, scenario, _failed(str(err)), keep=False, ttl=0)
     except Exception as err:  # any other engine bug: shown on the page instead of a 500
@@ -188,6 +217,8 @@ def run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome:
     ttl = CAPPED_TTL_SECONDS if "too long" in stopped.reason else KEEP_SECONDS
     try:
         message, partial = _stopped_message(stopped, scenario, result), _run_data(result)
+    except MemoryError:
+        raise
     except Exception:  # simcore could not describe the run up to the stop: the cap alone
         message, partial = (
             f"{stopped}. Make the scenario smaller (fewer messages, shorter duration_ms).",

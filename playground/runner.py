@@ -36,7 +36,15 @@ from django.conf import settings
 
 from playground import admission, ratelimit, shared_cache
 from playground.admission import Busy, CallerGone, TooMany
-from playground.jobs import Outcome, RunData, decode, encode_failure, exit_with, run_job, story_job
+from playground.jobs import (
+    Outcome,
+    RunData,
+    decode,
+    encode_failure,
+    run_job,
+    story_job,
+    worker_init,
+)
 from simcore import Scenario, scenario_digest
 
 logger = logging.getLogger(__name__)
@@ -84,8 +92,8 @@ def _executor() -> ProcessPoolExecutor:
         _pool = ProcessPoolExecutor(
             max_workers=settings.RUN_WORKERS,
             mp_context=context,
-            initializer=exit_with,
-            initargs=(os.getpid(),),
+            initializer=worker_init,
+            initargs=(os.getpid(), settings.RUN_MAX_MB * 1_000_000),
         )
     return _pool
 

@@ -271,6 +271,7 @@ WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 RUN_MAX_EVENTS = env_int("PLAYGROUND_RUN_MAX_EVENTS", 2_000_000, minimum=1)
 RUN_MAX_SECONDS = env_int("PLAYGROUND_RUN_MAX_SECONDS", 10, minimum=1)
 RUN_WORKERS = env_int("PLAYGROUND_RUN_WORKERS", 2, minimum=1)
+RUN_MAX_MB = env_int("PLAYGROUND_RUN_MAX_MB", 512, minimum=64)  # a worker's data, per run
 
 # Admission and streaming (playground.runner, .ratelimit, .consumers; numbers and reasons
 # in docs/architecture.md). Rates are N/S: N at once, N more every S seconds.

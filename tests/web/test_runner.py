@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,3 +137,34 @@ def test_workers_exit_when_the_web_process_is_killed() -> None:
     for fd in opened:
         os.close(fd)
     assert pidfds == [], "a pool worker outlived the process that started it"
+
+
+MEMORY_CHILD = """
+import json, os, sys, zlib
+from playground import jobs
+from simcore import parse_scenario
+jobs.worker_init(os.getppid(), 400_000_000)
+wide = {  # 50 consumers on 64 partitions, recorded event by event: ~1 GB by 24,000 events
+    "name": "wide", "seed": 1, "duration_ms": 3_600_000,
+    "topics": [{"name": "t", "partitions": 64}],
+    "producers": [{"id": "p1", "topic": "t", "messages": 5000, "rate_per_s": 2}],
+    "consumers": [{"id": f"c{i}", "group": f"g{i % 5}", "topics": ["t"], "processing_ms": 1}
+                  for i in range(50)],
+}
+outcome = jobs.run_job(parse_scenario(wide), 2_000_000, 120)
+print(json.dumps([json.loads(zlib.decompress(outcome.run))["error"], outcome.keep]))
+"""
+
+
+def test_a_run_over_the_memory_limit_stops_with_a_message() -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    error, keep = json.loads(child.stdout)
+    assert "needed more memory than one run may use" in error
+    assert keep  # kept (for a while), like a run stopped by the clock
