@@ -82,6 +82,7 @@ class Server:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.peak_rss = 0
+        self.peak_web_rss = 0
         self._sampling = threading.Event()
 
     def start(self) -> None:
@@ -128,13 +129,25 @@ class Server:
             return 0.0
         return tree_rss(self.process.pid) / 1e6
 
+    def web_rss_mb(self) -> float:
+        """The Daphne process alone (without its simulation workers)."""
+        if self.process is None:
+            return 0.0
+        try:
+            pages = int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1])
+        except OSError:
+            return 0.0
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
     def _sample(self) -> None:
         while self._sampling.is_set():
             self.peak_rss = max(self.peak_rss, int(self.rss_mb()))
+            self.peak_web_rss = max(self.peak_web_rss, int(self.web_rss_mb()))
             time.sleep(0.2)
 
     def reset_peak(self) -> None:
         self.peak_rss = int(self.rss_mb())
+        self.peak_web_rss = int(self.web_rss_mb())
 
     def stop(self) -> None:
         self._sampling.clear()
@@ -499,7 +512,7 @@ async def silent_viewers(port: int, slug: str, n: int, stop: asyncio.Event) -> s
 
 
 async def abuse_round(
-    server: Server, heavy: str, small: str, small_source: dict[str, Any]
+    server: Server, heavy: str, small: str, small_source: dict[str, Any], cap_sources: int
 ) -> dict[str, Any]:
     server.reset_peak()
     port, stop = server.port, asyncio.Event()
@@ -507,7 +520,12 @@ async def abuse_round(
     flooding = asyncio.ensure_future(flood(port, heavy, stop))
     silent = asyncio.ensure_future(silent_viewers(port, heavy, 200, stop))
     capped = asyncio.ensure_future(
-        asyncio.gather(*(api_run(port, address(2, 1), cap_scenario(1000 + k)) for k in range(20)))
+        asyncio.gather(
+            *(
+                api_run(port, address(2, 1 + k % cap_sources), cap_scenario(1000 + k))
+                for k in range(20)
+            )
+        )
     )
     runs: list[tuple[int, float]] = []
     streams: list[float] = []
@@ -526,7 +544,7 @@ async def abuse_round(
             streams.append(end)
         except (OSError, WebSocketException, RuntimeError, TimeoutError) as err:
             stream_errors.append(f"{type(err).__name__}: {err}"[:120])
-        await asyncio.sleep(1.0)  # the visitor's own pace: one try a second
+        await asyncio.sleep(2.0)  # the visitor's own pace: one try every 2 s
     stop.set()
     cap_results = await capped
     result = {
@@ -545,6 +563,7 @@ async def abuse_round(
         "normal_stream_p95": pct(streams, 0.95),
         "normal_stream_errors": stream_errors,
         "rss_peak": server.peak_rss,
+        "web_process_rss_peak": server.peak_web_rss,
     }
     await asyncio.sleep(5)  # let the server drop what the abusers left (close handshakes)
     result["rss_after"] = int(server.rss_mb())
@@ -597,7 +616,9 @@ async def main_async(args: argparse.Namespace) -> int:
                     )
                 ).body
             )["source"]
-            abuse = await abuse_round(server, slugs[args.heavy], slugs[args.small], source)
+            abuse = await abuse_round(
+                server, slugs[args.heavy], slugs[args.small], source, args.cap_sources
+            )
         print()
         print(table(rows, HEADER))
         for note in notes:
@@ -623,6 +644,12 @@ def main() -> int:
     parser.add_argument("--small", default=SMALLEST)
     parser.add_argument("--heavy", default=HEAVIEST)
     parser.add_argument("--no-abuse", dest="abuse", action="store_false")
+    parser.add_argument(
+        "--cap-sources",
+        type=int,
+        default=1,
+        help="addresses the 20 cap-hitting runs come from (1: one abuser)",
+    )
     parser.add_argument(
         "--skip", default="", help="built-ins whose rounds to skip (comma-separated)"
     )

@@ -76,7 +76,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
 def _run_context(scenario: Scenario) -> dict[str, Any]:
     run = runner.run(scenario)
     context: dict[str, Any] = {"run": run, "run_error": run["error"]}
-    if run["error"] is None:
+    if run["error"] is None or run.get("partial"):  # a capped run: shown up to its stop
         context["headline"] = outcome.headline(run)
         context["tables"] = outcome.tables(run)
         context["last_events"] = _last_events(run, 200)
@@ -200,7 +200,7 @@ def _page_context(slug: str, scenario: Scenario, **extra: Any) -> dict[str, Any]
         "parent": scenarios.parent_of(slug),
         **_run_context(scenario),
     }
-    if not context["run_error"]:
+    if not context["run_error"] or context["run"].get("partial"):
         context.update(_panels_context(scenario, context["run"]))
     context.update(extra)
     return context

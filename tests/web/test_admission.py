@@ -252,6 +252,7 @@ async def test_a_busy_server_answers_503_with_retry_after(
     assert page["status"] == 503
     assert page["headers"]["retry-after"] == "12"
     assert b"8 runs are waiting" in page["body"] and b"try again in 12 s" in page["body"]
+    assert b"Busy, try again soon" in page["body"]
     api = await _request(
         "POST",
         "/api/run",

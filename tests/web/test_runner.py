@@ -95,6 +95,9 @@ def test_the_page_and_the_api_explain_a_stopped_run(
     response = client.get(f"/r/{slug}")
     assert response.status_code == 200
     assert "This run could not finish" in text(response)
+    assert "what is shown is the run up to there" in text(response)
+    assert 'id="player"' in text(response)  # the run up to the stop plays
+    assert "Outcome at the end of the run" in text(response)
     api = client.get(f"/api/scenarios/{slug}")
     assert api.status_code == 422
     assert api.json()["error"]["field"] == "scenario"
