@@ -436,6 +436,9 @@ def cap_scenario(seed: int) -> dict[str, Any]:
     }
 
 
+ANSWERS: dict[str, int] = {}  # each distinct error answer of /api/run, counted
+
+
 async def api_run(port: int, local: str, scenario: dict[str, Any]) -> tuple[int, float, str]:
     start = time.monotonic()
     try:
@@ -451,6 +454,13 @@ async def api_run(port: int, local: str, scenario: dict[str, Any]) -> tuple[int,
     except TimeoutError:
         return 0, time.monotonic() - start, "timeout"
     retry = response.headers.get("retry-after", [""])[0]
+    if response.status != 200:
+        try:
+            message = json.loads(response.body)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.body[:80].decode(errors="replace")
+        key = f"{response.status} {re.sub(r'[0-9]+', 'N', message)[:90]}"
+        ANSWERS[key] = ANSWERS.get(key, 0) + 1
     return response.status, time.monotonic() - start, retry
 
 
@@ -562,6 +572,7 @@ async def abuse_round(
         "normal_stream_p50": pct(streams, 0.5),
         "normal_stream_p95": pct(streams, 0.95),
         "normal_stream_errors": stream_errors,
+        "error_answers": dict(ANSWERS),
         "rss_peak": server.peak_rss,
         "web_process_rss_peak": server.peak_web_rss,
     }
