@@ -307,3 +307,33 @@ async def test_edits_past_the_rate_get_429(settings: Any, calm_scenario: Scenari
     assert statuses[2] == 429, statuses
     assert b"too many edits from your address" in answer["body"]
     assert 1 <= int(answer["headers"]["retry-after"]) <= 30
+
+
+async def test_caller_watch_marks_the_caller_gone_on_disconnect() -> None:
+    """What a client's leaving looks like to a view: its Caller's callbacks run."""
+    seen: list[str] = []
+    messages = [
+        {"type": "http.request", "body": b"", "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        caller = admission.current()
+        assert caller is not None and caller.client == "10.2.0.1"
+        caller.on_gone(lambda: seen.append("gone"))
+        await receive()  # the body
+        assert seen == []
+        await receive()  # the client leaves
+        assert seen == ["gone"]
+        caller.on_gone(lambda: seen.append("late"))  # already gone: called at once
+        assert seen == ["gone", "late"]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        raise AssertionError("nothing is sent")
+
+    scope = {"type": "http", "client": ("10.2.0.1", 1234), "path": "/"}
+    await admission.CallerWatch(app)(scope, receive, send)
+    assert admission.current() is None  # only for that request
