@@ -131,7 +131,9 @@ def test_a_failed_htmx_request_is_shown_with_a_retry(
 def test_an_edit_over_the_upload_limit_is_explained(page: Page, live_url: str) -> None:
     slug = scenarios.save(parse_scenario(SLOW_CONSUMER))
     page.goto(f"{live_url}/r/{slug}")
-    page.locator("#config textarea[name=yaml]").evaluate("(area) => { area.value = 'x'.repeat(1100000); }")
+    page.locator("#config textarea[name=yaml]").evaluate(
+        "(area) => { area.value = 'x'.repeat(1100000); }"
+    )
     page.get_by_role("button", name="Save and replay").click()
     banner = page.locator("#request-error")
     expect(banner).to_contain_text("The server answered 413")
