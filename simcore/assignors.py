@@ -46,7 +46,7 @@ from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 TopicPartition = tuple[str, int]
 Assignment = dict[str, list[TopicPartition]]
@@ -395,9 +395,12 @@ class _PartitionMovements:
     """AbstractStickyAssignor.PartitionMovements: where each moved partition came from, so
     a partition moving back along a pair of members is the one that moved out."""
 
-    def __init__(self) -> None:
+    def __init__(self, new_set: Callable[[], Any] | None = None) -> None:
+        """``new_set``: the container per (src, dst) pair — Java's HashSet by default,
+        librdkafka's insertion-ordered list (``_ListSet``) for its port."""
+        self._new_set = new_set or (lambda: _JavaHashSet(_java_tp_hash))
         self._pair_of: dict[TopicPartition, tuple[str, str]] = {}
-        self._by_topic: dict[str, dict[tuple[str, str], _JavaHashSet[TopicPartition]]] = {}
+        self._by_topic: dict[str, dict[tuple[str, str], Any]] = {}
 
     def _forget(self, tp: TopicPartition) -> tuple[str, str]:
         pair = self._pair_of.pop(tp)
@@ -412,7 +415,9 @@ class _PartitionMovements:
     def _record(self, tp: TopicPartition, pair: tuple[str, str]) -> None:
         self._pair_of[tp] = pair
         pairs = self._by_topic.setdefault(tp[0], {})
-        pairs.setdefault(pair, _JavaHashSet(_java_tp_hash)).add(tp)
+        if pair not in pairs:
+            pairs[pair] = self._new_set()
+        pairs[pair].add(tp)
 
     def move(self, tp: TopicPartition, old: str, new: str) -> None:
         if tp in self._pair_of:
@@ -634,7 +639,7 @@ class _LibrdkafkaSticky:
                         self.potential[member].append((topic, p))
                         self.consumers_of.setdefault((topic, p), []).append(member)
         self.potential_set = {m: set(tps) for m, tps in self.potential.items()}
-        self.movements = _PartitionMovementLists()
+        self.movements = _PartitionMovements(_ListSet)
         self.sorted_subs: list[str] = []  # sortedCurrentSubscriptions
 
     # -- rd_kafka_sticky_assignor_assign_cb -----------------------------------------------
@@ -794,41 +799,11 @@ class _LibrdkafkaSticky:
         self._resort()
 
 
-class _PartitionMovementLists:
-    """PartitionMovements_t with librdkafka's containers: per topic, per (src, dst) pair,
-    a partition list in insertion order."""
+class _ListSet(list[TopicPartition]):
+    """librdkafka's PartitionMovements_t container: a partition list in insertion order."""
 
-    def __init__(self) -> None:
-        self._pair_of: dict[TopicPartition, tuple[str, str]] = {}
-        self._by_topic: dict[str, dict[tuple[str, str], list[TopicPartition]]] = {}
+    def add(self, tp: TopicPartition) -> None:
+        self.append(tp)
 
-    def _forget(self, tp: TopicPartition) -> tuple[str, str]:
-        pair = self._pair_of.pop(tp)
-        pairs = self._by_topic[tp[0]]
-        pairs[pair].remove(tp)
-        if not pairs[pair]:
-            del pairs[pair]
-        if not pairs:
-            del self._by_topic[tp[0]]
-        return pair
-
-    def _record(self, tp: TopicPartition, pair: tuple[str, str]) -> None:
-        self._pair_of[tp] = pair
-        self._by_topic.setdefault(tp[0], {}).setdefault(pair, []).append(tp)
-
-    def move(self, tp: TopicPartition, old: str, new: str) -> None:
-        if tp in self._pair_of:
-            source, _ = self._forget(tp)
-            if source != new:  # not moving back to its previous consumer
-                self._record(tp, (source, new))
-        else:
-            self._record(tp, (old, new))
-
-    def partition_to_move(self, tp: TopicPartition, old: str, new: str) -> TopicPartition:
-        pairs = self._by_topic.get(tp[0])
-        if pairs is None:
-            return tp
-        if tp in self._pair_of:
-            old = self._pair_of[tp][0]
-        reverse = pairs.get((new, old))
-        return tp if not reverse else reverse[0]
+    def first(self) -> TopicPartition:
+        return self[0]
