@@ -51,13 +51,16 @@ class Coordinator:
         initial_delay_ms: int = 3000,
         offsets_retention_minutes: int = 10080,
         consumer_protocol: ConsumerProtocolSettings | None = None,
+        offsets_retention_check_interval_ms: int = 600_000,
     ) -> None:
         self.engine = engine
         self.timeline = timeline
         self.initial_delay_ms = initial_delay_ms
         self.consumer_protocol = consumer_protocol or ConsumerProtocolSettings()
         self.offsets_retention_ms = offsets_retention_minutes * 60_000
+        self.offsets_check_interval_ms = offsets_retention_check_interval_ms
         self._empty_token: dict[str, int] = {}
+        self._empty_since: dict[str, int] = {}
         self.groups: dict[str, Group | ConsumerGroup] = {}
         self.committed: dict[tuple[str, str, int], int] = {}
         # (group, topic, partition) -> [(time, committed offset, lag then)], for lag status
@@ -101,15 +104,44 @@ class Coordinator:
         return group
 
     def _group_emptied(self, group: Group | ConsumerGroup) -> None:
-        """offsets.retention.minutes: an empty group's offsets expire this long after it
-        became empty (KIP-211)."""
+        """offsets.retention.minutes (KIP-211): an Empty group's committed offsets expire at
+        the coordinator's first clean-up once the retention has passed. The clean-up runs
+        every ``offsets.retention.check.interval.ms`` from the moment the coordinator loaded
+        (here: the run's start) ([J] GroupCoordinatorShard.cleanupGroupMetadata and
+        scheduleGroupMetadataExpiration). The retention counts from the moment a classic
+        group became Empty; for a group.protocol=consumer group, from each offset's commit
+        ([J] ClassicGroup / ConsumerGroup.offsetExpirationCondition;
+        OffsetExpirationConditionImpl: ``now - base >= retention``)."""
         self._empty_token[group.name] = token = self._empty_token.get(group.name, 0) + 1
-        self.engine.after(self.offsets_retention_ms, self._expire_offsets, group, token)
+        self._empty_since[group.name] = self.engine.now
+        self._schedule_expiry(group, token)
+
+    def _expiry_base(self, group: Group | ConsumerGroup, key: tuple[str, str, int]) -> int:
+        if isinstance(group, ConsumerGroup):
+            return self.history[key][-1][0]  # the offset's commit time
+        return self._empty_since[group.name]
+
+    def _group_keys(self, group: Group | ConsumerGroup) -> list[tuple[str, str, int]]:
+        return sorted(k for k in self.committed if k[0] == group.name)
+
+    def _schedule_expiry(self, group: Group | ConsumerGroup, token: int) -> None:
+        keys = self._group_keys(group)
+        if not keys:
+            return
+        due = min(self._expiry_base(group, k) for k in keys) + self.offsets_retention_ms
+        interval = self.offsets_check_interval_ms
+        cleanup = max(1, -(-due // interval)) * interval  # the first clean-up at or after due
+        self.engine.after(cleanup - self.engine.now, self._expire_offsets, group, token)
 
     def _expire_offsets(self, group: Group | ConsumerGroup, token: int) -> None:
         if self._empty_token.get(group.name) != token or group.state != "Empty":
             return
-        keys = sorted(k for k in self.committed if k[0] == group.name)
+        now = self.engine.now
+        keys = [
+            k
+            for k in self._group_keys(group)
+            if now - self._expiry_base(group, k) >= self.offsets_retention_ms
+        ]
         for key in keys:
             del self.committed[key]
         if keys:
@@ -119,6 +151,7 @@ class Coordinator:
                 group=group.name,
                 partitions=[f"{t}-{p}" for _g, t, p in keys],
             )
+        self._schedule_expiry(group, token)  # offsets committed later expire later
 
     def commit(
         self,

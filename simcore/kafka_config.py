@@ -450,8 +450,8 @@ TOPIC_PROPS = [
          "Delete old segments once a partition is larger than this; -1 = no limit.",
          T_CONF, "retention_bytes"),
     _int("segment.ms", 604_800_000, 1, LONG_MAX,
-         "Roll a new segment once the active one is this old (only closed segments can"
-         " be deleted).", T_CONF, "segment_ms"),
+         "Roll a new segment when a record is more than this newer than the active"
+         " segment's first one.", T_CONF, "segment_ms"),
     _int("segment.bytes", 1_073_741_824, 14, INT_MAX,
          "Roll a new segment once the active one is this large.", T_CONF,
          "segment_bytes"),
@@ -489,9 +489,17 @@ BROKER_PROPS = [
     _int("log.retention.check.interval.ms", 300_000, 1, LONG_MAX,
          "How often the broker looks for segments to delete.", "[S] ServerLogConfigs.java",
          "log_retention_check_interval_ms"),
+    _int("log.initial.task.delay.ms", 30_000, 0, LONG_MAX,
+         "How long after start-up the broker first looks for segments to delete.",
+         "[S] ServerLogConfigs.java; LogManager.startup", "log_initial_task_delay_ms"),
     _int("offsets.retention.minutes", 10080, 1, INT_MAX,
-         "Committed offsets of an empty group expire this long after it became empty.",
+         "Committed offsets of an empty group expire this long after it became empty, at"
+         " the coordinator's next clean-up.",
          "[S] GroupCoordinatorConfig.java", "offsets_retention_minutes"),
+    _int("offsets.retention.check.interval.ms", 600_000, 1, LONG_MAX,
+         "How often the group coordinator removes expired offsets.",
+         "[S] GroupCoordinatorConfig.java; GroupCoordinatorShard.cleanupGroupMetadata",
+         "offsets_retention_check_interval_ms"),
 ]
 # fmt: on
 

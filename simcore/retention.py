@@ -1,12 +1,20 @@
-"""Time- and size-based retention: whole closed segments are deleted, moving the
-log-start offset ([D] design.html "Log retention"; [J] UnifiedLog.deleteOldSegments).
+"""Time- and size-based retention: whole segments are deleted from the oldest end,
+moving the log-start offset ([D] design.html "Log retention"; [J] UnifiedLog.deleteOldSegments).
 
-Every ``log.retention.check.interval.ms`` (5 min by default) the broker deletes, from
-the oldest end, closed segments whose newest record is older than ``retention.ms``,
-or while the partition is larger than ``retention.bytes``; the active segment is never
-deleted, and nothing at or above the high watermark. A segment rolls when it is
-``segment.bytes`` large or ``segment.ms`` old — so with the defaults (1 GiB, 7 days)
-a small topic deletes nothing for a week, whatever its ``retention.ms``.
+The broker's retention task first runs ``log.initial.task.delay.ms`` (30 s) after start-up,
+then every ``log.retention.check.interval.ms`` (5 min) ([J] LogManager.startup schedules
+"kafka-log-retention" with that delay and period). Each pass deletes, from the oldest end,
+first by size (while the partition is larger than ``retention.bytes`` by at least a whole
+segment), then by time (segments whose newest record is older than ``retention.ms``,
+strictly), never a segment reaching above the high watermark ([J]
+UnifiedLog.deleteRetentionSizeBreachedSegments, deleteRetentionMsBreachedSegments,
+deletableSegments). The active segment is deleted too once it qualifies and the high
+watermark has reached the log end: Kafka rolls a new, empty segment first
+(UnifiedLog.deleteSegments), so the log start moves to the log end. A segment rolls when
+it is ``segment.bytes`` large or its first record is *more than* ``segment.ms`` older than
+the record being appended ([J] LogSegment.shouldRoll) — so with the defaults (1 GiB,
+7 days) a quiet topic keeps its one active segment until ``retention.ms`` has passed
+since its newest record.
 A consumer whose position falls below the new log start gets OFFSET_OUT_OF_RANGE and
 ``auto.offset.reset`` decides where it goes.
 """
@@ -28,6 +36,7 @@ class Retention:
         self.engine = cluster.engine
         self.timeline = cluster.timeline
         self.interval = cluster.broker_spec.log_retention_check_interval_ms
+        self.initial_delay = cluster.broker_spec.log_initial_task_delay_ms
         self.deleted: dict[str, list[Sequence[int]]] = {}  # topic -> message ids deleted
 
     def start(self) -> None:
@@ -35,7 +44,7 @@ class Retention:
             p.spec.retention_ms >= 0 or p.spec.retention_bytes >= 0
             for p in self.cluster.partition_list
         ):
-            self.engine.after(self.interval, self.check)
+            self.engine.after(self.initial_delay, self.check)
 
     def check(self) -> None:
         for part in self.cluster.partition_list:
@@ -45,15 +54,27 @@ class Retention:
 
     def _apply(self, part: Partition, leader: ReplicaLog) -> None:
         segments = segment_bases(leader.batches, part.spec.segment_ms, part.spec.segment_bytes)
-        new_start = leader.log_start
-        size = sum(b.size for b in leader.batches)
-        for index, (_base, newest, seg_bytes) in enumerate(segments[:-1]):  # never the active one
-            next_base = segments[index + 1][0]
-            too_old = 0 <= part.spec.retention_ms < self.engine.now - newest
-            too_big = 0 <= part.spec.retention_bytes <= size - seg_bytes
-            if not (too_old or too_big) or next_base > leader.hw:
-                break
-            new_start, size = next_base, size - seg_bytes
+        # where each segment ends: the next one's base, the log end for the active one
+        ends = [s[0] for s in segments[1:]] + [leader.leo]
+        first = 0  # segments[:first] are deleted by this pass
+        retention_bytes = part.spec.retention_bytes
+        size = sum(s[2] for s in segments)
+        if 0 <= retention_bytes <= size:
+            diff = size - retention_bytes
+            while first < len(segments) and leader.hw >= ends[first]:
+                if diff - segments[first][2] < 0:
+                    break
+                diff -= segments[first][2]
+                first += 1
+        retention_ms = part.spec.retention_ms
+        if retention_ms >= 0:
+            while (
+                first < len(segments)
+                and leader.hw >= ends[first]
+                and self.engine.now - segments[first][1] > retention_ms
+            ):
+                first += 1
+        new_start = ends[first - 1] if first else leader.log_start
         if new_start <= leader.log_start:
             return
         removed: list[Batch] = []
@@ -75,13 +96,14 @@ def segment_bases(
     batches: list[Batch], segment_ms: int, segment_bytes: int
 ) -> list[tuple[int, int, int]]:
     """(base offset, newest timestamp, bytes) of each segment, rolled the way the broker
-    rolls them: by size, or by age of the segment's first record."""
+    rolls them: by size, or when the appended record is more than ``segment_ms`` newer
+    than the segment's first one ([J] LogSegment.shouldRoll, timeWaitedForRoll)."""
     segments: list[list[int]] = []
     for batch in batches:
         if (
             not segments
             or segments[-1][2] + batch.size > segment_bytes
-            or batch.created_ms - segments[-1][3] >= segment_ms
+            or batch.created_ms - segments[-1][3] > segment_ms
         ):
             segments.append([batch.base, batch.created_ms, 0, batch.created_ms])
         seg = segments[-1]

@@ -48,6 +48,7 @@ class Simulation:
                 scenario.broker.group_consumer_heartbeat_interval_ms,
                 scenario.broker.group_consumer_session_timeout_ms,
             ),
+            scenario.broker.offsets_retention_check_interval_ms,
         )
         self.coordinator.hw_of = lambda tp: self.cluster.partitions[tp].log.hw
         self.producers: list[Producer] = []

@@ -116,7 +116,9 @@ class BrokerSpec:
     group_consumer_heartbeat_interval_ms: int = 5_000  # group.consumer.heartbeat.interval.ms
     group_consumer_session_timeout_ms: int = 45_000  # group.consumer.session.timeout.ms
     offsets_retention_minutes: int = 10_080  # offsets.retention.minutes
+    offsets_retention_check_interval_ms: int = 600_000  # offsets.retention.check.interval.ms
     log_retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
+    log_initial_task_delay_ms: int = 30_000  # log.initial.task.delay.ms
     config: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -554,25 +554,32 @@ def test_it_shows_retention_deleting_orders_the_group_never_read() -> None:
     (topic,) = scenario.topics
     assert (topic.retention_ms, topic.segment_ms) == (20_000, 5_000)
     assert scenario.broker.log_retention_check_interval_ms == 1_000
+    assert scenario.broker.log_initial_task_delay_ms == 1_000
     # 51 orders in one poll at 17 s; orders 65..68, fetched right after it, wait in c1's
     # memory until 68 s, long after the broker deleted them
     assert poll_sizes(slug, "c1") == [(3_010, 13), (16_010, 1), (17_010, 51), (68_010, 4)]
     handed = events(slug, "poll", "c1")[-1][1]["records"]
     assert handed == "orders-0@65, orders-0@66, orders-0@67, orders-0@68"
     deletions = [(t, f["log_start"], f["records"]) for t, f in events(slug, "segments_deleted")]
-    assert deletions == [(25_000 + 5_000 * k, 20 * (k + 1), 20) for k in range(9)]
+    # 21 orders a segment (rolled when an order is *more than* segment.ms newer than the
+    # first), each deleted at the first check once its newest order is > 20 s old: its
+    # newest order was written at 5 s + 5.25 s * k
+    newest = [5_000 + 5_250 * k for k in range(9)]
+    checks = [(n + 20_000) // 1_000 * 1_000 + 1_000 for n in newest]
+    assert deletions == [(checks[k], 21 * (k + 1), 21) for k in range(9)]
+    assert deletions[0][0] == 26_000 and deletions[4][0] == 47_000
     resets = [f for _, f in positions(slug, "c1") if "OFFSET_OUT_OF_RANGE" in f["why"]]
     assert len(resets) == 1
-    assert resets[0]["offset"] == 180
+    assert resets[0]["offset"] == 189
     assert resets[0]["why"] == "OFFSET_OUT_OF_RANGE at 69, auto.offset.reset=earliest"
-    assert ledger(slug)["expired_unread"] == 115
+    assert ledger(slug)["expired_unread"] == 124
     assert ledger(slug)["processing_total"] == 65
     topic_counts = run(slug).summary()["ledger"]["topics"]["orders"]
-    assert (topic_counts["expired"], topic_counts["lost_acked"]) == (180, 0)
+    assert (topic_counts["expired"], topic_counts["lost_acked"]) == (189, 0)
     assert run(slug).errors == []
     # LAG counts offsets, deleted ones too; time lag cannot outgrow what is kept
     assert lag_at(slug, 68_000) == 259
-    assert max(p["time_lag_ms"] for p in group(slug)["partitions"]) <= 25_000
+    assert max(p["time_lag_ms"] for p in group(slug)["partitions"]) <= 22_000
 
 
 # --- a producer burst ----------------------------------------------------------------------------

@@ -12,9 +12,11 @@ def batches(times):
 
 
 def test_it_rolls_segments_by_age_and_size():
-    assert segment_bases(batches([0, 500, 2000, 2100, 4500]), 2000, 10**9) == [
-        (0, 500, 200),
-        (2, 2100, 200),
+    # a record exactly segment.ms newer than the first stays in the segment; one more ms
+    # rolls ([J] LogSegment.shouldRoll compares with ">")
+    assert segment_bases(batches([0, 500, 2000, 2001, 4500]), 2000, 10**9) == [
+        (0, 2000, 300),
+        (3, 2001, 100),
         (4, 4500, 100),
     ]
     assert [s[0] for s in segment_bases(batches([0, 1, 2, 3, 4]), 10**9, 250)] == [0, 2, 4]
@@ -30,6 +32,7 @@ def lagging(reset="earliest", **changes):
         broker_config={
             "group.initial.rebalance.delay.ms": 0,
             "log.retention.check.interval.ms": 1000,
+            "log.initial.task.delay.ms": 1000,
         },
         topics=[{"name": "orders", "partitions": 1, "replication_factor": 1, "config": RETAINED}],
         producers=[{"id": "p1", "topic": "orders", "messages": 40, "rate_per_s": 1}],
@@ -77,29 +80,115 @@ def test_it_fails_a_consumer_with_reset_none_when_its_position_was_deleted():
     assert any(e.startswith("c1: OffsetOutOfRangeException") for e in result.errors)
 
 
-def test_it_keeps_everything_with_the_default_segment_size_and_age():
+def test_it_deletes_the_active_segment_once_its_newest_record_is_older_than_retention():
+    # one segment (default segment.ms and segment.bytes) holding one batch, written at
+    # 0 ms; the check at 4,000 finds it 4,000 ms old (not > 4,000), the one at 5,000 deletes
+    # the whole log: Kafka rolls an empty segment first ([J] UnifiedLog.deleteSegments)
     data = scenario(
+        consumers=[],
+        broker_config={"log.retention.check.interval.ms": 1000, "log.initial.task.delay.ms": 0},
+        topics=[
+            {
+                "name": "orders",
+                "partitions": 1,
+                "replication_factor": 1,
+                "config": {"retention.ms": 4000},
+            }
+        ],
+    )
+    result = run(data)
+    deleted = [(e[0], e[3]) for e in result.events if e[1] == "segments_deleted"]
+    assert deleted == [(5000, {"part": "orders-0", "log_start": 3, "records": 3})]
+    assert result.ledger["topics"]["orders"]["expired"] == 3
+
+
+def test_it_keeps_the_active_segment_while_the_high_watermark_is_below_the_log_end():
+    # acks=1 to a leader whose only follower is isolated: the HW stays at 0, so nothing at
+    # or above it may go, however old ([J] UnifiedLog.deletableSegments: HW >= upper bound)
+    data = scenario(
+        brokers=2,
+        consumers=[],
+        broker_config={"log.retention.check.interval.ms": 1000, "log.initial.task.delay.ms": 0},
+        topics=[
+            {
+                "name": "orders",
+                "partitions": 1,
+                "replication_factor": 2,
+                "config": {"retention.ms": 1000, "min.insync.replicas": 1},
+            }
+        ],
+        producers=[
+            {
+                "id": "p1",
+                "topic": "orders",
+                "messages": 3,
+                "rate_per_s": 1000,
+                "config": {"acks": 1},
+            }
+        ],
+        faults=[{"action": "slow_follower", "target": "broker-1", "at_ms": 0, "delay_ms": 60000}],
+    )
+    result = run(data)
+    assert [e for e in result.events if e[1] == "segments_deleted"] == []
+
+
+def test_the_first_retention_check_waits_for_log_initial_task_delay_ms():
+    # default log.initial.task.delay.ms (30 s), then every check interval
+    data = scenario(
+        duration_ms=40_000,
+        consumers=[],
         broker_config={"log.retention.check.interval.ms": 1000},
         topics=[
             {
                 "name": "orders",
                 "partitions": 1,
                 "replication_factor": 1,
-                "config": {"retention.ms": 1000},
+                "config": {"retention.ms": 1000, "segment.ms": 1000},
             }
         ],
+        producers=[{"id": "p1", "topic": "orders", "messages": 40, "rate_per_s": 1}],
     )
-    result = run(data)
-    assert not [e for e in result.events if e[1] == "segments_deleted"]  # one active segment
+    times = [e[0] for e in run(data).events if e[1] == "segments_deleted"]
+    assert times[0] == 30_000
+    assert all(t % 1000 == 0 for t in times)
 
 
-def test_it_expires_an_empty_groups_offsets_after_offsets_retention_minutes():
+def expiring(**changes):
     data = scenario(
         duration_ms=200_000,
-        broker_config={"group.initial.rebalance.delay.ms": 0, "offsets.retention.minutes": 1},
+        broker_config={
+            "group.initial.rebalance.delay.ms": 0,
+            "offsets.retention.minutes": 1,
+            "offsets.retention.check.interval.ms": 20_000,
+        },
         faults=[{"action": "stop", "target": "c1", "at_ms": 5000}],
+        **changes,
     )
-    result = run(data)
-    expired = [e for e in result.events if e[1] == "offsets_expired"]
-    assert len(expired) == 1 and 65000 <= expired[0][0] <= 66000
+    return run(data)
+
+
+def test_it_expires_an_empty_groups_offsets_at_the_first_cleanup_after_the_retention():
+    # c1 leaves at 5 s: the group is Empty from then; the retention (1 min) has passed at
+    # ~65 s, the coordinator's clean-up runs every 20 s from its start: at 80 s
+    result = expiring()
+    emptied = next(e[0] for e in result.events if e[1] == "member_left")
+    assert 5000 <= emptied < 6000
+    expired = [(e[0], e[3]) for e in result.events if e[1] == "offsets_expired"]
+    assert expired == [(80_000, {"group": "g", "partitions": ["orders-0"]})]
     assert result.groups_table() == []  # nothing committed any more, nobody assigned
+
+
+def test_a_group_back_before_the_cleanup_resumes_from_its_offsets():
+    # c2 joins at 70 s: the retention has passed (65 s) but no clean-up ran yet (80 s),
+    # and a group that is not Empty keeps its offsets, so c2 resumes at the commit, not at
+    # auto.offset.reset
+    late = consumer(id="c2", start_ms=70_000, config={"auto.offset.reset": "latest"})
+    steady = {"id": "p1", "topic": "orders", "messages": 100, "rate_per_s": 1}
+    result = expiring(consumers=[consumer(), late], producers=[steady])
+    assert not [e for e in result.events if e[1] == "offsets_expired"]
+    c1_commits = [
+        e[3]["offsets"] for e in result.events if e[1] == "commit_stored" and e[3]["member"] == "c1"
+    ]
+    assert c1_commits[-1] == "orders-0@5"  # c1's commit on close, at 5 s
+    positions = [e[3] for e in result.events if e[1] == "position" and e[2] == "c2"]
+    assert positions[0] == {"part": "orders-0", "offset": 5, "why": "committed offset"}
