@@ -127,6 +127,31 @@ def _unread(result: Result, m: dict[str, Any], group: str) -> bool:
     return mark is None or min(m["offsets"]) >= mark
 
 
+EXPIRED = "expired by retention"
+
+
+def expired_outcomes(
+    messages: list[dict[str, Any]] | None, fates: dict[str, Any] | None
+) -> list[dict[str, Any]] | None:
+    """simcore tells a record that retention deleted as "lost (acknowledged, not in the
+    log)"; the ledger counts it as expired, and so does the strip (`fates`: its entry never
+    left the log, the log start passed it). The messages say the same."""
+    if not messages or not fates:
+        return messages
+    stayed = {
+        entry[1]
+        for part in fates["partitions"].values()
+        for entry in part["entries"]
+        if entry[3] is None
+    }
+    return [
+        {**m, "outcome": EXPIRED}
+        if m["outcome"].startswith(LOST_PREFIX) and m["id"] in stayed
+        else m
+        for m in messages
+    ]
+
+
 def lost_messages(result: Result, messages: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Acknowledged records that are not in the log, with when and where they were acked."""
     if not messages:

@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from playground import derived, streams
+from playground import captions, derived, fates, streams
 from simcore import Result, RunBudgetExceeded, Scenario, SimcoreError, scenario_digest
 from simcore.simulation import Simulation
 
@@ -143,6 +143,8 @@ def _failed(message: str, partial: RunData | None = None) -> RunData:
         "lost": [],
         "log_order": None,
         "metric_keys": [],
+        "fates": None,
+        "captions": [],
     }
 
 
@@ -251,6 +253,10 @@ def _run_data(result: Result) -> RunData:
         frame["produce"] = counts  # the producer panel: retries, acks, errors by name
         frame["metrics"] = values  # in the order of metric_keys
     messages = derived.unread_outcomes(result)
+    lost = derived.lost_messages(result, messages)
+    record_fates = fates.record_fates(result, {m["id"] for m in lost})
+    messages = derived.expired_outcomes(messages, record_fates)
+    lost = derived.lost_messages(result, messages)
     return {
         "error": None,
         "partial": False,
@@ -258,9 +264,11 @@ def _run_data(result: Result) -> RunData:
         "frames": frames,
         "series": result.series(),
         "messages": messages,
-        "lost": derived.lost_messages(result, messages),
+        "lost": lost,
         "log_order": derived.log_order(messages),
         "metric_keys": metric_keys,
+        "fates": record_fates,  # each record's fate over time, for the strip (small runs)
+        "captions": captions.captions(result, record_fates),
     }
 
 

@@ -80,6 +80,8 @@ def meta(slug: str, scenario: Scenario, run: dict[str, Any]) -> dict[str, Any]:
             for p in (frames[-1]["partitions"] if frames else [])
         },
         "lost": run["lost"],
+        "fates": run.get("fates"),  # .get: an outcome cached before they existed
+        "captions": run.get("captions", []),
         "rebalances": {
             name: group["rebalances"]["list"]
             for name, group in ((run["summary"] or {}).get("consumer_groups") or {}).items()

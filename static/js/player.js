@@ -40,7 +40,7 @@
   }
 
   const state = {
-    meta: null, frames: [], step: 0, done: false, timer: null, retries: 0, socket: null,
+    meta: null, fates: null, captions: [], frames: [], step: 0, done: false, timer: null, retries: 0, socket: null,
     // where to open: after a button, where it was pressed; else a link's ?at=<ms>
     startMs: takeStartMs() ?? (root.dataset.startMs ? Number(root.dataset.startMs) : null),
   };
@@ -104,6 +104,9 @@
   function receive(message) {
     if (message.type === "meta") {
       state.meta = message;
+      state.fates = indexFates(message.fates);
+      state.captions = (message.captions || []).slice().sort((a, b) => a.t - b.t);
+      root.dataset.fates = state.fates ? "records" : "offsets";
       root.dataset.total = String(message.total);
       if (message.error) setStatus(message.error);
       drawChart();
@@ -173,6 +176,7 @@
     const last = state.frames.length - 1;
     if (state.step >= last && state.done) return pause();
     if (state.step < last) show(state.step + 1);
+    if (pauseAtCaptions && pauseAtCaptions.checked && captionHere()) return pause();
     state.timer = setTimeout(tick, 1000 / (BASE_FPS * Number(speed.value)));
   }
 
@@ -203,7 +207,37 @@
     drawGroups(frame);
     drawEvents();
     drawNow(frame);
+    drawCaption(frame);
     announce("step");
+  }
+
+  // --- narration (meta.captions: see playground/captions.py) ------------------------------------
+
+  const captionBox = $(".caption");
+  const pauseAtCaptions = $(".pause-at-captions input");
+
+  // The latest caption at or before the step's time; "now" when it happened at this step.
+  function captionAt(t) {
+    let found = null;
+    for (const c of state.captions) { if (c.t <= t) found = c; else break; }
+    return found;
+  }
+
+  function captionHere() {
+    const frame = state.frames[state.step];
+    const before = state.step > 0 ? state.frames[state.step - 1].t : -1;
+    const c = captionAt(frame.t);
+    return c !== null && c.t > before;
+  }
+
+  function drawCaption(frame) {
+    if (!captionBox) return;
+    const c = captionAt(frame.t);
+    captionBox.hidden = c === null;
+    if (!c) return;
+    captionBox.dataset.kind = c.kind;
+    captionBox.classList.toggle("now", captionHere());
+    captionBox.replaceChildren(el("span", { class: "t" }, `${c.t} ms`), document.createTextNode(` ${c.text}`));
   }
 
   // Every button "at this step" acts at the current simulated time.
@@ -224,30 +258,87 @@
     strips.replaceChildren(...frame.partitions.map((p) => strip(frame, p)));
   }
 
+  // --- each record's fate (meta.fates: see playground/fates.py) ---------------------------------
+
+  // Per partition: the entries (who held each offset, from when to when) indexed by offset,
+  // and per entry what each group finished and who held it. Built once per meta.
+  function indexFates(fates) {
+    if (!fates) return null;
+    const groupOf = Object.fromEntries(state.meta.consumers.map((c) => [c.id, c.group]));
+    const out = {};
+    for (const [name, data] of Object.entries(fates.partitions)) {
+      const entries = data.entries.map(([o, id, tIn, tOut, tAck, lost]) => ({
+        o, id, tIn, tOut, tAck, lost, done: [], held: [],
+      }));
+      for (const [e, group, t] of data.done) entries[e].done.push([group, t]);
+      for (const [e, consumer, from, to] of data.held) entries[e].held.push([consumer, groupOf[consumer], from, to]);
+      const byOffset = new Map();
+      for (const entry of entries) {
+        if (!byOffset.has(entry.o)) byOffset.set(entry.o, []);
+        byOffset.get(entry.o).push(entry);
+      }
+      out[name] = { entries, byOffset, lost: entries.filter((e) => e.lost) };
+    }
+    return { parts: out, skips: fates.skips || {} };
+  }
+
+  // The record at `offset` at time t, if the partition's log holds one.
+  function entryAt(part, offset, t) {
+    const list = part.byOffset.get(offset);
+    if (!list) return null;
+    for (let k = list.length - 1; k >= 0; k--) {
+      const e = list[k];
+      if (e.tIn <= t && (e.tOut === null || e.tOut > t)) return e;
+    }
+    return null;
+  }
+
+  function skipMark(group, name, t) {
+    let mark = null;
+    for (const [when, offset] of ((state.fates.skips[group] || {})[name] || [])) if (when <= t) mark = offset;
+    return mark;
+  }
+
+  // One record's fate for one group at time t (FATE_ORDER: the most telling wins a range).
+  const FATE_ORDER = ["lost", "skipped", "several", "progress", "expired", "once", "above-hw", "unread", "future"];
+  const FATE_TEXT = {
+    unread: "unread", "above-hw": "written, above the HW (not readable yet)", progress: "in progress",
+    once: "processed once", several: "processed several times", skipped: "skipped behind the committed offset — lost to the group",
+    lost: "acknowledged, then lost from the log", expired: "expired by retention", future: "not written yet",
+  };
+  function fateOf(entry, t, p, group, committed) {
+    if (entry.o < p.log_start) return { fate: "expired" };
+    if (!group) return { fate: entry.o < p.hw ? "unread" : "above-hw" };
+    const held = entry.held.find(([, g, from, to]) => g === group && from <= t && (to === null || to > t));
+    const times = entry.done.filter(([g, when]) => g === group && when <= t).length;
+    const mark = Math.max(committed ?? -1, skipMark(group, `${p.topic}-${p.partition}`, t) ?? -1);
+    if (held) return { fate: "progress", who: held[0], risk: times === 0 && mark > entry.o };
+    if (times >= 2) return { fate: "several", times };
+    if (times === 1) return { fate: "once" };
+    if (mark > entry.o) return { fate: "skipped" };
+    return { fate: entry.o < p.hw ? "unread" : "above-hw" };
+  }
+
   function strip(frame, p) {
     const name = `${p.topic}-${p.partition}`;
     const size = Math.max(1, p.leo, state.meta ? state.meta.log_size[name] || 0 : 0);
     const rows = frame.groups.filter((g) => g.topic === p.topic && g.partition === p.partition);
-    const committed = Math.min(...rows.map((g) => g.committed ?? 0), p.hw);
+    const part = state.fates ? state.fates.parts[name] : null;
     const cells = Math.min(size, MAX_CELLS);
     const per = size / cells;
     const wrap = el("div", { class: "strip", "data-partition": name });
     wrap.append(el("div", { class: "strip-name" }, `${name}`));
     const track = el("div", { class: "track" });
-    const row = el("div", { class: "cells" });
-    for (let k = 0; k < cells; k++) {
-      const offset = Math.floor(k * per);
-      let kind = "future";
-      if (offset < p.log_start) kind = "gone";
-      else if (offset < committed) kind = "done";
-      else if (offset < p.hw) kind = "written";
-      else if (offset < p.leo) kind = "unreplicated";
-      const cell = el("span", { class: `cell ${kind}`, title: per > 1 ? `offsets ${offset}…` : `offset ${offset}` });
-      if (per === 1 && cells <= 40) cell.textContent = String(offset);
-      row.append(cell);
-    }
     const lane = el("div", { class: "lane" });  // markers are placed against the cells
-    lane.append(row);
+    if (part) {
+      // one row of fates per group reading the partition (none: the log alone)
+      const readers = rows.length ? rows : [null];
+      for (const g of readers) lane.append(fateRow(frame, p, part, g, readers.length > 1, size, cells, per));
+      const lost = part.lost.filter((e) => e.tOut !== null && e.tOut <= frame.t);
+      if (lost.length) lane.append(lostRow(lost, size));
+    } else {
+      lane.append(offsetRow(p, rows, cells, per));
+    }
     track.append(lane);
     const marks = [
       ["log_start", "start", p.log_start, "below"], ["hw", "HW", p.hw, "below"], ["leo", "LEO", p.leo, "below"],
@@ -280,6 +371,80 @@
     wrap.append(track);
     return wrap;
   }
+
+  // A small run: each cell is a record (or a range of them) coloured by its fate for `g`.
+  function fateRow(frame, p, part, g, labelled, size, cells, per) {
+    const row = el("div", { class: "cells fates" });
+    if (g) row.dataset.group = g.group;
+    if (labelled && g) row.append(el("span", { class: "row-label" }, g.group));
+    for (let k = 0; k < cells; k++) {
+      const first = Math.floor(k * per);
+      const last = Math.max(first, Math.floor((k + 1) * per) - 1);
+      let best = { fate: "future" };
+      let entry = null;
+      for (let o = first; o <= last; o++) {
+        const e = entryAt(part, o, frame.t);
+        if (!e) continue;
+        const f = fateOf(e, frame.t, p, g && g.group, g && g.committed);
+        if (FATE_ORDER.indexOf(f.fate) < FATE_ORDER.indexOf(best.fate)) { best = f; entry = e; }
+      }
+      const span = per > 1 ? `offsets ${first}–${last}` : `offset ${first}`;
+      let text = FATE_TEXT[best.fate];
+      if (best.fate === "progress") text += ` by ${best.who}${best.risk ? " — the committed offset is already past it" : ""}`;
+      if (best.fate === "several") text = `processed ${best.times} times`;
+      const attrs = {
+        class: `cell f-${best.fate}${best.risk ? " at-risk" : ""}`, "data-offset": String(first), "data-fate": best.fate,
+        title: `${span}${entry ? ` · ${entry.id}` : ""}${g ? ` · ${g.group}` : ""}: ${text}`,
+      };
+      if (entry) Object.assign(attrs, { "data-message": entry.id, role: "button", tabindex: "-1" });
+      const cell = el("span", attrs);
+      if (per === 1 && cells <= 40) cell.textContent = String(first);
+      row.append(cell);
+    }
+    return row;
+  }
+
+  // Acknowledged records that have left the log, at the offsets they had.
+  function lostRow(lost, size) {
+    const row = el("div", { class: "lost-row", "aria-label": "acknowledged, then lost" });
+    for (const e of lost) {
+      row.append(el("span", {
+        class: "ghost", "data-offset": String(e.o), "data-message": e.id, "data-fate": "lost", role: "button", tabindex: "-1",
+        title: `${e.id} was at offset ${e.o}, acknowledged at ${e.tAck} ms, gone from the log at ${e.tOut} ms`,
+        style: `left: ${(100 * e.o) / size}%; width: ${Math.max(100 / size, 0.6)}%`,
+      }, size <= 40 ? "×" : ""));
+    }
+    return row;
+  }
+
+  // A big run (no per-record fates): cells by where they lie against the offsets.
+  function offsetRow(p, rows, cells, per) {
+    const committed = Math.min(...rows.map((g) => g.committed ?? 0), p.hw);
+    const row = el("div", { class: "cells" });
+    for (let k = 0; k < cells; k++) {
+      const offset = Math.floor(k * per);
+      let kind = "future";
+      if (offset < p.log_start) kind = "gone";
+      else if (offset < committed) kind = "done";
+      else if (offset < p.hw) kind = "written";
+      else if (offset < p.leo) kind = "unreplicated";
+      const cell = el("span", { class: `cell ${kind}`, title: per > 1 ? `offsets ${offset}…` : `offset ${offset}` });
+      if (per === 1 && cells <= 40) cell.textContent = String(offset);
+      row.append(cell);
+    }
+    return row;
+  }
+
+  // Clicking a record (in the strip) opens its story beside the strip.
+  strips.addEventListener("click", (event) => {
+    const cell = event.target.closest("[data-message]");
+    if (!cell || !root.dataset.storyPath) return;
+    const url = `${root.dataset.storyPath}?m=${encodeURIComponent(cell.dataset.message)}`;
+    const target = document.getElementById("record-story");
+    if (!target || !window.htmx) { location.href = url; return; }
+    target.hidden = false;
+    window.htmx.ajax("GET", url, { target: "#record-story", swap: "innerHTML" });
+  });
 
   function drawConsumers(frame) {
     for (const c of frame.consumers) {

@@ -1,0 +1,107 @@
+"""Issue 10: each record's fate in the partition strip, and the captions that tell it.
+
+The librdkafka auto-commit built-in: the timer commits offset 1 while offset 0 is still
+being processed, then the consumer crashes — offset 0 is lost to the group, and the strip
+must say so at that step (not paint it "read and committed"), with a caption. The acks=1
+leader-death built-in: five acknowledged records leave the log at the election; the strip
+marks them at the offsets they had.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from playground import scenarios
+from simcore import builtin_scenario
+from tests.browser.helpers import EVERY_FRAME, scrub_to_time
+
+
+def _open(page: Page, live_url: str, name: str) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    slug = scenarios.save(builtin_scenario(name))
+    page.goto(f"{live_url}/r/{slug}")
+    page.wait_for_function(EVERY_FRAME)
+    expect(page.locator("#player")).to_have_attribute("data-fates", "records")
+    return errors
+
+
+def _fate(page: Page, offset: int) -> str | None:
+    return page.locator(f'.strip .cells.fates [data-offset="{offset}"]').get_attribute("data-fate")
+
+
+def test_offset_0_is_marked_lost_to_the_group_at_the_crash(
+    page: Page, live_url: str, artifacts: Path
+) -> None:
+    errors = _open(page, live_url, "librdkafka-auto-commit")
+    legend = page.locator(".legend")
+    expect(legend.get_by_text("skipped (lost to the group)")).to_be_visible()
+
+    # Polled at 3010 ms, still being processed: in progress, by c1.
+    scrub_to_time(page, 4000)
+    assert _fate(page, 0) == "progress"
+    expect(page.locator('.cells.fates [data-offset="0"]')).to_have_attribute(
+        "title", "offset 0 · p1#0 · billing: in progress by c1"
+    )
+    # 5001 ms: the auto-commit stores offset 1 while offset 0 is in progress.
+    scrub_to_time(page, 5001)
+    cell = page.locator('.cells.fates [data-offset="0"]')
+    expect(cell).to_have_class("cell f-progress at-risk")
+    expect(page.locator(".caption")).to_contain_text("commits offset 1 on orders-0")
+
+    # The crash: offset 0 was never processed, and the committed offset is past it.
+    scrub_to_time(page, 5500)
+    assert _fate(page, 0) == "skipped"
+    assert _fate(page, 1) == "unread"  # the restart will read it
+    caption = page.locator(".caption")
+    expect(caption).to_contain_text("c1 crashes")
+    expect(caption).to_contain_text("lost to billing")
+    page.screenshot(path=artifacts / "fates-crash.png")
+
+    # To the end: offset 0 stays lost to the group; 1 and 2 are processed once.
+    scrub_to_time(page, 10**9)
+    assert [_fate(page, k) for k in range(3)] == ["skipped", "once", "once"]
+    # The ledger uses the same colour for the same fate.
+    colour = cell.evaluate("(c) => getComputedStyle(c).backgroundColor")
+    swatch = page.locator('tr[data-message="p1#0"] td.outcome').evaluate(
+        "(td) => getComputedStyle(td, '::before').backgroundColor"
+    )
+    assert swatch == colour
+
+    # Clicking the record opens its story beside the strip.
+    cell.click()
+    story = page.locator("#record-story")
+    expect(story.locator("h3")).to_have_text("Story of p1#0")
+    expect(story).to_contain_text("crashes")
+    assert errors == []
+
+
+def test_acknowledged_records_lost_at_the_election_are_marked(
+    page: Page, live_url: str, artifacts: Path
+) -> None:
+    errors = _open(page, live_url, "acks-1-leader-dies")
+    ghosts = page.locator(".strip .lost-row .ghost")
+
+    # Acknowledged by the leader alone, not yet lost: above the HW, nothing in the lost row.
+    scrub_to_time(page, 50)
+    assert [_fate(page, k) for k in range(5)] == ["above-hw"] * 5
+    expect(ghosts).to_have_count(0)
+
+    # The election of broker-1, which never had them: five acknowledged records are gone.
+    scrub_to_time(page, 9055)
+    expect(ghosts).to_have_count(5)
+    offsets = [ghosts.nth(k).get_attribute("data-offset") for k in range(5)]
+    assert offsets == ["0", "1", "2", "3", "4"]
+    expect(ghosts.first).to_have_attribute("data-message", "p1#0")
+    expect(page.locator(".caption")).to_contain_text("5 acknowledged records leave the log")
+    page.screenshot(path=artifacts / "fates-election.png")
+
+    # Later the new records take the offsets; the lost ones stay marked where they were.
+    scrub_to_time(page, 10**9)
+    expect(ghosts).to_have_count(5)
+    assert [_fate(page, k) for k in range(5)] == ["once"] * 5
+    ghosts.nth(2).click()
+    expect(page.locator("#record-story h3")).to_have_text("Story of p1#2")
+    assert errors == []
