@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from simcore.client_metrics import Sensor
 from simcore.coordinator import COORDINATOR_NOT_AVAILABLE
 from simcore.group import ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID
 from simcore.group_kip848 import STALE_MEMBER_EPOCH
@@ -69,6 +70,7 @@ class Committer:
     exceptions: list[str]
     commit_count: int
     commit_latency_total: int
+    commit_latency_sensor: Sensor
     member: str | None
     generation: int
     rejoin_needed: bool
@@ -114,6 +116,7 @@ class Committer:
         def timed(error: str | None) -> None:
             self.commit_count += 1
             self.commit_latency_total += self.engine.now - sent
+            self.commit_latency_sensor.record(self.engine.now, self.engine.now - sent)
             self._sent_as = sent_as  # read by _commit_refused
             done(error)
 

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from simcore.client_metrics import Sensor
 from simcore.cluster import OFFSET_OUT_OF_RANGE, Metadata
 from simcore.commits import Committer
 from simcore.membership import Membership
@@ -89,6 +90,12 @@ class Consumer(Committer, Membership):
         self.fetch_latency_total = 0
         self.commit_count = 0
         self.commit_latency_total = 0
+        # ... and the windowed sensors behind them (client_metrics.py)
+        self.consumed_sensor = Sensor()  # records-consumed-rate
+        self.fetch_latency_sensor = Sensor()  # fetch-latency-avg
+        self.lag_sensor = Sensor()  # records-lag-max
+        self.commit_latency_sensor = Sensor()  # commit-latency-avg
+        self._fetch_sent: dict[TopicPartition, int] = {}
         self._wake_at: int | None = None  # when the idle poll loop must act next
         self._wake_scheduled: int | None = None  # the earliest pending _poll_timeout
         self._idle_since = 0
@@ -320,8 +327,10 @@ class Consumer(Committer, Membership):
                     return  # not the fetch this consumer waits for (any more)
                 self.fetch_count += 1 + idle_rounds
                 self.fetch_latency_total += self.engine.now - sent
+                self._record_fetch(tp, sent, idle_rounds, error is None and bool(batches))
                 self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
 
+            self._fetch_sent[tp] = self.engine.now
             self.cluster.send_fetch(
                 leader,
                 tp,
@@ -330,6 +339,40 @@ class Consumer(Committer, Membership):
                 self.spec.fetch_max_wait_ms,
                 respond,
             )
+
+    def _record_fetch(self, tp: TopicPartition, sent: int, idle_rounds: int, data: bool) -> None:
+        """The fetch sensors, once per FetchResponse: its latency, and the partition's lag
+        (HW − position) as the answer arrives ([J] FetchCollector records records-lag
+        before the records move the position). The empty long-poll rounds a parked fetch
+        stood for are recorded at the times their answers would have come, with their
+        full wait as latency and no lag (a parked fetch waits at the high watermark)."""
+        now = self.engine.now
+        if idle_rounds:
+            cycle = self.spec.fetch_max_wait_ms + 2 * self.cluster.latency
+            for round_ in range(1, idle_rounds + 1):
+                at = sent + round_ * cycle
+                self.fetch_latency_sensor.record(at, cycle)
+                self.lag_sensor.record(at, 0)
+                self.consumed_sensor.record(at, 0)
+            sent += idle_rounds * cycle
+        self.fetch_latency_sensor.record(now, now - sent)
+        position = self.positions.get(tp)
+        if position is not None:
+            if not data:
+                self.consumed_sensor.record(now, 0)
+            self.lag_sensor.record(now, max(0, self.cluster.partitions[tp].log.hw - position))
+
+    def finish_metrics(self) -> None:
+        """At the end of the run: the idle rounds of fetches still parked at the leader."""
+        cycle = self.spec.fetch_max_wait_ms + 2 * self.cluster.latency
+        for tp in sorted(self.fetching):
+            sent = self._fetch_sent.get(tp)
+            if sent is None or self.state in ("down", "failed"):
+                continue
+            for round_ in range(1, (self.engine.now - sent) // cycle + 1):
+                self.fetch_latency_sensor.record(sent + round_ * cycle, cycle)
+                self.lag_sensor.record(sent + round_ * cycle, 0)
+                self.consumed_sensor.record(sent + round_ * cycle, 0)
 
     def _refetch(self, tp: TopicPartition, fetch_id: int) -> None:
         if self.fetching.get(tp) == fetch_id:
@@ -402,6 +445,8 @@ class Consumer(Committer, Membership):
         # The position moves as records are handed out, and only then does poll() send
         # fetches for partitions with nothing buffered ([J] Fetcher.collectFetch moves the
         # position; KafkaConsumer.poll sends the next round before returning records).
+        if records:
+            self.consumed_sensor.record(self.engine.now, sum(len(m) for _tp, _f, m in records))
         for tp, first, msgs in records:
             self.records_consumed += len(msgs)
             self.positions[tp] = first + len(msgs)

@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from simcore.cluster import Partition
     from simcore.result import Result
 
-METRICS_WINDOW_MS = 30_000  # metrics.sample.window.ms
-
 
 class Snap:
     """Named access to one snapshot tuple."""
@@ -224,50 +222,38 @@ def series(result: Result, keep: list[int]) -> dict[str, Any]:
 
 
 def metrics(result: Result, index: int) -> list[dict[str, Any]]:
-    """Client metrics at a snapshot, with Kafka's names, over a 30 s window."""
-    snaps = result.sim.recorder.snapshots
-    now = Snap(snaps[index])
-    start = index
-    while start > 0 and snaps[start - 1][0] >= now.t - METRICS_WINDOW_MS:
-        start -= 1
-    then = Snap(snaps[start])
-    seconds = max(now.t - then.t, 1) / 1000
+    """Client metrics at a snapshot, with Kafka's names, read the way a client computes
+    them: windowed stats over 2 samples of 30 s (client_metrics.py)."""
+    now = Snap(result.sim.recorder.snapshots[index])
+    t = now.t
     out: list[dict[str, Any]] = []
     rows = group_rows(result, now)
-    for k, consumer in enumerate(result.sim.consumers):
-        c_now, c_then = now.counters[k], then.counters[k]
-        fetches = c_now[1] - c_then[1]
-        commits = c_now[3] - c_then[3]
-        lags = [
-            r["records_lag"]
-            for r in rows
-            if r["consumer"] == consumer.id and r["records_lag"] is not None
-        ]
+    for consumer in result.sim.consumers:
         labels = {"client_id": consumer.id, "group": consumer.group}
         out += [
             _metric(
                 "records-consumed-rate",
                 "consumer-fetch-manager-metrics",
                 labels,
-                (c_now[0] - c_then[0]) / seconds,
+                consumer.consumed_sensor.rate(t),
             ),
             _metric(
                 "fetch-latency-avg",
                 "consumer-fetch-manager-metrics",
                 labels,
-                (c_now[2] - c_then[2]) / fetches if fetches else None,
+                consumer.fetch_latency_sensor.avg(t),
             ),
             _metric(
                 "commit-latency-avg",
                 "consumer-coordinator-metrics",
                 labels,
-                (c_now[4] - c_then[4]) / commits if commits else None,
+                consumer.commit_latency_sensor.avg(t),
             ),
             _metric(
                 "records-lag-max",
                 "consumer-fetch-manager-metrics",
                 labels,
-                max(lags) if lags else None,
+                consumer.lag_sensor.max(t),
             ),
         ]
         for r in rows:
@@ -280,19 +266,15 @@ def metrics(result: Result, index: int) -> list[dict[str, Any]]:
                         r["records_lag"],
                     )
                 )
-    for k, producer in enumerate(result.sim.producers):
-        p_now, p_then = now.producers[k], then.producers[k]
-        requests = p_now[5] - p_then[5]
+    for producer in result.sim.producers:
         labels = {"client_id": producer.spec.id}
         out += [
-            _metric(
-                "record-send-rate", "producer-metrics", labels, (p_now[4] - p_then[4]) / seconds
-            ),
+            _metric("record-send-rate", "producer-metrics", labels, producer.send_sensor.rate(t)),
             _metric(
                 "request-latency-avg",
                 "producer-metrics",
                 labels,
-                (p_now[6] - p_then[6]) / requests if requests else None,
+                producer.request_latency_sensor.avg(t),
             ),
         ]
     return out

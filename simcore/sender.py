@@ -26,6 +26,7 @@ from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING
 
+from simcore.client_metrics import Sensor
 from simcore.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
 from simcore.idempotence import FATAL, RETRY, Idempotence
 from simcore.log import Batch
@@ -101,6 +102,8 @@ class Sender:
         self.retries_sent = 0
         self.request_count = 0
         self.request_latency_total = 0
+        self.send_sensor = Sensor()  # record-send-rate (client_metrics.py)
+        self.request_latency_sensor = Sensor()  # request-latency-avg
         self._faults = [ProduceFault(f) for f in faults]
         self._leader_wait = False
         self.on_wire: dict[int, int] = {}  # partition -> requests awaiting an answer
@@ -216,6 +219,7 @@ class Sender:
             )
         injected = self._broker_error() if self._faults else None
         self.records_sent += len(msgs)
+        self.send_sensor.record(self.engine.now, len(msgs))  # record-send-rate, per batch
         timeout = spec.request_timeout_ms  # the ProduceRequest's (broker-side) timeout
         if spec.acks == 0:  # nothing comes back: sent counts as done
             self.cluster.send_produce(leader, tp, wire, 0, _ignore, injected, timeout)
@@ -311,6 +315,7 @@ class Sender:
         request.answer = (error, base)
         self.request_count += 1
         self.request_latency_total += self.engine.now - request.sent
+        self.request_latency_sensor.record(self.engine.now, self.engine.now - request.sent)
         failed = False
         while conn and conn[0].answer is not _PENDING:
             done = conn.popleft()

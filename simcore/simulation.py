@@ -137,4 +137,6 @@ class Simulation:
             consumer.schedule()
         self._schedule_broker_faults()
         self.engine.run()
+        for consumer in self.consumers:
+            consumer.finish_metrics()
         self.recorder.final()

@@ -1,0 +1,101 @@
+"""Client metrics as Kafka's clients compute them: windowed stats over samples.
+
+A client sensor keeps ``metrics.num.samples`` (2) samples of ``metrics.sample.window.ms``
+(30 s) each ([J] org.apache.kafka.common.metrics: MetricConfig, stats.SampledStat):
+
+- a record goes into the current sample; when that sample is complete (the record is at
+  least a window after the sample's first record) a new sample starts with it, replacing
+  the oldest (``SampledStat.record`` / ``advance``);
+- reading a metric first resets every sample that started ``samples × window`` or more
+  ago (``purgeObsoleteSamples``), then combines what is left;
+- ``Rate`` (``records-consumed-rate``, ``record-send-rate``) divides the sum by the time
+  since the oldest sample started, but never by less than ``samples − 1`` full windows
+  (``Rate.windowSize``): 100 records in the first 12 s read as 100 / 42 s, not 100 / 12 s;
+- ``Avg`` (``fetch-latency-avg``, ``commit-latency-avg``, ``request-latency-avg``) is the
+  sum over the count; ``Max`` (``records-lag-max``) the largest value; both are NaN (here
+  None) when the retained samples hold no record.
+
+The playground reads each metric once, at the moment shown; a real client that is read
+more often resets obsolete samples at those reads too, which can move later sample
+boundaries a little. Records arrive here in any order during the run (a long poll's idle
+rounds are recorded when its answer comes) and are sorted once, after the run.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+SAMPLES = 2  # metrics.num.samples
+WINDOW_MS = 30_000  # metrics.sample.window.ms
+
+
+class Sensor:
+    """The values one client recorded into one sensor, as (time ms, value)."""
+
+    __slots__ = ("_firsts", "_max", "_sample", "_starts", "_sums", "_times", "raw")
+
+    def __init__(self) -> None:
+        self.raw: list[tuple[int, float]] = []
+        self._times: list[int] | None = None
+
+    def record(self, time_ms: int, value: float) -> None:
+        self.raw.append((time_ms, value))
+        self._times = None
+
+    def _build(self) -> list[int]:
+        ordered = sorted(self.raw, key=lambda r: r[0])  # stable: same-time records keep order
+        times = [t for t, _ in ordered]
+        starts: list[int] = []  # each sample's start time
+        firsts: list[int] = []  # each sample's first record index
+        sample: list[int] = []  # each record's sample
+        sums: list[float] = [0.0]  # prefix sums of the values
+        running_max: list[float] = []  # max within the record's sample, up to the record
+        for index, (t, value) in enumerate(ordered):
+            if not starts or t - starts[-1] >= WINDOW_MS:  # Sample.isComplete
+                starts.append(t)
+                firsts.append(index)
+                running_max.append(value)
+            else:
+                running_max.append(max(running_max[-1], value))
+            sample.append(len(starts) - 1)
+            sums.append(sums[-1] + value)
+        self._times, self._starts, self._firsts = times, starts, firsts
+        self._sample, self._sums, self._max = sample, sums, running_max
+        return times
+
+    def _retained(self, now: int) -> tuple[float, int, float | None, int]:
+        """(sum, count, max, oldest sample start) over the samples a read at ``now`` sees."""
+        times = self._times if self._times is not None else self._build()
+        last = bisect_right(times, now) - 1
+        if last < 0:
+            return 0.0, 0, None, now  # no sample yet: one is made at the read
+        current = self._sample[last]
+        total, count, largest, oldest = 0.0, 0, None, now
+        for s in range(max(0, current - SAMPLES + 1), current + 1):
+            start = self._starts[s]
+            if now - start >= SAMPLES * WINDOW_MS:
+                continue  # obsolete: reset at the read (its start becomes now)
+            first = self._firsts[s]
+            end = last if s == current else self._firsts[s + 1] - 1
+            total += self._sums[end + 1] - self._sums[first]
+            count += end - first + 1
+            peak = self._max[end]
+            largest = peak if largest is None else max(largest, peak)
+            oldest = min(oldest, start)
+        return total, count, largest, oldest
+
+    def rate(self, now: int) -> float:
+        """Per second ([J] stats.Rate.measure and windowSize)."""
+        total, _count, _max, oldest = self._retained(now)
+        elapsed = now - oldest
+        full_windows = elapsed // WINDOW_MS
+        if full_windows < SAMPLES - 1:
+            elapsed += (SAMPLES - 1 - full_windows) * WINDOW_MS
+        return total / (max(elapsed, 1) / 1000)
+
+    def avg(self, now: int) -> float | None:
+        total, count, _max, _oldest = self._retained(now)
+        return total / count if count else None
+
+    def max(self, now: int) -> float | None:
+        return self._retained(now)[2]

@@ -1,0 +1,92 @@
+"""Client metrics as Kafka's windowed stats compute them ([J] common.metrics.stats:
+SampledStat, Rate, Avg, Max; 2 samples of 30 s), each value worked out by hand."""
+
+import pytest
+
+from simcore.client_metrics import Sensor
+from tests.simcore.helpers import consumer, run, scenario
+
+
+def sensor(*records):
+    out = Sensor()
+    for t, v in records:
+        out.record(t, v)
+    return out
+
+
+def test_a_rate_divides_by_at_least_one_full_window():
+    # 100 records in the first 12 s: 100 / (12 s + 30 s), not 100 / 12 s
+    s = sensor(*[(120 * k, 1) for k in range(100)])
+    assert s.rate(12_000) == pytest.approx(100 / 42)
+    # the first record starts the sample: from 2 s on, the elapsed time counts from there
+    late = sensor(*[(2_000 + 100 * k, 1) for k in range(100)])
+    assert late.rate(12_000) == pytest.approx(100 / 40)
+
+
+def test_a_rate_spans_both_samples_and_forgets_obsolete_ones():
+    s = sensor((0, 10), (31_000, 20))  # the second record is a window later: a new sample
+    assert s.rate(40_000) == pytest.approx(30 / 40)  # 40 s since the oldest sample began
+    # at 61 s the first sample is 61 s old (>= 2 x 30 s): reset at the read, so only the
+    # second counts, over the 30 s since it began
+    assert s.rate(61_000) == pytest.approx(20 / 30)
+    assert s.rate(95_000) == 0  # both obsolete
+
+
+def test_a_sample_starts_with_the_record_that_finds_the_current_one_complete():
+    # 0 starts sample 0; 29,999 is still in it; 30,000 starts sample 1; 45,000 is in it;
+    # 60,000 starts sample 2, which replaces sample 0
+    s = sensor((0, 1), (29_999, 2), (30_000, 4), (45_000, 8), (60_000, 16))
+    assert s.rate(60_000) == pytest.approx((4 + 8 + 16) / 30)  # oldest kept: 30,000
+
+
+def test_avg_and_max_cover_the_retained_samples_and_are_unknown_without_records():
+    s = sensor((1_000, 500), (2_000, 2), (3_000, 90), (40_000, 3))
+    assert s.avg(40_000) == pytest.approx((500 + 2 + 90 + 3) / 4)
+    assert s.max(40_000) == 500
+    assert s.max(70_000) == 3  # the first sample (from 1 s) is obsolete at 61 s
+    assert s.max(100_000) is None and s.avg(100_000) is None
+    assert Sensor().max(5_000) is None and Sensor().rate(5_000) == 0
+
+
+def snapshot_at(result, t):
+    """The last snapshot at or before t, and its time (metrics are read at snapshots)."""
+    index = max(i for i, s in enumerate(result.sim.recorder.snapshots) if s[0] <= t)
+    return index, result.sim.recorder.snapshots[index][0]
+
+
+def metric(result, name, t):
+    index, _time = snapshot_at(result, t)
+    return next(m["value"] for m in result.metrics(index) if m["name"] == name)
+
+
+def test_it_reports_a_draining_consumers_lag_max_over_the_window_not_the_lag_now():
+    # 200 records at once, a consumer that takes 10 ms each: its lag at each fetch is
+    # large, then 0; records-lag-max remembers the largest for the window
+    producers = [{"id": "p1", "topic": "orders", "messages": 200, "rate_per_s": 100_000}]
+    result = run(
+        scenario(
+            duration_ms=10_000,
+            producers=producers,
+            consumers=[consumer(processing_ms=10, config={"max.poll.records": 20})],
+        )
+    )
+    assert metric(result, "records-lag", 9_000) == 0
+    # recorded as each fetch answer arrives, before its records move the position: the
+    # first answer finds all 200 unread
+    assert metric(result, "records-lag-max", 9_000) == 200
+    # the rate: 200 records, first handed out at the first poll, read at 9 s
+    first = min(e[0] for e in result.events if e[1] == "poll" and e[2] == "c1")
+    _index, read_at = snapshot_at(result, 9_000)
+    assert metric(result, "records-consumed-rate", 9_000) == pytest.approx(
+        200 / ((read_at - first + 30_000) / 1000), abs=0.001
+    )
+
+
+def test_a_caught_up_consumer_reports_its_long_polls_latency():
+    # nothing to read after the first second: every fetch waits fetch.max.wait.ms (500)
+    # at the leader plus a round trip (2 x 1 ms): 502 ms each, empty answers included
+    producers = [{"id": "p1", "topic": "orders", "messages": 10, "rate_per_s": 10}]
+    result = run(scenario(duration_ms=100_000, producers=producers))
+    assert metric(result, "fetch-latency-avg", 100_000) == 502
+    assert metric(result, "records-consumed-rate", 100_000) == 0
+    assert metric(result, "records-lag-max", 100_000) == 0
