@@ -597,8 +597,34 @@ def builtin_slug(app_dir: Path, name: str) -> str:
     return out.stdout.strip()
 
 
+async def pages_round(server: Server, slug: str, n: int) -> str:
+    """N first visitors open one page at once on a cold server, and nothing else: what the
+    page costs (issue 9: the cold herd)."""
+
+    async def one(k: int) -> tuple[float, int]:
+        start = time.monotonic()
+        answer = await http(server.port, "GET", f"/r/{slug}", local=address(1, k))
+        return time.monotonic() - start, answer.status
+
+    results = await asyncio.gather(*(one(k) for k in range(n)))
+    times = [t for t, _ in results]
+    errors = sum(1 for _, status in results if status != 200)
+    return (
+        f"pages only, N={n}: errors {errors}, page s p50/p95"
+        f" {fmt(pct(times, 0.5))} / {fmt(pct(times, 0.95))}"
+    )
+
+
 async def main_async(args: argparse.Namespace) -> int:
     app_dir = Path(args.app_dir).resolve()
+    if args.pages_only:
+        server = Server(app_dir, {})
+        server.start()
+        try:
+            print(await pages_round(server, builtin_slug(app_dir, args.heavy), args.pages_only))
+        finally:
+            server.stop()
+        return 0
     sizes = [int(n) for n in args.visitors.split(",") if n.strip()]
     server = Server(app_dir, {})
     server.start()
@@ -665,6 +691,13 @@ def main() -> int:
         "--skip", default="", help="built-ins whose rounds to skip (comma-separated)"
     )
     parser.add_argument("--app-dir", default=str(ROOT), help="the checkout to serve")
+    parser.add_argument(
+        "--pages-only",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only N first visitors opening the heavy page at once on a cold server",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     return asyncio.run(main_async(parser.parse_args()))
 

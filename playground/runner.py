@@ -12,19 +12,28 @@
   ahead of it may take, then gets `Busy` saying so.
 - **Caches.** Outcomes by scenario digest, bounded by bytes (`STREAM_CACHE_BYTES`), and in
   Redis when REDIS_URL is set (`shared_cache`: another process serves them without
-  simulating); a few decoded runs for the pages. A run stopped by a cap is kept like a
-  finished one (see `jobs`).
+  simulating); a few decoded runs for the pages (one decode per run at a time:
+  `singleflight`). A run stopped by a cap is kept like a finished one (see `jobs`).
+- **One computation per run across processes** (REDIS_URL). A process claims a run in
+  Redis before admitting its job; a process that finds the claim taken waits for the
+  stored run instead (one follower job per process, polling Redis every 50 ms, joined by
+  its local callers and charged nothing), and computes the run itself if the claim goes
+  away without a stored run (a failed run is not stored) or its wait runs out. The claim
+  expires by itself after the longest wait, should its process die.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import multiprocessing
 import os
+import socket
 import threading
 import time
+import uuid
 from collections import Counter, OrderedDict, deque
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -45,6 +54,7 @@ from playground.jobs import (
     story_job,
     worker_init,
 )
+from playground.singleflight import SingleFlight
 from simcore import Scenario, scenario_digest
 
 logger = logging.getLogger(__name__)
@@ -68,6 +78,7 @@ class Job:
     future: Future[Any] = field(default_factory=Future)
     waiters: int = 1
     started: float | None = None  # monotonic time it went to a worker
+    shared_claim: bool = False  # holds the run's claim in Redis (one computation per run)
 
 
 _lock = threading.Lock()
@@ -80,6 +91,7 @@ _per_client: Counter[str] = Counter()
 _outcomes: OrderedDict[str, tuple[Outcome, float]] = OrderedDict()  # and when it expires
 _outcome_bytes = 0
 _decoded: OrderedDict[str, RunData] = OrderedDict()
+_decoding: SingleFlight[RunData] = SingleFlight()  # one decode per run at a time
 _recent_seconds = FIRST_GUESS_SECONDS  # moving average of run times: the Retry-After
 simulations = 0  # runs simulated by this process (tests and the scale-out checks read it)
 
@@ -218,6 +230,7 @@ def _publish(job: Job, outcome: Outcome) -> None:
         except shared_cache.RedisError as err:
             logger.warning("run %s not shared: %s", job.key, err)
         finally:
+            _unclaim(job)  # after the run is stored: a process waiting for it finds it
             job.future.set_result(outcome)
 
     publisher.submit(put)
@@ -235,6 +248,7 @@ def _release(job: Job) -> None:
             return
         _forget(job)
     job.future.cancel()
+    _unclaim(job)
 
 
 # --- the caches ------------------------------------------------------------------------------
@@ -326,6 +340,26 @@ def _claim(key: str, fn: Any, args: tuple[Any, ...], client: str | None) -> Outc
         if job is not None:
             job.waiters += 1
             return job
+    shared_claim = False
+    if fn is run_job and shared_cache.enabled():
+        shared_claim = _claim_shared(key)
+        if not shared_claim:
+            found = _shared(key)  # stored just now by the process that held the claim
+            if found is not None:
+                return found
+            if _claimed_elsewhere(key):
+                return _await_elsewhere(key, args)
+    try:
+        return _new_job(key, fn, args, client, shared_claim)
+    except BaseException:
+        if shared_claim:
+            _unclaim(Job(key, fn, args, client, shared_claim=True))
+        raise
+
+
+def _new_job(
+    key: str, fn: Any, args: tuple[Any, ...], client: str | None, shared_claim: bool
+) -> Job:
     wait = ratelimit.take("runs", client)  # a new simulation: this client's to pay for
     if wait:
         rate = ratelimit.rate_for("runs")
@@ -337,11 +371,105 @@ def _claim(key: str, fn: Any, args: tuple[Any, ...], client: str | None) -> Outc
         job = _jobs.get(key)
         if job is not None:  # someone else started it meanwhile
             job.waiters += 1
+            if shared_claim:
+                _unclaim(Job(key, fn, args, client, shared_claim=True))
             return job
-        job = Job(key, fn, args, client)
+        job = Job(key, fn, args, client, shared_claim=shared_claim)
         started = _admit(job)
     _watch(started)
     return job
+
+
+# --- one computation per run across processes (REDIS_URL) --------------------------------------
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+ELSEWHERE_POLL_SECONDS = 0.05  # how often a process waiting for another's run looks for it
+
+
+def _claim_shared(key: str) -> bool:
+    """True if this process now computes the run (or Redis cannot say: compute anyway)."""
+    try:
+        return shared_cache.claim_run(key, OWNER, math.ceil(_wait_seconds()))
+    except shared_cache.RedisError as err:
+        logger.warning("run %s not claimed: %s", key, err)
+        return False
+
+
+def _claimed_elsewhere(key: str) -> bool:
+    try:
+        return shared_cache.run_claimed(key)
+    except shared_cache.RedisError:
+        return False
+
+
+def _unclaim(job: Job) -> None:
+    if not job.shared_claim:
+        return
+    job.shared_claim = False
+    try:
+        shared_cache.release_run(job.key, OWNER)
+    except shared_cache.RedisError as err:  # it expires by itself
+        logger.warning("run %s not released: %s", job.key, err)
+
+
+def _await_elsewhere(key: str, args: tuple[Any, ...]) -> Job:
+    """A job that waits for the run another process is computing: callers here join it
+    like any job (and are charged nothing); it ends with the stored run, or computes the
+    run here if the other process's claim goes away without one."""
+    with _lock:
+        job = _jobs.get(key)
+        if job is not None:
+            job.waiters += 1
+            return job
+        job = Job(key, None, args, None, started=time.monotonic())
+        _jobs[key] = job
+    with contextlib.suppress(shared_cache.RedisError):
+        shared_cache.count_wait()
+    threading.Thread(
+        target=_follow_elsewhere, args=(job,), name="run-elsewhere", daemon=True
+    ).start()
+    return job
+
+
+def _follow_elsewhere(job: Job) -> None:
+    deadline = time.monotonic() + _wait_seconds()
+    pause = threading.Event()
+    while time.monotonic() < deadline and not job.future.done():
+        found = _shared(job.key)
+        if found is not None:
+            with _lock:
+                _forget(job)
+            job.future.set_result(found)
+            return
+        if not _claimed_elsewhere(job.key):
+            break
+        pause.wait(ELSEWHERE_POLL_SECONDS)  # polling Redis: no notification to wait on
+    with _lock:
+        _forget(job)
+    _take_over(job)
+
+
+def _take_over(job: Job) -> None:
+    """The other process stopped without storing the run (or took too long): compute it
+    here, for whoever still waits on `job`."""
+    try:
+        claimed = _claim(job.key, run_job, job.args, None)
+    except Exception as err:  # Busy: the waiting callers are told so
+        job.future.set_exception(err)
+        return
+    if isinstance(claimed, Outcome):
+        job.future.set_result(claimed)
+        return
+
+    def relay(done: Future[Any]) -> None:
+        if done.cancelled():
+            job.future.cancel()
+        elif done.exception() is not None:
+            job.future.set_exception(done.exception())  # type: ignore[arg-type]
+        else:
+            job.future.set_result(done.result())
+
+    claimed.future.add_done_callback(relay)
 
 
 def _wait_seconds() -> float:
@@ -413,6 +541,14 @@ def run(scenario: Scenario) -> RunData:
         if data is not None:
             _decoded.move_to_end(key)
             return data
+    return _decoding.do(key, lambda: _decode_and_keep(key, found))
+
+
+def _decode_and_keep(key: str, found: Outcome) -> RunData:
+    with _lock:
+        data = _decoded.get(key)
+    if data is not None:  # decoded by a thread that finished just before this one began
+        return data
     data = decode(found)
     if found.keep:
         with _lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -80,8 +81,18 @@ def parent_of(slug: str) -> tuple[str, str] | None:
 
 
 @lru_cache(maxsize=1)
-def builtins_by_slug() -> dict[str, tuple[str, Scenario]]:
+def _parse_builtins() -> dict[str, tuple[str, Scenario]]:
     return {slug_of(sc): (name, sc) for name, sc in builtin_scenarios()}
+
+
+_builtins_lock = threading.Lock()
+
+
+def builtins_by_slug() -> dict[str, tuple[str, Scenario]]:
+    """Parsed once per process: under the lock, 200 first visitors at once do not each
+    parse every built-in (lru_cache alone lets them all in; load.md measured 40 s)."""
+    with _builtins_lock:
+        return _parse_builtins()
 
 
 def gallery() -> list[tuple[str, Scenario]]:

@@ -8,6 +8,11 @@ to Redis cannot make a web process run code. Entries expire (`SHARED_RUN_TTL`, s
 for a run stopped by the wall-time cap, which a quieter machine may finish); give Redis a
 `maxmemory` with `allkeys-lru` so that it stays bounded too (compose.yaml does).
 
+One computation per run: before simulating, a process claims the run (`claim_run`: SET NX
+with an expiry, so a claim dies with its process); another process asking for it meanwhile
+waits for the stored run instead of simulating it again (`runner`), and takes over if the
+claim goes away without a run (a failure is not stored; the claimant stopped).
+
 Without REDIS_URL nothing here is used: every process keeps its own caches and counts.
 """
 
@@ -24,6 +29,7 @@ from simcore import __version__ as SIMCORE_VERSION
 RedisError = redis.RedisError
 PREFIX = "playground"
 SIMULATIONS = "simulations"  # counter: simulations run by every process sharing this Redis
+WAITS = "waits"  # counter: runs a process waited for because another one was computing them
 
 _lock = threading.Lock()
 _client: redis.Redis | None = None
@@ -70,3 +76,33 @@ def count_simulation() -> None:
 def simulations() -> int:
     """Simulations run by every process sharing this Redis."""
     return int(client().get(key(SIMULATIONS)) or 0)
+
+
+def claim_key(digest: str) -> str:
+    return key("computing", SIMCORE_VERSION, digest)
+
+
+def claim_run(digest: str, owner: str, ttl_seconds: int) -> bool:
+    """True if this caller now computes the run; False if another one already does."""
+    return bool(client().set(claim_key(digest), owner, nx=True, ex=ttl_seconds))
+
+
+# Deletes the claim only if it is still this owner's (an expired one may be someone else's).
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+
+
+def release_run(digest: str, owner: str) -> None:
+    client().eval(_RELEASE, 1, claim_key(digest), owner)
+
+
+def run_claimed(digest: str) -> bool:
+    return bool(client().exists(claim_key(digest)))
+
+
+def count_wait() -> None:
+    client().incr(key(WAITS))
+
+
+def waits() -> int:
+    """Runs a process waited for because another process was computing them."""
+    return int(client().get(key(WAITS)) or 0)

@@ -24,7 +24,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
-from playground import injections, outcome, prometheus, runner, scenarios, variants
+from playground import (
+    injections,
+    outcome,
+    pagecache,
+    prometheus,
+    runner,
+    scenarios,
+    variants,
+)
 from playground.errors import (
     error_page,
     error_response,
@@ -238,9 +246,27 @@ def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
         start_ms = _optional_number(request, "at", maximum=MAX_DURATION_MS)
     except ScenarioError as err:
         return error_page(request, scenario_error_payload(err))
-    context = _page_context(slug, scenario, start_ms=start_ms, **_compare_context(request, slug))
-    context.update(_changes(context))
-    return render(request, "playground/scenario.html", context)
+    if request.GET.get("compare"):
+        context = _page_context(
+            slug, scenario, start_ms=start_ms, **_compare_context(request, slug)
+        )
+        context.update(_changes(context))
+        return render(request, "playground/scenario.html", context)
+
+    parent = scenarios.parent_of(slug)  # in the key: a test database may change it
+
+    def build() -> tuple[dict[str, Any], float | None]:
+        context = _page_context(slug, scenario, start_ms=start_ms, parent=parent)
+        return context, _kept_seconds(scenario)
+
+    key = (slug, runner.key_of(scenario), str(start_ms), "|".join(parent or ()))
+    return pagecache.render_page(request, "playground/scenario.html", key, build)
+
+
+def _kept_seconds(scenario: Scenario) -> float | None:
+    """How long a page of this run may be kept: as long as the run (None: not kept)."""
+    found = runner.outcome(scenario)
+    return float(found.ttl) if found.keep else None
 
 
 @require_safe

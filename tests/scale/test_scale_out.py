@@ -22,10 +22,13 @@ import yaml
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from simcore import builtin_scenario, scenario_digest
-from tests.scale.conftest import Servers
+from simcore import __version__ as SIMCORE_VERSION
+from simcore import builtin_scenario, parse_scenario, scenario_digest
+from tests.scale.conftest import Servers, wait_for
 
 BUILTIN = "librdkafka-auto-commit"
+HEAVY = "eager-scale-out"  # about a second to simulate: two requests overlap
+RUN_MAX_EVENTS = 2_000_000  # the default cap, part of a run's key (runner.key_of)
 SLUG = scenario_digest(builtin_scenario(BUILTIN))[:16]
 TIMEOUT = 60
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -214,3 +217,59 @@ def test_a_websocket_message_over_one_mib_closes_with_1009(servers: Servers) -> 
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=TIMEOUT)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def save_heavy_variant(servers: Servers, seed: int) -> tuple[str, str]:
+    """The heaviest built-in (about a second to simulate) under another seed, saved
+    through A without running it: (slug, the run's claim key in Redis)."""
+    source = {**builtin_scenario(HEAVY).source, "seed": seed}
+    answer = open_page(servers.urls[0]).post(
+        servers.urls[0], f"/r/{SLUG}/edit", {"yaml": yaml.safe_dump(source)}, "127.0.0.1"
+    )
+    assert answer.status == 303, answer.text[:500]
+    slug = answer.headers["location"].rsplit("/", 1)[1]
+    digest = scenario_digest(parse_scenario(source))
+    return slug, f"playground:computing:{SIMCORE_VERSION}:{digest}-{RUN_MAX_EVENTS}"
+
+
+def counter(servers: Servers, name: str) -> int:
+    client = redis.Redis.from_url(servers.redis_url)
+    try:
+        return int(client.get(f"playground:{name}") or 0)
+    finally:
+        client.close()
+
+
+def both_at_once(servers: Servers, slug: str) -> list[Answer]:
+    with ThreadPoolExecutor(2) as pool:
+        return list(
+            pool.map(lambda base: request(base, "GET", f"/api/scenarios/{slug}"), servers.urls)
+        )
+
+
+def test_two_processes_asked_at_once_compute_a_run_once(servers: Servers) -> None:
+    slug, _claim = save_heavy_variant(servers, 91_001)
+    before = simulations(servers)
+    answers = both_at_once(servers, slug)
+    assert [a.status for a in answers] == [200, 200], [a.text[:300] for a in answers]
+    assert answers[0].text == answers[1].text
+    assert simulations(servers) == before + 1
+
+
+def test_a_process_takes_over_a_run_whose_claim_goes_away(servers: Servers) -> None:
+    slug, claim = save_heavy_variant(servers, 91_002)
+    client = redis.Redis.from_url(servers.redis_url)
+    try:
+        client.set(claim, "a process that will stop", ex=120)  # as if another were computing
+        before, waits = simulations(servers), counter(servers, "waits")
+        with ThreadPoolExecutor(2) as pool:
+            pending = pool.submit(both_at_once, servers, slug)
+            wait_for(lambda: counter(servers, "waits") >= waits + 2, "both processes waiting")
+            assert simulations(servers) == before  # neither computes what is claimed
+            client.delete(claim)  # the claimant stopped without storing a run
+            answers = pending.result(timeout=TIMEOUT)
+    finally:
+        client.close()
+    assert [a.status for a in answers] == [200, 200], [a.text[:300] for a in answers]
+    assert answers[0].text == answers[1].text
+    assert simulations(servers) == before + 1  # one of them took over, the other waited
