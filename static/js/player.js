@@ -206,6 +206,7 @@
     drawConsumers(frame);
     drawGroups(frame);
     drawEvents();
+    drawStageCluster(frame);
     drawNow(frame);
     drawCaption(frame);
     announce("step");
@@ -350,24 +351,33 @@
       if (g.position !== null) marks.push(["position", `${label}P`, g.position, "above", g.group]);
     }
     const placed = { above: [], below: [] };  // [percent, level] of labels already drawn
+    const shown = new Map();  // side/offset -> the label drawn there: "HW·LEO", not two rows
     for (const [kind, label, offset, side, group] of marks) {
       const left = (100 * offset) / size;
+      const title = `${group ? group + " " : ""}${kind.replace("_", " ")} = ${offset}`;
+      const twin = shown.get(`${side}/${offset}`);
+      const marker = el("b", { class: `mk ${kind} ${side}`, "data-marker": kind, "data-offset": String(offset), title });
+      if (group) marker.dataset.group = group;
+      if (twin) {
+        twin.textContent += `·${label}`;
+        twin.title += `, ${title}`;
+        marker.classList.add("merged");  // kept for its data, drawn by its twin
+        lane.append(marker);
+        continue;
+      }
       const near = placed[side].filter(([x]) => Math.abs(x - left) < LABEL_WIDTH_PERCENT);
       let level = 0;
       while (near.some(([, l]) => l === level)) level++;  // stack labels that would overlap
       placed[side].push([left, level]);
-      const marker = el("b", {
-        class: `mk ${kind} ${side}`, "data-marker": kind, "data-offset": String(offset),
-        title: `${group ? group + " " : ""}${kind.replace("_", " ")} = ${offset}`,
-        style: `left: ${left}%; --level: ${level}`,
-      }, label);
-      if (group) marker.dataset.group = group;
+      marker.textContent = label;
+      marker.style.cssText = `left: ${left}%; --level: ${level}`;
+      shown.set(`${side}/${offset}`, marker);
       lane.append(marker);
     }
     // Room for however many rows of labels were stacked on each side.
     const levels = (side) => 1 + Math.max(0, ...placed[side].map(([, l]) => l));
-    track.style.paddingTop = `${levels("above") * 1.3 + 0.2}rem`;
-    track.style.paddingBottom = `${levels("below") * 1.3 + 0.2}rem`;
+    track.style.paddingTop = `${levels("above") * 1.1 + 0.2}rem`;
+    track.style.paddingBottom = `${levels("below") * 1.1 + 0.2}rem`;
     wrap.append(track);
     return wrap;
   }
@@ -446,6 +456,28 @@
     window.htmx.ajax("GET", url, { target: "#record-story", swap: "innerHTML" });
   });
 
+  // The stage's cluster at a glance: each broker's state, each partition's leader and ISR.
+  function drawStageCluster(frame) {
+    const list = document.querySelector(".cluster-now");
+    if (!list) return;
+    const items = frame.brokers.map((b) => {
+      const st = !b.alive ? "dead" : b.fenced ? "fenced" : b.isolated ? "isolated" : "alive";
+      const leads = frame.partitions.filter((p) => p.leader === b.id).map((p) => `${p.topic}-${p.partition}`);
+      const li = el("li", { "data-broker": String(b.id) });
+      li.append(el("b", {}, `broker-${b.id}`), el("span", { class: "bstate", "data-state": st }, st));
+      if (leads.length) li.append(el("span", { class: "leads" }, `leads ${leads.join(", ")}`));
+      return li;
+    });
+    for (const p of frame.partitions) {
+      const li = el("li", { "data-partition": `${p.topic}-${p.partition}` });
+      const leader = p.leader === null ? "offline" : `leader ${p.leader}`;
+      li.append(el("code", {}, `${p.topic}-${p.partition}`), document.createTextNode(
+        ` ${leader} · ISR [${p.isr.join(", ")}] · epoch ${p.epoch} · HW ${p.hw}`));
+      items.push(li);
+    }
+    list.replaceChildren(...items);
+  }
+
   function drawConsumers(frame) {
     for (const c of frame.consumers) {
       const item = document.querySelector(`[data-consumer="${CSS.escape(c.id)}"]`);
@@ -515,10 +547,43 @@
     return window.Plotly.newPlot(div, traces, layout, config);
   }
 
+  // A whole-number tick step giving about five ticks up to `max` (counts and offsets are
+  // integers: no 0.667 ticks).
+  function integerAxis(max) {
+    const raw = Math.max(1, max) / 5;
+    const pow = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map((m) => m * pow).find((v) => v >= raw);
+    return { dtick: Math.max(1, Math.round(step)), tick0: 0, tickformat: "d", rangemode: "tozero" };
+  }
+  const maxOf = (lists) => Math.max(0, ...lists.flat().filter((v) => v !== null && v !== undefined));
+
+  // Where the story happens: around the first caption that is not a rebalance, padded by a
+  // tenth of the run; null when that is most of the run anyway.
+  function storyWindow() {
+    const tEnd = state.meta.t_end;
+    const keys = state.captions.filter((c) => c.kind !== "rebalance").map((c) => c.t);
+    if (!keys.length || tEnd <= 0) return null;
+    const pad = Math.max(2000, tEnd / 10);
+    const within = keys.filter((t) => t <= keys[0] + 2 * pad);
+    let lo = keys[0] - pad;
+    if (lo < tEnd / 4) lo = 0;
+    const hi = Math.min(tEnd, within[within.length - 1] + pad);
+    return hi - lo > 0.7 * tEnd ? null : [lo, hi];
+  }
+
+  const zoomButtons = root.querySelectorAll("[data-zoom]");
+  function setZoom(mode) {
+    const range = mode === "story" ? state.window : null;
+    chart.dataset.zoom = range ? "story" : "full";
+    for (const b of zoomButtons) b.setAttribute("aria-pressed", String(b.dataset.zoom === chart.dataset.zoom));
+    if (!chart.dataset.drawn) return;
+    window.Plotly.relayout(chart, range ? { "xaxis.range": range } : { "xaxis.autorange": true });
+  }
+  for (const b of zoomButtons) b.addEventListener("click", () => setZoom(b.dataset.zoom));
+
   function drawChart() {
     if (!window.Plotly || !state.meta || !state.meta.series || chart.dataset.drawn) return;
     const s = state.meta.series;
-    const cursor = Number(chart.dataset.cursor || 0);
     const traces = [];
     for (const [name, p] of Object.entries(s.partitions)) {
       traces.push({ x: s.t, y: p.hw, name: `${name} HW`, line: { shape: "hv", width: 2 } });
@@ -530,30 +595,65 @@
       traces.push({ x: s.t, y: g.lag, name: `${name} lag`, yaxis: "y2", type: "scatter", fill: "tozeroy",
         line: { shape: "hv", width: 0 }, opacity: 0.3 });
     }
+    const offsets = maxOf(Object.values(s.partitions).map((p) => p.leo));
+    const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
+    state.window = storyWindow();
     const layout = {
-      margin: { l: 50, r: 50, t: 10, b: 40 }, height: 300,
-      xaxis: { title: { text: "simulated time (ms)" } },
-      yaxis: { title: { text: "offset" }, rangemode: "tozero" },
-      yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false },
+      margin: { l: 50, r: 50, t: 10, b: 40 }, height: 250,
+      xaxis: { title: { text: "simulated time (ms)" }, ...(state.window ? { range: state.window } : {}) },
+      yaxis: { title: { text: "offset" }, ...integerAxis(offsets) },
+      yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", showgrid: false, ...integerAxis(lags) },
       legend: { orientation: "h", y: -0.3 },
       showlegend: traces.length <= LEGEND_MAX_TRACES,
-      shapes: [{ type: "line", x0: cursor, x1: cursor, yref: "paper", y0: 0, y1: 1, line: { color: "#c62828", width: 1 } }],
     };
     for (const trace of traces) trace.mode = "lines";
     plot(chart, traces, layout, { displayModeBar: false, responsive: true });
     chart.dataset.drawn = "true";
+    chart.dataset.zoom = state.window ? "story" : "full";
+    for (const b of zoomButtons) {
+      b.hidden = !state.window;
+      b.setAttribute("aria-pressed", String(b.dataset.zoom === chart.dataset.zoom));
+    }
+    placeCursor(chart);
+  }
+
+  // The cursor is an element over the plot, moved with a transform: moving it never makes
+  // Plotly lay the figure out again (that was most of a step's time at 100×).
+  function placeCursor(div) {
+    const layout = div._fullLayout;
+    const line = div.querySelector(":scope > .cursor-line");
+    if (!layout || !layout.xaxis || !line) return;
+    const xa = layout.xaxis;
+    const t = Number(div.dataset.cursor || 0);
+    const x = xa._offset + xa.l2p(t);
+    const inside = x >= xa._offset - 0.5 && x <= xa._offset + xa._length + 0.5;
+    line.hidden = !inside;
+    line.style.top = `${layout._size.t}px`;
+    line.style.height = `${layout._size.h}px`;
+    line.style.transform = `translateX(${x}px)`;
+    line.dataset.t = String(t);
+  }
+
+  function attachCursor(div) {
+    if (div.querySelector(":scope > .cursor-line")) return;
+    div.classList.add("has-cursor");
+    div.append(el("div", { class: "cursor-line", "aria-hidden": "true" }));
+    div.on("plotly_afterplot", () => placeCursor(div));  // zoom, resize, redraw
   }
 
   let cursorPending = false;
   function moveCursor(t) {
     chart.dataset.cursor = String(t);
     if (!chart.dataset.drawn) drawChart();
-    if (!chart.dataset.drawn || cursorPending) return;
-    cursorPending = true;  // at most one relayout per animation frame, however fast we play
+    if (!chart.dataset.drawn) return;
+    // Playing past the story window: show the whole run.
+    if (chart.dataset.zoom === "story" && state.window && t > state.window[1]) setZoom("full");
+    if (cursorPending) return;
+    cursorPending = true;  // at most one placement per animation frame, however fast we play
     requestAnimationFrame(() => {
       cursorPending = false;
-      const x = Number(chart.dataset.cursor);
-      window.Plotly.relayout(chart, { "shapes[0].x0": x, "shapes[0].x1": x });
+      attachCursor(chart);
+      placeCursor(chart);
     });
   }
 
@@ -566,16 +666,18 @@
     plot,  // use instead of Plotly.newPlot: user text in names and labels stays text
     inert,
     colour: (k) => PALETTE[k % PALETTE.length],  // partition k's colour, everywhere
-    cursor: (t) => ({ type: "line", x0: t, x1: t, yref: "paper", y0: 0, y1: 1, line: { color: "#c62828", width: 1 } }),
-    // Moves shapes[0] (the cursor line) of a drawn Plotly chart, at most once per frame.
+    // A placeholder for shapes[0] (the panels index their shapes after it); the cursor
+    // itself is an element over the plot (moveCursor), never a relayout.
+    cursor: (t) => ({ type: "line", x0: t, x1: t, yref: "paper", y0: 0, y1: 1, visible: false }),
+    // Moves the cursor line over a drawn Plotly chart, at most once per animation frame.
     moveCursor(div, t) {
       div.dataset.cursor = String(t);
       if (!div.dataset.drawn || div.dataset.cursorPending) return;
       div.dataset.cursorPending = "true";
       requestAnimationFrame(() => {
         delete div.dataset.cursorPending;
-        const x = Number(div.dataset.cursor);
-        window.Plotly.relayout(div, { "shapes[0].x0": x, "shapes[0].x1": x });
+        attachCursor(div);
+        placeCursor(div);
       });
     },
     chartConfig: { displayModeBar: false, responsive: true },

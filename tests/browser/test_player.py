@@ -14,6 +14,8 @@ from playwright.sync_api import Browser, Page, expect
 from playground import scenarios
 from simcore import Scenario
 
+# The time the chart's cursor (an element over the plot, not a Plotly shape) stands at.
+CURSOR_AT = "() => Number(document.querySelector('#chart > .cursor-line')?.dataset.t)"
 MAX_STEPS = 200  # a bound for stepping loops; the scenario has a few dozen frames
 
 
@@ -61,7 +63,7 @@ def test_play_then_crash_the_consumer_and_see_the_loss(
     page.get_by_role("button", name="⏸ pause").click()
     assert _marker(page, "hw") == 3  # the three records reached the high watermark
     assert page.locator(".counter").inner_text() != first_counter
-    page.wait_for_function("() => document.getElementById('chart').layout.shapes[0].x0 > 0")
+    page.wait_for_function(CURSOR_AT + " > 0")
     page.screenshot(path=artifacts / "player-playing.png", full_page=True)
 
     # Step to where librdkafka's timer has committed offset 1 while offset 0 is in progress.
@@ -76,17 +78,15 @@ def test_play_then_crash_the_consumer_and_see_the_loss(
         pytest.fail("never reached a step where offset 1 is committed while 0 is processing")
     at_ms = int(page.locator('[data-consumer="c1"] .at-ms').input_value())
     assert at_ms == page.evaluate("() => Number(document.getElementById('chart').dataset.cursor)")
-    page.wait_for_function(
-        f"() => document.getElementById('chart').layout.shapes[0].x0 === {at_ms}"
-    )
+    page.wait_for_function(f"{CURSOR_AT} === {at_ms}")
 
     page.locator('[data-consumer="c1"]').get_by_role(
         "button", name="crash the consumer here"
     ).click()
     page.wait_for_url(f"**?compare={calm_slug}")
-    outcome = page.locator("#outcome")
-    expect(outcome.locator('.headline[data-verdict="loss"]')).to_be_visible()
-    expect(outcome.locator('[data-count="never"]')).to_have_text("1")
+    verdict = page.locator(".verdict-box")
+    expect(verdict.locator('.headline[data-verdict="loss"]')).to_be_visible()
+    expect(verdict.locator('[data-count="never"]')).to_have_text("1")
     expect(page.locator("#compare .changes")).to_contain_text(
         "message p1#0: processed once → never processed"
     )
@@ -105,7 +105,7 @@ def test_without_javascript_the_outcome_is_still_there(
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live_url}/r/{calm_slug}")
-    expect(page.locator("#outcome .headline")).to_have_attribute("data-verdict", "exactly once")
+    expect(page.locator(".verdict-box .headline")).to_have_attribute("data-verdict", "exactly once")
     expect(page.locator("#outcome table.describe")).to_contain_text("billing")
     context.close()
 
