@@ -1,6 +1,6 @@
 from django.urls import path
 
-from playground import views
+from playground import share_views, views
 
 handler400 = "playground.errors.bad_request"
 
@@ -15,7 +15,9 @@ urlpatterns = [
     path("r/<str:slug>/story", views.story, name="story"),
     path("compare/<str:old_slug>/<str:new_slug>", views.compare_page, name="compare"),
     path("metrics/<str:slug>", views.metrics_text, name="metrics"),
-    path("embed/<str:slug>", views.embed, name="embed"),
+    path("r/<str:slug>/share", share_views.share, name="share"),
+    path("embed/<str:slug>", share_views.embed, name="embed"),
+    path("oembed", share_views.oembed, name="oembed"),
     path("api/scenarios/<str:slug>", views.api_scenario, name="api_scenario"),
     path("api/run", views.api_run, name="api_run"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import (
     Http404,
@@ -19,7 +20,6 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
@@ -246,9 +246,14 @@ def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
         start_ms = _optional_number(request, "at", maximum=MAX_DURATION_MS)
     except ScenarioError as err:
         return error_page(request, scenario_error_payload(err))
+    oembed_href = _oembed_href(request, slug)  # discovery: an absolute URL, on this host
     if request.GET.get("compare"):
         context = _page_context(
-            slug, scenario, start_ms=start_ms, **_compare_context(request, slug)
+            slug,
+            scenario,
+            start_ms=start_ms,
+            oembed_href=oembed_href,
+            **_compare_context(request, slug),
         )
         context.update(_changes(context))
         return render(request, "playground/scenario.html", context)
@@ -256,11 +261,19 @@ def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
     parent = scenarios.parent_of(slug)  # in the key: a test database may change it
 
     def build() -> tuple[dict[str, Any], float | None]:
-        context = _page_context(slug, scenario, start_ms=start_ms, parent=parent)
+        context = _page_context(
+            slug, scenario, start_ms=start_ms, parent=parent, oembed_href=oembed_href
+        )
         return context, _kept_seconds(scenario)
 
-    key = (slug, runner.key_of(scenario), str(start_ms), "|".join(parent or ()))
+    key = (slug, runner.key_of(scenario), str(start_ms), "|".join(parent or ()), oembed_href)
     return pagecache.render_page(request, "playground/scenario.html", key, build)
+
+
+def _oembed_href(request: HttpRequest, slug: str) -> str:
+    site = f"{request.scheme}://{request.get_host()}"
+    permalink = site + reverse("scenario", args=[slug])
+    return f"{site}{reverse('oembed')}?{urlencode({'url': permalink, 'format': 'json'})}"
 
 
 def _kept_seconds(scenario: Scenario) -> float | None:
@@ -284,14 +297,6 @@ def compare_page(request: HttpRequest, old_slug: str, new_slug: str) -> HttpResp
     context["same_seed"] = old.seed == new.seed
     template = "playground/_compare.html" if request.htmx else "playground/compare.html"
     return render(request, template, context)
-
-
-@require_safe
-@xframe_options_exempt
-def embed(request: HttpRequest, slug: str) -> HttpResponse:
-    scenario = _scenario_or_404(slug)
-    context = {"slug": slug, "scenario": scenario, **_run_context(scenario)}
-    return render(request, "playground/embed.html", context)  # framed: see security.py
 
 
 @require_safe
