@@ -46,6 +46,7 @@ from django.conf import settings
 from playground import admission, ratelimit, shared_cache
 from playground.admission import Busy, CallerGone, TooMany
 from playground.jobs import (
+    KEEP_SECONDS,
     Outcome,
     RunData,
     decode,
@@ -556,6 +557,13 @@ def _decode_and_keep(key: str, found: Outcome) -> RunData:
             while len(_decoded) > DECODED_RUNS:
                 _decoded.popitem(last=False)
     return data
+
+
+def finished(scenario: Scenario) -> bool:
+    """Whether the run (cached: call after `run`) ended on its own, not stopped by a cap
+    that a quieter machine might not hit (HTTP caching keeps only those)."""
+    found = _cached(key_of(scenario))
+    return found is not None and found.keep and found.ttl >= KEEP_SECONDS
 
 
 def story(scenario: Scenario, msg_id: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
-from playground import embeds, pagecache, runner
+from playground import caching, embeds, pagecache, runner
 from playground.errors import error_page, scenario_error_payload, scenario_error_response
 from playground.numbers import parse_int
 from playground.views import (
@@ -55,7 +55,14 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
         return context, _kept_seconds(scenario)
 
     key = (slug, runner.key_of(scenario), *opts.key())
-    return pagecache.render_page(request, "playground/embed.html", key, build)
+    tag = caching.etag("embed", pagecache.template_version(), *key)
+    return caching.immutable(
+        request,
+        tag,
+        lambda: pagecache.render_page(request, "playground/embed.html", key, build),
+        cache_control=caching.EMBED,
+        complete=lambda: runner.finished(scenario),
+    )
 
 
 @require_safe
@@ -113,5 +120,12 @@ def share(request: HttpRequest, slug: str) -> HttpResponse:
         "snippet": embeds.snippet(embed_src, scenario.name),
         "oembed_url": f"{site}{reverse('oembed')}?{urlencode({'url': permalink})}",
         "permalink": permalink,
+        "exports": export_links(slug),
     }
     return render(request, "playground/share.html", context)
+
+
+def export_links(slug: str) -> list[dict[str, str]]:
+    from playground.export_views import export_links as links
+
+    return links(slug)

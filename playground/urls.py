@@ -1,6 +1,6 @@
 from django.urls import path
 
-from playground import share_views, views
+from playground import export_views, share_views, views
 
 handler400 = "playground.errors.bad_request"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("compare/<str:old_slug>/<str:new_slug>", views.compare_page, name="compare"),
     path("metrics/<str:slug>", views.metrics_text, name="metrics"),
     path("r/<str:slug>/share", share_views.share, name="share"),
+    path("r/<str:slug>/export/<str:name>", export_views.download, name="export"),
     path("embed/<str:slug>", share_views.embed, name="embed"),
     path("oembed", share_views.oembed, name="oembed"),
     path("api/scenarios/<str:slug>", views.api_scenario, name="api_scenario"),

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from playground import (
+    caching,
     injections,
     outcome,
     pagecache,
@@ -267,7 +268,14 @@ def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
         return context, _kept_seconds(scenario)
 
     key = (slug, runner.key_of(scenario), str(start_ms), "|".join(parent or ()), oembed_href)
-    return pagecache.render_page(request, "playground/scenario.html", key, build)
+    tag = caching.etag("page", pagecache.template_version(), *key, weak=True)
+    return caching.immutable(
+        request,
+        tag,
+        lambda: pagecache.render_page(request, "playground/scenario.html", key, build),
+        cache_control=caching.PAGE,
+        complete=lambda: runner.finished(scenario),
+    )
 
 
 def _oembed_href(request: HttpRequest, slug: str) -> str:
@@ -459,19 +467,36 @@ def metrics_text(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
-def api_scenario(request: HttpRequest, slug: str) -> JsonResponse:
-    found = _found_and_run(slug)
-    if isinstance(found, HttpResponse):
-        return found
-    scenario, run = found
-    return JsonResponse(
-        {
+def api_scenario(request: HttpRequest, slug: str) -> HttpResponse:
+    scenario = _scenario_or_404_json(slug)
+    if isinstance(scenario, HttpResponse):
+        return scenario
+
+    def make() -> HttpResponse:
+        found = _found_and_run(slug)
+        if isinstance(found, HttpResponse):
+            return found
+        _scenario, run = found
+        body = {
             "slug": slug,
             "name": scenario.name,
             "source": scenarios.source_of(scenario),
             "summary": run["summary"],
         }
-    )
+        return JsonResponse(body)
+
+    tag = caching.etag("api", runner.key_of(scenario))
+    return caching.immutable(request, tag, make, complete=lambda: runner.finished(scenario))
+
+
+def _scenario_or_404_json(slug: str) -> Scenario | HttpResponse:
+    try:
+        scenario = scenarios.find(slug)
+    except ScenarioError as err:
+        return scenario_error_response(err, status=409)
+    if scenario is None:
+        return error_response("slug", f"no scenario with the link {slug!r}", status=404)
+    return scenario
 
 
 # No CSRF token: the API takes only `Content-Type: application/json`, which a cross-site

@@ -1,4 +1,9 @@
-"""``python -m simcore run FILE [--json]`` and ``python -m simcore list``.
+"""``python -m simcore run FILE [--json] [--csv DIR] [--markdown] [--run-json FILE]`` and
+``python -m simcore list``.
+
+``--csv DIR`` writes timeline.csv, events.csv, messages.csv and lag.csv into DIR (created if
+missing); ``--markdown`` prints a Markdown summary instead of the text one; ``--run-json
+FILE`` writes the whole run as versioned JSON (docs/run-format.md). See `simcore.export`.
 
 Exit status: 0 on success, 2 with a one-line message on stderr for an invalid
 scenario (or a bad command line), 1 if the run itself failed an invariant.
@@ -10,6 +15,8 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from simcore.errors import ScenarioError, SimcoreError
@@ -22,11 +29,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("file", help="scenario file, or builtin:<name> for a built-in scenario")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--check", action="store_true", help="check invariants after every event")
+    run.add_argument("--csv", metavar="DIR", help="write the run's CSV files into DIR")
+    run.add_argument("--markdown", action="store_true", help="print a Markdown summary")
+    run.add_argument("--run-json", metavar="FILE", help="write the whole run as JSON to FILE")
     sub.add_parser("list", help="list the built-in scenarios")
     args = parser.parse_args(argv)
     if args.command == "list":
         return _list()
-    return _run(args.file, as_json=args.json, check=args.check)
+    if args.json and args.markdown:
+        parser.error("--json and --markdown both print a summary: choose one")
+    exports = Exports(args.csv, args.markdown, args.run_json)
+    return _run(args.file, as_json=args.json, check=args.check, exports=exports)
+
+
+@dataclass(frozen=True)
+class Exports:
+    csv_dir: str | None = None
+    markdown: bool = False
+    run_json: str | None = None
 
 
 def _list() -> int:
@@ -37,7 +57,7 @@ def _list() -> int:
     return 0
 
 
-def _run(path: str, *, as_json: bool, check: bool) -> int:
+def _run(path: str, *, as_json: bool, check: bool, exports: Exports | None = None) -> int:
     from simcore import simulate
     from simcore.builtins import builtin_scenario
     from simcore.scenario import load_scenario
@@ -56,11 +76,39 @@ def _run(path: str, *, as_json: bool, check: bool) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     summary = result.summary()
+    exports = exports or Exports()
+    try:
+        _write_exports(result, summary, exports)
+    except OSError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if as_json:
         print(json.dumps(summary, sort_keys=False))
+    elif exports.markdown:
+        from simcore.export import markdown_summary
+
+        print(markdown_summary(result.scenario, summary), end="")
     else:
         print(_text(summary))
     return 0
+
+
+def _write_exports(result: Any, summary: dict[str, Any], exports: Exports) -> None:
+    from simcore import __version__
+    from simcore.export import csv_files, run_document
+
+    if exports.csv_dir is None and exports.run_json is None:
+        return
+    frames = result.frames()
+    messages, series = result.messages(), result.series()
+    if exports.csv_dir is not None:
+        directory = Path(exports.csv_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in csv_files(frames, messages, series).items():
+            (directory / name).write_text(text, encoding="utf-8")
+    if exports.run_json is not None:
+        document = run_document(result.scenario, summary, frames, messages, series, __version__)
+        Path(exports.run_json).write_text(json.dumps(document), encoding="utf-8")
 
 
 def _text(summary: dict[str, Any]) -> str:

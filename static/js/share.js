@@ -49,3 +49,40 @@
     if (!out.hidden) out.value = link();
   });
 })();
+
+// PNG and SVG of each chart, by Plotly's own download (Plotly.downloadImage), named after
+// the scenario and the chart: buttons under every chart once it is drawn.
+(() => {
+  "use strict";
+
+  const title = document.querySelector(".embed") ? document.querySelector(".embed").dataset.name
+    : (document.querySelector("h1") || {}).textContent || "scenario";
+  const stem = title.normalize("NFKD").replace(/[^A-Za-z0-9]+/g, "-").replace(/^-+|-+$/g, "")
+    .toLowerCase().slice(0, 60).replace(/-+$/, "") || "scenario";
+
+  function addButtons(chart) {
+    if (chart.dataset.downloads || !window.Plotly) return;
+    chart.dataset.downloads = "true";
+    const name = chart.id ? chart.id.replace(/-chart$/, "").replace(/^chart$/, "offsets") : "chart";
+    const bar = document.createElement("div");
+    bar.className = "chart-downloads";
+    for (const format of ["png", "svg"]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = format.toUpperCase();
+      button.title = `Download this chart as ${format.toUpperCase()}`;
+      button.dataset.format = format;
+      button.addEventListener("click", () => {
+        window.Plotly.downloadImage(chart, {
+          format, filename: `${stem}-${name}`, width: chart.clientWidth || 800, height: chart.clientHeight || 400,
+        });
+      });
+      bar.append(button);
+    }
+    chart.after(bar);
+  }
+
+  const scan = () => document.querySelectorAll(".js-plotly-plot").forEach(addButtons);
+  new MutationObserver(scan).observe(document.body, { childList: true, subtree: true });
+  window.addEventListener("load", scan);
+})();

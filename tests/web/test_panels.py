@@ -119,10 +119,12 @@ def test_the_panels_come_under_the_sticky_player_and_load_their_scripts(client: 
         assert f"/static/js/{script}.js" in body
 
 
-def test_the_embed_player_has_no_panels(client: Client) -> None:
-    body = text(client.get(f"/embed/{saved(builtin_scenario('acks-1-leader-dies'))}"))
+def test_the_embed_player_has_only_the_panels_its_link_names(client: Client) -> None:
+    # issue 12: ?panels= chooses (tests/web/test_embed_options.py); never the buttons
+    body = text(client.get(f"/embed/{saved(builtin_scenario('acks-1-leader-dies'))}?panels=stage"))
     assert 'id="cluster"' not in body
     assert "with-panels" not in body
+    assert "kill this broker" not in body
 
 
 @pytest.mark.parametrize(
