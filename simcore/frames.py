@@ -7,10 +7,9 @@ million-record run streams a few thousand frames, never millions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from simcore.lag import WINDOW, Commit, window_verdict
+from simcore.lag import REFRESH_MS, WINDOW, partition_status
 
 if TYPE_CHECKING:
     from simcore.cluster import Partition
@@ -46,7 +45,12 @@ class Recorder:
         ]
         self.group_names = sorted({c.group for c in sim.consumers})
         self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
-        self._verdicts: dict[tuple[str, tuple[str, int]], tuple[int, int, str]] = {}
+        # what Burrow sees of each partition: the high watermark every REFRESH_MS (lag.py)
+        self.broker_offsets: dict[tuple[str, int], list[int]] = {
+            (p.topic, p.index): [] for p in self.parts
+        }
+        if self.group_rows:
+            sim.engine.at(0, self._fetch_broker_offsets)
         self._last_len = 0
         self._stamps: dict[
             tuple[str, tuple[str, int]], tuple[tuple[ReplicaLog, int, int], int]
@@ -78,23 +82,10 @@ class Recorder:
         ):
             self._take()
 
-    def _status(
-        self,
-        group: str,
-        tp: tuple[str, int],
-        commits: Sequence[Commit],
-        now: int,
-        current: int | None,
-    ) -> str:
-        """partition_status, with the window's verdict cached until the next commit."""
-        if len(commits) < 2 or current is None or current <= 0:
-            return "OK"
-        key = (group, tp)
-        cached = self._verdicts.get(key)
-        if cached is None or cached[0] != len(commits):
-            cached = (len(commits), *window_verdict(commits[-WINDOW:]))
-            self._verdicts[key] = cached
-        return "STOP" if now > cached[1] else cached[2]
+    def _fetch_broker_offsets(self) -> None:
+        for part in self.parts:
+            self.broker_offsets[(part.topic, part.index)].append(part.log.hw)
+        self.sim.engine.after(REFRESH_MS, self._fetch_broker_offsets)
 
     def _take(self) -> None:
         sim = self.sim
@@ -127,9 +118,8 @@ class Recorder:
                     if stamp is not None:
                         self._stamps[(group, tp)] = (mark, stamp)
                 time_lag = now - stamp if stamp is not None else 0
-            current = log.hw - committed if committed is not None else None
             commits = history.get((group, part.topic, part.index), ())
-            status = self._status(group, tp, commits, now, current)
+            status = partition_status(commits[-WINDOW:], self.broker_offsets[tp], now)
             member = states[group].owner_of(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
             groups.append((committed, position, owner, time_lag, status, described))

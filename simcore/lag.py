@@ -5,14 +5,26 @@
 - client ``records-lag``: high watermark − position (so fetched-but-uncommitted records
   count as consumed);
 - time lag: how old the oldest record the group has not committed past is;
-- a status per partition in the style of Burrow's sliding-window evaluation
-  (linkedin/Burrow, "Consumer Lag Evaluation Rules"), over the last 10 commits, when
-  there is lag now: STOP if no commit came for longer than the window spans; REWIND if
-  a committed offset went backwards; OK if the lag was zero at any commit in the
-  window; STALL if the committed offset did not move; WARN if the lag never decreased;
-  otherwise OK. A group's status is its worst partition's;
+- a status per partition and per group as Burrow evaluates it — the current release's
+  rules (linkedin/Burrow 1.9, ``core/internal/evaluator/caching.go``
+  calculatePartitionStatus; ``core/internal/storage/inmemory.go``; defaults: the
+  cluster's broker offsets fetched every ``offset-refresh`` = 10 s, ``intervals`` = 10
+  commits and broker offsets kept per partition, ``min-distance`` 0):
+  each commit's lag is measured against the broker offset Burrow last fetched (never
+  below 0), and so is the current lag. With no current lag a partition is OK. Then STOP
+  when the time since the last commit is longer than the window of commits spans — unless
+  one of the last 10 broker offsets is at or below the last commit (it was caught up a
+  moment ago); then, only if no commit in the window saw zero lag: REWIND (an offset went
+  backwards), STALL (offsets did not move), WARN (lag never decreased); otherwise OK.
+  Older Burrow releases (before 1.1) checked the zero-lag rule first and STOP after
+  REWIND: a group whose commits stopped after a moment of zero lag stayed OK there.
+  A group is ERR when any partition is STOP, STALL or REWIND, else WARN if any is WARN.
+  Burrow's first fetch of the log ends is at the run's start (so an empty topic's 0 is
+  among the last 10 for the first 100 s); its evaluator's 10 s result cache
+  (``expire-cache``) is not modelled: the status is evaluated at every step;
 - a catch-up estimate: total lag divided by how much faster the group commits than
-  the producers write (over the same window), or none when it is not catching up.
+  the producers write (over the same window), or none when it is not catching up —
+  nothing consuming (an Empty group, no commit moving forward) or falling behind.
 """
 
 from __future__ import annotations
@@ -21,42 +33,43 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
 
-WINDOW = 10
-SEVERITY = ("OK", "WARN", "REWIND", "STALL", "STOP")
+WINDOW = 10  # Burrow's storage intervals
+REFRESH_MS = 10_000  # Burrow's offset-refresh: how often it fetches the brokers' offsets
+PARTITION_ERRORS = ("STOP", "STALL", "REWIND")
+GROUP_SEVERITY = ("OK", "WARN", "ERR")
 
 Commit = tuple[int, int, int]  # (time ms, committed offset, lag at that time)
 
 
-def partition_status(history: Sequence[Commit], now: int, current_lag: int | None = None) -> str:
-    """Burrow's order (core/internal/evaluator): no current lag is always OK; then commits
-    that stopped, then a rewind, then a zero lag inside the window, then a stall, then lag
-    that never decreases. ``current_lag`` is the lag now (HW − committed); by default the
-    last commit's."""
-    window = list(history[-WINDOW:])
-    if len(window) < 2:
-        return "OK"
-    if (current_lag if current_lag is not None else window[-1][2]) <= 0:
-        return "OK"
-    stop_after, status = window_verdict(window)
-    return "STOP" if now > stop_after else status
+def broker_offset_at(broker_offsets: Sequence[int], t: int) -> int:
+    """The offset Burrow last fetched at or before ``t`` (one entry per REFRESH_MS)."""
+    return broker_offsets[min(t // REFRESH_MS, len(broker_offsets) - 1)]
 
 
-def window_verdict(window: Sequence[Commit]) -> tuple[int, str]:
-    """For a window of at least two commits and some lag now: the time after which the
-    partition counts as STOP (no commit for longer than the window spans), and its status
-    until then. Depends on the window only, so callers may cache it."""
-    lags = [c[2] for c in window]
+def partition_status(window: Sequence[Commit], broker_offsets: Sequence[int], now: int) -> str:
+    """Burrow's calculatePartitionStatus over the last WINDOW commits, with the broker
+    offsets fetched so far (``broker_offsets[k]`` at ``k × REFRESH_MS``, up to now)."""
+    window = window[-WINDOW:]
+    if not window or not broker_offsets:
+        return "OK"
+    first_t, last_t, last_offset = window[0][0], window[-1][0], window[-1][1]
+    if broker_offset_at(broker_offsets, now) - last_offset <= 0:
+        return "OK"  # no current lag: never in error
+    stopped = now - last_t > last_t - first_t
+    recent = broker_offsets[: now // REFRESH_MS + 1][-WINDOW:]
+    if stopped and not any(b <= last_offset for b in recent):
+        return "STOP"
+    lags = [max(0, broker_offset_at(broker_offsets, t) - o) for t, o, _lag in window]
+    if 0 in lags:
+        return "OK"
     offsets = [c[1] for c in window]
-    stop_after = window[-1][0] + (window[-1][0] - window[0][0])
     if any(b < a for a, b in itertools.pairwise(offsets)):
-        return stop_after, "REWIND"
-    if min(lags) == 0:
-        return stop_after, "OK"
-    if offsets[0] == offsets[-1]:
-        return stop_after, "STALL"
+        return "REWIND"
+    if all(o == offsets[0] for o in offsets):
+        return "STALL"
     if all(b >= a for a, b in itertools.pairwise(lags)):
-        return stop_after, "WARN"
-    return stop_after, "OK"
+        return "WARN"
+    return "OK"
 
 
 def window_until(history: Sequence[Commit], t: int) -> Sequence[Commit]:
@@ -65,8 +78,15 @@ def window_until(history: Sequence[Commit], t: int) -> Sequence[Commit]:
     return history[max(0, end - WINDOW) : end]
 
 
-def worst(statuses: Sequence[str]) -> str:
-    return max(statuses, key=SEVERITY.index, default="OK")
+def group_status(statuses: Sequence[str]) -> str:
+    """Burrow's group status: ERR if any partition is STOP, STALL or REWIND, else the
+    worst of OK and WARN ([B] evaluateConsumerStatus)."""
+    worst = "OK"
+    for status in statuses:
+        level = "ERR" if status in PARTITION_ERRORS else status
+        if GROUP_SEVERITY.index(level) > GROUP_SEVERITY.index(worst):
+            worst = level
+    return worst
 
 
 def catch_up_ms(histories: Sequence[Sequence[Commit]], total_lag: int) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simcore.group_kip848 import ConsumerGroup
-from simcore.lag import catch_up_ms, window_until, worst
+from simcore.lag import catch_up_ms, group_status, window_until
 
 if TYPE_CHECKING:
     from simcore.cluster import Partition
@@ -135,8 +135,9 @@ def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
                 "total_lag": total,
                 "records_lag": sum(r["records_lag"] or 0 for r in mine),
                 "max_time_lag_ms": max((r["time_lag_ms"] for r in mine), default=0),
-                "status": worst([r["status"] for r in mine]),
-                "catch_up_ms": catch_up_ms(histories, total),
+                "status": group_status([r["status"] for r in mine]),
+                # nothing consuming (no member) is not catching up
+                "catch_up_ms": None if state == "Empty" else catch_up_ms(histories, total),
             }
         )
     return out
