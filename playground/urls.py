@@ -1,6 +1,6 @@
 from django.urls import path
 
-from playground import export_views, share_views, views
+from playground import export_views, import_views, share_views, views
 
 handler400 = "playground.errors.bad_request"
 
@@ -17,6 +17,8 @@ urlpatterns = [
     path("metrics/<str:slug>", views.metrics_text, name="metrics"),
     path("r/<str:slug>/share", share_views.share, name="share"),
     path("r/<str:slug>/export/<str:name>", export_views.download, name="export"),
+    path("r/<str:slug>/import", import_views.import_config, name="import_config"),
+    path("r/<str:slug>/config/<str:name>", import_views.client_config, name="client_config"),
     path("embed/<str:slug>", share_views.embed, name="embed"),
     path("oembed", share_views.oembed, name="oembed"),
     path("api/scenarios/<str:slug>", views.api_scenario, name="api_scenario"),
