@@ -474,6 +474,9 @@ BROKER_PROPS = [
     _int("replica.fetch.wait.max.ms", 500, 0, 30_000,
          "Longest a leader holds a follower's fetch; at most replica.socket.timeout.ms"
          " (30000).", B_CONF, "replica_fetch_wait_max_ms"),
+    _int("replica.fetch.max.bytes", 1_048_576, 0, INT_MAX,
+         "Bytes a follower asks for per partition and fetch; the first batch comes whole"
+         " even if larger.", B_CONF, "replica_fetch_max_bytes"),
     _int("broker.session.timeout.ms", 9000, 1, INT_MAX,
          "KRaft: a broker without a heartbeat to the controller for this long is fenced"
          " and loses its leaderships.", B_CONF, "broker_session_timeout_ms"),

@@ -8,7 +8,8 @@ append. The HW is the smallest LEO in the ISR and, since Kafka 3.7 (KAFKA-15583)
 does not advance while the ISR is smaller than min.insync.replicas.
 
 A follower is out of sync when its LEO differs from the leader's and it has not
-been caught up for ``replica.lag.time.max.ms``; the leader checks every half of that
+been caught up for ``replica.lag.time.max.ms`` — caught up meaning that a fetch
+reached the leader's LEO of that moment or of the follower's previous fetch; the leader checks every half of that
 (the isr-expiration task) and shrinks the ISR through the controller (AlterPartition),
 so a leader cut off from the controller cannot change its ISR. A follower rejoins
 once it has fetched up to the leader's HW within the current leader epoch.
@@ -43,6 +44,8 @@ class LeaderState:
         self.isr = list(isr)
         self.follower_leo = {b: 0 for b in followers}
         self.last_caught_up = {b: now for b in followers}
+        # each follower's previous fetch: the leader's LEO then, and when
+        self.last_fetch = {b: (0, now) for b in followers}
         self.parked: set[int] = set()
         self.ack_waiters: deque[tuple[int, Callable[[str | None, int], None], int]] = deque()
         self.fetch_waiters: list[FetchWaiter] = []
@@ -177,6 +180,14 @@ class Replication:
         self, part: Partition, leader_log: ReplicaLog, follower: int, offset: int, gen: int
     ) -> None:
         batches = leader_log.batches_from(offset, leader_log.leo)
+        # replica.fetch.max.bytes: not an absolute maximum, the first batch always goes
+        cap = self.broker_spec.replica_fetch_max_bytes
+        size = 0
+        for count, batch in enumerate(batches):
+            size += batch.size
+            if size > cap and count:
+                batches = batches[:count]
+                break
         delay = self.network.latency + self.network.slow.get(follower, 0)
         self.engine.after(
             delay,
@@ -219,8 +230,16 @@ class Replication:
         lead = leader_log.lead
         assert lead is not None
         lead.follower_leo[follower] = offset
+        # caught up if it fetches at the LEO now, or at the LEO the leader had when it
+        # fetched before ([J] Replica.updateFetchStateOrThrow): a follower that keeps up
+        # with a steady stream is never exactly at the LEO when its fetch arrives
+        now = self.engine.now
+        previous_leo, previous_at = lead.last_fetch.get(follower, (0, now))
         if offset >= leader_log.leo:
-            lead.last_caught_up[follower] = self.engine.now
+            lead.last_caught_up[follower] = now
+        elif offset >= previous_leo:
+            lead.last_caught_up[follower] = max(lead.last_caught_up[follower], previous_at)
+        lead.last_fetch[follower] = (leader_log.leo, now)
         epoch_start = leader_log.end_offset_for_epoch(lead.epoch - 1)[1]
         if (
             follower not in lead.isr

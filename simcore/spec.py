@@ -111,6 +111,7 @@ class BrokerSpec:
 
     replica_lag_time_max_ms: int = 30_000  # replica.lag.time.max.ms
     replica_fetch_wait_max_ms: int = 500  # replica.fetch.wait.max.ms
+    replica_fetch_max_bytes: int = 1_048_576  # replica.fetch.max.bytes
     broker_session_timeout_ms: int = 9_000  # broker.session.timeout.ms (KRaft)
     group_initial_rebalance_delay_ms: int = 3_000  # group.initial.rebalance.delay.ms
     group_consumer_heartbeat_interval_ms: int = 5_000  # group.consumer.heartbeat.interval.ms
