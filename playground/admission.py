@@ -25,7 +25,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from playground import ratelimit
 from playground.errors import JSON_PATHS, error_page, error_payload
 
-EDIT_VIEWS = {"edit_yaml", "edit_quick", "crash", "inject", "compare_with", "import_config"}
+EDIT_VIEWS = {
+    "edit_yaml",
+    "edit_quick",
+    "crash",
+    "inject",
+    "compare_with",
+    "import_config",
+    "incident",
+}
 
 
 class Busy(Exception):

@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from playground import (
     caching,
+    incident,
     injections,
     outcome,
     pagecache,
@@ -87,6 +88,7 @@ def _run_context(scenario: Scenario) -> dict[str, Any]:
     context: dict[str, Any] = {"run": run, "run_error": run["error"]}
     if run["error"] is None or run.get("partial"):  # a capped run: shown up to its stop
         context["headline"] = outcome.headline(run)
+        context["run_warnings"] = incident.run_warnings(scenario, run)
         context["tables"] = outcome.tables(run)
         context["last_events"] = _last_events(run, 200)
         # Without JavaScript nobody sets "here"; the middle of the run is a fair default.

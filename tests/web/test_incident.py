@@ -1,0 +1,99 @@
+"""The incident form and the warnings every run gets (issue 12)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from playground import incident, runner
+from simcore import parse_scenario
+from tests.web.helpers import saved, stored, text
+
+pytestmark = pytest.mark.django_db
+
+
+def run_incident(client: Client, **choices: str) -> tuple[str, str]:
+    response = client.post("/incident", choices)
+    assert response.status_code == 303, text(response)[:300]
+    slug = response["Location"].removeprefix("/r/")
+    return slug, text(client.get(f"/r/{slug}"))
+
+
+def ledger(slug: str) -> dict:  # type: ignore[type-arg]
+    return runner.run(stored(slug))["summary"]["ledger"]
+
+
+def test_three_choices_reproduce_acks_1_loss(client: Client) -> None:
+    slug, page = run_incident(
+        client, acks="1", fault="slow_follower_then_leader_dies", reset="earliest"
+    )
+    counts = ledger(slug)
+    assert counts["topics"]["orders"]["lost_acked"] > 0
+    assert counts["groups"]["billing"]["skipped"] == 0
+    assert 'data-verdict="loss"' in page
+    assert "run-warnings" not in page  # the loss is the fault's
+
+
+def test_the_naive_version_warns_that_a_default_caused_the_loss(client: Client) -> None:
+    slug, page = run_incident(client, acks="1")  # leader dies, everything else default
+    counts = ledger(slug)
+    assert counts["topics"]["orders"]["lost_acked"] == 0
+    assert counts["groups"]["billing"]["skipped"] > 0
+    assert 'data-verdict="loss"' in page
+    assert "auto.offset.reset=latest (Kafka&#x27;s default, not set in this scenario)" in page
+    assert "No acknowledged record was lost" in page
+
+
+def test_the_duration_covers_the_failover(client: Client) -> None:
+    slug, page = run_incident(client, fault="partition", reset="earliest")
+    kinds = {e["kind"] for f in runner.run(stored(slug))["frames"] for e in f["events"]}
+    assert {"broker_isolated", "broker_fenced", "leader_elected", "broker_reconnected"} <= kinds
+    assert "before the controller fences" not in page
+
+
+def test_a_run_that_ends_before_the_failover_says_so(client: Client) -> None:
+    short = parse_scenario(
+        {
+            "name": "Kill the leader, stop too soon",
+            "duration_ms": 10000,
+            "brokers": 3,
+            "topics": [{"name": "t", "partitions": 1, "replication_factor": 3}],
+            "producers": [{"id": "p", "topic": "t", "messages": 50, "rate_per_s": 10}],
+            "faults": [{"action": "kill_broker", "target": "broker-0", "at_ms": 5000}],
+        }
+    )
+    page = text(client.get(f"/r/{saved(short)}"))
+    assert "before the controller fences it (broker.session.timeout.ms, 9000 ms" in page
+    embed = text(client.get(f"/embed/{saved(short)}"))
+    assert "before the controller fences it" in embed
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("brokers", "0", "from 1 to 9"),
+        ("replication_factor", "4", "from 1 to 3"),
+        ("min_insync_replicas", "²", "whole number"),
+        ("acks", "2", "all, 1, 0"),
+        ("fault", "disk_full", "leader_dies"),
+        ("reset", "smallest", "latest, earliest, none"),
+    ],
+)
+def test_a_bad_choice_is_named(client: Client, field: str, value: str, allowed: str) -> None:
+    response = client.post("/incident", {field: value})
+    assert response.status_code == 422
+    body = text(response)
+    assert f'data-field="{field}"' in body and allowed in body
+
+
+def test_idempotence_with_acks_1_is_the_scenarios_own_error(client: Client) -> None:
+    response = client.post("/incident", {"acks": "1", "idempotence": "true"})
+    assert response.status_code == 422
+    assert "enable.idempotence" in text(response)
+
+
+def test_the_form_and_the_gallery_link() -> None:
+    assert incident.duration_ms() >= incident.FAULT_AT_MS + incident.BROKER_SESSION_MS + 10_000
+    client = Client()
+    assert client.get("/incident").status_code == 200
+    assert 'href="/incident"' in text(client.get("/"))
