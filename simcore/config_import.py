@@ -259,6 +259,8 @@ def parse_librdkafka(text: str) -> dict[str, Any]:
     _check_size(text)
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ScenarioError("config", "is nested too deeply") from None
     except ValueError:
         try:
             data = ast.literal_eval(text.strip())
@@ -282,6 +284,8 @@ def _spring_tree(text: str, fmt: str) -> Mapping[str, Any]:
         return tree
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ScenarioError("config", "is nested too deeply") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

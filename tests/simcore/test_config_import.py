@@ -183,3 +183,17 @@ def test_bad_format_role_and_target_are_named() -> None:
     with pytest.raises(ScenarioError) as err:
         read("[1, 2", "librdkafka", "producer")
     assert err.value.field == "config"
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt"),
+    [
+        ("[" * 50_000, "librdkafka"),
+        ("{'a': " * 5_000, "librdkafka"),
+        ("a: [" * 3_000, "spring-yaml"),
+    ],
+)
+def test_deep_nesting_is_an_error_not_a_crash(text: str, fmt: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        read(text, fmt, "producer")
+    assert err.value.field == "config"

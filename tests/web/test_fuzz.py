@@ -192,6 +192,7 @@ def fuzzing() -> Iterator[None]:
 
 
 QUERY_KEYS = ["at", "compare", "m", "step", "t", "live", "x"]
+QUERY_KEYS += ["panels", "panel", "autoplay", "theme", "url", "maxwidth", "maxheight", "format"]
 
 
 @pytest.mark.django_db
@@ -204,6 +205,12 @@ def test_pages_take_any_query_string(client: Client, slug: str, fuzzing: None) -
         f"/metrics/{slug}",
         f"/api/scenarios/{slug}",
         f"/compare/{slug}/{slug}",
+        f"/r/{slug}/share",  # issue 12
+        "/oembed",
+        f"/r/{slug}/export/run.json",
+        f"/r/{slug}/config/application.yml",
+        f"/r/{slug}/import",
+        "/incident",
     ]
 
     @FUZZ
@@ -212,6 +219,8 @@ def test_pages_take_any_query_string(client: Client, slug: str, fuzzing: None) -
     @example(f"/metrics/{slug}", {"step": "²"}, None)
     @example(f"/metrics/{slug}", {"t": "9" * 5000}, None)
     @example(f"/r/{slug}", {"compare": "\x00"}, None)
+    @example(f"/embed/{slug}", {"at": "step:" + "9" * 5000, "panels": "\x00"}, None)
+    @example("/oembed", {"url": "http://testserver/r/\ud800", "maxwidth": "²"}, None)
     @given(
         st.sampled_from(pages),
         st.dictionaries(st.sampled_from(QUERY_KEYS), hostile_text, max_size=3),
@@ -281,6 +290,47 @@ def test_forms_take_any_value_and_store_only_what_replays(
 
     fuzz()
     assert _every_stored_link_replays(client) > 1  # some edits were valid, and replay
+
+
+@pytest.mark.django_db
+def test_the_import_and_incident_forms_take_any_value(
+    client: Client, slug: str, fuzzing: None
+) -> None:
+    fields = st.dictionaries(
+        st.sampled_from(
+            [
+                "format",
+                "target",
+                "role",
+                "config",
+                "brokers",
+                "replication_factor",
+                "min_insync_replicas",
+                "acks",
+                "fault",
+                "reset",
+                "commit",
+                "idempotence",
+                "unclean",
+            ]
+        ),
+        st.one_of(hostile_text, st.sampled_from(["spring-yaml", "properties", "librdkafka", "1"])),
+        max_size=5,
+    )
+
+    @FUZZ
+    @example("import", {"format": "librdkafka", "config": "[" * 50_000})
+    @example("import", {"format": "spring-yaml", "config": "spring: {kafka: {consumer: []}}"})
+    @example("incident", {"brokers": "9" * 5000})
+    @given(st.sampled_from(["import", "incident"]), fields)
+    def fuzz(kind: str, form: dict[str, str]) -> None:
+        path = f"/r/{slug}/import" if kind == "import" else "/incident"
+        _timed(
+            lambda: client.post(path, _form(form), content_type="application/x-www-form-urlencoded")
+        )
+
+    fuzz()
+    assert _every_stored_link_replays(client) >= 1
 
 
 # --- the JSON API ---------------------------------------------------------------------------
