@@ -40,7 +40,7 @@
   }
 
   const state = {
-    meta: null, fates: null, captions: [], frames: [], step: 0, done: false, timer: null, retries: 0, socket: null,
+    meta: null, fates: null, captions: [], frames: [], step: 0, done: false, timer: null, clock: null, retries: 0, socket: null,
     // where to open: after a button, where it was pressed; else a link's ?at=<ms>
     startMs: takeStartMs() ?? (root.dataset.startMs ? Number(root.dataset.startMs) : null),
   };
@@ -158,38 +158,120 @@
     scrub.disabled = false;
   }
 
+  // Playback runs on animation frames: each frame works out which step is due (by steps per
+  // second, or by simulated time when the pace is "time") and draws that one step, so a
+  // fast speed skips the steps a frame cannot show instead of queueing them.
   function play() {
     if (state.step >= state.frames.length - 1) show(0);
-    buttons.play.textContent = "⏸ pause";
-    root.dataset.playing = "true";
-    tick();
+    setPlaying(true);
+    state.clock = { at: performance.now(), step: state.step, t: state.frames[state.step].t };
+    state.timer = requestAnimationFrame(frameTick);
   }
 
   function pause() {
-    clearTimeout(state.timer);
+    if (state.timer !== null) cancelAnimationFrame(state.timer);
     state.timer = null;
-    buttons.play.textContent = "▶ play";
-    root.dataset.playing = "false";
+    setPlaying(false);
   }
 
-  function tick() {
+  function setPlaying(playing) {
+    root.dataset.playing = String(playing);
+    buttons.play.setAttribute("aria-label", playing ? "Pause" : "Play");
+    buttons.play.title = playing ? "Pause (space)" : "Play (space)";
+    buttons.play.dataset.state = playing ? "playing" : "paused";
+  }
+
+  // The step due now: steps per second, or the last frame at or before the simulated time
+  // that has passed at "1 s simulated = 1/speed s".
+  function dueStep(now) {
     const last = state.frames.length - 1;
-    if (state.step >= last && state.done) return pause();
-    if (state.step < last) show(state.step + 1);
-    if (pauseAtCaptions && pauseAtCaptions.checked && captionHere()) return pause();
-    state.timer = setTimeout(tick, 1000 / (BASE_FPS * Number(speed.value)));
+    const elapsed = (now - state.clock.at) / 1000;
+    if (pace && pace.value === "time") {
+      const t = state.clock.t + elapsed * 1000 * Number(speed.value);
+      let lo = state.clock.step, hi = last;
+      while (lo < hi) { const mid = Math.ceil((lo + hi) / 2); if (state.frames[mid].t <= t) lo = mid; else hi = mid - 1; }
+      return lo;
+    }
+    return Math.min(last, state.clock.step + Math.floor(elapsed * BASE_FPS * Number(speed.value)));
   }
 
-  buttons.play.addEventListener("click", () => (state.timer ? pause() : play()));
+  function frameTick(now) {
+    state.timer = null;
+    const last = state.frames.length - 1;
+    let target = dueStep(now);
+    const stop = pauseAtCaptions && pauseAtCaptions.checked ? captionStepBetween(state.step, target) : null;
+    if (stop !== null) target = stop;
+    if (target > state.step) show(target);
+    if (stop !== null || (state.step >= last && state.done)) return pause();
+    state.timer = requestAnimationFrame(frameTick);
+  }
+
+  // The first step after `from` and at or before `to` where a caption begins, if any.
+  function captionStepBetween(from, to) {
+    const t0 = state.frames[from].t, t1 = state.frames[to].t;
+    const c = state.captions.find((x) => x.t > t0 && x.t <= t1);
+    if (!c) return null;
+    for (let k = from + 1; k <= to; k++) if (state.frames[k].t >= c.t) return k;
+    return null;
+  }
+
+  const pace = $(".pace select");
+  const paceNote = $(".pace-note");
+  function describePace() {
+    if (!paceNote) return;
+    const v = Number(speed.value);
+    paceNote.textContent = pace && pace.value === "time" ? `1 s simulated = ${1 / v} s` : `${BASE_FPS * v} steps/s`;
+  }
+  // A change of speed or pace while playing starts the clock again from the current step.
+  for (const control of [speed, pace]) {
+    if (!control) continue;
+    control.addEventListener("change", () => {
+      describePace();
+      if (root.dataset.playing === "true") state.clock = { at: performance.now(), step: state.step, t: state.frames[state.step].t };
+    });
+  }
+  describePace();
+
+  buttons.play.addEventListener("click", () => (root.dataset.playing === "true" ? pause() : play()));
   buttons.step.addEventListener("click", () => { pause(); show(state.step + 1); });
   buttons.back.addEventListener("click", () => { pause(); show(state.step - 1); });
   scrub.addEventListener("input", () => { pause(); show(Number(scrub.value)); });
+
+  // Shortcuts work wherever the focus is, except where typing or choosing: space plays or
+  // pauses, ← → step, Home/End jump, [ ] change speed, c toggles pausing at captions,
+  // f the chart's full run, ? the list of shortcuts.
+  const help = document.getElementById("shortcuts");
+  function typing(target) {
+    return target.closest("input:not([type=range]):not([type=checkbox]), textarea, select, [contenteditable]");
+  }
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, textarea, select, button")) return;
-    if (event.key === " ") { event.preventDefault(); buttons.play.click(); }
-    if (event.key === "ArrowRight") buttons.step.click();
-    if (event.key === "ArrowLeft") buttons.back.click();
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    // Space keeps pressing a focused button, link or box outside the player's controls.
+    if (event.key === " " && (event.target.matches("input[type=checkbox]")
+        || (event.target.closest("button, a, summary") && !event.target.closest(".controls")))) return;
+    if (help && !help.hidden && event.key === "Escape") { help.hidden = true; return; }
+    if (!state.frames.length && event.key !== "?") return;
+    const act = {
+      " ": () => buttons.play.click(), k: () => buttons.play.click(),
+      ArrowRight: () => buttons.step.click(), ArrowLeft: () => buttons.back.click(),
+      Home: () => { pause(); show(0); }, End: () => { pause(); show(state.frames.length - 1); },
+      "]": () => nudgeSpeed(1), "[": () => nudgeSpeed(-1),
+      c: () => { if (pauseAtCaptions) pauseAtCaptions.click(); },
+      f: () => setZoom(chart.dataset.zoom === "story" ? "full" : "story"),
+      "?": () => { if (help) help.hidden = !help.hidden; },
+    }[event.key];
+    if (!act) return;
+    event.preventDefault();  // no page scroll on space or arrows, no button press twice
+    act();
   });
+  for (const close of document.querySelectorAll("[data-close-shortcuts]")) close.addEventListener("click", () => { help.hidden = true; });
+  for (const open of document.querySelectorAll("[data-open-shortcuts]")) open.addEventListener("click", () => { help.hidden = false; });
+
+  function nudgeSpeed(by) {
+    const k = Math.max(0, Math.min(speed.options.length - 1, speed.selectedIndex + by));
+    speed.selectedIndex = k;
+    speed.dispatchEvent(new Event("change"));
+  }
 
   // --- drawing one step -------------------------------------------------------------------------
 
@@ -198,6 +280,10 @@
     if (last < 0) return;
     state.step = Math.max(0, Math.min(step, last));
     const frame = state.frames[state.step];
+    if (!state.drawnOnce) {  // for the browser tests' and the benchmark's first-frame time
+      state.drawnOnce = true;
+      performance.mark("player:first-frame");
+    }
     root.dataset.step = String(state.step);
     scrub.value = String(state.step);
     counter.textContent = `step ${state.step + 1} / ${state.meta ? state.meta.total : "?"} · t = ${frame.t} ms`;
@@ -501,22 +587,41 @@
     }));
   }
 
+  // The event log up to the step. Stepping forward appends the new frame's events (the
+  // log is not rebuilt); a jump rebuilds it. The stage's log (.newest-first) holds its
+  // newest event first and shows it at the bottom (column-reverse), so it stays scrolled
+  // to the latest without a forced layout per step.
+  let eventsDrawn = -1;
+  function eventItems(frame) {
+    const items = frame.skipped_events ? [eventItem({ t: frame.t, text: `… ${frame.skipped_events} more events`, skipped: true })] : [];
+    for (const e of frame.events) items.push(eventItem(e));
+    return items;
+  }
+
+  function eventItem(e) {
+    const li = el("li", e.injected ? { class: "injected" } : e.skipped ? { class: "skipped" } : {});
+    li.append(el("span", { class: "t" }, `${e.t} ms`), document.createTextNode(` ${e.text}`));
+    if (e.injected) li.append(document.createTextNode(" "), el("em", { class: "tag" }, "injected"));
+    return li;
+  }
+
   function drawEvents() {
     const list = document.getElementById("events");
-    if (!list) return;
-    const events = [];
-    for (let k = state.step; k >= 0 && events.length < EVENT_LOG_LIMIT; k--) {
-      const frame = state.frames[k];
-      events.unshift(...frame.events);
-      if (frame.skipped_events) events.unshift({ t: frame.t, text: `… ${frame.skipped_events} more events`, skipped: true });
+    if (!list || state.step === eventsDrawn) return;
+    const newestFirst = list.classList.contains("newest-first");
+    let items = [];
+    if (eventsDrawn >= 0 && state.step > eventsDrawn && state.step - eventsDrawn <= 20) {
+      for (let k = eventsDrawn + 1; k <= state.step; k++) items.push(...eventItems(state.frames[k]));
+      if (newestFirst) list.prepend(...items.reverse());
+      else list.append(...items);
+    } else {
+      for (let k = state.step; k >= 0 && items.length < EVENT_LOG_LIMIT; k--) items.unshift(...eventItems(state.frames[k]));
+      items = items.slice(-EVENT_LOG_LIMIT);
+      list.replaceChildren(...(newestFirst ? items.reverse() : items));
     }
-    list.replaceChildren(...events.slice(-EVENT_LOG_LIMIT).map((e) => {
-      const li = el("li", e.injected ? { class: "injected" } : e.skipped ? { class: "skipped" } : {});
-      li.append(el("span", { class: "t" }, `${e.t} ms`), document.createTextNode(` ${e.text}`));
-      if (e.injected) li.append(document.createTextNode(" "), el("em", { class: "tag" }, "injected"));
-      return li;
-    }));
-    list.scrollTop = list.scrollHeight;
+    while (list.children.length > EVENT_LOG_LIMIT) (newestFirst ? list.lastElementChild : list.firstElementChild).remove();
+    eventsDrawn = state.step;
+    if (!newestFirst) list.scrollTop = list.scrollHeight;
   }
 
   // --- the chart ---------------------------------------------------------------------------------
@@ -599,7 +704,8 @@
     const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
     state.window = storyWindow();
     const layout = {
-      margin: { l: 50, r: 50, t: 10, b: 40 }, height: 250,
+      // shorter under three or more strips, so that the stage still fits one screen
+      margin: { l: 50, r: 50, t: 10, b: 36 }, height: Object.keys(s.partitions).length > 2 ? 206 : 236,
       xaxis: { title: { text: "simulated time (ms)" }, ...(state.window ? { range: state.window } : {}) },
       yaxis: { title: { text: "offset" }, ...integerAxis(offsets) },
       yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", showgrid: false, ...integerAxis(lags) },

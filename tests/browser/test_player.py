@@ -58,21 +58,24 @@ def test_play_then_crash_the_consumer_and_see_the_loss(
     assert _marker(page, "hw") == 0
     first_counter = page.locator(".counter").inner_text()
 
-    page.get_by_role("button", name="▶ play").click()
+    page.get_by_role("button", name="Play", exact=True).click()
     page.wait_for_function("() => Number(document.getElementById('player').dataset.step) >= 8")
-    page.get_by_role("button", name="⏸ pause").click()
+    page.get_by_role("button", name="Pause", exact=True).click()
     assert _marker(page, "hw") == 3  # the three records reached the high watermark
     assert page.locator(".counter").inner_text() != first_counter
     page.wait_for_function(CURSOR_AT + " > 0")
     page.screenshot(path=artifacts / "player-playing.png", full_page=True)
 
-    # Step to where librdkafka's timer has committed offset 1 while offset 0 is in progress.
+    # Back to the start (the Home key, with the focus on a button), then step to where
+    # librdkafka's timer has committed offset 1 while offset 0 is in progress.
+    page.keyboard.press("Home")
+    expect(page.locator("#player")).to_have_attribute("data-step", "0")
     crash_here = page.locator('[data-consumer="c1"] .state')
     for _ in range(MAX_STEPS):
-        if crash_here.inner_text() == "processing @ 0" and _has_marker(page, "committed", 1):
+        if crash_here.text_content() == "processing @ 0" and _has_marker(page, "committed", 1):
             break
         before = _step(page)
-        page.get_by_role("button", name="step ▶").click()
+        page.get_by_role("button", name="Step", exact=True).click()
         assert _step(page) == before + 1
     else:
         pytest.fail("never reached a step where offset 1 is committed while 0 is processing")

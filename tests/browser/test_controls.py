@@ -1,0 +1,146 @@
+"""Issue 10's controls: shortcuts wherever the focus is (not in text fields), the `?` list,
+SVG icons, pausing at each caption, time-proportional playback; and the playback figures
+(steps per second, frames drawn) printed for the benchmark — measured, never asserted."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import Page, expect
+
+from playground import scenarios
+from simcore import builtin_scenario
+from tests.browser.helpers import EVERY_FRAME
+
+STEP = "() => Number(document.getElementById('player').dataset.step)"
+
+
+def _open(page: Page, live_url: str, name: str) -> None:
+    page.goto(f"{live_url}/r/{scenarios.save(builtin_scenario(name))}")
+    page.wait_for_function(EVERY_FRAME)
+
+
+def _step(page: Page) -> int:
+    return int(page.evaluate(STEP))
+
+
+def test_shortcuts_work_after_a_click_but_not_while_typing(page: Page, live_url: str) -> None:
+    _open(page, live_url, "librdkafka-auto-commit")
+    page.get_by_role("button", name="Step", exact=True).click()  # the focus is on a button
+    assert _step(page) == 1
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert _step(page) == 3  # arrows step once each, not also "press" the focused button
+    page.keyboard.press("ArrowLeft")
+    assert _step(page) == 2
+    page.keyboard.press("End")
+    assert _step(page) == int(page.get_attribute("#player", "data-total") or 0) - 1
+    page.keyboard.press("Home")
+    assert _step(page) == 0
+
+    page.keyboard.press(" ")
+    expect(page.locator("#player")).to_have_attribute("data-playing", "true")
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
+    page.keyboard.press(" ")
+    expect(page.locator("#player")).to_have_attribute("data-playing", "false")
+
+    # In a text field keys type: the YAML editor gets the space and the arrows.
+    editor = page.locator("textarea").first
+    editor.focus()
+    before = _step(page)
+    page.keyboard.press("End")
+    page.keyboard.press(" ")
+    page.keyboard.press("ArrowLeft")
+    assert _step(page) == before
+    expect(page.locator("#player")).to_have_attribute("data-playing", "false")
+
+    # "?" lists the shortcuts; Escape closes the list.
+    page.locator("h1").click()
+    page.keyboard.press("?")
+    overlay = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(overlay).to_be_visible()
+    expect(overlay).to_contain_text("play / pause")
+    page.keyboard.press("Escape")
+    expect(overlay).to_be_hidden()
+
+
+def test_the_icons_are_svg_not_font_glyphs(page: Page, live_url: str) -> None:
+    _open(page, live_url, "librdkafka-auto-commit")
+    for name in ("Step back", "Play", "Step"):
+        button = page.get_by_role("button", name=name, exact=True)
+        expect(button.locator("svg")).to_have_count(1)
+        assert (button.text_content() or "").strip() == ""  # no ▶ ⏸ ◀ characters
+    play = page.get_by_role("button", name="Play", exact=True)
+    play.click()
+    pause = page.get_by_role("button", name="Pause", exact=True)
+    expect(pause.locator(".i-pause")).to_be_visible()
+    expect(pause.locator(".i-play")).to_be_hidden()
+    pause.click()
+
+
+def test_playing_stops_at_each_caption_when_asked(page: Page, live_url: str) -> None:
+    _open(page, live_url, "librdkafka-auto-commit")
+    page.get_by_label("pause at captions").check()
+    page.locator(".speed select").select_option("100")
+    stops = []
+    for _ in range(3):
+        page.get_by_role("button", name="Play", exact=True).click()
+        expect(page.locator("#player")).to_have_attribute("data-playing", "false")
+        stops.append(page.locator(".caption").text_content() or "")
+        expect(page.locator(".caption")).to_have_class("caption now")
+    assert "starts a rebalance" in stops[0]
+    assert "commits offset 1 on orders-0" in stops[1]
+    assert "c1 crashes" in stops[2] and "lost to billing" in stops[2]
+
+
+def test_time_proportional_playback_moves_by_simulated_time(page: Page, live_url: str) -> None:
+    _open(page, live_url, "acks-1-leader-dies")
+    page.locator(".pace select").select_option("time")
+    page.locator(".speed select").select_option("100")
+    expect(page.locator(".pace-note")).to_have_text("1 s simulated = 0.01 s")
+    page.evaluate(
+        """() => { window.times = [];
+            document.getElementById('player').addEventListener('player:step',
+                (e) => window.times.push([performance.now(), e.detail.frame.t])); }"""
+    )
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.wait_for_function("() => document.getElementById('player').dataset.playing === 'false'")
+    times = page.evaluate("window.times")
+    # Simulated time shown never runs ahead of the wall clock x 100 (plus one frame).
+    (wall0, _), *rest = times
+    assert rest, times
+    for wall, t in rest:
+        assert t <= (wall - wall0) * 100 + 2000, (wall - wall0, t)
+    assert times[-1][1] == int(
+        page.evaluate("() => Number(document.querySelector('.at-step').value)")
+    )
+
+
+def test_playback_figures_for_the_benchmark(page: Page, live_url: str) -> None:
+    """The heaviest built-in at the top speed: steps per second and frames drawn per second
+    (Performance API), printed as JSON for bench/browser.py. Not asserted: a benchmark."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    started = page.evaluate("() => performance.timeOrigin")
+    _open(page, live_url, "eager-scale-out")
+    first_frame = page.evaluate(
+        "() => performance.getEntriesByName('player:first-frame')[0]?.startTime ?? null"
+    )
+    page.locator(".speed select").select_option("100")
+    page.evaluate(
+        """() => { window.drawn = 0; window.t0 = performance.now();
+            document.getElementById('player')
+                .addEventListener('player:step', () => { window.drawn += 1; }); }"""
+    )
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.wait_for_function(
+        "() => document.getElementById('player').dataset.playing === 'false'", timeout=120_000
+    )
+    figures = page.evaluate(
+        """() => { const ms = performance.now() - window.t0;
+            const steps = Number(document.getElementById('player').dataset.step);
+            return { steps, ms: Math.round(ms), steps_per_s: +(steps / ms * 1000).toFixed(1),
+                     frames_drawn_per_s: +(window.drawn / ms * 1000).toFixed(1) }; }"""
+    )
+    figures["first_frame_ms"] = first_frame and round(first_frame)
+    assert started and figures["steps"] > 1000  # it played to the end
+    print("PLAYBACK " + json.dumps(figures))
