@@ -22,7 +22,7 @@ POLICY = (
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
+    "img-src 'self' data: blob:",  # blob: Plotly's PNG download draws its SVG via a blob URL
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",

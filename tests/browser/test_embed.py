@@ -108,3 +108,25 @@ def test_a_wiki_page_embeds_the_leader_death_at_a_step(
     assert content > 720  # it grew beyond the snippet's initial height to show everything
     page.screenshot(path=artifacts / "embed-wiki-600.png", full_page=True)
     assert errors == []
+
+
+def test_each_chart_downloads_as_png_and_svg_named_after_the_scenario(
+    page: Page, live_url: str, tmp_path: Path
+) -> None:
+    slug = scenarios.save(builtin_scenario("acks-1-leader-dies"))
+    page.goto(f"{live_url}/embed/{slug}?panels=verdict,stage&autoplay=1")
+    page.wait_for_function(EVERY_FRAME)
+    # autoplay=1: the player starts by itself once every frame is in
+    page.wait_for_function("() => document.getElementById('player').dataset.playing === 'true'")
+    bar = page.locator("#chart + .chart-downloads")
+    for fmt, magic in (("png", b"\x89PNG"), ("svg", b"<svg")):
+        with page.expect_download() as info:
+            bar.locator(f'button[data-format="{fmt}"]').click()
+        download = info.value
+        name = download.suggested_filename
+        assert name.startswith("acks-1-the-leader-acknowledges") and name.endswith(
+            f"-offsets.{fmt}"
+        )
+        saved_to = tmp_path / name
+        download.save_as(saved_to)
+        assert saved_to.read_bytes().lstrip()[: len(magic)] == magic
