@@ -42,6 +42,7 @@ def test_the_naive_version_warns_that_a_default_caused_the_loss(client: Client) 
     assert 'data-verdict="loss"' in page
     assert "auto.offset.reset=latest (Kafka&#x27;s default, not set in this scenario)" in page
     assert "No acknowledged record was lost" in page
+    assert "{#" not in page and "{%" not in page  # no template text leaks into the page
 
 
 def test_the_duration_covers_the_failover(client: Client) -> None:
