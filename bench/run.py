@@ -138,6 +138,7 @@ def ledger_is_exact(check: str, ledger: dict) -> bool:
 
 
 def main() -> int:
+    import browser  # bench/browser.py: the scenario page in Chromium (issue 10)
     import scaling  # bench/scaling.py: records x partitions x RF x keys (issue 16)
 
     ok = bench_builtins()
@@ -146,6 +147,8 @@ def main() -> int:
         ok &= bench_heavy(*args)
     print()
     ok &= scaling.main()
+    print()
+    ok &= browser.main()  # figures only; skipped without Chromium or Playwright
     return 0 if ok else 1
 
 
