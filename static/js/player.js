@@ -258,6 +258,7 @@
       "]": () => nudgeSpeed(1), "[": () => nudgeSpeed(-1),
       c: () => { if (pauseAtCaptions) pauseAtCaptions.click(); },
       f: () => setZoom(chart.dataset.zoom === "story" ? "full" : "story"),
+      p: () => presenter.click(),
       "?": () => { if (help) help.hidden = !help.hidden; },
     }[event.key];
     if (!act) return;
@@ -266,6 +267,24 @@
   });
   for (const close of document.querySelectorAll("[data-close-shortcuts]")) close.addEventListener("click", () => { help.hidden = true; });
   for (const open of document.querySelectorAll("[data-open-shortcuts]")) open.addEventListener("click", () => { help.hidden = false; });
+
+  // Presenter mode: large type for a projector, remembered on this browser; ?presenter=1
+  // in a link turns it on.
+  const PRESENTER_KEY = "playground:presenter";
+  const presenter = $(".presenter-toggle") || document.createElement("button");
+  function setPresenter(on) {
+    document.body.classList.toggle("presenter", on);
+    presenter.setAttribute("aria-pressed", String(on));
+    try { localStorage.setItem(PRESENTER_KEY, on ? "1" : "0"); } catch (_) { /* private mode */ }
+    if (chart.dataset.drawn) window.Plotly.Plots.resize(chart);
+  }
+  presenter.addEventListener("click", () => setPresenter(!document.body.classList.contains("presenter")));
+  {
+    const asked = new URLSearchParams(location.search).get("presenter");
+    let stored = null;
+    try { stored = localStorage.getItem(PRESENTER_KEY); } catch (_) { /* private mode */ }
+    if (asked === "1" || (asked === null && stored === "1")) setPresenter(true);
+  }
 
   function nudgeSpeed(by) {
     const k = Math.max(0, Math.min(speed.options.length - 1, speed.selectedIndex + by));

@@ -68,4 +68,52 @@
     if (request) request();
   });
   banner.querySelector("[data-dismiss]").addEventListener("click", hide);
+
+  // The buttons "at this step" (crash, kill, …) are plain forms that answer with a
+  // redirect to the new run. Sent with fetch, an unreachable or failing server is told in
+  // the banner with a retry instead of the browser's error page; a redirect is followed;
+  // any other answer (a 4xx page naming the field) is shown by sending the form natively.
+  async function post(form, submitter) {
+    hide();
+    form.setAttribute("aria-busy", "true");  // the button says it is working until an answer
+    if (submitter) submitter.disabled = true;
+    try {
+      await send(form, submitter);
+    } finally {
+      form.removeAttribute("aria-busy");
+      if (submitter) submitter.disabled = false;
+    }
+  }
+
+  async function send(form, submitter) {
+    let answer;
+    try {
+      // getAttribute: these forms have a field named "action", which shadows form.action
+      const url = new URL(form.getAttribute("action") || location.href, location.href);
+      // the pressed button's name=value too ("add a consumer" and "slow down" share a form)
+      answer = await fetch(url, { method: "POST", body: new FormData(form, submitter), credentials: "same-origin" });
+    } catch (_) {
+      show("The server could not be reached: check the connection, then retry.", () => post(form, submitter));
+      return;
+    }
+    if (answer.redirected && answer.ok) {
+      location.assign(answer.url);
+    } else if (answer.status >= 500 || answer.status === 429) {
+      const type = answer.headers.get("Content-Type") || "";
+      const body = await answer.text();
+      const said = serverMessage({ getResponseHeader: () => type, responseText: body });
+      const wait = answer.headers.get("Retry-After");
+      show(`The server answered ${answer.status}${said ? `: ${said}` : "."}${wait ? ` Try again in ${wait} s.` : ""}`, () => post(form, submitter));
+    } else {
+      form.dataset.native = "1";  // let this one through to the browser
+      HTMLFormElement.prototype.requestSubmit.call(form, submitter);
+    }
+  }
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.matches("form.crash, form.inject") || event.defaultPrevented) return;
+    if (form.dataset.native) { delete form.dataset.native; return; }  // the fallback's own submit
+    event.preventDefault();
+    post(form, event.submitter);
+  });
 })();

@@ -5,6 +5,7 @@ SVG icons, pausing at each caption, time-proportional playback; and the playback
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import Page, expect
 
@@ -144,3 +145,64 @@ def test_playback_figures_for_the_benchmark(page: Page, live_url: str) -> None:
     figures["first_frame_ms"] = first_frame and round(first_frame)
     assert started and figures["steps"] > 1000  # it played to the end
     print("PLAYBACK " + json.dumps(figures))
+
+
+def test_crash_here_with_the_server_unreachable_says_so_and_retries(
+    page: Page, live_url: str
+) -> None:
+    slug = scenarios.save(builtin_scenario("librdkafka-auto-commit"))
+    page.goto(f"{live_url}/r/{slug}")
+    page.wait_for_function(EVERY_FRAME)
+    page.route("**/crash", lambda route: route.abort("connectionrefused"))
+    page.locator('[data-consumer="c1"]').get_by_role(
+        "button", name="crash the consumer here"
+    ).click()
+    banner = page.locator("#request-error")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("could not be reached")
+    assert page.url == f"{live_url}/r/{slug}"  # still the page, not the browser's error page
+
+    page.unroute("**/crash")
+    banner.get_by_role("button", name="Retry").click()
+    page.wait_for_url(f"**?compare={slug}")
+    # The permalink of the new run keeps the before/after view.
+    permalink = page.locator(".permalink")
+    expect(permalink).to_have_attribute("href", re.compile(rf"\?compare={slug}$"))
+    permalink.click()
+    expect(page.locator("#compare")).to_contain_text("Before and after")
+
+
+def test_a_server_error_on_a_button_is_shown_with_retry(page: Page, live_url: str) -> None:
+    slug = scenarios.save(builtin_scenario("acks-1-leader-dies"))
+    page.goto(f"{live_url}/r/{slug}")
+    page.wait_for_function(EVERY_FRAME)
+    page.route(
+        "**/inject",
+        lambda route: route.fulfill(
+            status=503,
+            headers={"Retry-After": "3", "Content-Type": "application/json"},
+            body='{"error": {"field": "run", "message": "every worker is busy", "allowed": ""}}',
+        ),
+    )
+    page.get_by_role("button", name="kill this broker").first.click()
+    banner = page.locator("#request-error")
+    expect(banner).to_contain_text("503: run: every worker is busy")
+    expect(banner).to_contain_text("Try again in 3 s")
+    expect(banner.get_by_role("button", name="Retry")).to_be_visible()
+
+
+def test_presenter_mode_is_large_type_and_is_remembered(page: Page, live_url: str) -> None:
+    page.set_viewport_size({"width": 1366, "height": 768})
+    _open(page, live_url, "librdkafka-auto-commit")
+    size = "() => parseFloat(getComputedStyle(document.querySelector('.caption')).fontSize)"
+    page.keyboard.press("End")
+    before = page.evaluate(size)
+    page.keyboard.press("p")
+    expect(page.locator("body")).to_have_class(re.compile(r"\bpresenter\b"))
+    expect(page.get_by_role("button", name="presenter")).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate(size) > before * 1.3
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1366
+    page.reload()
+    expect(page.locator("body")).to_have_class(re.compile(r"\bpresenter\b"))
+    page.get_by_role("button", name="presenter").click()
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bpresenter\b"))

@@ -53,8 +53,10 @@ def test_add_three_consumers_and_see_the_lag_chart_fall(
     page.screenshot(path=artifacts / "groups-one-consumer.png", full_page=True)
 
     for added in range(3):
+        before = page.url
         page.locator('[data-consumer="c1"]').get_by_role("button", name="add a consumer").click()
-        page.wait_for_url("**?compare=*")
+        # The button posts in the background and then opens the new run: wait for it.
+        page.wait_for_url(lambda url, before=before: url != before and "?compare=" in url)
         lags.append(_last_total_lag(page))
         page.wait_for_function(EVERY_FRAME)
         assert _at_ms(page) == at  # the new run opens where the button was pressed
