@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.stamp-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv dev run test bench load lint clean chromium scale-servers
+.PHONY: venv dev run test bench load lint mutate clean chromium scale-servers
 
 venv: $(RUNTIME_STAMP)
 
@@ -62,11 +62,16 @@ load: dev
 bench: venv
 	$(BIN)/python bench/run.py
 
+# Mutation testing of the modules listed in pyproject.toml's [tool.mutmut], bounded by
+# MUTATE_TIMEOUT seconds; prints the score and the surviving mutants.
+mutate: dev
+	$(BIN)/python bench/mutation.py
+
 lint: dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy simcore
 
 clean:
-	rm -rf $(VENV) .staticfiles .pytest_cache .mypy_cache .ruff_cache .artifacts
+	rm -rf $(VENV) .staticfiles .pytest_cache .mypy_cache .ruff_cache .artifacts mutants
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -54,34 +54,23 @@ class Retention:
 
     def _apply(self, part: Partition, leader: ReplicaLog) -> None:
         segments = segment_bases(leader.batches, part.spec.segment_ms, part.spec.segment_bytes)
-        # where each segment ends: the next one's base, the log end for the active one
-        ends = [s[0] for s in segments[1:]] + [leader.leo]
-        first = 0  # segments[:first] are deleted by this pass
-        retention_bytes = part.spec.retention_bytes
-        size = sum(s[2] for s in segments)
-        if 0 <= retention_bytes <= size:
-            diff = size - retention_bytes
-            while first < len(segments) and leader.hw >= ends[first]:
-                if diff - segments[first][2] < 0:
-                    break
-                diff -= segments[first][2]
-                first += 1
-        retention_ms = part.spec.retention_ms
-        if retention_ms >= 0:
-            while (
-                first < len(segments)
-                and leader.hw >= ends[first]
-                and self.engine.now - segments[first][1] > retention_ms
-            ):
-                first += 1
-        new_start = ends[first - 1] if first else leader.log_start
-        if new_start <= leader.log_start:
+        spec = part.spec
+        gone = deletable(
+            segments,
+            leader.leo,
+            leader.hw,
+            spec.retention_bytes,
+            spec.retention_ms,
+            self.engine.now,
+        )
+        if not gone:
             return
+        new_start = segments[gone][0] if gone < len(segments) else leader.leo
         removed: list[Batch] = []
         for replica in part.replicas.values():
-            gone = replica.delete_before(new_start)
+            dropped = replica.delete_before(new_start)
             if replica is leader:
-                removed = gone
+                removed = dropped
         self.deleted.setdefault(part.topic, []).extend(b.msgs for b in removed)
         self.timeline.record(
             "segments_deleted",
@@ -90,6 +79,33 @@ class Retention:
             log_start=new_start,
             records=sum(b.count for b in removed),
         )
+
+
+def deletable(
+    segments: Sequence[tuple[int, int, int]],
+    log_end: int,
+    hw: int,
+    retention_bytes: int,
+    retention_ms: int,
+    now: int,
+) -> int:
+    """How many of the oldest ``segments`` (base offset, newest timestamp, bytes) one
+    retention pass deletes: first by size, then by time, never a segment that reaches
+    above the high watermark ([J] UnifiedLog.deleteRetentionSizeBreachedSegments,
+    deleteRetentionMsBreachedSegments, deletableSegments)."""
+    # where each segment ends: the next one's base, the log end for the active one
+    ends = [s[0] for s in segments[1:]] + [log_end]
+    gone = 0
+    size = sum(s[2] for s in segments)
+    if 0 <= retention_bytes <= size:
+        diff = size - retention_bytes
+        while gone < len(segments) and hw >= ends[gone] and diff - segments[gone][2] >= 0:
+            diff -= segments[gone][2]
+            gone += 1
+    if retention_ms >= 0:
+        while gone < len(segments) and hw >= ends[gone] and now - segments[gone][1] > retention_ms:
+            gone += 1
+    return gone
 
 
 def segment_bases(

@@ -90,3 +90,11 @@ def test_a_caught_up_consumer_reports_its_long_polls_latency():
     assert metric(result, "fetch-latency-avg", 100_000) == 502
     assert metric(result, "records-consumed-rate", 100_000) == 0
     assert metric(result, "records-lag-max", 100_000) == 0
+
+
+def test_a_single_record_is_a_sample_and_a_full_window_is_not_padded():
+    s = sensor((0, 30))
+    assert s.rate(10_000) == pytest.approx(30 / 40)  # 10 s + one window
+    assert s.rate(30_000) == pytest.approx(30 / 30)  # a full window passed: no padding
+    assert s.avg(10_000) == 30 and s.max(10_000) == 30
+    assert Sensor().avg(10_000) is None

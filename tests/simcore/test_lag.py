@@ -1,6 +1,6 @@
 """Lag definitions and the Burrow-style status, on hand-made commit windows and runs."""
 
-from simcore.lag import REFRESH_MS, catch_up_ms, group_status, partition_status
+from simcore.lag import REFRESH_MS, catch_up_ms, group_status, partition_status, window_until
 from tests.simcore.helpers import consumer, run, scenario
 
 # Burrow's rules (lag.py), on hand-made windows: commits every 10 s (one broker offset
@@ -120,3 +120,71 @@ def test_burrow_measures_lag_against_the_offsets_it_last_fetched():
     group = result.consumer_groups()["g"]
     assert group["partitions"][0]["lag"] > 500  # far behind by the tool's measure...
     assert group["lag_status"] == "OK"  # ...but not by Burrow's rules
+
+
+# --- boundaries of each rule -----------------------------------------------------------------
+
+
+def test_without_commits_or_broker_offsets_there_is_nothing_to_judge():
+    assert partition_status([], [5], 10_000) == "OK"
+    assert partition_status(commits([1]), [], 10_000) == "OK"
+
+
+def test_a_lag_of_one_counts_and_a_lag_of_zero_does_not():
+    stalled = commits([5, 5])  # offsets that did not move
+    assert partition_status(stalled, [5, 5], 10_000) == "OK"  # B = 5 = last commit
+    assert partition_status(stalled, [6, 6], 10_000) == "STALL"  # B = 6: lag 1 at each
+
+
+def test_stop_needs_more_time_since_the_last_commit_than_the_window_spans():
+    # commits at 10 s and 20 s (offsets 1, 2); broker offsets never at or below 2
+    window = [(10_000, 1, 0), (20_000, 2, 0)]
+    offsets = [5, 6, 7, 8]
+    assert partition_status(window, offsets, 30_000) == "WARN"  # 10 s since = 10 s span
+    assert partition_status(window, offsets, 30_001) == "STOP"
+
+
+def test_only_broker_offsets_fetched_by_now_count_as_recent():
+    window = [(0, 3, 0), (10_000, 4, 0)]
+    # at 25 s the fetches at 0, 10 and 20 s are known; one at 30 s (below the last
+    # commit, after a truncation) is not yet
+    assert partition_status(window, [9, 9, 9, 2], 25_000) == "STOP"
+    # the fetch at 10 s (at the last commit, 4) is recent: caught up then, so not STOP
+    assert partition_status(window, [9, 4, 9], 25_000) == "OK"
+
+
+def test_no_lag_now_is_ok_whatever_the_commits_saw():
+    # the log end shrank to the last commit (an unclean election truncated it): lag 0 now,
+    # although both commits saw lag 2 and it never fell
+    window = [(0, 3, 0), (10_000, 4, 0)]
+    assert partition_status(window, [5, 6, 4], 20_000) == "OK"
+    assert partition_status(window, [5, 6, 7], 20_000) == "WARN"
+
+
+def test_warn_when_the_lag_stays_level_too():
+    # lags 4, 4, 5 never fall: WARN; offsets move, so not STALL
+    assert partition_status(commits([1, 2, 3]), [5, 6, 8], 2 * REFRESH_MS) == "WARN"
+
+
+def test_the_catch_up_estimate_uses_each_windows_span_and_every_partition():
+    # offsets 0 -> 10 over 2 s (5/s); log end 60 -> 64 (2/s): 3/s gained, 54 to go
+    window = [(1000, 0, 60), (2000, 5, 57), (3000, 10, 54)]
+    assert catch_up_ms([window], 54) == 18_000
+    assert catch_up_ms([window], 1) == 333  # a lag of one is still a lag
+    assert catch_up_ms([window], 0) == 0
+    # a partition with one commit, or two at the same moment, is skipped, not the end
+    assert catch_up_ms([[(500, 1, 1)], [(900, 1, 1), (900, 2, 0)], window], 54) == 18_000
+    # two partitions add up: 6/s gained
+    assert catch_up_ms([window, window], 108) == 18_000
+    # the span is first to last commit, whatever the ones between; offsets from 10
+    later = [(1000, 10, 60), (1000, 12, 59), (3000, 20, 54)]
+    assert catch_up_ms([later], 54) == 18_000
+    # no lag: zero, even for a group falling behind
+    assert catch_up_ms([[(0, 0, 60), (1000, 2, 62)]], 0) == 0
+
+
+def test_the_window_is_the_last_ten_commits_made_by_then():
+    history = [(1000 * k, 100 + k, 0) for k in range(15)]  # offsets unlike the times
+    assert window_until(history, 4_500) == history[:5]
+    assert window_until(history, 14_000) == history[5:15]
+    assert window_until(history, 0) == history[:1]

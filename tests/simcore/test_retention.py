@@ -1,7 +1,9 @@
 """Retention deletes whole closed segments; a lagging group loses what it never read."""
 
+import pytest
+
 from simcore.log import Batch
-from simcore.retention import segment_bases
+from simcore.retention import deletable, segment_bases
 from tests.simcore.helpers import consumer, run, scenario
 
 RETAINED = {"retention.ms": 10000, "segment.ms": 2000}
@@ -47,6 +49,11 @@ def test_it_deletes_old_segments_and_moves_the_log_start():
     assert deleted and all(d["log_start"] > 0 for d in deleted)
     starts = [d["log_start"] for d in deleted]
     assert starts == sorted(starts)
+    # a segment boundary, behind the log end (one record a second from 0 s), by the leader
+    for t, actor, fields in [
+        (e[0], e[2], e[3]) for e in result.events if e[1] == "segments_deleted"
+    ]:
+        assert fields["log_start"] < t // 1000 and actor == "broker-0"
     topic = result.ledger["topics"]["orders"]
     assert topic["expired"] > 0 and topic["lost_acked"] == 0
     assert topic["in_log"] + topic["expired"] == 40
@@ -192,3 +199,89 @@ def test_a_group_back_before_the_cleanup_resumes_from_its_offsets():
     assert c1_commits[-1] == "orders-0@5"  # c1's commit on close, at 5 s
     positions = [e[3] for e in result.events if e[1] == "position" and e[2] == "c2"]
     assert positions[0] == {"part": "orders-0", "offset": 5, "why": "committed offset"}
+
+
+# --- one retention pass, on hand-made segments: (base offset, newest timestamp, bytes) -----
+
+THREE = [(0, 1000, 100), (10, 2000, 100), (20, 3000, 100)]  # log end 30
+
+
+def cut(retention_bytes=-1, retention_ms=-1, hw=30, now=10_000, segments=THREE):
+    return deletable(segments, 30, hw, retention_bytes, retention_ms, now)
+
+
+def test_size_retention_deletes_whole_segments_while_the_excess_covers_them():
+    assert cut(retention_bytes=150) == 1  # 300 - 150 = 150: one 100-byte segment fits
+    assert cut(retention_bytes=200) == 1  # exactly one segment over: it goes
+    assert cut(retention_bytes=100) == 2
+    assert cut(retention_bytes=300) == 0  # not over at all
+    assert cut(retention_bytes=0) == 3  # keep nothing: all, the active one too
+    assert cut(retention_bytes=-1) == 0  # no limit
+
+
+def test_time_retention_deletes_segments_whose_newest_record_is_older_strictly():
+    assert cut(retention_ms=8000) == 1  # 9,000 and 8,000 ms old: > 8,000 only the first
+    assert cut(retention_ms=7999) == 2
+    assert cut(retention_ms=0, now=2500) == 2  # 0 = anything older than now
+    assert cut(retention_ms=-1) == 0
+    # the timestamp, not the size, decides: sizes above any age here
+    big = [(0, 1000, 9000), (10, 9500, 9000)]
+    assert cut(retention_ms=5000, segments=big) == 1
+
+
+def test_a_pass_deletes_by_size_then_by_time():
+    # size takes the first segment; time, the second (8,000 ms old > 7,500)
+    assert cut(retention_bytes=200, retention_ms=7500) == 2
+
+
+def test_nothing_at_or_above_the_high_watermark_goes():
+    assert cut(retention_bytes=0, hw=10) == 1  # the first segment ends at 10 = HW: it may go
+    assert cut(retention_bytes=0, hw=9) == 0
+    assert cut(retention_ms=0, hw=20) == 2
+    assert cut(retention_ms=0, hw=29) == 2  # the active one ends at the log end, 30
+
+
+def test_segments_roll_on_size_when_the_next_batch_would_overflow():
+    # 100-byte batches, segment.bytes 200: two fit exactly, the third rolls
+    assert [s[0] for s in segment_bases(batches([0, 1, 2, 3]), 10**9, 200)] == [0, 2]
+    # the age counts from the segment's first record, wherever the log began
+    assert [s[0] for s in segment_bases(batches([1000, 1500, 3001]), 2000, 10**9)] == [0, 2]
+    # the newest timestamp is the segment's largest, whichever batch holds it
+    late_first = [Batch(0, range(0, 1), 100, 50, "p"), Batch(1, range(1, 2), 100, 40, "p")]
+    assert segment_bases(late_first, 10**9, 10**9) == [(0, 50, 200)]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"retention.ms": 0}, {"retention.ms": -1, "retention.bytes": 0}],
+    ids=["time", "size only"],
+)
+def test_a_zero_retention_still_starts_the_retention_task(config):
+    data = scenario(
+        consumers=[],
+        broker_config={"log.retention.check.interval.ms": 1000, "log.initial.task.delay.ms": 0},
+        topics=[{"name": "orders", "partitions": 1, "replication_factor": 1, "config": config}],
+    )
+    deleted = [e for e in run(data).events if e[1] == "segments_deleted"]
+    assert deleted and deleted[0][3]["log_start"] == 3
+
+
+def test_an_offline_partition_is_skipped_by_the_retention_task():
+    # its only replica's broker dies: no leader, nothing to apply retention to, no crash
+    data = scenario(
+        consumers=[],
+        duration_ms=10_000,
+        broker_config={"log.retention.check.interval.ms": 1000, "log.initial.task.delay.ms": 0},
+        topics=[
+            {
+                "name": "orders",
+                "partitions": 1,
+                "replication_factor": 1,
+                "config": {"retention.ms": 100_000},
+            }
+        ],
+        faults=[{"action": "kill_broker", "target": "broker-0", "at_ms": 500}],
+    )
+    result = run(data)
+    assert [e for e in result.events if e[1] == "partition_offline"]
+    assert not [e for e in result.events if e[1] == "segments_deleted"]
