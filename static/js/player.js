@@ -740,6 +740,28 @@
       b.setAttribute("aria-pressed", String(b.dataset.zoom === chart.dataset.zoom));
     }
     placeCursor(chart);
+    chartTable(s);
+  }
+
+  // The chart's text alternative (#chart-table, for screen readers): every line's value at
+  // the start, at each moment a caption tells, and at the end.
+  function chartTable(s) {
+    const table = document.getElementById("chart-table");
+    if (!table || !s.t.length) return;
+    const moments = [0, ...state.captions.filter((c) => c.kind !== "rebalance").slice(0, 6).map((c) => c.t), s.t[s.t.length - 1]];
+    const at = (t) => { let k = 0; while (k + 1 < s.t.length && s.t[k + 1] <= t) k++; return k; };
+    const columns = [];
+    for (const [name, p] of Object.entries(s.partitions)) columns.push([`${name} HW`, p.hw], [`${name} LEO`, p.leo]);
+    for (const [name, g] of Object.entries(s.groups)) columns.push([`${name} committed`, g.committed], [`${name} lag`, g.lag]);
+    const head = el("tr");
+    head.append(el("th", { scope: "col" }, "time (ms)"), ...columns.map(([label]) => el("th", { scope: "col" }, label)));
+    const rows = [...new Set(moments)].map((t) => {
+      const k = at(t);
+      const tr = el("tr");
+      tr.append(el("th", { scope: "row" }, String(t)), ...columns.map(([, values]) => el("td", {}, values[k] === null ? "–" : String(values[k]))));
+      return tr;
+    });
+    table.querySelector("tbody").replaceChildren(head, ...rows);
   }
 
   // The cursor is an element over the plot, moved with a transform: moving it never makes
