@@ -443,7 +443,8 @@
       const lost = part.lost.filter((e) => e.tOut !== null && e.tOut <= frame.t);
       if (lost.length) lane.append(lostRow(lost, size));
     } else {
-      lane.append(offsetRow(p, rows, cells, per));
+      const readers = rows.length ? rows : [null];
+      for (const g of readers) lane.append(rangeRow(p, g, readers.length > 1, cells, per));
     }
     track.append(lane);
     const marks = [
@@ -532,19 +533,32 @@
     return row;
   }
 
-  // A big run (no per-record fates): cells by where they lie against the offsets.
-  function offsetRow(p, rows, cells, per) {
-    const committed = Math.min(...rows.map((g) => g.committed ?? 0), p.hw);
-    const row = el("div", { class: "cells" });
+  // A big run (no per-record fates): each cell a range of offsets, its fate for the group
+  // read off the frame's offsets — expired below the log start; below the committed offset
+  // (processed, or skipped: the ledger counts which); between the committed offset and the
+  // position: in progress by the partition's owner (fetched, not committed); unread below
+  // the HW; above it.
+  function rangeRow(p, g, labelled, cells, per) {
+    const row = el("div", { class: "cells fates ranges" });
+    if (g) row.dataset.group = g.group;
+    if (labelled && g) row.append(el("span", { class: "row-label" }, g.group));
+    const committed = g && g.committed !== null ? g.committed : -1;
+    const position = g && g.position !== null ? g.position : committed;
     for (let k = 0; k < cells; k++) {
-      const offset = Math.floor(k * per);
-      let kind = "future";
-      if (offset < p.log_start) kind = "gone";
-      else if (offset < committed) kind = "done";
-      else if (offset < p.hw) kind = "written";
-      else if (offset < p.leo) kind = "unreplicated";
-      const cell = el("span", { class: `cell ${kind}`, title: per > 1 ? `offsets ${offset}…` : `offset ${offset}` });
-      if (per === 1 && cells <= 40) cell.textContent = String(offset);
+      const first = Math.floor(k * per);
+      const last = Math.max(first, Math.floor((k + 1) * per) - 1);
+      let fate = "future", text = "not written yet";
+      if (first >= p.leo) { /* future */ } else if (last < p.log_start) { fate = "expired"; text = FATE_TEXT.expired; }
+      else if (last < committed) { fate = "committed"; text = "below the committed offset: processed, or skipped (the ledger counts which)"; }
+      else if (g && first < position && g.consumer) { fate = "progress"; text = `in progress by ${g.consumer} (fetched, not committed)`; }
+      else if (first < p.hw) { fate = "unread"; text = FATE_TEXT.unread; }
+      else { fate = "above-hw"; text = FATE_TEXT["above-hw"]; }
+      const span = per > 1 ? `offsets ${first}–${last}` : `offset ${first}`;
+      const cell = el("span", {
+        class: `cell f-${fate}`, "data-offset": String(first), "data-fate": fate,
+        title: `${span}${g ? ` · ${g.group}` : ""}: ${text}`,
+      });
+      if (per === 1 && cells <= 40) cell.textContent = String(first);
       row.append(cell);
     }
     return row;

@@ -9,12 +9,13 @@ marks them at the offsets they had.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from playground import scenarios
-from simcore import builtin_scenario
+from simcore import builtin_scenario, parse_scenario
 from tests.browser.helpers import EVERY_FRAME, scrub_to_time
 
 
@@ -36,7 +37,7 @@ def test_offset_0_is_marked_lost_to_the_group_at_the_crash(
     page: Page, live_url: str, artifacts: Path
 ) -> None:
     errors = _open(page, live_url, "librdkafka-auto-commit")
-    legend = page.locator(".legend")
+    legend = page.get_by_label("Legend of the partition strip")
     expect(legend.get_by_text("skipped (lost to the group)")).to_be_visible()
 
     # Polled at 3010 ms, still being processed: in progress, by c1.
@@ -104,4 +105,36 @@ def test_acknowledged_records_lost_at_the_election_are_marked(
     assert [_fate(page, k) for k in range(5)] == ["once"] * 5
     ghosts.nth(2).click()
     expect(page.locator("#record-story h3")).to_have_text("Story of p1#2")
+    assert errors == []
+
+
+def _big_run() -> str:
+    """slow-consumer-lag-grows with 12,000 records: over simcore's 5,000, no per-record rows."""
+    source = copy.deepcopy(scenarios.source_of(builtin_scenario("slow-consumer-lag-grows")))
+    source["producers"][0].update(messages=12000, rate_per_s=300)
+    source["consumers"][0]["processing_ms"] = 5
+    return scenarios.save(parse_scenario(source))
+
+
+def test_a_big_run_colours_ranges_by_the_offsets(page: Page, live_url: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_url}/r/{_big_run()}")
+    page.wait_for_function(EVERY_FRAME)
+    expect(page.locator("#player")).to_have_attribute("data-fates", "offsets")
+    expect(page.get_by_label("Legend of the partition strip")).to_contain_text(
+        "ranges coloured by the offsets"
+    )
+    scrub_to_time(page, 20000)
+    strip = page.locator('.strip[data-partition="orders-0"]')
+    committed = int(strip.locator('[data-marker="committed"]').get_attribute("data-offset") or 0)
+    position = int(strip.locator('[data-marker="position"]').get_attribute("data-offset") or 0)
+    assert 0 < committed < position  # polled ahead of its last commit
+    cells = strip.locator(".cells.ranges .cell")
+    fates = cells.evaluate_all("(cs) => cs.map((c) => [Number(c.dataset.offset), c.dataset.fate])")
+    below = [fate for offset, fate in fates[1:] if offset < committed - 30]
+    assert below and set(below) == {"committed"}
+    held = [fate for offset, fate in fates if committed + 30 <= offset < position - 30]
+    assert held and set(held) == {"progress"}
+    assert fates[-1][1] in ("future", "unread", "above-hw")
     assert errors == []
