@@ -35,6 +35,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
+from playground.admission import CallerGone
 from playground.singleflight import SingleFlight
 
 MAX_BYTES = 32_000_000  # ~150 of the heaviest built-in's pages (209 kB each)
@@ -117,7 +118,7 @@ def render_page(
     key = "|".join((template, template_version(), *key_parts))
     html = _get(key)
     if html is None:
-        html = _rendering.do(key, lambda: _render(key, template, build))
+        html = _rendering.do(key, lambda: _render(key, template, build), retry_on=(CallerGone,))
     else:
         with _lock:
             hits += 1

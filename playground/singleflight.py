@@ -18,6 +18,7 @@ class _Call(Generic[T]):
         self.done = threading.Event()
         self.value: T | None = None
         self.error: BaseException | None = None
+        self.waiters = 0
 
 
 class SingleFlight(Generic[T]):
@@ -28,17 +29,32 @@ class SingleFlight(Generic[T]):
         self._lock = threading.Lock()
         self._calls: dict[str, _Call[T]] = {}
 
-    def do(self, key: str, fn: Callable[[], T]) -> T:
+    def waiting(self, key: str) -> int:
+        """Callers waiting for the computation of `key` now (tests)."""
         with self._lock:
             call = self._calls.get(key)
-            leader = call is None
-            if call is None:
-                call = self._calls[key] = _Call()
-        if not leader:
+            return call.waiters if call else 0
+
+    def do(
+        self, key: str, fn: Callable[[], T], retry_on: tuple[type[BaseException], ...] = ()
+    ) -> T:
+        """`retry_on`: errors that were the leader's own (e.g. its caller left), after which
+        a waiting caller runs `fn` itself rather than fail with them."""
+        while True:
+            with self._lock:
+                call = self._calls.get(key)
+                leader = call is None
+                if call is None:
+                    call = self._calls[key] = _Call()
+                else:
+                    call.waiters += 1
+            if leader:
+                break
             call.done.wait()
-            if call.error is not None:
+            if call.error is None:
+                return call.value  # type: ignore[return-value]
+            if not isinstance(call.error, retry_on):
                 raise call.error
-            return call.value  # type: ignore[return-value]
         try:
             call.value = fn()
             return call.value
