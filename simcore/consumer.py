@@ -395,8 +395,9 @@ class Consumer(Committer, Membership):
         was_empty = not buffer
         for batch in batches:
             start = max(offset, batch.base) - batch.base
-            if start < batch.count:
-                buffer.append((tp, batch.base + start, batch.msgs[start:]))
+            if start < batch.count:  # the records are never modified: no copy from 0
+                msgs = batch.msgs[start:] if start else batch.msgs
+                buffer.append((tp, batch.base + start, msgs))
         if buffer and was_empty:
             self.arrivals.append(tp)
         if buffer and self.state == "polling":
