@@ -361,7 +361,27 @@
   }
 
   function drawStrips(frame) {
-    strips.replaceChildren(...frame.partitions.map((p) => strip(frame, p)));
+    const fresh = el("div");
+    fresh.append(...frame.partitions.map((p) => strip(frame, p)));
+    morph(strips, fresh, false);
+  }
+
+  // Makes `old`'s subtree equal `fresh`'s, touching only what differs: a step usually
+  // changes a few cells, and an untouched cell costs the browser no style, layout or paint.
+  function morph(old, fresh, withAttributes = true) {
+    if (withAttributes) {
+      for (const a of fresh.attributes) if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
+      for (const a of [...old.attributes]) if (!fresh.hasAttribute(a.name)) old.removeAttribute(a.name);
+    }
+    const next = [...fresh.childNodes];
+    for (let i = 0; i < next.length; i++) {
+      const o = old.childNodes[i], f = next[i];
+      if (!o) old.append(f);
+      else if (o.nodeType !== f.nodeType || o.nodeName !== f.nodeName) old.replaceChild(f, o);
+      else if (f.nodeType === Node.TEXT_NODE) { if (o.data !== f.data) o.data = f.data; }
+      else morph(o, f);
+    }
+    while (old.childNodes.length > next.length) old.lastChild.remove();
   }
 
   // --- each record's fate (meta.fates: see playground/fates.py) ---------------------------------
