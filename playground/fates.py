@@ -23,6 +23,7 @@ not itemise appends, polls and processing): None otherwise.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from simcore import Result
@@ -36,7 +37,15 @@ LATEST = "auto.offset.reset=latest"
 def record_fates(result: Result, lost_ids: set[str]) -> dict[str, Any] | None:
     if result.messages() is None:
         return None
-    return _Tracker(result, lost_ids).run()
+    # The tracker allocates many small lists while the finished run holds millions of
+    # objects: each collection would walk them all (5,000 records: 0.44 s, 0.04 s without).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Tracker(result, lost_ids).run()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Tracker:
@@ -107,16 +116,21 @@ class _Part:
         self.done: list[list[Any]] = []
         self.held: list[list[Any]] = []
         self.holding: dict[tuple[str, int], int] = {}  # (consumer, entry) -> held index
+        self.top = 0  # one past the highest offset held
 
     def append(self, t: int, base: int, labels: list[str], batch: tuple[str, int]) -> None:
         for k, label in enumerate(labels):
             self._leave(base + k, t)
             self.at[base + k] = len(self.entries)
             self.entries.append([base + k, label, t, None, batch])
+        self.top = max(self.top, base + len(labels))
 
     def shrink(self, leo: int, t: int) -> None:
+        if leo >= self.top:  # the usual case, at every snapshot: nothing to look at
+            return
         for offset in [o for o in self.at if o >= leo]:
             self._leave(offset, t)
+        self.top = leo
 
     def _leave(self, offset: int, t: int) -> None:
         entry = self.at.pop(offset, None)
