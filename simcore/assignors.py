@@ -48,7 +48,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-TopicPartition = tuple[str, int]
+from simcore.types import TopicPartition
+
 Assignment = dict[str, list[TopicPartition]]
 
 STRATEGIES = ("range", "roundrobin", "sticky", "cooperative-sticky")
@@ -223,10 +224,6 @@ def _java_hashmap_order(members: Sequence[str]) -> list[str]:
     for member in sorted(members, key=_jkey):
         table.add(member)
     return list(table)
-
-
-def _tp_order(tp: TopicPartition) -> tuple[bytes, int]:
-    return _jkey(tp[0]), tp[1]
 
 
 # --- range and round robin -------------------------------------------------------------

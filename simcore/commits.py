@@ -18,6 +18,7 @@ from simcore.client_metrics import Sensor
 from simcore.coordinator import COORDINATOR_NOT_AVAILABLE
 from simcore.group import ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID
 from simcore.group_kip848 import STALE_MEMBER_EPOCH
+from simcore.types import TopicPartition
 
 if TYPE_CHECKING:
     from simcore.coordinator import Coordinator
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from simcore.spec import ConsumerSpec
     from simcore.timeline import Timeline
 
-TopicPartition = tuple[str, int]
 Offsets = dict[TopicPartition, int]
 # STALE_MEMBER_EPOCH (group.protocol=consumer): the commit raced a member epoch bump; the
 # client retries it with the epoch its next heartbeat brings (CommitRequestManager)

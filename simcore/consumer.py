@@ -22,6 +22,7 @@ from simcore.cluster import OFFSET_OUT_OF_RANGE, Metadata
 from simcore.commits import Committer
 from simcore.membership import Membership
 from simcore.spec import ConsumerSpec, FaultSpec
+from simcore.types import TopicPartition
 
 if TYPE_CHECKING:
     from simcore.cluster import Cluster
@@ -30,14 +31,9 @@ if TYPE_CHECKING:
     from simcore.log import Batch
     from simcore.timeline import Timeline
 
-TopicPartition = tuple[str, int]
 Chunk = tuple[TopicPartition, int, Sequence[int]]  # (tp, first offset, message ids)
 
 APP_POLL_TIMEOUT_MS = 100  # the application's poll(Duration.ofMillis(100))
-
-
-class ConsumerFailed(Exception):
-    """The application's poll loop threw: the consumer stops for good."""
 
 
 class Consumer(Committer, Membership):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from simcore.group import Group
 from simcore.group_kip848 import ConsumerGroup
 from simcore.spec import FaultSpec
+from simcore.types import TopicPartition
 
 if TYPE_CHECKING:
     from simcore.engine import Engine
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
 COORDINATOR_NOT_AVAILABLE = "COORDINATOR_NOT_AVAILABLE"  # retriable
 UNKNOWN_MEMBER_ID = "UNKNOWN_MEMBER_ID"  # not retriable: CommitFailedException
-
-TopicPartition = tuple[str, int]
 
 
 @dataclass

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from simcore.rebalances import RebalanceHistory
+from simcore.types import TopicPartition
 
 if TYPE_CHECKING:
     from simcore.engine import Engine
     from simcore.timeline import Timeline
 
-TopicPartition = tuple[str, int]
 UNKNOWN_MEMBER_ID = "UNKNOWN_MEMBER_ID"
 ILLEGAL_GENERATION = "ILLEGAL_GENERATION"
 REBALANCE_IN_PROGRESS = "REBALANCE_IN_PROGRESS"

@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING
 
 from simcore.rebalances import RebalanceHistory
 from simcore.server_assignors import uniform
+from simcore.types import TopicPartition
 
 if TYPE_CHECKING:
     from simcore.engine import Engine
     from simcore.timeline import Timeline
 
-TopicPartition = tuple[str, int]
 UNKNOWN_MEMBER_ID = "UNKNOWN_MEMBER_ID"
 FENCED_MEMBER_EPOCH = "FENCED_MEMBER_EPOCH"
 STALE_MEMBER_EPOCH = "STALE_MEMBER_EPOCH"

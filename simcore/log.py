@@ -189,16 +189,6 @@ class ReplicaLog:
             i += 1
         return out
 
-    def messages_in(self, start: int, end: int) -> list[tuple[int, int]]:
-        """(offset, message id) pairs in [start, end): small runs only."""
-        pairs = []
-        for batch in self.batches_from(start, end):
-            for k, msg in enumerate(batch.msgs):
-                offset = batch.base + k
-                if start <= offset < end:
-                    pairs.append((offset, msg))
-        return pairs
-
     def timestamp_at(self, offset: int) -> int | None:
         found = self.batches_from(offset, offset + 1)
         return found[0].created_ms if found else None

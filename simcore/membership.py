@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from simcore.assignors import assign
 from simcore.group import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
+from simcore.types import TopicPartition
 
 if TYPE_CHECKING:
     from simcore.cluster import Cluster
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from simcore.spec import ConsumerSpec
     from simcore.timeline import Timeline
 
-TopicPartition = tuple[str, int]
 COOPERATIVE = ("cooperative-sticky",)
 
 

@@ -41,11 +41,10 @@ from simcore.group_kip848 import (
     Answer,
 )
 from simcore.membership import Membership, _names
+from simcore.types import TopicPartition
 
 if TYPE_CHECKING:
     from simcore.group_kip848 import ConsumerGroup
-
-TopicPartition = tuple[str, int]
 
 
 class ConsumerProtocolMembership(Membership):

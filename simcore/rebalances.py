@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from simcore.types import TopicPartition
+
 if TYPE_CHECKING:
     from simcore.engine import Engine
     from simcore.timeline import Timeline
-
-TopicPartition = tuple[str, int]
 
 
 class Owner(Protocol):

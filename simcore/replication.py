@@ -9,8 +9,9 @@ does not advance while the ISR is smaller than min.insync.replicas.
 
 A follower is out of sync when its LEO differs from the leader's and it has not
 been caught up for ``replica.lag.time.max.ms`` — caught up meaning that a fetch
-reached the leader's LEO of that moment or of the follower's previous fetch; the leader checks every half of that
-(the isr-expiration task) and shrinks the ISR through the controller (AlterPartition),
+reached the leader's LEO of that moment or of the follower's previous fetch; the
+leader checks every half of that (the isr-expiration task) and shrinks the ISR
+through the controller (AlterPartition),
 so a leader cut off from the controller cannot change its ISR. A follower rejoins
 once it has fetched up to the leader's HW within the current leader epoch.
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-TopicPartition = tuple[str, int]
+from simcore.types import TopicPartition
 
 
 def uniform(
