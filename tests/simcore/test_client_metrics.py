@@ -98,3 +98,20 @@ def test_a_single_record_is_a_sample_and_a_full_window_is_not_padded():
     assert s.rate(30_000) == pytest.approx(30 / 30)  # a full window passed: no padding
     assert s.avg(10_000) == 30 and s.max(10_000) == 30
     assert Sensor().avg(10_000) is None
+
+
+def test_request_and_commit_latencies_are_averaged_over_the_window_then_forgotten():
+    # one broker, 1 ms each way: every produce request and every commit takes 2 ms (acks
+    # all on a single replica needs no follower); nothing is sent after the first second
+    producers = [{"id": "p1", "topic": "orders", "messages": 10, "rate_per_s": 10}]
+    result = run(scenario(duration_ms=100_000, producers=producers))
+    assert metric(result, "request-latency-avg", 5_000) == 2
+    assert metric(result, "commit-latency-avg", 20_000) == 2  # auto-commits every 5 s
+    sent = sum(e[3]["count"] for e in result.events if e[1] == "send")  # records
+    first = min(e[0] for e in result.events if e[1] == "send")
+    _index, read_at = snapshot_at(result, 5_000)
+    assert metric(result, "record-send-rate", 5_000) == pytest.approx(
+        sent / ((read_at - first + 30_000) / 1000), abs=0.001
+    )
+    # 60 s after the last request both samples are obsolete: no value
+    assert metric(result, "request-latency-avg", 100_000) is None
