@@ -23,6 +23,8 @@ from daphne.testing import DaphneProcess
 from django.conf import settings
 from django.db import connections
 
+from playground.rates import Rate
+
 # Trap 1: Playwright's sync API keeps an event loop running in this thread, which makes
 # Django refuse ORM calls from test code ("SynchronousOnlyOperation").
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -73,6 +75,13 @@ def _wait_until_listening(process: DaphneProcess) -> None:
 
 @pytest.fixture(scope="session")
 def daphne_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    # Every browser test comes from 127.0.0.1 to one server for the whole session, so the
+    # per-address limits (runs, edits, websockets; tested in tests/web) count the whole
+    # suite as one visitor: with 41 tests, later players stalled (11 to 18 timeouts in a
+    # full run; none with the limits raised). The forked server inherits these.
+    settings.RATE_RUNS = Rate(100_000, 60)
+    settings.RATE_EDITS = Rate(100_000, 60)
+    settings.WS_PER_CLIENT = 100_000
     with django_db_blocker.unblock():
         # An SQLite connection must not cross a fork: in WAL mode the child's inherited
         # one read a stale snapshot (a row written by the next test was not found).
