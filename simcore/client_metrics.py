@@ -32,15 +32,14 @@ WINDOW_MS = 30_000  # metrics.sample.window.ms
 class Sensor:
     """The values one client recorded into one sensor, as (time ms, value)."""
 
-    __slots__ = ("_firsts", "_max", "_sample", "_starts", "_sums", "_times", "raw")
+    __slots__ = ("_built", "_firsts", "_max", "_sample", "_starts", "_sums", "_times", "raw")
 
     def __init__(self) -> None:
         self.raw: list[tuple[int, float]] = []
-        self._times: list[int] | None = None
+        self._built = -1  # how many records the index below was built from
 
     def record(self, time_ms: int, value: float) -> None:
         self.raw.append((time_ms, value))
-        self._times = None
 
     def _build(self) -> list[int]:
         ordered = sorted(self.raw, key=lambda r: r[0])  # stable: same-time records keep order
@@ -61,11 +60,12 @@ class Sensor:
             sums.append(sums[-1] + value)
         self._times, self._starts, self._firsts = times, starts, firsts
         self._sample, self._sums, self._max = sample, sums, running_max
+        self._built = len(ordered)
         return times
 
     def _retained(self, now: int) -> tuple[float, int, float | None, int]:
         """(sum, count, max, oldest sample start) over the samples a read at ``now`` sees."""
-        times = self._times if self._times is not None else self._build()
+        times = self._times if self._built == len(self.raw) else self._build()
         last = bisect_right(times, now) - 1
         if last < 0:
             return 0.0, 0, None, now  # no sample yet: one is made at the read
