@@ -185,7 +185,8 @@
   // that has passed at "1 s simulated = 1/speed s".
   function dueStep(now) {
     const last = state.frames.length - 1;
-    const elapsed = (now - state.clock.at) / 1000;
+    // A frame's timestamp may precede the click that started playing: never a negative time.
+    const elapsed = Math.max(0, now - state.clock.at) / 1000;
     if (pace && pace.value === "time") {
       const t = state.clock.t + elapsed * 1000 * Number(speed.value);
       let lo = state.clock.step, hi = last;
@@ -198,7 +199,7 @@
   function frameTick(now) {
     state.timer = null;
     const last = state.frames.length - 1;
-    let target = dueStep(now);
+    let target = Math.max(state.step, dueStep(now));
     const stop = pauseAtCaptions && pauseAtCaptions.checked ? captionStepBetween(state.step, target) : null;
     if (stop !== null) target = stop;
     if (target > state.step) show(target);
