@@ -5,9 +5,9 @@
 - client ``records-lag``: high watermark − position (so fetched-but-uncommitted records
   count as consumed);
 - time lag: how old the oldest record the group has not committed past is;
-- a status per partition and per group as Burrow evaluates it — the current release's
-  rules (linkedin/Burrow 1.9, ``core/internal/evaluator/caching.go``
-  calculatePartitionStatus; ``core/internal/storage/inmemory.go``; defaults: the
+- a status per partition and per group as Burrow evaluates it — the rules of its
+  current evaluator (linkedin/Burrow master, ``core/internal/evaluator/caching.go``
+  calculatePartitionStatus with checkIfRecentLagZero; ``core/internal/storage/inmemory.go``; defaults: the
   cluster's broker offsets fetched every ``offset-refresh`` = 10 s, ``intervals`` = 10
   commits and broker offsets kept per partition, ``min-distance`` 0):
   each commit's lag is measured against the broker offset Burrow last fetched (never
@@ -16,8 +16,9 @@
   one of the last 10 broker offsets is at or below the last commit (it was caught up a
   moment ago); then, only if no commit in the window saw zero lag: REWIND (an offset went
   backwards), STALL (offsets did not move), WARN (lag never decreased); otherwise OK.
-  Older Burrow releases (before 1.1) checked the zero-lag rule first and STOP after
-  REWIND: a group whose commits stopped after a moment of zero lag stayed OK there.
+  Burrow's original evaluator checked the zero-lag rule first and STOP after REWIND (and
+  knew no broker offsets): a group whose commits stopped after a moment of zero lag
+  stayed OK there.
   A group is ERR when any partition is STOP, STALL or REWIND, else WARN if any is WARN.
   Burrow's first fetch of the log ends is at the run's start (so an empty topic's 0 is
   among the last 10 for the first 100 s); its evaluator's 10 s result cache

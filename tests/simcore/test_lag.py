@@ -24,7 +24,7 @@ def test_a_zero_lag_commit_in_the_window_makes_it_ok():
 def test_stop_comes_first_even_after_a_zero_lag_commit():
     # commits at 0, 10 and 20 s, the first at zero lag; at 120 s the last is 100 s old
     # (> the 20 s the window spans) and none of the last 10 broker offsets (30..120 s) is
-    # at or below it: STOP, although a commit saw zero lag (Burrow before 1.1: OK)
+    # at or below it: STOP, although a commit saw zero lag (Burrow's original evaluator: OK)
     offsets = [1, 5, 6] + [50 + k for k in range(10)]
     assert partition_status(commits([1, 2, 3]), offsets, 120_000) == "STOP"
     # at 90 s the fetch at 0 s (1 <= 3) is still among the last 10: caught up recently,
