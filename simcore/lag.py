@@ -7,9 +7,10 @@
 - time lag: how old the oldest record the group has not committed past is;
 - a status per partition and per group as Burrow evaluates it — the rules of its
   current evaluator (linkedin/Burrow master, ``core/internal/evaluator/caching.go``
-  calculatePartitionStatus with checkIfRecentLagZero; ``core/internal/storage/inmemory.go``; defaults: the
-  cluster's broker offsets fetched every ``offset-refresh`` = 10 s, ``intervals`` = 10
-  commits and broker offsets kept per partition, ``min-distance`` 0):
+  calculatePartitionStatus with checkIfRecentLagZero;
+  ``core/internal/storage/inmemory.go``; defaults: the cluster's broker offsets fetched
+  every ``offset-refresh`` = 10 s, ``intervals`` = 10 commits and broker offsets kept per
+  partition, ``min-distance`` 0):
   each commit's lag is measured against the broker offset Burrow last fetched (never
   below 0), and so is the current lag. With no current lag a partition is OK. Then STOP
   when the time since the last commit is longer than the window of commits spans — unless

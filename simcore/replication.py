@@ -70,6 +70,8 @@ class Replication:
         self.broker_spec = cluster.broker_spec
         self._gen: dict[tuple[str, int], int] = {}
         self._parked_gen: dict[tuple[str, int], int] = {}
+        self._parked_as: dict[tuple[str, int], int] = {}  # the parking each expiry is for
+        self._park_count = 0
 
     # -- follower side ---------------------------------------------------------------------
 
@@ -167,6 +169,33 @@ class Replication:
         else:
             lead.parked.add(follower)
             self._parked_gen[(part.name, follower)] = gen
+            self._park_count += 1
+            self._parked_as[(part.name, follower)] = token = self._park_count
+            self.engine.after(
+                self.broker_spec.replica_fetch_wait_max_ms,
+                self._expire_parked,
+                part,
+                leader_log,
+                follower,
+                gen,
+                token,
+            )
+
+    def _expire_parked(
+        self, part: Partition, leader_log: ReplicaLog, follower: int, gen: int, token: int
+    ) -> None:
+        """replica.fetch.wait.max.ms: a parked follower fetch is answered empty, with the
+        high watermark, and the follower fetches again ([J] DelayedFetch expiring) — so an
+        idle follower learns the HW and stays caught up in the leader's eyes."""
+        lead = leader_log.lead
+        if (
+            lead is None
+            or follower not in lead.parked
+            or self._parked_as.get((part.name, follower)) != token
+        ):
+            return
+        lead.parked.discard(follower)
+        self._answer(part, leader_log, follower, lead.follower_leo[follower], gen)
 
     def wake_followers(self, part: Partition, leader_log: ReplicaLog) -> None:
         lead = leader_log.lead

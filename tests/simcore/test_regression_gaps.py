@@ -219,3 +219,14 @@ def test_retention_never_moves_the_log_start_past_the_high_watermark(retention):
         (log_start, _leo, hw, *_rest) = snap[2][0]
         assert log_start <= hw
     assert part.log.log_start <= part.log.hw
+
+
+def test_idle_followers_learn_the_high_watermark_within_replica_fetch_wait_max_ms():
+    # the last records are written at about 1.9 s; the followers' parked fetches are
+    # answered empty after replica.fetch.wait.max.ms (500) with the leader's HW, so every
+    # replica agrees on it long before the end ([J] DelayedFetch expiring)
+    result = run(cluster(messages=20, rate=10, duration=10_000))
+    part = result.sim.cluster.partitions[("t", 0)]
+    assert {r.hw for r in part.replicas.values()} == {20}
+    # and an idle follower keeps being caught up: the ISR never shrinks
+    assert replication_events(result, "isr_shrink") == []
