@@ -7,9 +7,10 @@ million-record run streams a few thousand frames, never millions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from simcore.lag import REFRESH_MS, WINDOW, partition_status
+from simcore.lag import REFRESH_MS, WINDOW, Commit, partition_status
 
 if TYPE_CHECKING:
     from simcore.cluster import Partition
@@ -49,6 +50,7 @@ class Recorder:
         self.broker_offsets: dict[tuple[str, int], list[int]] = {
             (p.topic, p.index): [] for p in self.parts
         }
+        self._statuses: dict[tuple[str, tuple[str, int]], tuple[tuple[int, ...], str]] = {}
         if self.group_rows:
             sim.engine.at(0, self._fetch_broker_offsets)
         self._last_len = 0
@@ -81,6 +83,21 @@ class Recorder:
             or self.snapshots[-1][0] != self.sim.engine.now
         ):
             self._take()
+
+    def _status(self, group: str, tp: tuple[str, int], commits: Sequence[Commit], now: int) -> str:
+        """lag.partition_status, cached: between two commits and two fetches of the log
+        ends, only crossing the STOP threshold can change it."""
+        if not commits:
+            return "OK"
+        offsets = self.broker_offsets[tp]
+        first_t = commits[-WINDOW if len(commits) >= WINDOW else 0][0]
+        last_t = commits[-1][0]
+        key = (len(commits), len(offsets), now // REFRESH_MS, now - last_t > last_t - first_t)
+        cached = self._statuses.get((group, tp))
+        if cached is None or cached[0] != key:
+            cached = (key, partition_status(commits[-WINDOW:], offsets, now))
+            self._statuses[(group, tp)] = cached
+        return cached[1]
 
     def _fetch_broker_offsets(self) -> None:
         for part in self.parts:
@@ -119,7 +136,7 @@ class Recorder:
                         self._stamps[(group, tp)] = (mark, stamp)
                 time_lag = now - stamp if stamp is not None else 0
             commits = history.get((group, part.topic, part.index), ())
-            status = partition_status(commits[-WINDOW:], self.broker_offsets[tp], now)
+            status = self._status(group, tp, commits, now)
             member = states[group].owner_of(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
             groups.append((committed, position, owner, time_lag, status, described))
