@@ -188,3 +188,24 @@ def test_the_window_is_the_last_ten_commits_made_by_then():
     assert window_until(history, 4_500) == history[:5]
     assert window_until(history, 14_000) == history[5:15]
     assert window_until(history, 0) == history[:1]
+
+
+def test_the_recorded_status_is_the_rule_applied_afresh_at_every_step():
+    # the recorder caches statuses; recomputing each one from the history up to its
+    # step must give the same answer
+    import simcore
+
+    scenario_ = dict(simcore.builtin_scenarios())["cooperative-scale-out"]
+    result = simcore.simulate(scenario_)
+    recorder, history = result.sim.recorder, result.sim.coordinator.history
+    checked = set()
+    for snap in recorder.snapshots:
+        now = snap[0]
+        for (group, part), row in zip(recorder.group_rows, snap[3], strict=True):
+            tp = (part.topic, part.index)
+            commits = [c for c in history.get((group, *tp), []) if c[0] <= now]
+            offsets = recorder.broker_offsets[tp][: now // REFRESH_MS + 1]
+            expected = partition_status(commits[-10:], offsets, now) if commits else "OK"
+            assert row[4] == expected, (now, tp)
+            checked.add(row[4])
+    assert {"OK", "WARN", "STALL"} <= checked
