@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from simcore import ledger, playback
+from simcore import ledger, playback, questions
 from simcore.frames import LARGE_RUN_MESSAGES
 from simcore.narrative import describe
 from simcore.producer import render
@@ -182,7 +182,7 @@ class Result:
         return playback.metrics(self, snapshot_index % len(self.sim.recorder.snapshots))
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.scenario.name,
             "seed": self.scenario.seed,
             "digest": self.digest,
@@ -191,6 +191,13 @@ class Result:
             "consumer_groups": self.consumer_groups(),
             "errors": self.errors,
         }
+        if self.scenario.questions:
+            out["questions"] = self.questions()
+        return out
+
+    def questions(self) -> list[dict[str, Any]]:
+        """The scenario's questions with the answers this run gives (questions.py)."""
+        return questions.answers(self)
 
     def event_dict(self, index: int) -> dict[str, Any]:
         time_ms, kind, actor, fields = self.events[index]

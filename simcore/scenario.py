@@ -26,6 +26,7 @@ import yaml
 
 from .errors import ScenarioError
 from .kafka_config import INT_MAX, closest, describe, resolve_config, spec_fields
+from .questions import parse_questions
 from .scenario_checks import (
     FaultContext,
     as_list,
@@ -74,7 +75,8 @@ MAX_DURATION_MS, MAX_PROCESSING_MS, MAX_LATENCY_MS = 3_600_000, 600_000, 1000
 MAX_SEED = 2**63 - 1
 
 TOP_KEYS = ("name", "description", "seed", "duration_ms", "brokers", "network_latency_ms",
-            "broker_config", "topics", "producers", "consumers", "faults")  # fmt: skip
+            "broker_config", "topics", "producers", "consumers", "faults",
+            "questions")  # fmt: skip
 TOPIC_KEYS = ("name", "partitions", "replication_factor", "config")
 PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start_ms", "key",
                  "value",
@@ -123,6 +125,13 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         producers=producers,
         consumers=consumers,
         faults=parse_faults(root.get("faults"), context),
+        questions=parse_questions(
+            root.get("questions"),
+            topics,
+            consumers,
+            [*(p.id for p in producers), *(c.id for c in consumers)],
+            duration_ms,
+        ),
         source=_json_copy(root),
     )
 

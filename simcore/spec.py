@@ -142,6 +142,19 @@ class FaultSpec:
 
 
 @dataclass(frozen=True)
+class QuestionSpec:
+    """A question to predict before the reveal; the run computes its answer
+    (questions.py)."""
+
+    id: str
+    ask: str
+    answer: str  # where the answer is: ledger.<...>, owner <group> <tp> [at <ms>], error <id>
+    kind: str  # "number" or "choice"
+    choices: tuple[str, ...] = ()
+    at_ms: int | None = None  # when to ask it (the step a workshop opens it at)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     seed: int
@@ -154,6 +167,7 @@ class Scenario:
     description: str = ""
     network_latency_ms: int = 1  # one-way, client <-> broker
     broker: BrokerSpec = field(default_factory=BrokerSpec)
+    questions: tuple[QuestionSpec, ...] = ()
     source: Mapping[str, Any] = field(
         default_factory=dict
     )  # the input as given (canonical JSON-able)
