@@ -1,12 +1,13 @@
 from django.urls import path
 
-from playground import export_views, import_views, incident, share_views, views
+from playground import course_views, export_views, import_views, incident, share_views, views
 
 handler400 = "playground.errors.bad_request"
 
 urlpatterns = [
     path("", views.gallery, name="gallery"),
     path("incident", incident.form_view, name="incident"),
+    path("course/<str:name>", course_views.course_page, name="course"),
     path("r/<str:slug>", views.scenario_page, name="scenario"),
     path("r/<str:slug>/edit", views.edit_yaml, name="edit_yaml"),
     path("r/<str:slug>/quick", views.edit_quick, name="edit_quick"),
