@@ -814,12 +814,22 @@
     line.style.height = `${layout._size.h}px`;
     line.style.transform = `translateX(${x}px)`;
     line.dataset.t = String(t);
+    // "No spoilers" (predict.js): a veil over what the chart shows after the step
+    const veil = div.querySelector(":scope > .future-mask");
+    if (veil) {
+      const left = Math.max(x, xa._offset);
+      veil.style.top = line.style.top;
+      veil.style.height = line.style.height;
+      veil.style.transform = `translateX(${left}px)`;
+      veil.style.width = `${Math.max(0, xa._offset + xa._length - left)}px`;
+    }
   }
 
   function attachCursor(div) {
     if (div.querySelector(":scope > .cursor-line")) return;
     div.classList.add("has-cursor");
     div.append(el("div", { class: "cursor-line", "aria-hidden": "true" }));
+    div.append(el("div", { class: "future-mask", "aria-hidden": "true" }));
     div.on("plotly_afterplot", () => placeCursor(div));  // zoom, resize, redraw
   }
 
