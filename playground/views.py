@@ -149,7 +149,7 @@ def _producer_rows(
     for spec in scenario.producers:
         frame = next((p for p in (last or {}).get("producers", []) if p["id"] == spec.id), {})
         counts = (last or {}).get("produce", {}).get(spec.id, {})
-        acks = "all" if spec.acks == -1 else str(spec.acks)
+        acks = spec.acks_text
         rows.append(
             {
                 "id": spec.id,

@@ -189,10 +189,6 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _acks(value: int) -> str:
-    return "all" if value == -1 else str(value)
-
-
 def settings_rows(scenario: Scenario) -> list[tuple[str, str, str]]:
     """(where, setting, value): what an incident write-up lists about the set-up."""
     rows = [("cluster", "brokers", str(scenario.brokers))]
@@ -209,7 +205,7 @@ def settings_rows(scenario: Scenario) -> list[tuple[str, str, str]]:
         ]
     for p in scenario.producers:
         rows += [
-            (f"producer {p.id}", "acks", _acks(p.acks)),
+            (f"producer {p.id}", "acks", p.acks_text),
             (f"producer {p.id}", "enable.idempotence", str(p.enable_idempotence).lower()),
             (
                 f"producer {p.id}",

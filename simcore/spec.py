@@ -71,6 +71,11 @@ class ProducerSpec:
     partitioner: str = "murmur2"  # java: murmur2 (built-in); librdkafka: consistent_random, ...
     config: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def acks_text(self) -> str:
+        """acks as it is written in a client config: all, 1 or 0."""
+        return "all" if self.acks == -1 else str(self.acks)
+
 
 @dataclass(frozen=True)
 class ConsumerSpec:
