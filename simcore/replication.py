@@ -70,8 +70,10 @@ class Replication:
         self.broker_spec = cluster.broker_spec
         self._gen: dict[tuple[str, int], int] = {}
         self._parked_gen: dict[tuple[str, int], int] = {}
-        self._parked_as: dict[tuple[str, int], int] = {}  # the parking each expiry is for
-        self._park_count = 0
+        # (partition, follower, leader): when the follower last parked there, and whether
+        # a timer for it is running
+        self._parked_at: dict[tuple[str, int, int], int] = {}
+        self._expiry_pending: set[tuple[str, int, int]] = set()
 
     # -- follower side ---------------------------------------------------------------------
 
@@ -169,32 +171,33 @@ class Replication:
         else:
             lead.parked.add(follower)
             self._parked_gen[(part.name, follower)] = gen
-            self._park_count += 1
-            self._parked_as[(part.name, follower)] = token = self._park_count
-            self.engine.after(
-                self.broker_spec.replica_fetch_wait_max_ms,
-                self._expire_parked,
-                part,
-                leader_log,
-                follower,
-                gen,
-                token,
-            )
+            key = (part.name, follower, leader_log.broker)
+            self._parked_at[key] = self.engine.now
+            if key not in self._expiry_pending:  # one timer per follower, not one per park
+                self._expiry_pending.add(key)
+                wait = self.broker_spec.replica_fetch_wait_max_ms
+                self.engine.after(wait, self._expire_parked, part, leader_log, follower)
 
-    def _expire_parked(
-        self, part: Partition, leader_log: ReplicaLog, follower: int, gen: int, token: int
-    ) -> None:
+    def _expire_parked(self, part: Partition, leader_log: ReplicaLog, follower: int) -> None:
         """replica.fetch.wait.max.ms: a parked follower fetch is answered empty, with the
         high watermark, and the follower fetches again ([J] DelayedFetch expiring) — so an
-        idle follower learns the HW and stays caught up in the leader's eyes."""
+        idle follower learns the HW and stays caught up in the leader's eyes. A busy
+        follower parks and is woken many times a second: its timer looks at the latest
+        parking and waits for that one."""
+        key = (part.name, follower, leader_log.broker)
         lead = leader_log.lead
-        if (
-            lead is None
-            or follower not in lead.parked
-            or self._parked_as.get((part.name, follower)) != token
-        ):
+        if lead is None or follower not in lead.parked:
+            self._expiry_pending.discard(key)
             return
+        due = self._parked_at[key] + self.broker_spec.replica_fetch_wait_max_ms
+        if self.engine.now < due:
+            self.engine.after(
+                due - self.engine.now, self._expire_parked, part, leader_log, follower
+            )
+            return
+        self._expiry_pending.discard(key)
         lead.parked.discard(follower)
+        gen = self._parked_gen[(part.name, follower)]
         self._answer(part, leader_log, follower, lead.follower_leo[follower], gen)
 
     def wake_followers(self, part: Partition, leader_log: ReplicaLog) -> None:
