@@ -5,26 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from playground.runner import RunData
+from simcore.ledger import GROUP_COUNTERS as GROUP_COLUMNS
+from simcore.ledger import TOPIC_COUNTERS as TOPIC_COLUMNS
 
-TOPIC_COLUMNS = (
-    "sent",
-    "acked",
-    "failed",
-    "in_log",
-    "lost_acked",
-    "log_duplicates",
-    "out_of_order",
-    "expired",
-)
-GROUP_COLUMNS = (
-    "processed_once",
-    "processed_never",
-    "skipped",  # never processed, below the committed offset: lost for this group
-    "unread",  # never processed, at or above it: still to read (lag)
-    "processed_multiple",
-    "expired_unread",
-    "processing_total",
-)
 # processed_never is skipped + unread: a comparison names the two parts, not the sum too
 GROUP_CHANGE_COLUMNS = tuple(c for c in GROUP_COLUMNS if c != "processed_never")
 COLUMN_LABELS = {

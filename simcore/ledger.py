@@ -20,6 +20,27 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+# The counters of the ledger's summary, per topic and per group (in the order pages show them)
+TOPIC_COUNTERS = (
+    "sent",
+    "acked",
+    "failed",
+    "in_log",
+    "lost_acked",
+    "log_duplicates",
+    "out_of_order",
+    "expired",
+)
+GROUP_COUNTERS = (
+    "processed_once",
+    "processed_never",
+    "skipped",  # never processed, below the committed offset: lost for this group
+    "unread",  # never processed, at or above it: still to read (lag)
+    "processed_multiple",
+    "expired_unread",
+    "processing_total",
+)
+
 Interval = tuple[int, int, int]  # [start, stop) with a weight
 Ints = NDArray[np.int64]
 Counts = NDArray[np.int32]

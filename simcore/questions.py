@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from simcore.errors import ScenarioError
 from simcore.kafka_config import describe
+from simcore.ledger import GROUP_COUNTERS, TOPIC_COUNTERS
 from simcore.scenario_checks import (
     as_list,
     as_mapping,
@@ -47,25 +48,6 @@ if TYPE_CHECKING:
 
 MAX_QUESTIONS = 20
 QUESTION_KEYS = ("id", "ask", "answer", "choices", "at_ms")
-GROUP_COUNTERS = (
-    "processed_once",
-    "processed_never",
-    "processed_multiple",
-    "skipped",
-    "unread",
-    "expired_unread",
-    "processing_total",
-)
-TOPIC_COUNTERS = (
-    "sent",
-    "acked",
-    "failed",
-    "in_log",
-    "lost_acked",
-    "log_duplicates",
-    "expired",
-    "out_of_order",
-)
 ANSWER_FORMS = (
     "ledger.groups.<group>.<counter>, ledger.topics.<topic>.<counter>,"
     " owner <group> <topic>-<partition> [at <ms>], error <client id>"
