@@ -26,10 +26,16 @@ def _inline(text: str) -> str:
     return out
 
 
-def _block(lines: list[str]) -> str:
+def _hashes(line: str) -> int:
+    return len(line) - len(line.lstrip("#"))
+
+
+def _block(lines: list[str], top: int) -> str:
     first = lines[0]
     if first.startswith("#"):
-        level = min(len(first) - len(first.lstrip("#")), 3) + 2  # h3..h5 inside a page
+        # the text's shallowest heading is an h3 (its card's title is the h2), deeper ones
+        # follow without skipping a level, down to h5
+        level = min(3 + _hashes(first) - top, 5)
         return f"<h{level}>{_inline(first.lstrip('#').strip())}</h{level}>"
     if all(line.lstrip().startswith(("- ", "* ")) or line.startswith("  ") for line in lines):
         items: list[str] = []
@@ -52,7 +58,8 @@ def render_markdown(text: str) -> SafeString:
             blocks.append([])
         else:
             blocks[-1].append(line)
-    html = "\n".join(_block(lines) for lines in blocks if lines)
+    top = min((_hashes(b[0]) for b in blocks if b and b[0].startswith("#")), default=1)
+    html = "\n".join(_block(lines, top) for lines in blocks if lines)
     return mark_safe(html)
 
 

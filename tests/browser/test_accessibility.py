@@ -105,3 +105,20 @@ def test_the_player_works_from_the_keyboard_alone(page: Page, live_url: str) -> 
     expect(page.locator("#player")).to_have_attribute("data-step", str(before + 1))
     # The event log, a scrolled region, can be reached and read.
     expect(page.locator("#events")).to_have_attribute("tabindex", "0")
+
+
+def test_headings_never_skip_a_level(page: Page, live_url: str) -> None:
+    # a description's "## What to watch" is an h3 under its card's h2 (it was an h4)
+    found = {}
+    for name, path in [
+        ("scenario", f"/r/{scenarios.save(builtin_scenario('librdkafka-auto-commit'))}"),
+        ("course", "/course/kafka-semantics"),
+    ]:
+        page.goto(live_url + path)
+        page.add_script_tag(url=live_url + AXE)
+        found[name] = page.evaluate(
+            """async () => (await axe.run(document, { runOnly: ["heading-order"] }))
+                .violations.map((v) => v.nodes.map((n) => n.target.join(" ")))"""
+        )
+    assert found == {"scenario": [], "course": []}, found
+    assert page.locator("h3").count() > 0
