@@ -84,21 +84,9 @@ def page_figures(browser: Any, base: str, path: str) -> dict[str, Any]:
             .reduce((n, r) => n + (r.decodedBodySize || 0), 0)"""
     )
     height = page.evaluate("() => document.documentElement.scrollHeight")
-    page.locator(".speed select").select_option("100")
-    page.evaluate(
-        """() => { window.drawn = 0; window.t0 = performance.now();
-            document.getElementById('player')
-                .addEventListener('player:step', () => { window.drawn += 1; }); }"""
-    )
-    page.get_by_role("button", name="Play", exact=True).click()
-    page.wait_for_function(
-        "() => document.getElementById('player').dataset.playing === 'false'", timeout=300_000
-    )
-    played = page.evaluate(
-        """() => { const ms = performance.now() - window.t0;
-            return { steps: Number(document.getElementById('player').dataset.step), ms,
-                     drawn: window.drawn }; }"""
-    )
+    from tests.browser.helpers import play_at_full_speed  # after available(): playwright
+
+    played = play_at_full_speed(page, 300_000)
     page.close()
     return {"js_bytes": js, "height": height, **played}
 

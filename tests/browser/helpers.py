@@ -32,3 +32,25 @@ def scrub_to_time(page: Page, at_ms: int) -> None:
         }""",
         at_ms,
     )
+
+
+def play_at_full_speed(page: Page, timeout_ms: int) -> dict[str, float]:
+    """Play the loaded run from its current step at 100x to the end: the steps reached, the
+    milliseconds it took and how many steps the player drew (Performance API). Used by the
+    playback test and by bench/browser.py."""
+    page.locator(".speed select").select_option("100")
+    page.evaluate(
+        """() => { window.drawn = 0; window.t0 = performance.now();
+            document.getElementById('player')
+                .addEventListener('player:step', () => { window.drawn += 1; }); }"""
+    )
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.wait_for_function(
+        "() => document.getElementById('player').dataset.playing === 'false'",
+        timeout=timeout_ms,
+    )
+    played: dict[str, float] = page.evaluate(
+        """() => ({ steps: Number(document.getElementById('player').dataset.step),
+                    ms: performance.now() - window.t0, drawn: window.drawn })"""
+    )
+    return played
