@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from simcore import Result
-from simcore.narrative import describe
+from simcore.report.narrative import describe
 
 MAX_CAPTIONS = 40
 PER_KIND = 6  # a churning group would narrate nothing but rebalances

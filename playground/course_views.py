@@ -1,5 +1,5 @@
 """Course pages: a course's chapters and scenarios, in order, each linked to its permalink
-(simcore/courses.py holds the courses)."""
+(simcore/scenario/courses.py holds the courses)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from playground import scenarios
 from playground.errors import error_page, error_payload
 from playground.markup import first_paragraph, render_inline, render_markdown
 from simcore import builtin_scenario
-from simcore.courses import courses
+from simcore.scenario.courses import courses
 
 
 @require_safe

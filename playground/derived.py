@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from simcore import Result
-from simcore.playback import Snap
+from simcore.report.playback import Snap
 
 LOG_ORDER_LIMIT = 200  # records per partition in the log-order table; beyond, counts only
 LOST_PREFIX = "lost (acknowledged"

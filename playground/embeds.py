@@ -15,7 +15,7 @@ from django.urls import Resolver404, resolve
 
 from playground.numbers import parse_int
 from simcore import Scenario, ScenarioError
-from simcore.scenario import MAX_DURATION_MS
+from simcore.scenario.parse import MAX_DURATION_MS
 
 # What each panel name shows. "stage" is the player's strip and chart together.
 PANELS = {

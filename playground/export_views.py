@@ -1,5 +1,5 @@
 """Downloads of a run (issue 12): the CSV files, the full run as JSON and the Markdown
-summary, written by `simcore.export` from the run the web already keeps (no new
+summary, written by `simcore.report.export` from the run the web already keeps (no new
 simulation for a run that was shown). A run with more than 5,000 messages keeps counts,
 not rows: its messages.csv has the header alone, and its event log the events the player
 has (sampled; `python -m simcore run FILE --csv DIR` writes every one).
@@ -19,8 +19,9 @@ from django.views.decorators.http import require_safe
 from playground import caching, runner
 from playground.share_views import site_of
 from playground.views import _scenario_or_404
-from simcore import Scenario, export
+from simcore import Scenario
 from simcore import __version__ as SIMCORE_VERSION
+from simcore.report import export
 
 CONTENT_TYPES = {
     ".csv": "text/csv; charset=utf-8",

@@ -27,7 +27,7 @@ import gc
 from typing import Any
 
 from simcore import Result
-from simcore.playback import Snap
+from simcore.report.playback import Snap
 
 # The consumer no longer holds what it polled: it crashed, failed or closed.
 DROPS_IN_HAND = frozenset({"crash", "consumer_failed", "closed"})

@@ -1,7 +1,7 @@
 """Describe your cluster the way you already do (issue 12): paste a client's .properties,
 a Spring Boot application.yml / .properties or a librdkafka dict into a scenario, and get
 the scenario's clients back as .properties or Spring YAML. The parsing is simcore's
-(`simcore.config_import`); this module is the form around it.
+(`simcore.scenario.config_import`); this module is the form around it.
 
 The warnings (real Kafka settings the playground does not model, and how a format's own
 defaults were read) are shown with the new run and written into its description, so the
@@ -22,7 +22,7 @@ from playground.errors import scenario_error_payload
 from playground.export_views import file_stem
 from playground.views import _scenario_or_404
 from simcore import Scenario, ScenarioError, parse_scenario
-from simcore import config_import as ci
+from simcore.scenario import config_import as ci
 
 FORMAT_LABELS = {
     "properties": "Java client .properties",

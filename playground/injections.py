@@ -20,7 +20,7 @@ from typing import Any
 from playground.numbers import MAX_DIGITS, parse_int
 from playground.scenarios import source_of
 from simcore import Scenario, ScenarioError, parse_scenario
-from simcore.scenario import MAX_PROCESSING_MS
+from simcore.scenario.parse import MAX_PROCESSING_MS
 
 CRASH_RESTART_AFTER_MS = 1000
 SLOWDOWN_FACTOR = 5

@@ -27,7 +27,7 @@ from typing import Any
 
 from playground import captions, derived, fates, streams
 from simcore import Result, RunBudgetExceeded, Scenario, SimcoreError, scenario_digest
-from simcore.simulation import Simulation
+from simcore.run.simulation import Simulation
 
 MAX_FRAMES = 2000
 MIN_FRAMES = 100

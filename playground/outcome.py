@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from playground.runner import RunData
-from simcore.ledger import GROUP_COUNTERS as GROUP_COLUMNS
-from simcore.ledger import TOPIC_COUNTERS as TOPIC_COLUMNS
+from simcore.scenario.questions import GROUP_COUNTERS as GROUP_COLUMNS
+from simcore.scenario.questions import TOPIC_COUNTERS as TOPIC_COLUMNS
 
 # processed_never is skipped + unread: a comparison names the two parts, not the sum too
 GROUP_CHANGE_COLUMNS = tuple(c for c in GROUP_COLUMNS if c != "processed_never")

@@ -1,7 +1,7 @@
 """`/metrics/<slug>`: a run's metrics at one point, in the Prometheus text format (0.0.4).
 
 The client metrics are simcore's (`Result.metrics()`, Kafka's names), rendered by
-`simcore.playback.prometheus_text` as the JMX exporter names them, label values escaped
+`simcore.report.playback.prometheus_text` as the JMX exporter names them, label values escaped
 there. Next to them, the consumer-group gauges Grafana's usual Kafka dashboards read,
 named as kafka_exporter (danielqsj/kafka_exporter) writes them: `kafka_consumergroup_lag`
 and friends.
@@ -19,7 +19,7 @@ from typing import Any
 
 from playground.numbers import MAX_DIGITS, is_number, parse_int
 from simcore import ScenarioError
-from simcore.playback import prometheus_text
+from simcore.report.playback import prometheus_text
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 POINT_FIELDS = ("step", "t", "live")

@@ -28,8 +28,8 @@ from simcore import (
     parse_scenario,
     scenario_digest,
 )
-from simcore.setting_notes import setting_notes
-from simcore.spec import CLIENTS, COMMIT_STRATEGIES, RESET_POLICIES
+from simcore.scenario.setting_notes import setting_notes
+from simcore.scenario.spec import CLIENTS, COMMIT_STRATEGIES, RESET_POLICIES
 
 MAX_TEXT_BYTES = 100_000  # pasted YAML/JSON; checked before parsing
 SLUG_LENGTH = 16
@@ -154,7 +154,7 @@ def _current(scenario: Scenario, index: int, key: str) -> str:
 
 def quick_fields(scenario: Scenario) -> list[dict[str, Any]]:
     """Per consumer: its id, the fields with their current (resolved) values, and notes on
-    settings Kafka accepts that still change the lesson (simcore.setting_notes)."""
+    settings Kafka accepts that still change the lesson (simcore.scenario.setting_notes)."""
     notes = setting_notes(scenario)
     return [
         {

@@ -15,7 +15,7 @@ from typing import Any
 
 from playground.scenarios import source_of, typed
 from simcore import Scenario, ScenarioError, parse_scenario
-from simcore.spec import COMMIT_STRATEGIES
+from simcore.scenario.spec import COMMIT_STRATEGIES
 
 IGNORED_PATHS = ("name", "description")
 

@@ -45,7 +45,7 @@ from playground.errors import (
 from playground.markup import first_paragraph, render_inline, render_markdown
 from playground.numbers import parse_int, shown
 from simcore import Scenario, ScenarioError, parse_scenario
-from simcore.scenario import MAX_DURATION_MS
+from simcore.scenario.parse import MAX_DURATION_MS
 
 MAX_BODY_BYTES = scenarios.MAX_TEXT_BYTES
 

@@ -9,10 +9,11 @@
 
 from collections.abc import Callable
 
-from simcore.builtins import builtin_scenario, builtin_scenarios
-from simcore.errors import InvariantViolation, RunBudgetExceeded, ScenarioError, SimcoreError
-from simcore.result import Result
-from simcore.scenario import (
+from simcore.kernel.errors import InvariantViolation, RunBudgetExceeded, ScenarioError, SimcoreError
+from simcore.report.result import Result
+from simcore.run.simulation import VERSION, Simulation
+from simcore.scenario.builtins import builtin_scenario, builtin_scenarios
+from simcore.scenario.parse import (
     canonical_json,
     load_scenario,
     loads_scenario,
@@ -20,8 +21,7 @@ from simcore.scenario import (
     scenario_digest,
     scenario_to_data,
 )
-from simcore.simulation import VERSION, Simulation
-from simcore.spec import Scenario
+from simcore.scenario.spec import Scenario
 
 __version__ = VERSION
 

@@ -3,7 +3,7 @@
 
 ``--csv DIR`` writes timeline.csv, events.csv, messages.csv and lag.csv into DIR (created if
 missing); ``--markdown`` prints a Markdown summary instead of the text one; ``--run-json
-FILE`` writes the whole run as versioned JSON (docs/run-format.md). See `simcore.export`.
+FILE`` writes the whole run as versioned JSON (docs/run-format.md). See `simcore.report.export`.
 
 Exit status: 0 on success, 2 with a one-line message on stderr for an invalid
 scenario (or a bad command line), 1 if the run itself failed an invariant.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simcore.errors import ScenarioError, SimcoreError
+from simcore.kernel.errors import ScenarioError, SimcoreError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +50,7 @@ class Exports:
 
 
 def _list() -> int:
-    from simcore.builtins import builtin_scenarios
+    from simcore.scenario.builtins import builtin_scenarios
 
     for slug, scenario in builtin_scenarios():
         print(f"builtin:{slug:<32} {scenario.name}")
@@ -59,8 +59,8 @@ def _list() -> int:
 
 def _run(path: str, *, as_json: bool, check: bool, exports: Exports | None = None) -> int:
     from simcore import simulate
-    from simcore.builtins import builtin_scenario
-    from simcore.scenario import load_scenario
+    from simcore.scenario.builtins import builtin_scenario
+    from simcore.scenario.parse import load_scenario
 
     try:
         if path.startswith("builtin:"):
@@ -85,7 +85,7 @@ def _run(path: str, *, as_json: bool, check: bool, exports: Exports | None = Non
     if as_json:
         print(json.dumps(summary, sort_keys=False))
     elif exports.markdown:
-        from simcore.export import markdown_summary
+        from simcore.report.export import markdown_summary
 
         print(markdown_summary(result.scenario, summary), end="")
     else:
@@ -95,7 +95,7 @@ def _run(path: str, *, as_json: bool, check: bool, exports: Exports | None = Non
 
 def _write_exports(result: Any, summary: dict[str, Any], exports: Exports) -> None:
     from simcore import __version__
-    from simcore.export import csv_files, run_document
+    from simcore.report.export import csv_files, run_document
 
     if exports.csv_dir is None and exports.run_json is None:
         return

@@ -1,5 +1,5 @@
 """Assignments of real librdkafka consumer groups on the mock cluster, compared with
-``simcore.assignors.assign(..., client="librdkafka")`` given the same member ids (the
+``simcore.consumer.assignors.assign(..., client="librdkafka")`` given the same member ids (the
 mock picks them) and subscriptions, and with a simulated run of the same group.
 
 Each group forms in one generation (three consumers join within the mock's initial
@@ -17,7 +17,7 @@ import confluent_kafka
 import pytest
 
 import simcore
-from simcore.assignors import assign
+from simcore.consumer.assignors import assign
 from tests.oracle.mock_cluster import MockCluster, wait_for
 
 TopicPartition = tuple[str, int]

@@ -2,7 +2,7 @@
 
 Each partitioner's real producer writes the same keys to topics of 1, 3, 6, 7 and 60
 partitions on the mock cluster; the partition of every delivery report is compared with
-``simcore.partitioner`` and with where a simulated run of a librdkafka producer put the
+``simcore.producer.partitioner`` and with where a simulated run of a librdkafka producer put the
 same record.
 """
 
@@ -14,7 +14,7 @@ import confluent_kafka
 import pytest
 
 import simcore
-from simcore.partitioner import key_path, librdkafka_partition
+from simcore.producer.partitioner import key_path, librdkafka_partition
 from tests.oracle.mock_cluster import MockCluster
 
 HASHING = ("consistent", "consistent_random", "murmur2", "murmur2_random", "fnv1a", "fnv1a_random")

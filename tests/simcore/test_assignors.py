@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simcore.assignors import STRATEGIES, assign, range_assign, revoked_and_added
+from simcore.consumer.assignors import STRATEGIES, assign, range_assign, revoked_and_added
 
 STICKY = ("sticky", "cooperative-sticky")
 

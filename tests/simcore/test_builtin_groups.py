@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import simcore
-from simcore.builtins import SCENARIO_DIR
+from simcore.scenario.builtins import SCENARIO_DIR
 
 CHAPTER = [
     "slow-consumer-lag-grows",

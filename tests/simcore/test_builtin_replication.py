@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import simcore
-from simcore.builtins import SCENARIO_DIR
-from simcore.partitioner import librdkafka_partition, partition_for_key
+from simcore.producer.partitioner import librdkafka_partition, partition_for_key
+from simcore.scenario.builtins import SCENARIO_DIR
 
 CHAPTER = [
     "acks-0-fire-and-forget",

@@ -1,4 +1,4 @@
-"""The built-in scenario library (simcore/scenarios/): what each one shows a learner.
+"""The built-in scenario library (simcore/scenario/library/): what each one shows a learner.
 
 Each test pins the outcome the scenario's description promises: the ledger counts, the
 message ids lost or duplicated, the `kafka-consumer-groups.sh --describe` row, the errors,
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import simcore
-from simcore.builtins import SCENARIO_DIR
+from simcore.scenario.builtins import SCENARIO_DIR
 
 HEADINGS = (
     "What to watch",

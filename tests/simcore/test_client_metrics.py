@@ -3,7 +3,7 @@ SampledStat, Rate, Avg, Max; 2 samples of 30 s), each value worked out by hand."
 
 import pytest
 
-from simcore.client_metrics import Sensor
+from simcore.kernel.client_metrics import Sensor
 from tests.simcore.helpers import consumer, run, scenario
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from simcore import ScenarioError, builtin_scenario, parse_scenario
-from simcore.config_import import (
+from simcore.scenario.config_import import (
     apply,
     parse_properties,
     read,

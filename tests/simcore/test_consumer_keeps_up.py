@@ -4,7 +4,7 @@ just handed out, its answer was dropped as stale, and nothing fetched again)."""
 
 import pytest
 
-from simcore.spec import COMMIT_STRATEGIES
+from simcore.scenario.spec import COMMIT_STRATEGIES
 from tests.simcore.helpers import consumer, run, scenario
 
 RATE = 20_000

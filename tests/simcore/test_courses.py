@@ -1,10 +1,10 @@
-"""Courses: built-ins in chapters, checked like scenarios (simcore/courses.py)."""
+"""Courses: built-ins in chapters, checked like scenarios (simcore/scenario/courses.py)."""
 
 import pytest
 
 import simcore
-from simcore.courses import courses, parse_course
-from simcore.errors import ScenarioError
+from simcore.kernel.errors import ScenarioError
+from simcore.scenario.courses import courses, parse_course
 
 
 def test_the_course_follows_the_curriculum_and_covers_every_built_in():

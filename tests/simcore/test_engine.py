@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from simcore.engine import Engine, derive_seed
-from simcore.errors import RunBudgetExceeded
+from simcore.kernel.engine import Engine, derive_seed
+from simcore.kernel.errors import RunBudgetExceeded
 from tests.simcore.helpers import consumer, run, scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""simcore.export and the CLI's --csv / --markdown / --run-json (issue 12): what a file
+"""simcore.report.export and the CLI's --csv / --markdown / --run-json (issue 12): what a file
 holds, read back the way a spreadsheet or a script would."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from simcore import __version__, builtin_scenario, parse_scenario, scenario_digest, simulate
 from simcore.cli import main
-from simcore.export import (
+from simcore.report.export import (
     RUN_FORMAT,
     RUN_FORMAT_VERSION,
     csv_files,

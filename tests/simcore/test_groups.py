@@ -168,9 +168,9 @@ def test_it_fails_a_commit_after_the_poll_timeout_on_the_client():
 
 
 def test_a_broker_refuses_a_commit_from_a_member_or_generation_it_does_not_know():
-    from simcore.engine import Engine
-    from simcore.group import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, Group
-    from simcore.timeline import Timeline
+    from simcore.groups.classic import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, Group
+    from simcore.kernel.engine import Engine
+    from simcore.kernel.timeline import Timeline
 
     engine = Engine(1, 1000)
     group = Group("g", engine, Timeline(lambda: engine.now), 0)

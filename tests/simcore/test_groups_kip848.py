@@ -8,8 +8,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import simcore
-from simcore.engine import Engine
-from simcore.group_kip848 import (
+from simcore.groups.kip848 import (
     FENCED_MEMBER_EPOCH,
     STABLE,
     STALE_MEMBER_EPOCH,
@@ -17,8 +16,9 @@ from simcore.group_kip848 import (
     UNREVOKED,
     ConsumerGroup,
 )
-from simcore.server_assignors import uniform
-from simcore.timeline import Timeline
+from simcore.groups.server_assignors import uniform
+from simcore.kernel.engine import Engine
+from simcore.kernel.timeline import Timeline
 from tests.simcore.helpers import run, scenario
 
 T = [("t", p) for p in range(4)]

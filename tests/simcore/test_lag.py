@@ -1,6 +1,6 @@
 """Lag definitions and the Burrow-style status, on hand-made commit windows and runs."""
 
-from simcore.lag import REFRESH_MS, catch_up_ms, group_status, partition_status, window_until
+from simcore.run.lag import REFRESH_MS, catch_up_ms, group_status, partition_status, window_until
 from tests.simcore.helpers import consumer, run, scenario
 
 # Burrow's rules (lag.py), on hand-made windows: commits every 10 s (one broker offset

@@ -13,7 +13,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simcore.ledger import group_counts, intervals, out_of_order, topic_counts
+from simcore.report.ledger import group_counts, intervals, out_of_order, topic_counts
 
 
 def seqs(top: int):

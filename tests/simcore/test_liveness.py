@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simcore
-from simcore.spec import COMMIT_STRATEGIES
+from simcore.scenario.spec import COMMIT_STRATEGIES
 
 PRODUCE_UNTIL_MS = 14_000
 HEALED_MS = 16_000

@@ -3,14 +3,14 @@
 import re
 from pathlib import Path
 
-from simcore.narrative import _TEXT
+from simcore.report.narrative import _TEXT
 
 SIMCORE = Path(__file__).resolve().parents[2] / "simcore"
 
 
 def test_it_describes_every_recorded_event_kind():
     recorded = set()
-    for path in SIMCORE.glob("*.py"):
+    for path in SIMCORE.rglob("*.py"):
         recorded |= set(re.findall(r'\.record\(\s*"([a-z_]+)"', path.read_text()))
     assert recorded and recorded <= set(_TEXT), sorted(recorded - set(_TEXT))
 

@@ -3,7 +3,7 @@ import zlib
 import pytest
 
 import simcore
-from simcore.partitioner import (
+from simcore.producer.partitioner import (
     _fnv1a_abs,
     fnv1a,
     key_path,

@@ -1,6 +1,6 @@
-"""The bulk partitioners (simcore.partitioner_bulk) equal the scalar ones key for key.
+"""The bulk partitioners (simcore.producer.partitioner_bulk) equal the scalar ones key for key.
 
-The scalar functions in simcore.partitioner are the reference (Kafka's own murmur2
+The scalar functions in simcore.producer.partitioner are the reference (Kafka's own murmur2
 vectors in test_partitioner.py, the real librdkafka in tests/oracle); here every hashing
 partitioner of both client families is compared over arbitrary keys, every template
 shape the scenario validator accepts is rendered both ways, and a producer's bulk
@@ -16,8 +16,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import simcore
-from simcore.partitioner import librdkafka_partition, murmur2, partition_for_key
-from simcore.partitioner_bulk import (
+from simcore.producer.partitioner import librdkafka_partition, murmur2, partition_for_key
+from simcore.producer.partitioner_bulk import (
     BLOCK,
     KeyedPartitions,
     murmur2_many,
@@ -25,7 +25,7 @@ from simcore.partitioner_bulk import (
     partitions_of_keys,
     render_keys,
 )
-from simcore.producer import render
+from simcore.producer.producer import render
 
 FAMILIES = [("java", "murmur2_random")] + [
     ("librdkafka", p)
@@ -66,7 +66,7 @@ def test_it_hashes_every_key_as_the_scalar_partitioners_do(keys, count, family):
     assert bulk == [scalar_partition(client, partitioner, k, count) for k in keys]
 
 
-# Template pieces as scenario_checks.check_template allows them: text (braces escaped,
+# Template pieces as scenario.checks.check_template allows them: text (braces escaped,
 # any characters) and {i} with an optional format spec 0?\d{0,2}[dxX]?.
 SPECS = st.builds(
     lambda zero, width, kind: zero + width + kind,

@@ -1,7 +1,7 @@
 """Frames, metrics and the Prometheus text format."""
 
 import simcore
-from simcore.playback import prometheus_text
+from simcore.report.playback import prometheus_text
 from tests.simcore.helpers import consumer, run, scenario
 
 

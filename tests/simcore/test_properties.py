@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simcore
-from simcore.spec import COMMIT_STRATEGIES, CRASH_POINTS
+from simcore.scenario.spec import COMMIT_STRATEGIES, CRASH_POINTS
 
 consumers_st = st.lists(
     st.fixed_dictionaries(

@@ -1,9 +1,9 @@
-"""Questions authored in a scenario, answered by the run (simcore/questions.py)."""
+"""Questions authored in a scenario, answered by the run (simcore/scenario/questions.py)."""
 
 import pytest
 
 import simcore
-from simcore.errors import ScenarioError
+from simcore.kernel.errors import ScenarioError
 from tests.simcore.helpers import consumer, run, scenario
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from simcore.log import Batch
-from simcore.retention import deletable, segment_bases
+from simcore.broker.log import Batch
+from simcore.broker.retention import deletable, segment_bases
 from tests.simcore.helpers import consumer, run, scenario
 
 RETAINED = {"retention.ms": 10000, "segment.ms": 2000}

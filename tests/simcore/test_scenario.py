@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simcore.errors import ScenarioError
-from simcore.kafka_config import INT_MAX
-from simcore.scenario import (
+from simcore.kernel.errors import ScenarioError
+from simcore.scenario.kafka_config import INT_MAX
+from simcore.scenario.parse import (
     canonical_json,
     load_scenario,
     loads_scenario,
@@ -832,8 +832,8 @@ def test_it_raises_only_scenario_errors_on_mutated_broker_scenarios(
 def test_it_documents_every_property_and_fault() -> None:
     from pathlib import Path
 
-    from simcore.kafka_config import CATALOGS
-    from simcore.spec import FAULT_ACTIONS
+    from simcore.scenario.kafka_config import CATALOGS
+    from simcore.scenario.spec import FAULT_ACTIONS
 
     doc = (Path(__file__).parents[2] / "docs" / "scenario-format.md").read_text("utf-8")
     for cat in CATALOGS.values():

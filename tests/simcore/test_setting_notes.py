@@ -1,7 +1,7 @@
 """Settings Kafka accepts that still change the lesson get a note naming the field."""
 
 from simcore import parse_scenario
-from simcore.setting_notes import setting_notes
+from simcore.scenario.setting_notes import setting_notes
 from tests.simcore.helpers import consumer, scenario
 
 

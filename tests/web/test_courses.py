@@ -5,7 +5,7 @@ from django.test import Client
 
 from playground import scenarios
 from simcore import builtin_scenario
-from simcore.courses import courses
+from simcore.scenario.courses import courses
 
 
 @pytest.mark.django_db

@@ -1,0 +1,479 @@
+"""Brokers and partitions as clients see them: produce, fetch, metadata.
+
+The partition's replicas, leader and ISR live here; how they change lives in
+``replication`` (followers, ISR, HW) and ``controller`` (liveness, elections).
+Every request travels one network hop each way; a request to a dead broker fails
+as a disconnect (NETWORK_EXCEPTION) and a broker that does not lead the partition
+answers NOT_LEADER_OR_FOLLOWER, after which clients refresh their metadata.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from simcore.broker.controller import NETWORK_EXCEPTION, Controller
+from simcore.broker.log import Batch, ReplicaLog
+from simcore.broker.network import Network
+from simcore.broker.replication import NOT_LEADER_OR_FOLLOWER, LeaderState, Replication
+from simcore.broker.retention import Retention
+from simcore.scenario.spec import Scenario, TopicSpec
+
+if TYPE_CHECKING:
+    from simcore.kernel.engine import Engine
+    from simcore.kernel.timeline import Timeline
+
+MAX_PARTITION_FETCH_BYTES = 1_048_576  # max.partition.fetch.bytes default
+
+NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
+OUT_OF_ORDER_SEQUENCE = "OUT_OF_ORDER_SEQUENCE_NUMBER"
+UNKNOWN_PRODUCER_ID = "UNKNOWN_PRODUCER_ID"
+INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"
+REQUEST_TIMED_OUT = "REQUEST_TIMED_OUT"
+OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
+# Retriable in both clients ([J] RetriableException subclasses). The idempotent producer's
+# own errors (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH) are
+# not: each client decides about them itself (simcore.producer.idempotence).
+RETRIABLE_PRODUCE_ERRORS = (
+    NOT_ENOUGH_REPLICAS,
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    NOT_LEADER_OR_FOLLOWER,
+    NETWORK_EXCEPTION,
+    REQUEST_TIMED_OUT,
+    "LEADER_NOT_AVAILABLE",
+)
+
+ProduceCallback = Callable[[str | None, int], None]
+FetchCallback = Callable[..., None]  # (offset, batches, error=None, idle_rounds=0)
+
+
+def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
+    """Answer with ``error`` although the batch was appended (the duplicate hazard)."""
+    return lambda _error, _base: respond(error, -1)
+
+
+class ProduceWait:
+    """An acks=all produce waiting for the ISR (Kafka's DelayedProduce): answered once —
+    when the HW passes it, when the ISR or the leadership changes, or with
+    REQUEST_TIMED_OUT when the request's own timeout runs out first."""
+
+    __slots__ = ("deadline", "done", "producer", "respond", "timeout")
+
+    def __init__(self, respond: ProduceCallback, now: int, timeout: int, producer: str) -> None:
+        self.respond = respond
+        self.timeout = timeout
+        self.deadline = now + timeout
+        self.producer = producer
+        self.done = False
+
+    def __call__(self, error: str | None, base: int) -> None:
+        if not self.done:
+            self.done = True
+            self.respond(error, base)
+
+
+class FetchWaiter:
+    __slots__ = ("cycle", "done", "min_bytes", "offset", "parked_at", "respond")
+
+    def __init__(
+        self, offset: int, min_bytes: int, respond: FetchCallback, parked_at: int, cycle: int
+    ) -> None:
+        self.offset = offset
+        self.min_bytes = min_bytes
+        self.respond = respond
+        self.done = False
+        self.parked_at = parked_at
+        self.cycle = cycle  # fetch.max.wait.ms plus the round trip of the next fetch
+
+    def idle_rounds(self, now: int) -> int:
+        """Empty long-poll rounds (answered at fetch.max.wait.ms, fetched again) that
+        passed while parked: they change nothing but the fetch metrics, so they are
+        counted here instead of being simulated one by one."""
+        return (now - self.parked_at) // self.cycle if self.cycle else 0
+
+
+class Partition:
+    """One partition: its replicas and the controller's view of leader and ISR."""
+
+    def __init__(self, spec: TopicSpec, index: int, brokers: list[int]) -> None:
+        self.topic = spec.name
+        self.index = index
+        self.spec = spec
+        self.name = f"{spec.name}-{index}"
+        self.replica_order = brokers
+        self.min_isr = min(spec.min_insync_replicas, len(brokers))  # capped at the RF
+        self.replicas = {b: ReplicaLog(b) for b in brokers}
+        self.leader: int | None = brokers[0]
+        self.leader_epoch = 0
+        self.isr = list(brokers)
+        self.unclean_elections = 0
+
+    @property
+    def log(self) -> ReplicaLog:
+        """The log of the current leader. While the partition is offline: the log of the
+        replica a clean election picks when it returns — the first member of the last ISR
+        in replica order (KRaft keeps the last leader in the ISR when it dies) — not the
+        preferred replica, which may have been out of sync (and lacks acknowledged
+        records) for a long time."""
+        if self.leader is not None:
+            return self.replicas[self.leader]
+        for broker in self.replica_order:
+            if broker in self.isr:
+                return self.replicas[broker]
+        return self.replicas[self.replica_order[0]]
+
+    def leading_replicas(self) -> list[ReplicaLog]:
+        return [self.replicas[b] for b in self.replica_order if self.replicas[b].lead is not None]
+
+
+class Metadata:
+    """A client's view of partition leaders, refreshed from the cluster on errors."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.leaders = {tp: part.leader for tp, part in cluster.partitions.items()}
+        self._refreshing = False
+
+    def leader(self, tp: tuple[str, int]) -> int | None:
+        return self.leaders[tp]
+
+    def refresh(self) -> None:
+        if not self._refreshing:
+            self._refreshing = True
+            self.cluster.engine.after(2 * self.cluster.latency, self._refreshed)
+
+    def _refreshed(self) -> None:
+        self._refreshing = False
+        self.leaders = {tp: part.leader for tp, part in self.cluster.partitions.items()}
+
+
+class Cluster:
+    def __init__(self, engine: Engine, scenario: Scenario, timeline: Timeline) -> None:
+        self.engine = engine
+        self.timeline = timeline
+        self.latency = scenario.network_latency_ms
+        self.broker_spec = scenario.broker
+        self.network = Network(scenario.brokers, scenario.network_latency_ms)
+        self.alive = self.network.alive  # the same list (hot paths read it often)
+        self.partitions: dict[tuple[str, int], Partition] = {}
+        for t_index, topic in enumerate(scenario.topics):
+            for p in range(topic.partitions):
+                first = (t_index + p) % scenario.brokers
+                brokers = [(first + k) % scenario.brokers for k in range(topic.replication_factor)]
+                self.partitions[(topic.name, p)] = Partition(topic, p, brokers)
+        self.partition_list = list(self.partitions.values())
+        self.partition_counts = {t.name: t.partitions for t in scenario.topics}
+        self.replication = Replication(self)
+        self.controller = Controller(self)
+        self.retention = Retention(self)
+
+    def start(self) -> None:
+        self.controller.start()
+        self.retention.start()
+        if any(len(p.replica_order) > 1 for p in self.partition_list):
+            self.engine.after(
+                self.broker_spec.replica_lag_time_max_ms // 2, self.replication.check_isr
+            )
+
+    # -- produce -------------------------------------------------------------------------
+
+    def send_produce(
+        self,
+        broker: int,
+        tp: tuple[str, int],
+        batch: Batch,
+        acks: int,
+        on_response: ProduceCallback,
+        injected: str | None = None,
+        timeout_ms: int = 30_000,
+    ) -> None:
+        """Client side: the request goes out now; ``on_response`` runs at the client.
+        ``injected`` is a scenario fault: the broker answers with that error (after
+        appending, for NOT_ENOUGH_REPLICAS_AFTER_APPEND). ``timeout_ms`` is the
+        ProduceRequest's timeout, which the broker enforces on acks=all (Java sends
+        request.timeout.ms, [J] Sender.sendProduceRequest; librdkafka its topic-level
+        request.timeout.ms, [R] src/rdkafka_msgset_writer.c)."""
+
+        respond = partial(self._produce_response, broker, on_response)
+        self.engine.after(
+            self.latency, self._produce, broker, tp, batch, acks, respond, injected, timeout_ms
+        )
+
+    def _produce_response(
+        self, broker: int, on_response: ProduceCallback, error: str | None, base: int
+    ) -> None:
+        """The broker answers: the response reaches the client one hop later."""
+        if not self.network.alive[broker]:
+            error, base = NETWORK_EXCEPTION, -1  # the connection dropped
+        self.engine.after(self.latency, on_response, error, base)
+
+    def _produce(
+        self,
+        broker: int,
+        tp: tuple[str, int],
+        batch: Batch,
+        acks: int,
+        respond: ProduceCallback,
+        injected: str | None = None,
+        timeout_ms: int = 30_000,
+    ) -> None:
+        part = self.partitions[tp]
+        replica = part.replicas.get(broker)
+        if not self.alive[broker]:
+            respond(NETWORK_EXCEPTION, -1)
+            return
+        if replica is None or replica.lead is None:
+            respond(NOT_LEADER_OR_FOLLOWER, -1)
+            return
+        if injected is not None:
+            self.timeline.record(
+                "produce_rejected",
+                f"broker-{broker}",
+                part=part.name,
+                producer=batch.producer,
+                error=injected,
+                injected=True,
+            )
+            if injected != "NOT_ENOUGH_REPLICAS_AFTER_APPEND":
+                respond(injected, -1)
+                return
+            respond = _after_append(respond, injected)
+        lead = replica.lead
+        if acks == -1 and len(lead.isr) < part.min_isr:
+            respond(NOT_ENOUGH_REPLICAS, -1)
+            return
+        if batch.producer_id >= 0:
+            verdict = self._check_sequence(part, replica, batch)
+            if verdict is not None:
+                error, base = verdict
+                if error is None and acks == -1 and base + batch.count > replica.hw:
+                    # a duplicate is answered like the original: once the HW passes it
+                    wait = self._await_isr(part, replica, respond, timeout_ms, batch.producer)
+                    waiters = lead.ack_waiters
+                    at = len(waiters)
+                    while at > 0 and waiters[at - 1][0] > base + batch.count:
+                        at -= 1
+                    waiters.insert(at, (base + batch.count, wait, base))
+                    self.replication.update_hw(part, replica)
+                    return
+                respond(error, base)
+                return
+        batch.epoch = lead.epoch
+        placed = replica.append(batch)
+        if batch.producer_id >= 0:
+            self._remember_sequence(lead, placed)
+        if self.timeline.itemises("append"):
+            self.timeline.record(
+                "append",
+                f"broker-{broker}",
+                part=part.name,
+                base=placed.base,
+                count=placed.count,
+                producer=batch.producer,
+                batch=placed.number,
+            )
+        if lead.parked:
+            self.replication.wake_followers(part, replica)
+        if acks == -1:
+            wait = self._await_isr(part, replica, respond, timeout_ms, batch.producer)
+            lead.ack_waiters.append((placed.end, wait, placed.base))
+        elif acks == 1:
+            respond(None, placed.base)
+        self.replication.update_hw(part, replica)
+
+    def _await_isr(
+        self,
+        part: Partition,
+        replica: ReplicaLog,
+        respond: ProduceCallback,
+        timeout_ms: int,
+        producer: str,
+    ) -> ProduceWait:
+        """An acks=all write waits for the ISR at most its request's timeout: Kafka's
+        DelayedProduce answers REQUEST_TIMED_OUT when it expires, and the records stay
+        appended ([S] core ReplicaManager.appendRecords, DelayedProduce.onExpiration).
+        One timer per leader, aimed at the earliest deadline."""
+        lead = replica.lead
+        assert lead is not None
+        wait = ProduceWait(respond, self.engine.now, timeout_ms, producer)
+        waits = lead.produce_waits
+        while waits and waits[0].done:  # answered already (most are, within ms)
+            waits.popleft()
+        waits.append(wait)
+        if lead.produce_timer is None or wait.deadline < lead.produce_timer:
+            lead.produce_timer = wait.deadline
+            self.engine.at(wait.deadline, self._expire_produce, part, replica, wait.deadline)
+        return wait
+
+    def _expire_produce(self, part: Partition, replica: ReplicaLog, scheduled: int) -> None:
+        lead = replica.lead
+        if lead is None or lead.produce_timer != scheduled:
+            return  # leadership lost (its waiters were answered), or superseded
+        lead.produce_timer = None
+        now = self.engine.now
+        pending: deque[ProduceWait] = deque()
+        for wait in lead.produce_waits:
+            if wait.done:
+                continue
+            if wait.deadline > now:
+                pending.append(wait)
+                continue
+            self.timeline.record(
+                "produce_timed_out",
+                f"broker-{replica.broker}",
+                part=part.name,
+                producer=wait.producer,
+                waited=wait.timeout,
+            )
+            wait(REQUEST_TIMED_OUT, -1)
+        lead.produce_waits = pending
+        if pending:
+            first = min(w.deadline for w in pending)
+            lead.produce_timer = first
+            self.engine.at(first, self._expire_produce, part, replica, first)
+
+    def _check_sequence(
+        self, part: Partition, replica: ReplicaLog, batch: Batch
+    ) -> tuple[str | None, int] | None:
+        """Broker-side idempotence (KIP-98, KIP-360; [S] storage ProducerStateEntry,
+        ProducerAppendInfo, UnifiedLog.analyzeAndValidateProducerState): a batch among the
+        producer's last 5 of the same epoch is a duplicate, answered with the original
+        offset; an older epoch is refused (INVALID_PRODUCER_EPOCH); a newer epoch must start
+        at sequence 0; otherwise the sequence must follow the last one. A producer the
+        broker has no state for is accepted at any sequence (since Kafka 2.5: brokers no
+        longer answer UNKNOWN_PRODUCER_ID to a produce)."""
+        lead = replica.lead
+        assert lead is not None
+        epoch = lead.producer_epochs.get(batch.producer_id)
+        if epoch is None:
+            return None
+        seqs = lead.producer_seqs[batch.producer_id]
+        if batch.producer_epoch == epoch:
+            for base_seq, _last, base_offset in seqs:
+                if base_seq == batch.base_seq:
+                    self.timeline.record(
+                        "dedup",
+                        f"broker-{replica.broker}",
+                        part=part.name,
+                        producer=batch.producer,
+                        seq=batch.base_seq,
+                        base=base_offset,
+                    )
+                    return (None, base_offset)
+            if seqs and batch.base_seq != seqs[-1][1] + 1:
+                return (OUT_OF_ORDER_SEQUENCE, -1)
+            return None
+        if batch.producer_epoch < epoch:
+            return (INVALID_PRODUCER_EPOCH, -1)
+        return None if batch.base_seq == 0 else (OUT_OF_ORDER_SEQUENCE, -1)
+
+    @staticmethod
+    def _remember_sequence(lead: LeaderState, batch: Batch) -> None:
+        """A new producer epoch starts a fresh record of batches (ProducerStateEntry
+        .maybeUpdateProducerEpoch)."""
+        pid = batch.producer_id
+        if lead.producer_epochs.get(pid) != batch.producer_epoch:
+            lead.producer_epochs[pid] = batch.producer_epoch
+            lead.producer_seqs[pid] = deque(maxlen=5)
+        lead.producer_seqs[pid].append(
+            (batch.base_seq, batch.base_seq + batch.count - 1, batch.base)
+        )
+
+    def rebuild_producer_state(self, replica: ReplicaLog) -> None:
+        """A new leader rebuilds idempotence state from its own log (last 5 batches)."""
+        lead = replica.lead
+        assert lead is not None
+        for batch in replica.batches[-200:]:
+            if batch.producer_id >= 0:
+                self._remember_sequence(lead, batch)
+
+    # -- consumer fetch ---------------------------------------------------------------------
+
+    def send_fetch(
+        self,
+        broker: int,
+        tp: tuple[str, int],
+        offset: int,
+        min_bytes: int,
+        max_wait_ms: int,
+        on_response: FetchCallback,
+    ) -> None:
+        def respond(
+            at: int, batches: list[Batch], error: str | None = None, idle_rounds: int = 0
+        ) -> None:
+            if not self.network.alive[broker]:
+                batches, error = [], NETWORK_EXCEPTION
+            self.engine.after(self.latency, on_response, at, batches, error, idle_rounds)
+
+        self.engine.after(
+            self.latency, self._fetch, broker, tp, offset, min_bytes, max_wait_ms, respond
+        )
+
+    def _fetch(
+        self,
+        broker: int,
+        tp: tuple[str, int],
+        offset: int,
+        min_bytes: int,
+        max_wait_ms: int,
+        respond: FetchCallback,
+    ) -> None:
+        """At the leader: answer with batches below the HW once ``fetch.min.bytes`` are
+        there, or with what there is after ``fetch.max.wait.ms``."""
+        part = self.partitions[tp]
+        replica = part.replicas.get(broker)
+        if not self.alive[broker]:
+            respond(offset, [], NETWORK_EXCEPTION)
+            return
+        if replica is None or replica.lead is None:
+            respond(offset, [], NOT_LEADER_OR_FOLLOWER)
+            return
+        if offset < replica.log_start or offset > replica.leo:
+            respond(offset, [], OFFSET_OUT_OF_RANGE)
+            return
+        batches = self._read(replica, offset)
+        if batches and sum(b.size for b in batches) >= min_bytes:
+            respond(offset, batches)
+            return
+        if not batches and min_bytes <= 1:  # any data ends the wait: no need to expire it
+            waiter = FetchWaiter(
+                offset, min_bytes, respond, self.engine.now, max_wait_ms + 2 * self.latency
+            )
+            replica.lead.fetch_waiters.append(waiter)
+            return
+        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0)
+        replica.lead.fetch_waiters.append(waiter)
+        self.engine.after(max_wait_ms, self._expire_fetch, replica, waiter)
+
+    def _read(self, replica: ReplicaLog, offset: int) -> list[Batch]:
+        out, size = [], 0
+        for batch in replica.batches_from(offset, replica.hw):
+            out.append(batch)
+            size += batch.size
+            if size >= MAX_PARTITION_FETCH_BYTES:
+                break
+        return out
+
+    def wake_fetchers(self, part: Partition, replica: ReplicaLog) -> None:
+        lead = replica.lead
+        if lead is None or not lead.fetch_waiters:
+            return
+        waiting = []
+        for waiter in lead.fetch_waiters:
+            batches = self._read(replica, waiter.offset)
+            if batches and sum(b.size for b in batches) >= waiter.min_bytes:
+                waiter.done = True
+                waiter.respond(waiter.offset, batches, None, waiter.idle_rounds(self.engine.now))
+            else:
+                waiting.append(waiter)
+        lead.fetch_waiters = waiting
+
+    def _expire_fetch(self, replica: ReplicaLog, waiter: FetchWaiter) -> None:
+        if waiter.done:
+            return
+        waiter.done = True  # fetch.max.wait.ms: answer with whatever there is
+        if replica.lead is not None and waiter in replica.lead.fetch_waiters:
+            replica.lead.fetch_waiters.remove(waiter)
+        waiter.respond(waiter.offset, self._read(replica, waiter.offset))

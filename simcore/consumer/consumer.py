@@ -1,0 +1,634 @@
+"""The consumer: join, find positions, the poll loop, processing, and its commits.
+
+Java ([J] KafkaConsumer, ConsumerCoordinator): ``poll()`` first auto-commits the
+*positions* if ``auto.commit.interval.ms`` has elapsed (maybeAutoCommitOffsetsAsync),
+then returns up to ``max.poll.records`` buffered records; the application processes
+them before the next poll, so auto-commit covers only records of earlier polls.
+librdkafka ([R] INTRODUCTION.md "At-least-once processing", rdkafka_cgrp.c): poll
+hands out one message; with ``enable.auto.offset.store=true`` its offset is stored
+at hand-out, and a background timer commits the stored offsets every interval —
+even while that message is still being processed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from simcore.broker.cluster import OFFSET_OUT_OF_RANGE, Metadata
+from simcore.consumer.commits import Committer
+from simcore.consumer.membership import Membership
+from simcore.kernel.client_metrics import Sensor
+from simcore.kernel.types import TopicPartition
+from simcore.scenario.spec import ConsumerSpec, FaultSpec
+
+if TYPE_CHECKING:
+    from simcore.broker.cluster import Cluster
+    from simcore.broker.log import Batch
+    from simcore.groups.coordinator import Coordinator
+    from simcore.kernel.engine import Engine
+    from simcore.kernel.timeline import Timeline
+
+Chunk = tuple[TopicPartition, int, Sequence[int]]  # (tp, first offset, message ids)
+
+APP_POLL_TIMEOUT_MS = 100  # the application's poll(Duration.ofMillis(100))
+
+
+class Consumer(Committer, Membership):
+    def __init__(
+        self,
+        engine: Engine,
+        cluster: Cluster,
+        coordinator: Coordinator,
+        timeline: Timeline,
+        spec: ConsumerSpec,
+        faults: list[FaultSpec],
+        fine_grained: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.cluster = cluster
+        self.coordinator = coordinator
+        self.timeline = timeline
+        self.spec = spec
+        self.id = spec.id
+        self.group = spec.group
+        self.assignment: list[TopicPartition] = []
+        # small runs step record by record, so each "processed" event has its own time
+        self.processing_ms = spec.processing_ms  # changes with processing_changes
+        self.fine_grained = fine_grained and (
+            spec.processing_ms > 0 or any(c[1] > 0 for c in spec.processing_changes)
+        )
+        self.metadata = Metadata(cluster)
+        self.state = "not_started"
+        self.incarnation = 0
+        self.positions: dict[TopicPartition, int] = {}
+        self.stored: dict[TopicPartition, int] = {}  # librdkafka offset store
+        self.reset_floor: dict[TopicPartition, int] = {}  # auto.offset.reset=latest passed these
+        self.buffers: dict[TopicPartition, deque[Chunk]] = {}
+        self.arrivals: deque[TopicPartition] = deque()  # partitions with data, in arrival order
+        # the fetch in flight (or its pending retry) per partition, by id: an answer to
+        # any other — sent before a crash, or for a partition let go since — is ignored
+        self.fetching: dict[TopicPartition, int] = {}
+        self._fetch_ids = 0
+        self.processed: list[Sequence[int]] = []
+        self.processing_total = 0
+        self.current: Chunk | None = None
+        self.current_started = 0
+        self.current_ms = 0
+        self.todo: deque[Chunk] = deque()
+        self.error: str | None = None
+        self.exceptions: list[str] = []  # thrown to the application, which carried on
+        # client metrics counters (consumer-fetch-manager / consumer-coordinator metrics)
+        self.records_consumed = 0
+        self.fetch_count = 0
+        self.fetch_latency_total = 0
+        self.commit_count = 0
+        self.commit_latency_total = 0
+        # ... and the windowed sensors behind them (client_metrics.py)
+        self.consumed_sensor = Sensor()  # records-consumed-rate
+        self.fetch_latency_sensor = Sensor()  # fetch-latency-avg
+        self.lag_sensor = Sensor()  # records-lag-max
+        self.commit_latency_sensor = Sensor()  # commit-latency-avg
+        self._fetch_sent: dict[TopicPartition, int] = {}
+        self._wake_at: int | None = None  # when the idle poll loop must act next
+        self._wake_scheduled: int | None = None  # the earliest pending _poll_timeout
+        self._idle_since = 0
+        self._next_auto_commit = 0
+        self._time_faults = [
+            f for f in faults if f.action in ("crash", "stop") and f.at_ms is not None
+        ]
+        self._point_faults = [f for f in faults if f.action == "crash" and f.point is not None]
+        self._fired: set[int] = set()
+        self._init_commits()
+        self._init_membership()
+
+    @property
+    def latency(self) -> int:
+        return self.cluster.latency
+
+    @property
+    def librdkafka(self) -> bool:
+        return self.spec.client == "librdkafka"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def schedule(self) -> None:
+        self.engine.at(self.spec.start_ms, self.start, False)
+        for at_ms, processing_ms, injected in self.spec.processing_changes:
+            self.engine.at(at_ms, self._processing_changed, processing_ms, injected)
+        for index, fault in enumerate(self._time_faults):
+            assert fault.at_ms is not None
+            self.engine.at(fault.at_ms, self._timed_crash, index)
+
+    def start(self, restart: bool) -> None:
+        self.incarnation += 1
+        self._wake_at = self._wake_scheduled = None  # earlier timers died with the process
+        self.state = "joining"
+        self.rejoin_needed = True
+        self.rebalancing = False
+        self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+        self.timeline.record(
+            "restart" if restart else "start",
+            self.id,
+            group=self.group,
+            client=self.spec.client,
+            injected=self.spec.injected and not restart,
+        )
+        if self.librdkafka and self.spec.enable_auto_commit:
+            # the timer starts with the consumer (rd_kafka_cgrp_new), not with an assignment
+            self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
+        self.later(2 * self.latency, self.poll)  # FindCoordinator first
+
+    def _processing_changed(self, processing_ms: int, injected: bool) -> None:
+        """From now on each record takes ``processing_ms`` (a record in progress keeps
+        the time it started with)."""
+        self.processing_ms = processing_ms
+        self.timeline.record(
+            "processing_change", self.id, processing_ms=processing_ms, injected=injected
+        )
+
+    def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
+        """Schedules a handler that is dropped if the consumer crashed in between."""
+        self.engine.after(delay, self._guarded, self.incarnation, handler, args)
+
+    def _guarded(
+        self, incarnation: int, handler: Callable[..., object], args: tuple[object, ...]
+    ) -> None:
+        if incarnation == self.incarnation and self.state not in ("down", "failed", "stopped"):
+            handler(*args)
+
+    def _init_positions(self, tps: list[TopicPartition]) -> None:
+        """OffsetFetch answered: resume at the committed offset, or apply auto.offset.reset."""
+        for tp in tps:
+            if tp not in self.assignment:
+                continue
+            committed = self.coordinator.committed_offset(self.group, tp)
+            if committed is not None:
+                self._set_position(tp, committed, "committed offset")
+            else:
+                policy = self.spec.auto_offset_reset
+                log = self.cluster.partitions[tp].log
+                if policy == "none":
+                    self.fail(
+                        f"NoOffsetForPartitionException: no committed offset for "
+                        f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
+                    )
+                    return
+                offset = log.log_start if policy == "earliest" else log.hw
+                self._set_position(tp, offset, f"auto.offset.reset={policy}")
+                self._passed_over(tp, offset, policy)
+            self.group_state.partition_started(tp)
+        self.rebalance_done()
+        self.maybe_poll()
+
+    def _passed_over(self, tp: TopicPartition, offset: int, policy: str) -> None:
+        """``latest`` starts the group at the HW: what lies below it is never read by this
+        group (a restart without a committed offset resets to the HW again), and
+        kafka-consumer-groups shows no lag for it — skipped, not unread."""
+        if policy == "latest":
+            self.reset_floor[tp] = max(offset, self.reset_floor.get(tp, 0))
+
+    def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
+        self.positions[tp] = offset
+        self.buffers[tp] = deque()
+        self.timeline.record("position", self.id, part=f"{tp[0]}-{tp[1]}", offset=offset, why=why)
+
+    def fail(self, error: str) -> None:
+        self.state = "failed"
+        self.error = error
+        self.incarnation += 1
+        self.timeline.record("consumer_failed", self.id, error=error)
+
+    # -- crashes ----------------------------------------------------------------------------
+
+    def _timed_crash(self, index: int) -> None:
+        fault = self._time_faults[index]
+        if self.state in ("down", "failed", "not_started", "stopped"):
+            return
+        if fault.action == "stop":
+            self.close(fault)
+            return
+        self.crash(fault, f"at {fault.at_ms} ms")
+
+    def close(self, fault: FaultSpec) -> None:
+        """A graceful close(): commit (auto-commit, or the app in onPartitionsRevoked), then
+        LeaveGroup — static members skip it (KIP-345)."""
+        self._finish_partial_processing()
+        self.timeline.record("closing", self.id, injected=fault.injected)
+        self.todo.clear()
+        self.current = None
+        self.rebalancing = True  # no more polling
+
+        def closed() -> None:
+            self.leave_group("the consumer was closed")
+            self._drop_state("stopped")
+            self.timeline.record("closed", self.id, restart_after_ms=fault.restart_after_ms)
+            if fault.restart_after_ms is not None:
+                self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
+
+        self._revoke(list(self.assignment), "the consumer is closing", then=closed, commit_all=True)
+
+    def _drop_state(self, state: str) -> None:
+        for tp in self.assignment:
+            self.group_state.partition_stopped(tp)
+        self.incarnation += 1
+        self.state = state
+        self.assignment = []
+        self.member = None
+        self.generation = -1
+        self.rebalancing = False
+        self._pending_assignment = None
+        self._blocked = False
+        self.joining = False
+        self._hb_token += 1
+        # the process (or its client) is gone, and its connections with it: a commit
+        # stuck on the old connection does not hold up the next incarnation's
+        self._connection = []
+        self.coordinator.disconnect(self.id)
+        self.buffers.clear()
+        self.arrivals.clear()
+        self.fetching.clear()
+        self.todo.clear()
+        self.current = None
+
+    def crash(self, fault: FaultSpec, where: str) -> None:
+        self._finish_partial_processing()
+        self._drop_state("down")
+        self.timeline.record(
+            "crash",
+            self.id,
+            where=where,
+            injected=fault.injected,
+            restart_after_ms=fault.restart_after_ms,
+        )
+        if fault.restart_after_ms is not None:
+            self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
+
+    def _restart(self, incarnation: int) -> None:
+        if incarnation == self.incarnation and self.state in ("down", "stopped"):
+            self.positions.clear()
+            self.stored.clear()
+            self.start(True)
+
+    def _point_fault(
+        self, point: str, tp: TopicPartition, first: int, count: int
+    ) -> FaultSpec | None:
+        for index, fault in enumerate(self._point_faults):
+            if index in self._fired or fault.point != point or fault.offset is None:
+                continue
+            if fault.topic is not None and fault.topic != tp[0]:
+                continue
+            if fault.partition is not None and fault.partition != tp[1]:
+                continue
+            if first <= fault.offset < first + count:
+                self._fired.add(index)
+                return fault
+        return None
+
+    def _crash_at_point(self, point: str, tp: TopicPartition, first: int, count: int) -> bool:
+        if not self._point_faults:
+            return False
+        fault = self._point_fault(point, tp, first, count)
+        if fault is None:
+            return False
+        self.crash(fault, f"{point} offset {fault.offset} of {tp[0]}-{tp[1]}")
+        return True
+
+    # -- fetching ----------------------------------------------------------------------------
+
+    def _ensure_fetches(self) -> None:
+        for tp in self.assignment:
+            if tp in self.fetching or self.buffers.get(tp) or tp not in self.positions:
+                continue
+            leader = self.metadata.leader(tp)
+            self._fetch_ids += 1
+            self.fetching[tp] = fetch_id = self._fetch_ids
+            if leader is None:  # no leader known: look again after retry.backoff.ms
+                self.metadata.refresh()
+                self.later(self.spec.retry_backoff_ms, self._refetch, tp, fetch_id)
+                continue
+
+            def respond(
+                at: int,
+                batches: list[Batch],
+                error: str | None,
+                idle_rounds: int = 0,
+                tp: TopicPartition = tp,
+                sent: int = self.engine.now,
+                fetch_id: int = fetch_id,
+            ) -> None:
+                if self.fetching.get(tp) != fetch_id:
+                    return  # not the fetch this consumer waits for (any more)
+                self.fetch_count += 1 + idle_rounds
+                self.fetch_latency_total += self.engine.now - sent
+                self._record_fetch(tp, sent, idle_rounds, error is None and bool(batches))
+                self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
+
+            self._fetch_sent[tp] = self.engine.now
+            self.cluster.send_fetch(
+                leader,
+                tp,
+                self.positions[tp],
+                self.spec.fetch_min_bytes,
+                self.spec.fetch_max_wait_ms,
+                respond,
+            )
+
+    def _record_fetch(self, tp: TopicPartition, sent: int, idle_rounds: int, data: bool) -> None:
+        """The fetch sensors, once per FetchResponse: its latency, and the partition's lag
+        (HW − position) as the answer arrives ([J] FetchCollector records records-lag
+        before the records move the position). The empty long-poll rounds a parked fetch
+        stood for are recorded at the times their answers would have come, with their
+        full wait as latency and no lag (a parked fetch waits at the high watermark)."""
+        now = self.engine.now
+        # the hot path of every fetch answer: appended as Sensor.record would
+        latencies, lags = self.fetch_latency_sensor.raw, self.lag_sensor.raw
+        if idle_rounds:
+            cycle = self.spec.fetch_max_wait_ms + 2 * self.cluster.latency
+            for round_ in range(1, idle_rounds + 1):
+                at = sent + round_ * cycle
+                latencies.append((at, cycle))
+                lags.append((at, 0))
+                self.consumed_sensor.record(at, 0)
+            sent += idle_rounds * cycle
+        latencies.append((now, now - sent))
+        position = self.positions.get(tp)
+        if position is not None:
+            if not data:
+                self.consumed_sensor.record(now, 0)
+            hw = self.cluster.partitions[tp].log.hw
+            lags.append((now, hw - position if hw > position else 0))
+
+    def finish_metrics(self) -> None:
+        """At the end of the run: the idle rounds of fetches still parked at the leader."""
+        cycle = self.spec.fetch_max_wait_ms + 2 * self.cluster.latency
+        for tp in sorted(self.fetching):
+            sent = self._fetch_sent.get(tp)
+            if sent is None or self.state in ("down", "failed"):
+                continue
+            for round_ in range(1, (self.engine.now - sent) // cycle + 1):
+                self.fetch_latency_sensor.record(sent + round_ * cycle, cycle)
+                self.lag_sensor.record(sent + round_ * cycle, 0)
+                self.consumed_sensor.record(sent + round_ * cycle, 0)
+
+    def _refetch(self, tp: TopicPartition, fetch_id: int) -> None:
+        if self.fetching.get(tp) == fetch_id:
+            del self.fetching[tp]
+            self._ensure_fetches()
+
+    def _on_fetch(
+        self, tp: TopicPartition, offset: int, batches: list[Batch], error: str | None
+    ) -> None:
+        if error is not None:
+            self._fetch_error(tp, offset, error)
+            return
+        del self.fetching[tp]
+        if self.positions.get(tp) != offset:
+            # a stale answer (the position moved since it was sent) is dropped, and the
+            # partition is fetchable again ([J] AbstractFetch: "discarding stale fetch")
+            self._ensure_fetches()
+            return
+        buffer = self.buffers[tp]
+        was_empty = not buffer
+        for batch in batches:
+            start = max(offset, batch.base) - batch.base
+            if start < batch.count:  # the records are never modified: no copy from 0
+                msgs = batch.msgs[start:] if start else batch.msgs
+                buffer.append((tp, batch.base + start, msgs))
+        if buffer and was_empty:
+            self.arrivals.append(tp)
+        if buffer and self.state == "polling":
+            self.poll()
+        elif not buffer:
+            self._ensure_fetches()
+
+    def _fetch_error(self, tp: TopicPartition, offset: int, error: str) -> None:
+        if error != OFFSET_OUT_OF_RANGE or self.positions.get(tp) != offset:
+            self.metadata.refresh()  # NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION
+            self.later(self.spec.retry_backoff_ms, self._refetch, tp, self.fetching[tp])
+            return
+        del self.fetching[tp]
+        log = self.cluster.partitions[tp].log
+        policy = self.spec.auto_offset_reset
+        if policy == "none":
+            self.fail(
+                f"OffsetOutOfRangeException: offset {offset} is out of range for "
+                f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
+            )
+            return
+        reset = log.log_start if policy == "earliest" else log.hw
+        self._set_position(
+            tp, reset, f"OFFSET_OUT_OF_RANGE at {offset}, auto.offset.reset={policy}"
+        )
+        self._passed_over(tp, reset, policy)
+        self._ensure_fetches()
+
+    # -- the poll loop -------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        self.last_poll = self.engine.now
+        self._wake_at = None  # a poll() answers whatever the idle loop was waiting for
+        self.state = "polling"  # the application is inside poll() from here on
+        java_auto = not self.librdkafka and self.spec.enable_auto_commit
+        if java_auto and self.rejoin_needed and not self.rebalancing:
+            # Java sends JoinGroup only in a later poll(), once onJoinPrepare's commit is
+            # done: this poll()'s auto-commit still goes out in the stable generation
+            self._maybe_auto_commit()
+        if not self.ensure_group():
+            return
+        self.state = "polling"
+        if java_auto:
+            self._maybe_auto_commit()
+        records = self._take(self.spec.max_poll_records)
+        # The position moves as records are handed out, and only then does poll() send
+        # fetches for partitions with nothing buffered ([J] Fetcher.collectFetch moves the
+        # position; KafkaConsumer.poll sends the next round before returning records).
+        if records:
+            self.consumed_sensor.record(self.engine.now, sum(len(m) for _tp, _f, m in records))
+        for tp, first, msgs in records:
+            self.records_consumed += len(msgs)
+            self.positions[tp] = first + len(msgs)
+            if self.librdkafka and self.spec.enable_auto_offset_store:
+                self.stored[tp] = first + len(msgs)
+        self._ensure_fetches()
+        if not records:
+            self._idle_since = self.engine.now
+            if not self.librdkafka and self.spec.enable_auto_commit:
+                self.wake_idle_poll(self._next_auto_commit)
+            return
+        if self.timeline.itemises("poll"):
+            self.timeline.record("poll", self.id, records=_describe(records))
+        for tp, first, msgs in records:
+            if self._crash_at_point("after_poll", tp, first, len(msgs)):
+                return
+        self.todo.extend(self._split_for_faults(records))
+        self._process_next()
+
+    def _maybe_auto_commit(self) -> None:
+        """Java's auto-commit inside poll(), once auto.commit.interval.ms has passed
+        ([J] ConsumerCoordinator.maybeAutoCommitOffsetsAsync)."""
+        if self.engine.now >= self._next_auto_commit:
+            self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+            self.commit_async(dict(self.positions), auto=True)
+
+    def wake_idle_poll(self, not_before: int) -> None:
+        """An idle application loops on poll(100 ms): model only the loop turns where
+        something happens (an auto-commit falls due, a rebalance must be joined). Data
+        arriving wakes poll() at once anyway (see _on_fetch)."""
+        start = self._idle_since
+        turns = max(1, -(-(not_before - start) // APP_POLL_TIMEOUT_MS))
+        wake = start + turns * APP_POLL_TIMEOUT_MS
+        if self._wake_at is None or wake < self._wake_at:
+            self._wake_at = wake
+        self._schedule_wake()
+
+    def _schedule_wake(self) -> None:
+        """One pending timer event at a time (a busy consumer goes idle after every
+        batch: a new event per idle poll would be mostly stale); an earlier wish gets its
+        own event, a later one is rescheduled when the pending event fires."""
+        at = self._wake_at
+        if at is None or (self._wake_scheduled is not None and self._wake_scheduled <= at):
+            return
+        self._wake_scheduled = at
+        self.later(at - self.engine.now, self._poll_timeout, at)
+
+    def _poll_timeout(self, at: int) -> None:
+        if self._wake_scheduled != at:
+            return  # superseded by an earlier event, which has rescheduled as needed
+        self._wake_scheduled = None
+        if self.state != "polling" or self._wake_at is None:
+            return
+        if self._wake_at > self.engine.now:
+            self._schedule_wake()
+            return
+        self.poll()
+
+    def _take(self, limit: int) -> list[Chunk]:
+        """Up to ``limit`` records, from completed fetches in the order they arrived (the
+        Java fetcher's completedFetches queue), so no partition starves the others."""
+        out: list[Chunk] = []
+        while self.arrivals and limit > 0:
+            tp = self.arrivals[0]
+            buffer = self.buffers.get(tp)
+            if not buffer or tp not in self.positions:
+                self.arrivals.popleft()
+                continue
+            while buffer and limit > 0:
+                chunk_tp, first, msgs = buffer[0]
+                if len(msgs) <= limit:
+                    buffer.popleft()
+                    out.append((chunk_tp, first, msgs))
+                    limit -= len(msgs)
+                else:
+                    out.append((chunk_tp, first, msgs[:limit]))
+                    buffer[0] = (chunk_tp, first + limit, msgs[limit:])
+                    limit = 0
+            if not buffer:
+                self.arrivals.popleft()
+        return out
+
+    def _split_for_faults(self, chunks: list[Chunk]) -> list[Chunk]:
+        """Per-record steps where a record-level action (commit, crash point) needs them."""
+        per_record = (
+            self.fine_grained
+            or self.commit == "sync-per-record"
+            or (self.librdkafka and not self.spec.enable_auto_offset_store)
+        )
+        if not per_record and not self._point_faults:
+            return chunks
+        out: list[Chunk] = []
+        for tp, first, msgs in chunks:
+            cuts = {0, len(msgs)}
+            if per_record:
+                cuts.update(range(len(msgs)))
+            for fault in self._point_faults:
+                if fault.offset is not None and first <= fault.offset < first + len(msgs):
+                    cuts.update((fault.offset - first, fault.offset - first + 1))
+            bounds = sorted(cuts)
+            for a, b in itertools.pairwise(bounds):
+                out.append((tp, first + a, msgs[a:b]))
+        return out
+
+    # -- processing ----------------------------------------------------------------------------
+
+    def _process_next(self) -> None:
+        """Process the polled chunks in order; zero processing time runs inline."""
+        while self.todo:
+            tp, first, msgs = self.todo.popleft()
+            if self._crash_at_point("before_process", tp, first, len(msgs)):
+                return
+            self.state = "processing"
+            self.current = (tp, first, msgs)
+            self.current_started = self.engine.now
+            self.current_ms = self.processing_ms  # a change applies from the next chunk on
+            if self.processing_ms:
+                self.later(self.processing_ms * len(msgs), self._processed)
+                return
+            if not self._finish_chunk():
+                return
+        self._after_batch()
+
+    def _processed(self) -> None:
+        if self.current is None:
+            return  # close() counted what was done and let the chunk in hand go
+        if self._finish_chunk():
+            self._process_next()
+
+    def _finish_chunk(self) -> bool:
+        """The current chunk's side effects happened. False if the consumer stopped here or
+        continues later (a blocking commit)."""
+        assert self.current is not None
+        tp, first, msgs = self.current
+        self.current = None
+        self._count_processed(msgs)
+        self.timeline.record(
+            "processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first, count=len(msgs)
+        )
+        if self._crash_at_point("after_process", tp, first, len(msgs)):
+            return False
+        end = first + len(msgs)
+        if self.librdkafka and not self.spec.enable_auto_offset_store:
+            self.stored[tp] = end  # rd_kafka_offsets_store() after processing
+        if self.commit == "sync-per-record":
+            self.commit_sync({tp: end}, then=self._process_next)
+            return False
+        return True
+
+    def _count_processed(self, msgs: Sequence[int]) -> None:
+        if len(msgs):
+            self.processed.append(msgs)
+            self.processing_total += len(msgs)
+
+    def _finish_partial_processing(self) -> None:
+        """A crash mid-processing: records whose processing time fully elapsed count."""
+        if self.current is None or self.state != "processing":
+            return
+        tp, first, msgs = self.current
+        done = len(msgs)
+        if self.current_ms > 0:
+            done = min(len(msgs), (self.engine.now - self.current_started) // self.current_ms)
+        if done:
+            self._count_processed(msgs[:done])
+            self.timeline.record(
+                "processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first, count=done
+            )
+
+    def _after_batch(self) -> None:
+        if self.commit == "sync-per-batch":
+            self.commit_sync(dict(self.positions), then=self.poll)
+            return
+        if self.commit in ("async", "async-with-retry"):
+            self.commit_async(dict(self.positions), auto=False)
+        if self.processing_ms or not self.arrivals:
+            self.poll()  # with nothing buffered, this poll() only waits: no nesting
+        else:  # the next poll as its own event, so back-to-back polls do not nest calls
+            self.later(0, self.poll)
+
+
+def _describe(records: list[Chunk]) -> str:
+    return ", ".join(
+        f"{t}-{p}@{first}" + (f"..{first + len(msgs) - 1}" if len(msgs) > 1 else "")
+        for (t, p), first, msgs in records
+    )

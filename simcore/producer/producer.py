@@ -1,0 +1,432 @@
+"""The producer: record accumulator, batches per partition, in-flight requests, acks.
+
+Modelled on the Java client's RecordAccumulator and Sender ([J]
+producer/internals/): records join the last batch of their partition's deque until
+it is full (``batch.size``); a batch is ready when full or when ``linger.ms`` has
+passed since its first record; the sender drains ready batches while the leader's
+connection has fewer than ``max.in.flight.requests.per.connection`` requests out.
+A failed batch goes back to the *front* of its deque after ``retry.backoff.ms``,
+which is how retries reorder without idempotence. ``delivery.timeout.ms`` bounds
+the whole life of a batch. The idempotent producer's sequence numbers and epoch are
+``simcore.producer.idempotence``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_right
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from simcore.broker.cluster import Metadata
+from simcore.producer.idempotence import Idempotence, JavaIdempotence, LibrdkafkaIdempotence
+from simcore.producer.partitioner import key_path
+from simcore.producer.partitioner_bulk import KeyedPartitions
+from simcore.producer.sender import Sender
+from simcore.scenario.spec import FaultSpec, ProducerSpec
+
+if TYPE_CHECKING:
+    from simcore.broker.cluster import Cluster
+    from simcore.kernel.engine import Engine
+    from simcore.kernel.timeline import Timeline
+
+RECORD_OVERHEAD = 8  # varint lengths, attributes, deltas: a typical small record
+BATCH_OVERHEAD = 61  # RecordBatch header (v2)
+LIBRDKAFKA_STICKY_MS = 10  # sticky.partitioning.linger.ms default
+NEVER = 2**62  # a record that is never due (the producer is paused for good)
+
+
+def render(template: str, i: int) -> str:
+    """A key/value template with ``{i}`` (format specs allowed: ``{i:05d}``, ``{{`` for a
+    brace), as the scenario validator checks it."""
+    return template.format(i=i)
+
+
+@dataclass(slots=True)
+class PendingBatch:
+    partition: int
+    first: int  # producer-local index of the first record
+    msgs: range | array[int]  # message ids: a range while consecutive
+    size: int
+    created_ms: int
+    base_seq: int = -1
+    attempts: int = 0
+    closed: bool = False
+    number: int = -1  # position in Producer.sent_batches, set on first send
+    retry_at: int = 0  # a retried batch waits until then (retry backoff)
+    epoch: int = 0  # idempotent: the producer epoch its sequence belongs to
+    seq_reset: bool = False  # idempotent: renumbered by an epoch bump (Java)
+
+
+def _extend(batch: PendingBatch, ids: list[int] | range) -> None:
+    """Ascending message ids join the batch: its ``msgs`` stay a range while they are
+    consecutive, else become an ``array('q')`` (8 bytes an id, no int objects)."""
+    msgs = batch.msgs
+    first, count = ids[0], len(ids)
+    if type(msgs) is range:
+        if not msgs and ids[-1] - first == count - 1:
+            batch.msgs = range(first, first + count)
+            return
+        if msgs and msgs.stop == first and ids[-1] - first == count - 1:
+            batch.msgs = range(msgs.start, first + count)
+            return
+        msgs = batch.msgs = array("q", msgs)
+    msgs.extend(ids)
+
+
+class Producer(Sender):
+    def __init__(
+        self,
+        engine: Engine,
+        cluster: Cluster,
+        timeline: Timeline,
+        spec: ProducerSpec,
+        msg_base: int,
+        producer_index: int,
+        faults: list[FaultSpec] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.cluster = cluster
+        self.timeline = timeline
+        self.spec = spec
+        self.msg_base = msg_base
+        self.num_partitions = cluster.partition_counts[spec.topic]
+        self._sizes: dict[int, int] = {}
+        self._size_span = (0, 0, 0)  # [low, high) indexes of the last size looked up, and it
+        self._stretches = self._pace()
+        self._starts = [s[0] for s in self._stretches]
+        self._counts = [s[2] for s in self._stretches]
+        self._steady = len(self._stretches) == 1
+        self.metadata = Metadata(cluster)
+        self._init_sender(faults or [])
+        self.next_i = 0
+        self.queues: dict[int, deque[PendingBatch]] = {}
+        self.producer_id = 1000 + producer_index if spec.enable_idempotence else -1
+        self.idem: Idempotence | None = None
+        if spec.enable_idempotence:
+            family = JavaIdempotence if spec.client == "java" else LibrdkafkaIdempotence
+            self.idem = family(self)
+        self.halted = False  # librdkafka after a fatal error: produce() refuses records
+        self.acked: list[range | array[int]] = []
+        self.failed: list[range | array[int]] = []
+        self.acked_count = 0
+        self.batches_acked = 0
+        self.failed_count = 0
+        self.sent = 0
+        self.sent_batches: list[tuple[int, range | array[int]]] = []  # (partition, ids)
+        self._wake_at: int | None = None
+        self._rng = engine.rng(f"partitioner/{spec.id}")
+        self._jitter = engine.rng(f"retry-jitter/{spec.id}")
+        self._sticky: int | None = None
+        self._sticky_bytes = 0
+        self._sticky_since = 0
+        self._spread = (  # NULL keys; librdkafka consistent_random also empty keys
+            spec.partition is None and key_path(spec.client, spec.partitioner, spec.key) == "sticky"
+        )
+        self._placer = (  # where each record goes when not spread
+            None
+            if self._spread
+            else KeyedPartitions(
+                spec.client,
+                spec.partitioner,
+                spec.key,
+                spec.partition,
+                self.num_partitions,
+                self._rng,
+                spec.messages,
+            )
+        )
+
+    # -- the record clock ---------------------------------------------------------------
+
+    def _pace(self) -> list[tuple[int, float, float]]:
+        """(from ms, records per second, records sent before) for each stretch of the
+        producer's rate schedule (``rate_per_s`` then ``rate_changes``)."""
+        stretches = [(self.spec.start_ms, self.spec.rate_per_s, 0.0)]
+        for at_ms, rate, _injected in self.spec.rate_changes:
+            at_ms = max(at_ms, self.spec.start_ms)
+            start, last_rate, before = stretches[-1]
+            stretches.append((at_ms, rate, before + (at_ms - start) * last_rate / 1000))
+        return stretches
+
+    def due(self, i: int) -> int:
+        """When record ``i`` is produced (ms)."""
+        if self._steady:  # no rate changes: the common case, without a search
+            return self.spec.start_ms + math.floor(i * 1000 / self.spec.rate_per_s)
+        k = bisect_right(self._counts, i) - 1
+        start, rate, before = self._stretches[k]
+        if rate == 0:
+            return NEVER
+        return start + math.floor((i - before) * 1000 / rate)
+
+    def _count_by(self, time_ms: int) -> float:
+        """How many records are due before ``time_ms`` (approximately; callers adjust)."""
+        k = max(0, bisect_right(self._starts, time_ms) - 1)
+        start, rate, before = self._stretches[k]
+        return before + max(0, time_ms - start) * rate / 1000
+
+    def _last_due(self, now: int) -> int:
+        """The largest index with due(i) <= now (or next_i - 1 if none)."""
+        n = self.spec.messages
+        if self._steady:  # due(i) <= now  <=>  i < (now - start + 1) * rate / 1000
+            count = (now - self.spec.start_ms + 1) * self.spec.rate_per_s / 1000
+        else:
+            count = self._count_by(now + 1)
+        guess = min(n - 1, math.ceil(count) - 1)
+        while guess + 1 < n and self.due(guess + 1) <= now:
+            guess += 1
+        while guess >= self.next_i and self.due(guess) > now:
+            guess -= 1
+        return max(guess, self.next_i - 1)
+
+    def record_size(self, i: int) -> int:
+        """Approximate bytes of record ``i``; records whose index has as many digits are
+        taken to be the same size (memoised per digit count: this runs for every batch)."""
+        low, high, size = self._size_span
+        if low <= i < high:
+            return size
+        digits = len(str(i))
+        size = self._sizes.get(digits, -1)
+        if size < 0:
+            key = len(render(self.spec.key, i)) if self.spec.key is not None else 0
+            size = self._sizes[digits] = RECORD_OVERHEAD + key + len(render(self.spec.value, i))
+        self._size_span = (10 ** (digits - 1) if digits > 1 else 0, 10**digits, size)
+        return size
+
+    def start(self) -> None:
+        if self.spec.messages > 0 and self.due(0) < NEVER:
+            self._wake(self.due(0))
+        for at_ms, rate, injected in self.spec.rate_changes:
+            self.engine.at(at_ms, self._rate_changed, rate, injected)
+
+    def _rate_changed(self, rate: float, injected: bool) -> None:
+        self.timeline.record("rate_change", self.spec.id, rate_per_s=f"{rate:g}", injected=injected)
+
+    # -- accumulate -------------------------------------------------------------------------
+
+    def _wake(self, time_ms: int) -> None:
+        time_ms = max(time_ms, self.engine.now)
+        if self._wake_at is not None and self._wake_at <= time_ms:
+            return
+        self._wake_at = time_ms
+        self.engine.at(time_ms, self._tick, time_ms)
+
+    def _tick(self, scheduled: int) -> None:
+        if scheduled != self._wake_at:
+            return  # superseded by an earlier wake-up
+        self._wake_at = None
+        self._accumulate()
+        self._drain()
+        self._plan_next_wake()
+
+    def _halt(self) -> None:
+        """No record is produced any more; those due so far join their batches first."""
+        self._accumulate()
+        self.halted = True
+
+    def _accumulate(self) -> None:
+        if self.halted:
+            return
+        last = self._last_due(self.engine.now)
+        if not self._spread:
+            if self.next_i <= last:
+                self._accumulate_placed(self.next_i, last + 1)
+            return
+        batch_size = self.spec.batch_size
+        while self.next_i <= last:
+            i = self.next_i
+            size = self.record_size(i)
+            part = self._sticky_partition(i)
+            batch = self._open_batch(part)
+            room = max(1, (batch_size - (batch.size if batch else BATCH_OVERHEAD)) // size)
+            end = min(last + 1, i + room)
+            if self.spec.client != "java":
+                deadline = self._sticky_since + LIBRDKAFKA_STICKY_MS
+                while end > i + 1 and self.due(end - 1) >= deadline:
+                    end = max(i + 1, min(end - 1, self._first_due_at(deadline)))
+            self._append(part, i, end, batch, size)
+
+    def _first_due_at(self, time_ms: int) -> int:
+        i = max(self.next_i, math.floor(self._count_by(time_ms)))
+        while i > self.next_i and self.due(i - 1) >= time_ms:
+            i -= 1
+        while self.due(i) < time_ms:
+            i += 1
+        return i
+
+    def _accumulate_placed(self, start: int, end: int) -> None:
+        """Records [start, end) whose partition the producer does not choose by stickiness
+        (an explicit partition, a hashed key, librdkafka ``random``) join their partitions'
+        batches in record order, as one record at a time would: partitions come in bulk
+        (``KeyedPartitions``), and each partition's records fill its batches by arithmetic."""
+        placer = self._placer
+        assert placer is not None
+        base = self.msg_base
+        while start < end:
+            stop = min(end, 10 ** len(str(start)))  # as many digits: one record_size
+            size = self.record_size(start)
+            if placer.constant is not None:
+                self._fill(placer.constant, range(base + start, base + stop), size)
+            else:
+                groups: dict[int, list[int]] = {}
+                for gid, part in zip(
+                    range(base + start, base + stop), placer.of(start, stop), strict=True
+                ):
+                    group = groups.get(part)
+                    if group is None:
+                        groups[part] = [gid]
+                    else:
+                        group.append(gid)
+                for part, ids in groups.items():
+                    self._fill(part, ids, size)
+            self._sticky_bytes += size * (stop - start)
+            self.sent += stop - start
+            start = self.next_i = stop
+
+    def _fill(self, part: int, ids: list[int] | range, size: int) -> None:
+        """Messages ``ids`` (ascending global ids, records of ``size`` bytes) join the
+        partition's open batch until it is full, then new batches (``_append``'s rules:
+        a record that would overflow a batch with records in it starts a new one)."""
+        batch_size = self.spec.batch_size
+        queue = self.queues.get(part)
+        batch = queue[-1] if queue and not queue[-1].closed else None
+        k, n = 0, len(ids)
+        while k < n:
+            if batch is None or batch.size + size > batch_size:
+                if batch is not None:
+                    batch.closed = True
+                first = ids[k] - self.msg_base
+                batch = PendingBatch(part, first, range(0), BATCH_OVERHEAD, self.due(first))
+                if queue is None:
+                    queue = self.queues[part] = deque()
+                queue.append(batch)
+            take = min(n - k, max(1, (batch_size - batch.size) // size))
+            _extend(batch, ids[k : k + take])
+            batch.size += size * take
+            k += take
+            if batch.size >= batch_size:
+                batch.closed = True
+                batch = None
+
+    def _sticky_partition(self, i: int) -> int:
+        """KIP-794 for Java (switch after batch.size bytes); librdkafka: switch every 10 ms."""
+        now = self.due(i)
+        sticky = self._sticky
+        if sticky is None:
+            switch = True
+        elif self.spec.client == "java":
+            switch = self._sticky_bytes >= self.spec.batch_size
+        else:
+            switch = now >= self._sticky_since + LIBRDKAFKA_STICKY_MS
+        if switch or sticky is None:  # (None always switches; spelled out for mypy)
+            sticky = self._sticky = self._rng.randrange(self.num_partitions)
+            self._sticky_bytes = 0
+            self._sticky_since = now
+        return sticky
+
+    def _open_batch(self, part: int) -> PendingBatch | None:
+        queue = self.queues.get(part)
+        if queue and not queue[-1].closed:
+            return queue[-1]
+        return None
+
+    def _append(
+        self, part: int, start: int, end: int, batch: PendingBatch | None, record_size: int
+    ) -> None:
+        """Records [start, end) join ``batch`` (the partition's open batch, or None), or a
+        new batch when they would overflow it."""
+        size = record_size * (end - start)
+        if batch is None or (batch.size + size > self.spec.batch_size and batch.msgs):
+            if batch is not None:
+                batch.closed = True
+            batch = PendingBatch(part, start, range(0), BATCH_OVERHEAD, self.due(start))
+            queue = self.queues.get(part)
+            if queue is None:
+                queue = self.queues[part] = deque()
+            queue.append(batch)
+        _extend(batch, range(self.msg_base + start, self.msg_base + end))
+        batch.size += size
+        self._sticky_bytes += size
+        if batch.size >= self.spec.batch_size:
+            batch.closed = True
+        self.next_i = end
+        self.sent += end - start
+
+    # -- send -----------------------------------------------------------------------------
+
+    def _ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool:
+        if batch.attempts > 0:
+            return self.engine.now >= batch.retry_at
+        return (
+            batch.closed
+            or len(queue) > 1
+            or self.engine.now >= batch.created_ms + self.spec.linger_ms
+        )
+
+    def _plan_next_wake(self) -> None:
+        wake = NEVER
+        for queue in self.queues.values():
+            if queue and not self._ready(queue[0], queue):
+                head = queue[0]
+                wake = min(
+                    wake, head.retry_at if head.attempts else head.created_ms + self.spec.linger_ms
+                )
+        if self.next_i < self.spec.messages and not self.halted:
+            wake = min(wake, self._next_record_wake())
+        if wake < NEVER:
+            self._wake(wake)
+
+    def _next_record_wake(self) -> int:
+        """Records not yet appended need no event of their own until one of them could
+        make a batch ready: the first one's linger deadline (if it opens a batch; if it
+        joins one, that batch's deadline is planned anyway), or the one that could fill a
+        batch. They are appended, with their own timestamps, at that wake-up."""
+        nxt = self.next_i
+        first = self.due(nxt)
+        if first >= NEVER:
+            return NEVER
+        size = self.record_size(nxt)
+        batch_size = self.spec.batch_size
+        if self._spread and self._sticky is not None:
+            batch = self._open_batch(self._sticky)
+            room = batch_size - (batch.size if batch else BATCH_OVERHEAD)
+        else:
+            room = min(
+                (batch_size - b.size for q in self.queues.values() for b in q if not b.closed),
+                default=batch_size - BATCH_OVERHEAD,
+            )
+        fill = min(self.spec.messages - 1, nxt + max(1, room // size) - 1)
+        return min(first + self.spec.linger_ms, self.due(fill))
+
+    def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
+        if error is None:
+            self.acked.append(batch.msgs)
+            self.acked_count += len(batch.msgs)
+            self.batches_acked += 1
+            if self.timeline.itemises("ack"):
+                self.timeline.record(
+                    "ack",
+                    self.spec.id,
+                    part=f"{self.spec.topic}-{batch.partition}",
+                    first=batch.msgs[0] - self.msg_base,
+                    count=len(batch.msgs),
+                    acks=self.spec.acks,
+                    base=base,
+                    batch=batch.number,
+                )
+        else:
+            part = f"{self.spec.topic}-{batch.partition}"
+            first = batch.msgs[0] - self.msg_base
+            self.failed.append(batch.msgs)
+            self.failed_count += len(batch.msgs)
+            self.timeline.record(
+                "produce_failed",
+                self.spec.id,
+                part=part,
+                first=first,
+                count=len(batch.msgs),
+                error=error,
+                batch=batch.number,
+            )

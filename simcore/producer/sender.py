@@ -1,0 +1,458 @@
+"""The producer's sender: connections, in-flight requests, responses and retries.
+
+Modelled on the Java client's Sender and NetworkClient ([J] producer/internals/
+Sender.java, clients/NetworkClient.java): at most
+``max.in.flight.requests.per.connection`` requests per broker connection; answers
+are handled in request order; when a request times out the connection is closed and
+every request still in flight on it fails. A failed batch goes back to the *front* of
+its partition's deque (``reenqueue``) — or, for an idempotent producer, into sequence
+order — and waits out its retry backoff there, which is how retries reorder without
+idempotence. A dead leader refuses the connection: nothing is sent, metadata is
+refreshed and the batch waits. ``delivery.timeout.ms`` bounds the whole life of a batch.
+
+The client's request timeout: Java's is ``request.timeout.ms``; librdkafka's is
+``socket.timeout.ms`` or the first message's remaining ``message.timeout.ms``, whichever
+is sooner ([R] src/rdkafka_request.c ``rd_kafka_ProduceRequest``) — its
+``request.timeout.ms`` is only the broker's acks=all timeout, sent in the request (as
+Java's is too; ``Cluster._await_isr``). The idempotent producer's sequence numbers and
+epoch bumps live in ``simcore.producer.idempotence``.
+"""
+
+from __future__ import annotations
+
+import random
+from array import array
+from collections import deque
+from functools import partial
+from typing import TYPE_CHECKING
+
+from simcore.broker.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
+from simcore.broker.log import Batch
+from simcore.kernel.client_metrics import Sensor
+from simcore.producer.idempotence import FATAL, RETRY, Idempotence
+from simcore.scenario.spec import FaultSpec, ProducerSpec
+
+if TYPE_CHECKING:
+    from simcore.broker.cluster import Cluster, Metadata
+    from simcore.kernel.engine import Engine
+    from simcore.kernel.timeline import Timeline
+    from simcore.producer.producer import PendingBatch
+
+RECONNECT_BACKOFF_MS = 50  # reconnect.backoff.ms
+_PENDING = None
+
+
+class Request:
+    __slots__ = ("answer", "batch", "broker", "deadline", "sent")
+
+    def __init__(self, batch: PendingBatch, broker: int, sent: int, deadline: int) -> None:
+        self.batch = batch
+        self.broker = broker
+        self.answer: tuple[str | None, int] | None = _PENDING
+        self.sent = sent
+        self.deadline = deadline  # when the client gives up on it
+
+
+class ProduceFault:
+    """A scenario fault on this producer's requests, and how many more it affects."""
+
+    __slots__ = ("remaining", "spec")
+
+    def __init__(self, spec: FaultSpec) -> None:
+        self.spec = spec
+        self.remaining = spec.count
+
+
+class Sender:
+    """Mixed into Producer, which sets the attributes declared here and implements the
+    methods stubbed here (the stubs only declare them; Producer's methods override them)."""
+
+    engine: Engine
+    cluster: Cluster
+    timeline: Timeline
+    spec: ProducerSpec
+    metadata: Metadata
+    msg_base: int
+    queues: dict[int, deque[PendingBatch]]
+    producer_id: int
+    idem: Idempotence | None
+    sent_batches: list[tuple[int, range | array[int]]]  # (partition, ids)
+    _wake_at: int | None
+    _jitter: random.Random
+
+    def _ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool:
+        raise NotImplementedError
+
+    def _plan_next_wake(self) -> None:
+        raise NotImplementedError
+
+    def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
+        raise NotImplementedError
+
+    def _halt(self) -> None:
+        raise NotImplementedError
+
+    def _init_sender(self, faults: list[FaultSpec]) -> None:
+        self.connections: dict[int, deque[Request]] = {}
+        self._timers: dict[int, int] = {}  # broker -> when its request-timeout check runs
+        # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
+        self.records_sent = 0
+        # the producer panel's counts: produce requests (one batch each), retries among them
+        self.batches_sent = 0
+        self.retries_sent = 0
+        self.request_count = 0
+        self.request_latency_total = 0
+        self.send_sensor = Sensor()  # record-send-rate (client_metrics.py)
+        self.request_latency_sensor = Sensor()  # request-latency-avg
+        self._faults = [ProduceFault(f) for f in faults]
+        self._leader_wait = False
+        self.on_wire: dict[int, int] = {}  # partition -> requests awaiting an answer
+
+    @property
+    def in_flight(self) -> dict[int, int]:
+        return {b: len(c) for b, c in self.connections.items()}
+
+    # -- draining ready batches ------------------------------------------------------------
+
+    def _drain(self) -> None:
+        idem = self.idem
+        if idem is not None and not idem.before_drain():
+            return
+        queues = self.queues
+        if not queues:
+            return
+        alive = self.cluster.network.alive
+        leaders = self.metadata.leaders
+        topic = self.spec.topic
+        max_in_flight = self.spec.max_in_flight
+        ready = self._ready
+        for part in sorted(queues) if len(queues) > 1 else list(queues):
+            queue = queues[part]
+            if not queue:
+                continue
+            leader = leaders[(topic, part)]
+            if leader is None or not alive[leader]:
+                self._await_leader()  # LEADER_NOT_AVAILABLE, or the connection is refused
+                continue
+            conn = self.connections.get(leader)
+            if conn is None:
+                conn = self.connections[leader] = deque()
+            while queue and len(conn) < max_in_flight and ready(queue[0], queue):
+                if idem is not None and not idem.gate(part, queue[0]):
+                    break
+                self._send(queue.popleft(), leader)
+            if not queue:
+                del queues[part]  # only partitions with queued batches stay listed
+
+    def _await_leader(self) -> None:
+        if not self._leader_wait:
+            self._leader_wait = True
+            self.metadata.refresh()
+            self.engine.after(
+                max(RECONNECT_BACKOFF_MS, 2 * self.cluster.latency + 1), self._leader_check
+            )
+
+    def run_loop(self) -> None:
+        """One more pass of the sender's loop (Sender.runOnce)."""
+        self._drain()
+        self._plan_next_wake()
+
+    def _leader_check(self) -> None:
+        self._leader_wait = False
+        self._expire_waiting()
+        self._drain()
+        self._plan_next_wake()
+
+    def _expire_waiting(self) -> None:
+        """delivery.timeout.ms also bounds batches that could not be sent."""
+        for part in sorted(self.queues):
+            queue = self.queues[part]
+            limit = self.spec.delivery_timeout_ms
+            while queue and self.engine.now >= queue[0].created_ms + limit:
+                batch = queue.popleft()
+                self._complete(
+                    batch,
+                    "TimeoutException: delivery.timeout.ms expired before the batch could be sent",
+                )
+                if self.idem is not None:
+                    self.idem.on_expired_in_queue(batch)
+            if not queue:
+                del self.queues[part]
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _send(self, batch: PendingBatch, leader: int) -> None:
+        batch.closed = True
+        if self.idem is not None:
+            self.idem.assign(batch)
+        batch.attempts += 1
+        msgs = batch.msgs
+        if batch.number < 0:
+            batch.number = len(self.sent_batches)
+            self.sent_batches.append((batch.partition, msgs))
+        spec = self.spec
+        self.batches_sent += 1
+        self.retries_sent += batch.attempts > 1
+        wire = Batch(
+            -1,
+            msgs,
+            batch.size,
+            batch.created_ms,
+            spec.id,
+            self.producer_id,
+            batch.base_seq,
+            0,
+            batch.number,
+            batch.epoch,
+        )
+        tp = (spec.topic, batch.partition)
+        if self.timeline.itemises("send"):
+            self.timeline.record(
+                "send",
+                spec.id,
+                part=f"{spec.topic}-{batch.partition}",
+                first=msgs[0] - self.msg_base,
+                count=len(msgs),
+                attempt=batch.attempts,
+                batch=batch.number,
+                broker=leader,
+            )
+        injected = self._broker_error() if self._faults else None
+        self.records_sent += len(msgs)
+        self.send_sensor.record(self.engine.now, len(msgs))  # record-send-rate, per batch
+        timeout = spec.request_timeout_ms  # the ProduceRequest's (broker-side) timeout
+        if spec.acks == 0:  # nothing comes back: sent counts as done
+            self.cluster.send_produce(leader, tp, wire, 0, _ignore, injected, timeout)
+            self._complete(batch, None)
+            return
+        now = self.engine.now
+        request = Request(batch, leader, now, now + self._client_timeout(batch))
+        conn = self.connections[leader]
+        conn.append(request)
+        self.on_wire[batch.partition] = self.on_wire.get(batch.partition, 0) + 1
+        respond = (
+            partial(self._respond_with_faults, request)
+            if self._faults
+            else partial(self._arrived, request)
+        )
+        self.cluster.send_produce(leader, tp, wire, spec.acks, respond, injected, timeout)
+        timer = self._timers.get(leader)
+        if timer is None or request.deadline < timer:  # librdkafka: a shorter message timeout
+            self._timers[leader] = request.deadline
+            self.engine.at(request.deadline, self._check_timeout, leader, request.deadline)
+
+    def _client_timeout(self, batch: PendingBatch) -> int:
+        """Java: request.timeout.ms. librdkafka: socket.timeout.ms, or the first message's
+        remaining message.timeout.ms if sooner (100 ms if it has already run out)."""
+        spec = self.spec
+        if spec.client == "java":
+            return spec.request_timeout_ms
+        left = batch.created_ms + spec.delivery_timeout_ms - self.engine.now
+        return min(spec.socket_timeout_ms, left) if left > 0 else 100
+
+    def _respond_with_faults(self, request: Request, error: str | None, base: int) -> None:
+        delay = self._response_fault()
+        if delay == 0:
+            self._arrived(request, error, base)
+        elif delay is not None:
+            self.engine.after(delay, self._arrived, request, error, base)
+
+    def _check_timeout(self, broker: int, scheduled: int) -> None:
+        """One timer per connection, aimed at its earliest deadline (Java: the oldest
+        request's; in librdkafka a request's deadline also follows its first message's
+        timeout, so a later request can be due first)."""
+        if self._timers.get(broker) != scheduled:
+            return  # superseded by an earlier check
+        del self._timers[broker]
+        conn = self.connections.get(broker)
+        if not conn:
+            return
+        pending = [r for r in conn if r.answer is _PENDING]  # (the head always is)
+        first = min(pending, key=lambda r: r.deadline)  # the earliest, oldest on a tie
+        if first.deadline <= self.engine.now:
+            self._timed_out(first)  # closes the connection (new sends plan their own check)
+            return
+        self._timers[broker] = first.deadline
+        self.engine.at(first.deadline, self._check_timeout, broker, first.deadline)
+
+    def _broker_error(self) -> str | None:
+        """Scenario fault ``produce_error``: the broker answers this request with an error."""
+        for entry in self._faults:
+            fault, left = entry.spec, entry.remaining
+            if (
+                fault.action == "produce_error"
+                and left > 0
+                and self.engine.now >= (fault.at_ms or 0)
+            ):
+                entry.remaining = left - 1
+                return fault.error or "NOT_ENOUGH_REPLICAS"
+        return None
+
+    def _response_fault(self) -> int | None:
+        """Scenario faults on responses: extra delay in ms, or None if the answer is lost."""
+        for entry in self._faults:
+            fault, left = entry.spec, entry.remaining
+            if fault.action not in ("drop_produce_response", "delay_produce_response"):
+                continue
+            if left > 0 and self.engine.now >= (fault.at_ms or 0):
+                entry.remaining = left - 1
+                dropped = fault.action == "drop_produce_response"
+                self.timeline.record(
+                    "response_fault",
+                    self.spec.id,
+                    injected=True,
+                    what="lost" if dropped else f"delayed {fault.delay_ms} ms",
+                )
+                return None if dropped else fault.delay_ms
+        return 0
+
+    # -- answers, in request order ------------------------------------------------------------
+
+    def _arrived(self, request: Request, error: str | None, base: int) -> None:
+        conn = self.connections.get(request.broker)
+        if not conn or (conn[0] is not request and request not in conn):
+            return  # the connection was closed meanwhile
+        request.answer = (error, base)
+        self.request_count += 1
+        self.request_latency_total += self.engine.now - request.sent
+        self.request_latency_sensor.record(self.engine.now, self.engine.now - request.sent)
+        failed = False
+        while conn and conn[0].answer is not _PENDING:
+            done = conn.popleft()
+            assert done.answer is not None
+            failed |= done.answer[0] is not None
+            self._handle(done.batch, *done.answer)
+        self._drain()
+        if failed or self._wake_at is None:  # a success adds no deadline of its own
+            self._plan_next_wake()
+
+    def _timed_out(self, request: Request) -> None:
+        conn = self.connections.get(request.broker)
+        if not conn or request not in conn or request.answer is not _PENDING:
+            return
+        failed = list(conn)
+        conn.clear()
+        for _n, req in enumerate(failed):  # oldest first; reenqueued in that order below
+            error = REQUEST_TIMED_OUT if req is request else "NETWORK_EXCEPTION"
+            self._handle(req.batch, error, -1, requeue_front=False)
+        self._requeue_in_order([r.batch for r in failed if r.batch.retry_at >= 0])
+        self._drain()
+        self._plan_next_wake()
+
+    def _handle(
+        self,
+        batch: PendingBatch,
+        error: str | None,
+        base: int,
+        requeue_front: bool = True,
+    ) -> None:
+        """An answer (or a timeout) for a request that was on the wire."""
+        part = batch.partition
+        left = self.on_wire[part] - 1
+        if left:
+            self.on_wire[part] = left
+        else:
+            del self.on_wire[part]
+        idem = self.idem
+        if error is None:
+            if idem is not None:
+                idem.on_success(batch)
+            self._complete(batch, None, base)
+            return
+        if idem is not None and idem.fatal is not None:
+            self._complete(batch, f"{error} (no retries after the fatal {idem.fatal})")
+            batch.retry_at = -1
+            return
+        verdict = idem.on_error(batch, error) if idem is not None else None
+        if verdict == FATAL:
+            self._complete(batch, f"{error} (fatal error)")
+            batch.retry_at = -1
+            self._fatal(batch, error)
+            return
+        expired = self.engine.now >= batch.created_ms + self.spec.delivery_timeout_ms
+        retries_left = batch.attempts <= self.spec.retries
+        if verdict is None:
+            verdict = RETRY if error in RETRIABLE_PRODUCE_ERRORS else None
+        if verdict != RETRY:
+            self._complete(batch, f"{error} (not retriable)")
+            batch.retry_at = -1
+            if idem is not None:
+                idem.on_given_up(batch, error, retries_left)
+            return
+        self.metadata.refresh()  # errors and timeouts make the Java sender refresh metadata
+        if not retries_left or expired:
+            reason = "delivery.timeout.ms expired" if expired else "retries exhausted"
+            self._complete(batch, f"{error} ({reason})")
+            batch.retry_at = -1
+            if idem is not None and expired:
+                idem.on_expired_in_flight(batch, error, retries_left)
+            elif idem is not None:
+                idem.on_given_up(batch, error, retries_left)
+            return
+        backoff = self._backoff(batch.attempts)
+        batch.retry_at = self.engine.now + backoff
+        self.timeline.record(
+            "produce_error",
+            self.spec.id,
+            part=f"{self.spec.topic}-{batch.partition}",
+            first=batch.msgs[0] - self.msg_base,
+            count=len(batch.msgs),
+            error=error,
+            retry_in=backoff,
+            batch=batch.number,
+        )
+        if requeue_front:
+            self._requeue_in_order([batch])
+
+    def _fatal(self, batch: PendingBatch, error: str) -> None:
+        """librdkafka's fatal error (rd_kafka_idemp_set_fatal_error ->
+        rd_kafka_set_fatal_error0): the producer stops for good. Queued messages are purged
+        (ERR__PURGE_QUEUE), produce() refuses new ones (ERR__FATAL: the application must
+        create a new producer, so later records are not produced here), and requests in
+        flight still get their answers, without retries."""
+        idem = self.idem
+        assert idem is not None
+        idem.fatal = error
+        self._halt()  # the records due so far were produced; no more will be
+        self.timeline.record(
+            "fatal_error",
+            self.spec.id,
+            part=f"{self.spec.topic}-{batch.partition}",
+            error=error,
+            first=batch.msgs[0] - self.msg_base,
+            count=len(batch.msgs),
+        )
+        for part in sorted(self.queues):
+            for queued in self.queues[part]:
+                self._complete(queued, f"_PURGE_QUEUE (purged after the fatal {error})")
+                queued.retry_at = -1
+        self.queues.clear()
+
+    def _requeue_in_order(self, batches: list[PendingBatch]) -> None:
+        """Java's reenqueue: failed batches go back to the front of their deque, keeping
+        their relative order — or, when idempotent, into sequence order
+        (RecordAccumulator.insertInSequenceOrder)."""
+        for batch in reversed(batches):
+            queue = self.queues.setdefault(batch.partition, deque())
+            at = 0
+            while (
+                self.producer_id >= 0
+                and at < len(queue)
+                and (0 <= queue[at].base_seq < batch.base_seq)
+            ):
+                at += 1
+            queue.insert(at, batch)
+
+    def _backoff(self, attempts: int) -> int:
+        """KIP-580: retry.backoff.ms doubling per attempt up to retry.backoff.max.ms, with
+        20% jitter (drawn from this producer's seeded stream)."""
+        base = self.spec.retry_backoff_ms
+        cap = max(base, self.spec.retry_backoff_max_ms)
+        if cap == base:
+            return base
+        exp: int = min(cap, base * 2 ** min(attempts - 1, 30))  # attempts >= 1: an int
+        return max(1, round(exp * self._jitter.uniform(0.8, 1.2)))
+
+
+def _ignore(error: str | None, base: int) -> None:
+    return None

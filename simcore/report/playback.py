@@ -1,0 +1,316 @@
+"""What a viewer sees at a step: frames, the --describe table, series and metrics.
+
+Everything here reads the recorder's snapshots (see ``frames``), so any step of a
+finished run can be shown without simulating again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simcore.groups.kip848 import ConsumerGroup
+from simcore.run.lag import catch_up_ms, group_status, window_until
+
+if TYPE_CHECKING:
+    from simcore.broker.cluster import Partition
+    from simcore.report.result import Result
+
+
+class Snap:
+    """Named access to one snapshot tuple."""
+
+    def __init__(self, raw: tuple[Any, ...]) -> None:
+        (
+            self.t,
+            self.n_events,
+            self.parts,
+            self.groups,
+            self.consumers,
+            self.brokers,
+            self.producers,
+            self.counters,
+            self.group_states,
+        ) = raw
+
+
+def group_rows(result: Result, snap: Snap) -> list[dict[str, Any]]:
+    rec = result.sim.recorder
+    rows = []
+    for (group, part), row in zip(rec.group_rows, snap.groups, strict=True):
+        committed, position, owner, time_lag, status, _described = row
+        hw = snap.parts[rec.parts.index(part)][2]
+        rows.append(
+            {
+                "group": group,
+                "topic": part.topic,
+                "partition": part.index,
+                "committed": committed,
+                "position": position,
+                "consumer": result.sim.consumers[owner].id if owner is not None else None,
+                "lag": hw - committed if committed is not None else None,
+                "records_lag": hw - position if position is not None else None,
+                "time_lag_ms": time_lag,
+                "status": status,
+            }
+        )
+    return rows
+
+
+def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
+    """kafka-consumer-groups.sh --describe: assigned or committed partitions only; its
+    LOG-END-OFFSET is the high watermark; a missing value prints '-'."""
+    consumers = result.sim.consumers
+    rows = []
+    for row, raw in zip(group_rows(result, snap), snap.groups, strict=True):
+        committed, described = raw[0], raw[5]
+        if committed is None and described is None:
+            continue
+        member_id, owner = described if described else (None, None)
+        consumer = consumers[owner] if owner is not None else None
+        hw = row["lag"] + committed if committed is not None else None
+        if hw is None:
+            part = next(
+                p
+                for g, p in result.sim.recorder.group_rows
+                if g == row["group"] and p.topic == row["topic"] and p.index == row["partition"]
+            )
+            hw = snap.parts[result.sim.recorder.parts.index(part)][2]
+        rows.append(
+            {
+                "GROUP": row["group"],
+                "TOPIC": row["topic"],
+                "PARTITION": row["partition"],
+                "CURRENT-OFFSET": committed if committed is not None else "-",
+                "LOG-END-OFFSET": hw,
+                "LAG": row["lag"] if committed is not None else "-",
+                "CONSUMER-ID": member_id or "-",
+                "HOST": f"/10.0.0.{owner + 10}" if owner is not None else "-",
+                "CLIENT-ID": consumer.id if consumer else "-",
+            }
+        )
+    for name, state in zip(result.sim.recorder.group_names, snap.group_states, strict=True):
+        for member_id, owner in state[4]:  # members with nothing assigned get a '-' row
+            rows.append(
+                {
+                    "GROUP": name,
+                    "TOPIC": "-",
+                    "PARTITION": "-",
+                    "CURRENT-OFFSET": "-",
+                    "LOG-END-OFFSET": "-",
+                    "LAG": "-",
+                    "CONSUMER-ID": member_id,
+                    "HOST": f"/10.0.0.{owner + 10}",
+                    "CLIENT-ID": consumers[owner].id,
+                }
+            )
+    return rows
+
+
+def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
+    """Per group: protocol state, generation, lag status, catch-up estimate."""
+    coordinator = result.sim.coordinator
+    rows = group_rows(result, snap)
+    out = []
+    for name, (state, generation, protocol, rebalances, _idle) in zip(
+        result.sim.recorder.group_names, snap.group_states, strict=True
+    ):
+        mine = [r for r in rows if r["group"] == name]
+        total = sum(r["lag"] or 0 for r in mine)
+        histories = [
+            window_until(coordinator.history.get((name, r["topic"], r["partition"]), []), snap.t)
+            for r in mine
+        ]
+        out.append(
+            {
+                "group": name,
+                # Kafka's group.protocol: under "consumer" (KIP-848) the generation is the
+                # group epoch and each member has its own member epoch
+                "group_protocol": (
+                    "consumer" if isinstance(coordinator.group(name), ConsumerGroup) else "classic"
+                ),
+                "state": state,
+                "generation": generation,
+                "protocol": protocol,
+                "rebalances": rebalances,
+                "total_lag": total,
+                "records_lag": sum(r["records_lag"] or 0 for r in mine),
+                "max_time_lag_ms": max((r["time_lag_ms"] for r in mine), default=0),
+                "status": group_status([r["status"] for r in mine]),
+                # nothing consuming (no member) is not catching up
+                "catch_up_ms": None if state == "Empty" else catch_up_ms(histories, total),
+            }
+        )
+    return out
+
+
+def frame(
+    result: Result, snap: Snap, step: int, first_event: int, prev_events: int, snapshot_index: int
+) -> dict[str, Any]:
+    sim = result.sim
+    return {
+        "step": step,
+        "t": snap.t,
+        "snapshot": snapshot_index,
+        "events": [result.event_dict(i) for i in range(first_event, snap.n_events)],
+        "skipped_events": first_event - prev_events,
+        "partitions": [
+            _partition(p, s) for p, s in zip(sim.recorder.parts, snap.parts, strict=True)
+        ],
+        "brokers": [
+            {"id": b, "alive": s[0], "isolated": s[1], "fenced": s[2]}
+            for b, s in enumerate(snap.brokers)
+        ],
+        "producers": [
+            {
+                "id": p.spec.id,
+                "in_flight": s[0],
+                "queued_batches": s[1],
+                "acked": s[2],
+                "failed": s[3],
+                "sends": s[7],  # produce requests, retries included
+                "retries": s[8],
+                "acked_batches": s[9],
+            }
+            for p, s in zip(sim.producers, snap.producers, strict=True)
+        ],
+        "groups": group_rows(result, snap),
+        "group_summary": group_summaries(result, snap),
+        "consumers": [
+            {"id": c.id, "group": c.group, "state": s[0], "offset": s[1], "generation": counters[5]}
+            for c, s, counters in zip(sim.consumers, snap.consumers, snap.counters, strict=True)
+        ],
+    }
+
+
+def _partition(part: Partition, s: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        "topic": part.topic,
+        "partition": part.index,
+        "log_start": s[0],
+        "leo": s[1],
+        "hw": s[2],
+        "leader": s[3],
+        "epoch": s[4],
+        "isr": list(s[5]),
+        "replicas": [
+            {"broker": b, "leo": r[0], "hw": r[1], "leading": r[2]}
+            for b, r in zip(part.replicas, s[6], strict=True)
+        ],
+    }
+
+
+def series(result: Result, keep: list[int]) -> dict[str, Any]:
+    """Offsets and lag over time at the given snapshot indexes."""
+    snaps = [Snap(result.sim.recorder.snapshots[i]) for i in keep]
+    rec = result.sim.recorder
+    out: dict[str, Any] = {"t": [s.t for s in snaps], "partitions": {}, "groups": {}}
+    for k, part in enumerate(rec.parts):
+        out["partitions"][part.name] = {
+            "leo": [s.parts[k][1] for s in snaps],
+            "hw": [s.parts[k][2] for s in snaps],
+        }
+    for k, (group, part) in enumerate(rec.group_rows):
+        j = rec.parts.index(part)
+        committed = [s.groups[k][0] for s in snaps]
+        hws = [s.parts[j][2] for s in snaps]
+        out["groups"][f"{group}/{part.name}"] = {
+            "committed": committed,
+            "position": [s.groups[k][1] for s in snaps],
+            "lag": [h - c if c is not None else None for h, c in zip(hws, committed, strict=True)],
+            "time_lag_ms": [s.groups[k][3] for s in snaps],
+        }
+    return out
+
+
+def metrics(result: Result, index: int) -> list[dict[str, Any]]:
+    """Client metrics at a snapshot, with Kafka's names, read the way a client computes
+    them: windowed stats over 2 samples of 30 s (client_metrics.py)."""
+    now = Snap(result.sim.recorder.snapshots[index])
+    t = now.t
+    out: list[dict[str, Any]] = []
+    rows = group_rows(result, now)
+    for consumer in result.sim.consumers:
+        labels = {"client_id": consumer.id, "group": consumer.group}
+        out += [
+            _metric(
+                "records-consumed-rate",
+                "consumer-fetch-manager-metrics",
+                labels,
+                consumer.consumed_sensor.rate(t),
+            ),
+            _metric(
+                "fetch-latency-avg",
+                "consumer-fetch-manager-metrics",
+                labels,
+                consumer.fetch_latency_sensor.avg(t),
+            ),
+            _metric(
+                "commit-latency-avg",
+                "consumer-coordinator-metrics",
+                labels,
+                consumer.commit_latency_sensor.avg(t),
+            ),
+            _metric(
+                "records-lag-max",
+                "consumer-fetch-manager-metrics",
+                labels,
+                consumer.lag_sensor.max(t),
+            ),
+        ]
+        for r in rows:
+            if r["consumer"] == consumer.id and r["records_lag"] is not None:
+                out.append(
+                    _metric(
+                        "records-lag",
+                        "consumer-fetch-manager-metrics",
+                        {**labels, "topic": r["topic"], "partition": str(r["partition"])},
+                        r["records_lag"],
+                    )
+                )
+    for producer in result.sim.producers:
+        labels = {"client_id": producer.spec.id}
+        out += [
+            _metric("record-send-rate", "producer-metrics", labels, producer.send_sensor.rate(t)),
+            _metric(
+                "request-latency-avg",
+                "producer-metrics",
+                labels,
+                producer.request_latency_sensor.avg(t),
+            ),
+        ]
+    return out
+
+
+def _metric(name: str, group: str, labels: dict[str, str], value: float | None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "group": group,
+        "labels": labels,
+        "value": None if value is None else round(value, 3),
+    }
+
+
+def prometheus_text(items: list[dict[str, Any]]) -> str:
+    """The Prometheus text exposition format, names as the JMX exporter writes them with
+    its default rules: ``<domain>_<type>_<attribute>``, dots and dashes as underscores —
+    e.g. ``kafka.consumer:type=consumer-fetch-manager-metrics`` ``records-lag`` →
+    ``kafka_consumer_consumer_fetch_manager_metrics_records_lag`` (the type repeats the
+    client kind: that is how the exporter spells it); unknown values are left out."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        if item["value"] is None:
+            continue
+        domain = "kafka.producer" if item["group"].startswith("producer") else "kafka.consumer"
+        name = f"{domain}_{item['group']}_{item['name']}".replace("-", "_").replace(".", "_")
+        if name not in seen:
+            seen.add(name)
+            lines.append(f"# TYPE {name} gauge")
+        labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(item["labels"].items()))
+        lines.append(f"{name}{{{labels}}} {item['value']}")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(value: object) -> str:
+    """Label values in the text format escape backslash, double quote and newline."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

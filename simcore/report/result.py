@@ -1,0 +1,406 @@
+"""A finished run: its timeline, frames, ledger, consumer-group table and figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from simcore.kernel.timeline import digest
+from simcore.producer.producer import render
+from simcore.report import answers, ledger, playback
+from simcore.report.narrative import describe
+from simcore.run.frames import LARGE_RUN_MESSAGES
+from simcore.run.simulation import Simulation
+
+EVENTS_PER_FRAME = 50
+
+
+class Result:
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.scenario = sim.scenario
+        self.events = sim.timeline.events
+        self._log_cache: dict[str, ledger.Ids] = {}
+
+    # -- identity -------------------------------------------------------------------------
+
+    @cached_property
+    def digest(self) -> str:
+        return digest(self.events, self.sim.header())
+
+    @property
+    def errors(self) -> list[str]:
+        out: list[str] = []
+        for c in self.sim.consumers:
+            out.extend(f"{c.id}: {text}" for text in c.exceptions)
+            if c.error:
+                out.append(f"{c.id}: {c.error}")
+        return out
+
+    # -- ledger ----------------------------------------------------------------------------
+
+    def _log_intervals(self, topic: str) -> ledger.Ids:
+        """The message ids in the topic's final logs (computed once per topic)."""
+        cached = self._log_cache.get(topic)
+        if cached is None:
+            cached = self._log_cache[topic] = ledger.intervals(
+                b.msgs
+                for part in self.sim.cluster.partitions.values()
+                if part.topic == topic
+                for b in part.log.batches
+            )
+        return cached
+
+    def skip_mark(self, group: str, tp: tuple[str, int]) -> int | None:
+        """Below this offset the group will not read what it has not read: its final
+        committed offset, or — higher, or with no commit — where auto.offset.reset=latest
+        started one of its members (the records it passed over)."""
+        marks = [
+            c.reset_floor[tp]
+            for c in self.sim.consumers
+            if c.group == group and tp in c.reset_floor
+        ]
+        committed = self.sim.coordinator.committed_offset(group, tp)
+        if committed is not None:
+            marks.append(committed)
+        return max(marks) if marks else None
+
+    def _behind_committed(self, group: str, topics: list[str]) -> ledger.Ids:
+        """Message ids below the group's skip mark (see ``skip_mark``), per partition."""
+        out: list[Sequence[int]] = []
+        for part in self.sim.cluster.partition_list:
+            committed = self.skip_mark(group, (part.topic, part.index))
+            if part.topic not in topics or committed is None:
+                continue
+            batches = part.log.batches_from(part.log.log_start, committed)
+            out.extend(
+                b.msgs if b.end <= committed else b.msgs[: max(0, committed - b.base)]
+                for b in batches
+            )
+        return ledger.intervals(out)
+
+    def _expired(self, topic: str) -> ledger.Ids:
+        return ledger.intervals(self.sim.cluster.retention.deleted.get(topic, []))
+
+    @cached_property
+    def ledger(self) -> dict[str, Any]:
+        topics: dict[str, dict[str, Any]] = {}
+        for spec in self.scenario.topics:
+            producers = [p for p in self.sim.producers if p.spec.topic == spec.name]
+            topics[spec.name] = ledger.topic_counts(
+                [(p.msg_base, p.msg_base + p.sent, 1) for p in producers],
+                ledger.intervals(s for p in producers for s in p.acked),
+                ledger.intervals(s for p in producers for s in p.failed),
+                self._log_intervals(spec.name),
+                self._expired(spec.name),
+            )
+            parts = {
+                str(part.index): {
+                    "in_log": sum(b.count for b in part.log.batches),
+                    "out_of_order": ledger.out_of_order(
+                        (b.producer, b.msgs) for b in part.log.batches
+                    ),
+                }
+                for part in self.sim.cluster.partition_list
+                if part.topic == spec.name
+            }
+            topics[spec.name]["out_of_order"] = sum(p["out_of_order"] for p in parts.values())
+            topics[spec.name]["partitions"] = parts
+        groups = {}
+        for group in sorted({c.spec.group for c in self.sim.consumers}):
+            members = [c for c in self.sim.consumers if c.group == group]
+            subscribed = sorted({t for c in members for t in c.spec.topics})
+            counts = ledger.group_counts(
+                ledger.Ids.concat([self._log_intervals(t) for t in subscribed]),
+                ledger.intervals(s for c in members for s in c.processed),
+                ledger.Ids.concat([self._expired(t) for t in subscribed]),
+                self._behind_committed(group, subscribed),
+            )
+            counts["processing_total"] = sum(c.processing_total for c in members)
+            groups[group] = counts
+        return {"topics": topics, "groups": groups}
+
+    # -- what a viewer sees (see simcore.report.playback) ---------------------------
+
+    def _snap(self, index: int) -> playback.Snap:
+        return playback.Snap(self.sim.recorder.snapshots[index])
+
+    def groups_table(self, snapshot_index: int = -1) -> list[dict[str, Any]]:
+        """kafka-consumer-groups.sh --describe at a snapshot (default: the end)."""
+        return playback.describe_table(self, self._snap(snapshot_index))
+
+    def consumer_groups(self) -> dict[str, Any]:
+        """Per group at the end: protocol state, rebalances with their pauses, lag."""
+        snap = self._snap(-1)
+        out = {}
+        rows = playback.group_rows(self, snap)
+        for summary in playback.group_summaries(self, snap):
+            name = summary["group"]
+            group = self.sim.coordinator.group(name)
+            rebalances = [
+                {
+                    "cause": r["cause"],
+                    "start_ms": r["start"],
+                    "end_ms": r["end"],
+                    "duration_ms": (r["end"] if r["end"] is not None else snap.t) - r["start"],
+                    "paused_ms": dict(sorted(r["paused"].items())),
+                }
+                for r in group.rebalances
+            ]
+            out[name] = {
+                "group_protocol": summary["group_protocol"],
+                "state": summary["state"],
+                "generation": summary["generation"],
+                "protocol": summary["protocol"],
+                "rebalances": {
+                    "count": len(rebalances),
+                    "total_pause_ms": sum(sum(r["paused_ms"].values()) for r in rebalances),
+                    "list": rebalances,
+                },
+                "lag_status": summary["status"],
+                "catch_up_ms": summary["catch_up_ms"],
+                "partitions": [
+                    {
+                        k: r[k]
+                        for k in (
+                            "topic",
+                            "partition",
+                            "lag",
+                            "records_lag",
+                            "time_lag_ms",
+                            "status",
+                        )
+                    }
+                    for r in rows
+                    if r["group"] == name
+                ],
+            }
+        return out
+
+    def metrics(self, snapshot_index: int = -1) -> list[dict[str, Any]]:
+        return playback.metrics(self, snapshot_index % len(self.sim.recorder.snapshots))
+
+    def summary(self) -> dict[str, Any]:
+        out = {
+            "name": self.scenario.name,
+            "seed": self.scenario.seed,
+            "digest": self.digest,
+            "ledger": self.ledger,
+            "groups": self.groups_table(),
+            "consumer_groups": self.consumer_groups(),
+            "errors": self.errors,
+        }
+        if self.scenario.questions:
+            out["questions"] = self.questions()
+        return out
+
+    def questions(self) -> list[dict[str, Any]]:
+        """The scenario's questions with the answers this run gives (report/answers.py)."""
+        return answers.answers(self)
+
+    def event_dict(self, index: int) -> dict[str, Any]:
+        time_ms, kind, actor, fields = self.events[index]
+        out = {
+            "i": index,
+            "t": time_ms,
+            "kind": kind,
+            "actor": actor,
+            "text": describe(kind, actor, fields),
+            "injected": bool(fields.get("injected")),
+        }
+        out.update({k: v for k, v in fields.items() if k not in out})
+        return out
+
+    def frame_snapshot_indexes(self, max_frames: int = 2000) -> list[int]:
+        """Which recorder snapshot each frame of ``frames(max_frames)`` shows (pass one to
+        ``metrics()`` or ``groups_table()`` for that frame)."""
+        return _sample(len(self.sim.recorder.snapshots), max_frames)
+
+    def frames(self, max_frames: int = 2000) -> list[dict[str, Any]]:
+        """JSON-able frames; each carries its ``snapshot`` index."""
+        frames = []
+        prev_len = 0
+        for step, index in enumerate(self.frame_snapshot_indexes(max_frames)):
+            snap = self._snap(index)
+            first = max(prev_len, snap.n_events - EVENTS_PER_FRAME)
+            frames.append(playback.frame(self, snap, step, first, prev_len, index))
+            prev_len = snap.n_events
+        return frames
+
+    def series(self) -> dict[str, Any]:
+        """Offsets and lag over time, one point per snapshot (sampled to 2000)."""
+        return playback.series(self, _sample(len(self.sim.recorder.snapshots), 2000))
+
+    def figures(self) -> dict[str, Any]:
+        from simcore.report.figures import offsets_figure
+
+        return {"offsets": offsets_figure(self.series(), self.scenario.name)}
+
+    # -- per-message detail (small runs) ---------------------------------------------------------
+
+    @cached_property
+    def _message_index(self) -> dict[int, dict[str, Any]] | None:
+        if self.sim.total_messages > LARGE_RUN_MESSAGES:
+            return None
+        rows: dict[int, dict[str, Any]] = {}
+        seq: Sequence[int]  # message ids: acked/failed, sent batches, processed chunks
+        for producer in self.sim.producers:
+            spec = producer.spec
+            for i in range(producer.sent):
+                rows[producer.msg_base + i] = {
+                    "id": f"{spec.id}#{i}",
+                    "producer": spec.id,
+                    "i": i,
+                    "key": render(spec.key, i) if spec.key is not None else None,
+                    "value": render(spec.value, i),
+                    "topic": spec.topic,
+                    "partition": None,
+                    "offsets": [],
+                    "acked": False,
+                    "failed": False,
+                    "processed": {},
+                    "batches": [],
+                }
+            for seqs, flag in ((producer.acked, "acked"), (producer.failed, "failed")):
+                for seq in seqs:
+                    for msg in seq:
+                        rows[msg][flag] = True
+            for number, (partition, seq) in enumerate(producer.sent_batches):
+                for msg in seq:
+                    rows[msg]["partition"] = partition
+                    rows[msg]["batches"].append(number)
+        for part in self.sim.cluster.partitions.values():
+            for batch in part.log.batches:
+                for k, msg in enumerate(batch.msgs):
+                    rows[msg]["offsets"].append(batch.base + k)
+        for consumer in self.sim.consumers:
+            for seq in consumer.processed:
+                for msg in seq:
+                    counts = rows[msg]["processed"]
+                    counts[consumer.group] = counts.get(consumer.group, 0) + 1
+        groups = sorted({c.group for c in self.sim.consumers})
+        for row in rows.values():
+            row["processed"] = {
+                g: row["processed"].get(g, 0)
+                for g in groups
+                if any(c.group == g and row["topic"] in c.spec.topics for c in self.sim.consumers)
+            }
+            row["outcome"] = _outcome(row)
+        return rows
+
+    def messages(self) -> list[dict[str, Any]] | None:
+        index = self._message_index
+        return None if index is None else [index[k] for k in sorted(index)]
+
+    def message_story(self, msg_id: str) -> list[dict[str, Any]]:
+        """Every event that touched one message, e.g. ``"p1#3"``: its sends and acks, each
+        append (with the offset it got, even if later truncated), the HW passing it, the
+        polls and processing that covered it, the commits that moved past it, crashes
+        while it was in hand, truncation or deletion of it."""
+        index = self._message_index
+        gid = next((g for g, r in (index or {}).items() if r["id"] == msg_id), None)
+        if gid is None:
+            return []
+        assert index is not None
+        story = _Story(index[gid], gid, self.sim)
+        return [self.event_dict(n) for n, event in enumerate(self.events) if story.touches(event)]
+
+
+class _Story:
+    """Follows one message through the timeline (small runs only)."""
+
+    def __init__(self, row: dict[str, Any], gid: int, sim: Simulation) -> None:
+        self.row = row
+        self.part = f"{row['topic']}-{row['partition']}"
+        producer = next(p for p in sim.producers if p.spec.id == row["producer"])
+        self.index_in = {n: list(producer.sent_batches[n][1]).index(gid) for n in row["batches"]}
+        self.offsets: set[int] = set(row["offsets"])  # where it is in the final log
+        self.written: set[int] = set()  # every offset it was appended at (maybe truncated)
+        self.crossed: set[tuple[str, str]] = set()
+        self.holding: set[str] = set()  # consumers that polled it and have not finished it
+
+    def touches(self, event: Any) -> bool:
+        _t, kind, actor, f = event
+        if kind in ("send", "ack", "produce_error", "produce_failed"):
+            return actor == self.row["producer"] and f["batch"] in self.row["batches"]
+        if kind == "append":
+            if f["producer"] == self.row["producer"] and f["batch"] in self.index_in:
+                self.written.add(f["base"] + self.index_in[f["batch"]])
+                return True
+            return False
+        if kind == "crash":
+            return actor in self.holding
+        if kind in ("commit_ok", "commit_stored"):
+            return self._commit_crosses(actor, f["offsets"])
+        if f.get("part") != self.part and kind != "poll":
+            return False
+        return self._partition_event(kind, actor, f)
+
+    def _partition_event(self, kind: str, actor: str, f: dict[str, Any]) -> bool:
+        offsets = self.offsets
+        if kind == "poll":
+            if any(self._covers(item) for item in f["records"].split(", ")):
+                self.holding.add(actor)
+                return True
+            return False
+        if kind == "processed":
+            if any(f["first"] <= o < f["first"] + f["count"] for o in offsets):
+                self.holding.discard(actor)
+                return True
+            return False
+        if kind == "hw":
+            return self._first(("hw", f["part"]), any(o < f["hw"] for o in offsets))
+        if kind == "truncate":  # the offset it was written at is cut away
+            return any(
+                f["offset"] <= o < f["offset"] + f["removed"] for o in self.written - offsets
+            )
+        if kind == "segments_deleted":
+            return any(o < f["log_start"] for o in offsets)
+        if kind == "position":  # a consumer (re)starts at or before it, once it exists
+            if not offsets or not self.written:
+                return False
+            passed_over = str(f["why"]).endswith("auto.offset.reset=latest")  # skipped by it
+            return f["offset"] <= max(offsets) or (passed_over and f["offset"] > min(offsets))
+        return False
+
+    def _covers(self, item: str) -> bool:
+        name, _, span = item.rpartition("@")
+        if name != self.part:
+            return False
+        first, _, last = span.partition("..")
+        return any(int(first) <= o <= int(last or first) for o in self.offsets)
+
+    def _commit_crosses(self, actor: str, text: str) -> bool:
+        for item in text.split(", "):
+            name, _, value = item.rpartition("@")
+            if name == self.part and self.offsets and int(value) > min(self.offsets):
+                return self._first(("commit", actor), True)
+        return False
+
+    def _first(self, key: tuple[str, str], condition: bool) -> bool:
+        if condition and key not in self.crossed:
+            self.crossed.add(key)
+            return True
+        return False
+
+
+def _outcome(row: dict[str, Any]) -> str:
+    if not row["offsets"]:
+        return "lost (acknowledged, not in the log)" if row["acked"] else "not written"
+    counts = list(row["processed"].values())
+    if not counts:
+        return "in the log"
+    worst = max(counts) if max(counts) > 1 else min(counts)
+    if worst == 0:
+        return "never processed"
+    if worst == 1:
+        return "processed once"
+    return f"processed {worst} times"
+
+
+def _sample(n: int, limit: int) -> list[int]:
+    if n <= limit:
+        return list(range(n))
+    step = (n - 1) / (limit - 1)
+    return sorted({round(k * step) for k in range(limit)})

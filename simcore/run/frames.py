@@ -1,0 +1,220 @@
+"""Snapshots of the state a viewer sees, taken as the run goes.
+
+Small runs get a frame after every event that recorded something (step through
+them one by one); large runs get one frame per slice of simulated time, so a
+million-record run streams a few thousand frames, never millions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from simcore.run.lag import REFRESH_MS, WINDOW, Commit, partition_status
+
+if TYPE_CHECKING:
+    from simcore.broker.cluster import Partition
+    from simcore.broker.log import ReplicaLog
+    from simcore.producer.producer import Producer
+    from simcore.run.simulation import Simulation
+
+# More messages than this make a large run: frames sampled in time, the timeline's
+# data-path steps counted (timeline.QUIET_IN_LARGE_RUNS), and the ledger in counts only
+# (no per-message rows or stories).
+LARGE_RUN_MESSAGES = 5000
+PER_EVENT_MAX_FRAMES = 20000
+SLICES = 1000
+
+# (time, timeline length, partitions, group rows, consumers, brokers, producers,
+#  consumer counters, groups)
+Snapshot = tuple[Any, ...]
+
+
+class Recorder:
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.per_event = sim.total_messages <= LARGE_RUN_MESSAGES
+        self.slice_ms = max(1, sim.scenario.duration_ms // SLICES)
+        self.next_slice = 0
+        self.snapshots: list[Snapshot] = []  # (time, timeline length, parts, groups, consumers)
+        self.parts = list(sim.cluster.partitions.values())
+        self.group_rows = [
+            (group, part)
+            for group in sorted({c.group for c in sim.consumers})
+            for part in self.parts
+            if any(c.group == group and part.topic in c.spec.topics for c in sim.consumers)
+        ]
+        self.group_names = sorted({c.group for c in sim.consumers})
+        self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
+        # what Burrow sees of each partition: the high watermark every REFRESH_MS (lag.py)
+        self.broker_offsets: dict[tuple[str, int], list[int]] = {
+            (p.topic, p.index): [] for p in self.parts
+        }
+        self._statuses: dict[tuple[str, tuple[str, int]], tuple[tuple[int, ...], str]] = {}
+        if self.group_rows:
+            sim.engine.at(0, self._fetch_broker_offsets)
+        self._last_len = 0
+        self._stamps: dict[
+            tuple[str, tuple[str, int]], tuple[tuple[ReplicaLog, int, int], int]
+        ] = {}
+        self._take()
+
+    def after_event(self) -> None:
+        n = len(self.sim.timeline.events)
+        if self.per_event:
+            if n > self._last_len:
+                self._take()
+                if len(self.snapshots) >= PER_EVENT_MAX_FRAMES:
+                    self.per_event = False
+                    self.next_slice = self.sim.engine.now + self.slice_ms
+        elif self.sim.engine.now >= self.next_slice:
+            self.on_time()
+
+    def on_time(self) -> int:
+        """Slice mode: a frame when simulated time reaches the next slice; returns the
+        next one (the engine calls this only then, not after every event)."""
+        self._take()
+        self.next_slice = (self.sim.engine.now // self.slice_ms + 1) * self.slice_ms
+        return self.next_slice
+
+    def final(self) -> None:
+        if (
+            len(self.sim.timeline.events) > self._last_len
+            or self.snapshots[-1][0] != self.sim.engine.now
+        ):
+            self._take()
+
+    def _status(self, group: str, tp: tuple[str, int], commits: Sequence[Commit], now: int) -> str:
+        """lag.partition_status, cached: between two commits and two fetches of the log
+        ends, only crossing the STOP threshold can change it."""
+        if not commits:
+            return "OK"
+        offsets = self.broker_offsets[tp]
+        first_t = commits[-WINDOW if len(commits) >= WINDOW else 0][0]
+        last_t = commits[-1][0]
+        key = (len(commits), len(offsets), now // REFRESH_MS, now - last_t > last_t - first_t)
+        cached = self._statuses.get((group, tp))
+        if cached is None or cached[0] != key:
+            cached = (key, partition_status(commits[-WINDOW:], offsets, now))
+            self._statuses[(group, tp)] = cached
+        return cached[1]
+
+    def _fetch_broker_offsets(self) -> None:
+        for part in self.parts:
+            self.broker_offsets[(part.topic, part.index)].append(part.log.hw)
+        self.sim.engine.after(REFRESH_MS, self._fetch_broker_offsets)
+
+    def _take(self) -> None:
+        sim = self.sim
+        owners = {}
+        for index, consumer in enumerate(sim.consumers):
+            if consumer.state not in ("down", "failed", "not_started"):
+                for tp in consumer.assignment:
+                    owners[(consumer.group, tp)] = index
+        groups = []
+        now = sim.engine.now
+        coordinator = sim.coordinator
+        history, committed_offsets = coordinator.history, coordinator.committed
+        states = {name: coordinator.group(name) for name in self.group_names}
+        for group, part in self.group_rows:
+            tp = (part.topic, part.index)
+            log = part.log
+            owner = owners.get((group, tp))
+            position = sim.consumers[owner].positions.get(tp) if owner is not None else None
+            committed = committed_offsets.get((group, part.topic, part.index))
+            time_lag = 0
+            if committed is not None and committed < log.hw:
+                at = max(committed, log.log_start)
+                # a record in the log (and its timestamp) stays until the log is truncated
+                mark = (log, at, log.truncations)
+                cached = self._stamps.get((group, tp))
+                if cached is not None and cached[0] == mark:
+                    stamp: int | None = cached[1]
+                else:
+                    stamp = log.timestamp_at(at)
+                    if stamp is not None:
+                        self._stamps[(group, tp)] = (mark, stamp)
+                time_lag = now - stamp if stamp is not None else 0
+            commits = history.get((group, part.topic, part.index), ())
+            status = self._status(group, tp, commits, now)
+            member = states[group].owner_of(tp)
+            described = (member.id, self.consumer_index[member.client_id]) if member else None
+            groups.append((committed, position, owner, time_lag, status, described))
+        network, fenced = sim.cluster.network, sim.cluster.controller.fenced
+        consumers, client_index = sim.consumers, self.consumer_index
+        self.snapshots.append(
+            (
+                now,
+                len(sim.timeline.events),
+                tuple([_partition_state(p) for p in self.parts]),
+                tuple(groups),
+                tuple([(c.state, c.current[1] if c.current else None) for c in consumers]),
+                tuple(
+                    [
+                        (alive, b in network.isolated, b in fenced)
+                        for b, alive in enumerate(network.alive)
+                    ]
+                ),
+                tuple([_producer_state(p) for p in sim.producers]),
+                tuple(
+                    [
+                        (
+                            c.records_consumed,
+                            c.fetch_count,
+                            c.fetch_latency_total,
+                            c.commit_count,
+                            c.commit_latency_total,
+                            c.generation,
+                        )
+                        for c in consumers
+                    ]
+                ),
+                tuple(
+                    [
+                        (
+                            g.state,
+                            g.generation,
+                            g.protocol,
+                            len(g.rebalances),
+                            tuple(
+                                [
+                                    (m.id, client_index[m.client_id])
+                                    for m in g.members.values()
+                                    if not m.assignment
+                                ]
+                            ),
+                        )
+                        for g in states.values()
+                    ]
+                ),
+            )
+        )
+        self._last_len = len(sim.timeline.events)
+
+
+def _partition_state(p: Partition) -> tuple[Any, ...]:
+    log = p.log
+    return (
+        log.log_start,
+        log.leo,
+        log.hw,
+        p.leader,
+        p.leader_epoch,
+        tuple(p.isr),
+        tuple([(r.leo, r.hw, r.lead is not None) for r in p.replicas.values()]),
+    )
+
+
+def _producer_state(p: Producer) -> tuple[Any, ...]:
+    return (
+        sum([len(c) for c in p.connections.values()]),
+        sum([len(q) for q in p.queues.values()]),
+        p.acked_count,
+        p.failed_count,
+        p.records_sent,
+        p.request_count,
+        p.request_latency_total,
+        p.batches_sent,
+        p.retries_sent,
+        p.batches_acked,
+    )

@@ -1,0 +1,119 @@
+"""Invariants checked after every event in test mode; a violation names seed and step."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simcore.groups.kip848 import ConsumerGroup
+from simcore.kernel.errors import InvariantViolation
+
+if TYPE_CHECKING:
+    from simcore.run.simulation import Simulation
+
+
+class InvariantChecker:
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.positions: dict[tuple[str, str, int], int] = {}
+        self.hw: dict[str, int] = {}
+        self.seen_events = 0
+
+    def check(self) -> None:
+        sim = self.sim
+        for part in sim.cluster.partition_list:
+            self._check_partition(part)
+        for (group, topic, p), offset in sim.coordinator.committed.items():
+            part = sim.cluster.partitions[(topic, p)]
+            if part.unclean_elections == 0:  # an unclean leader may have less than was read
+                leo = max(r.leo for r in part.replicas.values())
+                self._expect(offset <= leo, f"{group} {topic}-{p}: committed {offset} > LEO {leo}")
+        self._check_positions()
+        self._check_single_owners()
+        self._check_fetching()
+
+    def _check_fetching(self) -> None:
+        """Liveness of the fetch path: a consumer waiting inside poll() has, for every
+        assigned partition it has a position for, a fetch in flight (or a retry of one
+        pending) or fetched records in hand — else nothing would ever wake it up. Java
+        sends fetches for every fetchable partition in each poll(), and a stale answer
+        makes the partition fetchable again."""
+        for consumer in self.sim.consumers:
+            if consumer.state != "polling":
+                continue
+            for tp in consumer.assignment:
+                if tp not in consumer.positions:
+                    continue  # its OffsetFetch is under way
+                self._expect(
+                    tp in consumer.fetching or bool(consumer.buffers.get(tp)),
+                    f"{consumer.id} {tp[0]}-{tp[1]}: waiting in poll() with no fetch in "
+                    "flight and nothing buffered",
+                )
+
+    def _check_single_owners(self) -> None:
+        """group.protocol=consumer: a partition is never owned (assigned or pending
+        revocation) by two members, at the coordinator nor at the clients that are in the
+        group (KIP-848's promise; the classic protocol gets it from its barrier)."""
+        for group in self.sim.coordinator.groups.values():
+            if not isinstance(group, ConsumerGroup):
+                continue
+            owned = [tp for m in group.members.values() for tp in m.assignment]
+            self._expect(len(owned) == len(set(owned)), f"{group.name}: a partition has two owners")
+            clients = [
+                tp
+                for c in self.sim.consumers
+                if c.group == group.name and c.member in group.members
+                for tp in c.assignment
+            ]
+            self._expect(
+                len(clients) == len(set(clients)),
+                f"{group.name}: two members consume the same partition",
+            )
+
+    def _check_partition(self, part) -> None:  # type: ignore[no-untyped-def]
+        for replica in part.replicas.values():
+            self._expect(
+                replica.log_start <= replica.hw <= replica.leo,
+                f"{part.name} replica {replica.broker}: log start "
+                f"{replica.log_start} <= HW {replica.hw} <= LEO {replica.leo}",
+            )
+            if replica.lead is not None:
+                self._expect(
+                    replica.hw >= replica.lead.max_hw,
+                    f"{part.name}: HW of leader {replica.broker} moved back",
+                )
+        self._expect(
+            set(part.isr) <= set(part.replica_order) and len(part.isr) >= 1,
+            f"{part.name}: ISR {part.isr} not within replicas {part.replica_order}",
+        )
+        if part.leader is None:
+            return
+        self._expect(
+            part.leader in part.isr, f"{part.name}: leader {part.leader} not in ISR {part.isr}"
+        )
+        leader = part.replicas[part.leader]
+        if leader.lead is not None and leader.epoch == part.leader_epoch:
+            for broker in leader.lead.isr:
+                self._expect(
+                    part.replicas[broker].leo >= leader.hw,
+                    f"{part.name}: HW {leader.hw} above ISR member {broker}'s LEO "
+                    f"{part.replicas[broker].leo}",
+                )
+
+    def _check_positions(self) -> None:
+        events = self.sim.timeline.events
+        resets = {(e[2], e[3]["part"]) for e in events[self.seen_events :] if e[1] == "position"}
+        self.seen_events = len(events)
+        for consumer in self.sim.consumers:
+            for (topic, p), offset in consumer.positions.items():
+                key = (consumer.id, topic, p)
+                before = self.positions.get(key)
+                reset = (consumer.id, f"{topic}-{p}") in resets
+                self._expect(
+                    before is None or offset >= before or reset,
+                    f"{consumer.id} {topic}-{p}: position went back {before} -> {offset}",
+                )
+                self.positions[key] = offset
+
+    def _expect(self, ok: bool, detail: str) -> None:
+        if not ok:
+            raise InvariantViolation(self.sim.scenario.seed, self.sim.engine.events_run, detail)

@@ -1,0 +1,142 @@
+"""Assembles a run: cluster, coordinator, producers, consumers, recorder; runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from simcore.broker.cluster import Cluster
+from simcore.consumer.consumer import Consumer
+from simcore.consumer.membership_kip848 import ConsumerProtocolConsumer
+from simcore.groups.coordinator import ConsumerProtocolSettings, Coordinator
+from simcore.kernel.engine import Engine
+from simcore.kernel.timeline import QUIET_IN_LARGE_RUNS, Timeline
+from simcore.producer.producer import Producer
+from simcore.run.frames import LARGE_RUN_MESSAGES, Recorder
+from simcore.run.invariants import InvariantChecker
+from simcore.scenario.spec import Scenario
+
+VERSION = "0.1.0"
+
+
+class Simulation:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        check_invariants: bool = False,
+        max_events: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.engine = Engine(
+            scenario.seed, scenario.duration_ms, max_events=max_events, should_stop=should_stop
+        )
+        large = sum(p.messages for p in scenario.producers) > LARGE_RUN_MESSAGES
+        self.timeline = Timeline(
+            lambda: self.engine.now, QUIET_IN_LARGE_RUNS if large else frozenset()
+        )
+        self.cluster = Cluster(self.engine, scenario, self.timeline)
+        self.coordinator = Coordinator(
+            self.engine,
+            self.timeline,
+            scenario.faults,
+            scenario.broker.group_initial_rebalance_delay_ms,
+            scenario.broker.offsets_retention_minutes,
+            ConsumerProtocolSettings(
+                frozenset(c.group for c in scenario.consumers if c.group_protocol == "consumer"),
+                self.cluster.partition_counts,
+                scenario.broker.group_consumer_heartbeat_interval_ms,
+                scenario.broker.group_consumer_session_timeout_ms,
+            ),
+            scenario.broker.offsets_retention_check_interval_ms,
+        )
+        self.coordinator.hw_of = lambda tp: self.cluster.partitions[tp].log.hw
+        self.producers: list[Producer] = []
+        base = 0
+        for index, spec in enumerate(scenario.producers):
+            faults = [f for f in scenario.faults if f.target == spec.id]
+            self.producers.append(
+                Producer(self.engine, self.cluster, self.timeline, spec, base, index, faults)
+            )
+            base += spec.messages
+        self.total_messages = base
+        self.consumers = self._build_consumers()
+        self.recorder = Recorder(self)
+        checker = InvariantChecker(self) if check_invariants else None
+        if checker is not None or self.recorder.per_event:
+            self.engine.after_event = self._after_event_hook(checker)
+        else:
+            self.engine.on_time = self.recorder.on_time
+            self.engine.time_mark = self.recorder.next_slice
+
+    def _build_consumers(self) -> list[Consumer]:
+        fine = self.total_messages <= LARGE_RUN_MESSAGES
+        return [
+            (ConsumerProtocolConsumer if spec.group_protocol == "consumer" else Consumer)(
+                self.engine,
+                self.cluster,
+                self.coordinator,
+                self.timeline,
+                spec,
+                [f for f in self.scenario.faults if f.target == spec.id],
+                fine_grained=fine,
+            )
+            for spec in self.scenario.consumers
+        ]
+
+    def _after_event_hook(self, checker: InvariantChecker | None) -> Callable[[], None]:
+        record = self.recorder.after_event
+        if checker is None:
+            return record
+
+        def both() -> None:
+            checker.check()
+            record()
+
+        return both
+
+    def _schedule_broker_faults(self) -> None:
+        controller = self.cluster.controller
+        for fault in self.scenario.faults:
+            if not fault.target.startswith("broker-") or fault.at_ms is None:
+                continue
+            broker = int(fault.target.removeprefix("broker-"))
+            if fault.action == "kill_broker":
+                self.engine.at(
+                    fault.at_ms, controller.kill, broker, fault.restart_after_ms, fault.injected
+                )
+            elif fault.action == "isolate_broker":
+                self.engine.at(
+                    fault.at_ms, controller.isolate, broker, fault.duration_ms, fault.injected
+                )
+            elif fault.action == "slow_follower":
+                self.engine.at(fault.at_ms, self._slow, broker, fault.delay_ms, fault.injected)
+                if fault.duration_ms is not None:
+                    self.engine.at(
+                        fault.at_ms + fault.duration_ms, self._slow, broker, 0, fault.injected
+                    )
+
+    def _slow(self, broker: int, delay_ms: int, injected: bool) -> None:
+        network = self.cluster.network
+        if delay_ms:
+            network.slow[broker] = delay_ms
+        else:
+            network.slow.pop(broker, None)
+        self.timeline.record(
+            "follower_slow", f"broker-{broker}", delay_ms=delay_ms, injected=injected
+        )
+
+    def header(self) -> str:
+        return f"simcore {VERSION} seed={self.scenario.seed} scenario={self.scenario.name}\n"
+
+    def run(self) -> None:
+        self.cluster.start()
+        for producer in self.producers:
+            producer.start()
+        for consumer in self.consumers:
+            consumer.schedule()
+        self._schedule_broker_faults()
+        self.engine.run()
+        for consumer in self.consumers:
+            consumer.finish_metrics()
+        self.recorder.final()

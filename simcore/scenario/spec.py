@@ -1,0 +1,178 @@
+"""The validated scenario: plain, frozen data handed to the engine.
+
+`simcore.scenario.parse` builds these from YAML/JSON/dicts (validation, Kafka defaults);
+`simcore.kernel.engine` only reads them. Every Kafka setting the engine needs is a typed
+field here, already resolved to the client family's real default; `config` keeps
+the resolved property map (Kafka's own names) for display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CLIENTS = ("java", "librdkafka")
+COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
+RESET_POLICIES = ("earliest", "latest", "none")
+CRASH_POINTS = ("after_poll", "before_process", "after_process", "after_commit")
+CONSUMER_FAULTS = ("crash", "stop", "commit_fail", "commit_timeout")
+BROKER_FAULTS = ("kill_broker", "slow_follower", "isolate_broker")
+PRODUCER_FAULTS = ("drop_produce_response", "delay_produce_response", "produce_error")
+PRODUCE_ERRORS = (
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "NOT_LEADER_OR_FOLLOWER",
+    # the idempotent producer's: the broker lost (or never had) its sequence numbers
+    "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    "UNKNOWN_PRODUCER_ID",
+)
+IDEMPOTENT_PRODUCE_ERRORS = ("OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID")
+FAULT_ACTIONS = CONSUMER_FAULTS + BROKER_FAULTS + PRODUCER_FAULTS
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int = 1
+    retention_ms: int = 604_800_000
+    retention_bytes: int = -1
+    segment_ms: int = 604_800_000
+    segment_bytes: int = 1_073_741_824
+    unclean_leader_election: bool = False  # unclean.leader.election.enable
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProducerSpec:
+    id: str
+    topic: str
+    messages: int  # total records this producer sends
+    rate_per_s: float  # records per second, evenly spaced
+    start_ms: int = 0
+    rate_changes: tuple[tuple[int, float, bool], ...] = ()  # (at_ms, rate, injected); 0 pauses
+    key: str | None = None  # template with {i}; None = null key
+    value: str = "message {i}"  # template with {i}
+    client: str = "java"
+    partition: int | None = None  # explicit partition wins over the key
+    acks: int = -1  # 0, 1 or -1 (all)
+    linger_ms: int = 5
+    batch_size: int = 16384
+    enable_idempotence: bool = True
+    retries: int = 2_147_483_647
+    retry_backoff_ms: int = 100
+    retry_backoff_max_ms: int = 1000  # KIP-580 (3.7+): exponential backoff cap
+    request_timeout_ms: int = 30_000  # the broker's acks=all timeout; Java's client timeout too
+    socket_timeout_ms: int = 60_000  # librdkafka only: its client-side request timeout
+    delivery_timeout_ms: int = 120_000
+    max_in_flight: int = 5
+    partitioner: str = "murmur2"  # java: murmur2 (built-in); librdkafka: consistent_random, ...
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def acks_text(self) -> str:
+        """acks as it is written in a client config: all, 1 or 0."""
+        return "all" if self.acks == -1 else str(self.acks)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    id: str
+    group: str
+    topics: tuple[str, ...]
+    start_ms: int = 0
+    client: str = "java"
+    processing_ms: int = 0  # per record
+    processing_changes: tuple[tuple[int, int, bool], ...] = ()  # (at_ms, ms, injected)
+    injected: bool = False  # added interactively (e.g. "add a consumer here")
+    commit: str = "auto"
+    enable_auto_commit: bool = True
+    auto_commit_interval_ms: int = 5000
+    auto_offset_reset: str = "latest"  # normalised: earliest | latest | none
+    enable_auto_offset_store: bool = True  # librdkafka only
+    max_poll_records: int = 500  # librdkafka hands out one message per poll: 1
+    fetch_min_bytes: int = 1
+    fetch_max_wait_ms: int = 500
+    max_poll_interval_ms: int = 300_000
+    session_timeout_ms: int = 45_000
+    heartbeat_interval_ms: int = 3000
+    default_api_timeout_ms: int = 60_000
+    request_timeout_ms: int = 30_000
+    retry_backoff_ms: int = 100
+    isolation_level: str = "read_uncommitted"
+    assignors: tuple[str, ...] = ("range", "cooperative-sticky")  # partition.assignment.strategy
+    group_instance_id: str | None = None  # static membership (KIP-345)
+    commit_on_revoke: bool = False  # the app commits its position in onPartitionsRevoked
+    group_protocol: str = "classic"  # group.protocol: classic | consumer (KIP-848)
+    remote_assignor: str | None = None  # group.remote.assignor (consumer protocol; None: uniform)
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BrokerSpec:
+    """Broker-wide settings (scenario key ``broker_config``, Kafka's names)."""
+
+    replica_lag_time_max_ms: int = 30_000  # replica.lag.time.max.ms
+    replica_fetch_wait_max_ms: int = 500  # replica.fetch.wait.max.ms
+    replica_fetch_max_bytes: int = 1_048_576  # replica.fetch.max.bytes
+    broker_session_timeout_ms: int = 9_000  # broker.session.timeout.ms (KRaft)
+    group_initial_rebalance_delay_ms: int = 3_000  # group.initial.rebalance.delay.ms
+    group_consumer_heartbeat_interval_ms: int = 5_000  # group.consumer.heartbeat.interval.ms
+    group_consumer_session_timeout_ms: int = 45_000  # group.consumer.session.timeout.ms
+    offsets_retention_minutes: int = 10_080  # offsets.retention.minutes
+    offsets_retention_check_interval_ms: int = 600_000  # offsets.retention.check.interval.ms
+    log_retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
+    log_initial_task_delay_ms: int = 30_000  # log.initial.task.delay.ms
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    action: str  # see FAULT_ACTIONS
+    target: str  # consumer id, producer id, or "broker-N"
+    at_ms: int | None = None  # time trigger (exclusive with point)
+    point: str | None = None  # lifecycle trigger for crash: see CRASH_POINTS
+    offset: int | None = None  # with point: the record offset the point refers to
+    topic: str | None = None  # with point: optional, defaults to any topic
+    partition: int | None = None  # with point: optional, defaults to any partition
+    restart_after_ms: int | None = None  # crash / kill_broker: restart after; None = stays down
+    count: int = 1  # commit_fail / commit_timeout: how many commit requests are affected
+    retriable: bool = True  # commit_fail: retriable (COORDINATOR_NOT_AVAILABLE) or not
+    duration_ms: int | None = None  # slow_follower / isolate_broker: how long; None = to the end
+    delay_ms: int = 0  # slow_follower: extra ms per fetch; delay_produce_response: extra ms
+    error: str | None = None  # produce_error: one of PRODUCE_ERRORS
+    injected: bool = False  # added interactively from the browser
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    """A question to predict before the reveal; the run computes its answer
+    (questions.py)."""
+
+    id: str
+    ask: str
+    answer: str  # where the answer is: ledger.<...>, owner <group> <tp> [at <ms>], error <id>
+    kind: str  # "number" or "choice"
+    choices: tuple[str, ...] = ()
+    at_ms: int | None = None  # when to ask it (the step a workshop opens it at)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    seed: int
+    duration_ms: int
+    brokers: int
+    topics: tuple[TopicSpec, ...]
+    producers: tuple[ProducerSpec, ...]
+    consumers: tuple[ConsumerSpec, ...]
+    faults: tuple[FaultSpec, ...] = ()
+    description: str = ""
+    network_latency_ms: int = 1  # one-way, client <-> broker
+    broker: BrokerSpec = field(default_factory=BrokerSpec)
+    questions: tuple[QuestionSpec, ...] = ()
+    source: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # the input as given (canonical JSON-able)
