@@ -71,6 +71,7 @@ lint: dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy simcore
+	$(BIN)/pytest -q -p no:cacheprovider tests/simcore/test_layering.py
 
 clean:
 	rm -rf $(VENV) .staticfiles .pytest_cache .mypy_cache .ruff_cache .artifacts mutants
