@@ -14,7 +14,6 @@ from collections import Counter
 from typing import Any
 
 from simcore import Result
-from simcore.report.playback import Snap
 
 LOG_ORDER_LIMIT = 200  # records per partition in the log-order table; beyond, counts only
 LOST_PREFIX = "lost (acknowledged"
@@ -35,17 +34,17 @@ def produce_counts(result: Result, snapshots: list[int]) -> list[dict[str, Any]]
     recorded = result.sim.recorder.snapshots
     for index in snapshots:
         snap = recorded[index]
-        upto = snap[1]  # the snapshot's timeline length
+        upto = snap.n_events
         for _t, kind, actor, fields in result.events[done:upto]:
             _count(counts, kind, actor, fields)
         done = upto
         frame = {}
-        for p, figures in zip(producers, Snap(snap).producers, strict=True):
+        for p, figures in zip(producers, snap.producers, strict=True):
             c = counts[p]
             frame[p] = {
-                "sends": figures[7],
-                "retries": figures[8],
-                "acks": figures[9],
+                "sends": figures.batches_sent,
+                "retries": figures.retries_sent,
+                "acks": figures.batches_acked,
                 "dedup": c["dedup"],
                 "failed": c["failed"],
                 "errors": dict(c["errors"]),

@@ -27,7 +27,6 @@ import gc
 from typing import Any
 
 from simcore import Result
-from simcore.report.playback import Snap
 
 # The consumer no longer holds what it polled: it crashed, failed or closed.
 DROPS_IN_HAND = frozenset({"crash", "consumer_failed", "closed"})
@@ -68,13 +67,12 @@ class _Tracker:
         names = [part.name for part in rec.parts]
         events = self.result.events
         done = 0
-        for raw in rec.snapshots:
-            snap = Snap(raw)
+        for snap in rec.snapshots:
             for event in events[done : snap.n_events]:
                 self._event(*event)
             done = snap.n_events
             for name, state in zip(names, snap.parts, strict=True):
-                self.parts[name].shrink(state[1], snap.t)  # the leader's LEO
+                self.parts[name].shrink(state.leo, snap.t)
         for event in events[done:]:
             self._event(*event)
         return {

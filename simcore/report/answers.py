@@ -64,10 +64,10 @@ def _owner_at(result: Result, group: str, tp: tuple[str, int], at: int | None) -
     snapshots = recorder.snapshots
     index = len(snapshots) - 1
     if at is not None:
-        index = max(k for k, snap in enumerate(snapshots) if snap[0] <= at or k == 0)
+        index = max(k for k, snap in enumerate(snapshots) if snap.t <= at or k == 0)
     rows = recorder.group_rows
-    for (row_group, part), row in zip(rows, snapshots[index][3], strict=True):
+    for (row_group, part), row in zip(rows, snapshots[index].groups, strict=True):
         if row_group == group and (part.topic, part.index) == tp:
-            owner = row[2]
+            owner = row.owner
             return "nobody" if owner is None else result.sim.consumers[owner].id
     return "nobody"

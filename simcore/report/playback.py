@@ -14,31 +14,15 @@ from simcore.run.lag import catch_up_ms, group_status, window_until
 if TYPE_CHECKING:
     from simcore.broker.cluster import Partition
     from simcore.report.result import Result
+    from simcore.run.frames import PartitionState, Snapshot
 
 
-class Snap:
-    """Named access to one snapshot tuple."""
-
-    def __init__(self, raw: tuple[Any, ...]) -> None:
-        (
-            self.t,
-            self.n_events,
-            self.parts,
-            self.groups,
-            self.consumers,
-            self.brokers,
-            self.producers,
-            self.counters,
-            self.group_states,
-        ) = raw
-
-
-def group_rows(result: Result, snap: Snap) -> list[dict[str, Any]]:
+def group_rows(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
     rec = result.sim.recorder
     rows = []
     for (group, part), row in zip(rec.group_rows, snap.groups, strict=True):
-        committed, position, owner, time_lag, status, _described = row
-        hw = snap.parts[rec.parts.index(part)][2]
+        committed, position, owner = row.committed, row.position, row.owner
+        hw = snap.parts[rec.parts.index(part)].hw
         rows.append(
             {
                 "group": group,
@@ -49,20 +33,20 @@ def group_rows(result: Result, snap: Snap) -> list[dict[str, Any]]:
                 "consumer": result.sim.consumers[owner].id if owner is not None else None,
                 "lag": hw - committed if committed is not None else None,
                 "records_lag": hw - position if position is not None else None,
-                "time_lag_ms": time_lag,
-                "status": status,
+                "time_lag_ms": row.time_lag,
+                "status": row.status,
             }
         )
     return rows
 
 
-def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
+def describe_table(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
     """kafka-consumer-groups.sh --describe: assigned or committed partitions only; its
     LOG-END-OFFSET is the high watermark; a missing value prints '-'."""
     consumers = result.sim.consumers
     rows = []
     for row, raw in zip(group_rows(result, snap), snap.groups, strict=True):
-        committed, described = raw[0], raw[5]
+        committed, described = raw.committed, raw.member
         if committed is None and described is None:
             continue
         member_id, owner = described if described else (None, None)
@@ -74,7 +58,7 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
                 for g, p in result.sim.recorder.group_rows
                 if g == row["group"] and p.topic == row["topic"] and p.index == row["partition"]
             )
-            hw = snap.parts[result.sim.recorder.parts.index(part)][2]
+            hw = snap.parts[result.sim.recorder.parts.index(part)].hw
         rows.append(
             {
                 "GROUP": row["group"],
@@ -89,7 +73,7 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
             }
         )
     for name, state in zip(result.sim.recorder.group_names, snap.group_states, strict=True):
-        for member_id, owner in state[4]:  # members with nothing assigned get a '-' row
+        for member_id, owner in state.unassigned:  # members with nothing assigned get a '-' row
             rows.append(
                 {
                     "GROUP": name,
@@ -106,14 +90,12 @@ def describe_table(result: Result, snap: Snap) -> list[dict[str, Any]]:
     return rows
 
 
-def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
+def group_summaries(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
     """Per group: protocol state, generation, lag status, catch-up estimate."""
     coordinator = result.sim.coordinator
     rows = group_rows(result, snap)
     out = []
-    for name, (state, generation, protocol, rebalances, _idle) in zip(
-        result.sim.recorder.group_names, snap.group_states, strict=True
-    ):
+    for name, group in zip(result.sim.recorder.group_names, snap.group_states, strict=True):
         mine = [r for r in rows if r["group"] == name]
         total = sum(r["lag"] or 0 for r in mine)
         histories = [
@@ -128,23 +110,28 @@ def group_summaries(result: Result, snap: Snap) -> list[dict[str, Any]]:
                 "group_protocol": (
                     "consumer" if isinstance(coordinator.group(name), ConsumerGroup) else "classic"
                 ),
-                "state": state,
-                "generation": generation,
-                "protocol": protocol,
-                "rebalances": rebalances,
+                "state": group.state,
+                "generation": group.generation,
+                "protocol": group.protocol,
+                "rebalances": group.rebalances,
                 "total_lag": total,
                 "records_lag": sum(r["records_lag"] or 0 for r in mine),
                 "max_time_lag_ms": max((r["time_lag_ms"] for r in mine), default=0),
                 "status": group_status([r["status"] for r in mine]),
                 # nothing consuming (no member) is not catching up
-                "catch_up_ms": None if state == "Empty" else catch_up_ms(histories, total),
+                "catch_up_ms": None if group.state == "Empty" else catch_up_ms(histories, total),
             }
         )
     return out
 
 
 def frame(
-    result: Result, snap: Snap, step: int, first_event: int, prev_events: int, snapshot_index: int
+    result: Result,
+    snap: Snapshot,
+    step: int,
+    first_event: int,
+    prev_events: int,
+    snapshot_index: int,
 ) -> dict[str, Any]:
     sim = result.sim
     return {
@@ -157,67 +144,73 @@ def frame(
             _partition(p, s) for p, s in zip(sim.recorder.parts, snap.parts, strict=True)
         ],
         "brokers": [
-            {"id": b, "alive": s[0], "isolated": s[1], "fenced": s[2]}
+            {"id": b, "alive": s.alive, "isolated": s.isolated, "fenced": s.fenced}
             for b, s in enumerate(snap.brokers)
         ],
         "producers": [
             {
                 "id": p.spec.id,
-                "in_flight": s[0],
-                "queued_batches": s[1],
-                "acked": s[2],
-                "failed": s[3],
-                "sends": s[7],  # produce requests, retries included
-                "retries": s[8],
-                "acked_batches": s[9],
+                "in_flight": s.in_flight,
+                "queued_batches": s.queued,
+                "acked": s.acked,
+                "failed": s.failed,
+                "sends": s.batches_sent,  # produce requests, retries included
+                "retries": s.retries_sent,
+                "acked_batches": s.batches_acked,
             }
             for p, s in zip(sim.producers, snap.producers, strict=True)
         ],
         "groups": group_rows(result, snap),
         "group_summary": group_summaries(result, snap),
         "consumers": [
-            {"id": c.id, "group": c.group, "state": s[0], "offset": s[1], "generation": counters[5]}
+            {
+                "id": c.id,
+                "group": c.group,
+                "state": s.state,
+                "offset": s.processing,
+                "generation": counters.generation,
+            }
             for c, s, counters in zip(sim.consumers, snap.consumers, snap.counters, strict=True)
         ],
     }
 
 
-def _partition(part: Partition, s: tuple[Any, ...]) -> dict[str, Any]:
+def _partition(part: Partition, s: PartitionState) -> dict[str, Any]:
     return {
         "topic": part.topic,
         "partition": part.index,
-        "log_start": s[0],
-        "leo": s[1],
-        "hw": s[2],
-        "leader": s[3],
-        "epoch": s[4],
-        "isr": list(s[5]),
+        "log_start": s.log_start,
+        "leo": s.leo,
+        "hw": s.hw,
+        "leader": s.leader,
+        "epoch": s.leader_epoch,
+        "isr": list(s.isr),
         "replicas": [
-            {"broker": b, "leo": r[0], "hw": r[1], "leading": r[2]}
-            for b, r in zip(part.replicas, s[6], strict=True)
+            {"broker": b, "leo": r.leo, "hw": r.hw, "leading": r.follows}
+            for b, r in zip(part.replicas, s.replicas, strict=True)
         ],
     }
 
 
 def series(result: Result, keep: list[int]) -> dict[str, Any]:
     """Offsets and lag over time at the given snapshot indexes."""
-    snaps = [Snap(result.sim.recorder.snapshots[i]) for i in keep]
+    snaps = [result.sim.recorder.snapshots[i] for i in keep]
     rec = result.sim.recorder
     out: dict[str, Any] = {"t": [s.t for s in snaps], "partitions": {}, "groups": {}}
     for k, part in enumerate(rec.parts):
         out["partitions"][part.name] = {
-            "leo": [s.parts[k][1] for s in snaps],
-            "hw": [s.parts[k][2] for s in snaps],
+            "leo": [s.parts[k].leo for s in snaps],
+            "hw": [s.parts[k].hw for s in snaps],
         }
     for k, (group, part) in enumerate(rec.group_rows):
         j = rec.parts.index(part)
-        committed = [s.groups[k][0] for s in snaps]
-        hws = [s.parts[j][2] for s in snaps]
+        committed = [s.groups[k].committed for s in snaps]
+        hws = [s.parts[j].hw for s in snaps]
         out["groups"][f"{group}/{part.name}"] = {
             "committed": committed,
-            "position": [s.groups[k][1] for s in snaps],
+            "position": [s.groups[k].position for s in snaps],
             "lag": [h - c if c is not None else None for h, c in zip(hws, committed, strict=True)],
-            "time_lag_ms": [s.groups[k][3] for s in snaps],
+            "time_lag_ms": [s.groups[k].time_lag for s in snaps],
         }
     return out
 
@@ -225,7 +218,7 @@ def series(result: Result, keep: list[int]) -> dict[str, Any]:
 def metrics(result: Result, index: int) -> list[dict[str, Any]]:
     """Client metrics at a snapshot, with Kafka's names, read the way a client computes
     them: windowed stats over 2 samples of 30 s (client_metrics.py)."""
-    now = Snap(result.sim.recorder.snapshots[index])
+    now = result.sim.recorder.snapshots[index]
     t = now.t
     out: list[dict[str, Any]] = []
     rows = group_rows(result, now)

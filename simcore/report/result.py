@@ -10,7 +10,7 @@ from simcore.kernel.timeline import digest
 from simcore.producer.producer import render
 from simcore.report import answers, ledger, playback
 from simcore.report.narrative import describe
-from simcore.run.frames import LARGE_RUN_MESSAGES
+from simcore.run.frames import LARGE_RUN_MESSAGES, Snapshot
 from simcore.run.simulation import Simulation
 
 EVENTS_PER_FRAME = 50
@@ -123,8 +123,8 @@ class Result:
 
     # -- what a viewer sees (see simcore.report.playback) ---------------------------
 
-    def _snap(self, index: int) -> playback.Snap:
-        return playback.Snap(self.sim.recorder.snapshots[index])
+    def _snap(self, index: int) -> Snapshot:
+        return self.sim.recorder.snapshots[index]
 
     def groups_table(self, snapshot_index: int = -1) -> list[dict[str, Any]]:
         """kafka-consumer-groups.sh --describe at a snapshot (default: the end)."""

@@ -8,7 +8,7 @@ million-record run streams a few thousand frames, never millions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NamedTuple
 
 from simcore.run.lag import REFRESH_MS, WINDOW, Commit, partition_status
 
@@ -25,9 +25,92 @@ LARGE_RUN_MESSAGES = 5000
 PER_EVENT_MAX_FRAMES = 20000
 SLICES = 1000
 
-# (time, timeline length, partitions, group rows, consumers, brokers, producers,
-#  consumer counters, groups)
-Snapshot = tuple[Any, ...]
+
+# The recorder builds these per step: tuple.__new__ skips NamedTuple's Python-level __new__
+# (a third of the builtins' run time when it did not).
+_new = tuple.__new__
+
+
+class ReplicaState(NamedTuple):
+    leo: int
+    hw: int
+    follows: bool  # a follower fetching from the leader (False: the leader, or offline)
+
+
+class PartitionState(NamedTuple):
+    log_start: int
+    leo: int  # the leader's log end offset
+    hw: int
+    leader: int | None
+    leader_epoch: int
+    isr: tuple[int, ...]
+    replicas: tuple[ReplicaState, ...]
+
+
+class GroupRow(NamedTuple):
+    """One (group, partition) of ``Recorder.group_rows`` at a step."""
+
+    committed: int | None
+    position: int | None
+    owner: int | None  # index into sim.consumers
+    time_lag: int
+    status: str  # Burrow-style OK / WARN / ERR / STOP / STALL
+    member: tuple[str, int] | None  # the coordinator's owner: (member id, consumer index)
+
+
+class ConsumerState(NamedTuple):
+    state: str
+    processing: int | None  # the offset in progress
+
+
+class BrokerState(NamedTuple):
+    alive: bool
+    isolated: bool
+    fenced: bool
+
+
+class ProducerState(NamedTuple):
+    in_flight: int
+    queued: int
+    acked: int
+    failed: int
+    records_sent: int
+    requests: int
+    request_latency_total: int
+    batches_sent: int
+    retries_sent: int
+    batches_acked: int
+
+
+class ConsumerCounters(NamedTuple):
+    records_consumed: int
+    fetches: int
+    fetch_latency_total: int
+    commits: int
+    commit_latency_total: int
+    generation: int
+
+
+class GroupState(NamedTuple):
+    state: str
+    generation: int
+    protocol: str | None
+    rebalances: int
+    unassigned: tuple[tuple[str, int], ...]  # members without partitions: (id, consumer index)
+
+
+class Snapshot(NamedTuple):
+    """What a viewer sees at one step, in the order of the recorder's lists."""
+
+    t: int
+    n_events: int  # the timeline's length when it was taken
+    parts: tuple[PartitionState, ...]  # Recorder.parts
+    groups: tuple[GroupRow, ...]  # Recorder.group_rows
+    consumers: tuple[ConsumerState, ...]  # sim.consumers
+    brokers: tuple[BrokerState, ...]
+    producers: tuple[ProducerState, ...]  # sim.producers
+    counters: tuple[ConsumerCounters, ...]  # sim.consumers
+    group_states: tuple[GroupState, ...]  # Recorder.group_names
 
 
 class Recorder:
@@ -36,7 +119,7 @@ class Recorder:
         self.per_event = sim.total_messages <= LARGE_RUN_MESSAGES
         self.slice_ms = max(1, sim.scenario.duration_ms // SLICES)
         self.next_slice = 0
-        self.snapshots: list[Snapshot] = []  # (time, timeline length, parts, groups, consumers)
+        self.snapshots: list[Snapshot] = []
         self.parts = list(sim.cluster.partitions.values())
         self.group_rows = [
             (group, part)
@@ -80,7 +163,7 @@ class Recorder:
     def final(self) -> None:
         if (
             len(self.sim.timeline.events) > self._last_len
-            or self.snapshots[-1][0] != self.sim.engine.now
+            or self.snapshots[-1].t != self.sim.engine.now
         ):
             self._take()
 
@@ -139,82 +222,104 @@ class Recorder:
             status = self._status(group, tp, commits, now)
             member = states[group].owner_of(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
-            groups.append((committed, position, owner, time_lag, status, described))
+            groups.append(_new(GroupRow, (committed, position, owner, time_lag, status, described)))
         network, fenced = sim.cluster.network, sim.cluster.controller.fenced
         consumers, client_index = sim.consumers, self.consumer_index
         self.snapshots.append(
-            (
-                now,
-                len(sim.timeline.events),
-                tuple([_partition_state(p) for p in self.parts]),
-                tuple(groups),
-                tuple([(c.state, c.current[1] if c.current else None) for c in consumers]),
-                tuple(
-                    [
-                        (alive, b in network.isolated, b in fenced)
-                        for b, alive in enumerate(network.alive)
-                    ]
-                ),
-                tuple([_producer_state(p) for p in sim.producers]),
-                tuple(
-                    [
-                        (
-                            c.records_consumed,
-                            c.fetch_count,
-                            c.fetch_latency_total,
-                            c.commit_count,
-                            c.commit_latency_total,
-                            c.generation,
-                        )
-                        for c in consumers
-                    ]
-                ),
-                tuple(
-                    [
-                        (
-                            g.state,
-                            g.generation,
-                            g.protocol,
-                            len(g.rebalances),
-                            tuple(
-                                [
-                                    (m.id, client_index[m.client_id])
-                                    for m in g.members.values()
-                                    if not m.assignment
-                                ]
-                            ),
-                        )
-                        for g in states.values()
-                    ]
+            _new(
+                Snapshot,
+                (
+                    now,
+                    len(sim.timeline.events),
+                    tuple([_partition_state(p) for p in self.parts]),
+                    tuple(groups),
+                    tuple(
+                        [
+                            _new(ConsumerState, (c.state, c.current[1] if c.current else None))
+                            for c in consumers
+                        ]
+                    ),
+                    tuple(
+                        [
+                            _new(BrokerState, (alive, b in network.isolated, b in fenced))
+                            for b, alive in enumerate(network.alive)
+                        ]
+                    ),
+                    tuple([_producer_state(p) for p in sim.producers]),
+                    tuple(
+                        [
+                            _new(
+                                ConsumerCounters,
+                                (
+                                    c.records_consumed,
+                                    c.fetch_count,
+                                    c.fetch_latency_total,
+                                    c.commit_count,
+                                    c.commit_latency_total,
+                                    c.generation,
+                                ),
+                            )
+                            for c in consumers
+                        ]
+                    ),
+                    tuple(
+                        [
+                            _new(
+                                GroupState,
+                                (
+                                    g.state,
+                                    g.generation,
+                                    g.protocol,
+                                    len(g.rebalances),
+                                    tuple(
+                                        [
+                                            (m.id, client_index[m.client_id])
+                                            for m in g.members.values()
+                                            if not m.assignment
+                                        ]
+                                    ),
+                                ),
+                            )
+                            for g in states.values()
+                        ]
+                    ),
                 ),
             )
         )
         self._last_len = len(sim.timeline.events)
 
 
-def _partition_state(p: Partition) -> tuple[Any, ...]:
+def _partition_state(p: Partition) -> PartitionState:
     log = p.log
-    return (
-        log.log_start,
-        log.leo,
-        log.hw,
-        p.leader,
-        p.leader_epoch,
-        tuple(p.isr),
-        tuple([(r.leo, r.hw, r.lead is not None) for r in p.replicas.values()]),
+    return _new(
+        PartitionState,
+        (
+            log.log_start,
+            log.leo,
+            log.hw,
+            p.leader,
+            p.leader_epoch,
+            tuple(p.isr),
+            tuple(
+                [_new(ReplicaState, (r.leo, r.hw, r.lead is not None)) for r in p.replicas.values()]
+            ),
+        ),
     )
 
 
-def _producer_state(p: Producer) -> tuple[Any, ...]:
-    return (
-        sum([len(c) for c in p.connections.values()]),
-        sum([len(q) for q in p.queues.values()]),
-        p.acked_count,
-        p.failed_count,
-        p.records_sent,
-        p.request_count,
-        p.request_latency_total,
-        p.batches_sent,
-        p.retries_sent,
-        p.batches_acked,
+def _producer_state(p: Producer) -> ProducerState:
+    return _new(
+        ProducerState,
+        (
+            sum([len(c) for c in p.connections.values()]),
+            sum([len(q) for q in p.queues.values()]),
+            p.acked_count,
+            p.failed_count,
+            p.records_sent,
+            p.request_count,
+            p.request_latency_total,
+            p.batches_sent,
+            p.retries_sent,
+            p.batches_acked,
+        ),
     )
