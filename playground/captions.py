@@ -25,15 +25,6 @@ def captions(result: Result, fates: dict[str, Any] | None) -> list[dict[str, Any
     return _Narrator(result, fates).run()
 
 
-def _offsets(text: str) -> list[tuple[str, int]]:
-    out = []
-    for item in text.split(", "):
-        name, _, value = item.rpartition("@")
-        if name and value.lstrip("-").isdigit():
-            out.append((name, int(value)))
-    return out
-
-
 def _sentence(text: str) -> str:
     return text + "."  # ids (c1, broker-0) start many: no capital
 
@@ -100,7 +91,7 @@ class _Narrator:
     def _commit_stored(self, t: int, _actor: str, f: dict[str, Any]) -> None:
         group = f["group"]
         member = f.get("member", "")
-        for part, offset in _offsets(f["offsets"]):
+        for part, offset in f["offsets"]:
             before = self.committed.get((group, part))
             self.committed[(group, part)] = offset
             if part not in self.parts or (before is not None and offset <= before):

@@ -14,10 +14,9 @@ from collections import Counter
 from typing import Any
 
 from simcore import Result
+from simcore.report.result import LOST_ACKED, NEVER_PROCESSED
 
 LOG_ORDER_LIMIT = 200  # records per partition in the log-order table; beyond, counts only
-LOST_PREFIX = "lost (acknowledged"
-NEVER_PROCESSED = "never processed"  # simcore's outcome of a record no group processed
 UNREAD = "not read yet (lag)"  # … when it is at or above the committed offset: lag, not loss
 INJECTED_SUFFIX = " (injected)"  # simcore's narrative says so; the page tags it instead
 
@@ -144,9 +143,7 @@ def expired_outcomes(
         if entry[3] is None
     }
     return [
-        {**m, "outcome": EXPIRED}
-        if m["outcome"].startswith(LOST_PREFIX) and m["id"] in stayed
-        else m
+        {**m, "outcome": EXPIRED} if m["outcome"] == LOST_ACKED and m["id"] in stayed else m
         for m in messages
     ]
 
@@ -156,7 +153,7 @@ def lost_messages(result: Result, messages: list[dict[str, Any]] | None) -> list
     if not messages:
         return []
     lost = {
-        (m["producer"], b): m for m in messages if m["outcome"].startswith(LOST_PREFIX)
+        (m["producer"], b): m for m in messages if m["outcome"] == LOST_ACKED
         for b in m["batches"]
     }  # fmt: skip
     if not lost:

@@ -90,10 +90,8 @@ class _Tracker:
         elif kind == "ack":
             self.acked.setdefault((actor, f["batch"]), t)
         elif kind == "poll":
-            for item in f["records"].split(", "):
-                name, _, span = item.rpartition("@")
-                first, _, last = span.partition("..")
-                self.parts[name].hold(actor, int(first), int(last or first), t)
+            for name, first, last in f["records"]:
+                self.parts[name].hold(actor, first, last, t)
         elif kind == "processed":
             part = self.parts[f["part"]]
             part.finish(actor, self.group_of[actor], f["first"], f["count"], t)

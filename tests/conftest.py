@@ -12,14 +12,16 @@ from simcore import Scenario, builtin_scenario, parse_scenario
 
 # Property tests draw the same examples on every run, so CI is reproducible; to search
 # new ones, run pytest with --hypothesis-profile=explore (and keep what it finds as an
-# @example on the test).
-settings.register_profile("default", derandomize=True, database=None)
-settings.register_profile("explore", derandomize=False)
+# @example on the test). No deadline: how long an example takes on a loaded machine is not
+# what a property test asserts (performance is measured in `make bench`).
+settings.register_profile("default", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", derandomize=False, deadline=None)
 # the same examples without shrinking: a quick first look at a failure
 settings.register_profile(
     "no-shrink",
     derandomize=True,
     database=None,
+    deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 settings.load_profile("default")

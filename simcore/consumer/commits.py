@@ -36,8 +36,10 @@ def _or_minus_one(offset: int | None) -> int:
     return -1 if offset is None else offset
 
 
-def _fmt(offsets: Offsets) -> str:
-    return ", ".join(f"{t}-{p}@{o}" for (t, p), o in sorted(offsets.items()))
+def _fmt(offsets: Offsets) -> list[list[str | int]]:
+    """Committed offsets as data: [partition, offset] each, in partition order (narrative.py
+    writes them as "orders-0@5")."""
+    return [[f"{t}-{p}", o] for (t, p), o in sorted(offsets.items())]
 
 
 class CommitRequest:

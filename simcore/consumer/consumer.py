@@ -627,8 +627,7 @@ class Consumer(Committer, Membership):
             self.later(0, self.poll)
 
 
-def _describe(records: list[Chunk]) -> str:
-    return ", ".join(
-        f"{t}-{p}@{first}" + (f"..{first + len(msgs) - 1}" if len(msgs) > 1 else "")
-        for (t, p), first, msgs in records
-    )
+def _describe(records: list[Chunk]) -> list[list[str | int]]:
+    """The records a poll returns, as data: [partition, first offset, last offset] each
+    (narrative.py writes them as "orders-0@5..7")."""
+    return [[f"{t}-{p}", first, first + len(msgs) - 1] for (t, p), first, msgs in records]

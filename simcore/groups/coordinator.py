@@ -223,5 +223,7 @@ class Coordinator:
         return None
 
 
-def _fmt(offsets: dict[TopicPartition, int]) -> str:
-    return ", ".join(f"{t}-{p}@{o}" for (t, p), o in sorted(offsets.items()))
+def _fmt(offsets: dict[TopicPartition, int]) -> list[list[str | int]]:
+    """Committed offsets as data: [partition, offset] each, in partition order (narrative.py
+    writes them as "orders-0@5")."""
+    return [[f"{t}-{p}", o] for (t, p), o in sorted(offsets.items())]

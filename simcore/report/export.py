@@ -23,7 +23,7 @@ from typing import Any
 from simcore.scenario.spec import Scenario
 
 RUN_FORMAT = "kafka-playground-run"
-RUN_FORMAT_VERSION = 1
+RUN_FORMAT_VERSION = 2
 CSV_FILES = ("timeline.csv", "events.csv", "messages.csv", "lag.csv")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EVENT_KEYS = ("i", "t", "kind", "actor", "text", "injected")

@@ -12,6 +12,18 @@ def _records(count: int) -> str:
     return "1 record" if count == 1 else f"{count} records"
 
 
+def offsets_text(offsets: list[list[Any]]) -> str:
+    """Committed offsets ([partition, offset] each) as the event log writes them."""
+    return ", ".join(f"{part}@{offset}" for part, offset in offsets)
+
+
+def records_text(records: list[list[Any]]) -> str:
+    """A poll's records ([partition, first, last] each) as the event log writes them."""
+    return ", ".join(
+        f"{part}@{first}" + (f"..{last}" if last > first else "") for part, first, last in records
+    )
+
+
 def _range(first: int, count: int) -> str:
     return str(first) if count == 1 else f"{first}..{first + count - 1}"
 
@@ -74,25 +86,27 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
             else ""
         )
     ),
-    "poll": lambda a, f: f"poll() returns {f['records']} to {a}",
+    "poll": lambda a, f: f"poll() returns {records_text(f['records'])} to {a}",
     "processed": lambda a, f: (
         f"{a} finished processing {f['part']} offset {_range(f['first'], f['count'])}"
     ),
-    "commit_sync": lambda a, f: f"{a} calls commitSync({f['offsets']}) and blocks",
-    "commit_async": lambda a, f: f"{a} sends {f['how']} of {f['offsets']}",
-    "commit_ok": lambda a, f: f"{a}: {f['how']} of {f['offsets']} succeeded",
+    "commit_sync": lambda a, f: f"{a} calls commitSync({offsets_text(f['offsets'])}) and blocks",
+    "commit_async": lambda a, f: f"{a} sends {f['how']} of {offsets_text(f['offsets'])}",
+    "commit_ok": lambda a, f: f"{a}: {f['how']} of {offsets_text(f['offsets'])} succeeded",
     "commit_retry": lambda a, f: f"{a}: commitSync got {f['error']}, retries in {f['retry_in']} ms",
     "commit_failed": lambda a, f: (
-        f"{a}: {f['how']} of {f['offsets']} failed ({f['error']})"
+        f"{a}: {f['how']} of {offsets_text(f['offsets'])} failed ({f['error']})"
         + ("; the callback retries it with the same offsets" if f["retry"] else "; not retried")
     ),
-    "commit_stored": lambda a, f: f"coordinator stores {f['group']} offsets {f['offsets']}",
+    "commit_stored": lambda a, f: (
+        f"coordinator stores {f['group']} offsets {offsets_text(f['offsets'])}"
+    ),
     "commit_lost": lambda a, f: (
-        f"fault: the commit of {f['offsets']} by {f['member']} gets no answer"
+        f"fault: the commit of {offsets_text(f['offsets'])} by {f['member']} gets no answer"
     ),
     "commit_rejected": lambda a, f: (
         f"fault: the coordinator rejects the commit of "
-        f"{f['offsets']} by {f['member']} with {f['error']}"
+        f"{offsets_text(f['offsets'])} by {f['member']} with {f['error']}"
     ),
     "crash": lambda a, f: (
         f"{a} crashes {f['where']}"
@@ -213,7 +227,8 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         "the application carries on and rejoins"
     ),
     "commit_refused": lambda a, f: (
-        f"coordinator refuses the commit of {f['offsets']} by {f['member']}: {f['error']}"
+        f"coordinator refuses the commit of {offsets_text(f['offsets'])} by {f['member']}:"
+        f" {f['error']}"
     ),
     "segments_deleted": lambda a, f: (
         f"{a} deletes old segments of {f['part']} "

@@ -340,7 +340,7 @@ class _Story:
     def _partition_event(self, kind: str, actor: str, f: dict[str, Any]) -> bool:
         offsets = self.offsets
         if kind == "poll":
-            if any(self._covers(item) for item in f["records"].split(", ")):
+            if any(self._covers(*item) for item in f["records"]):
                 self.holding.add(actor)
                 return True
             return False
@@ -364,17 +364,12 @@ class _Story:
             return f["offset"] <= max(offsets) or (passed_over and f["offset"] > min(offsets))
         return False
 
-    def _covers(self, item: str) -> bool:
-        name, _, span = item.rpartition("@")
-        if name != self.part:
-            return False
-        first, _, last = span.partition("..")
-        return any(int(first) <= o <= int(last or first) for o in self.offsets)
+    def _covers(self, part: str, first: int, last: int) -> bool:
+        return part == self.part and any(first <= o <= last for o in self.offsets)
 
-    def _commit_crosses(self, actor: str, text: str) -> bool:
-        for item in text.split(", "):
-            name, _, value = item.rpartition("@")
-            if name == self.part and self.offsets and int(value) > min(self.offsets):
+    def _commit_crosses(self, actor: str, offsets: list[list[Any]]) -> bool:
+        for part, value in offsets:
+            if part == self.part and self.offsets and value > min(self.offsets):
                 return self._first(("commit", actor), True)
         return False
 
@@ -385,15 +380,20 @@ class _Story:
         return False
 
 
+# A message's outcome (the ledger's "outcome" column); compare with these, never parse them
+LOST_ACKED = "lost (acknowledged, not in the log)"
+NEVER_PROCESSED = "never processed"
+
+
 def _outcome(row: dict[str, Any]) -> str:
     if not row["offsets"]:
-        return "lost (acknowledged, not in the log)" if row["acked"] else "not written"
+        return LOST_ACKED if row["acked"] else "not written"
     counts = list(row["processed"].values())
     if not counts:
         return "in the log"
     worst = max(counts) if max(counts) > 1 else min(counts)
     if worst == 0:
-        return "never processed"
+        return NEVER_PROCESSED
     if worst == 1:
         return "processed once"
     return f"processed {worst} times"

@@ -15,7 +15,7 @@ from simcore.run.frames import LARGE_RUN_MESSAGES, Recorder
 from simcore.run.invariants import InvariantChecker
 from simcore.scenario.spec import Scenario
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 
 
 class Simulation:

@@ -95,9 +95,11 @@ def events(slug: str, kind: str) -> list[tuple[int, dict[str, Any]]]:
     return [(t, fields) for t, k, _actor, fields in run(slug).events if k == kind]
 
 
-def offset_of(text: str) -> int:
-    """`orders-0@3` -> 3 (single-partition scenarios)."""
-    return int(text.rpartition("@")[2])
+def offset_of(offsets: list[list[object]]) -> int:
+    """[["orders-0", 3]] -> 3 (single-partition scenarios)."""
+    ((_part, offset),) = offsets
+    assert isinstance(offset, int)
+    return offset
 
 
 def assert_restart_waits_for_the_crashed_member(slug: str, session_timeout_ms: int) -> int:

@@ -4,6 +4,7 @@ import pytest
 
 from simcore.broker.log import Batch
 from simcore.broker.retention import deletable, segment_bases
+from simcore.report.narrative import offsets_text
 from tests.simcore.helpers import consumer, run, scenario
 
 RETAINED = {"retention.ms": 10000, "segment.ms": 2000}
@@ -194,7 +195,9 @@ def test_a_group_back_before_the_cleanup_resumes_from_its_offsets():
     result = expiring(consumers=[consumer(), late], producers=[steady])
     assert not [e for e in result.events if e[1] == "offsets_expired"]
     c1_commits = [
-        e[3]["offsets"] for e in result.events if e[1] == "commit_stored" and e[3]["member"] == "c1"
+        offsets_text(e[3]["offsets"])
+        for e in result.events
+        if e[1] == "commit_stored" and e[3]["member"] == "c1"
     ]
     assert c1_commits[-1] == "orders-0@5"  # c1's commit on close, at 5 s
     positions = [e[3] for e in result.events if e[1] == "position" and e[2] == "c2"]

@@ -41,7 +41,7 @@ def test_the_csv_files_are_the_run(client: Client) -> None:
 def test_the_json_replays_and_the_markdown_links_back(client: Client) -> None:
     slug = saved(builtin_scenario(LEADER_DIES))
     document = json.loads(client.get(f"/r/{slug}/export/run.json").content)
-    assert document["format"] == "kafka-playground-run" and document["version"] == 1
+    assert document["format"] == "kafka-playground-run" and document["version"] == 2
     assert scenario_digest(parse_scenario(document["scenario"]))[:16] == slug
     summary = text(client.get(f"/r/{slug}/export/summary.md"))
     assert f"<http://testserver/r/{slug}>" in summary

@@ -93,5 +93,5 @@ def test_expired_records_are_told_as_expired_not_lost() -> None:
     assert messages is not None
     outcomes = {m["outcome"] for m in messages}
     assert derived.EXPIRED in outcomes
-    assert not any(o.startswith(derived.LOST_PREFIX) for o in outcomes)
+    assert derived.LOST_ACKED not in outcomes
     assert derived.lost_messages(result, messages) == []
