@@ -15,10 +15,11 @@ ALLOWED = {
     "scenario": {"kernel"},
     "broker": {"kernel", "scenario"},
     "groups": {"kernel", "scenario"},
+    "security": {"kernel", "scenario"},
     "producer": {"kernel", "scenario", "broker"},
     "consumer": {"kernel", "scenario", "broker", "groups"},
-    "run": {"kernel", "scenario", "broker", "groups", "producer", "consumer"},
-    "report": {"kernel", "scenario", "broker", "groups", "producer", "consumer", "run"},
+    "run": {"kernel", "scenario", "security", "broker", "groups", "producer", "consumer"},
+    "report": {"kernel", "scenario", "security", "broker", "groups", "producer", "consumer", "run"},
 }
 
 
