@@ -16,6 +16,7 @@ from django.urls import Resolver404, resolve
 from playground.numbers import parse_int
 from simcore import Scenario, ScenarioError
 from simcore.scenario.parse import MAX_DURATION_MS
+from simcore.scenario.spec import BrokerFault
 
 # What each panel name shows. "stage" is the player's strip and chart together.
 PANELS = {
@@ -29,7 +30,6 @@ PANELS = {
 }
 PANEL_ORDER = ("verdict", "stage", "strip", "chart", "cluster", "log")
 THEMES = ("light", "dark")
-BROKER_FAULTS = {"kill_broker", "isolate_broker", "slow_follower"}
 MAX_STEP = 10_000_000
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 640, 720  # the iframe's size before it reports its own
 MIN_WIDTH, MAX_WIDTH = 320, 1600
@@ -58,7 +58,7 @@ class EmbedOptions:
 def is_replication(scenario: Scenario) -> bool:
     """A story about replicas: a broker fault, or a topic that sets min.insync.replicas or
     unclean election (most scenarios have three replicas; that alone tells nothing)."""
-    if any(f.action in BROKER_FAULTS for f in scenario.faults):
+    if any(isinstance(f, BrokerFault) for f in scenario.faults):
         return True
     written = [t.get("config") or {} for t in scenario.source.get("topics", [])]
     return any(

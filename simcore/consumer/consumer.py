@@ -22,7 +22,7 @@ from simcore.consumer.commits import Committer
 from simcore.consumer.membership import Membership
 from simcore.kernel.client_metrics import Sensor
 from simcore.kernel.types import TopicPartition
-from simcore.scenario.spec import ConsumerSpec, FaultSpec
+from simcore.scenario.spec import ConsumerCrash, ConsumerSpec, ConsumerStop, FaultSpec
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster
@@ -97,9 +97,13 @@ class Consumer(Committer, Membership):
         self._idle_since = 0
         self._next_auto_commit = 0
         self._time_faults = [
-            f for f in faults if f.action in ("crash", "stop") and f.at_ms is not None
+            f
+            for f in faults
+            if isinstance(f, (ConsumerCrash, ConsumerStop)) and f.at_ms is not None
         ]
-        self._point_faults = [f for f in faults if f.action == "crash" and f.point is not None]
+        self._point_faults = [
+            f for f in faults if isinstance(f, ConsumerCrash) and f.point is not None
+        ]
         self._fired: set[int] = set()
         self._init_commits()
         self._init_membership()
@@ -207,12 +211,12 @@ class Consumer(Committer, Membership):
         fault = self._time_faults[index]
         if self.state in ("down", "failed", "not_started", "stopped"):
             return
-        if fault.action == "stop":
+        if isinstance(fault, ConsumerStop):
             self.close(fault)
             return
         self.crash(fault, f"at {fault.at_ms} ms")
 
-    def close(self, fault: FaultSpec) -> None:
+    def close(self, fault: ConsumerStop) -> None:
         """A graceful close(): commit (auto-commit, or the app in onPartitionsRevoked), then
         LeaveGroup — static members skip it (KIP-345)."""
         self._finish_partial_processing()
@@ -253,7 +257,7 @@ class Consumer(Committer, Membership):
         self.todo.clear()
         self.current = None
 
-    def crash(self, fault: FaultSpec, where: str) -> None:
+    def crash(self, fault: ConsumerCrash, where: str) -> None:
         self._finish_partial_processing()
         self._drop_state("down")
         self.timeline.record(
@@ -274,7 +278,7 @@ class Consumer(Committer, Membership):
 
     def _point_fault(
         self, point: str, tp: TopicPartition, first: int, count: int
-    ) -> FaultSpec | None:
+    ) -> ConsumerCrash | None:
         for index, fault in enumerate(self._point_faults):
             if index in self._fired or fault.point != point or fault.offset is None:
                 continue

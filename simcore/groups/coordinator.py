@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from simcore.groups.classic import Group
 from simcore.groups.kip848 import ConsumerGroup
 from simcore.kernel.types import TopicPartition
-from simcore.scenario.spec import FaultSpec
+from simcore.scenario.spec import CommitFail, CommitFault, CommitTimeout, FaultSpec
 
 if TYPE_CHECKING:
     from simcore.kernel.engine import Engine
@@ -35,8 +35,10 @@ class ConsumerProtocolSettings:
     session_timeout_ms: int = 45_000  # group.consumer.session.timeout.ms
 
 
-class CommitFault:
-    def __init__(self, spec: FaultSpec) -> None:
+class _ArmedCommitFault:
+    """A commit fault of the scenario, and how many more commits it affects."""
+
+    def __init__(self, spec: CommitFault) -> None:
         self.spec = spec
         self.remaining = spec.count
 
@@ -66,7 +68,7 @@ class Coordinator:
         self.history: dict[tuple[str, str, int], list[tuple[int, int, int]]] = {}
         self.hw_of: Callable[[TopicPartition], int] = lambda tp: 0
         self._faults = [
-            CommitFault(f) for f in faults if f.action in ("commit_fail", "commit_timeout")
+            _ArmedCommitFault(f) for f in faults if isinstance(f, (CommitFail, CommitTimeout))
         ]
         self._stalled: set[str] = set()  # members whose connection hangs after a lost commit
 
@@ -169,7 +171,8 @@ class Coordinator:
         fault = self._matching_fault(member)
         if fault is not None:
             fault.remaining -= 1
-            if fault.spec.action == "commit_timeout":
+            spec = fault.spec
+            if isinstance(spec, CommitTimeout):
                 self.timeline.record(
                     "commit_lost",
                     "coordinator",
@@ -179,7 +182,7 @@ class Coordinator:
                 )
                 self._stalled.add(member)
                 return  # no answer: the client's request.timeout.ms runs out
-            error = COORDINATOR_NOT_AVAILABLE if fault.spec.retriable else UNKNOWN_MEMBER_ID
+            error = COORDINATOR_NOT_AVAILABLE if spec.retriable else UNKNOWN_MEMBER_ID
             self.timeline.record(
                 "commit_rejected",
                 "coordinator",
@@ -215,7 +218,7 @@ class Coordinator:
         """The client closed its connection after a request timeout."""
         self._stalled.discard(member)
 
-    def _matching_fault(self, member: str) -> CommitFault | None:
+    def _matching_fault(self, member: str) -> _ArmedCommitFault | None:
         for fault in self._faults:
             at = fault.spec.at_ms or 0
             if fault.remaining > 0 and fault.spec.target == member and self.engine.now >= at:

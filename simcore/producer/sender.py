@@ -30,7 +30,14 @@ from simcore.broker.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
 from simcore.broker.log import Batch
 from simcore.kernel.client_metrics import Sensor
 from simcore.producer.idempotence import FATAL, RETRY, Idempotence
-from simcore.scenario.spec import FaultSpec, ProducerSpec
+from simcore.scenario.spec import (
+    DelayedProduceResponse,
+    DroppedProduceResponse,
+    FaultSpec,
+    ProduceError,
+    ProducerFault,
+    ProducerSpec,
+)
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, Metadata
@@ -58,7 +65,7 @@ class ProduceFault:
 
     __slots__ = ("remaining", "spec")
 
-    def __init__(self, spec: FaultSpec) -> None:
+    def __init__(self, spec: ProducerFault) -> None:
         self.spec = spec
         self.remaining = spec.count
 
@@ -104,7 +111,11 @@ class Sender:
         self.request_latency_total = 0
         self.send_sensor = Sensor()  # record-send-rate (client_metrics.py)
         self.request_latency_sensor = Sensor()  # request-latency-avg
-        self._faults = [ProduceFault(f) for f in faults]
+        self._faults = [
+            ProduceFault(f)
+            for f in faults
+            if isinstance(f, (DroppedProduceResponse, DelayedProduceResponse, ProduceError))
+        ]
         self._leader_wait = False
         self.on_wire: dict[int, int] = {}  # partition -> requests awaiting an answer
 
@@ -280,30 +291,28 @@ class Sender:
         for entry in self._faults:
             fault, left = entry.spec, entry.remaining
             if (
-                fault.action == "produce_error"
+                isinstance(fault, ProduceError)
                 and left > 0
                 and self.engine.now >= (fault.at_ms or 0)
             ):
                 entry.remaining = left - 1
-                return fault.error or "NOT_ENOUGH_REPLICAS"
+                return fault.error
         return None
 
     def _response_fault(self) -> int | None:
         """Scenario faults on responses: extra delay in ms, or None if the answer is lost."""
         for entry in self._faults:
             fault, left = entry.spec, entry.remaining
-            if fault.action not in ("drop_produce_response", "delay_produce_response"):
+            if isinstance(fault, ProduceError):
                 continue
             if left > 0 and self.engine.now >= (fault.at_ms or 0):
                 entry.remaining = left - 1
-                dropped = fault.action == "drop_produce_response"
-                self.timeline.record(
-                    "response_fault",
-                    self.spec.id,
-                    injected=True,
-                    what="lost" if dropped else f"delayed {fault.delay_ms} ms",
-                )
-                return None if dropped else fault.delay_ms
+                if isinstance(fault, DroppedProduceResponse):
+                    self.timeline.record("response_fault", self.spec.id, injected=True, what="lost")
+                    return None
+                what = f"delayed {fault.delay_ms} ms"
+                self.timeline.record("response_fault", self.spec.id, injected=True, what=what)
+                return fault.delay_ms
         return 0
 
     # -- answers, in request order ------------------------------------------------------------

@@ -13,7 +13,7 @@ from simcore.kernel.timeline import QUIET_IN_LARGE_RUNS, Timeline
 from simcore.producer.producer import Producer
 from simcore.run.frames import LARGE_RUN_MESSAGES, Recorder
 from simcore.run.invariants import InvariantChecker
-from simcore.scenario.spec import Scenario
+from simcore.scenario.spec import BrokerIsolation, BrokerKill, Scenario, SlowFollower
 
 VERSION = "0.2.0"
 
@@ -98,18 +98,22 @@ class Simulation:
     def _schedule_broker_faults(self) -> None:
         controller = self.cluster.controller
         for fault in self.scenario.faults:
-            if not fault.target.startswith("broker-") or fault.at_ms is None:
+            if fault.at_ms is None:
                 continue
-            broker = int(fault.target.removeprefix("broker-"))
-            if fault.action == "kill_broker":
+            if isinstance(fault, BrokerKill):
                 self.engine.at(
-                    fault.at_ms, controller.kill, broker, fault.restart_after_ms, fault.injected
+                    fault.at_ms,
+                    controller.kill,
+                    fault.broker,
+                    fault.restart_after_ms,
+                    fault.injected,
                 )
-            elif fault.action == "isolate_broker":
+            elif isinstance(fault, BrokerIsolation):
                 self.engine.at(
-                    fault.at_ms, controller.isolate, broker, fault.duration_ms, fault.injected
+                    fault.at_ms, controller.isolate, fault.broker, fault.duration_ms, fault.injected
                 )
-            elif fault.action == "slow_follower":
+            elif isinstance(fault, SlowFollower):
+                broker = fault.broker
                 self.engine.at(fault.at_ms, self._slow, broker, fault.delay_ms, fault.injected)
                 if fault.duration_ms is not None:
                     self.engine.at(

@@ -29,8 +29,18 @@ from simcore.scenario.spec import (
     IDEMPOTENT_PRODUCE_ERRORS,
     PRODUCE_ERRORS,
     PRODUCER_FAULTS,
+    BrokerIsolation,
+    BrokerKill,
+    CommitFail,
+    CommitTimeout,
+    ConsumerCrash,
     ConsumerSpec,
+    ConsumerStop,
+    DelayedProduceResponse,
+    DroppedProduceResponse,
     FaultSpec,
+    ProduceError,
+    SlowFollower,
     TopicSpec,
 )
 
@@ -454,30 +464,37 @@ def _parse_fault(raw: Any, path: str, context: FaultContext) -> FaultSpec:
         return _parse_crash(data, path, context.consumers[target], context, at_ms, injected)
     if at_ms is None:
         raise ScenarioError(join(path, "at_ms"), f"is required for {action} faults")
-    needs_delay = "delay_ms" in FAULT_KEYS[action]
-    error = (
-        get_enum(data, "error", path, PRODUCE_ERRORS, default="NOT_ENOUGH_REPLICAS")
-        if action == "produce_error"
-        else None
+    restart = get_optional_int(data, "restart_after_ms", path, 0, 3_600_000)
+    count = get_int(data, "count", path, 1, MAX_FAULT_COUNT, default=1)
+    duration = get_optional_int(data, "duration_ms", path, 1, 3_600_000)
+    common: dict[str, Any] = {"target": target, "at_ms": at_ms, "injected": injected}
+    if action == "stop":
+        return ConsumerStop(**common, restart_after_ms=restart)
+    if action == "commit_fail":
+        return CommitFail(**common, count=count, retriable=get_bool(data, "retriable", path, True))
+    if action == "commit_timeout":
+        return CommitTimeout(**common, count=count)
+    if action == "kill_broker":
+        return BrokerKill(**common, restart_after_ms=restart)
+    if action == "isolate_broker":
+        return BrokerIsolation(**common, duration_ms=duration)
+    if action == "drop_produce_response":
+        return DroppedProduceResponse(**common, count=count)
+    delay = (
+        get_int(data, "delay_ms", path, 1, MAX_DELAY_MS) if "delay_ms" in FAULT_KEYS[action] else 0
     )
+    if action == "slow_follower":
+        return SlowFollower(**common, delay_ms=delay, duration_ms=duration)
+    if action == "delay_produce_response":
+        return DelayedProduceResponse(**common, count=count, delay_ms=delay)
+    error = get_enum(data, "error", path, PRODUCE_ERRORS, default="NOT_ENOUGH_REPLICAS")
     if error in IDEMPOTENT_PRODUCE_ERRORS and target not in context.idempotent_producers:
         message = (
             f"{error} is an idempotent producer's error, and {target} is not idempotent"
             " (enable.idempotence: false, or switched off by acks)"
         )
         raise ScenarioError(join(path, "error"), message, allowed=", ".join(PRODUCE_ERRORS))
-    return FaultSpec(
-        action,
-        target,
-        at_ms=at_ms,
-        restart_after_ms=get_optional_int(data, "restart_after_ms", path, 0, 3_600_000),
-        count=get_int(data, "count", path, 1, MAX_FAULT_COUNT, default=1),
-        retriable=get_bool(data, "retriable", path, True),
-        duration_ms=get_optional_int(data, "duration_ms", path, 1, 3_600_000),
-        delay_ms=get_int(data, "delay_ms", path, 1, MAX_DELAY_MS) if needs_delay else 0,
-        error=error,
-        injected=injected,
-    )
+    return ProduceError(**common, count=count, error=error)
 
 
 def _check_fault_keys(data: Mapping[str, Any], path: str, action: str) -> None:
@@ -525,7 +542,7 @@ def _parse_crash(
     context: FaultContext,
     at_ms: int | None,
     injected: bool,
-) -> FaultSpec:
+) -> ConsumerCrash:
     point = data.get("point")
     if (at_ms is None) == (point is None):
         message = "a crash needs exactly one trigger: at_ms (a time) or point (with offset)"
@@ -535,17 +552,16 @@ def _parse_crash(
         for key in ("offset", "topic", "partition"):
             if data.get(key) is not None:
                 raise ScenarioError(join(path, key), "applies only with point, not at_ms")
-        return FaultSpec(
-            "crash", target.id, at_ms=at_ms, restart_after_ms=restart, injected=injected
+        return ConsumerCrash(
+            target=target.id, at_ms=at_ms, restart_after_ms=restart, injected=injected
         )
     point = get_enum(data, "point", path, CRASH_POINTS)
     if data.get("offset") is None:
         message = f"is required with point: the offset of the record {point} refers to"
         raise ScenarioError(join(path, "offset"), message)
     topic, partitions = _crash_topic(data, path, target, context.topics)
-    return FaultSpec(
-        "crash",
-        target.id,
+    return ConsumerCrash(
+        target=target.id,
         point=point,
         offset=get_int(data, "offset", path, 0, 2**63 - 1),
         topic=topic,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 CLIENTS = ("java", "librdkafka")
 COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
@@ -128,22 +128,121 @@ class BrokerSpec:
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class FaultSpec:
-    action: str  # see FAULT_ACTIONS
+# --- faults: one dataclass per kind (the YAML's `action`), all keyword-only -------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Fault:
+    action: ClassVar[str]  # the YAML's name for this kind
     target: str  # consumer id, producer id, or "broker-N"
-    at_ms: int | None = None  # time trigger (exclusive with point)
-    point: str | None = None  # lifecycle trigger for crash: see CRASH_POINTS
+    at_ms: int | None = None  # time trigger (a crash may use a point instead)
+    injected: bool = False  # added interactively from the browser
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerCrash(_Fault):
+    """The consumer's process dies (kill -9): at ``at_ms``, or at a point of its record
+    lifecycle (see CRASH_POINTS) for the record at ``offset``."""
+
+    action: ClassVar[str] = "crash"
+    point: str | None = None
     offset: int | None = None  # with point: the record offset the point refers to
     topic: str | None = None  # with point: optional, defaults to any topic
     partition: int | None = None  # with point: optional, defaults to any partition
-    restart_after_ms: int | None = None  # crash / kill_broker: restart after; None = stays down
-    count: int = 1  # commit_fail / commit_timeout: how many commit requests are affected
-    retriable: bool = True  # commit_fail: retriable (COORDINATOR_NOT_AVAILABLE) or not
-    duration_ms: int | None = None  # slow_follower / isolate_broker: how long; None = to the end
-    delay_ms: int = 0  # slow_follower: extra ms per fetch; delay_produce_response: extra ms
-    error: str | None = None  # produce_error: one of PRODUCE_ERRORS
-    injected: bool = False  # added interactively from the browser
+    restart_after_ms: int | None = None  # None: stays down
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerStop(_Fault):
+    """A graceful close(): commit, then LeaveGroup."""
+
+    action: ClassVar[str] = "stop"
+    restart_after_ms: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitFail(_Fault):
+    """The coordinator answers the next ``count`` commits of the target with an error."""
+
+    action: ClassVar[str] = "commit_fail"
+    count: int = 1
+    retriable: bool = True  # COORDINATOR_NOT_AVAILABLE, or UNKNOWN_MEMBER_ID
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitTimeout(_Fault):
+    """The next ``count`` commits of the target get no answer."""
+
+    action: ClassVar[str] = "commit_timeout"
+    count: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokerKill(_Fault):
+    action: ClassVar[str] = "kill_broker"
+    restart_after_ms: int | None = None
+
+    @property
+    def broker(self) -> int:
+        return int(self.target.removeprefix("broker-"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokerIsolation(_Fault):
+    action: ClassVar[str] = "isolate_broker"
+    duration_ms: int | None = None  # None: to the end
+
+    @property
+    def broker(self) -> int:
+        return int(self.target.removeprefix("broker-"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlowFollower(_Fault):
+    action: ClassVar[str] = "slow_follower"
+    delay_ms: int  # extra ms per fetch
+    duration_ms: int | None = None  # None: to the end
+
+    @property
+    def broker(self) -> int:
+        return int(self.target.removeprefix("broker-"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DroppedProduceResponse(_Fault):
+    action: ClassVar[str] = "drop_produce_response"
+    count: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class DelayedProduceResponse(_Fault):
+    action: ClassVar[str] = "delay_produce_response"
+    count: int = 1
+    delay_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProduceError(_Fault):
+    action: ClassVar[str] = "produce_error"
+    count: int = 1
+    error: str = "NOT_ENOUGH_REPLICAS"  # one of PRODUCE_ERRORS
+
+
+FaultSpec = (
+    ConsumerCrash
+    | ConsumerStop
+    | CommitFail
+    | CommitTimeout
+    | BrokerKill
+    | BrokerIsolation
+    | SlowFollower
+    | DroppedProduceResponse
+    | DelayedProduceResponse
+    | ProduceError
+)
+BrokerFault = BrokerKill | BrokerIsolation | SlowFollower
+CommitFault = CommitFail | CommitTimeout
+ProducerFault = DroppedProduceResponse | DelayedProduceResponse | ProduceError
 
 
 @dataclass(frozen=True)
