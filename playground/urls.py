@@ -1,12 +1,21 @@
 from django.urls import path
 
-from playground import course_views, export_views, import_views, incident, share_views, views
+from playground import (
+    acl_views,
+    course_views,
+    export_views,
+    import_views,
+    incident,
+    share_views,
+    views,
+)
 
 handler400 = "playground.errors.bad_request"
 
 urlpatterns = [
     path("", views.gallery, name="gallery"),
     path("incident", incident.form_view, name="incident"),
+    path("acls", acl_views.acl_check, name="acls"),
     path("course/<str:name>", course_views.course_page, name="course"),
     path("r/<str:slug>", views.scenario_page, name="scenario"),
     path("r/<str:slug>/edit", views.edit_yaml, name="edit_yaml"),

@@ -211,6 +211,7 @@ def test_pages_take_any_query_string(client: Client, slug: str, fuzzing: None) -
         f"/r/{slug}/config/application.yml",
         f"/r/{slug}/import",
         "/incident",
+        "/acls",
     ]
 
     @FUZZ
@@ -293,7 +294,7 @@ def test_forms_take_any_value_and_store_only_what_replays(
 
 
 @pytest.mark.django_db
-def test_the_import_and_incident_forms_take_any_value(
+def test_the_import_incident_and_acl_forms_take_any_value(
     client: Client, slug: str, fuzzing: None
 ) -> None:
     fields = st.dictionaries(
@@ -312,6 +313,16 @@ def test_the_import_and_incident_forms_take_any_value(
                 "commit",
                 "idempotence",
                 "unclean",
+                "acls",
+                "principal",
+                "host",
+                "operation",
+                "resource_type",
+                "name",
+                "super_users",
+                "group",
+                "topic",
+                "allow_everyone",
             ]
         ),
         st.one_of(hostile_text, st.sampled_from(["spring-yaml", "properties", "librdkafka", "1"])),
@@ -322,9 +333,11 @@ def test_the_import_and_incident_forms_take_any_value(
     @example("import", {"format": "librdkafka", "config": "[" * 50_000})
     @example("import", {"format": "spring-yaml", "config": "spring: {kafka: {consumer: []}}"})
     @example("incident", {"brokers": "9" * 5000})
-    @given(st.sampled_from(["import", "incident"]), fields)
+    @example("acls", {"acls": "[" * 50_000})
+    @example("acls", {"acls": "Current ACLs for resource `ResourcePattern(" * 2000})
+    @given(st.sampled_from(["import", "incident", "acls"]), fields)
     def fuzz(kind: str, form: dict[str, str]) -> None:
-        path = f"/r/{slug}/import" if kind == "import" else "/incident"
+        path = {"import": f"/r/{slug}/import", "incident": "/incident", "acls": "/acls"}[kind]
         _timed(
             lambda: client.post(path, _form(form), content_type="application/x-www-form-urlencoded")
         )
