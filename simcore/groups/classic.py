@@ -22,7 +22,7 @@ from simcore.groups.rebalances import RebalanceHistory
 from simcore.kernel.types import TopicPartition
 
 if TYPE_CHECKING:
-    from simcore.kernel.engine import Engine
+    from simcore.kernel.engine import Engine, Timer
     from simcore.kernel.timeline import Timeline
 
 UNKNOWN_MEMBER_ID = "UNKNOWN_MEMBER_ID"
@@ -42,7 +42,7 @@ class Member:
         self.join_respond: Callable[..., None] | None = None
         self.sync_respond: Callable[..., None] | None = None
         self.assignment: list[TopicPartition] = []
-        self.session_token = 0
+        self.session_timer: Timer | None = None  # the coordinator's session timeout
 
 
 class Group(RebalanceHistory):
@@ -60,7 +60,7 @@ class Group(RebalanceHistory):
         self.leader: str | None = None
         self.protocol: str | None = None
         self._init_rebalances()
-        self._join_token = 0
+        self._join_timer: Timer | None = None  # the initial delay or the join timeout
         self._next_member = 0
         self._initial_deadline = 0  # cap of the initial delay (0: not in the initial delay)
         self._joined_during_delay = False
@@ -157,18 +157,19 @@ class Group(RebalanceHistory):
     # -- sessions --------------------------------------------------------------------------------
 
     def touch(self, member: Member) -> None:
-        member.session_token += 1
-        self.engine.after(
-            member.info["session_timeout_ms"], self._expire, member.id, member.session_token
+        """A sign of life: the session timer starts again."""
+        if member.session_timer is not None:
+            member.session_timer.cancel()
+        member.session_timer = self.engine.timer(
+            member.info["session_timeout_ms"], self._expire, member
         )
 
-    def _expire(self, member_id: str, token: int) -> None:
-        member = self.members.get(member_id)
-        if member is None or member.session_token != token:
-            return
+    def _expire(self, member: Member) -> None:
+        if self.members.get(member.id) is not member:
+            return  # it left or was removed meanwhile
         if member.join_respond is not None and self.state == "PreparingRebalance":
             return  # a pending join keeps the member alive until the join completes
-        del self.members[member_id]
+        del self.members[member.id]
         if member.instance_id is not None:
             self.static.pop(member.instance_id, None)
         self.timeline.record(
@@ -191,33 +192,34 @@ class Group(RebalanceHistory):
                     answer(REBALANCE_IN_PROGRESS, [])
         self.state = "PreparingRebalance"
         self._open_rebalance(cause)
-        self._join_token += 1
+        if self._join_timer is not None:
+            self._join_timer.cancel()  # a new round: the last round's delay or timeout is void
         timeout = max(m.info["rebalance_timeout_ms"] for m in self.members.values())
         if was_empty and self.initial_delay_ms > 0:
             self._initial_deadline = self.engine.now + timeout
             self._joined_during_delay = False
-            self.engine.after(self.initial_delay_ms, self._initial_delay_over, self._join_token)
+            self._join_timer = self.engine.timer(self.initial_delay_ms, self._initial_delay_over)
         else:
             self._initial_deadline = 0
-            self.engine.after(timeout, self._join_timeout, self._join_token)
+            self._join_timer = self.engine.timer(timeout, self._join_timeout)
 
-    def _initial_delay_over(self, token: int) -> None:
+    def _initial_delay_over(self) -> None:
         """InitialDelayedJoin: while members keep arriving, wait another delay (capped by
         the rebalance timeout)."""
-        if token != self._join_token or self.state != "PreparingRebalance":
+        if self.state != "PreparingRebalance":
             return
         remaining = self._initial_deadline - self.engine.now
         if self._joined_during_delay and remaining > 0:
             self._joined_during_delay = False
-            self.engine.after(
-                min(self.initial_delay_ms, remaining), self._initial_delay_over, token
+            self._join_timer = self.engine.timer(
+                min(self.initial_delay_ms, remaining), self._initial_delay_over
             )
             return
         self._initial_deadline = 0
         self._maybe_complete_join()
 
-    def _join_timeout(self, token: int) -> None:
-        if token != self._join_token or self.state != "PreparingRebalance":
+    def _join_timeout(self) -> None:
+        if self.state != "PreparingRebalance":
             return
         for member in [m for m in self.members.values() if m.join_respond is None]:
             del self.members[member.id]

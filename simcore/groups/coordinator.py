@@ -18,7 +18,7 @@ from simcore.kernel.types import TopicPartition
 from simcore.scenario.spec import CommitFail, CommitFault, CommitTimeout, FaultSpec
 
 if TYPE_CHECKING:
-    from simcore.kernel.engine import Engine
+    from simcore.kernel.engine import Engine, Timer
     from simcore.kernel.timeline import Timeline
 
 COORDINATOR_NOT_AVAILABLE = "COORDINATOR_NOT_AVAILABLE"  # retriable
@@ -48,6 +48,7 @@ class Coordinator:
         self,
         engine: Engine,
         timeline: Timeline,
+        hw_of: Callable[[TopicPartition], int],  # a partition's high watermark (for lag)
         faults: tuple[FaultSpec, ...],
         initial_delay_ms: int = 3000,
         offsets_retention_minutes: int = 10080,
@@ -60,13 +61,13 @@ class Coordinator:
         self.consumer_protocol = consumer_protocol or ConsumerProtocolSettings()
         self.offsets_retention_ms = offsets_retention_minutes * 60_000
         self.offsets_check_interval_ms = offsets_retention_check_interval_ms
-        self._empty_token: dict[str, int] = {}
+        self._expiry_timers: dict[str, Timer] = {}  # an Empty group's next offsets clean-up
         self._empty_since: dict[str, int] = {}
         self.groups: dict[str, Group | ConsumerGroup] = {}
         self.committed: dict[tuple[str, str, int], int] = {}
         # (group, topic, partition) -> [(time, committed offset, lag then)], for lag status
         self.history: dict[tuple[str, str, int], list[tuple[int, int, int]]] = {}
-        self.hw_of: Callable[[TopicPartition], int] = lambda tp: 0
+        self.hw_of = hw_of
         self._faults = [
             _ArmedCommitFault(f) for f in faults if isinstance(f, (CommitFail, CommitTimeout))
         ]
@@ -113,9 +114,11 @@ class Coordinator:
         group became Empty; for a group.protocol=consumer group, from each offset's commit
         ([J] ClassicGroup / ConsumerGroup.offsetExpirationCondition;
         OffsetExpirationConditionImpl: ``now - base >= retention``)."""
-        self._empty_token[group.name] = token = self._empty_token.get(group.name, 0) + 1
+        old = self._expiry_timers.pop(group.name, None)
+        if old is not None:
+            old.cancel()
         self._empty_since[group.name] = self.engine.now
-        self._schedule_expiry(group, token)
+        self._schedule_expiry(group)
 
     def _expiry_base(self, group: Group | ConsumerGroup, key: tuple[str, str, int]) -> int:
         if isinstance(group, ConsumerGroup):
@@ -125,17 +128,19 @@ class Coordinator:
     def _group_keys(self, group: Group | ConsumerGroup) -> list[tuple[str, str, int]]:
         return sorted(k for k in self.committed if k[0] == group.name)
 
-    def _schedule_expiry(self, group: Group | ConsumerGroup, token: int) -> None:
+    def _schedule_expiry(self, group: Group | ConsumerGroup) -> None:
         keys = self._group_keys(group)
         if not keys:
             return
         due = min(self._expiry_base(group, k) for k in keys) + self.offsets_retention_ms
         interval = self.offsets_check_interval_ms
         cleanup = max(1, -(-due // interval)) * interval  # the first clean-up at or after due
-        self.engine.after(cleanup - self.engine.now, self._expire_offsets, group, token)
+        self._expiry_timers[group.name] = self.engine.timer(
+            cleanup - self.engine.now, self._expire_offsets, group
+        )
 
-    def _expire_offsets(self, group: Group | ConsumerGroup, token: int) -> None:
-        if self._empty_token.get(group.name) != token or group.state != "Empty":
+    def _expire_offsets(self, group: Group | ConsumerGroup) -> None:
+        if group.state != "Empty":
             return
         now = self.engine.now
         keys = [
@@ -152,7 +157,7 @@ class Coordinator:
                 group=group.name,
                 partitions=[f"{t}-{p}" for _g, t, p in keys],
             )
-        self._schedule_expiry(group, token)  # offsets committed later expire later
+        self._schedule_expiry(group)  # offsets committed later expire later
 
     def commit(
         self,

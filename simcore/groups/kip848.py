@@ -37,7 +37,7 @@ from simcore.groups.server_assignors import uniform
 from simcore.kernel.types import TopicPartition
 
 if TYPE_CHECKING:
-    from simcore.kernel.engine import Engine
+    from simcore.kernel.engine import Engine, Timer
     from simcore.kernel.timeline import Timeline
 
 UNKNOWN_MEMBER_ID = "UNKNOWN_MEMBER_ID"
@@ -71,8 +71,8 @@ class ModernMember:
         self.state = STABLE
         self.assigned: list[TopicPartition] = []
         self.revoking: list[TopicPartition] = []  # pending revocation: still owned
-        self.session_token = 0
-        self.revoke_token = 0
+        self.session_timer: Timer | None = None  # group.consumer.session.timeout.ms
+        self.revoke_timer: Timer | None = None  # the rebalance timeout of a revocation
         self.left_static = False  # sent epoch -2: gone for now, assignment kept
 
     @property
@@ -295,11 +295,11 @@ class ConsumerGroup(RebalanceHistory):
         if revoke and _still_owns(owned, revoke):
             member.state = UNREVOKED
             member.assigned, member.revoking = keep, revoke
-            member.revoke_token += 1
-            self.engine.after(
-                member.rebalance_timeout_ms, self._revocation_timeout, member.id,
-                member.revoke_token,
-            )  # fmt: skip
+            if member.revoke_timer is not None:
+                member.revoke_timer.cancel()
+            member.revoke_timer = self.engine.timer(
+                member.rebalance_timeout_ms, self._revocation_timeout, member
+            )
             self.timeline.record(
                 "revocation_requested",
                 "coordinator",
@@ -318,9 +318,8 @@ class ConsumerGroup(RebalanceHistory):
         if epoch != member.epoch:
             member.previous_epoch, member.epoch = member.epoch, epoch
 
-    def _revocation_timeout(self, member_id: str, token: int) -> None:
-        member = self.members.get(member_id)
-        if member is None or member.revoke_token != token or member.state != UNREVOKED:
+    def _revocation_timeout(self, member: ModernMember) -> None:
+        if self.members.get(member.id) is not member or member.state != UNREVOKED:
             return
         self.timeline.record(
             "member_expired",
@@ -351,13 +350,14 @@ class ConsumerGroup(RebalanceHistory):
     # -- sessions ---------------------------------------------------------------------------
 
     def touch(self, member: ModernMember) -> None:
-        member.session_token += 1
-        self.engine.after(self.session_timeout_ms, self._expire, member.id, member.session_token)
+        """A heartbeat: the session timer starts again."""
+        if member.session_timer is not None:
+            member.session_timer.cancel()
+        member.session_timer = self.engine.timer(self.session_timeout_ms, self._expire, member)
 
-    def _expire(self, member_id: str, token: int) -> None:
-        member = self.members.get(member_id)
-        if member is None or member.session_token != token:
-            return
+    def _expire(self, member: ModernMember) -> None:
+        if self.members.get(member.id) is not member:
+            return  # it left or was removed meanwhile
         self.timeline.record(
             "member_expired",
             "coordinator",

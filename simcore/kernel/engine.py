@@ -20,6 +20,26 @@ from simcore.kernel.errors import RunBudgetExceeded
 STOP_CHECK_EVERY = 4096
 
 
+class Timer:
+    """A call scheduled with ``Engine.timer``. ``cancel()`` before it is due and it does
+    nothing when its turn comes; it keeps its place in the event order either way, so
+    cancelling a timer never reorders the rest of a run (the one way to drop scheduled
+    work: no token counters, no generation checks in the handler)."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def _fire(timer: Timer, handler: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    if not timer.cancelled:
+        handler(*args)
+
+
 def derive_seed(seed: int, stream: str) -> int:
     """A 64-bit seed for one named stream, stable across processes and platforms."""
     digest = hashlib.sha256(f"{seed}/{stream}".encode()).digest()
@@ -60,6 +80,13 @@ class Engine:
     def after(self, delay_ms: int, handler: Callable[..., Any], *args: Any) -> None:
         assert delay_ms >= 0, (delay_ms, handler)
         heappush(self._heap, (self.now + delay_ms, next(self._seq), handler, args))
+
+    def timer(self, delay_ms: int, handler: Callable[..., Any], *args: Any) -> Timer:
+        """Like ``after``, and returns a handle that can cancel the call."""
+        assert delay_ms >= 0, (delay_ms, handler)
+        timer = Timer()
+        heappush(self._heap, (self.now + delay_ms, next(self._seq), _fire, (timer, handler, args)))
+        return timer
 
     def run(self) -> None:
         heap = self._heap

@@ -36,9 +36,11 @@ class Simulation:
             lambda: self.engine.now, QUIET_IN_LARGE_RUNS if large else frozenset()
         )
         self.cluster = Cluster(self.engine, scenario, self.timeline)
+        partitions = self.cluster.partitions
         self.coordinator = Coordinator(
             self.engine,
             self.timeline,
+            lambda tp: partitions[tp].log.hw,
             scenario.faults,
             scenario.broker.group_initial_rebalance_delay_ms,
             scenario.broker.offsets_retention_minutes,
@@ -50,7 +52,6 @@ class Simulation:
             ),
             scenario.broker.offsets_retention_check_interval_ms,
         )
-        self.coordinator.hw_of = lambda tp: self.cluster.partitions[tp].log.hw
         self.producers: list[Producer] = []
         base = 0
         for index, spec in enumerate(scenario.producers):

@@ -22,6 +22,19 @@ def test_it_runs_ties_in_scheduling_order():
     assert seen == ["first", "c", "a", "b"]
 
 
+def test_a_cancelled_timer_does_nothing_and_reorders_nothing():
+    engine = Engine(seed=1, horizon_ms=100)
+    seen = []
+    keep = engine.timer(10, seen.append, "kept")
+    dropped = engine.timer(10, seen.append, "dropped")
+    engine.at(10, seen.append, "after both")
+    engine.after(5, dropped.cancel)
+    engine.run()
+    assert seen == ["kept", "after both"]
+    assert engine.events_run == 4  # the cancelled call still takes its turn, as a no-op
+    assert not keep.cancelled and dropped.cancelled
+
+
 def test_it_stops_at_the_horizon():
     engine = Engine(seed=1, horizon_ms=10)
     seen = []
