@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from playground import caching, runner
+from playground.lookup import scenario_or_404
 from playground.share_views import site_of
-from playground.views import _scenario_or_404
 from simcore import Scenario
 from simcore import __version__ as SIMCORE_VERSION
 from simcore.report import export
@@ -54,7 +54,7 @@ def _body(name: str, scenario: Scenario, run: runner.RunData, link: str) -> str:
 def download(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     if name not in EXPORTS:
         raise Http404(f"No export {name!r}: there are {', '.join(EXPORTS)}")
-    scenario = _scenario_or_404(slug)
+    scenario = scenario_or_404(slug)
     link = site_of(request) + reverse("scenario", args=[slug])
 
     def make() -> HttpResponse:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from playground import outcome, runner, scenarios
 from playground.errors import scenario_error_payload
 from playground.export_views import file_stem
-from playground.views import _scenario_or_404
+from playground.lookup import scenario_or_404
 from simcore import Scenario, ScenarioError, parse_scenario
 from simcore.scenario import config_import as ci
 
@@ -70,7 +70,7 @@ def with_warnings(source: dict[str, Any], fmt: str, warnings: list[str]) -> dict
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def import_config(request: HttpRequest, slug: str) -> HttpResponse:
-    scenario = _scenario_or_404(slug)
+    scenario = scenario_or_404(slug)
     context: dict[str, Any] = {
         "slug": slug,
         "scenario": scenario,
@@ -123,7 +123,7 @@ def config_exports(slug: str, scenario: Scenario) -> list[dict[str, str]]:
 @require_safe
 def client_config(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     """A client's .properties (`<id>.properties`) or Spring YAML (`application.yml`)."""
-    scenario = _scenario_or_404(slug)
+    scenario = scenario_or_404(slug)
     try:
         if name == "application.yml":
             text, kind = ci.to_spring_yaml(scenario), "application/yaml; charset=utf-8"

@@ -309,7 +309,7 @@ def form_view(request: Any) -> Any:
 
     from playground import scenarios
     from playground.errors import scenario_error_payload
-    from playground.views import _redirect
+    from playground.lookup import redirect
 
     context: dict[str, Any] = {
         "faults": FAULTS.items(),
@@ -328,4 +328,4 @@ def form_view(request: Any) -> Any:
     except ScenarioError as err:
         context["error"] = scenario_error_payload(err)
         return render(request, "playground/incident.html", context, status=422)
-    return _redirect(request, reverse("scenario", args=[scenarios.save(built)]))
+    return redirect(request, reverse("scenario", args=[scenarios.save(built)]))

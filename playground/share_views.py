@@ -18,13 +18,9 @@ from django.views.decorators.http import require_safe
 
 from playground import caching, embeds, pagecache, runner
 from playground.errors import error_page, scenario_error_payload, scenario_error_response
+from playground.lookup import scenario_or_404
 from playground.numbers import parse_int
-from playground.views import (
-    _kept_seconds,
-    _panels_context,
-    _run_context,
-    _scenario_or_404,
-)
+from playground.panels import kept_seconds, panels_context, run_context
 from simcore import ScenarioError
 
 
@@ -37,22 +33,22 @@ def site_of(request: HttpRequest) -> str:
 @require_safe
 @xframe_options_exempt
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
-    scenario = _scenario_or_404(slug)
+    scenario = scenario_or_404(slug)
     try:
         opts = embeds.options(request.GET, scenario)
     except ScenarioError as err:
         return error_page(request, scenario_error_payload(err))
 
     def build() -> tuple[dict[str, Any], float | None]:
-        context: dict[str, Any] = {"slug": slug, "scenario": scenario, **_run_context(scenario)}
+        context: dict[str, Any] = {"slug": slug, "scenario": scenario, **run_context(scenario)}
         run = context["run"]
         if not context["run_error"] or run.get("partial"):
             if opts.shows("cluster"):
-                context.update(_panels_context(scenario, run))
+                context.update(panels_context(scenario, run))
             context["start_ms"] = embeds.start_ms(opts, run["frames"])
         show = {name: opts.shows(name) for name in embeds.PANELS}
         context.update(opts=opts, show=show)
-        return context, _kept_seconds(scenario)
+        return context, kept_seconds(scenario)
 
     key = (slug, runner.key_of(scenario), *opts.key())
     tag = caching.etag("embed", pagecache.template_version(), *key)
@@ -82,7 +78,7 @@ def oembed(request: HttpRequest) -> HttpResponse:
         maxheight = _optional(request, "maxheight")
     except ScenarioError as err:
         return scenario_error_response(err)
-    scenario = _scenario_or_404(slug)
+    scenario = scenario_or_404(slug)
     embed_src = site + reverse("embed", args=[slug])
     answer = embeds.oembed(scenario.name, embed_src, site, maxwidth, maxheight)
     return JsonResponse(answer)
@@ -98,7 +94,7 @@ def _optional(request: HttpRequest, field: str) -> int | None:
 @require_safe
 def share(request: HttpRequest, slug: str) -> HttpResponse:
     """Embed (with its options), the snippet that sizes the iframe, oEmbed, exports."""
-    scenario = _scenario_or_404(slug)
+    scenario = scenario_or_404(slug)
     query = request.GET.copy()
     if "panel" in query:  # the form's checkboxes, without JavaScript to fold them
         query["panels"] = ",".join(query.getlist("panel"))

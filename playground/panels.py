@@ -1,0 +1,154 @@
+"""What the scenario page's panels show, built from a run: the outcome, the cluster, the
+producers, the groups and the metrics at the end of the run (the player redraws them step by
+step in the browser), and the whole page's context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from playground import incident, outcome, runner, scenarios, variants
+from playground.markup import render_markdown
+from simcore import Scenario
+
+
+def run_context(scenario: Scenario) -> dict[str, Any]:
+    run = runner.run(scenario)
+    context: dict[str, Any] = {"run": run, "run_error": run["error"]}
+    if run["error"] is None or run.get("partial"):  # a capped run: shown up to its stop
+        context["headline"] = outcome.headline(run)
+        context["run_warnings"] = incident.run_warnings(scenario, run)
+        context["tables"] = outcome.tables(run)
+        context["last_events"] = last_events(run, 200)
+        # Without JavaScript nobody sets "here"; the middle of the run is a fair default.
+        context["default_crash_ms"] = run["frames"][-1]["t"] // 2 if run["frames"] else 0
+        context["groups"] = outcome.group_figures(run)
+        context["producers"] = outcome.producer_figures(run)
+    return context
+
+
+def panels_context(scenario: Scenario, run: runner.RunData) -> dict[str, Any]:
+    """What the cluster, producer, group and metrics panels show at the end of the run
+    (the player redraws them step by step)."""
+    last = run["frames"][-1] if run["frames"] else None
+    lost_parts = [m["partition"] for m in run["lost"]]
+    parts = [f"{p['topic']}-{p['partition']}" for p in (last["partitions"] if last else [])]
+    return {
+        "last_frame": last,
+        "broker_rows": [
+            {"id": b["id"], "name": f"broker-{b['id']}", "state": broker_state(b)}
+            for b in (last["brokers"] if last else [])
+        ],
+        # the replica timeline opens on the first partition that lost an acknowledged record
+        "replica_default": parts.index(lost_parts[0]) if lost_parts else 0,
+        "producer_rows": producer_rows(scenario, run, last),
+        "members": members(last),
+        "consumer_buttons": CONSUMER_BUTTONS,
+        "metrics_end": [
+            {**key, "value": value}
+            for key, value in zip(run["metric_keys"], last["metrics"] if last else [], strict=False)
+        ],
+        "variant_choices": variants.choices(scenario),
+    }
+
+
+PALETTE_SIZE = 10  # partition colours: .part-0 … .part-9, as in static/js/player.js
+CONSUMER_BUTTONS = (  # (action, label, what it does), beside "crash the consumer here"
+    ("stop", "remove", "a graceful close(): it commits and leaves the group"),
+    ("slow_consumer", "slow down ×5", "from now on each record takes 5× as long (≥ 50 ms)"),
+    ("add_consumer", "add a consumer", "another consumer like this one joins the group now"),
+)
+PRODUCER_CELLS = (  # (column, where the value is: the frame's producers or produce counts)
+    ("in_flight", "frame"),
+    ("queued_batches", "frame"),
+    ("sends", "counts"),
+    ("retries", "counts"),
+    ("acks", "counts"),
+    ("dedup", "counts"),
+    ("acked", "frame"),
+    ("failed", "frame"),
+)
+
+
+def producer_rows(
+    scenario: Scenario, run: runner.RunData, last: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The producer panel at the end of the run (player.js updates the cells per step)."""
+    rows = []
+    for spec in scenario.producers:
+        frame = next((p for p in (last or {}).get("producers", []) if p["id"] == spec.id), {})
+        counts = (last or {}).get("produce", {}).get(spec.id, {})
+        acks = spec.acks_text
+        rows.append(
+            {
+                "id": spec.id,
+                "settings": f"acks={acks} · idempotence "
+                f"{'on' if spec.enable_idempotence else 'off'} · in flight ≤ {spec.max_in_flight}"
+                f" · {spec.rate_per_s:g}/s",
+                "cells": [
+                    (col, (frame if where == "frame" else counts).get(col, "–"))
+                    for col, where in PRODUCER_CELLS
+                ],
+                "errors": counts.get("errors", {}),
+            }
+        )
+    return rows
+
+
+def members(last: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """Per group, its consumers and the partitions each owns, at the end (the group view)."""
+    if last is None:
+        return {}
+    index = {f"{p['topic']}-{p['partition']}": k for k, p in enumerate(last["partitions"])}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for consumer in last["consumers"]:
+        owned = [
+            f"{r['topic']}-{r['partition']}"
+            for r in last["groups"]
+            if r["consumer"] == consumer["id"]
+        ]
+        out.setdefault(consumer["group"], []).append(
+            {**consumer, "partitions": [(name, index[name] % PALETTE_SIZE) for name in owned]}
+        )
+    return out
+
+
+def broker_state(broker: dict[str, Any]) -> str:
+    if not broker["alive"]:
+        return "dead"
+    return "fenced" if broker["fenced"] else "isolated" if broker["isolated"] else "alive"
+
+
+def last_events(run: runner.RunData, limit: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for frame in reversed(run["frames"]):
+        events[:0] = frame["events"]
+        if len(events) >= limit:
+            break
+    return events[-limit:]
+
+
+def page_context(slug: str, scenario: Scenario, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "slug": slug,
+        "scenario": scenario,
+        "description": render_markdown(scenario.description),
+        "yaml_text": scenarios.to_yaml(scenario),
+        "consumers": scenarios.quick_fields(scenario),
+        "quick_errors": {},
+        "embed_url": reverse("embed", args=[slug]),
+        "parent": scenarios.parent_of(slug),
+        **run_context(scenario),
+    }
+    if not context["run_error"] or context["run"].get("partial"):
+        context.update(panels_context(scenario, context["run"]))
+    context.update(extra)
+    return context
+
+
+def kept_seconds(scenario: Scenario) -> float | None:
+    """How long a page of this run may be kept: as long as the run (None: not kept)."""
+    found = runner.outcome(scenario)
+    return float(found.ttl) if found.keep else None
