@@ -23,6 +23,7 @@ from simcore.security.authorizer import (
     Acl,
     Authorizer,
     Decision,
+    misreadings,
     parse_super_users,
 )
 
@@ -141,6 +142,7 @@ def evaluate(form: Any) -> dict[str, Any]:
         "ask": ask,
         "decision": decision,
         "denied_as": None if decision.allowed else DENIED_AS.get(ask.resource_type),
+        "notes": misreadings(authorizer, decision, ask.operation, ask.resource_type, ask.name),
         "consumer_rows": [_row(authorizer, ask, r) for r in CONSUMER_REQUESTS]
         if ask.group and ask.topic
         else [],

@@ -171,3 +171,43 @@ def parse_super_users(text: str) -> frozenset[str]:
             )
         out.add(principal)
     return frozenset(out)
+
+
+def misreadings(
+    authorizer: Authorizer,
+    decision: Decision,
+    operation: str,
+    resource_type: str,
+    name: str,
+) -> list[str]:
+    """Popular readings of ACLs that this decision contradicts, each said kindly — shown
+    next to the answer when they apply to it."""
+    notes = []
+    applying = [a for a in authorizer.acls if a.applies_to(resource_type, name)]
+    if decision.rule == "NoMatchingAcl" and authorizer.default_allows:
+        notes.append(
+            "allow.everyone.if.no.acl.found=true does not open this resource: it has ACLs"
+            " (for other principals or operations), and Kafka applies the setting only to"
+            " a resource without any ACL at all."
+        )
+    implied_by = decision.acl.operation if decision.acl is not None else operation
+    if decision.allowed and operation in IMPLIED_BY and implied_by not in (operation, "ALL"):
+        notes.append(
+            f"No ACL names {operation}: the ALLOW for {implied_by} implies it (READ, WRITE,"
+            " DELETE and ALTER imply DESCRIBE; ALTER_CONFIGS implies DESCRIBE_CONFIGS) — an"
+            " ALLOW only: a DENY implies nothing."
+        )
+    denied_other = [
+        a for a in applying if a.permission == "DENY" and a.operation not in (operation, "ALL")
+    ]
+    if decision.allowed and operation in IMPLIED_BY and denied_other:
+        notes.append(
+            f"A DENY of {denied_other[0].operation} does not deny {operation}: only an ALLOW"
+            " implies other operations."
+        )
+    if any(a.pattern == "PREFIXED" and a.name == WILDCARD for a in authorizer.acls):
+        notes.append(
+            "A PREFIXED pattern '*' matches only names that begin with the character '*';"
+            " the wildcard for every name is LITERAL '*'."
+        )
+    return notes

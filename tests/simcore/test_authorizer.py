@@ -4,7 +4,7 @@ made it."""
 
 import pytest
 
-from simcore.security.authorizer import Acl, Authorizer, parse_super_users
+from simcore.security.authorizer import Acl, Authorizer, misreadings, parse_super_users
 
 
 def acl(kind, name, pattern, principal, operation, permission, host="*"):
@@ -185,3 +185,35 @@ def test_every_decision_says_why():
     assert "allow.everyone.if.no.acl.found is false" in texts[1]
     assert "none allows" in texts[2]
     assert "is true" in texts[3]
+
+
+def notes_for(acls, operation, kind, name, principal="ann", **settings):
+    authorizer = Authorizer(acls, **settings)
+    decision = authorizer.authorize(f"User:{principal}", "10.0.0.1", operation, kind, name)
+    return misreadings(authorizer, decision, operation, kind, name)
+
+
+def test_it_corrects_the_open_default_misreading_only_when_it_applies():
+    others = [acl("TOPIC", "payments", "LITERAL", "User:billing", "READ", "ALLOW")]
+    open_ = {"allow_everyone_if_no_acl_found": True}
+    (note,) = notes_for(others, "READ", "TOPIC", "payments", **open_)
+    assert "applies the setting only to a resource without any ACL" in note
+    assert notes_for(others, "READ", "TOPIC", "orders", **open_) == []  # no ACL: it is open
+    assert notes_for(others, "READ", "TOPIC", "payments") == []  # the setting is off
+
+
+def test_it_explains_implied_describe_and_that_a_deny_implies_nothing():
+    acls = [
+        acl("TOPIC", "orders", "LITERAL", "User:ann", "READ", "ALLOW"),
+        acl("TOPIC", "orders", "LITERAL", "User:ann", "WRITE", "DENY"),
+    ]
+    notes = notes_for(acls, "DESCRIBE", "TOPIC", "orders")
+    assert any("the ALLOW for READ implies it" in n for n in notes)
+    assert any("A DENY of WRITE does not deny DESCRIBE" in n for n in notes)
+    assert notes_for(acls, "READ", "TOPIC", "orders") == []  # asked what the ACL names
+
+
+def test_it_warns_that_a_prefixed_star_is_not_the_wildcard():
+    acls = [acl("TOPIC", "*", "PREFIXED", "User:ann", "READ", "ALLOW")]
+    assert not decide(acls, "ann", "READ", "TOPIC", "orders").allowed
+    assert any("LITERAL '*'" in n for n in notes_for(acls, "READ", "TOPIC", "orders"))

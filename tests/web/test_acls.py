@@ -68,6 +68,11 @@ def test_the_default_and_super_users(client: Client) -> None:
     assert "allow.everyone.if.no.acl.found is false (the default)" in closed
     _, opened = ask(client, acls="", principal="User:ann", allow_everyone="on")
     assert "User:ann may READ TOPIC orders" in opened
+    # the topic has an ACL (for User:billing): the setting does not open it, and the page
+    # says so beside the answer
+    _, still = ask(client, principal="User:ann", allow_everyone="on")
+    assert "User:ann may not READ TOPIC orders" in still
+    assert "applies the setting only to a resource without any ACL at all" in still
     _, admin = ask(client, super_users="User:ops; User:admin", principal="User:admin")
     assert "a super user (super.users) may do anything" in admin
 
