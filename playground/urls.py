@@ -3,6 +3,7 @@ from django.urls import path
 from playground import (
     acl_views,
     api,
+    connect_views,
     course_views,
     edits,
     export_views,
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", pages.gallery, name="gallery"),
     path("incident", incident.form_view, name="incident"),
     path("acls", acl_views.acl_check, name="acls"),
+    path("connect", connect_views.connect_check, name="connect"),
     path("course/<str:name>", course_views.course_page, name="course"),
     path("r/<str:slug>", pages.scenario_page, name="scenario"),
     path("r/<str:slug>/edit", edits.edit_yaml, name="edit_yaml"),

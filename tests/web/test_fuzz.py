@@ -212,6 +212,7 @@ def test_pages_take_any_query_string(client: Client, slug: str, fuzzing: None) -
         f"/r/{slug}/import",
         "/incident",
         "/acls",
+        "/connect",
     ]
 
     @FUZZ
@@ -323,6 +324,13 @@ def test_the_import_incident_and_acl_forms_take_any_value(
                 "group",
                 "topic",
                 "allow_everyone",
+                "listener",
+                "mechanisms",
+                "certificate",
+                "family",
+                "protocol",
+                "mechanism",
+                "credentials",
             ]
         ),
         st.one_of(hostile_text, st.sampled_from(["spring-yaml", "properties", "librdkafka", "1"])),
@@ -335,9 +343,10 @@ def test_the_import_incident_and_acl_forms_take_any_value(
     @example("incident", {"brokers": "9" * 5000})
     @example("acls", {"acls": "[" * 50_000})
     @example("acls", {"acls": "Current ACLs for resource `ResourcePattern(" * 2000})
-    @given(st.sampled_from(["import", "incident", "acls"]), fields)
+    @given(st.sampled_from(["import", "incident", "acls", "connect"]), fields)
     def fuzz(kind: str, form: dict[str, str]) -> None:
-        path = {"import": f"/r/{slug}/import", "incident": "/incident", "acls": "/acls"}[kind]
+        paths = {"import": f"/r/{slug}/import", "incident": "/incident", "acls": "/acls"}
+        path = paths.get(kind, "/connect")
         _timed(
             lambda: client.post(path, _form(form), content_type="application/x-www-form-urlencoded")
         )
