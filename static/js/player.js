@@ -49,6 +49,20 @@
     if (at) sessionStorage.setItem(START_KEY, at.value);
   });
 
+  // The charts (Plotly: 100–450 ms each for a big run) are drawn once the first step is on
+  // screen, not before it: `afterFirstFrame(fn)` runs `fn` after the first step has been
+  // painted (an animation frame, then a task), or at once if it has been.
+  const painted = { done: false, waiting: [] };
+  function afterFirstFrame(fn) {
+    if (painted.done) fn();
+    else if (!painted.waiting.includes(fn)) painted.waiting.push(fn);
+  }
+  function firstFramePainted() {
+    if (painted.done) return;
+    painted.done = true;
+    for (const fn of painted.waiting.splice(0)) fn();
+  }
+
   function announce(name) {
     root.dispatchEvent(new CustomEvent(`player:${name}`, {
       detail: { meta: state.meta, frames: state.frames, step: state.step, frame: state.frames[state.step] },
@@ -109,6 +123,7 @@
       root.dataset.fates = state.fates ? "records" : "offsets";
       root.dataset.total = String(message.total);
       if (message.error) setStatus(message.error);
+      if (!message.total) firstFramePainted();  // nothing to show but the charts
       drawChart();
       announce("meta");
     } else if (message.type === "frames") {
@@ -303,6 +318,7 @@
     if (!state.drawnOnce) {  // for the browser tests' and the benchmark's first-frame time
       state.drawnOnce = true;
       performance.mark("player:first-frame");
+      requestAnimationFrame(() => setTimeout(firstFramePainted, 0));
     }
     root.dataset.step = String(state.step);
     scrub.value = String(state.step);
@@ -741,6 +757,7 @@
   for (const b of zoomButtons) b.addEventListener("click", () => setZoom(b.dataset.zoom));
 
   function drawChart() {
+    if (!painted.done) return afterFirstFrame(drawChart);
     if (!window.Plotly || !state.meta || !state.meta.series || chart.dataset.drawn) return;
     const s = state.meta.series;
     const traces = [];
@@ -774,6 +791,7 @@
       b.hidden = !state.window;
       b.setAttribute("aria-pressed", String(b.dataset.zoom === chart.dataset.zoom));
     }
+    attachCursor(chart);  // at the step shown: the chart may come after the first steps
     placeCursor(chart);
     chartTable(s);
   }
@@ -856,6 +874,7 @@
   window.Playground = {
     el,
     plot,  // use instead of Plotly.newPlot: user text in names and labels stays text
+    afterFirstFrame,  // draw a chart once the player's first step is on screen
     inert,
     colour: (k) => PALETTE[k % PALETTE.length],  // partition k's colour, everywhere
     // A placeholder for shapes[0] (the panels index their shapes after it); the cursor
