@@ -3,13 +3,16 @@
 - **Workers.** A run is CPU-bound pure Python, so it goes to another process (threads would
   hold the GIL against every other visitor): a `ProcessPoolExecutor` of `RUN_WORKERS`
   running `jobs`, which hands back an `Outcome` of bytes (the run's data and its stream).
-- **Admission.** At most `RUN_WORKERS` jobs run and `RUN_QUEUE` wait; each client has at
-  most `RUNS_PER_CLIENT` jobs waiting or running and starts at most `RATE_RUNS` new ones
-  (`ratelimit`). Beyond that: `Busy` (503) or `TooMany` (429), with a Retry-After from
-  the recent run times. A queued job whose callers have all gone (disconnected, gave up)
-  is cancelled; a running one stops at its caps. Callers of a run already queued or
-  running share it and are charged nothing. A caller waits at most the time the queue
-  ahead of it may take, then gets `Busy` saying so.
+- **Admission.** At most `RUN_WORKERS` jobs run and `RUN_QUEUE` wait in each of two lanes:
+  a run `cost` calls heavy (seconds of CPU) waits in the heavy lane, which may use every
+  worker but `RUN_SMALL_WORKERS` (at least one), and a small run goes first to any free
+  worker — so a visitor's small run is never queued behind a room of heavy ones. Each
+  client has at most `RUNS_PER_CLIENT` jobs waiting or running and starts at most
+  `RATE_RUNS` new ones (`ratelimit`). Beyond that: `Busy` (503) or `TooMany` (429), with a
+  Retry-After from the recent run times. A queued job whose callers have all gone
+  (disconnected, gave up) is cancelled; a running one stops at its caps. Callers of a run
+  already queued or running share it and are charged nothing. A caller waits at most the
+  time the queue ahead of it may take, then gets `Busy` saying so.
 - **Caches.** Outcomes by scenario digest, bounded by bytes (`STREAM_CACHE_BYTES`), and in
   Redis when REDIS_URL is set (`shared_cache`: another process serves them without
   simulating); a few decoded runs for the pages (one decode per run at a time:
@@ -43,7 +46,7 @@ from typing import Any
 
 from django.conf import settings
 
-from playground import admission, ratelimit, shared_cache
+from playground import admission, cost, ratelimit, shared_cache
 from playground.admission import Busy, CallerGone, TooMany
 from playground.jobs import (
     KEEP_SECONDS,
@@ -66,6 +69,8 @@ FIRST_GUESS_SECONDS = 2.0  # a run's duration before any has been measured
 
 __all__ = ["Outcome", "RunData", "aoutcome", "outcome", "run", "story"]
 
+SMALL, HEAVY = "small", "heavy"  # the lanes (`cost`)
+
 
 # --- in the web process: the queue in front of the pool -----------------------------------
 
@@ -80,14 +85,16 @@ class Job:
     waiters: int = 1
     started: float | None = None  # monotonic time it went to a worker
     shared_claim: bool = False  # holds the run's claim in Redis (one computation per run)
+    lane: str = SMALL  # SMALL or HEAVY (`cost.estimate`): where it waits, which workers
 
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _publisher: ThreadPoolExecutor | None = None  # writes to Redis off the pool's thread
 _jobs: dict[str, Job] = {}
-_queue: deque[Job] = deque()
+_queues: dict[str, deque[Job]] = {SMALL: deque(), HEAVY: deque()}
 _running = 0
+_running_heavy = 0
 _per_client: Counter[str] = Counter()
 _outcomes: OrderedDict[str, tuple[Outcome, float]] = OrderedDict()  # and when it expires
 _outcome_bytes = 0
@@ -116,6 +123,22 @@ def _retry_after(ahead: int) -> float:
     return _recent_seconds * (ahead + 1) / settings.RUN_WORKERS
 
 
+def _heavy_workers() -> int:
+    """How many workers heavy runs may hold at once: all but the small runs' own, or one."""
+    return max(1, settings.RUN_WORKERS - settings.RUN_SMALL_WORKERS)
+
+
+def _queued() -> int:
+    return sum(len(queue) for queue in _queues.values())
+
+
+def _lane(fn: Any, args: tuple[Any, ...]) -> str:
+    """The lane of a job: runs and stories simulate their scenario (`args[0]`)."""
+    if fn in (run_job, story_job) and cost.estimate(args[0]).heavy:
+        return HEAVY
+    return SMALL
+
+
 Started = list[tuple[Job, "Future[Any]"]]
 
 
@@ -127,24 +150,38 @@ def _admit(job: Job) -> Started:
             f" (at most {settings.RUNS_PER_CLIENT} per address): wait for it to finish",
             _retry_after(0),
         )
-    if len(_queue) >= settings.RUN_QUEUE and _running >= settings.RUN_WORKERS:
+    queue = _queues[job.lane]
+    if len(queue) >= settings.RUN_QUEUE and _running >= settings.RUN_WORKERS:
+        what = "heavy runs (seconds each) are" if job.lane == HEAVY else "runs are"
         raise Busy(
-            f"every simulation worker is busy and {len(_queue)} runs are waiting",
-            _retry_after(len(_queue)),
+            f"every simulation worker is busy and {len(queue)} {what} waiting",
+            _retry_after(len(queue)),
         )
     _jobs[job.key] = job
     if job.client is not None:
         _per_client[job.client] += 1
-    _queue.append(job)
+    queue.append(job)
     return _dispatch()
+
+
+def _next_job() -> Job | None:
+    """Under `_lock`: the job a free worker takes — a small run first; a heavy one only
+    while heavy runs hold fewer than `_heavy_workers()`."""
+    if _queues[SMALL]:
+        return _queues[SMALL].popleft()
+    if _queues[HEAVY] and _running_heavy < _heavy_workers():
+        return _queues[HEAVY].popleft()
+    return None
 
 
 def _dispatch() -> Started:
     """Start queued jobs while a worker is free; under `_lock`. Returns what it started."""
-    global _running, _pool
+    global _running, _running_heavy, _pool
     started: Started = []
-    while _queue and _running < settings.RUN_WORKERS:
-        job = _queue.popleft()
+    while _running < settings.RUN_WORKERS:
+        job = _next_job()
+        if job is None:
+            break
         limits = (settings.RUN_MAX_EVENTS, settings.RUN_MAX_SECONDS)
         try:
             pool_future = _executor().submit(job.fn, *job.args, *limits)
@@ -153,6 +190,7 @@ def _dispatch() -> Started:
             pool_future = _executor().submit(job.fn, *job.args, *limits)
         job.started = time.monotonic()
         _running += 1
+        _running_heavy += int(job.lane == HEAVY)
         started.append((job, pool_future))
     return started
 
@@ -175,7 +213,7 @@ def _forget(job: Job) -> None:
 
 def _finished(job: Job, done: Future[Any]) -> None:
     """In the pool's thread: record the outcome, start the next job, wake the callers."""
-    global _running, _pool, _recent_seconds, simulations
+    global _running, _running_heavy, _pool, _recent_seconds, simulations
     try:
         value = done.result()
     except BrokenProcessPool:
@@ -187,6 +225,7 @@ def _finished(job: Job, done: Future[Any]) -> None:
         value = _lost_worker(job, f"{type(err).__name__}: {err}")
     with _lock:
         _running -= 1
+        _running_heavy -= int(job.lane == HEAVY)
         _forget(job)
         if job.started is not None:
             _recent_seconds = 0.7 * _recent_seconds + 0.3 * (time.monotonic() - job.started)
@@ -244,7 +283,7 @@ def _release(job: Job) -> None:
         if job.waiters > 0 or job.started is not None or job.future.done():
             return
         try:
-            _queue.remove(job)
+            _queues[job.lane].remove(job)
         except ValueError:
             return
         _forget(job)
@@ -318,8 +357,10 @@ def cache_stats() -> dict[str, int]:
             "outcomes": len(_outcomes),
             "outcome_bytes": _outcome_bytes,
             "decoded": len(_decoded),
-            "queued": len(_queue),
+            "queued": _queued(),
+            "queued_heavy": len(_queues[HEAVY]),
             "running": _running,
+            "running_heavy": _running_heavy,
             "simulations": simulations,
         }
 
@@ -368,6 +409,7 @@ def _new_job(
             f"too many new runs from your address: at most {rate.capacity} every {rate.period:g} s",
             wait,
         )
+    lane = _lane(fn, args)
     with _lock:
         job = _jobs.get(key)
         if job is not None:  # someone else started it meanwhile
@@ -375,7 +417,7 @@ def _new_job(
             if shared_claim:
                 _unclaim(Job(key, fn, args, client, shared_claim=True))
             return job
-        job = Job(key, fn, args, client, shared_claim=shared_claim)
+        job = Job(key, fn, args, client, shared_claim=shared_claim, lane=lane)
         started = _admit(job)
     _watch(started)
     return job
@@ -474,8 +516,9 @@ def _take_over(job: Job) -> None:
 
 
 def _wait_seconds() -> float:
-    """How long a caller waits for a job: the queue ahead of it, its own run, a margin."""
-    rounds = math.ceil(settings.RUN_QUEUE / settings.RUN_WORKERS) + 1
+    """How long a caller waits for a job: the queue ahead of it, its own run, a margin
+    (the heavy lane's, the slower: its runs take at most `_heavy_workers()`)."""
+    rounds = math.ceil(settings.RUN_QUEUE / _heavy_workers()) + 1
     return float(settings.RUN_MAX_SECONDS * rounds + WAIT_MARGIN_SECONDS)
 
 
@@ -483,7 +526,7 @@ def _gave_up(job: Job, seconds: float) -> Busy:
     _release(job)
     state = "is still running" if job.started is not None else "is still waiting for a worker"
     return Busy(
-        f"the run {state} after {seconds:.0f} s: the server is busy", _retry_after(len(_queue))
+        f"the run {state} after {seconds:.0f} s: the server is busy", _retry_after(_queued())
     )
 
 
