@@ -41,6 +41,7 @@
 
   const state = {
     meta: null, fates: null, captions: [], frames: [], step: 0, done: false, timer: null, clock: null, retries: 0, socket: null,
+    recordKey: null,  // the strip's record that Tab reaches (roving tabindex), by data-key
     // where to open: after a button, where it was pressed; else a link's ?at=<ms>
     startMs: takeStartMs() ?? (root.dataset.startMs ? Number(root.dataset.startMs) : null),
   };
@@ -381,6 +382,18 @@
     const fresh = el("div");
     fresh.append(...frame.partitions.map((p) => strip(frame, p)));
     morph(strips, fresh, false);
+    // One record in the strips is in the Tab order (the last one the keyboard reached, else
+    // the first); arrows move between records (stripKeys).
+    if (!strips.querySelector('[data-message][tabindex="0"]')) {
+      const first = strips.querySelector("[data-message]");
+      if (first) first.tabIndex = 0;
+    }
+  }
+
+  // A record's attributes in the strips: a button in the roving Tab order, named by its fate.
+  function recordAttrs(key, id, title) {
+    return { "data-message": id, "data-key": key, role: "button", "aria-label": title,
+      tabindex: key === state.recordKey ? "0" : "-1" };
   }
 
   // Makes `old`'s subtree equal `fresh`'s, touching only what differs: a step usually
@@ -478,7 +491,7 @@
       const readers = rows.length ? rows : [null];
       for (const g of readers) lane.append(fateRow(frame, p, part, g, readers.length > 1, size, cells, per));
       const lost = part.lost.filter((e) => e.tOut !== null && e.tOut <= frame.t);
-      if (lost.length) lane.append(lostRow(lost, size));
+      if (lost.length) lane.append(lostRow(lost, size, name));
     } else {
       const readers = rows.length ? rows : [null];
       for (const g of readers) lane.append(rangeRow(p, g, readers.length > 1, cells, per));
@@ -549,7 +562,7 @@
         class: `cell f-${best.fate}${best.risk ? " at-risk" : ""}`, "data-offset": String(first), "data-fate": best.fate,
         title: `${span}${entry ? ` · ${entry.id}` : ""}${g ? ` · ${g.group}` : ""}: ${text}`,
       };
-      if (entry) Object.assign(attrs, { "data-message": entry.id, role: "button", tabindex: "-1" });
+      if (entry) Object.assign(attrs, recordAttrs(`${p.topic}-${p.partition}|${g ? g.group : ""}|${first}`, entry.id, attrs.title));
       const cell = el("span", attrs);
       if (per === 1 && cells <= 40) cell.textContent = String(first);
       row.append(cell);
@@ -558,13 +571,14 @@
   }
 
   // Acknowledged records that have left the log, at the offsets they had.
-  function lostRow(lost, size) {
+  function lostRow(lost, size, name) {
     const row = el("div", { class: "lost-row", "aria-label": "acknowledged, then lost" });
     for (const e of lost) {
+      const title = `${e.id} was at offset ${e.o}, acknowledged at ${e.tAck} ms, gone from the log at ${e.tOut} ms`;
       row.append(el("span", {
-        class: "ghost", "data-offset": String(e.o), "data-message": e.id, "data-fate": "lost", role: "button", tabindex: "-1",
-        title: `${e.id} was at offset ${e.o}, acknowledged at ${e.tAck} ms, gone from the log at ${e.tOut} ms`,
+        class: "ghost", "data-offset": String(e.o), "data-fate": "lost", title,
         style: `left: ${(100 * e.o) / size}%; width: ${Math.max(100 / size, 0.6)}%`,
+        ...recordAttrs(`${name}|lost|${e.o}`, e.id, title),
       }, size <= 40 ? "×" : ""));
     }
     return row;
@@ -600,6 +614,49 @@
     }
     return row;
   }
+
+  // The keyboard in the strips: ← → the previous/next record in its row, ↑ ↓ the nearest
+  // record in the row above/below, Home/End the row's first/last, Enter or Space its story.
+  function recordRows() {
+    return [...strips.querySelectorAll(".cells, .lost-row")].filter((row) => row.querySelector("[data-message]"));
+  }
+  function focusRecord(next) {
+    if (!next) return;
+    for (const other of strips.querySelectorAll('[data-message][tabindex="0"]')) other.tabIndex = -1;
+    next.tabIndex = 0;
+    state.recordKey = next.dataset.key;
+    next.focus();
+  }
+  function stripKeys(event) {
+    const cell = event.target.closest("[data-message]");
+    if (!cell || event.ctrlKey || event.metaKey || event.altKey) return;
+    const rows = recordRows();
+    const row = cell.parentElement;
+    const inRow = [...row.querySelectorAll("[data-message]")];
+    const k = inRow.indexOf(cell);
+    const nearest = (r) => {
+      const items = [...r.querySelectorAll("[data-message]")];
+      const o = Number(cell.dataset.offset);
+      return items.reduce((best, x) => (Math.abs(Number(x.dataset.offset) - o) < Math.abs(Number(best.dataset.offset) - o) ? x : best));
+    };
+    const r = rows.indexOf(row);
+    const act = {
+      ArrowRight: () => focusRecord(inRow[k + 1]), ArrowLeft: () => focusRecord(inRow[k - 1]),
+      ArrowDown: () => { if (rows[r + 1]) focusRecord(nearest(rows[r + 1])); },
+      ArrowUp: () => { if (r > 0) focusRecord(nearest(rows[r - 1])); },
+      Home: () => focusRecord(inRow[0]), End: () => focusRecord(inRow[inRow.length - 1]),
+      Enter: () => cell.click(), " ": () => cell.click(),
+    }[event.key];
+    if (!act) return;
+    event.preventDefault();
+    event.stopPropagation();  // not the player's shortcuts (arrows step, space plays)
+    act();
+  }
+  strips.addEventListener("keydown", stripKeys);
+  strips.addEventListener("focusin", (event) => {
+    const cell = event.target.closest("[data-message]");
+    if (cell) state.recordKey = cell.dataset.key;
+  });
 
   // Clicking a record (in the strip) opens its story beside the strip.
   strips.addEventListener("click", (event) => {
