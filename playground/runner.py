@@ -3,10 +3,11 @@
 - **Workers.** A run is CPU-bound pure Python, so it goes to another process (threads would
   hold the GIL against every other visitor): a `ProcessPoolExecutor` of `RUN_WORKERS`
   running `jobs`, which hands back an `Outcome` of bytes (the run's data and its stream).
-- **Admission.** At most `RUN_WORKERS` jobs run and `RUN_QUEUE` wait in each of two lanes:
-  a run `cost` calls heavy (seconds of CPU) waits in the heavy lane, which may use every
-  worker but `RUN_SMALL_WORKERS` (at least one), and a small run goes first to any free
-  worker — so a visitor's small run is never queued behind a room of heavy ones. Each
+- **Admission.** At most `RUN_WORKERS` jobs run, in two lanes: a run `cost` calls heavy
+  (seconds of CPU) waits in the heavy lane, which may use every worker but
+  `RUN_SMALL_WORKERS` (at least one) and holds its workers' share of `RUN_QUEUE` waiting
+  (2 workers, 1 kept for small runs: 4); small runs wait `RUN_QUEUE` deep and go first to
+  any free worker — so a visitor's small run is never queued behind a room of heavy ones. Each
   client has at most `RUNS_PER_CLIENT` jobs waiting or running and starts at most
   `RATE_RUNS` new ones (`ratelimit`). Beyond that: `Busy` (503) or `TooMany` (429), with a
   Retry-After from the recent run times. A queued job whose callers have all gone
@@ -128,6 +129,14 @@ def _heavy_workers() -> int:
     return max(1, settings.RUN_WORKERS - settings.RUN_SMALL_WORKERS)
 
 
+def _queue_bound(lane: str) -> int:
+    """How many may wait in a lane: `RUN_QUEUE` for small runs; for heavy ones the same
+    share of it as their share of the workers, so that neither lane waits longer."""
+    if lane == SMALL:
+        return int(settings.RUN_QUEUE)
+    return max(1, settings.RUN_QUEUE * _heavy_workers() // settings.RUN_WORKERS)
+
+
 def _queued() -> int:
     return sum(len(queue) for queue in _queues.values())
 
@@ -151,7 +160,10 @@ def _admit(job: Job) -> Started:
             _retry_after(0),
         )
     queue = _queues[job.lane]
-    if len(queue) >= settings.RUN_QUEUE and _running >= settings.RUN_WORKERS:
+    busy = _running_heavy >= _heavy_workers() if job.lane == HEAVY else None
+    if busy is None:
+        busy = _running >= settings.RUN_WORKERS
+    if len(queue) >= _queue_bound(job.lane) and busy:
         what = "heavy runs (seconds each) are" if job.lane == HEAVY else "runs are"
         raise Busy(
             f"every simulation worker is busy and {len(queue)} {what} waiting",
@@ -517,8 +529,8 @@ def _take_over(job: Job) -> None:
 
 def _wait_seconds() -> float:
     """How long a caller waits for a job: the queue ahead of it, its own run, a margin
-    (the heavy lane's, the slower: its runs take at most `_heavy_workers()`)."""
-    rounds = math.ceil(settings.RUN_QUEUE / _heavy_workers()) + 1
+    (either lane: its queue is its workers' share of `RUN_QUEUE`)."""
+    rounds = math.ceil(settings.RUN_QUEUE / settings.RUN_WORKERS) + 1
     return float(settings.RUN_MAX_SECONDS * rounds + WAIT_MARGIN_SECONDS)
 
 

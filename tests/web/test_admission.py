@@ -385,16 +385,18 @@ def test_heavy_runs_leave_a_worker_to_small_runs(
 
 
 def test_a_full_heavy_lane_still_takes_small_runs(
-    lanes: ManualPool, calm_scenario: Scenario
+    lanes: ManualPool, settings: Any, calm_scenario: Scenario
 ) -> None:
+    settings.RUN_QUEUE = 4  # small runs: 4 may wait; heavy ones, on 1 worker of 2: 2
     claim(heavy(calm_scenario, 211), "10.0.0.1")  # running
-    claim(heavy(calm_scenario, 212), "10.0.0.2")  # waiting: the heavy lane is full
-    claim(variant(calm_scenario, 213), "10.0.0.3")  # running: both workers busy now
-    with pytest.raises(Busy) as refused:
+    claim(heavy(calm_scenario, 212), "10.0.0.2")  # waiting
+    claim(heavy(calm_scenario, 216), "10.0.0.6")  # waiting: the heavy lane is full
+    with pytest.raises(Busy) as refused:  # though the small runs' worker is idle
         claim(heavy(calm_scenario, 214), "10.0.0.4")
-    assert "heavy runs" in refused.value.message
-    waiting = claim(variant(calm_scenario, 215), "10.0.0.5")  # the small lane has room
-    assert waiting.started is None
+    assert "2 heavy runs (seconds each) are waiting" in refused.value.message
+    assert claim(variant(calm_scenario, 213), "10.0.0.3").started is not None
+    waiting = [claim(variant(calm_scenario, 220 + k), f"10.0.1.{k}") for k in range(4)]
+    assert all(job.started is None for job in waiting)  # the small lane's own queue
 
 
 def test_a_free_worker_takes_a_small_run_before_a_heavy_one(
