@@ -837,7 +837,9 @@
       xaxis: { title: { text: "simulated time (ms)" }, ...(state.window ? { range: state.window } : {}) },
       yaxis: { title: { text: "offset" }, ...integerAxis(offsets) },
       yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", showgrid: false, ...integerAxis(lags) },
-      legend: { orientation: "h", y: -0.3 },
+      // below the axis title, however many rows it wraps into on a phone (yanchor "auto"
+      // anchors a low legend by its bottom: wrapped rows climbed over the title)
+      legend: { orientation: "h", y: -0.3, yanchor: "top" },
       showlegend: traces.length <= LEGEND_MAX_TRACES,
     };
     for (const trace of traces) trace.mode = "lines";
