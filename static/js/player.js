@@ -20,6 +20,8 @@
   const EVENT_LOG_LIMIT = 200;
   const LABEL_WIDTH_PERCENT = 4;  // markers closer than this get stacked
   const LEGEND_MAX_TRACES = 12;   // beyond this the legend hides the chart; hover names lines
+  const NARROW_CHART_PX = 560;    // below this the chart's legend wraps into rows
+  const LEGEND_ROW_PX = 20;
   const $ = (selector) => root.querySelector(selector);
   const buttons = {
     back: $('[data-action="back"]'), play: $('[data-action="play"]'), step: $('[data-action="step"]'),
@@ -831,16 +833,20 @@
     const offsets = maxOf(Object.values(s.partitions).map((p) => p.leo));
     const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
     state.window = storyWindow();
+    // The legend sits in the bottom margin, under the axis title: one row, or on a narrow
+    // screen about one row per line, the figure growing by those rows (a legend placed by
+    // the plot's height touched the title, and on a phone its wrapped rows climbed over it).
+    const legend = traces.length <= LEGEND_MAX_TRACES;
+    const rows = legend ? (chart.clientWidth < NARROW_CHART_PX ? traces.length : 1) : 0;
     const layout = {
       // shorter under three or more strips, so that the stage still fits one screen
-      margin: { l: 50, r: 50, t: 10, b: 36 }, height: Object.keys(s.partitions).length > 2 ? 206 : 236,
+      margin: { l: 50, r: 50, t: 10, b: 36 + (rows ? 24 + rows * LEGEND_ROW_PX : 0) },
+      height: (Object.keys(s.partitions).length > 2 ? 206 : 236) + rows * LEGEND_ROW_PX,
       xaxis: { title: { text: "simulated time (ms)" }, ...(state.window ? { range: state.window } : {}) },
       yaxis: { title: { text: "offset" }, ...integerAxis(offsets) },
       yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", showgrid: false, ...integerAxis(lags) },
-      // below the axis title, however many rows it wraps into on a phone (yanchor "auto"
-      // anchors a low legend by its bottom: wrapped rows climbed over the title)
-      legend: { orientation: "h", y: -0.3, yanchor: "top" },
-      showlegend: traces.length <= LEGEND_MAX_TRACES,
+      legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom" },
+      showlegend: legend,
     };
     for (const trace of traces) trace.mode = "lines";
     plot(chart, traces, layout, { displayModeBar: false, responsive: true });
