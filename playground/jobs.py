@@ -153,9 +153,19 @@ def _failed(message: str, partial: RunData | None = None) -> RunData:
     }
 
 
+GC_GEN0_THRESHOLD = 10_000  # allocations between young collections (Python's default: 700)
+
+
 def worker_init(parent_pid: int, max_bytes: int) -> None:
     """Worker initializer: at most `max_bytes` of memory for the worker's data (a run that
-    needs more stops with MemoryError: `run_job` says so), and exit with the web process."""
+    needs more stops with MemoryError: `run_job` says so), and exit with the web process.
+
+    A run allocates millions of objects that live until it ends, so Python's cyclic
+    collector, at its default threshold, keeps walking a growing heap it cannot free:
+    ~25 % of a heavy built-in's job (its crash variant: 250-310 ms -> 185-250 ms of CPU,
+    about what turning the collector off gives). A higher young-generation threshold
+    keeps the collector on, for garbage cycles, at a negligible cost in memory."""
+    gc.set_threshold(GC_GEN0_THRESHOLD, 10, 10)
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     if hard == resource.RLIM_INFINITY or max_bytes < hard:
         resource.setrlimit(resource.RLIMIT_DATA, (max_bytes, hard))
