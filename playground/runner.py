@@ -68,7 +68,7 @@ DECODED_RUNS = 8  # decoded runs kept for pages (the heaviest built-in is ~12 MB
 WAIT_MARGIN_SECONDS = 30  # beyond the time the queue ahead may take, before giving up
 FIRST_GUESS_SECONDS = 2.0  # a run's duration before any has been measured
 
-__all__ = ["Outcome", "RunData", "aoutcome", "outcome", "run", "story"]
+__all__ = ["Outcome", "RunData", "aoutcome", "outcome", "prefetch", "run", "story"]
 
 SMALL, HEAVY = "small", "heavy"  # the lanes (`cost`)
 
@@ -586,6 +586,16 @@ async def aoutcome(scenario: Scenario, client: str | None) -> Outcome:
     except asyncio.CancelledError:
         _release(claimed)
         raise
+
+
+def prefetch(scenario: Scenario) -> None:
+    """Start the run of a scenario whose page the caller opens next (a button's redirect to
+    the new run), without waiting: the simulation overlaps the answer's way back and the
+    browser's navigation, and the page's request joins it. A refusal (busy, the client's
+    limits) is left for that request to answer."""
+    caller = admission.current()
+    with contextlib.suppress(Busy):  # TooMany too
+        _claim(key_of(scenario), run_job, (scenario,), caller.client if caller else None)
 
 
 def run(scenario: Scenario) -> RunData:
