@@ -101,7 +101,8 @@ _outcomes: OrderedDict[str, tuple[Outcome, float]] = OrderedDict()  # and when i
 _outcome_bytes = 0
 _decoded: OrderedDict[str, RunData] = OrderedDict()
 _decoding: SingleFlight[RunData] = SingleFlight()  # one decode per run at a time
-_recent_seconds = FIRST_GUESS_SECONDS  # moving average of run times: the Retry-After
+# per lane, a moving average of run times: the Retry-After
+_recent_seconds = {SMALL: FIRST_GUESS_SECONDS, HEAVY: FIRST_GUESS_SECONDS}
 simulations = 0  # runs simulated by this process (tests and the scale-out checks read it)
 
 
@@ -119,9 +120,11 @@ def _executor() -> ProcessPoolExecutor:
     return _pool
 
 
-def _retry_after(ahead: int) -> float:
-    """Seconds until `ahead` more jobs have gone through the workers, by recent run times."""
-    return _recent_seconds * (ahead + 1) / settings.RUN_WORKERS
+def _retry_after(ahead: int, lane: str = SMALL) -> float:
+    """Seconds until `ahead` more jobs of `lane` have gone through its workers, by the
+    lane's recent run times (a heavy run's 10 s are not averaged with a small run's 0.1 s)."""
+    workers = _heavy_workers() if lane == HEAVY else settings.RUN_WORKERS
+    return _recent_seconds[lane] * (ahead + 1) / workers
 
 
 def _heavy_workers() -> int:
@@ -157,7 +160,7 @@ def _admit(job: Job) -> Started:
         raise TooMany(
             f"you already have {_per_client[job.client]} run(s) waiting or running"
             f" (at most {settings.RUNS_PER_CLIENT} per address): wait for it to finish",
-            _retry_after(0),
+            _retry_after(0, job.lane),
         )
     queue = _queues[job.lane]
     busy = _running_heavy >= _heavy_workers() if job.lane == HEAVY else None
@@ -167,7 +170,7 @@ def _admit(job: Job) -> Started:
         what = "heavy runs (seconds each) are" if job.lane == HEAVY else "runs are"
         raise Busy(
             f"every simulation worker is busy and {len(queue)} {what} waiting",
-            _retry_after(len(queue)),
+            _retry_after(len(queue), job.lane),
         )
     _jobs[job.key] = job
     if job.client is not None:
@@ -225,7 +228,7 @@ def _forget(job: Job) -> None:
 
 def _finished(job: Job, done: Future[Any]) -> None:
     """In the pool's thread: record the outcome, start the next job, wake the callers."""
-    global _running, _running_heavy, _pool, _recent_seconds, simulations
+    global _running, _running_heavy, _pool, simulations
     try:
         value = done.result()
     except BrokenProcessPool:
@@ -240,7 +243,8 @@ def _finished(job: Job, done: Future[Any]) -> None:
         _running_heavy -= int(job.lane == HEAVY)
         _forget(job)
         if job.started is not None:
-            _recent_seconds = 0.7 * _recent_seconds + 0.3 * (time.monotonic() - job.started)
+            took = time.monotonic() - job.started
+            _recent_seconds[job.lane] = 0.7 * _recent_seconds[job.lane] + 0.3 * took
         if isinstance(value, Outcome):
             simulations += 1
             if value.keep:
@@ -538,7 +542,8 @@ def _gave_up(job: Job, seconds: float) -> Busy:
     _release(job)
     state = "is still running" if job.started is not None else "is still waiting for a worker"
     return Busy(
-        f"the run {state} after {seconds:.0f} s: the server is busy", _retry_after(_queued())
+        f"the run {state} after {seconds:.0f} s: the server is busy",
+        _retry_after(len(_queues[job.lane]), job.lane),
     )
 
 

@@ -408,3 +408,21 @@ def test_a_free_worker_takes_a_small_run_before_a_heavy_one(
     small_waiting = claim(variant(calm_scenario, 223), "10.0.0.3")
     lanes.finish(0)
     assert small_waiting.started is not None and heavy_waiting.started is None
+
+
+def test_a_full_heavy_lane_says_when_to_retry_by_heavy_run_times(
+    lanes: ManualPool, settings: Any, calm_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A heavy run takes seconds, a small one a tenth of one: each lane's Retry-After comes
+    from its own recent runs (an average of both told heavy callers to come back too soon)."""
+    monkeypatch.setitem(runner._recent_seconds, runner.HEAVY, 10.0)
+    monkeypatch.setitem(runner._recent_seconds, runner.SMALL, 0.1)
+    settings.RUN_QUEUE = 2  # heavy ones: 1 may wait (1 worker of 2)
+    claim(heavy(calm_scenario, 231), "10.0.0.1")  # running
+    claim(heavy(calm_scenario, 232), "10.0.0.2")  # waiting
+    with pytest.raises(Busy) as refused:
+        claim(heavy(calm_scenario, 233), "10.0.0.3")
+    assert refused.value.retry_after == 20  # 10 s × (1 waiting + 1) / 1 heavy worker
+    lanes.finish(0)
+    assert runner._recent_seconds[runner.HEAVY] < 10.0  # this one was quick: the average moves
+    assert runner._recent_seconds[runner.SMALL] == 0.1  # the other lane's is its own
