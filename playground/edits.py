@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from playground import injections, scenarios, variants
+from playground import injections, runner, scenarios, variants
 from playground.errors import scenario_error_payload
 from playground.lookup import permalink, redirect, scenario_or_404
 from playground.panels import page_context
@@ -94,7 +94,9 @@ def _inject(request: HttpRequest, slug: str, form: Any) -> HttpResponse:
         if form.get("action") == "crash":
             context["crash_error"] = payload
         return render(request, "playground/scenario.html", context, status=422)
-    return redirect(request, permalink(scenarios.save(changed, parent=slug), compare=slug))
+    new_slug = scenarios.save(changed, parent=slug)
+    runner.prefetch(changed)  # the new page's request joins this run
+    return redirect(request, permalink(new_slug, compare=slug))
 
 
 @require_POST

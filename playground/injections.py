@@ -36,6 +36,7 @@ class Action:
     kind: str  # what `target` names: consumer, broker or producer
     params: tuple[str, ...]  # optional numeric form fields, in ms
     apply: Callable[[Source, str, int, dict[str, int | None]], None]
+    says: str  # the change in words, for the new run's title: {target}, {at}
 
 
 def _fault(action: str, target: str, at: int, **fields: int | None) -> dict[str, Any]:
@@ -130,14 +131,25 @@ def _rate_at(producer: Source, changes: list[dict[str, Any]], at: int) -> Any:
 
 
 ACTIONS: Mapping[str, Action] = {
-    "crash": Action("consumer", ("restart_after_ms",), _crash),
-    "stop": Action("consumer", (), _stop),
-    "add_consumer": Action("consumer", (), _add_consumer),
-    "slow_consumer": Action("consumer", (), _slow_consumer),
-    "kill_broker": Action("broker", ("restart_after_ms",), _kill_broker),
-    "isolate_broker": Action("broker", ("duration_ms",), _isolate_broker),
-    "slow_follower": Action("broker", ("delay_ms", "duration_ms"), _slow_follower),
-    "burst_producer": Action("producer", (), _burst),
+    "crash": Action("consumer", ("restart_after_ms",), _crash, "{target} crashes at {at} ms"),
+    "stop": Action("consumer", (), _stop, "{target} closes at {at} ms"),
+    "add_consumer": Action(
+        "consumer", (), _add_consumer, "a consumer like {target} joins at {at} ms"
+    ),
+    "slow_consumer": Action("consumer", (), _slow_consumer, "{target} slows down ×5 at {at} ms"),
+    "kill_broker": Action(
+        "broker", ("restart_after_ms",), _kill_broker, "{target} dies at {at} ms"
+    ),
+    "isolate_broker": Action(
+        "broker", ("duration_ms",), _isolate_broker, "{target} is cut off at {at} ms"
+    ),
+    "slow_follower": Action(
+        "broker",
+        ("delay_ms", "duration_ms"),
+        _slow_follower,
+        "{target}'s followers slow at {at} ms",
+    ),
+    "burst_producer": Action("producer", (), _burst, "{target} bursts ×5 at {at} ms"),
 }
 
 
@@ -167,7 +179,22 @@ def inject(scenario: Scenario, form: Mapping[str, str]) -> Scenario:
     params = {field: _optional_ms(form, field) for field in action.params}
     source = source_of(scenario)
     action.apply(source, target, at, params)
+    source["name"] = titled(str(source.get("name", "")), action.says.format(target=target, at=at))
     return parse_scenario(source)
+
+
+TITLE_MAX = 200  # simcore's limit on a scenario's name
+
+
+def titled(name: str, change: str) -> str:
+    """The new run's title: its parent's, and what the button changed — a compare page and
+    the new page then tell the runs apart ("… — c1 crashes at 4010 ms"; a second change
+    adds "; …"). The parent's part is shortened if the whole would be too long."""
+    joiner = "; " if " — " in name else " — "
+    room = TITLE_MAX - len(joiner) - len(change)
+    if len(name) > room:
+        name = name[: max(0, room - 1)].rstrip() + "…"
+    return f"{name}{joiner}{change}"
 
 
 def _required_ms(form: Mapping[str, str], field: str) -> int:

@@ -3,13 +3,17 @@
 - **Workers.** A run is CPU-bound pure Python, so it goes to another process (threads would
   hold the GIL against every other visitor): a `ProcessPoolExecutor` of `RUN_WORKERS`
   running `jobs`, which hands back an `Outcome` of bytes (the run's data and its stream).
-- **Admission.** At most `RUN_WORKERS` jobs run and `RUN_QUEUE` wait; each client has at
-  most `RUNS_PER_CLIENT` jobs waiting or running and starts at most `RATE_RUNS` new ones
-  (`ratelimit`). Beyond that: `Busy` (503) or `TooMany` (429), with a Retry-After from
-  the recent run times. A queued job whose callers have all gone (disconnected, gave up)
-  is cancelled; a running one stops at its caps. Callers of a run already queued or
-  running share it and are charged nothing. A caller waits at most the time the queue
-  ahead of it may take, then gets `Busy` saying so.
+- **Admission.** At most `RUN_WORKERS` jobs run, in two lanes: a run `cost` calls heavy
+  (seconds of CPU) waits in the heavy lane, which may use every worker but
+  `RUN_SMALL_WORKERS` (at least one) and holds its workers' share of `RUN_QUEUE` waiting
+  (2 workers, 1 kept for small runs: 4); small runs wait `RUN_QUEUE` deep and go first to
+  any free worker — so a visitor's small run is never queued behind a room of heavy ones. Each
+  client has at most `RUNS_PER_CLIENT` jobs waiting or running and starts at most
+  `RATE_RUNS` new ones (`ratelimit`). Beyond that: `Busy` (503) or `TooMany` (429), with a
+  Retry-After from the recent run times. A queued job whose callers have all gone
+  (disconnected, gave up) is cancelled; a running one stops at its caps. Callers of a run
+  already queued or running share it and are charged nothing. A caller waits at most the
+  time the queue ahead of it may take, then gets `Busy` saying so.
 - **Caches.** Outcomes by scenario digest, bounded by bytes (`STREAM_CACHE_BYTES`), and in
   Redis when REDIS_URL is set (`shared_cache`: another process serves them without
   simulating); a few decoded runs for the pages (one decode per run at a time:
@@ -43,7 +47,7 @@ from typing import Any
 
 from django.conf import settings
 
-from playground import admission, ratelimit, shared_cache
+from playground import admission, cost, ratelimit, shared_cache
 from playground.admission import Busy, CallerGone, TooMany
 from playground.jobs import (
     KEEP_SECONDS,
@@ -64,7 +68,9 @@ DECODED_RUNS = 8  # decoded runs kept for pages (the heaviest built-in is ~12 MB
 WAIT_MARGIN_SECONDS = 30  # beyond the time the queue ahead may take, before giving up
 FIRST_GUESS_SECONDS = 2.0  # a run's duration before any has been measured
 
-__all__ = ["Outcome", "RunData", "aoutcome", "outcome", "run", "story"]
+__all__ = ["Outcome", "RunData", "aoutcome", "outcome", "prefetch", "run", "story"]
+
+SMALL, HEAVY = "small", "heavy"  # the lanes (`cost`)
 
 
 # --- in the web process: the queue in front of the pool -----------------------------------
@@ -80,20 +86,23 @@ class Job:
     waiters: int = 1
     started: float | None = None  # monotonic time it went to a worker
     shared_claim: bool = False  # holds the run's claim in Redis (one computation per run)
+    lane: str = SMALL  # SMALL or HEAVY (`cost.estimate`): where it waits, which workers
 
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _publisher: ThreadPoolExecutor | None = None  # writes to Redis off the pool's thread
 _jobs: dict[str, Job] = {}
-_queue: deque[Job] = deque()
+_queues: dict[str, deque[Job]] = {SMALL: deque(), HEAVY: deque()}
 _running = 0
+_running_heavy = 0
 _per_client: Counter[str] = Counter()
 _outcomes: OrderedDict[str, tuple[Outcome, float]] = OrderedDict()  # and when it expires
 _outcome_bytes = 0
 _decoded: OrderedDict[str, RunData] = OrderedDict()
 _decoding: SingleFlight[RunData] = SingleFlight()  # one decode per run at a time
-_recent_seconds = FIRST_GUESS_SECONDS  # moving average of run times: the Retry-After
+# per lane, a moving average of run times: the Retry-After
+_recent_seconds = {SMALL: FIRST_GUESS_SECONDS, HEAVY: FIRST_GUESS_SECONDS}
 simulations = 0  # runs simulated by this process (tests and the scale-out checks read it)
 
 
@@ -111,9 +120,35 @@ def _executor() -> ProcessPoolExecutor:
     return _pool
 
 
-def _retry_after(ahead: int) -> float:
-    """Seconds until `ahead` more jobs have gone through the workers, by recent run times."""
-    return _recent_seconds * (ahead + 1) / settings.RUN_WORKERS
+def _retry_after(ahead: int, lane: str = SMALL) -> float:
+    """Seconds until `ahead` more jobs of `lane` have gone through its workers, by the
+    lane's recent run times (a heavy run's 10 s are not averaged with a small run's 0.1 s)."""
+    workers = _heavy_workers() if lane == HEAVY else settings.RUN_WORKERS
+    return _recent_seconds[lane] * (ahead + 1) / workers
+
+
+def _heavy_workers() -> int:
+    """How many workers heavy runs may hold at once: all but the small runs' own, or one."""
+    return max(1, settings.RUN_WORKERS - settings.RUN_SMALL_WORKERS)
+
+
+def _queue_bound(lane: str) -> int:
+    """How many may wait in a lane: `RUN_QUEUE` for small runs; for heavy ones the same
+    share of it as their share of the workers, so that neither lane waits longer."""
+    if lane == SMALL:
+        return int(settings.RUN_QUEUE)
+    return max(1, settings.RUN_QUEUE * _heavy_workers() // settings.RUN_WORKERS)
+
+
+def _queued() -> int:
+    return sum(len(queue) for queue in _queues.values())
+
+
+def _lane(fn: Any, args: tuple[Any, ...]) -> str:
+    """The lane of a job: runs and stories simulate their scenario (`args[0]`)."""
+    if fn in (run_job, story_job) and cost.estimate(args[0]).heavy:
+        return HEAVY
+    return SMALL
 
 
 Started = list[tuple[Job, "Future[Any]"]]
@@ -125,26 +160,43 @@ def _admit(job: Job) -> Started:
         raise TooMany(
             f"you already have {_per_client[job.client]} run(s) waiting or running"
             f" (at most {settings.RUNS_PER_CLIENT} per address): wait for it to finish",
-            _retry_after(0),
+            _retry_after(0, job.lane),
         )
-    if len(_queue) >= settings.RUN_QUEUE and _running >= settings.RUN_WORKERS:
+    queue = _queues[job.lane]
+    busy = _running_heavy >= _heavy_workers() if job.lane == HEAVY else None
+    if busy is None:
+        busy = _running >= settings.RUN_WORKERS
+    if len(queue) >= _queue_bound(job.lane) and busy:
+        what = "heavy runs (seconds each) are" if job.lane == HEAVY else "runs are"
         raise Busy(
-            f"every simulation worker is busy and {len(_queue)} runs are waiting",
-            _retry_after(len(_queue)),
+            f"every simulation worker is busy and {len(queue)} {what} waiting",
+            _retry_after(len(queue), job.lane),
         )
     _jobs[job.key] = job
     if job.client is not None:
         _per_client[job.client] += 1
-    _queue.append(job)
+    queue.append(job)
     return _dispatch()
+
+
+def _next_job() -> Job | None:
+    """Under `_lock`: the job a free worker takes — a small run first; a heavy one only
+    while heavy runs hold fewer than `_heavy_workers()`."""
+    if _queues[SMALL]:
+        return _queues[SMALL].popleft()
+    if _queues[HEAVY] and _running_heavy < _heavy_workers():
+        return _queues[HEAVY].popleft()
+    return None
 
 
 def _dispatch() -> Started:
     """Start queued jobs while a worker is free; under `_lock`. Returns what it started."""
-    global _running, _pool
+    global _running, _running_heavy, _pool
     started: Started = []
-    while _queue and _running < settings.RUN_WORKERS:
-        job = _queue.popleft()
+    while _running < settings.RUN_WORKERS:
+        job = _next_job()
+        if job is None:
+            break
         limits = (settings.RUN_MAX_EVENTS, settings.RUN_MAX_SECONDS)
         try:
             pool_future = _executor().submit(job.fn, *job.args, *limits)
@@ -153,6 +205,7 @@ def _dispatch() -> Started:
             pool_future = _executor().submit(job.fn, *job.args, *limits)
         job.started = time.monotonic()
         _running += 1
+        _running_heavy += int(job.lane == HEAVY)
         started.append((job, pool_future))
     return started
 
@@ -175,7 +228,7 @@ def _forget(job: Job) -> None:
 
 def _finished(job: Job, done: Future[Any]) -> None:
     """In the pool's thread: record the outcome, start the next job, wake the callers."""
-    global _running, _pool, _recent_seconds, simulations
+    global _running, _running_heavy, _pool, simulations
     try:
         value = done.result()
     except BrokenProcessPool:
@@ -187,9 +240,11 @@ def _finished(job: Job, done: Future[Any]) -> None:
         value = _lost_worker(job, f"{type(err).__name__}: {err}")
     with _lock:
         _running -= 1
+        _running_heavy -= int(job.lane == HEAVY)
         _forget(job)
         if job.started is not None:
-            _recent_seconds = 0.7 * _recent_seconds + 0.3 * (time.monotonic() - job.started)
+            took = time.monotonic() - job.started
+            _recent_seconds[job.lane] = 0.7 * _recent_seconds[job.lane] + 0.3 * took
         if isinstance(value, Outcome):
             simulations += 1
             if value.keep:
@@ -244,7 +299,7 @@ def _release(job: Job) -> None:
         if job.waiters > 0 or job.started is not None or job.future.done():
             return
         try:
-            _queue.remove(job)
+            _queues[job.lane].remove(job)
         except ValueError:
             return
         _forget(job)
@@ -318,8 +373,10 @@ def cache_stats() -> dict[str, int]:
             "outcomes": len(_outcomes),
             "outcome_bytes": _outcome_bytes,
             "decoded": len(_decoded),
-            "queued": len(_queue),
+            "queued": _queued(),
+            "queued_heavy": len(_queues[HEAVY]),
             "running": _running,
+            "running_heavy": _running_heavy,
             "simulations": simulations,
         }
 
@@ -368,6 +425,7 @@ def _new_job(
             f"too many new runs from your address: at most {rate.capacity} every {rate.period:g} s",
             wait,
         )
+    lane = _lane(fn, args)
     with _lock:
         job = _jobs.get(key)
         if job is not None:  # someone else started it meanwhile
@@ -375,7 +433,7 @@ def _new_job(
             if shared_claim:
                 _unclaim(Job(key, fn, args, client, shared_claim=True))
             return job
-        job = Job(key, fn, args, client, shared_claim=shared_claim)
+        job = Job(key, fn, args, client, shared_claim=shared_claim, lane=lane)
         started = _admit(job)
     _watch(started)
     return job
@@ -474,7 +532,8 @@ def _take_over(job: Job) -> None:
 
 
 def _wait_seconds() -> float:
-    """How long a caller waits for a job: the queue ahead of it, its own run, a margin."""
+    """How long a caller waits for a job: the queue ahead of it, its own run, a margin
+    (either lane: its queue is its workers' share of `RUN_QUEUE`)."""
     rounds = math.ceil(settings.RUN_QUEUE / settings.RUN_WORKERS) + 1
     return float(settings.RUN_MAX_SECONDS * rounds + WAIT_MARGIN_SECONDS)
 
@@ -483,7 +542,8 @@ def _gave_up(job: Job, seconds: float) -> Busy:
     _release(job)
     state = "is still running" if job.started is not None else "is still waiting for a worker"
     return Busy(
-        f"the run {state} after {seconds:.0f} s: the server is busy", _retry_after(len(_queue))
+        f"the run {state} after {seconds:.0f} s: the server is busy",
+        _retry_after(len(_queues[job.lane]), job.lane),
     )
 
 
@@ -531,6 +591,16 @@ async def aoutcome(scenario: Scenario, client: str | None) -> Outcome:
     except asyncio.CancelledError:
         _release(claimed)
         raise
+
+
+def prefetch(scenario: Scenario) -> None:
+    """Start the run of a scenario whose page the caller opens next (a button's redirect to
+    the new run), without waiting: the simulation overlaps the answer's way back and the
+    browser's navigation, and the page's request joins it. A refusal (busy, the client's
+    limits) is left for that request to answer."""
+    caller = admission.current()
+    with contextlib.suppress(Busy):  # TooMany too
+        _claim(key_of(scenario), run_job, (scenario,), caller.client if caller else None)
 
 
 def run(scenario: Scenario) -> RunData:

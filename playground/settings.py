@@ -275,7 +275,9 @@ RUN_MAX_MB = env_int("PLAYGROUND_RUN_MAX_MB", 512, minimum=64)  # a worker's dat
 
 # Admission and streaming (playground.runner, .ratelimit, .consumers; numbers and reasons
 # in docs/architecture.md). Rates are N/S: N at once, N more every S seconds.
-RUN_QUEUE = env_int("PLAYGROUND_RUN_QUEUE", 8)  # jobs waiting beyond those running
+RUN_QUEUE = env_int("PLAYGROUND_RUN_QUEUE", 8)  # jobs waiting beyond those running, per lane
+# workers that only small runs may use (playground/cost.py): heavy runs get the others, or 1
+RUN_SMALL_WORKERS = env_int("PLAYGROUND_RUN_SMALL_WORKERS", 1, minimum=0)
 RUNS_PER_CLIENT = env_int("PLAYGROUND_RUNS_PER_CLIENT", 1, minimum=1)  # waiting or running
 RATE_RUNS = env_rate("PLAYGROUND_RATE_RUNS", "20/60")  # new simulations per address
 RATE_EDITS = env_rate("PLAYGROUND_RATE_EDITS", "30/60")  # saved edits per address

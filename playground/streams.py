@@ -43,6 +43,11 @@ class Stream:
         ]
 
 
+def frames(stream: Stream) -> list[dict[str, Any]]:
+    """Every frame of the run, back from the stream's chunks (`jobs.decode`)."""
+    return [frame for chunk in stream.chunks[1:] for frame in inflate(chunk)["frames"]]
+
+
 def deflate(message: dict[str, Any]) -> bytes:
     return zlib.compress(json.dumps(message, separators=(",", ":")).encode(), LEVEL)
 

@@ -10,6 +10,7 @@ scenarios, the paths whose values differ — what the compare page says was chan
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,7 +184,44 @@ def _diff(a: Any, b: Any, path: str, out: list[dict[str, Any]]) -> None:
             right = b[index] if index < len(b) else None
             _diff(left, right, f"{path}[{index}]", out)
     elif a != b:
-        out.append({"path": path, "old": _shown(a), "new": _shown(b)})
+        shown = _fault_words if re.fullmatch(r"faults\[\d+\]", path) else _shown
+        out.append({"path": path, "old": shown(a), "new": shown(b)})
+
+
+FAULT_WORDS = {  # a fault as a sentence: "<target> <words> at <at_ms> ms (…)"
+    "crash": "crashes",
+    "stop": "closes",
+    "commit_fail": "has commits fail",
+    "commit_timeout": "has commits time out",
+    "kill_broker": "dies",
+    "isolate_broker": "is cut off",
+    "slow_follower": "has its followers fetch slowly",
+    "drop_produce_response": "loses produce answers",
+    "delay_produce_response": "gets produce answers late",
+    "produce_error": "gets produce errors",
+}
+
+
+def _fault_words(value: Any) -> str | None:
+    """A fault in words ("c1 crashes at 4010 ms (restart after 1000 ms)"), not as its
+    fields; anything else as `_shown` writes it."""
+    if not isinstance(value, dict) or value.get("action") not in FAULT_WORDS:
+        return _shown(value)
+    rest = [
+        _field_words(key, v)
+        for key, v in value.items()
+        if key not in ("action", "target", "at_ms", "injected") and v is not None
+    ]
+    words = (
+        f"{value.get('target', '?')} {FAULT_WORDS[value['action']]} at {value.get('at_ms', 0)} ms"
+    )
+    return words + (f" ({', '.join(rest)})" if rest else "")
+
+
+def _field_words(key: str, value: Any) -> str:
+    """`restart_after_ms: 1000` → "restart after 1000 ms"; `count: 2` → "count 2"."""
+    unit = " ms" if key.endswith("_ms") else ""
+    return f"{key.removesuffix('_ms').replace('_', ' ')} {_shown(value)}{unit}"
 
 
 def _records(value: Any) -> bool:

@@ -5,12 +5,20 @@ protocol error), autobahn sends a close frame with the reason's code — 1009 "m
 big" — instead of dropping the TCP connection (which the client sees as 1006, no
 reason). Daphne builds its factory in `Server.run()`, after importing the application,
 so `install()` from the ASGI module is in time, for `daphne` and for the test servers.
+
+Lazy debug text: autobahn pretty-prints its options into a debug log line at every new
+connection (`WebSocketProtocol._connectionMade`), whether or not debug is logged — 2 ms
+of the event loop per websocket, 0.4 s for 200 visitors arriving together (measured with
+cProfile under `bench/load.py`). `install()` makes that text lazy: formatted only if a
+debug observer writes it.
 """
 
 from __future__ import annotations
 
+from pprint import pformat
 from typing import Any
 
+from autobahn.websocket import protocol
 from daphne.ws_protocol import WebSocketFactory
 
 _MARK = "_playground_close_on_failure"
@@ -26,4 +34,18 @@ def install() -> None:
         original(self, *args, **options)
 
     WebSocketFactory.setProtocolOptions = set_protocol_options  # type: ignore[method-assign]
+    protocol.pformat = _LazyText  # type: ignore[attr-defined]
     setattr(WebSocketFactory, _MARK, True)
+
+
+class _LazyText:
+    """`pformat(value)`, computed when a log line is formatted, not before."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return format(pformat(self.value), spec)
+
+    def __str__(self) -> str:
+        return pformat(self.value)

@@ -11,7 +11,7 @@
   const player = document.getElementById("player");
   const cluster = document.getElementById("cluster");
   if (!player || !cluster) return;
-  const { el, moveCursor, cursor, chartConfig, colour, plot } = window.Playground;
+  const { el, moveCursor, cursor, chartConfig, colour, plot, afterFirstFrame } = window.Playground;
   const chart = document.getElementById("replica-chart");
   const picker = document.getElementById("replica-partition");
   const MAX_CELLS = 60;
@@ -157,6 +157,7 @@
     };
     plot(chart, traces, layout, chartConfig);
     chart.dataset.drawn = "true";
+    moveCursor(chart, Number(chart.dataset.cursor || 0));  // steps shown before it was drawn
     chart.dataset.partition = name;
     chart.dataset.lost = String(lost.length);
   }
@@ -195,7 +196,7 @@
   player.addEventListener("player:end", (event) => {
     latest = event.detail;
     computeSizes(latest.frames);
-    drawTimeline();
+    afterFirstFrame(drawTimeline);
   });
   if (picker) picker.addEventListener("change", drawTimeline);
   window.addEventListener("load", () => { if (sizes && chart && !chart.dataset.drawn) drawTimeline(); });

@@ -11,7 +11,7 @@
   const player = document.getElementById("player");
   const panel = document.getElementById("groups");
   if (!player || !panel) return;
-  const { el, colour, cursor, moveCursor, chartConfig, plot } = window.Playground;
+  const { el, colour, cursor, moveCursor, chartConfig, plot, afterFirstFrame } = window.Playground;
   const lagChart = document.getElementById("lag-chart");
   const timeChart = document.getElementById("time-lag-chart");
   let meta = null;
@@ -88,6 +88,10 @@
   }
 
   function drawLag() {
+    afterFirstFrame(drawLagNow);
+  }
+
+  function drawLagNow() {
     if (!lagChart || !window.Plotly || !meta || !meta.series || lagChart.dataset.drawn) return;
     const s = meta.series;
     const groups = [...new Set(Object.keys(s.groups).map(groupOf))];
@@ -112,6 +116,7 @@
     };
     plot(lagChart, traces, layout, chartConfig);
     lagChart.dataset.drawn = "true";
+    moveCursor(lagChart, Number(lagChart.dataset.cursor || 0));  // steps shown before it was drawn
     drawTimeLag(groups, partIndex, bands);
   }
 
@@ -134,6 +139,7 @@
     };
     plot(timeChart, traces, layout, chartConfig);
     timeChart.dataset.drawn = "true";
+    moveCursor(timeChart, Number(timeChart.dataset.cursor || 0));
   }
 
   player.addEventListener("player:meta", (event) => { meta = event.detail.meta; drawLag(); });

@@ -20,6 +20,8 @@
   const EVENT_LOG_LIMIT = 200;
   const LABEL_WIDTH_PERCENT = 4;  // markers closer than this get stacked
   const LEGEND_MAX_TRACES = 12;   // beyond this the legend hides the chart; hover names lines
+  const NARROW_CHART_PX = 560;    // below this the chart's legend wraps into rows
+  const LEGEND_ROW_PX = 20;
   const $ = (selector) => root.querySelector(selector);
   const buttons = {
     back: $('[data-action="back"]'), play: $('[data-action="play"]'), step: $('[data-action="step"]'),
@@ -41,6 +43,7 @@
 
   const state = {
     meta: null, fates: null, captions: [], frames: [], step: 0, done: false, timer: null, clock: null, retries: 0, socket: null,
+    recordKey: null,  // the strip's record that Tab reaches (roving tabindex), by data-key
     // where to open: after a button, where it was pressed; else a link's ?at=<ms>
     startMs: takeStartMs() ?? (root.dataset.startMs ? Number(root.dataset.startMs) : null),
   };
@@ -48,6 +51,20 @@
     const at = event.target.querySelector(".at-ms, .at-step");
     if (at) sessionStorage.setItem(START_KEY, at.value);
   });
+
+  // The charts (Plotly: 100–450 ms each for a big run) are drawn once the first step is on
+  // screen, not before it: `afterFirstFrame(fn)` runs `fn` after the first step has been
+  // painted (an animation frame, then a task), or at once if it has been.
+  const painted = { done: false, waiting: [] };
+  function afterFirstFrame(fn) {
+    if (painted.done) fn();
+    else if (!painted.waiting.includes(fn)) painted.waiting.push(fn);
+  }
+  function firstFramePainted() {
+    if (painted.done) return;
+    painted.done = true;
+    for (const fn of painted.waiting.splice(0)) fn();
+  }
 
   function announce(name) {
     root.dispatchEvent(new CustomEvent(`player:${name}`, {
@@ -109,6 +126,7 @@
       root.dataset.fates = state.fates ? "records" : "offsets";
       root.dataset.total = String(message.total);
       if (message.error) setStatus(message.error);
+      if (!message.total) firstFramePainted();  // nothing to show but the charts
       drawChart();
       announce("meta");
     } else if (message.type === "frames") {
@@ -303,6 +321,7 @@
     if (!state.drawnOnce) {  // for the browser tests' and the benchmark's first-frame time
       state.drawnOnce = true;
       performance.mark("player:first-frame");
+      requestAnimationFrame(() => setTimeout(firstFramePainted, 0));
     }
     root.dataset.step = String(state.step);
     scrub.value = String(state.step);
@@ -365,6 +384,18 @@
     const fresh = el("div");
     fresh.append(...frame.partitions.map((p) => strip(frame, p)));
     morph(strips, fresh, false);
+    // One record in the strips is in the Tab order (the last one the keyboard reached, else
+    // the first); arrows move between records (stripKeys).
+    if (!strips.querySelector('[data-message][tabindex="0"]')) {
+      const first = strips.querySelector("[data-message]");
+      if (first) first.tabIndex = 0;
+    }
+  }
+
+  // A record's attributes in the strips: a button in the roving Tab order, named by its fate.
+  function recordAttrs(key, id, title) {
+    return { "data-message": id, "data-key": key, role: "button", "aria-label": title,
+      tabindex: key === state.recordKey ? "0" : "-1" };
   }
 
   // Makes `old`'s subtree equal `fresh`'s, touching only what differs: a step usually
@@ -462,7 +493,7 @@
       const readers = rows.length ? rows : [null];
       for (const g of readers) lane.append(fateRow(frame, p, part, g, readers.length > 1, size, cells, per));
       const lost = part.lost.filter((e) => e.tOut !== null && e.tOut <= frame.t);
-      if (lost.length) lane.append(lostRow(lost, size));
+      if (lost.length) lane.append(lostRow(lost, size, name));
     } else {
       const readers = rows.length ? rows : [null];
       for (const g of readers) lane.append(rangeRow(p, g, readers.length > 1, cells, per));
@@ -533,7 +564,7 @@
         class: `cell f-${best.fate}${best.risk ? " at-risk" : ""}`, "data-offset": String(first), "data-fate": best.fate,
         title: `${span}${entry ? ` · ${entry.id}` : ""}${g ? ` · ${g.group}` : ""}: ${text}`,
       };
-      if (entry) Object.assign(attrs, { "data-message": entry.id, role: "button", tabindex: "-1" });
+      if (entry) Object.assign(attrs, recordAttrs(`${p.topic}-${p.partition}|${g ? g.group : ""}|${first}`, entry.id, attrs.title));
       const cell = el("span", attrs);
       if (per === 1 && cells <= 40) cell.textContent = String(first);
       row.append(cell);
@@ -542,13 +573,14 @@
   }
 
   // Acknowledged records that have left the log, at the offsets they had.
-  function lostRow(lost, size) {
+  function lostRow(lost, size, name) {
     const row = el("div", { class: "lost-row", "aria-label": "acknowledged, then lost" });
     for (const e of lost) {
+      const title = `${e.id} was at offset ${e.o}, acknowledged at ${e.tAck} ms, gone from the log at ${e.tOut} ms`;
       row.append(el("span", {
-        class: "ghost", "data-offset": String(e.o), "data-message": e.id, "data-fate": "lost", role: "button", tabindex: "-1",
-        title: `${e.id} was at offset ${e.o}, acknowledged at ${e.tAck} ms, gone from the log at ${e.tOut} ms`,
+        class: "ghost", "data-offset": String(e.o), "data-fate": "lost", title,
         style: `left: ${(100 * e.o) / size}%; width: ${Math.max(100 / size, 0.6)}%`,
+        ...recordAttrs(`${name}|lost|${e.o}`, e.id, title),
       }, size <= 40 ? "×" : ""));
     }
     return row;
@@ -584,6 +616,49 @@
     }
     return row;
   }
+
+  // The keyboard in the strips: ← → the previous/next record in its row, ↑ ↓ the nearest
+  // record in the row above/below, Home/End the row's first/last, Enter or Space its story.
+  function recordRows() {
+    return [...strips.querySelectorAll(".cells, .lost-row")].filter((row) => row.querySelector("[data-message]"));
+  }
+  function focusRecord(next) {
+    if (!next) return;
+    for (const other of strips.querySelectorAll('[data-message][tabindex="0"]')) other.tabIndex = -1;
+    next.tabIndex = 0;
+    state.recordKey = next.dataset.key;
+    next.focus();
+  }
+  function stripKeys(event) {
+    const cell = event.target.closest("[data-message]");
+    if (!cell || event.ctrlKey || event.metaKey || event.altKey) return;
+    const rows = recordRows();
+    const row = cell.parentElement;
+    const inRow = [...row.querySelectorAll("[data-message]")];
+    const k = inRow.indexOf(cell);
+    const nearest = (r) => {
+      const items = [...r.querySelectorAll("[data-message]")];
+      const o = Number(cell.dataset.offset);
+      return items.reduce((best, x) => (Math.abs(Number(x.dataset.offset) - o) < Math.abs(Number(best.dataset.offset) - o) ? x : best));
+    };
+    const r = rows.indexOf(row);
+    const act = {
+      ArrowRight: () => focusRecord(inRow[k + 1]), ArrowLeft: () => focusRecord(inRow[k - 1]),
+      ArrowDown: () => { if (rows[r + 1]) focusRecord(nearest(rows[r + 1])); },
+      ArrowUp: () => { if (r > 0) focusRecord(nearest(rows[r - 1])); },
+      Home: () => focusRecord(inRow[0]), End: () => focusRecord(inRow[inRow.length - 1]),
+      Enter: () => cell.click(), " ": () => cell.click(),
+    }[event.key];
+    if (!act) return;
+    event.preventDefault();
+    event.stopPropagation();  // not the player's shortcuts (arrows step, space plays)
+    act();
+  }
+  strips.addEventListener("keydown", stripKeys);
+  strips.addEventListener("focusin", (event) => {
+    const cell = event.target.closest("[data-message]");
+    if (cell) state.recordKey = cell.dataset.key;
+  });
 
   // Clicking a record (in the strip) opens its story beside the strip.
   strips.addEventListener("click", (event) => {
@@ -741,6 +816,7 @@
   for (const b of zoomButtons) b.addEventListener("click", () => setZoom(b.dataset.zoom));
 
   function drawChart() {
+    if (!painted.done) return afterFirstFrame(drawChart);
     if (!window.Plotly || !state.meta || !state.meta.series || chart.dataset.drawn) return;
     const s = state.meta.series;
     const traces = [];
@@ -757,14 +833,20 @@
     const offsets = maxOf(Object.values(s.partitions).map((p) => p.leo));
     const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
     state.window = storyWindow();
+    // The legend sits in the bottom margin, under the axis title: one row, or on a narrow
+    // screen about one row per line, the figure growing by those rows (a legend placed by
+    // the plot's height touched the title, and on a phone its wrapped rows climbed over it).
+    const legend = traces.length <= LEGEND_MAX_TRACES;
+    const rows = legend ? (chart.clientWidth < NARROW_CHART_PX ? traces.length : 1) : 0;
     const layout = {
       // shorter under three or more strips, so that the stage still fits one screen
-      margin: { l: 50, r: 50, t: 10, b: 36 }, height: Object.keys(s.partitions).length > 2 ? 206 : 236,
+      margin: { l: 50, r: 50, t: 10, b: 36 + (rows ? 24 + rows * LEGEND_ROW_PX : 0) },
+      height: (Object.keys(s.partitions).length > 2 ? 206 : 236) + rows * LEGEND_ROW_PX,
       xaxis: { title: { text: "simulated time (ms)" }, ...(state.window ? { range: state.window } : {}) },
       yaxis: { title: { text: "offset" }, ...integerAxis(offsets) },
       yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", showgrid: false, ...integerAxis(lags) },
-      legend: { orientation: "h", y: -0.3 },
-      showlegend: traces.length <= LEGEND_MAX_TRACES,
+      legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom" },
+      showlegend: legend,
     };
     for (const trace of traces) trace.mode = "lines";
     plot(chart, traces, layout, { displayModeBar: false, responsive: true });
@@ -774,6 +856,7 @@
       b.hidden = !state.window;
       b.setAttribute("aria-pressed", String(b.dataset.zoom === chart.dataset.zoom));
     }
+    attachCursor(chart);  // at the step shown: the chart may come after the first steps
     placeCursor(chart);
     chartTable(s);
   }
@@ -856,6 +939,7 @@
   window.Playground = {
     el,
     plot,  // use instead of Plotly.newPlot: user text in names and labels stays text
+    afterFirstFrame,  // draw a chart once the player's first step is on screen
     inert,
     colour: (k) => PALETTE[k % PALETTE.length],  // partition k's colour, everywhere
     // A placeholder for shapes[0] (the panels index their shapes after it); the cursor

@@ -71,8 +71,10 @@
 
   // The buttons "at this step" (crash, kill, …) are plain forms that answer with a
   // redirect to the new run. Sent with fetch, an unreachable or failing server is told in
-  // the banner with a retry instead of the browser's error page; a redirect is followed;
-  // any other answer (a 4xx page naming the field) is shown by sending the form natively.
+  // the banner with a retry instead of the browser's error page; any other answer (a 4xx
+  // page naming the field) is shown by sending the form natively. Sent as htmx would
+  // (HX-Request), the server answers the redirect as an HX-Redirect header: the browser
+  // then loads the new page once (a followed redirect would fetch it twice).
   async function post(form, submitter) {
     hide();
     form.setAttribute("aria-busy", "true");  // the button says it is working until an answer
@@ -91,13 +93,17 @@
       // getAttribute: these forms have a field named "action", which shadows form.action
       const url = new URL(form.getAttribute("action") || location.href, location.href);
       // the pressed button's name=value too ("add a consumer" and "slow down" share a form)
-      answer = await fetch(url, { method: "POST", body: new FormData(form, submitter), credentials: "same-origin" });
+      answer = await fetch(url, {
+        method: "POST", body: new FormData(form, submitter), credentials: "same-origin",
+        headers: { "HX-Request": "true" },
+      });
     } catch (_) {
       show("The server could not be reached: check the connection, then retry.", () => post(form, submitter));
       return;
     }
-    if (answer.redirected && answer.ok) {
-      location.assign(answer.url);
+    const target = answer.ok && answer.headers.get("HX-Redirect");
+    if (target) {
+      location.assign(target);
     } else if (answer.status >= 500 || answer.status === 429) {
       const type = answer.headers.get("Content-Type") || "";
       const body = await answer.text();

@@ -155,6 +155,22 @@ def test_crash_here_with_the_server_unreachable_says_so_and_retries(
     expect(page.locator("#compare")).to_contain_text("Before and after")
 
 
+def test_crash_here_loads_the_new_run_once(page: Page, live_url: str) -> None:
+    """The button's answer names the new run (HX-Redirect) and the browser loads it once:
+    a followed redirect fetched the new page (simulation, page) and then loaded it again."""
+    slug = scenarios.save(builtin_scenario("librdkafka-auto-commit"))
+    page.goto(f"{live_url}/r/{slug}")
+    page.wait_for_function(EVERY_FRAME)
+    loads: list[str] = []
+    page.on("request", lambda r: loads.append(r.url) if f"?compare={slug}" in r.url else None)
+    page.locator('[data-consumer="c1"]').get_by_role(
+        "button", name="crash the consumer here"
+    ).click()
+    page.wait_for_url(f"**?compare={slug}")
+    page.wait_for_function(EVERY_FRAME)
+    assert len(loads) == 1, loads
+
+
 def test_a_server_error_on_a_button_is_shown_with_retry(page: Page, live_url: str) -> None:
     slug = scenarios.save(builtin_scenario("acks-1-leader-dies"))
     page.goto(f"{live_url}/r/{slug}")

@@ -138,3 +138,44 @@ def test_a_big_run_colours_ranges_by_the_offsets(page: Page, live_url: str) -> N
     assert held and set(held) == {"progress"}
     assert fates[-1][1] in ("future", "unread", "above-hw")
     assert errors == []
+
+
+FOCUSED = (
+    "() => { const a = document.activeElement;"
+    " return a && a.matches('.strips [data-message]')"
+    " ? {key: a.dataset.key, offset: Number(a.dataset.offset), message: a.dataset.message}"
+    " : null; }"
+)
+
+
+def test_the_strips_records_are_operable_by_keyboard_alone(page: Page, live_url: str) -> None:
+    """Tab reaches one record of the strips (a roving tabindex: one stop, not one per
+    cell); arrows move between records without stepping the player; Enter opens the story;
+    the player's own shortcuts work again once the focus leaves the strips."""
+    errors = _open(page, live_url, "librdkafka-auto-commit")
+    page.keyboard.press("End")  # every record written
+    step = page.get_attribute("#player", "data-step")
+    page.get_by_role("button", name="Play", exact=True).focus()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED):
+            break
+    first = page.evaluate(FOCUSED)
+    assert first is not None, "Tab never reached a record of the strips"
+    assert page.locator('.strips [data-message][tabindex="0"]').count() == 1
+    page.keyboard.press("ArrowRight")
+    second = page.evaluate(FOCUSED)
+    assert second is not None and second["offset"] > first["offset"]
+    assert page.get_attribute("#player", "data-step") == step  # the arrow moved the focus only
+    assert page.locator('.strips [data-message][tabindex="0"]').count() == 1
+    page.keyboard.press("Enter")
+    expect(page.locator("#record-story")).to_contain_text(f"Story of {second['message']}")
+
+    page.keyboard.press("Shift+Tab")  # out of the strips, back towards the controls
+    assert page.evaluate(FOCUSED) is None
+    page.keyboard.press("Home")
+    assert page.get_attribute("#player", "data-step") == "0"
+    page.keyboard.press("End")  # the record the keyboard left is still the strips' Tab stop
+    page.keyboard.press("Tab")
+    assert (page.evaluate(FOCUSED) or {}).get("key") == second["key"]
+    assert errors == []

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from playground import admission, pagecache, ratelimit, runner, scenarios
+from playground import admission, cost, pagecache, ratelimit, runner, scenarios
 from playground.admission import Busy, Caller, CallerGone, TooMany
 from playground.asgi import application
 from playground.jobs import run_job
 from playground.rates import Rate
-from simcore import Scenario, parse_scenario
+from simcore import Scenario, builtin_scenarios, load_scenario, parse_scenario
 
 WAIT = 30  # seconds a test waits for a thread it started
 
@@ -338,3 +338,91 @@ async def test_caller_watch_marks_the_caller_gone_on_disconnect() -> None:
     scope = {"type": "http", "client": ("10.2.0.1", 1234), "path": "/"}
     await admission.CallerWatch(app)(scope, receive, send)
     assert admission.current() is None  # only for that request
+
+
+# --- lanes: small runs never wait behind heavy ones (playground/cost.py) ------------------------
+
+
+def heavy(scenario: Scenario, seed: int) -> Scenario:
+    """A calm variant that `cost` calls heavy: its duration over the small runs' bound
+    (a lower bound, set by the `lanes` fixture, so the run itself stays quick)."""
+    source = scenarios.source_of(scenario)
+    source["seed"], source["duration_ms"] = seed, 120_000
+    return parse_scenario(source)
+
+
+@pytest.fixture
+def lanes(pool: ManualPool, settings: Any, monkeypatch: pytest.MonkeyPatch) -> ManualPool:
+    settings.RUN_WORKERS, settings.RUN_SMALL_WORKERS, settings.RUN_QUEUE = 2, 1, 1
+    monkeypatch.setattr(cost, "SMALL_PARTITION_SECONDS", 300)  # calm: 240
+    return pool
+
+
+def test_the_cost_estimate_tells_heavy_scenarios_from_small_ones(calm_scenario: Scenario) -> None:
+    import sys
+
+    sys.path.insert(0, "bench")
+    from load import cap_scenario  # the abuse mix's cap-hitting run (50 consumers, an hour)
+
+    assert not any(cost.estimate(s).heavy for _, s in builtin_scenarios())
+    assert cost.estimate(parse_scenario(cap_scenario(1))).heavy
+    assert cost.estimate(load_scenario("bench/firehose.yaml")).heavy  # 1.2 million records
+    assert not cost.estimate(heavy(calm_scenario, 1)).heavy  # under the real bound
+
+
+def test_heavy_runs_leave_a_worker_to_small_runs(
+    lanes: ManualPool, calm_scenario: Scenario
+) -> None:
+    first = claim(heavy(calm_scenario, 201), "10.0.0.1")
+    second = claim(heavy(calm_scenario, 202), "10.0.0.2")
+    assert first.started is not None
+    assert second.started is None  # a worker is free, but it is the small runs' own
+    small = claim(variant(calm_scenario, 203), "10.0.0.3")
+    assert small.started is not None  # at once, beside the heavy run
+    assert runner.cache_stats()["running_heavy"] == 1
+    lanes.finish(0)
+    assert second.started is not None  # the heavy lane moves on when a heavy run ends
+
+
+def test_a_full_heavy_lane_still_takes_small_runs(
+    lanes: ManualPool, settings: Any, calm_scenario: Scenario
+) -> None:
+    settings.RUN_QUEUE = 4  # small runs: 4 may wait; heavy ones, on 1 worker of 2: 2
+    claim(heavy(calm_scenario, 211), "10.0.0.1")  # running
+    claim(heavy(calm_scenario, 212), "10.0.0.2")  # waiting
+    claim(heavy(calm_scenario, 216), "10.0.0.6")  # waiting: the heavy lane is full
+    with pytest.raises(Busy) as refused:  # though the small runs' worker is idle
+        claim(heavy(calm_scenario, 214), "10.0.0.4")
+    assert "2 heavy runs (seconds each) are waiting" in refused.value.message
+    assert claim(variant(calm_scenario, 213), "10.0.0.3").started is not None
+    waiting = [claim(variant(calm_scenario, 220 + k), f"10.0.1.{k}") for k in range(4)]
+    assert all(job.started is None for job in waiting)  # the small lane's own queue
+
+
+def test_a_free_worker_takes_a_small_run_before_a_heavy_one(
+    lanes: ManualPool, settings: Any, calm_scenario: Scenario
+) -> None:
+    settings.RUN_WORKERS, settings.RUN_QUEUE = 1, 2  # one worker: nothing reserved, order
+    claim(heavy(calm_scenario, 221), "10.0.0.1")
+    heavy_waiting = claim(heavy(calm_scenario, 222), "10.0.0.2")
+    small_waiting = claim(variant(calm_scenario, 223), "10.0.0.3")
+    lanes.finish(0)
+    assert small_waiting.started is not None and heavy_waiting.started is None
+
+
+def test_a_full_heavy_lane_says_when_to_retry_by_heavy_run_times(
+    lanes: ManualPool, settings: Any, calm_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A heavy run takes seconds, a small one a tenth of one: each lane's Retry-After comes
+    from its own recent runs (an average of both told heavy callers to come back too soon)."""
+    monkeypatch.setitem(runner._recent_seconds, runner.HEAVY, 10.0)
+    monkeypatch.setitem(runner._recent_seconds, runner.SMALL, 0.1)
+    settings.RUN_QUEUE = 2  # heavy ones: 1 may wait (1 worker of 2)
+    claim(heavy(calm_scenario, 231), "10.0.0.1")  # running
+    claim(heavy(calm_scenario, 232), "10.0.0.2")  # waiting
+    with pytest.raises(Busy) as refused:
+        claim(heavy(calm_scenario, 233), "10.0.0.3")
+    assert refused.value.retry_after == 20  # 10 s × (1 waiting + 1) / 1 heavy worker
+    lanes.finish(0)
+    assert runner._recent_seconds[runner.HEAVY] < 10.0  # this one was quick: the average moves
+    assert runner._recent_seconds[runner.SMALL] == 0.1  # the other lane's is its own

@@ -160,7 +160,7 @@ def test_a_crash_is_compare_mode_with_an_injected_fault(
     body = text(client.get(response["Location"]))
     assert f'href="/compare/{old}/{new}"' in body  # the same two runs, side by side
     fault = f"<code>faults[{len(calm_scenario.faults)}]</code>: – → "
-    assert fault + "at_ms: 4000, action: crash" in body  # in words, not JSON
+    assert fault + "c1 crashes at 4000 ms (restart after 1000 ms)" in body  # a sentence
     assert "&quot;" not in body[body.index("What was changed") :][:2000]
 
 

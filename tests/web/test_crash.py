@@ -61,3 +61,21 @@ def test_it_rejects_a_crash_out_of_the_scenario_range(
     response = client.post(f"/r/{slug}/crash", {"target": "c1", "at_ms": "-5"})
     assert response.status_code == 422
     assert 'data-field="faults[0].at_ms"' in text(response)
+
+
+def test_the_new_run_starts_before_its_page_is_asked_for(
+    client: Client, calm_scenario: Scenario
+) -> None:
+    """ "Crash here" starts the new run as it answers: the browser's request for the new
+    page joins a run already under way (or done) instead of starting it."""
+    from playground import runner, scenarios
+    from simcore import parse_scenario
+
+    source = scenarios.source_of(calm_scenario)
+    source["seed"] = 7301  # a run no other test has cached
+    old = saved(parse_scenario(source))
+    response = client.post(f"/r/{old}/crash", {"target": "c1", "at_ms": "4000"})
+    new = stored(response["Location"].removeprefix("/r/").partition("?")[0])
+    key = runner.key_of(new)
+    assert key in runner._jobs or runner._cached(key) is not None
+    assert client.get(response["Location"]).status_code == 200

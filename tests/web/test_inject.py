@@ -272,3 +272,20 @@ def test_the_comparison_names_an_added_consumer_once(client: Client) -> None:
     assert changed.count("injected: true") == 1  # named once, marked injected
     consumer = body[body.index('<li data-consumer="c2">') :]
     assert 'starts at 20000 ms <em class="tag">injected</em>' in consumer[: consumer.index("</li>")]
+
+
+def test_the_new_run_is_titled_by_what_the_button_changed(client: Client) -> None:
+    """Side B of the before/after is not titled like side A: the new run's title says what
+    was changed; a second change adds to it, and the title stays within simcore's limit."""
+    from playground.injections import TITLE_MAX, titled
+
+    old = saved(builtin_scenario("basic-lag"))
+    new = _new_slug(_inject(client, old, action="crash", target="c1", at_ms=4010), old)
+    name = builtin_scenario("basic-lag").name
+    assert stored(new).name == f"{name} — c1 crashes at 4010 ms"
+    page = text(client.get(f"/r/{new}?compare={old}"))
+    assert f"{name} — c1 crashes at 4010 ms" in page
+    again = _new_slug(_inject(client, new, action="stop", target="c1", at_ms=6000), new)
+    assert stored(again).name == f"{name} — c1 crashes at 4010 ms; c1 closes at 6000 ms"
+    long = titled("x" * TITLE_MAX, "c1 crashes at 4010 ms")
+    assert len(long) == TITLE_MAX and long.endswith("… — c1 crashes at 4010 ms")

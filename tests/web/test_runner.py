@@ -171,3 +171,23 @@ def test_a_run_over_the_memory_limit_stops_with_a_message() -> None:
     error, keep = json.loads(child.stdout)
     assert "needed more memory than one run may use" in error
     assert keep  # kept (for a while), like a run stopped by the clock
+
+
+def test_a_runs_frames_are_encoded_once_and_decode_to_the_streamed_frames(
+    calm_scenario: Scenario,
+) -> None:
+    """The run's blob leaves the frames to the stream's chunks (the worker encodes them
+    once); decoding puts back exactly the frames every viewer is streamed."""
+    import zlib
+
+    from playground import jobs, streams
+
+    outcome = jobs.run_job(_variant(calm_scenario, 109), 1_000_000, 60.0)
+    assert "frames" not in json.loads(zlib.decompress(outcome.run))
+    streamed = [
+        frame for chunk in outcome.stream.chunks[1:] for frame in streams.inflate(chunk)["frames"]
+    ]
+    decoded = jobs.decode(outcome)
+    assert len(streamed) == outcome.stream.total > 0
+    assert decoded["frames"] == streamed
+    assert jobs.decode(jobs.Outcome.from_bytes(outcome.to_bytes())) == decoded
