@@ -5,6 +5,7 @@ Both sit behind the guards of `playground.guards`: HTTP bodies are counted as th
 """
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -24,7 +25,8 @@ from playground.routing import websocket_urlpatterns  # noqa: E402
 wsoptions.install()  # a websocket message over 1 MiB closes with 1009, not a dropped line
 
 # Any other websocket path is refused at the handshake (URLRouter alone raises, a 500).
-websocket_routes = [*websocket_urlpatterns, re_path(r"", WebsocketDenier.as_asgi())]
+denier: Any = WebsocketDenier.as_asgi()  # an ASGI app where Django's stubs expect a view
+websocket_routes: list[Any] = [*websocket_urlpatterns, re_path(r"", denier)]
 
 application = ProtocolTypeRouter(
     {

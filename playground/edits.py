@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from playground import injections, runner, scenarios, variants
 from playground.errors import scenario_error_payload
-from playground.lookup import permalink, redirect, scenario_or_404
+from playground.lookup import is_htmx, permalink, redirect, scenario_or_404
 from playground.panels import page_context
 from simcore import Scenario, ScenarioError, parse_scenario
 
@@ -24,7 +24,7 @@ def _config_error(
     request: HttpRequest, slug: str, scenario: Scenario, **errors: Any
 ) -> HttpResponse:
     """The config panel again, with the error beside its field; the whole page without htmx."""
-    if request.htmx:
+    if is_htmx(request):
         context = {
             "slug": slug,
             "scenario": scenario,
@@ -88,7 +88,7 @@ def _inject(request: HttpRequest, slug: str, form: Any) -> HttpResponse:
             action=form.get("action"),
             target=target,
             kind=action.kind if action else None,
-            placed=bool(action) and target in injections.targets(scenario, action.kind),
+            placed=action is not None and target in injections.targets(scenario, action.kind),
         )
         context = page_context(slug, scenario, inject_error=payload)
         if form.get("action") == "crash":
@@ -123,7 +123,7 @@ def compare_with(request: HttpRequest, slug: str) -> HttpResponse:
         changed = variants.variant(scenario, setting, value)
     except ScenarioError as err:
         errors = {"variant_error": scenario_error_payload(err), "variant_form": request.POST}
-        if request.htmx:
+        if is_htmx(request):
             context = {"slug": slug, "variant_choices": variants.choices(scenario), **errors}
             return render(request, "playground/_compare_with.html", context, status=422)
         context = page_context(slug, scenario, **errors)

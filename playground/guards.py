@@ -34,7 +34,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
+# any ASGI application (Django's handler, Channels' routers and consumers): their stubs
+# type scope and messages more narrowly than one another
+App = Callable[[Any, Any, Any], Awaitable[None]]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -66,7 +68,7 @@ def _secure(scope: Scope, headers: dict[bytes, bytes]) -> bool:
         return False
     name, value = proxy
     header = name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin-1")
-    return headers.get(header, b"").decode("latin-1").split(",")[0].strip() == value
+    return bool(headers.get(header, b"").decode("latin-1").split(",")[0].strip() == value)
 
 
 def origin_allowed(scope: Scope) -> bool:
@@ -92,7 +94,7 @@ class WebsocketOriginValidator:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and not origin_allowed(scope):
-            denier = WebsocketDenier.as_asgi()
+            denier: App = WebsocketDenier.as_asgi()
             await denier(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -23,6 +23,7 @@ from playground.export_views import file_stem
 from playground.lookup import scenario_or_404
 from simcore import Scenario, ScenarioError, parse_scenario
 from simcore.scenario import config_import as ci
+from simcore.scenario.spec import ConsumerSpec, ProducerSpec
 
 FORMAT_LABELS = {
     "properties": "Java client .properties",
@@ -107,12 +108,13 @@ def import_config(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def config_exports(slug: str, scenario: Scenario) -> list[dict[str, str]]:
+    clients: list[ProducerSpec | ConsumerSpec] = [*scenario.producers, *scenario.consumers]
     links = [
         {
             "url": reverse("client_config", args=[slug, f"{c.id}.properties"]),
             "name": f"{c.id}.properties",
         }
-        for c in (*scenario.producers, *scenario.consumers)
+        for c in clients
     ]
     links.append(
         {"url": reverse("client_config", args=[slug, "application.yml"]), "name": "application.yml"}

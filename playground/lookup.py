@@ -24,10 +24,15 @@ def scenario_or_404(slug: str) -> Scenario:
     return scenario
 
 
+def is_htmx(request: HttpRequest) -> bool:
+    """Whether htmx sent the request (django-htmx's middleware sets ``request.htmx``)."""
+    return bool(getattr(request, "htmx", False))
+
+
 def redirect(request: HttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
+    if is_htmx(request):
         return HttpResponseClientRedirect(url)
-    return HttpResponseRedirect(url, status=303)  # type: ignore[call-arg]
+    return HttpResponseRedirect(url, status=303)
 
 
 def permalink(slug: str, compare: str | None = None) -> str:

@@ -52,7 +52,8 @@ _rendering: SingleFlight[str] = SingleFlight()  # 200 visitors at once: one rend
 def _template_files() -> list[Path]:
     files: list[Path] = []
     for engine in settings.TEMPLATES:
-        for directory in engine.get("DIRS", []):
+        directories: Any = engine.get("DIRS", [])
+        for directory in directories:
             files.extend(sorted(p for p in Path(directory).rglob("*.html") if p.is_file()))
     return files
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 
 from playground import caching, outcome, pagecache, runner, scenarios, variants
 from playground.errors import error_page, scenario_error_payload
-from playground.lookup import scenario_or_404
+from playground.lookup import is_htmx, scenario_or_404
 from playground.markup import first_paragraph, render_inline
 from playground.numbers import parse_int
 from playground.panels import kept_seconds, page_context, run_context
@@ -114,7 +114,7 @@ def compare_page(request: HttpRequest, old_slug: str, new_slug: str) -> HttpResp
     }
     context.update(_changes(context))
     context["same_seed"] = old.seed == new.seed
-    template = "playground/_compare.html" if request.htmx else "playground/compare.html"
+    template = "playground/_compare.html" if is_htmx(request) else "playground/compare.html"
     return render(request, template, context)
 
 
@@ -128,5 +128,5 @@ def story(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No message {msg_id!r} in this run")
     context = {"slug": slug, "scenario": scenario, "msg_id": msg_id}
     context["events"] = runner.story(scenario, msg_id)
-    template = "playground/_story.html" if request.htmx else "playground/story.html"
+    template = "playground/_story.html" if is_htmx(request) else "playground/story.html"
     return render(request, template, context)

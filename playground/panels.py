@@ -78,7 +78,9 @@ def producer_rows(
     """The producer panel at the end of the run (player.js updates the cells per step)."""
     rows = []
     for spec in scenario.producers:
-        frame = next((p for p in (last or {}).get("producers", []) if p["id"] == spec.id), {})
+        frame: dict[str, Any] = next(
+            (p for p in (last or {}).get("producers", []) if p["id"] == spec.id), {}
+        )
         counts = (last or {}).get("produce", {}).get(spec.id, {})
         acks = spec.acks_text
         rows.append(

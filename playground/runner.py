@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import multiprocessing
@@ -213,7 +214,7 @@ def _dispatch() -> Started:
 def _watch(started: Started) -> None:
     """Outside `_lock`: a future already done runs its callback at once, in this thread."""
     for job, pool_future in started:
-        pool_future.add_done_callback(lambda done, job=job: _finished(job, done))
+        pool_future.add_done_callback(functools.partial(_finished, job))
 
 
 def _forget(job: Job) -> None:
@@ -524,7 +525,7 @@ def _take_over(job: Job) -> None:
         if done.cancelled():
             job.future.cancel()
         elif done.exception() is not None:
-            job.future.set_exception(done.exception())  # type: ignore[arg-type]
+            job.future.set_exception(done.exception())
         else:
             job.future.set_result(done.result())
 

@@ -19,7 +19,7 @@ from pprint import pformat
 from typing import Any
 
 from autobahn.websocket import protocol
-from daphne.ws_protocol import WebSocketFactory
+from daphne.ws_protocol import WebSocketFactory  # type: ignore[import-untyped]
 
 _MARK = "_playground_close_on_failure"
 
@@ -33,8 +33,8 @@ def install() -> None:
         options.setdefault("failByDrop", False)
         original(self, *args, **options)
 
-    WebSocketFactory.setProtocolOptions = set_protocol_options  # type: ignore[method-assign]
-    protocol.pformat = _LazyText  # type: ignore[attr-defined]
+    WebSocketFactory.setProtocolOptions = set_protocol_options
+    protocol.pformat = _LazyText  # type: ignore[assignment,attr-defined]
     setattr(WebSocketFactory, _MARK, True)
 
 
