@@ -46,12 +46,37 @@ RETRIABLE_PRODUCE_ERRORS = (
 )
 
 ProduceCallback = Callable[[str | None, int], None]
+ProduceResponseCallback = Callable[[list[tuple[str | None, int]]], None]
 FetchCallback = Callable[..., None]  # (offset, batches, error=None, idle_rounds=0)
 
 
 def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
     """Answer with ``error`` although the batch was appended (the duplicate hazard)."""
     return lambda _error, _base: respond(error, -1)
+
+
+class ProduceResponse:
+    """The answers of one ProduceRequest's batches, sent back once all are in."""
+
+    __slots__ = ("answers", "broker", "cluster", "left", "on_response")
+
+    def __init__(
+        self, cluster: Cluster, broker: int, on_response: ProduceResponseCallback, count: int
+    ) -> None:
+        self.cluster = cluster
+        self.broker = broker
+        self.on_response = on_response
+        self.answers: list[tuple[str | None, int] | None] = [None] * count
+        self.left = count
+
+    def answer(self, index: int, error: str | None, base: int) -> None:
+        if self.answers[index] is not None:
+            return
+        self.answers[index] = (error, base)
+        self.left -= 1
+        if not self.left:
+            done = [a for a in self.answers if a is not None]
+            self.cluster._produce_response(self.broker, self.on_response, done)
 
 
 class ProduceWait:
@@ -182,32 +207,56 @@ class Cluster:
     def send_produce(
         self,
         broker: int,
-        tp: tuple[str, int],
-        batch: Batch,
+        batches: list[tuple[tuple[str, int], Batch]],
         acks: int,
-        on_response: ProduceCallback,
+        on_response: ProduceResponseCallback,
         injected: str | None = None,
         timeout_ms: int = 30_000,
     ) -> None:
-        """Client side: the request goes out now; ``on_response`` runs at the client.
-        ``injected`` is a scenario fault: the broker answers with that error (after
-        appending, for NOT_ENOUGH_REPLICAS_AFTER_APPEND). ``timeout_ms`` is the
-        ProduceRequest's timeout, which the broker enforces on acks=all (Java sends
-        request.timeout.ms, [J] Sender.sendProduceRequest; librdkafka its topic-level
-        request.timeout.ms, [R] src/rdkafka_msgset_writer.c)."""
-
-        respond = partial(self._produce_response, broker, on_response)
+        """Client side: a ProduceRequest with one batch per partition goes out now;
+        ``on_response(answers)`` runs at the client with one (error, base offset) per batch,
+        once every partition is answered (the broker sends one response: [J] core
+        ReplicaManager.appendRecords, DelayedProduce over all the request's partitions).
+        ``injected`` is a scenario fault: the broker answers every batch of the request
+        with that error (after appending, for NOT_ENOUGH_REPLICAS_AFTER_APPEND).
+        ``timeout_ms`` is the ProduceRequest's timeout, which the broker enforces on
+        acks=all (Java sends request.timeout.ms, [J] Sender.sendProduceRequest; librdkafka
+        its topic-level request.timeout.ms, [R] src/rdkafka_msgset_writer.c)."""
         self.engine.after(
-            self.latency, self._produce, broker, tp, batch, acks, respond, injected, timeout_ms
+            self.latency,
+            self._produce_request,
+            broker,
+            batches,
+            acks,
+            on_response,
+            injected,
+            timeout_ms,
         )
 
+    def _produce_request(
+        self,
+        broker: int,
+        batches: list[tuple[tuple[str, int], Batch]],
+        acks: int,
+        on_response: ProduceResponseCallback,
+        injected: str | None,
+        timeout_ms: int,
+    ) -> None:
+        response = ProduceResponse(self, broker, on_response, len(batches))
+        for index, (tp, batch) in enumerate(batches):
+            respond = partial(response.answer, index)
+            self._produce(broker, tp, batch, acks, respond, injected, timeout_ms)
+
     def _produce_response(
-        self, broker: int, on_response: ProduceCallback, error: str | None, base: int
+        self,
+        broker: int,
+        on_response: ProduceResponseCallback,
+        answers: list[tuple[str | None, int]],
     ) -> None:
         """The broker answers: the response reaches the client one hop later."""
         if not self.network.alive[broker]:
-            error, base = NETWORK_EXCEPTION, -1  # the connection dropped
-        self.engine.after(self.latency, on_response, error, base)
+            answers = [(NETWORK_EXCEPTION, -1)] * len(answers)  # the connection dropped
+        self.engine.after(self.latency, on_response, answers)
 
     def _produce(
         self,

@@ -31,6 +31,9 @@ from simcore.broker.log import Batch, ReplicaLog
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, FetchWaiter, Partition, ProduceWait
 
+FetchAnswer = tuple["Member", list[Batch], int]  # partition, batches, the leader's HW
+
+_NONE: list[Batch] = []  # an answer without batches (never modified)
 FOLLOWER_FETCH_BACKOFF_MS = 1000  # replica.fetch.backoff.ms
 NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
 NOT_LEADER_OR_FOLLOWER = "NOT_LEADER_OR_FOLLOWER"
@@ -47,7 +50,8 @@ class LeaderState:
         self.last_caught_up = {b: now for b in followers}
         # each follower's previous fetch: the leader's LEO then, and when
         self.last_fetch = {b: (0, now) for b in followers}
-        self.parked: set[int] = set()
+        # follower -> its fetch parked here (DelayedFetch), answered on the next append
+        self.parked: dict[int, FollowerFetch] = {}
         self.ack_waiters: deque[tuple[int, Callable[[str | None, int], None], int]] = deque()
         self.fetch_waiters: list[FetchWaiter] = []
         # idempotent producers: the last 5 batches (base seq, last seq, base offset) of
@@ -61,6 +65,55 @@ class LeaderState:
         self.max_hw = 0
 
 
+class Member:
+    """A partition in a replica fetcher: the follower's and the leader's replica of it,
+    and the leader epoch the follower knows. ``active`` turns False when the partition
+    leaves the fetcher (a new leader, a stop), which drops it from answers on the way."""
+
+    __slots__ = ("active", "epoch", "leader_log", "log", "part")
+
+    def __init__(self, part: Partition, log: ReplicaLog, leader_log: ReplicaLog) -> None:
+        self.part = part
+        self.log = log
+        self.leader_log = leader_log
+        self.epoch = log.epoch
+        self.active = True
+
+
+class FollowerFetch:
+    """One FetchRequest of a replica fetcher, for every partition of its session, each
+    at the follower's LEO. Parked at the leader as one DelayedFetch when none of them has
+    new data."""
+
+    __slots__ = ("done", "members", "session")
+
+    def __init__(self, session: FetchSession, members: list[Member]) -> None:
+        self.session = session
+        self.members = members
+        self.done = False
+
+
+class FetchSession:
+    """A follower's replica fetcher for one leader ([J] core ReplicaFetcherThread,
+    AbstractFetcherThread; ``num.replica.fetchers`` = 1): one FetchRequest at a time for
+    all the partitions the follower fetches from that leader (an incremental KIP-227
+    session, whose partition set the event log shows as ``fetch_session``). The answer
+    comes back as one response, so a slow follower link delays every partition of it."""
+
+    __slots__ = ("expiry_pending", "follower", "in_flight", "leader", "members", "parked",
+                 "parked_at", "shown")  # fmt: skip
+
+    def __init__(self, follower: int, leader: int) -> None:
+        self.follower = follower
+        self.leader = leader
+        self.members: dict[str, Member] = {}  # by partition name, in the order they joined
+        self.in_flight = False
+        self.parked: FollowerFetch | None = None  # the request parked at the leader
+        self.parked_at = 0
+        self.expiry_pending = False  # a replica.fetch.wait.max.ms timer is running
+        self.shown: list[str] = []  # the partitions the event log last showed
+
+
 class Replication:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
@@ -69,11 +122,10 @@ class Replication:
         self.timeline = cluster.timeline
         self.broker_spec = cluster.broker_spec
         self._gen: dict[tuple[str, int], int] = {}
-        self._parked_gen: dict[tuple[str, int], int] = {}
-        # (partition, follower, leader): when the follower last parked there, and whether
-        # a timer for it is running
-        self._parked_at: dict[tuple[str, int, int], int] = {}
-        self._expiry_pending: set[tuple[str, int, int]] = set()
+        # (follower, leader) -> its replica fetcher; (partition, follower) -> the session
+        # the partition is in, and its membership there
+        self.sessions: dict[tuple[int, int], FetchSession] = {}
+        self._session_of: dict[tuple[str, int], tuple[FetchSession, Member]] = {}
 
     # -- follower side ---------------------------------------------------------------------
 
@@ -81,11 +133,20 @@ class Replication:
         """Start (or restart) a follower's loop: truncate by leader epoch, then fetch."""
         key = (part.name, follower)
         self._gen[key] = gen = self._gen.get(key, 0) + 1
+        self._leave_session(part, follower)
         self._truncate_then_fetch(part, follower, gen)
 
     def stop_following(self, part: Partition, broker: int) -> None:
         key = (part.name, broker)
         self._gen[key] = self._gen.get(key, 0) + 1
+        self._leave_session(part, broker)
+
+    def _leave_session(self, part: Partition, follower: int) -> None:
+        found = self._session_of.pop((part.name, follower), None)
+        if found is not None:
+            session, member = found
+            member.active = False
+            del session.members[part.name]
 
     def _live(self, part: Partition, follower: int, gen: int) -> bool:
         return (
@@ -131,129 +192,193 @@ class Replication:
                 offset=end,
                 removed=sum(b.count for b in removed),
             )
-        self._send_fetch(part, follower, gen)
+        self._join(part, follower, gen)
 
-    def _send_fetch(self, part: Partition, follower: int, gen: int) -> None:
+    def _join(self, part: Partition, follower: int, gen: int) -> None:
+        """The partition joins the follower's fetcher for its leader (AbstractFetcherThread
+        .addPartitions). A request already on its way does not carry it: the next one does
+        — the fetcher sends it once the current answer is in (or, if none is out, once
+        the other partitions joining at this moment have joined: a new leader's followers
+        add all of its partitions at once, [J] ReplicaManager.makeFollowers)."""
         if not self._live(part, follower, gen):
             return
-        replica = part.replicas[follower]
-        leader = replica.leader
-        if leader is None or not self.network.brokers_connected(follower, leader):
-            self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_fetch, part, follower, gen)
+        leader = part.replicas[follower].leader
+        if leader is None:
             return
+        if not self.network.brokers_connected(follower, leader):
+            self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._join, part, follower, gen)
+            return
+        session = self.sessions.get((follower, leader))
+        if session is None:
+            session = self.sessions[(follower, leader)] = FetchSession(follower, leader)
+        self._leave_session(part, follower)
+        replica = part.replicas[follower]
+        member = Member(part, replica, part.replicas[leader])
+        session.members[part.name] = member
+        self._session_of[(part.name, follower)] = (session, member)
+        if not session.in_flight:
+            session.in_flight = True  # reserved: the request goes out at the end of this ms
+            self.engine.after(0, self._send_session, session)
+
+    def _send_session(self, session: FetchSession) -> None:
+        """One FetchRequest for every partition of the session (each at the follower's
+        LEO, which only this fetcher moves, so the leader reads it off the follower's
+        log when the request arrives)."""
+        follower, leader = session.follower, session.leader
+        if not session.members or not self.network.alive[follower]:
+            session.in_flight = False
+            return  # a dead broker's partitions rejoin through follow() when it is back
+        if not self.network.brokers_connected(follower, leader):
+            session.in_flight = True
+            self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_session, session)
+            return
+        members = list(session.members.values())
+        if len(members) != len(session.shown) or any(
+            m.part.name != name for m, name in zip(members, session.shown, strict=True)
+        ):
+            session.shown = [m.part.name for m in members]
+            self.timeline.record(
+                "fetch_session", f"broker-{follower}", leader=leader, partitions=session.shown
+            )
+        session.in_flight = True
         self.engine.after(
-            self.network.latency,
-            self._fetch_at_leader,
-            part,
-            follower,
-            leader,
-            replica.epoch,
-            replica.leo,
-            gen,
+            self.network.latency, self._fetch_at_leader, FollowerFetch(session, members)
         )
 
-    def _fetch_at_leader(
-        self, part: Partition, follower: int, leader: int, epoch: int, offset: int, gen: int
-    ) -> None:
-        leader_log = part.replicas[leader]
-        lead = leader_log.lead
-        if (
-            not self.network.brokers_connected(follower, leader)
-            or lead is None
-            or lead.epoch != epoch
-        ):
-            if self._live(part, follower, gen):
-                self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_fetch, part, follower, gen)
+    def _fetch_at_leader(self, request: FollowerFetch) -> None:
+        """At the leader ([J] ReplicaManager.fetchMessages): each partition's fetch offset
+        tells the leader the follower's LEO (ISR, HW). A partition it no longer leads in
+        that epoch gets an error and backs off (replica.fetch.backoff.ms); if any other
+        has data the request is answered now, else it is parked (DelayedFetch, one per
+        request) until an append to one of its partitions or replica.fetch.wait.max.ms."""
+        session = request.session
+        follower = session.follower
+        if not self.network.brokers_connected(follower, session.leader):
+            self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_session, session)
             return
-        self._note_follower(part, leader_log, follower, offset)
-        if leader_log.leo > offset:
-            self._answer(part, leader_log, follower, offset, gen)
-        else:
-            lead.parked.add(follower)
-            self._parked_gen[(part.name, follower)] = gen
-            key = (part.name, follower, leader_log.broker)
-            self._parked_at[key] = self.engine.now
-            if key not in self._expiry_pending:  # one timer per follower, not one per park
-                self._expiry_pending.add(key)
-                wait = self.broker_spec.replica_fetch_wait_max_ms
-                self.engine.after(wait, self._expire_parked, part, leader_log, follower)
+        kept: list[Member] = []
+        data = False
+        note = self._note_follower
+        for member in request.members:
+            if not member.active:
+                continue
+            leader_log = member.leader_log
+            lead = leader_log.lead
+            if lead is None or lead.epoch != member.epoch:
+                part = member.part
+                self._leave_session(part, follower)
+                gen = self._gen.get((part.name, follower), 0)
+                self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._join, part, follower, gen)
+                continue
+            offset = member.log.leo
+            if offset != lead.follower_leo[follower] or follower not in lead.isr:
+                note(member.part, leader_log, follower, offset)
+            else:  # the usual fetch of an in-sync follower: only its caught-up time moves
+                now = self.engine.now
+                leo = leader_log.leo
+                previous_leo, previous_at = lead.last_fetch[follower]
+                if offset >= leo:
+                    lead.last_caught_up[follower] = now
+                elif offset >= previous_leo and lead.last_caught_up[follower] < previous_at:
+                    lead.last_caught_up[follower] = previous_at
+                lead.last_fetch[follower] = (leo, now)
+            kept.append(member)
+            if leader_log.leo > offset:
+                data = True
+        request.members = kept
+        if data or not kept:
+            self._answer(request)
+            return
+        for member in kept:
+            member.leader_log.lead.parked[follower] = request  # type: ignore[union-attr]
+        session.parked = request
+        session.parked_at = self.engine.now
+        if not session.expiry_pending:  # one timer per session, not one per park
+            session.expiry_pending = True
+            wait = self.broker_spec.replica_fetch_wait_max_ms
+            self.engine.after(wait, self._expire_parked, session)
 
-    def _expire_parked(self, part: Partition, leader_log: ReplicaLog, follower: int) -> None:
+    def _expire_parked(self, session: FetchSession) -> None:
         """replica.fetch.wait.max.ms: a parked follower fetch is answered empty, with the
-        high watermark, and the follower fetches again ([J] DelayedFetch expiring) — so an
-        idle follower learns the HW and stays caught up in the leader's eyes. A busy
-        follower parks and is woken many times a second: its timer looks at the latest
+        high watermarks, and the follower fetches again ([J] DelayedFetch expiring) — so
+        an idle follower learns the HW and stays caught up in the leader's eyes. A busy
+        fetcher parks and is woken many times a second: its timer looks at the latest
         parking and waits for that one."""
-        key = (part.name, follower, leader_log.broker)
-        lead = leader_log.lead
-        if lead is None or follower not in lead.parked:
-            self._expiry_pending.discard(key)
+        request = session.parked
+        if request is None or request.done:
+            session.expiry_pending = False
             return
-        due = self._parked_at[key] + self.broker_spec.replica_fetch_wait_max_ms
+        due = session.parked_at + self.broker_spec.replica_fetch_wait_max_ms
         if self.engine.now < due:
-            self.engine.after(
-                due - self.engine.now, self._expire_parked, part, leader_log, follower
-            )
+            self.engine.after(due - self.engine.now, self._expire_parked, session)
             return
-        self._expiry_pending.discard(key)
-        lead.parked.discard(follower)
-        gen = self._parked_gen[(part.name, follower)]
-        self._answer(part, leader_log, follower, lead.follower_leo[follower], gen)
+        session.expiry_pending = False
+        self._answer(request)
 
     def wake_followers(self, part: Partition, leader_log: ReplicaLog) -> None:
+        """An append: every fetch parked on this partition is answered (for all of its
+        partitions)."""
         lead = leader_log.lead
         if lead is None or not lead.parked:
             return
-        for follower in sorted(lead.parked):
-            gen = self._parked_gen.get((part.name, follower), 0)
-            self._answer(part, leader_log, follower, lead.follower_leo[follower], gen)
-        lead.parked.clear()
+        parked = lead.parked
+        lead.parked = {}
+        for follower in sorted(parked):
+            request = parked[follower]
+            if not request.done:
+                self._answer(request)
 
-    def _answer(
-        self, part: Partition, leader_log: ReplicaLog, follower: int, offset: int, gen: int
-    ) -> None:
-        batches = leader_log.batches_from(offset, leader_log.leo)
-        # replica.fetch.max.bytes: not an absolute maximum, the first batch always goes
-        cap = self.broker_spec.replica_fetch_max_bytes
-        size = 0
-        for count, batch in enumerate(batches):
-            size += batch.size
-            if size > cap and count:
-                batches = batches[:count]
-                break
-        delay = self.network.latency + self.network.slow.get(follower, 0)
-        self.engine.after(
-            delay,
-            self._follower_receive,
-            part,
-            follower,
-            leader_log.broker,
-            batches,
-            leader_log.hw,
-            gen,
-        )
+    def _answer(self, request: FollowerFetch) -> None:
+        """The response: per partition, its batches from the fetch offset (at most
+        ``replica.fetch.max.bytes``) and the leader's HW, within
+        ``replica.fetch.response.max.bytes`` for the whole response; the first batch of
+        the first partition with data comes whole whatever its size (KIP-74)."""
+        request.done = True
+        session = request.session
+        if session.parked is request:
+            session.parked = None
+        part_cap = self.broker_spec.replica_fetch_max_bytes
+        room = self.broker_spec.replica_fetch_response_max_bytes
+        answers: list[FetchAnswer] = []
+        first = True  # no batch in the response yet
+        for member in request.members:
+            leader_log = member.leader_log
+            offset = member.log.leo
+            if leader_log.leo <= offset:
+                answers.append((member, _NONE, leader_log.hw))
+                continue
+            batches = leader_log.batches_from(offset, leader_log.leo)
+            cap = part_cap if part_cap < room else room
+            size = 0
+            for count, batch in enumerate(batches):
+                if size + batch.size > cap and (count or not first):
+                    batches = batches[:count]
+                    break
+                size += batch.size
+            if batches:
+                first = False
+                room -= size
+            answers.append((member, batches, leader_log.hw))
+        delay = self.network.latency + self.network.slow.get(session.follower, 0)
+        self.engine.after(delay, self._follower_receive, session, answers)
 
-    def _follower_receive(
-        self,
-        part: Partition,
-        follower: int,
-        leader: int,
-        batches: list[Batch],
-        leader_hw: int,
-        gen: int,
-    ) -> None:
-        if not self._live(part, follower, gen) or not self.network.brokers_connected(
-            follower, leader
-        ):
-            if self._live(part, follower, gen):
-                self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_fetch, part, follower, gen)
+    def _follower_receive(self, session: FetchSession, answers: list[FetchAnswer]) -> None:
+        follower = session.follower
+        session.in_flight = False
+        if not self.network.brokers_connected(follower, session.leader):
+            session.in_flight = True
+            self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_session, session)
             return
-        replica = part.replicas[follower]
-        for batch in batches:
-            if batch.base == replica.leo:
-                replica.copy_from(batch)
-        replica.hw = min(leader_hw, replica.leo)
-        self._send_fetch(part, follower, gen)
+        for member, batches, leader_hw in answers:
+            if not member.active:
+                continue
+            replica = member.log
+            for batch in batches:
+                if batch.base == replica.leo:
+                    replica.copy_from(batch)
+            leo = replica.leo
+            replica.hw = leader_hw if leader_hw < leo else leo
+        self._send_session(session)
 
     # -- leader side: ISR and HW -----------------------------------------------------------
 
@@ -273,11 +398,10 @@ class Replication:
         elif offset >= previous_leo:
             lead.last_caught_up[follower] = max(lead.last_caught_up[follower], previous_at)
         lead.last_fetch[follower] = (leader_log.leo, now)
-        epoch_start = leader_log.end_offset_for_epoch(lead.epoch - 1)[1]
         if (
             follower not in lead.isr
             and offset >= leader_log.hw
-            and offset >= epoch_start
+            and offset >= leader_log.end_offset_for_epoch(lead.epoch - 1)[1]
             and self._may_alter(part, leader_log)
         ):
             lead.isr = [b for b in part.replica_order if b in lead.isr or b == follower]

@@ -50,12 +50,15 @@ _PENDING = None
 
 
 class Request:
-    __slots__ = ("answer", "batch", "broker", "deadline", "sent")
+    """One ProduceRequest on a connection: its batches (one per partition; always one for
+    librdkafka), and their answers once the response is in."""
 
-    def __init__(self, batch: PendingBatch, broker: int, sent: int, deadline: int) -> None:
-        self.batch = batch
+    __slots__ = ("answers", "batches", "broker", "deadline", "sent")
+
+    def __init__(self, batches: list[PendingBatch], broker: int, sent: int, deadline: int) -> None:
+        self.batches = batches
         self.broker = broker
-        self.answer: tuple[str | None, int] | None = _PENDING
+        self.answers: list[tuple[str | None, int]] | None = _PENDING
         self.sent = sent
         self.deadline = deadline  # when the client gives up on it
 
@@ -129,9 +132,81 @@ class Sender:
         idem = self.idem
         if idem is not None and not idem.before_drain():
             return
-        queues = self.queues
-        if not queues:
+        if not self.queues:
             return
+        if self.spec.client == "java":
+            while self._drain_java():
+                pass
+            return
+        self._drain_librdkafka()
+
+    def _drain_java(self) -> bool:
+        """One pass of the Java sender ([J] Sender.sendProducerData): the brokers with a
+        ready batch (RecordAccumulator.ready) and room on their connection each get one
+        ProduceRequest holding the first batch of every partition they lead — ready or
+        still lingering — not in retry backoff, up to ``max.request.size`` (the first
+        always goes; RecordAccumulator.drainBatchesForOneNode). Returns whether anything
+        was sent (the sender loops again at once)."""
+        queues = self.queues
+        idem = self.idem
+        alive = self.cluster.network.alive
+        leaders = self.metadata.leaders
+        topic = self.spec.topic
+        max_in_flight = self.spec.max_in_flight
+        ready = self._ready
+        now = self.engine.now
+        nodes: dict[int, list[int]] = {}  # leader -> its partitions with batches, ascending
+        room: dict[int, bool] = {}  # leader -> its connection can take one more request
+        ready_nodes: list[int] = []
+        for part in sorted(queues) if len(queues) > 1 else list(queues):
+            queue = queues[part]
+            if not queue:
+                continue
+            leader = leaders[(topic, part)]
+            if leader is None or not alive[leader]:
+                self._await_leader()  # LEADER_NOT_AVAILABLE, or the connection is refused
+                continue
+            parts = nodes.get(leader)
+            if parts is None:
+                conn = self.connections.get(leader)
+                if conn is None:
+                    conn = self.connections[leader] = deque()
+                parts = nodes[leader] = []
+                room[leader] = len(conn) < max_in_flight
+            if not room[leader]:
+                continue
+            parts.append(part)
+            if leader not in ready_nodes and ready(queue[0], queue):
+                ready_nodes.append(leader)
+        limit = self.spec.max_request_size
+        sent = False
+        for leader in sorted(ready_nodes):
+            batches: list[PendingBatch] = []
+            size = 0
+            for part in nodes[leader]:
+                queue = queues[part]
+                head = queue[0]
+                if head.attempts > 0 and now < head.retry_at:
+                    continue  # in retry backoff
+                if batches and size + head.size > limit:
+                    break
+                if idem is not None and not idem.gate(part, head):
+                    break
+                batches.append(queue.popleft())
+                size += head.size
+                if not queue:
+                    del queues[part]
+            if batches:
+                self._send(batches, leader)
+                sent = True
+        return sent
+
+    def _drain_librdkafka(self) -> None:
+        """librdkafka sends one ProduceRequest per partition, each with one batch
+        ([R] rdkafka_broker.c rd_kafka_toppar_producer_serve; multi-partition requests
+        are still an open request, librdkafka issue #1700)."""
+        idem = self.idem
+        queues = self.queues
         alive = self.cluster.network.alive
         leaders = self.metadata.leaders
         topic = self.spec.topic
@@ -151,7 +226,7 @@ class Sender:
             while queue and len(conn) < max_in_flight and ready(queue[0], queue):
                 if idem is not None and not idem.gate(part, queue[0]):
                     break
-                self._send(queue.popleft(), leader)
+                self._send([queue.popleft()], leader)
             if not queue:
                 del queues[part]  # only partitions with queued batches stay listed
 
@@ -192,61 +267,66 @@ class Sender:
 
     # -- sending ------------------------------------------------------------------------------
 
-    def _send(self, batch: PendingBatch, leader: int) -> None:
-        batch.closed = True
-        if self.idem is not None:
-            self.idem.assign(batch)
-        batch.attempts += 1
-        msgs = batch.msgs
-        if batch.number < 0:
-            batch.number = len(self.sent_batches)
-            self.sent_batches.append((batch.partition, msgs))
+    def _send(self, batches: list[PendingBatch], leader: int) -> None:
         spec = self.spec
-        self.batches_sent += 1
-        self.retries_sent += batch.attempts > 1
-        wire = Batch(
-            -1,
-            msgs,
-            batch.size,
-            batch.created_ms,
-            spec.id,
-            self.producer_id,
-            batch.base_seq,
-            0,
-            batch.number,
-            batch.epoch,
-        )
-        tp = (spec.topic, batch.partition)
-        if self.timeline.itemises("send"):
-            self.timeline.record(
-                "send",
+        wires = []
+        for batch in batches:
+            batch.closed = True
+            if self.idem is not None:
+                self.idem.assign(batch)
+            batch.attempts += 1
+            msgs = batch.msgs
+            if batch.number < 0:
+                batch.number = len(self.sent_batches)
+                self.sent_batches.append((batch.partition, msgs))
+            self.batches_sent += 1
+            self.retries_sent += batch.attempts > 1
+            wire = Batch(
+                -1,
+                msgs,
+                batch.size,
+                batch.created_ms,
                 spec.id,
-                part=f"{spec.topic}-{batch.partition}",
-                first=msgs[0] - self.msg_base,
-                count=len(msgs),
-                attempt=batch.attempts,
-                batch=batch.number,
-                broker=leader,
+                self.producer_id,
+                batch.base_seq,
+                0,
+                batch.number,
+                batch.epoch,
             )
+            wires.append(((spec.topic, batch.partition), wire))
+            if self.timeline.itemises("send"):
+                self.timeline.record(
+                    "send",
+                    spec.id,
+                    part=f"{spec.topic}-{batch.partition}",
+                    first=msgs[0] - self.msg_base,
+                    count=len(msgs),
+                    attempt=batch.attempts,
+                    batch=batch.number,
+                    broker=leader,
+                )
+            self.records_sent += len(msgs)
+            self.send_sensor.record(self.engine.now, len(msgs))  # record-send-rate
         injected = self._broker_error() if self._faults else None
-        self.records_sent += len(msgs)
-        self.send_sensor.record(self.engine.now, len(msgs))  # record-send-rate, per batch
         timeout = spec.request_timeout_ms  # the ProduceRequest's (broker-side) timeout
         if spec.acks == 0:  # nothing comes back: sent counts as done
-            self.cluster.send_produce(leader, tp, wire, 0, _ignore, injected, timeout)
-            self._complete(batch, None)
+            self.cluster.send_produce(leader, wires, 0, _ignore, injected, timeout)
+            for batch in batches:
+                self._complete(batch, None)
             return
         now = self.engine.now
-        request = Request(batch, leader, now, now + self._client_timeout(batch))
+        request = Request(batches, leader, now, now + self._client_timeout(batches[0]))
         conn = self.connections[leader]
         conn.append(request)
-        self.on_wire[batch.partition] = self.on_wire.get(batch.partition, 0) + 1
+        on_wire = self.on_wire
+        for batch in batches:
+            on_wire[batch.partition] = on_wire.get(batch.partition, 0) + 1
         respond = (
             partial(self._respond_with_faults, request)
             if self._faults
             else partial(self._arrived, request)
         )
-        self.cluster.send_produce(leader, tp, wire, spec.acks, respond, injected, timeout)
+        self.cluster.send_produce(leader, wires, spec.acks, respond, injected, timeout)
         timer = self._timers.get(leader)
         if timer is None or request.deadline < timer:  # librdkafka: a shorter message timeout
             self._timers[leader] = request.deadline
@@ -261,12 +341,12 @@ class Sender:
         left = batch.created_ms + spec.delivery_timeout_ms - self.engine.now
         return min(spec.socket_timeout_ms, left) if left > 0 else 100
 
-    def _respond_with_faults(self, request: Request, error: str | None, base: int) -> None:
+    def _respond_with_faults(self, request: Request, answers: list[tuple[str | None, int]]) -> None:
         delay = self._response_fault()
         if delay == 0:
-            self._arrived(request, error, base)
+            self._arrived(request, answers)
         elif delay is not None:
-            self.engine.after(delay, self._arrived, request, error, base)
+            self.engine.after(delay, self._arrived, request, answers)
 
     def _check_timeout(self, broker: int, scheduled: int) -> None:
         """One timer per connection, aimed at its earliest deadline (Java: the oldest
@@ -278,7 +358,7 @@ class Sender:
         conn = self.connections.get(broker)
         if not conn:
             return
-        pending = [r for r in conn if r.answer is _PENDING]  # (the head always is)
+        pending = [r for r in conn if r.answers is _PENDING]  # (the head always is)
         first = min(pending, key=lambda r: r.deadline)  # the earliest, oldest on a tie
         if first.deadline <= self.engine.now:
             self._timed_out(first)  # closes the connection (new sends plan their own check)
@@ -317,34 +397,36 @@ class Sender:
 
     # -- answers, in request order ------------------------------------------------------------
 
-    def _arrived(self, request: Request, error: str | None, base: int) -> None:
+    def _arrived(self, request: Request, answers: list[tuple[str | None, int]]) -> None:
         conn = self.connections.get(request.broker)
         if not conn or (conn[0] is not request and request not in conn):
             return  # the connection was closed meanwhile
-        request.answer = (error, base)
+        request.answers = answers
         self.request_count += 1
         self.request_latency_total += self.engine.now - request.sent
         self.request_latency_sensor.record(self.engine.now, self.engine.now - request.sent)
         failed = False
-        while conn and conn[0].answer is not _PENDING:
+        while conn and conn[0].answers is not _PENDING:
             done = conn.popleft()
-            assert done.answer is not None
-            failed |= done.answer[0] is not None
-            self._handle(done.batch, *done.answer)
+            assert done.answers is not None
+            for batch, (error, base) in zip(done.batches, done.answers, strict=True):
+                failed |= error is not None
+                self._handle(batch, error, base)
         self._drain()
         if failed or self._wake_at is None:  # a success adds no deadline of its own
             self._plan_next_wake()
 
     def _timed_out(self, request: Request) -> None:
         conn = self.connections.get(request.broker)
-        if not conn or request not in conn or request.answer is not _PENDING:
+        if not conn or request not in conn or request.answers is not _PENDING:
             return
         failed = list(conn)
         conn.clear()
-        for _n, req in enumerate(failed):  # oldest first; reenqueued in that order below
+        for req in failed:  # oldest first; reenqueued in that order below
             error = REQUEST_TIMED_OUT if req is request else "NETWORK_EXCEPTION"
-            self._handle(req.batch, error, -1, requeue_front=False)
-        self._requeue_in_order([r.batch for r in failed if r.batch.retry_at >= 0])
+            for batch in req.batches:
+                self._handle(batch, error, -1, requeue_front=False)
+        self._requeue_in_order([b for r in failed for b in r.batches if b.retry_at >= 0])
         self._drain()
         self._plan_next_wake()
 
@@ -463,5 +545,5 @@ class Sender:
         return max(1, round(exp * self._jitter.uniform(0.8, 1.2)))
 
 
-def _ignore(error: str | None, base: int) -> None:
+def _ignore(answers: list[tuple[str | None, int]]) -> None:
     return None

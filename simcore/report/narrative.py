@@ -152,6 +152,10 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         f"broker-{f['follower']} caught up and rejoins the ISR of "
         f"{f['part']}; ISR is now {f['isr']}"
     ),
+    "fetch_session": lambda a, f: (
+        f"{a} now fetches {', '.join(f['partitions']) or 'nothing'} from "
+        f"broker-{f['leader']} in one request per round (its replica fetcher for that leader)"
+    ),
     "truncate": lambda a, f: (
         f"{a} truncates {f['part']} to offset {f['offset']} (leader epoch "
         f"check), dropping {_records(f['removed'])} that the current leader's log does not have "

@@ -382,6 +382,10 @@ JAVA_PRODUCER_PROPS = [
     _int("max.in.flight.requests.per.connection", 5, 1, INT_MAX,
          "Unacknowledged requests per broker; with idempotence at most 5 (order kept).",
          J_PRODUCER, "max_in_flight"),
+    _int("max.request.size", 1_048_576, 0, INT_MAX,
+         "Most bytes in one produce request: the sender drains one batch per partition"
+         " of a broker into it up to this size (the first batch goes even if larger).",
+         J_PRODUCER, "max_request_size"),
     _int("retry.backoff.ms", 100, 0, LONG_MAX,
          "Wait before retrying a failed send.", J_PRODUCER, "retry_backoff_ms"),
     _int("retry.backoff.max.ms", 1000, 0, LONG_MAX,
@@ -477,6 +481,10 @@ BROKER_PROPS = [
     _int("replica.fetch.max.bytes", 1_048_576, 0, INT_MAX,
          "Bytes a follower asks for per partition and fetch; the first batch comes whole"
          " even if larger.", B_CONF, "replica_fetch_max_bytes"),
+    _int("replica.fetch.response.max.bytes", 10_485_760, 0, INT_MAX,
+         "Bytes a follower asks for per fetch, all its partitions from that leader"
+         " together; the first batch comes whole even if larger.", B_CONF,
+         "replica_fetch_response_max_bytes"),
     _int("broker.session.timeout.ms", 9000, 1, INT_MAX,
          "KRaft: a broker without a heartbeat to the controller for this long is fenced"
          " and loses its leaderships.", B_CONF, "broker_session_timeout_ms"),
@@ -661,7 +669,7 @@ NOT_MODELLED = {
             "check.crcs", "exclude.internal.topics",
             "max.message.bytes", "message.timestamp.type", "transaction.timeout.ms",
             "queued.max.messages.kbytes", "queue.buffering.max.messages",
-            "enable.partition.eof", "statistics.interval.ms", "debug", "max.request.size",
+            "enable.partition.eof", "statistics.interval.ms", "debug",
             "group.remote.assignor", "sticky.partitioning.linger.ms",
         )
     },

@@ -68,6 +68,7 @@ class ProducerSpec:
     socket_timeout_ms: int = 60_000  # librdkafka only: its client-side request timeout
     delivery_timeout_ms: int = 120_000
     max_in_flight: int = 5
+    max_request_size: int = 1_048_576  # max.request.size (Java)
     partitioner: str = "murmur2"  # java: murmur2 (built-in); librdkafka: consistent_random, ...
     config: Mapping[str, Any] = field(default_factory=dict)
 
@@ -117,6 +118,7 @@ class BrokerSpec:
     replica_lag_time_max_ms: int = 30_000  # replica.lag.time.max.ms
     replica_fetch_wait_max_ms: int = 500  # replica.fetch.wait.max.ms
     replica_fetch_max_bytes: int = 1_048_576  # replica.fetch.max.bytes
+    replica_fetch_response_max_bytes: int = 10_485_760  # replica.fetch.response.max.bytes
     broker_session_timeout_ms: int = 9_000  # broker.session.timeout.ms (KRaft)
     group_initial_rebalance_delay_ms: int = 3_000  # group.initial.rebalance.delay.ms
     group_consumer_heartbeat_interval_ms: int = 5_000  # group.consumer.heartbeat.interval.ms
