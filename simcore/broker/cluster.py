@@ -242,10 +242,20 @@ class Cluster:
         injected: str | None,
         timeout_ms: int,
     ) -> None:
+        if len(batches) == 1:  # librdkafka's requests, and most of Java's at low rates
+            tp, batch = batches[0]
+            respond = partial(self._produce_response_one, broker, on_response)
+            self._produce(broker, tp, batch, acks, respond, injected, timeout_ms)
+            return
         response = ProduceResponse(self, broker, on_response, len(batches))
         for index, (tp, batch) in enumerate(batches):
             respond = partial(response.answer, index)
             self._produce(broker, tp, batch, acks, respond, injected, timeout_ms)
+
+    def _produce_response_one(
+        self, broker: int, on_response: ProduceResponseCallback, error: str | None, base: int
+    ) -> None:
+        self._produce_response(broker, on_response, [(error, base)])
 
     def _produce_response(
         self,

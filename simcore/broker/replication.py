@@ -100,8 +100,8 @@ class FetchSession:
     session, whose partition set the event log shows as ``fetch_session``). The answer
     comes back as one response, so a slow follower link delays every partition of it."""
 
-    __slots__ = ("expiry_pending", "follower", "in_flight", "leader", "members", "parked",
-                 "parked_at", "shown")  # fmt: skip
+    __slots__ = ("changed", "expiry_pending", "follower", "in_flight", "leader", "members",
+                 "parked", "parked_at", "shown")  # fmt: skip
 
     def __init__(self, follower: int, leader: int) -> None:
         self.follower = follower
@@ -112,6 +112,7 @@ class FetchSession:
         self.parked_at = 0
         self.expiry_pending = False  # a replica.fetch.wait.max.ms timer is running
         self.shown: list[str] = []  # the partitions the event log last showed
+        self.changed = False  # partitions joined or left since the last request
 
 
 class Replication:
@@ -147,6 +148,7 @@ class Replication:
             session, member = found
             member.active = False
             del session.members[part.name]
+            session.changed = True
 
     def _live(self, part: Partition, follower: int, gen: int) -> bool:
         return (
@@ -215,6 +217,7 @@ class Replication:
         replica = part.replicas[follower]
         member = Member(part, replica, part.replicas[leader])
         session.members[part.name] = member
+        session.changed = True
         self._session_of[(part.name, follower)] = (session, member)
         if not session.in_flight:
             session.in_flight = True  # reserved: the request goes out at the end of this ms
@@ -232,18 +235,17 @@ class Replication:
             session.in_flight = True
             self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._send_session, session)
             return
-        members = list(session.members.values())
-        if len(members) != len(session.shown) or any(
-            m.part.name != name for m, name in zip(members, session.shown, strict=True)
-        ):
-            session.shown = [m.part.name for m in members]
-            self.timeline.record(
-                "fetch_session", f"broker-{follower}", leader=leader, partitions=session.shown
-            )
+        if session.changed:
+            session.changed = False
+            shown = list(session.members)
+            if shown != session.shown:
+                session.shown = shown
+                self.timeline.record(
+                    "fetch_session", f"broker-{follower}", leader=leader, partitions=shown
+                )
         session.in_flight = True
-        self.engine.after(
-            self.network.latency, self._fetch_at_leader, FollowerFetch(session, members)
-        )
+        request = FollowerFetch(session, list(session.members.values()))
+        self.engine.after(self.network.latency, self._fetch_at_leader, request)
 
     def _fetch_at_leader(self, request: FollowerFetch) -> None:
         """At the leader ([J] ReplicaManager.fetchMessages): each partition's fetch offset

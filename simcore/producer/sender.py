@@ -145,8 +145,9 @@ class Sender:
         ready batch (RecordAccumulator.ready) and room on their connection each get one
         ProduceRequest holding the first batch of every partition they lead — ready or
         still lingering — not in retry backoff, up to ``max.request.size`` (the first
-        always goes; RecordAccumulator.drainBatchesForOneNode). Returns whether anything
-        was sent (the sender loops again at once)."""
+        always goes; RecordAccumulator.drainBatchesForOneNode). Returns whether a broker
+        that got a request has batches left and room for another (the sender loops again
+        at once)."""
         queues = self.queues
         idem = self.idem
         alive = self.cluster.network.alive
@@ -179,7 +180,7 @@ class Sender:
             if leader not in ready_nodes and ready(queue[0], queue):
                 ready_nodes.append(leader)
         limit = self.spec.max_request_size
-        sent = False
+        again = False
         for leader in sorted(ready_nodes):
             batches: list[PendingBatch] = []
             size = 0
@@ -198,8 +199,12 @@ class Sender:
                     del queues[part]
             if batches:
                 self._send(batches, leader)
-                sent = True
-        return sent
+                # another pass only if this broker has batches left and room for them
+                again = again or (
+                    len(self.connections[leader]) < max_in_flight
+                    and any(part in queues for part in nodes[leader])
+                )
+        return again
 
     def _drain_librdkafka(self) -> None:
         """librdkafka sends one ProduceRequest per partition, each with one batch
