@@ -4,7 +4,10 @@ Followers replicate the way real followers do ([D] design.html "Replication";
 [J] core ReplicaManager / Partition): a follower fetches at its LEO; the leader
 answers with new batches or parks the fetch until it has some, and learns the
 follower's LEO from its *next* fetch — so the HW moves one fetch round after the
-append. The HW is the smallest LEO in the ISR and, since Kafka 3.7 (KAFKA-15583),
+append. A follower has one replica fetcher per leader ([J] ReplicaFetcherThread,
+AbstractFetcherThread; num.replica.fetchers = 1): one request at a time carries every
+partition it follows from that leader, and is parked and answered as one. The HW is
+the smallest LEO in the ISR and, since Kafka 3.7 (KAFKA-15583),
 does not advance while the ISR is smaller than min.insync.replicas.
 
 A follower is out of sync when its LEO differs from the leader's and it has not
