@@ -222,6 +222,13 @@ class Cluster:
         ``timeout_ms`` is the ProduceRequest's timeout, which the broker enforces on
         acks=all (Java sends request.timeout.ms, [J] Sender.sendProduceRequest; librdkafka
         its topic-level request.timeout.ms, [R] src/rdkafka_msgset_writer.c)."""
+        if len(batches) == 1:  # librdkafka's requests, and most of Java's at low rates
+            tp, batch = batches[0]
+            respond = partial(self._produce_response_one, broker, on_response)
+            self.engine.after(
+                self.latency, self._produce, broker, tp, batch, acks, respond, injected, timeout_ms
+            )
+            return
         self.engine.after(
             self.latency,
             self._produce_request,
@@ -242,11 +249,6 @@ class Cluster:
         injected: str | None,
         timeout_ms: int,
     ) -> None:
-        if len(batches) == 1:  # librdkafka's requests, and most of Java's at low rates
-            tp, batch = batches[0]
-            respond = partial(self._produce_response_one, broker, on_response)
-            self._produce(broker, tp, batch, acks, respond, injected, timeout_ms)
-            return
         response = ProduceResponse(self, broker, on_response, len(batches))
         for index, (tp, batch) in enumerate(batches):
             respond = partial(response.answer, index)

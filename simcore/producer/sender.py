@@ -134,11 +134,11 @@ class Sender:
             return
         if not self.queues:
             return
-        if self.spec.client == "java":
+        if self.spec.client == "java" and len(self.queues) > 1:
             while self._drain_java():
                 pass
             return
-        self._drain_librdkafka()
+        self._drain_per_partition()  # with one partition queued, Java's drain is this too
 
     def _drain_java(self) -> bool:
         """One pass of the Java sender ([J] Sender.sendProducerData): the brokers with a
@@ -200,13 +200,14 @@ class Sender:
             if batches:
                 self._send(batches, leader)
                 # another pass only if this broker has batches left and room for them
-                again = again or (
-                    len(self.connections[leader]) < max_in_flight
-                    and any(part in queues for part in nodes[leader])
-                )
+                if not again and len(self.connections[leader]) < max_in_flight:
+                    for part in nodes[leader]:
+                        if part in queues:
+                            again = True
+                            break
         return again
 
-    def _drain_librdkafka(self) -> None:
+    def _drain_per_partition(self) -> None:
         """librdkafka sends one ProduceRequest per partition, each with one batch
         ([R] rdkafka_broker.c rd_kafka_toppar_producer_serve; multi-partition requests
         are still an open request, librdkafka issue #1700)."""
