@@ -84,6 +84,7 @@ class Sender:
     metadata: Metadata
     msg_base: int
     queues: dict[int, deque[PendingBatch]]
+    num_partitions: int
     producer_id: int
     idem: Idempotence | None
     sent_batches: list[tuple[int, range | array[int]]]  # (partition, ids)
@@ -104,6 +105,10 @@ class Sender:
 
     def _init_sender(self, faults: list[FaultSpec]) -> None:
         self.connections: dict[int, deque[Request]] = {}
+        # each partition's leader in the metadata last looked at (Java's drain reads it
+        # for every partition of every pass)
+        self._leaders_seen: dict[tuple[str, int], int | None] | None = None
+        self._leader_of: list[int | None] = []
         self._timers: dict[int, int] = {}  # broker -> when its request-timeout check runs
         # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
         self.records_sent = 0
@@ -151,34 +156,46 @@ class Sender:
         queues = self.queues
         idem = self.idem
         alive = self.cluster.network.alive
-        leaders = self.metadata.leaders
-        topic = self.spec.topic
+        if self._leaders_seen is not self.metadata.leaders:  # refreshed: a new dict
+            self._leaders_seen = leaders = self.metadata.leaders
+            topic = self.spec.topic
+            self._leader_of = [leaders[(topic, p)] for p in range(self.num_partitions)]
+        leader_of = self._leader_of
+        connections = self.connections
         max_in_flight = self.spec.max_in_flight
-        ready = self._ready
+        linger = self.spec.linger_ms
         now = self.engine.now
         nodes: dict[int, list[int]] = {}  # leader -> its partitions with batches, ascending
-        room: dict[int, bool] = {}  # leader -> its connection can take one more request
+        full: list[int] = []  # leaders whose connection has no room
         ready_nodes: list[int] = []
-        for part in sorted(queues) if len(queues) > 1 else list(queues):
+        for part in sorted(queues):
             queue = queues[part]
             if not queue:
                 continue
-            leader = leaders[(topic, part)]
+            leader = leader_of[part]
             if leader is None or not alive[leader]:
                 self._await_leader()  # LEADER_NOT_AVAILABLE, or the connection is refused
                 continue
             parts = nodes.get(leader)
             if parts is None:
-                conn = self.connections.get(leader)
+                if leader in full:
+                    continue
+                conn = connections.get(leader)
                 if conn is None:
-                    conn = self.connections[leader] = deque()
+                    conn = connections[leader] = deque()
+                if len(conn) >= max_in_flight:
+                    full.append(leader)
+                    continue
                 parts = nodes[leader] = []
-                room[leader] = len(conn) < max_in_flight
-            if not room[leader]:
-                continue
             parts.append(part)
-            if leader not in ready_nodes and ready(queue[0], queue):
-                ready_nodes.append(leader)
+            if leader not in ready_nodes:
+                head = queue[0]  # Producer._ready, inlined: this runs for every partition
+                if (
+                    now >= head.retry_at
+                    if head.attempts
+                    else (head.closed or len(queue) > 1 or now >= head.created_ms + linger)
+                ):
+                    ready_nodes.append(leader)
         limit = self.spec.max_request_size
         again = False
         for leader in sorted(ready_nodes):
