@@ -33,6 +33,8 @@ EDIT_VIEWS = {
     "compare_with",
     "import_config",
     "incident",
+    "room_new",  # a workshop room (room_views)
+    "room_inject",  # a button "at this step" in a room
 }
 
 

@@ -72,8 +72,9 @@ def _count(message: dict[str, Any], field: str, minimum: int, allowed: str) -> i
     return value
 
 
-def parse_message(text: str | None) -> tuple[str, int, str]:
-    """("run", from step, "") or ("ack", chunks, token), or ProtocolError naming the fault."""
+def read_json(text: str | None) -> dict[str, Any]:
+    """A client's text message as a JSON object, or ProtocolError naming the fault (the
+    run stream and the rooms share it)."""
     if text is None:
         raise ProtocolError("message", "binary frames are not accepted: send JSON text")
     if len(text) > MAX_MESSAGE_CHARS:
@@ -84,6 +85,12 @@ def parse_message(text: str | None) -> tuple[str, int, str]:
         raise ProtocolError("message", "is not valid JSON") from None
     if not isinstance(message, dict):
         raise ProtocolError("message", "must be a JSON object")
+    return message
+
+
+def parse_message(text: str | None) -> tuple[str, int, str]:
+    """("run", from step, "") or ("ack", chunks, token), or ProtocolError naming the fault."""
+    message = read_json(text)
     kind = message.get("type")
     if kind == "run":
         return "run", _count(message, "from", 0, "0, 1, 2, …"), ""
@@ -93,6 +100,31 @@ def parse_message(text: str | None) -> tuple[str, int, str]:
             raise ProtocolError("token", "must be the 16 hex digits the message started with")
         return "ack", _count(message, "chunks", 1, "1, 2, 3, …"), token
     raise ProtocolError("type", f"unknown message type {kind!r}", "run, ack")
+
+
+def admit(client: str | None) -> bool:
+    """Counts a new connection from `client`; False (not counted) past WS_PER_CLIENT.
+    The run stream and the rooms share the count."""
+    key = client or "?"
+    if _open[key] >= settings.WS_PER_CLIENT:
+        return False
+    _open[key] += 1
+    return True
+
+
+def release(client: str | None) -> None:
+    key = client or "?"
+    _open[key] -= 1
+    if _open[key] <= 0:
+        del _open[key]
+
+
+def too_many_connections() -> dict[str, Any]:
+    return error_payload(
+        "connections",
+        f"too many open connections from your address (at most"
+        f" {settings.WS_PER_CLIENT}): close other tabs of the playground",
+    )
 
 
 class _Closed(Exception):
@@ -120,30 +152,17 @@ class RunConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.acked = 0
         self.acked_event = asyncio.Event()
         self.closing = False  # once it has said why it closes, it only drops what comes
-        key = self.client or "?"
-        self.counted = _open[key] < settings.WS_PER_CLIENT
-        if self.counted:
-            _open[key] += 1
+        self.counted = admit(self.client)
         await self.accept()
         if not self.counted:
-            await self.refuse(
-                error_payload(
-                    "connections",
-                    f"too many open connections from your address (at most"
-                    f" {settings.WS_PER_CLIENT}): close other tabs of the playground",
-                ),
-                CLOSE_TOO_MANY,
-            )
+            await self.refuse(too_many_connections(), CLOSE_TOO_MANY)
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
         if self.task is not None:
             self.task.cancel()  # a queued run nobody else waits for is dropped (runner)
         if self.counted:
-            key = self.client or "?"
-            _open[key] -= 1
-            if _open[key] <= 0:
-                del _open[key]
+            release(self.client)
             self.counted = False
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

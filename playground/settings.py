@@ -286,6 +286,9 @@ WS_PER_CLIENT = env_int("PLAYGROUND_WS_PER_CLIENT", 16, minimum=1)  # per addres
 STREAM_CACHE_BYTES = env_int("PLAYGROUND_STREAM_CACHE_BYTES", 256_000_000, minimum=0)
 STREAM_WINDOW = env_int("PLAYGROUND_STREAM_WINDOW", 4, minimum=1)  # chunks not acknowledged
 STREAM_ACK_SECONDS = env_int("PLAYGROUND_STREAM_ACK_SECONDS", 30, minimum=1)
+# A workshop room ends after this long without an instructor action or an answer
+# (playground.rooms); its state is in the database until then, so a restart keeps it.
+ROOM_IDLE_MINUTES = env_int("PLAYGROUND_ROOM_IDLE_MINUTES", 240, minimum=1)
 
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -10,6 +10,7 @@ from playground import (
     import_views,
     incident,
     pages,
+    room_views,
     share_views,
 )
 
@@ -38,4 +39,9 @@ urlpatterns = [
     path("oembed", share_views.oembed, name="oembed"),
     path("api/scenarios/<str:slug>", api.api_scenario, name="api_scenario"),
     path("api/run", api.api_run, name="api_run"),
+    path("rooms/new", room_views.new_room, name="room_new"),
+    path("rooms/join", room_views.join, name="room_join"),
+    path("room/<str:code>", room_views.room_page, name="room"),
+    path("room/<str:code>/host/<str:token>", room_views.host_page, name="room_host"),
+    path("room/<str:code>/host/<str:token>/inject", room_views.inject, name="room_inject"),
 ]

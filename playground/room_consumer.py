@@ -1,0 +1,262 @@
+"""A workshop room over a websocket: the instructor's actions reach every participant.
+
+Route `ws/rooms/<code>`. The first message says who is connecting:
+
+    client → {"type": "join", "name": "Ada", "key": "<kept by the browser, or absent>"}
+    client → {"type": "host", "token": "<the instructor link's token>"}
+    server → {"type": "welcome", "role": "participant", "key": ..., "name": ...}
+             or {"type": "welcome", "role": "host"}, then the room's state
+
+Then:
+
+    server → {"type": "state", "version": v, "slug", "course", "step", "at_ms", "playing",
+              "speed", "question", "revealed", "reveal"}   to everyone, after each change
+    server → {"type": "host", "participants", "names", "answers", "questions"}  hosts only
+    participant → {"type": "answer", "poll": p, "value": 3 | "c4"}
+    server → {"type": "answered", "poll": p, "value": ...}   to that participant
+    host → {"type": "control", "action": "play" | "pause" | "seek", "step", "at_ms"[, "speed"]}
+    host → {"type": "open", "question": "<id>"}  |  {"type": "reveal"}
+    host → {"type": "goto", "position": k}      (a course's scenario, by its place)
+    server → {"type": "error", "field", "message", "allowed"}   the connection stays open
+
+The row (`rooms`) is the truth: each change is written, then the whole state is sent to
+the room's Channels group (`room.<code>`; with REDIS_URL, across processes), so a client
+keeps the highest `version` it has seen. Answer counts and joins go to the hosts' group
+(`room.<code>.host`), each host connection refreshing at most every HOST_REFRESH_SECONDS.
+
+Limits as on the run stream (`consumers`): messages of at most 1,000 characters, JSON
+objects; `RATE_WS_MESSAGES` per connection (past it: 4429); `WS_PER_CLIENT` connections
+per address, counted with the run streams. A participant's control message gets an
+error frame naming `type`; an unknown or ended room closes with 4404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from playground import admission, rooms
+from playground.consumers import (
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_MANY,
+    ProtocolError,
+    admit,
+    read_json,
+    release,
+    too_many_connections,
+)
+from playground.errors import error_payload
+from playground.models import Room
+from playground.rates import TokenBucket
+from playground.rooms import RoomError
+
+HOST_REFRESH_SECONDS = 0.2
+HOST_ACTIONS = ("control", "open", "reveal", "goto")
+logger = logging.getLogger(__name__)
+
+
+def group_of(code: str) -> str:
+    return f"room.{code}"
+
+
+def host_group_of(code: str) -> str:
+    return f"room.{code}.host"
+
+
+class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    async def connect(self) -> None:
+        self.code = rooms.normal_code(self.scope["url_route"]["kwargs"]["code"])
+        self.client = admission.client_of(self.scope)
+        self.bucket = TokenBucket(settings.RATE_WS_MESSAGES)
+        self.role: str | None = None
+        self.participant_id: int | None = None
+        self.closing = False
+        self.refresh: asyncio.Task[None] | None = None
+        self.groups_joined: list[str] = []
+        self.counted = admit(self.client)
+        await self.accept()
+        if not self.counted:
+            await self.refuse(too_many_connections(), CLOSE_TOO_MANY)
+            return
+        if await database_sync_to_async(rooms.find)(self.code) is None:
+            await self.refuse(error_payload("code", f"no room {self.code!r} (or it has ended)"))
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        if self.refresh is not None:
+            self.refresh.cancel()
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.counted:
+            release(self.client)
+            self.counted = False
+
+    async def refuse(self, payload: dict[str, Any], code: int = CLOSE_NOT_FOUND) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await self.send_json({"type": "error", **payload})
+        await self.close(code=code)
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(message))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        if self.bucket.take():
+            rate = settings.RATE_WS_MESSAGES
+            message = f"more than {rate.capacity} messages in {rate.period:g} s"
+            await self.refuse(error_payload("message", message), CLOSE_TOO_MANY)
+            return
+        try:
+            message = read_json(text_data)
+            await self.handle(message)
+        except ProtocolError as err:
+            await self.send_json({"type": "error", **err.payload})
+        except RoomError as err:
+            if err.payload["field"] == "room":  # ended under us
+                await self.refuse(err.payload)
+            else:
+                await self.send_json({"type": "error", **err.payload})
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if self.role is None:
+            if kind == "join":
+                await self.join(message)
+            elif kind == "host":
+                await self.host(message)
+            else:
+                raise RoomError("type", "say who you are first", allowed="join, host")
+        elif kind in HOST_ACTIONS:
+            if self.role != "host":
+                raise RoomError(
+                    "type", f"{kind!r}: only the instructor controls the room", allowed="answer"
+                )
+            await self.act(kind, message)
+        elif kind == "answer":
+            if self.participant_id is None:
+                raise RoomError("type", "only participants answer", allowed=", ".join(HOST_ACTIONS))
+            await self.answer(message)
+        elif kind in ("join", "host"):
+            raise RoomError("type", "you have already joined this room")
+        else:
+            allowed = "answer" if self.role == "participant" else ", ".join(HOST_ACTIONS)
+            raise RoomError("type", f"unknown message type {kind!r}"[:200], allowed=allowed)
+
+    # --- joining -------------------------------------------------------------------------
+
+    async def join(self, message: dict[str, Any]) -> None:
+        name = rooms.clean_name(message.get("name"))
+        key = message.get("key")
+        if key is not None and (not isinstance(key, str) or len(key) > 64):
+            raise RoomError("key", "must be the key this room gave your browser")
+        participant, key = await database_sync_to_async(rooms.join)(self.code, key, name)
+        self.role, self.participant_id = "participant", participant.pk
+        await self.send_json(
+            {"type": "welcome", "role": "participant", "key": key, "name": participant.name}
+        )
+        await self.enter(group_of(self.code))
+        await self.send_state()
+        await self.channel_layer.group_send(host_group_of(self.code), {"type": "room.changed"})
+
+    async def host(self, message: dict[str, Any]) -> None:
+        token = message.get("token")
+        room = await database_sync_to_async(rooms.find)(self.code)
+        if room is None:
+            raise RoomError("room", "this room has ended")
+        if not isinstance(token, str) or not rooms.is_host(room, token):
+            raise RoomError("token", "is not this room's instructor token")
+        self.role = "host"
+        await self.send_json({"type": "welcome", "role": "host"})
+        await self.enter(group_of(self.code))
+        await self.enter(host_group_of(self.code))
+        await self.send_state()
+        await self.send_host_view()
+
+    async def enter(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+
+    async def send_state(self) -> None:
+        state = await database_sync_to_async(_state_of)(self.code)
+        await self.send_json(state)
+
+    # --- the instructor ------------------------------------------------------------------
+
+    async def act(self, kind: str, message: dict[str, Any]) -> None:
+        if kind == "control":
+            c = rooms.parse_control(message)
+            room = await database_sync_to_async(rooms.control)(self.code, c)
+        elif kind == "open":
+            question = message.get("question")
+            if not isinstance(question, str):
+                raise RoomError("question", "must be the id of one of the scenario's questions")
+            room = await database_sync_to_async(rooms.open_question)(self.code, question[:64])
+        elif kind == "reveal":
+            room = await database_sync_to_async(rooms.reveal)(self.code)
+        else:
+            position = rooms.whole(message, "position", rooms.MAX_STEP)
+            room = await database_sync_to_async(rooms.goto)(self.code, position)
+        await broadcast(room)
+
+    # --- participants --------------------------------------------------------------------
+
+    async def answer(self, message: dict[str, Any]) -> None:
+        assert self.participant_id is not None
+        poll = rooms.whole(message, "poll", 2**31)
+        value = message.get("value")
+        await database_sync_to_async(rooms.answer)(self.code, self.participant_id, poll, value)
+        await self.send_json({"type": "answered", "poll": poll, "value": value})
+        await self.channel_layer.group_send(host_group_of(self.code), {"type": "room.changed"})
+
+    # --- group messages ------------------------------------------------------------------
+
+    async def room_state(self, event: dict[str, Any]) -> None:
+        if not self.closing:
+            await self.send_json(event["state"])
+
+    async def room_changed(self, event: dict[str, Any]) -> None:
+        """Someone joined or answered: the hosts' counts, at most every HOST_REFRESH_SECONDS."""
+        if self.role == "host" and (self.refresh is None or self.refresh.done()):
+            self.refresh = asyncio.create_task(self.refresh_later())
+
+    async def refresh_later(self) -> None:
+        await asyncio.sleep(HOST_REFRESH_SECONDS)  # coalesce a burst: a delay, not a sync
+        if not self.closing:
+            await self.send_host_view()
+
+    async def send_host_view(self) -> None:
+        view = await database_sync_to_async(_host_view_of)(self.code)
+        if view is not None and not self.closing:
+            await self.send_json(view)
+
+
+def _state_of(code: str) -> dict[str, Any]:
+    room = rooms.find(code)
+    if room is None:
+        raise RoomError("room", "this room has ended")
+    return rooms.state(room)
+
+
+def _host_view_of(code: str) -> dict[str, Any] | None:
+    room = rooms.find(code)
+    return None if room is None else rooms.host_view(room)
+
+
+async def broadcast(room: Room) -> None:
+    """Sends the room's new state to everyone in it, in every process, and the hosts'
+    counts (a question opened: no answers yet)."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    state = await database_sync_to_async(rooms.state)(room)
+    await layer.group_send(group_of(room.code), {"type": "room.state", "state": state})
+    await layer.group_send(host_group_of(room.code), {"type": "room.changed"})
