@@ -37,6 +37,7 @@ def course_page(request: HttpRequest, name: str) -> HttpResponse:
         chapters.append({"title": chapter.title, "items": items})
     context = {
         "course": course,
+        "course_name": name,
         "description": render_markdown(course.description),
         "chapters": chapters,
         "total": len(course.order()),

@@ -244,7 +244,7 @@ def goto(code: str, position: int) -> Room:
         if not 0 <= position < total:
             raise RoomError("position", f"must be 0 to {total - 1}, got {position}")
         _stage(room, _course_slug(room.course, position), 0)
-        room.position = position
+        room.position, room.step = position, 0
 
     return _changed(code, change)
 
