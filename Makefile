@@ -58,6 +58,7 @@ scale-servers:
 # Load benchmark (bounded, loopback only, stops by itself): prints a table (docs/load.md).
 load: dev
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/room_load.py
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -84,7 +84,7 @@ def _room_page(request: HttpRequest, room: Room, role: str, token: str = "") -> 
         "version": room.version,
         "revealed": room.revealed,
         "join_url": join_url,
-        "course": rooms.course_info(room),
+        "course": rooms.course_info(room, items=role == "host"),
         "inject_path": reverse("room_inject", args=[room.code, token]) if token else "",
         # until the reveal a participant sees neither the outcome nor the scenario's name
         "hide_name": role == "participant" and not room.revealed,
