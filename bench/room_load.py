@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 import time
@@ -291,13 +292,28 @@ def report(n: int, result: dict[str, Any], rss: int) -> str:
     return "\n".join(lines)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (the Daphne process, not its workers)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def main_async(args: argparse.Namespace) -> int:
     server = Server(Path(args.app_dir).resolve(), {})
     server.start()
     try:
         server.reset_peak()
+        assert server.process is not None
+        before = cpu_seconds(server.process.pid)
         result = await session(server, args.participants)
+        used = cpu_seconds(server.process.pid) - before
         print(report(args.participants, result, server.peak_rss))
+        receipts = len(result["latencies"]["all"])
+        print(
+            f"- Daphne CPU over the session: {used:.1f} s"
+            f" ({1000 * used / max(1, receipts):.2f} ms per state received,"
+            " joins, answers and pages included)"
+        )
         p95 = pct(result["latencies"]["all"], 0.95)
         ok = (
             p95 is not None

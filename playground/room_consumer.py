@@ -78,6 +78,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.participant_id: int | None = None
         self.closing = False
         self.refresh: asyncio.Task[None] | None = None
+        self.stale = False  # the hosts' counts have changed since they were last read
         self.groups_joined: list[str] = []
         self.counted = admit(self.client)
         await self.accept()
@@ -234,13 +235,18 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.send(text_data=event["text"])  # encoded once, by the sender
 
     async def room_changed(self, event: dict[str, Any]) -> None:
-        """Someone joined or answered: the hosts' counts, at most every HOST_REFRESH_SECONDS."""
-        if self.role == "host" and (self.refresh is None or self.refresh.done()):
+        """Someone joined or answered: the hosts' counts, at most every HOST_REFRESH_SECONDS
+        (a change that arrives while the counts are being read is read again after)."""
+        if self.role != "host":
+            return
+        self.stale = True
+        if self.refresh is None or self.refresh.done():
             self.refresh = asyncio.create_task(self.refresh_later())
 
     async def refresh_later(self) -> None:
-        await asyncio.sleep(HOST_REFRESH_SECONDS)  # coalesce a burst: a delay, not a sync
-        if not self.closing:
+        while self.stale and not self.closing:
+            self.stale = False
+            await asyncio.sleep(HOST_REFRESH_SECONDS)  # coalesce a burst: a delay, not a sync
             await self.send_host_view()
 
     async def send_host_view(self) -> None:

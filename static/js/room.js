@@ -342,6 +342,14 @@
   for (const type of ["click", "input", "keydown"]) document.addEventListener(type, onUser, true);
 
   if (!host) {
+    // A participant's own button "at this step" opens their copy in a new tab: this one
+    // stays in the room (sent natively: request-errors.js lets a data-native form through).
+    document.addEventListener("submit", (event) => {
+      const form = event.target;
+      if (!form.matches("form.crash, form.inject")) return;
+      form.target = "_blank";
+      form.dataset.native = "1";
+    }, true);
     bar.querySelector('[data-room="follow"]').addEventListener("click", () => {
       following = true;
       applied = -1;
