@@ -19,10 +19,12 @@ Then:
     host → {"type": "goto", "position": k}      (a course's scenario, by its place)
     server → {"type": "error", "field", "message", "allowed"}   the connection stays open
 
-The row (`rooms`) is the truth: each change is written, then the whole state is sent to
-the room's Channels group (`room.<code>`; with REDIS_URL, across processes), so a client
-keeps the highest `version` it has seen. Answer counts and joins go to the hosts' group
-(`room.<code>.host`), each host connection refreshing at most every HOST_REFRESH_SECONDS.
+The row (`rooms`) is the truth: each change is written, then the whole state is sent,
+encoded once, to the room's Channels group (`room.<code>`; with REDIS_URL, across
+processes), whose members are one reader per process (`Fanout`) passing it to that
+process's connections in the room; a client keeps the highest `version` it has seen.
+Answer counts and joins go to the hosts' group (`room.<code>.host`), each host connection
+refreshing at most every HOST_REFRESH_SECONDS.
 
 Limits as on the run stream (`consumers`): messages of at most 1,000 characters, JSON
 objects; `RATE_WS_MESSAGES` per connection (past it: 4429); `WS_PER_CLIENT` connections
@@ -92,6 +94,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.closing = True
         if self.refresh is not None:
             self.refresh.cancel()
+        await fanout.leave(self.code, self)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.counted:
@@ -164,7 +167,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.send_json(
             {"type": "welcome", "role": "participant", "key": key, "name": participant.name}
         )
-        await self.enter(group_of(self.code))
+        await fanout.enter(self.code, self)
         await self.send_state()
         await self.channel_layer.group_send(host_group_of(self.code), {"type": "room.changed"})
 
@@ -177,7 +180,7 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             raise RoomError("token", "is not this room's instructor token")
         self.role = "host"
         await self.send_json({"type": "welcome", "role": "host"})
-        await self.enter(group_of(self.code))
+        await fanout.enter(self.code, self)
         await self.enter(host_group_of(self.code))
         await self.send_state()
         await self.send_host_view()
@@ -220,19 +223,10 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     # --- group messages ------------------------------------------------------------------
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """A room's new state goes straight out. Channels would first close stale database
-        connections through the one thread every sync call shares (`aclose_old_connections`
-        on each message): for 200 participants, 200 hops in a row before the last hears of
-        it. This handler touches no database; the others keep Channels' way."""
-        if message["type"] == "room.state":
-            await self.room_state(message)
-        else:
-            await super().dispatch(message)
-
-    async def room_state(self, event: dict[str, Any]) -> None:
+    async def deliver(self, text: str) -> None:
+        """A room state, from this process's fan-out (`Fanout`)."""
         if not self.closing:
-            await self.send(text_data=event["text"])  # encoded once, by the sender
+            await self.send(text_data=text)
 
     async def room_changed(self, event: dict[str, Any]) -> None:
         """Someone joined or answered: the hosts' counts, at most every HOST_REFRESH_SECONDS
@@ -253,6 +247,69 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         view = await database_sync_to_async(_host_view_of)(self.code)
         if view is not None and not self.closing:
             await self.send_json(view)
+
+
+class Fanout:
+    """One member of a room's group per process, which passes each state to the room's
+    connections in this process.
+
+    With a member per connection, Channels delivers every state once per participant
+    through the layer and the consumer's dispatch (a task, a queue, and for the in-memory
+    layer a sweep of every channel on each send: quadratic in the room's size). Here the
+    layer carries one message per process and room; the rest is a loop over sockets.
+    """
+
+    def __init__(self) -> None:
+        self.members: dict[str, set[RoomConsumer]] = {}
+        # per room: the loop it runs on, the reader, and its channel once in the group
+        self.readers: dict[
+            str, tuple[asyncio.AbstractEventLoop, asyncio.Task[None], asyncio.Future[str]]
+        ] = {}
+
+    async def enter(self, code: str, consumer: RoomConsumer) -> None:
+        """Returns once this process's reader is in the room's group."""
+        self.members.setdefault(code, set()).add(consumer)
+        loop = asyncio.get_running_loop()
+        reader = self.readers.get(code)
+        if reader is None or reader[0] is not loop or reader[1].done():
+            joined: asyncio.Future[str] = loop.create_future()
+            task = asyncio.create_task(self.read(code, consumer.channel_layer, joined))
+            reader = self.readers[code] = (loop, task, joined)  # no await since the check
+        await asyncio.shield(reader[2])
+
+    async def leave(self, code: str, consumer: RoomConsumer) -> None:
+        members = self.members.get(code)
+        if members is None or consumer not in members:
+            return
+        members.discard(consumer)
+        if members:
+            return
+        del self.members[code]
+        reader = self.readers.pop(code, None)
+        if reader is not None:
+            reader[1].cancel()
+            if reader[2].done() and not reader[2].cancelled():
+                await consumer.channel_layer.group_discard(group_of(code), reader[2].result())
+
+    async def read(self, code: str, layer: Any, joined: asyncio.Future[str]) -> None:
+        try:
+            channel = await layer.new_channel(prefix="room-fanout.")
+            await layer.group_add(group_of(code), channel)
+        except BaseException as err:
+            if not joined.done():
+                joined.set_exception(err)
+            raise
+        joined.set_result(channel)
+        while True:
+            event = await layer.receive(channel)
+            for consumer in list(self.members.get(code, ())):
+                try:
+                    await consumer.deliver(event["text"])
+                except Exception:  # one broken socket must not stop the room's news
+                    logger.exception("room %s: a state was not delivered", code)
+
+
+fanout = Fanout()
 
 
 def _state_of(code: str) -> dict[str, Any]:
