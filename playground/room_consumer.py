@@ -293,7 +293,10 @@ class Fanout:
 
     async def read(self, code: str, layer: Any, joined: asyncio.Future[str]) -> None:
         try:
-            channel = await layer.new_channel(prefix="room-fanout.")
+            # the default prefix: channels_redis receives every "specific" channel of a
+            # process through one BZPOPMIN on one key; another prefix is another key that
+            # waits behind it for ever
+            channel = await layer.new_channel()
             await layer.group_add(group_of(code), channel)
         except BaseException as err:
             if not joined.done():

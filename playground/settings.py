@@ -239,7 +239,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # socket_timeout None: redis-py 8 reads with a 5 s timeout by default, which
+            # ends channels_redis's blocking BZPOPMIN (5 s) in a TimeoutError that closes
+            # every idle consumer (django/channels_redis#422, redis/redis-py#4091)
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
         }
     }
 else:

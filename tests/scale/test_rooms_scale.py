@@ -4,6 +4,7 @@ PostgreSQL (the room's row): the instructor on A, participants on A and B."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
@@ -11,6 +12,7 @@ from websockets.sync.client import ClientConnection, connect
 from tests.scale.conftest import Servers
 from tests.scale.test_scale_out import SLUG, TIMEOUT, open_page
 
+IDLE_SECONDS = 7  # longer than channels_redis's 5 s BZPOPMIN and redis-py 8's read timeout
 QUESTION = "never-processed"  # SLUG is librdkafka-auto-commit: orders never processed?
 
 
@@ -66,3 +68,19 @@ def test_a_room_spans_two_processes(servers: Servers) -> None:
         next_of(late, "welcome")
         state = next_of(late, "state")
         assert (state["step"], state["revealed"]) == (12, True)
+
+
+def test_an_idle_participant_stays_in_the_room(servers: Servers) -> None:
+    """Longer than redis-py 8's default 5 s read timeout without a message: the channel
+    layer's blocking read must not end the connection (settings: socket_timeout None)."""
+    a, b = servers.urls
+    made = open_page(a).post(a, "/rooms/new", {"slug": SLUG}, "127.0.7.2")
+    _, _, code, _, token = made.headers["location"].split("/")
+    with ws(a, code) as host, ws(b, code) as idle:
+        host.send(json.dumps({"type": "host", "token": token}))
+        next_of(host, "state")
+        idle.send(json.dumps({"type": "join"}))
+        next_of(idle, "state")
+        time.sleep(IDLE_SECONDS)  # the condition under test: nothing happens for a while
+        host.send(json.dumps({"type": "control", "action": "seek", "step": 3, "at_ms": 30}))
+        assert next_of(idle, "state")["step"] == 3
