@@ -29,7 +29,7 @@ from playground.numbers import parse_int
 from playground.room_consumer import broadcast
 from playground.rooms import RoomError
 from simcore import ScenarioError
-from simcore.scenario import MAX_DURATION_MS
+from simcore.scenario.parse import MAX_DURATION_MS
 
 
 def _redirect(url: str) -> HttpResponse:

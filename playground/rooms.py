@@ -34,8 +34,8 @@ from playground import runner, scenarios
 from playground.errors import error_payload
 from playground.models import Room, RoomAnswer, RoomParticipant
 from simcore import Scenario, builtin_scenario
-from simcore.courses import courses
-from simcore.scenario import MAX_DURATION_MS
+from simcore.scenario.courses import courses
+from simcore.scenario.parse import MAX_DURATION_MS
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
 CODE_LENGTH = 6
