@@ -127,8 +127,9 @@
   function render() {
     const pos = $(".room-position");
     if (pos && room.course) pos.textContent = String(room.course.position + 1);
+    // a participant's veil: down at the reveal, up again when the next question opens
+    if (!host) document.body.classList.toggle("no-spoilers", !room.revealed);
     if (room.revealed) {
-      document.body.classList.remove("no-spoilers");
       if (room.title) {
         const h1 = document.querySelector(".title-row h1");
         if (h1) h1.textContent = room.title;
@@ -373,15 +374,18 @@
     if (!host || !synced || !known || !frames.length) return;
     const playing = playerPlaying();
     const step = playerStep();
+    clearTimeout(seekTimer);  // a seek still waiting is overtaken by this
     if (playing) {
       if (!known.playing) control("play", step);
       return;
     }
-    clearTimeout(seekTimer);
     if (known.playing) { control("pause", step); return; }
     if (step === known.step) return;
     const wait = SEEK_EVERY_MS - (performance.now() - lastSeekAt);
-    const seek = () => { lastSeekAt = performance.now(); if (playerStep() !== known.step) control("seek", playerStep()); };
+    const seek = () => {
+      lastSeekAt = performance.now();
+      if (!playerPlaying() && playerStep() !== known.step) control("seek", playerStep());
+    };
     if (wait <= 0) seek();
     else seekTimer = setTimeout(seek, wait);
   }
@@ -438,6 +442,7 @@
       wantsToJoin = true;
       hello();
     });
+    join.querySelector("button").disabled = false;  // handled from now on
     const form = $(".room-answer-form");
     form.addEventListener("submit", (event) => {
       event.preventDefault();

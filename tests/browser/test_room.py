@@ -4,6 +4,7 @@ context of their own (separate storage, as separate laptops), on a real Daphne."
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,8 @@ from simcore import builtin_scenario
 from tests.browser.helpers import EVERY_FRAME
 
 LOST = "acks=1: the leader acknowledges"  # position 12 of the course; its name tells the outcome
-ROOM_STEP = "() => document.getElementById('player').dataset.step"
+JOIN_MS = 20_000  # a page, its run's stream and the room's socket, on a loaded machine
+STEP = "document.getElementById('player').dataset.step"  # a JavaScript expression
 
 
 @pytest.fixture
@@ -27,7 +29,7 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
 
 
 def step_of(page: Page) -> int:
-    return int(page.evaluate(ROOM_STEP))
+    return int(page.evaluate(f"() => {STEP}"))
 
 
 def histogram(page: Page) -> list[tuple[str, str]]:
@@ -72,7 +74,9 @@ def test_a_class_follows_the_instructor_predicts_and_sees_the_same_reveal(
         page.get_by_role("button", name="Join the room").click()
         page.get_by_label("Your name").fill(name)
         page.get_by_role("button", name="Join", exact=True).click()
-        expect(page.locator(".room-follow-text")).to_have_text("Following the instructor.")
+        expect(page.locator(".room-follow-text")).to_have_text(
+            "Following the instructor.", timeout=JOIN_MS
+        )
     expect(teacher.locator(".room-joined")).to_have_text("2")
     expect(teacher.locator(".room-names")).to_have_text("(<b>Bob</b>, Ada)")  # inert text
 
@@ -90,16 +94,16 @@ def test_a_class_follows_the_instructor_predicts_and_sees_the_same_reveal(
     # the instructor steps; the participants are at the same step
     for _ in range(5):
         teacher.get_by_role("button", name="Step", exact=True).click()
-    teacher.wait_for_function(f"() => {ROOM_STEP}() === '5'")
+    teacher.wait_for_function(f"() => {STEP} === '5'")
     for page in (ada, bob):
-        page.wait_for_function(f"() => {ROOM_STEP}() === '5'")
+        page.wait_for_function(f"() => {STEP} === '5'")
 
     # Ada explores on her own, then comes back with one click
     ada.get_by_role("button", name="Step", exact=True).click()
     assert step_of(ada) == 6
     back = ada.get_by_role("button", name="Back to the room (step 6)")
     back.click()
-    ada.wait_for_function(f"() => {ROOM_STEP}() === '5'")
+    ada.wait_for_function(f"() => {STEP} === '5'")
     expect(ada.locator(".room-follow-text")).to_have_text("Following the instructor.")
 
     # predict: the instructor asks, both answer, the count arrives, the reveal
@@ -146,11 +150,10 @@ def test_a_crash_in_the_room_takes_every_participant_to_the_new_run(
     ada.get_by_role("button", name="Join", exact=True).click()  # no name: fine
     expect(ada.locator(".room-status")).to_have_text("Joined.")
     teacher.wait_for_function(EVERY_FRAME)
-    teacher.locator(".scrub").focus()
-    for _ in range(40):
+    for _ in range(20):  # of its 30 steps
         teacher.keyboard.press("ArrowRight")
-    teacher.wait_for_function(f"() => {ROOM_STEP}() === '40'")
-    ada.wait_for_function(f"() => {ROOM_STEP}() === '40'")
+    teacher.wait_for_function(f"() => {STEP} === '20'")
+    ada.wait_for_function(f"() => {STEP} === '20'")
     at_ms = int(teacher.locator("form.crash .at-ms").first.input_value())
     teacher.keyboard.press("c")  # crash the first consumer here
     teacher.wait_for_function(f"() => document.getElementById('room').dataset.slug !== '{slug}'")
@@ -163,3 +166,35 @@ def test_a_crash_in_the_room_takes_every_participant_to_the_new_run(
         )
         expect(page.locator(".event-log, #events")).to_contain_text("injected")
     assert step_of(teacher) == step_of(ada)
+
+
+def test_the_presenter_view_and_its_keys(contexts: list[BrowserContext], live_url: str) -> None:
+    teacher, ada = contexts[0].new_page(), contexts[1].new_page()
+    teacher.goto(f"{live_url}/course/kafka-semantics")
+    teacher.get_by_role("button", name="teach this course in a workshop room").click()
+    expect(teacher.locator("#room .room-status")).to_have_text("You control this room.")
+    code = teacher.locator(".room-code").inner_text()
+    teacher.get_by_role("link", name="presenter view").click()
+    expect(teacher.locator("body")).to_have_class(re.compile(r"\broom-presenter\b"))
+    expect(teacher.locator(".room-status")).to_have_text("You control this room.", timeout=20000)
+    # one screen: the stage, the caption and the room's code; not the instructor's tools
+    for hidden in ("header.site", ".room-host", ".about-row", "#outcome", "#config"):
+        expect(teacher.locator(hidden).first).to_be_hidden()
+    expect(teacher.locator(".room-code")).to_be_visible()
+    expect(teacher.locator(".stage")).to_be_visible()
+    ada.goto(f"{live_url}/room/{code}")
+    ada.get_by_role("button", name="Join", exact=True).click()
+    teacher.wait_for_function(EVERY_FRAME)
+    ada.wait_for_function(EVERY_FRAME)
+    teacher.keyboard.press("ArrowRight")
+    teacher.keyboard.press("ArrowRight")
+    ada.wait_for_function(f"() => {STEP} === '2'")
+    teacher.keyboard.press(" ")
+    ada.wait_for_function("() => document.getElementById('player').dataset.playing === 'true'")
+    teacher.keyboard.press(" ")
+    ada.wait_for_function("() => document.getElementById('player').dataset.playing === 'false'")
+    ada.wait_for_function(f"() => {STEP} === String({step_of(teacher)})")
+    teacher.keyboard.press("n")  # the next scenario of the course, for everyone
+    for page in (teacher, ada):
+        expect(page.locator(".room-position")).to_have_text("2")
+    expect(teacher.locator("body")).to_have_class(re.compile(r"\broom-presenter\b"))
