@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playground import scenarios
 from simcore import builtin_scenario
 from tests.browser.helpers import EVERY_FRAME
+from tests.browser.test_accessibility import _serious as serious
 
 LOST = "acks=1: the leader acknowledges"  # position 12 of the course; its name tells the outcome
 JOIN_MS = 20_000  # a page, its run's stream and the room's socket, on a loaded machine
@@ -198,3 +199,23 @@ def test_the_presenter_view_and_its_keys(contexts: list[BrowserContext], live_ur
     for page in (teacher, ada):
         expect(page.locator(".room-position")).to_have_text("2")
     expect(teacher.locator("body")).to_have_class(re.compile(r"\broom-presenter\b"))
+
+
+def test_axe_finds_nothing_serious_on_the_room_pages(
+    contexts: list[BrowserContext], live_url: str
+) -> None:
+    teacher, ada = contexts[0].new_page(), contexts[1].new_page()
+    teacher.goto(f"{live_url}/r/{scenarios.save(builtin_scenario('librdkafka-auto-commit'))}")
+    teacher.get_by_role("button", name="teach this in a workshop room").click()
+    expect(teacher.locator("#room .room-status")).to_have_text("You control this room.")
+    ada.goto(f"{live_url}/room/{teacher.locator('.room-code').inner_text()}")
+    ada.get_by_role("button", name="Join", exact=True).click()
+    teacher.get_by_role("button", name="Ask: c1 crashes while it processes order 0").click()
+    ada.locator(".room-inputs input").fill("1")
+    ada.get_by_role("button", name="Answer").click()
+    expect(ada.locator(".room-answered")).to_be_visible()
+    found = {"instructor": serious(teacher, live_url), "participant": serious(ada, live_url)}
+    teacher.get_by_role("button", name="Reveal the answer (r)").click()
+    expect(ada.locator(".room-histogram li.right")).to_have_attribute("data-value", "1")
+    found["participant after the reveal"] = serious(ada, live_url)
+    assert found == {name: [] for name in found}, json.dumps(found, indent=1)
