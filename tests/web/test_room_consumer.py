@@ -7,6 +7,7 @@ ORM runs in a thread outside any test transaction (stack-notes).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +16,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from playground import rooms, scenarios
 from playground.asgi import application
@@ -254,3 +258,66 @@ async def test_a_course_room_goes_to_another_scenario_and_everyone_follows() -> 
     assert (await next_of(host, "error"))["field"] == "position"
     await ada.disconnect()
     await host.disconnect()
+
+
+fuzz_values = st.one_of(
+    st.text(max_size=12),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(min_value=-1, max_value=3), max_size=2),
+)
+room_messages = st.one_of(
+    st.text(max_size=30),
+    st.builds(
+        json.dumps,
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["control", "open", "reveal", "goto", "answer", "join", "x"])},
+            optional={
+                "action": st.sampled_from(["play", "pause", "seek", "", "PLAY"]),
+                "step": fuzz_values,
+                "at_ms": fuzz_values,
+                "speed": st.one_of(st.sampled_from(["1", "5", "100", "3"]), fuzz_values),
+                "question": st.one_of(st.just(QUESTION), fuzz_values),
+                "position": fuzz_values,
+                "poll": fuzz_values,
+                "value": fuzz_values,
+                "name": fuzz_values,
+            },
+        ),
+    ),
+    st.builds(json.dumps, fuzz_values),
+)
+
+
+def test_the_room_takes_any_message_from_its_instructor() -> None:
+    """Whatever the instructor's connection sends, each message is answered with a new
+    state or an error frame naming a field; the connection stays open."""
+    slug = scenarios.save(builtin_scenario("acks-1-leader-dies"))
+    made, token = rooms.create_for_scenario(slug)
+
+    async def talk(messages: list[str]) -> None:
+        socket = communicator(made.code, "10.0.0.9")
+        assert (await socket.connect(timeout=TIMEOUT))[0]
+        await socket.send_json_to({"type": "host", "token": token})
+        await next_of(socket, "state")
+        try:
+            for message in messages:
+                await socket.send_input({"type": "websocket.receive", "text": message})
+                while (answer := await receive(socket))["type"] == "host":
+                    pass
+                assert answer["type"] in ("state", "error"), answer
+                if answer["type"] == "error":
+                    assert answer["field"] and answer["message"], answer
+        finally:
+            await socket.disconnect()
+
+    @hypothesis_settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    @given(st.lists(room_messages, min_size=1, max_size=5))
+    def fuzz(messages: list[str]) -> None:
+        asyncio.run(talk(messages))
+
+    fuzz()
