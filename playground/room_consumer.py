@@ -228,9 +228,18 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if not self.closing:
             await self.send(text_data=text)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """ "room.changed" only marks the counts stale: no database, so not through
+        Channels' per-message `close_old_connections` hop (the one thread all sync calls
+        share) — 200 answers queue 200 of these, and a queue that drains slowly fills
+        (the in-memory layer holds 100 a channel and drops the rest)."""
+        if message["type"] == "room.changed":
+            await self.room_changed(message)
+        else:
+            await super().dispatch(message)
+
     async def room_changed(self, event: dict[str, Any]) -> None:
-        """Someone joined or answered: the hosts' counts, at most every HOST_REFRESH_SECONDS
-        (a change that arrives while the counts are being read is read again after)."""
+        """Someone joined or answered: the hosts' counts, at most every HOST_REFRESH_SECONDS."""
         if self.role != "host":
             return
         self.stale = True
@@ -238,15 +247,22 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             self.refresh = asyncio.create_task(self.refresh_later())
 
     async def refresh_later(self) -> None:
-        while self.stale and not self.closing:
+        """Reads the counts until two reads agree with no news between them: a change
+        whose news was dropped (a full channel) is still read."""
+        previous = None
+        while not self.closing:
             self.stale = False
             await asyncio.sleep(HOST_REFRESH_SECONDS)  # coalesce a burst: a delay, not a sync
-            await self.send_host_view()
+            view = await self.send_host_view()
+            if view == previous and not self.stale:
+                return
+            previous = view
 
-    async def send_host_view(self) -> None:
+    async def send_host_view(self) -> dict[str, Any] | None:
         view = await database_sync_to_async(_host_view_of)(self.code)
         if view is not None and not self.closing:
             await self.send_json(view)
+        return view
 
 
 class Fanout:

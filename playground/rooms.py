@@ -340,10 +340,13 @@ def join(code: str, key: str | None, name: str) -> tuple[RoomParticipant, str]:
     return RoomParticipant.objects.create(room_id=code, key=_digest(key), name=name), key
 
 
-def answer(code: str, participant_id: int, poll: int, raw: Any) -> int:
-    """Records the participant's answer to the open question (opening `poll`); returns
-    how many have answered it. On the locked row, so that a reveal sees every answer it
-    counts and none arrives after it."""
+ACTIVE_EVERY = timedelta(minutes=1)  # an answer keeps the room alive; one write a minute does
+
+
+def answer(code: str, participant_id: int, poll: int, raw: Any) -> None:
+    """Records the participant's answer to the open question (opening `poll`). On the
+    locked row, so that a reveal sees every answer it counts and none arrives after it;
+    one write (the answer) per answer, the room's idle clock at most once a minute."""
     try:
         with transaction.atomic():
             room = Room.objects.select_for_update().filter(code=code).first()
@@ -361,9 +364,10 @@ def answer(code: str, participant_id: int, poll: int, raw: Any) -> int:
             RoomAnswer.objects.create(
                 room=room, poll=room.poll, participant_id=participant_id, value=value
             )
-            room.active = timezone.now()
-            room.save(update_fields=["active"])
-            return answer_count(code, room.poll)
+            now = timezone.now()
+            if now - room.active > ACTIVE_EVERY:
+                room.active = now
+                room.save(update_fields=["active"])
     except IntegrityError:  # the unique constraint: one answer per participant and poll
         raise RoomError("answer", "you have already answered this question") from None
 
