@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from playground import injections, rooms, scenarios, views
+from playground import injections, lookup, panels, rooms, scenarios
 from playground.errors import error_page, error_payload, scenario_error_payload
 from playground.models import Room
 from playground.numbers import parse_int
@@ -75,7 +75,7 @@ def _ended(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _room_page(request: HttpRequest, room: Room, role: str, token: str = "") -> HttpResponse:
-    scenario = views._scenario_or_404(room.slug)
+    scenario = lookup.scenario_or_404(room.slug)
     join_url = request.build_absolute_uri(reverse("room", args=[room.code]))
     info: dict[str, Any] = {
         "code": room.code,
@@ -91,7 +91,7 @@ def _room_page(request: HttpRequest, room: Room, role: str, token: str = "") -> 
         "presenter": role == "host" and request.GET.get("presenter") == "1",
     }
     start_ms = room.at_ms
-    context = views._page_context(room.slug, scenario, start_ms=start_ms, room=info)
+    context = panels.page_context(room.slug, scenario, start_ms=start_ms, room=info)
     response = render(request, "playground/scenario.html", context)
     response["Cache-Control"] = "no-store"  # the room moves on; the host page holds a secret
     response["Referrer-Policy"] = "no-referrer"  # the instructor's link must not leak
@@ -129,7 +129,7 @@ def inject(request: HttpRequest, code: str, token: str) -> HttpResponse:
     if room is None:
         payload = error_payload("token", "no room with this code and instructor link (or it ended)")
         return error_page(request, payload, status=404)
-    scenario = views._scenario_or_404(room.slug)
+    scenario = lookup.scenario_or_404(room.slug)
     form = request.POST.copy()
     form.setdefault("action", "crash")  # the "crash the consumer here" form has none
     try:
