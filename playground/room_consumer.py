@@ -37,7 +37,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -71,10 +72,11 @@ def host_group_of(code: str) -> str:
     return f"room.{code}.host"
 
 
-class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.code = rooms.normal_code(self.scope["url_route"]["kwargs"]["code"])
-        self.client = admission.client_of(self.scope)
+        # the stubs type a scope as a TypedDict; client_of reads it as a mapping
+        self.client = admission.client_of(cast("MutableMapping[str, Any]", self.scope))
         self.bucket = TokenBucket(settings.RATE_WS_MESSAGES)
         self.role: str | None = None
         self.participant_id: int | None = None
@@ -116,12 +118,11 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         if self.bucket.take():
             rate = settings.RATE_WS_MESSAGES
-            message = f"more than {rate.capacity} messages in {rate.period:g} s"
-            await self.refuse(error_payload("message", message), CLOSE_TOO_MANY)
+            said = f"more than {rate.capacity} messages in {rate.period:g} s"
+            await self.refuse(error_payload("message", said), CLOSE_TOO_MANY)
             return
         try:
-            message = read_json(text_data)
-            await self.handle(message)
+            await self.handle(read_json(text_data))
         except ProtocolError as err:
             await self.send_json({"type": "error", **err.payload})
         except RoomError as err:
@@ -349,6 +350,7 @@ async def broadcast(room: Room) -> None:
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
+    assert layer is not None  # settings.CHANNEL_LAYERS always has a default
     state = await database_sync_to_async(rooms.state)(room)
     text = json.dumps(state)
     await layer.group_send(group_of(room.code), {"type": "room.state", "text": text})

@@ -33,7 +33,7 @@ from simcore.scenario.parse import MAX_DURATION_MS
 
 
 def _redirect(url: str) -> HttpResponse:
-    return HttpResponseRedirect(url, status=303)  # type: ignore[call-arg]
+    return HttpResponseRedirect(url, status=303)
 
 
 def host_path(room: Room, token: str) -> str:
