@@ -94,7 +94,9 @@ def _room_page(request: HttpRequest, room: Room, role: str, token: str = "") -> 
     context = panels.page_context(room.slug, scenario, start_ms=start_ms, room=info)
     response = render(request, "playground/scenario.html", context)
     response["Cache-Control"] = "no-store"  # the room moves on; the host page holds a secret
-    response["Referrer-Policy"] = "no-referrer"  # the instructor's link must not leak
+    # the instructor's link must not leak to other sites; "no-referrer" would also send
+    # "Origin: null" with its own forms, which CSRF refuses
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

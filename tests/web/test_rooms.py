@@ -36,7 +36,7 @@ def test_a_room_from_a_scenario_gives_a_code_a_join_link_and_a_secret_host_link(
     host = client.get(f"/room/{code}/host/{token}")
     page = text(host)
     assert host.status_code == 200
-    assert host["Cache-Control"] == "no-store" and host["Referrer-Policy"] == "no-referrer"
+    assert host["Cache-Control"] == "no-store" and host["Referrer-Policy"] == "same-origin"
     assert f"/room/{code}" in page and 'data-role="host"' in page
     assert "acks=1: the leader acknowledges" in page  # the instructor sees the name
     # a participant's page hides the name and the outcome until the reveal, and no token
