@@ -71,7 +71,7 @@ mutate: dev
 lint: dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy simcore
+	$(BIN)/mypy simcore playground
 	$(BIN)/pytest -q -p no:cacheprovider tests/simcore/test_layering.py
 
 clean:

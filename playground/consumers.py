@@ -32,7 +32,8 @@ import json
 import logging
 import os
 from collections import Counter, OrderedDict
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, cast
 
 from autobahn.exception import Disconnected  # Daphne's; any other server never raises it
 from channels.consumer import get_handler_name
@@ -131,7 +132,7 @@ class _Closed(Exception):
     """The stream ended the connection (it has sent its close already)."""
 
 
-class RunConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+class RunConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As Channels' `AsyncConsumer.dispatch`, without closing stale database
         connections before every message (a hop to a thread and back: with 200 viewers
@@ -145,7 +146,7 @@ class RunConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def connect(self) -> None:
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.client = admission.client_of(self.scope)
+        self.client = admission.client_of(cast("MutableMapping[str, Any]", self.scope))
         self.bucket = TokenBucket(settings.RATE_WS_MESSAGES)
         self.task: asyncio.Task[None] | None = None
         self.tokens: list[bytes] = []  # of the binary messages sent in the current stream
