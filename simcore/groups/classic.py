@@ -169,16 +169,7 @@ class Group(RebalanceHistory):
             return  # it left or was removed meanwhile
         if member.join_respond is not None and self.state == "PreparingRebalance":
             return  # a pending join keeps the member alive until the join completes
-        del self.members[member.id]
-        if member.instance_id is not None:
-            self.static.pop(member.instance_id, None)
-        self.timeline.record(
-            "member_expired",
-            "coordinator",
-            group=self.name,
-            member=member.client_id,
-            session_timeout_ms=member.info["session_timeout_ms"],
-        )
+        self._expel(member, session_timeout_ms=member.info["session_timeout_ms"])
         self._member_gone(member, f"{member.client_id}'s session timed out")
 
     # -- the rebalance ---------------------------------------------------------------------------
@@ -222,17 +213,17 @@ class Group(RebalanceHistory):
         if self.state != "PreparingRebalance":
             return
         for member in [m for m in self.members.values() if m.join_respond is None]:
-            del self.members[member.id]
-            if member.instance_id is not None:
-                self.static.pop(member.instance_id, None)
-            self.timeline.record(
-                "member_expired",
-                "coordinator",
-                group=self.name,
-                member=member.client_id,
-                reason="did not rejoin in time",
-            )
+            self._expel(member, reason="did not rejoin in time")
         self._complete_join()
+
+    def _expel(self, member: Member, **why: object) -> None:
+        """The coordinator removes a member it gave up on (its session, or the join)."""
+        del self.members[member.id]
+        if member.instance_id is not None:
+            self.static.pop(member.instance_id, None)
+        self.timeline.record(
+            "member_expired", "coordinator", group=self.name, member=member.client_id, **why
+        )
 
     def _maybe_complete_join(self) -> None:
         if self.state != "PreparingRebalance" or self._initial_deadline:
