@@ -13,12 +13,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from playground import caching, outcome, pagecache, runner, scenarios, variants
+from playground import caching, outcome, runner, scenarios, variants
 from playground.errors import error_page, scenario_error_payload
 from playground.lookup import is_htmx, scenario_or_404
 from playground.markup import first_paragraph, render_inline
 from playground.numbers import parse_int
-from playground.panels import kept_seconds, page_context, run_context
+from playground.panels import cached_page, kept_seconds, page_context, run_context
 from simcore import ScenarioError
 from simcore.scenario.parse import MAX_DURATION_MS
 
@@ -85,14 +85,8 @@ def scenario_page(request: HttpRequest, slug: str) -> HttpResponse:
         return context, kept_seconds(scenario)
 
     key = (slug, runner.key_of(scenario), str(start_ms), "|".join(parent or ()), oembed_href)
-    tag = caching.etag("page", pagecache.template_version(), *key, weak=True)
-    return caching.immutable(
-        request,
-        tag,
-        lambda: pagecache.render_page(request, "playground/scenario.html", key, build),
-        cache_control=caching.PAGE,
-        complete=lambda: runner.finished(scenario),
-    )
+    page = "playground/scenario.html"
+    return cached_page(request, scenario, page, key, build, cache_control=caching.PAGE, weak=True)
 
 
 def _oembed_href(request: HttpRequest, slug: str) -> str:

@@ -5,11 +5,13 @@ step in the browser), and the whole page's context.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from playground import incident, outcome, runner, scenarios, variants
+from playground import caching, incident, outcome, pagecache, runner, scenarios, variants
 from playground.markup import render_markdown
 from simcore import Scenario
 
@@ -154,3 +156,26 @@ def kept_seconds(scenario: Scenario) -> float | None:
     """How long a page of this run may be kept: as long as the run (None: not kept)."""
     found = runner.outcome(scenario)
     return float(found.ttl) if found.keep else None
+
+
+def cached_page(
+    request: HttpRequest,
+    scenario: Scenario,
+    template: str,
+    key: tuple[str, ...],
+    build: Callable[[], tuple[dict[str, Any], float | None]],
+    *,
+    cache_control: str,
+    weak: bool = False,
+) -> HttpResponse:
+    """A run's page (the scenario's, or its embed): rendered once per key and template
+    version (`pagecache`), sent with an ETag and `cache_control` once the run has finished
+    (`caching.immutable`), or 304."""
+    tag = caching.etag(template, pagecache.template_version(), *key, weak=weak)
+    return caching.immutable(
+        request,
+        tag,
+        lambda: pagecache.render_page(request, template, key, build),
+        cache_control=cache_control,
+        complete=lambda: runner.finished(scenario),
+    )

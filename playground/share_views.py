@@ -16,11 +16,11 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
-from playground import caching, embeds, pagecache, runner
+from playground import caching, embeds, runner
 from playground.errors import error_page, scenario_error_payload, scenario_error_response
 from playground.lookup import scenario_or_404
 from playground.numbers import parse_int
-from playground.panels import kept_seconds, panels_context, run_context
+from playground.panels import cached_page, kept_seconds, panels_context, run_context
 from simcore import ScenarioError
 
 
@@ -51,13 +51,8 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
         return context, kept_seconds(scenario)
 
     key = (slug, runner.key_of(scenario), *opts.key())
-    tag = caching.etag("embed", pagecache.template_version(), *key)
-    return caching.immutable(
-        request,
-        tag,
-        lambda: pagecache.render_page(request, "playground/embed.html", key, build),
-        cache_control=caching.EMBED,
-        complete=lambda: runner.finished(scenario),
+    return cached_page(
+        request, scenario, "playground/embed.html", key, build, cache_control=caching.EMBED
     )
 
 
