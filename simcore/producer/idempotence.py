@@ -48,7 +48,13 @@ from simcore.broker.cluster import (
 )
 
 if TYPE_CHECKING:
-    from simcore.producer.producer import PendingBatch, Producer
+    from collections import deque
+    from collections.abc import Callable
+
+    from simcore.kernel.engine import Engine
+    from simcore.kernel.timeline import Timeline
+    from simcore.producer.batch import PendingBatch
+    from simcore.scenario.spec import ProducerSpec
 
 RETRY, FAIL, FATAL = "retry", "fail", "fatal"
 
@@ -56,8 +62,21 @@ RETRY, FAIL, FATAL = "retry", "fail", "fatal"
 class Idempotence:
     """What both families keep; the sender calls the hooks below."""
 
-    def __init__(self, producer: Producer) -> None:
-        self.producer = producer
+    def __init__(
+        self,
+        engine: Engine,
+        timeline: Timeline,
+        spec: ProducerSpec,
+        queues: dict[int, deque[PendingBatch]],
+        on_wire: dict[int, int],
+        run_loop: Callable[[], None],
+    ) -> None:
+        self.engine = engine
+        self.timeline = timeline
+        self.spec = spec
+        self.queues = queues  # the accumulator's deques (the sender shares them)
+        self.on_wire = on_wire  # the sender's requests awaiting an answer, per partition
+        self.run_loop = run_loop  # one more pass of the sender's loop
         self.epoch = 0  # the producer epoch (the producer id never changes here)
         self.part_epoch: dict[int, int] = {}  # the epoch each partition's sequences follow
         self.next_seq: dict[int, int] = {}
@@ -99,10 +118,10 @@ class Idempotence:
         return None
 
     def _record_bump(self, parts: list[int], why: str) -> None:
-        topic = self.producer.spec.topic
-        self.producer.timeline.record(
+        topic = self.spec.topic
+        self.timeline.record(
             "epoch_bump",
-            self.producer.spec.id,
+            self.spec.id,
             epoch=self.epoch,
             parts=[f"{topic}-{p}" for p in parts],
             why=why,
@@ -110,8 +129,16 @@ class Idempotence:
 
 
 class JavaIdempotence(Idempotence):
-    def __init__(self, producer: Producer) -> None:
-        super().__init__(producer)
+    def __init__(
+        self,
+        engine: Engine,
+        timeline: Timeline,
+        spec: ProducerSpec,
+        queues: dict[int, deque[PendingBatch]],
+        on_wire: dict[int, int],
+        run_loop: Callable[[], None],
+    ) -> None:
+        super().__init__(engine, timeline, spec, queues, on_wire, run_loop)
         self.last_acked: dict[int, int] = {}
         # sent and not yet completed, retries waiting in the queue included
         # (TransactionManager's in-flight batches by sequence)
@@ -132,7 +159,7 @@ class JavaIdempotence(Idempotence):
             # poll, so they lead to one bump; nothing is sent before it
             if not self._armed:
                 self._armed = True
-                self.producer.engine.after(0, self._bump_then_loop)
+                self.engine.after(0, self._bump_then_loop)
             return False
         return True
 
@@ -146,7 +173,7 @@ class JavaIdempotence(Idempotence):
             for part in parts:
                 self._start_at_beginning(part)
             self._record_bump(parts, why)
-        self.producer.run_loop()
+        self.run_loop()
 
     def gate(self, part: int, batch: PendingBatch) -> bool:
         """RecordAccumulator.shouldStopDrainBatchesForPartition, for a batch without a
@@ -232,8 +259,16 @@ class JavaIdempotence(Idempotence):
 
 
 class LibrdkafkaIdempotence(Idempotence):
-    def __init__(self, producer: Producer) -> None:
-        super().__init__(producer)
+    def __init__(
+        self,
+        engine: Engine,
+        timeline: Timeline,
+        spec: ProducerSpec,
+        queues: dict[int, deque[PendingBatch]],
+        on_wire: dict[int, int],
+        run_loop: Callable[[], None],
+    ) -> None:
+        super().__init__(engine, timeline, spec, queues, on_wire, run_loop)
         self.next_ack: dict[int, int] = {}  # next_ack_seq: the next sequence to be acked
         self.next_err: dict[int, int] = {}  # next_err_seq: the next one to expect an error
         self.wait_drain: set[int] = set()  # partitions to drain before sending again
@@ -243,14 +278,14 @@ class LibrdkafkaIdempotence(Idempotence):
         if self.fatal is not None:
             return False
         if self.bump_why is not None:
-            if any(self.producer.on_wire.values()):
+            if any(self.on_wire.values()):
                 return False  # no ProduceRequest goes out while draining
             self._bump()
         return True
 
     def gate(self, part: int, batch: PendingBatch) -> bool:
         if part in self.wait_drain:
-            if self.producer.on_wire.get(part):
+            if self.on_wire.get(part):
                 return False
             self.wait_drain.discard(part)
         return True
@@ -300,12 +335,12 @@ class LibrdkafkaIdempotence(Idempotence):
         message (rd_kafka_toppar_pid_change): sequences restart at 0."""
         self.epoch += 1
         why, self.bump_why = self.bump_why or "", None
-        parts = sorted(set(self.next_seq) | set(self.producer.queues))
+        parts = sorted(set(self.next_seq) | set(self.queues))
         for part in parts:
             self.next_seq[part] = 0
             self.next_ack[part] = self.next_err[part] = 0
             self.part_epoch[part] = self.epoch
-            for batch in self.producer.queues.get(part, ()):
+            for batch in self.queues.get(part, ()):
                 batch.base_seq = -1
         self.wait_drain.clear()
         self._record_bump(parts, why)

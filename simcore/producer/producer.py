@@ -17,11 +17,10 @@ import math
 from array import array
 from bisect import bisect_right
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simcore.broker.cluster import Metadata
-from simcore.producer.idempotence import Idempotence, JavaIdempotence, LibrdkafkaIdempotence
+from simcore.producer.batch import PendingBatch, extend
 from simcore.producer.partitioner import key_path
 from simcore.producer.partitioner_bulk import KeyedPartitions
 from simcore.producer.sender import Sender
@@ -44,39 +43,12 @@ def render(template: str, i: int) -> str:
     return template.format(i=i)
 
 
-@dataclass(slots=True)
-class PendingBatch:
-    partition: int
-    first: int  # producer-local index of the first record
-    msgs: range | array[int]  # message ids: a range while consecutive
-    size: int
-    created_ms: int
-    base_seq: int = -1
-    attempts: int = 0
-    closed: bool = False
-    number: int = -1  # position in Producer.sent_batches, set on first send
-    retry_at: int = 0  # a retried batch waits until then (retry backoff)
-    epoch: int = 0  # idempotent: the producer epoch its sequence belongs to
-    seq_reset: bool = False  # idempotent: renumbered by an epoch bump (Java)
+class Producer:
+    """The application's side of a producer and its record accumulator (records due by
+    the rate schedule join their partitions' batches); its ``sender`` sends the batches
+    and handles the answers, calling back ``ready``, ``plan_next_wake``, ``complete`` and
+    ``halt``."""
 
-
-def _extend(batch: PendingBatch, ids: list[int] | range) -> None:
-    """Ascending message ids join the batch: its ``msgs`` stay a range while they are
-    consecutive, else become an ``array('q')`` (8 bytes an id, no int objects)."""
-    msgs = batch.msgs
-    first, count = ids[0], len(ids)
-    if type(msgs) is range:
-        if not msgs and ids[-1] - first == count - 1:
-            batch.msgs = range(first, first + count)
-            return
-        if msgs and msgs.stop == first and ids[-1] - first == count - 1:
-            batch.msgs = range(msgs.start, first + count)
-            return
-        msgs = batch.msgs = array("q", msgs)
-    msgs.extend(ids)
-
-
-class Producer(Sender):
     def __init__(
         self,
         engine: Engine,
@@ -100,14 +72,8 @@ class Producer(Sender):
         self._counts = [s[2] for s in self._stretches]
         self._steady = len(self._stretches) == 1
         self.metadata = Metadata(cluster)
-        self._init_sender(faults or [])
         self.next_i = 0
         self.queues: dict[int, deque[PendingBatch]] = {}
-        self.producer_id = 1000 + producer_index if spec.enable_idempotence else -1
-        self.idem: Idempotence | None = None
-        if spec.enable_idempotence:
-            family = JavaIdempotence if spec.client == "java" else LibrdkafkaIdempotence
-            self.idem = family(self)
         self.halted = False  # librdkafka after a fatal error: produce() refuses records
         self.acked: list[range | array[int]] = []
         self.failed: list[range | array[int]] = []
@@ -115,10 +81,19 @@ class Producer(Sender):
         self.batches_acked = 0
         self.failed_count = 0
         self.sent = 0
-        self.sent_batches: list[tuple[int, range | array[int]]] = []  # (partition, ids)
-        self._wake_at: int | None = None
+        self.wake_at: int | None = None  # the accumulator's next planned wake-up
         self._rng = engine.rng(f"partitioner/{spec.id}")
-        self._jitter = engine.rng(f"retry-jitter/{spec.id}")
+        self.sender = Sender(
+            engine,
+            cluster,
+            timeline,
+            spec,
+            self.metadata,
+            self,
+            1000 + producer_index if spec.enable_idempotence else -1,
+            msg_base,
+            faults or [],
+        )
         self._sticky: int | None = None
         self._sticky_bytes = 0
         self._sticky_since = 0
@@ -208,20 +183,20 @@ class Producer(Sender):
 
     def _wake(self, time_ms: int) -> None:
         time_ms = max(time_ms, self.engine.now)
-        if self._wake_at is not None and self._wake_at <= time_ms:
+        if self.wake_at is not None and self.wake_at <= time_ms:
             return
-        self._wake_at = time_ms
+        self.wake_at = time_ms
         self.engine.at(time_ms, self._tick, time_ms)
 
     def _tick(self, scheduled: int) -> None:
-        if scheduled != self._wake_at:
+        if scheduled != self.wake_at:
             return  # superseded by an earlier wake-up
-        self._wake_at = None
+        self.wake_at = None
         self._accumulate()
-        self._drain()
-        self._plan_next_wake()
+        self.sender.drain()
+        self.plan_next_wake()
 
-    def _halt(self) -> None:
+    def halt(self) -> None:
         """No record is produced any more; those due so far join their batches first."""
         self._accumulate()
         self.halted = True
@@ -303,7 +278,7 @@ class Producer(Sender):
                     queue = self.queues[part] = deque()
                 queue.append(batch)
             take = min(n - k, max(1, (batch_size - batch.size) // size))
-            _extend(batch, ids[k : k + take])
+            extend(batch, ids[k : k + take])
             batch.size += size * take
             k += take
             if batch.size >= batch_size:
@@ -346,7 +321,7 @@ class Producer(Sender):
             if queue is None:
                 queue = self.queues[part] = deque()
             queue.append(batch)
-        _extend(batch, range(self.msg_base + start, self.msg_base + end))
+        extend(batch, range(self.msg_base + start, self.msg_base + end))
         batch.size += size
         self._sticky_bytes += size
         if batch.size >= self.spec.batch_size:
@@ -356,7 +331,7 @@ class Producer(Sender):
 
     # -- send -----------------------------------------------------------------------------
 
-    def _ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool:
+    def ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool:
         if batch.attempts > 0:
             return self.engine.now >= batch.retry_at
         return (
@@ -365,10 +340,10 @@ class Producer(Sender):
             or self.engine.now >= batch.created_ms + self.spec.linger_ms
         )
 
-    def _plan_next_wake(self) -> None:
+    def plan_next_wake(self) -> None:
         wake = NEVER
         for queue in self.queues.values():
-            if queue and not self._ready(queue[0], queue):
+            if queue and not self.ready(queue[0], queue):
                 head = queue[0]
                 wake = min(
                     wake, head.retry_at if head.attempts else head.created_ms + self.spec.linger_ms
@@ -400,7 +375,7 @@ class Producer(Sender):
         fill = min(self.spec.messages - 1, nxt + max(1, room // size) - 1)
         return min(first + self.spec.linger_ms, self.due(fill))
 
-    def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
+    def complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
         if error is None:
             self.acked.append(batch.msgs)
             self.acked_count += len(batch.msgs)

@@ -20,16 +20,22 @@ epoch bumps live in ``simcore.producer.idempotence``.
 
 from __future__ import annotations
 
-import random
 from array import array
 from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from simcore.broker.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
 from simcore.broker.log import Batch
 from simcore.kernel.client_metrics import Sensor
-from simcore.producer.idempotence import FATAL, RETRY, Idempotence
+from simcore.producer.batch import PendingBatch
+from simcore.producer.idempotence import (
+    FATAL,
+    RETRY,
+    Idempotence,
+    JavaIdempotence,
+    LibrdkafkaIdempotence,
+)
 from simcore.scenario.spec import (
     DelayedProduceResponse,
     DroppedProduceResponse,
@@ -43,7 +49,6 @@ if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, Metadata
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
-    from simcore.producer.producer import PendingBatch
 
 RECONNECT_BACKOFF_MS = 50  # reconnect.backoff.ms
 _PENDING = None
@@ -73,37 +78,48 @@ class ProduceFault:
         self.remaining = spec.count
 
 
-class Sender:
-    """Mixed into Producer, which sets the attributes declared here and implements the
-    methods stubbed here (the stubs only declare them; Producer's methods override them)."""
+class Accumulator(Protocol):
+    """What the sender needs of the producer's record accumulator (``Producer``)."""
 
-    engine: Engine
-    cluster: Cluster
-    timeline: Timeline
-    spec: ProducerSpec
-    metadata: Metadata
-    msg_base: int
     queues: dict[int, deque[PendingBatch]]
     num_partitions: int
-    producer_id: int
-    idem: Idempotence | None
-    sent_batches: list[tuple[int, range | array[int]]]  # (partition, ids)
-    _wake_at: int | None
-    _jitter: random.Random
+    wake_at: int | None
 
-    def _ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool:
-        raise NotImplementedError
+    def ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool: ...
 
-    def _plan_next_wake(self) -> None:
-        raise NotImplementedError
+    def plan_next_wake(self) -> None: ...
 
-    def _complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
-        raise NotImplementedError
+    def complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None: ...
 
-    def _halt(self) -> None:
-        raise NotImplementedError
+    def halt(self) -> None: ...
 
-    def _init_sender(self, faults: list[FaultSpec]) -> None:
+
+class Sender:
+    """Drains the accumulator's ready batches into requests, and handles their answers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        cluster: Cluster,
+        timeline: Timeline,
+        spec: ProducerSpec,
+        metadata: Metadata,
+        accumulator: Accumulator,
+        producer_id: int,
+        msg_base: int,
+        faults: list[FaultSpec],
+    ) -> None:
+        self.engine = engine
+        self.cluster = cluster
+        self.timeline = timeline
+        self.spec = spec
+        self.metadata = metadata
+        self.acc = accumulator
+        self.queues = accumulator.queues  # the accumulator's deques, one per partition
+        self.producer_id = producer_id  # -1: not idempotent
+        self.msg_base = msg_base
+        self._jitter = engine.rng(f"retry-jitter/{spec.id}")
+        self.sent_batches: list[tuple[int, range | array[int]]] = []  # (partition, ids)
         self.connections: dict[int, deque[Request]] = {}
         # each partition's leader in the metadata last looked at (Java's drain reads it
         # for every partition of every pass)
@@ -126,6 +142,10 @@ class Sender:
         ]
         self._leader_wait = False
         self.on_wire: dict[int, int] = {}  # partition -> requests awaiting an answer
+        self.idem: Idempotence | None = None
+        if spec.enable_idempotence:
+            family = JavaIdempotence if spec.client == "java" else LibrdkafkaIdempotence
+            self.idem = family(engine, timeline, spec, self.queues, self.on_wire, self.run_loop)
 
     @property
     def in_flight(self) -> dict[int, int]:
@@ -133,7 +153,7 @@ class Sender:
 
     # -- draining ready batches ------------------------------------------------------------
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
         idem = self.idem
         if idem is not None and not idem.before_drain():
             return
@@ -159,7 +179,7 @@ class Sender:
         if self._leaders_seen is not self.metadata.leaders:  # refreshed: a new dict
             self._leaders_seen = leaders = self.metadata.leaders
             topic = self.spec.topic
-            self._leader_of = [leaders[(topic, p)] for p in range(self.num_partitions)]
+            self._leader_of = [leaders[(topic, p)] for p in range(self.acc.num_partitions)]
         leader_of = self._leader_of
         connections = self.connections
         max_in_flight = self.spec.max_in_flight
@@ -234,7 +254,7 @@ class Sender:
         leaders = self.metadata.leaders
         topic = self.spec.topic
         max_in_flight = self.spec.max_in_flight
-        ready = self._ready
+        ready = self.acc.ready
         for part in sorted(queues) if len(queues) > 1 else list(queues):
             queue = queues[part]
             if not queue:
@@ -263,14 +283,14 @@ class Sender:
 
     def run_loop(self) -> None:
         """One more pass of the sender's loop (Sender.runOnce)."""
-        self._drain()
-        self._plan_next_wake()
+        self.drain()
+        self.acc.plan_next_wake()
 
     def _leader_check(self) -> None:
         self._leader_wait = False
         self._expire_waiting()
-        self._drain()
-        self._plan_next_wake()
+        self.drain()
+        self.acc.plan_next_wake()
 
     def _expire_waiting(self) -> None:
         """delivery.timeout.ms also bounds batches that could not be sent."""
@@ -279,7 +299,7 @@ class Sender:
             limit = self.spec.delivery_timeout_ms
             while queue and self.engine.now >= queue[0].created_ms + limit:
                 batch = queue.popleft()
-                self._complete(
+                self.acc.complete(
                     batch,
                     "TimeoutException: delivery.timeout.ms expired before the batch could be sent",
                 )
@@ -335,7 +355,7 @@ class Sender:
         if spec.acks == 0:  # nothing comes back: sent counts as done
             self.cluster.send_produce(leader, wires, 0, _ignore, injected, timeout)
             for batch in batches:
-                self._complete(batch, None)
+                self.acc.complete(batch, None)
             return
         now = self.engine.now
         request = Request(batches, leader, now, now + self._client_timeout(batches[0]))
@@ -435,9 +455,9 @@ class Sender:
             for batch, (error, base) in zip(done.batches, done.answers, strict=True):
                 failed |= error is not None
                 self._handle(batch, error, base)
-        self._drain()
-        if failed or self._wake_at is None:  # a success adds no deadline of its own
-            self._plan_next_wake()
+        self.drain()
+        if failed or self.acc.wake_at is None:  # a success adds no deadline of its own
+            self.acc.plan_next_wake()
 
     def _timed_out(self, request: Request) -> None:
         conn = self.connections.get(request.broker)
@@ -450,8 +470,8 @@ class Sender:
             for batch in req.batches:
                 self._handle(batch, error, -1, requeue_front=False)
         self._requeue_in_order([b for r in failed for b in r.batches if b.retry_at >= 0])
-        self._drain()
-        self._plan_next_wake()
+        self.drain()
+        self.acc.plan_next_wake()
 
     def _handle(
         self,
@@ -471,15 +491,15 @@ class Sender:
         if error is None:
             if idem is not None:
                 idem.on_success(batch)
-            self._complete(batch, None, base)
+            self.acc.complete(batch, None, base)
             return
         if idem is not None and idem.fatal is not None:
-            self._complete(batch, f"{error} (no retries after the fatal {idem.fatal})")
+            self.acc.complete(batch, f"{error} (no retries after the fatal {idem.fatal})")
             batch.retry_at = -1
             return
         verdict = idem.on_error(batch, error) if idem is not None else None
         if verdict == FATAL:
-            self._complete(batch, f"{error} (fatal error)")
+            self.acc.complete(batch, f"{error} (fatal error)")
             batch.retry_at = -1
             self._fatal(batch, error)
             return
@@ -488,7 +508,7 @@ class Sender:
         if verdict is None:
             verdict = RETRY if error in RETRIABLE_PRODUCE_ERRORS else None
         if verdict != RETRY:
-            self._complete(batch, f"{error} (not retriable)")
+            self.acc.complete(batch, f"{error} (not retriable)")
             batch.retry_at = -1
             if idem is not None:
                 idem.on_given_up(batch, error, retries_left)
@@ -496,7 +516,7 @@ class Sender:
         self.metadata.refresh()  # errors and timeouts make the Java sender refresh metadata
         if not retries_left or expired:
             reason = "delivery.timeout.ms expired" if expired else "retries exhausted"
-            self._complete(batch, f"{error} ({reason})")
+            self.acc.complete(batch, f"{error} ({reason})")
             batch.retry_at = -1
             if idem is not None and expired:
                 idem.on_expired_in_flight(batch, error, retries_left)
@@ -527,7 +547,7 @@ class Sender:
         idem = self.idem
         assert idem is not None
         idem.fatal = error
-        self._halt()  # the records due so far were produced; no more will be
+        self.acc.halt()  # the records due so far were produced; no more will be
         self.timeline.record(
             "fatal_error",
             self.spec.id,
@@ -538,7 +558,7 @@ class Sender:
         )
         for part in sorted(self.queues):
             for queued in self.queues[part]:
-                self._complete(queued, f"_PURGE_QUEUE (purged after the fatal {error})")
+                self.acc.complete(queued, f"_PURGE_QUEUE (purged after the fatal {error})")
                 queued.retry_at = -1
         self.queues.clear()
 

@@ -263,12 +263,14 @@ def metrics(result: Result, index: int) -> list[dict[str, Any]]:
     for producer in result.sim.producers:
         labels = {"client_id": producer.spec.id}
         out += [
-            _metric("record-send-rate", "producer-metrics", labels, producer.send_sensor.rate(t)),
+            _metric(
+                "record-send-rate", "producer-metrics", labels, producer.sender.send_sensor.rate(t)
+            ),
             _metric(
                 "request-latency-avg",
                 "producer-metrics",
                 labels,
-                producer.request_latency_sensor.avg(t),
+                producer.sender.request_latency_sensor.avg(t),
             ),
         ]
     return out

@@ -266,7 +266,7 @@ class Result:
                 for seq in seqs:
                     for msg in seq:
                         rows[msg][flag] = True
-            for number, (partition, seq) in enumerate(producer.sent_batches):
+            for number, (partition, seq) in enumerate(producer.sender.sent_batches):
                 for msg in seq:
                     rows[msg]["partition"] = partition
                     rows[msg]["batches"].append(number)
@@ -314,7 +314,9 @@ class _Story:
         self.row = row
         self.part = f"{row['topic']}-{row['partition']}"
         producer = next(p for p in sim.producers if p.spec.id == row["producer"])
-        self.index_in = {n: list(producer.sent_batches[n][1]).index(gid) for n in row["batches"]}
+        self.index_in = {
+            n: list(producer.sender.sent_batches[n][1]).index(gid) for n in row["batches"]
+        }
         self.offsets: set[int] = set(row["offsets"])  # where it is in the final log
         self.written: set[int] = set()  # every offset it was appended at (maybe truncated)
         self.crossed: set[tuple[str, str]] = set()

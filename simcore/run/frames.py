@@ -308,18 +308,19 @@ def _partition_state(p: Partition) -> PartitionState:
 
 
 def _producer_state(p: Producer) -> ProducerState:
+    sender = p.sender
     return _new(
         ProducerState,
         (
-            sum([len(c) for c in p.connections.values()]),
+            sum([len(c) for c in sender.connections.values()]),
             sum([len(q) for q in p.queues.values()]),
             p.acked_count,
             p.failed_count,
-            p.records_sent,
-            p.request_count,
-            p.request_latency_total,
-            p.batches_sent,
-            p.retries_sent,
+            sender.records_sent,
+            sender.request_count,
+            sender.request_latency_total,
+            sender.batches_sent,
+            sender.retries_sent,
             p.batches_acked,
         ),
     )

@@ -171,7 +171,7 @@ def test_it_counts_rather_than_itemises_data_path_steps_in_large_runs():
     assert {"commit_ok", "join_group"} <= kinds
     counted = result.sim.timeline.not_itemised
     producer = result.sim.producers[0]
-    assert counted["send"] == producer.batches_sent == len(producer.sent_batches) > 0
+    assert counted["send"] == producer.sender.batches_sent == len(producer.sender.sent_batches) > 0
     assert counted["ack"] == producer.batches_acked == counted["append"]
     assert result.ledger["groups"]["g"]["processed_once"] == 6000  # the ledger is unaffected
     last = result.frames()[-1]["producers"][0]

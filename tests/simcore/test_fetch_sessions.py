@@ -146,7 +146,7 @@ def test_the_response_stays_within_replica_fetch_response_max_bytes(
 
 def test_the_java_producer_sends_one_request_per_broker_with_a_batch_per_partition() -> None:
     java = run(wide())
-    p = java.sim.producers[0]
+    p = java.sim.producers[0].sender
     assert p.batches_sent > p.request_count, "some requests carry several partitions' batches"
     assert java.summary()["ledger"]["topics"]["t"]["acked"] == 600
     # each request holds batches for distinct partitions of one leader
@@ -163,9 +163,9 @@ def test_the_java_producer_sends_one_request_per_broker_with_a_batch_per_partiti
 
 def test_max_request_size_bounds_the_request_and_librdkafka_sends_a_batch_per_request() -> None:
     tight = run(wide(producer_config={"max.request.size": 1}))
-    p = tight.sim.producers[0]
+    p = tight.sim.producers[0].sender
     assert p.batches_sent == p.request_count  # the first batch always goes, alone
     rdkafka = run(wide(client="librdkafka"))
-    r = rdkafka.sim.producers[0]
+    r = rdkafka.sim.producers[0].sender
     assert r.batches_sent == r.request_count
     assert rdkafka.summary()["ledger"]["topics"]["t"]["acked"] == 600
