@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from simcore import ScenarioError
-from simcore.security.acl_text import listing, parse_acls
+from simcore.scenario.acl_text import listing, parse_acls
 from simcore.security.authorizer import (
     OPERATIONS,
     RESOURCE_TYPES,
@@ -26,28 +26,7 @@ from simcore.security.authorizer import (
     misreadings,
     parse_super_users,
 )
-
-# (request, operation, resource type, which name) a client sends, and what each checks
-CONSUMER_REQUESTS = (
-    ("Metadata", "DESCRIBE", "TOPIC", "topic"),
-    ("FindCoordinator", "DESCRIBE", "GROUP", "group"),
-    ("JoinGroup / SyncGroup / Heartbeat", "READ", "GROUP", "group"),
-    ("OffsetFetch", "DESCRIBE", "GROUP", "group"),
-    ("Fetch", "READ", "TOPIC", "topic"),
-    ("OffsetCommit (group)", "READ", "GROUP", "group"),
-    ("OffsetCommit (topic)", "READ", "TOPIC", "topic"),
-)
-PRODUCER_REQUESTS = (
-    ("Metadata", "DESCRIBE", "TOPIC", "topic"),
-    ("Produce", "WRITE", "TOPIC", "topic"),
-)
-# Kafka's error for a denied request on each resource type (the client's exception name)
-DENIED_AS = {
-    "TOPIC": "TOPIC_AUTHORIZATION_FAILED (TopicAuthorizationException)",
-    "GROUP": "GROUP_AUTHORIZATION_FAILED (GroupAuthorizationException)",
-    "CLUSTER": "CLUSTER_AUTHORIZATION_FAILED (ClusterAuthorizationException)",
-    "TRANSACTIONAL_ID": "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
-}
+from simcore.security.requests import CONSUMER_REQUESTS, DENIED_AS, PRODUCER_REQUESTS
 
 EXAMPLE = listing(
     [

@@ -56,7 +56,7 @@ class _Tracker:
         self.batches = {
             (p.spec.id, number): (p.msg_base, seq)
             for p in sim.producers
-            for number, (_part, seq) in enumerate(p.sent_batches)
+            for number, (_part, seq) in enumerate(p.sender.sent_batches)
         }
         self.acked: dict[tuple[str, int], int] = {}
         self.parts = {part.name: _Part() for part in sim.recorder.parts}

@@ -145,6 +145,21 @@ class Consumer(Committer, Membership):
             self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
         self.later(2 * self.latency, self.poll)  # FindCoordinator first
 
+    def refuse(self, error: str, fatal: bool) -> None:
+        """The consumer cannot get in (``simcore.run.access``): its connection or a request
+        is refused. ``fatal``: the Java client throws from poll() and the application
+        stops; otherwise (a connection the broker closes, or librdkafka, which keeps
+        retrying and reports errors through poll) it consumes nothing, for ever."""
+        self.engine.at(self.spec.start_ms + 2 * self.latency, self._refused, error, fatal)
+
+    def _refused(self, error: str, fatal: bool) -> None:
+        if fatal:
+            self.fail(error)
+            return
+        self.state = "joining"
+        if error:
+            self.exceptions.append(error)
+
     def _processing_changed(self, processing_ms: int, injected: bool) -> None:
         """From now on each record takes ``processing_ms`` (a record in progress keeps
         the time it started with)."""

@@ -176,6 +176,45 @@ class Producer:
         for at_ms, rate, injected in self.spec.rate_changes:
             self.engine.at(at_ms, self._rate_changed, rate, injected)
 
+    def refuse(self, error: str, delay_ms: int, blocking: bool) -> None:
+        """The producer never gets a record to a broker (its connection or its requests are
+        refused, ``simcore.run.access``): each record's send fails ``delay_ms`` after it is
+        due — at once for an exception send() returns (TopicAuthorizationException, an
+        AuthenticationException), after ``message.timeout.ms`` for librdkafka, which keeps
+        reconnecting. ``blocking``: the Java send() waits ``max.block.ms`` for metadata on
+        the application's thread, so record i+1 is sent only when record i has failed.
+        The failures are reported once a second (one ``send_refused`` event each)."""
+        self.halted = True  # no batch is ever made
+        self._refusal = (error, delay_ms, blocking)
+        self._refused_until = -1  # when the last failed record failed
+        if self.spec.messages > 0:
+            self.engine.at(self.spec.start_ms, self._fail_refused)
+
+    def _fail_refused(self) -> None:
+        error, delay, blocking = self._refusal
+        now, end = self.engine.now, self.spec.messages
+        first = i = self.next_i
+        while i < end:
+            due = self.due(i)
+            if due >= NEVER:
+                break
+            fails = max(due, self._refused_until) + delay if blocking else due + delay
+            if fails > now:
+                break
+            self._refused_until = fails
+            i += 1
+        if i > first:
+            ids = range(self.msg_base + first, self.msg_base + i)
+            self.failed.append(ids)
+            self.failed_count += len(ids)
+            self.next_i = i
+            self.sent += len(ids)  # the application called send() for each
+            self.timeline.record(
+                "send_refused", self.spec.id, first=first, count=len(ids), error=error
+            )
+        if i < end and self.due(i) < NEVER:
+            self.engine.after(1000, self._fail_refused)
+
     def _rate_changed(self, rate: float, injected: bool) -> None:
         self.timeline.record("rate_change", self.spec.id, rate_per_s=f"{rate:g}", injected=injected)
 

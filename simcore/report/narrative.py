@@ -258,6 +258,20 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         + (" (injected)" if f["injected"] else "")
     ),
     "response_fault": lambda a, f: f"fault: a produce response to {a} is {f['what']}",
+    "connection": lambda a, f: (
+        f"{a} connects to the {f['listener']} listener as {f['principal']}"
+        if f["connected"]
+        else f"{a} cannot connect to the {f['listener']} listener ({f['stage']}): "
+        f"{f['because']}; it sees: {f['reported']}"
+    ),
+    "authorization": lambda a, f: (
+        f"{f['request']} from {a} ({f['principal']}): {f['operation']} on {f['resource']} is "
+        + ("allowed" if f["allowed"] else "DENIED")
+        + f" — {f['why']}"
+    ),
+    "send_refused": lambda a, f: (
+        f"{a}: the send of messages #{_range(f['first'], f['count'])} fails: {f['error']}"
+    ),
 }
 
 

@@ -193,6 +193,35 @@ class Result:
         }
         if self.scenario.questions:
             out["questions"] = self.questions()
+        if self.scenario.security is not None:
+            out["security"] = self.security()
+        return out
+
+    def security(self) -> dict[str, Any]:
+        """Per client: its principal and address, how its connection ended, and the ACL
+        decision for each request it sent (up to the first denial)."""
+        out = {}
+        for client, access in self.sim.access.items():
+            outcome = access.connection
+            out[client] = {
+                "principal": access.principal,
+                "host": access.host,
+                "connected": outcome.connected,
+                "stage": outcome.stage,
+                "reported": outcome.reported,
+                "admitted": access.allowed,
+                "requests": [
+                    {
+                        "request": c.request,
+                        "operation": c.operation,
+                        "resource": f"{c.resource_type} {c.name}",
+                        "allowed": c.decision.allowed,
+                        "rule": c.decision.rule,
+                        "why": c.decision.why(),
+                    }
+                    for c in access.checks
+                ],
+            }
         return out
 
     def questions(self) -> list[dict[str, Any]]:

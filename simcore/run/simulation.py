@@ -11,9 +11,17 @@ from simcore.groups.coordinator import ConsumerProtocolSettings, Coordinator
 from simcore.kernel.engine import Engine
 from simcore.kernel.timeline import QUIET_IN_LARGE_RUNS, Timeline
 from simcore.producer.producer import Producer
+from simcore.run.access import Access, client_access
 from simcore.run.frames import LARGE_RUN_MESSAGES, Recorder
 from simcore.run.invariants import InvariantChecker
-from simcore.scenario.spec import BrokerIsolation, BrokerKill, Scenario, SlowFollower
+from simcore.scenario.spec import (
+    BrokerIsolation,
+    BrokerKill,
+    ConsumerSpec,
+    ProducerSpec,
+    Scenario,
+    SlowFollower,
+)
 
 VERSION = "0.2.0"
 
@@ -62,6 +70,7 @@ class Simulation:
             base += spec.messages
         self.total_messages = base
         self.consumers = self._build_consumers()
+        self.access: dict[str, Access] = {}  # with a security section: each client's
         self.recorder = Recorder(self)
         checker = InvariantChecker(self) if check_invariants else None
         if checker is not None or self.recorder.per_event:
@@ -131,17 +140,98 @@ class Simulation:
             "follower_slow", f"broker-{broker}", delay_ms=delay_ms, injected=injected
         )
 
+    def _admit_clients(self) -> set[str]:
+        """With a ``security:`` section: each client's connection and ACL decisions are
+        recorded when it starts, and the clients that cannot get in are refused (their
+        ids are returned)."""
+        security = self.scenario.security
+        refused: set[str] = set()
+        if security is None:
+            return refused
+        for index, producer in enumerate(self.producers):
+            access = self.access[producer.spec.id] = client_access(security, producer.spec, index)
+            self.engine.at(producer.spec.start_ms, self._record_access, producer.spec.id, access)
+            if not access.allowed:
+                refused.add(producer.spec.id)
+                producer.refuse(*_producer_refusal(producer.spec, access))
+        for index, consumer in enumerate(self.consumers):
+            access = self.access[consumer.spec.id] = client_access(security, consumer.spec, index)
+            self.engine.at(consumer.spec.start_ms, self._record_access, consumer.spec.id, access)
+            if not access.allowed:
+                refused.add(consumer.spec.id)
+                consumer.refuse(*_consumer_refusal(consumer.spec, access))
+        return refused
+
+    def _record_access(self, client: str, access: Access) -> None:
+        outcome = access.connection
+        self.timeline.record(
+            "connection",
+            client,
+            principal=access.principal,
+            listener=self.scenario.security.listener.protocol if self.scenario.security else "",
+            connected=outcome.connected,
+            stage=outcome.stage,
+            reported=outcome.reported,
+            because=outcome.because,
+        )
+        for check in access.checks:
+            self.timeline.record(
+                "authorization",
+                client,
+                request=check.request,
+                operation=check.operation,
+                resource=f"{check.resource_type} {check.name}",
+                principal=access.principal,
+                host=access.host,
+                allowed=check.decision.allowed,
+                rule=check.decision.rule,
+                why=check.decision.why(),
+            )
+
     def header(self) -> str:
         return f"simcore {VERSION} seed={self.scenario.seed} scenario={self.scenario.name}\n"
 
     def run(self) -> None:
         self.cluster.start()
+        refused = self._admit_clients()
         for producer in self.producers:
-            producer.start()
+            if producer.spec.id not in refused:
+                producer.start()
         for consumer in self.consumers:
-            consumer.schedule()
+            if consumer.spec.id not in refused:
+                consumer.schedule()
         self._schedule_broker_faults()
         self.engine.run()
         for consumer in self.consumers:
             consumer.finish_metrics()
         self.recorder.final()
+
+
+JAVA_MAX_BLOCK_MS = 60_000  # max.block.ms: send() waits this long for the topic's metadata
+
+
+def _producer_refusal(spec: ProducerSpec, access: Access) -> tuple[str, int, bool]:
+    """(error, delay, blocking) for ``Producer.refuse``: what each send reports, when."""
+    java = spec.client == "java"
+    denied = access.denied
+    if denied is not None:  # the broker answers TOPIC_AUTHORIZATION_FAILED: not retriable
+        return denied.error(spec.client), 0, False
+    outcome = access.connection
+    if java and outcome.fatal:
+        return outcome.reported, 0, False  # send() returns the AuthenticationException
+    if java:
+        error = "TimeoutException: Topic not present in metadata after 60000 ms"
+        return error, JAVA_MAX_BLOCK_MS, True
+    return "Local: Message timed out", spec.delivery_timeout_ms, False
+
+
+def _consumer_refusal(spec: ConsumerSpec, access: Access) -> tuple[str, bool]:
+    """(error, fatal) for ``Consumer.refuse``."""
+    java = spec.client == "java"
+    denied = access.denied
+    if denied is not None:  # Java: poll() throws it; librdkafka: poll() returns it, retries
+        return denied.error(spec.client), java
+    outcome = access.connection
+    if java:
+        return (outcome.reported, True) if outcome.fatal else ("", False)
+    return outcome.reported, False

@@ -55,6 +55,7 @@ class Prop:
     not_modelled: Mapping[str, str] = field(default_factory=dict)  # value or "prefix*" -> why
     aliases: tuple[str, ...] = ()  # other names this property answers to
     nullable: bool = False
+    upper: bool = False  # enum values are upper case (security.protocol, sasl.mechanism)
 
     @property
     def allowed(self) -> str:
@@ -151,7 +152,7 @@ def _parse_enum(prop: Prop, raw: Any, path: str) -> str | None:
     if not isinstance(raw, str):
         message = f"must be one of {prop.allowed}, got {describe(raw)}"
         raise ScenarioError(path, message, allowed=prop.allowed)
-    word = raw.strip().lower()
+    word = raw.strip().upper() if prop.upper else raw.strip().lower()
     _reject_not_modelled(prop, word, raw, path)
     word = prop.value_aliases.get(word, word)
     if word not in prop.choices:
@@ -243,6 +244,39 @@ _KIP848_LIBRDKAFKA = (
 )
 
 
+_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+_SASL_MECHANISMS = ("GSSAPI", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
+
+
+def _security_props(client: str, src: str) -> list[Prop]:
+    """How the client connects (the scenario's ``security:`` listener decides the outcome,
+    ``simcore.security.connections``). Java gives SASL credentials in ``sasl.jaas.config``
+    (``username="…" password="…"``); librdkafka in ``sasl.username`` / ``sasl.password``."""
+    java = client == "java"
+    mechanism = "sasl.mechanism" if java else "sasl.mechanisms"
+    props = [
+        Prop("security.protocol", "enum", "PLAINTEXT",
+             "How the client talks to the listener: TLS or not, SASL or not.", src,
+             choices=_SECURITY_PROTOCOLS, upper=True),
+        Prop(mechanism, "enum", "GSSAPI",
+             "The SASL mechanism (Kerberos GSSAPI by default).", src,
+             choices=_SASL_MECHANISMS, upper=True,
+             aliases=() if java else ("sasl.mechanism",)),
+    ]
+    if java:
+        props.append(Prop("sasl.jaas.config", "string", None,
+                          "The login module with username=\"…\" password=\"…\" (PLAIN,"
+                          " SCRAM).", src, nullable=True))
+    else:
+        props += [
+            Prop("sasl.username", "string", None, "SASL username (PLAIN, SCRAM).", src,
+                 nullable=True),
+            Prop("sasl.password", "string", None, "SASL password (PLAIN, SCRAM).", src,
+                 nullable=True),
+        ]
+    return props
+
+
 def _common_consumer_props(client: str) -> list[Prop]:
     src = J_CONSUMER if client == "java" else R_CONF
     java = client == "java"
@@ -313,6 +347,7 @@ JAVA_CONSUMER_PROPS = [
          "read_committed reads only below the LSO and skips aborted records.", J_CONSUMER,
          ("isolation_level",), choices=("read_uncommitted", "read_committed")),
     *_common_consumer_props("java"),
+    *_security_props("java", J_CONSUMER),
 ]
 
 LIBRDKAFKA_CONSUMER_PROPS = [
@@ -354,6 +389,7 @@ LIBRDKAFKA_CONSUMER_PROPS = [
     _int("retry.backoff.ms", 100, 1, 300_000,
          "Wait before retrying a failed request.", R_CONF, "retry_backoff_ms"),
     *_common_consumer_props("librdkafka"),
+    *_security_props("librdkafka", R_CONF),
 ]
 
 JAVA_PRODUCER_PROPS = [
@@ -397,6 +433,7 @@ JAVA_PRODUCER_PROPS = [
          not_modelled={"*": "custom partitioners are not modelled; leave partitioner.class"
                        " unset (null) to use the built-in murmur2 partitioner"}),
     Prop("client.id", "string", "", "Client id shown in logs and metrics.", J_PRODUCER),
+    *_security_props("java", J_PRODUCER),
 ]
 
 LIBRDKAFKA_PARTITIONERS = ("random", "consistent", "consistent_random", "murmur2",
@@ -441,6 +478,7 @@ LIBRDKAFKA_PRODUCER_PROPS = [
          " keys).", R_CONF, ("partitioner",),
          choices=LIBRDKAFKA_PARTITIONERS),
     Prop("client.id", "string", "rdkafka", "Client id shown in logs and metrics.", R_CONF),
+    *_security_props("librdkafka", R_CONF),
 ]
 
 TOPIC_PROPS = [
@@ -664,9 +702,8 @@ NOT_MODELLED = {
         for name in (
             "key.serializer", "value.serializer", "key.deserializer", "value.deserializer",
             "compression.type", "compression.codec", "buffer.memory", "max.block.ms",
-            "fetch.max.bytes", "max.partition.fetch.bytes", "security.protocol",
-            "sasl.mechanism", "sasl.mechanisms", "client.rack", "allow.auto.create.topics",
-            "check.crcs", "exclude.internal.topics",
+            "fetch.max.bytes", "max.partition.fetch.bytes", "client.rack",
+            "allow.auto.create.topics", "check.crcs", "exclude.internal.topics",
             "max.message.bytes", "message.timestamp.type", "transaction.timeout.ms",
             "queued.max.messages.kbytes", "queue.buffering.max.messages",
             "enable.partition.eof", "statistics.interval.ms", "debug",

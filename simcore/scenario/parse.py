@@ -47,6 +47,7 @@ from simcore.scenario.checks import (
 )
 from simcore.scenario.kafka_config import INT_MAX, closest, describe, resolve_config, spec_fields
 from simcore.scenario.questions import parse_questions
+from simcore.scenario.security_section import parse_security
 from simcore.scenario.spec import (
     CLIENTS,
     COMMIT_STRATEGIES,
@@ -76,7 +77,7 @@ MAX_SEED = 2**63 - 1
 
 TOP_KEYS = ("name", "description", "seed", "duration_ms", "brokers", "network_latency_ms",
             "broker_config", "topics", "producers", "consumers", "faults",
-            "questions")  # fmt: skip
+            "questions", "security")  # fmt: skip
 TOPIC_KEYS = ("name", "partitions", "replication_factor", "config")
 PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start_ms", "key",
                  "value",
@@ -132,6 +133,7 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
             [*(p.id for p in producers), *(c.id for c in consumers)],
             duration_ms,
         ),
+        security=parse_security(root.get("security")),
         source=_json_copy(root),
     )
 

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from simcore.security.authorizer import Acl
+from simcore.security.connections import Listener
+
 CLIENTS = ("java", "librdkafka")
 COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
 RESET_POLICIES = ("earliest", "latest", "none")
@@ -261,6 +264,21 @@ class QuestionSpec:
 
 
 @dataclass(frozen=True)
+class SecuritySpec:
+    """The scenario's ``security:`` section: the listener the clients connect to, the
+    SASL credentials the brokers know, and the authorizer's ACLs and settings. Without it
+    the cluster has no authorizer (``authorizer.class.name`` unset): everything is allowed,
+    as in Kafka."""
+
+    listener: Listener = field(default_factory=Listener)
+    users: tuple[tuple[str, str], ...] = ()  # (user name, password): PLAIN / SCRAM credentials
+    super_users: frozenset[str] = frozenset()
+    allow_everyone_if_no_acl_found: bool = False
+    acls: tuple[Acl, ...] = ()
+    authorizer: bool = True  # an authorizer is configured (acls given, or asked for)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     seed: int
@@ -274,6 +292,7 @@ class Scenario:
     network_latency_ms: int = 1  # one-way, client <-> broker
     broker: BrokerSpec = field(default_factory=BrokerSpec)
     questions: tuple[QuestionSpec, ...] = ()
+    security: SecuritySpec | None = None
     source: Mapping[str, Any] = field(
         default_factory=dict
     )  # the input as given (canonical JSON-able)

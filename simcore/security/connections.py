@@ -65,6 +65,12 @@ class Outcome:
     then: str  # what the client does next
     because: str  # why, in a sentence
 
+    @property
+    def fatal(self) -> bool:
+        """The Java client raises it from poll() / send() (an AuthenticationException);
+        otherwise the client keeps reconnecting and the application sees no exception."""
+        return self.then == _JAVA_FATAL
+
 
 def _tls(listener: Listener) -> bool:
     return listener.protocol in ("SSL", "SASL_SSL")

@@ -3,7 +3,7 @@
 import pytest
 
 from simcore import ScenarioError
-from simcore.security.acl_text import listing, parse_acls, to_data
+from simcore.scenario.acl_text import listing, parse_acls, to_data
 from simcore.security.authorizer import Acl
 
 # as kafka-acls prints it: header and entry lines end with a blank

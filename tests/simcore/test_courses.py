@@ -9,7 +9,12 @@ from simcore.scenario.courses import courses, parse_course
 
 def test_the_course_follows_the_curriculum_and_covers_every_built_in():
     course = courses()["kafka-semantics"]
-    assert [c.title.split()[0] for c in course.chapters] == ["Offsets,", "Producer", "Groups,"]
+    assert [c.title.split()[0] for c in course.chapters] == [
+        "Offsets,",
+        "Producer",
+        "Groups,",
+        "Security:",
+    ]
     assert sorted(course.order()) == sorted(name for name, _ in simcore.builtin_scenarios())
     assert course.neighbours("java-auto-commit") == (None, "librdkafka-auto-commit")
     assert course.neighbours("basic-lag") == ("offset-reset-none", "acks-0-fire-and-forget")

@@ -12,10 +12,10 @@ SIMCORE = Path(__file__).resolve().parents[2] / "simcore"
 
 ALLOWED = {
     "kernel": set(),
-    "scenario": {"kernel"},
+    "security": {"kernel"},
+    "scenario": {"kernel", "security"},
     "broker": {"kernel", "scenario"},
     "groups": {"kernel", "scenario"},
-    "security": {"kernel", "scenario"},
     "producer": {"kernel", "scenario", "broker"},
     "consumer": {"kernel", "scenario", "broker", "groups"},
     "run": {"kernel", "scenario", "security", "broker", "groups", "producer", "consumer"},

@@ -40,27 +40,29 @@ _HEADER = re.compile(
 _ENTRY = re.compile(r"\(principal=([^,]+), host=([^,]+), operation=(\w+), permissionType=(\w+)\)")
 
 
-def parse_acls(text: str) -> tuple[Acl, ...]:
+def parse_acls(text: str, path: str = "acls") -> tuple[Acl, ...]:
     """The ACLs in ``text``: kafka-acls output when it has a ``ResourcePattern`` header,
-    a YAML/JSON list otherwise."""
+    a YAML/JSON list otherwise. Errors name ``path`` (a field, or its line)."""
     if len(text) > MAX_TEXT:
-        raise ScenarioError("acls", f"must be at most {MAX_TEXT} characters, got {len(text)}")
+        raise ScenarioError(path, f"must be at most {MAX_TEXT} characters, got {len(text)}")
     if "ResourcePattern(" in text:
-        return _parse_listing(text)
+        return _parse_listing(text, path)
     try:
         data = yaml.safe_load(text) if text.strip() else []
     except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: "[" * 50,000
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         message = "is neither kafka-acls output nor a YAML list"
-        raise ScenarioError("acls", message, line=line) from None
+        raise ScenarioError(path, message, line=line) from None
+    return parse_acl_data(data, path)
+
+
+def parse_acl_data(data: Any, path: str) -> tuple[Acl, ...]:
+    """ACLs given as a list of mappings (already read from YAML or JSON)."""
     if data is None:
         return ()
-    return tuple(_parse_item(item, join("acls", k)) for k, item in enumerate(_items(data)))
-
-
-def _items(data: Any) -> list[Any]:
-    return as_list(data, "acls", MAX_ACLS, "ACLs")
+    items = as_list(data, path, MAX_ACLS, "ACLs")
+    return tuple(_parse_item(item, join(path, k)) for k, item in enumerate(items))
 
 
 def _parse_item(raw: Any, path: str) -> Acl:
@@ -80,14 +82,14 @@ def _parse_item(raw: Any, path: str) -> Acl:
     )
 
 
-def _parse_listing(text: str) -> tuple[Acl, ...]:
+def _parse_listing(text: str, path: str) -> tuple[Acl, ...]:
     out: list[Acl] = []
     resource: tuple[str, str, str] | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("ACLs for principal"):
             continue
-        where = f"acls line {number}"
+        where = f"{path} line {number}"
         header = _HEADER.fullmatch(line)
         if header is not None:
             kind, name, pattern = header.groups()
@@ -113,7 +115,7 @@ def _parse_listing(text: str) -> tuple[Acl, ...]:
             Acl(resource[0], resource[1], resource[2], principal, host, operation, permission)
         )
         if len(out) > MAX_ACLS:
-            raise ScenarioError("acls", f"must hold at most {MAX_ACLS} ACLs")
+            raise ScenarioError(path, f"must hold at most {MAX_ACLS} ACLs")
     return tuple(out)
 
 
