@@ -65,7 +65,24 @@ def headline(run: RunData) -> dict[str, Any]:
         "reordered": reordered,
         "consumed": bool(ledger["groups"]),
         "verdict": verdict,
+        "failed": sum(t.get("failed", 0) for t in ledger["topics"].values()),
+        "refused": refused_clients(run["summary"].get("security", {})),
     }
+
+
+def refused_clients(security: dict[str, Any]) -> list[dict[str, str]]:
+    """The clients a scenario's ``security:`` section kept out, each with why in a phrase."""
+    out = []
+    for client, access in security.items():
+        if access["admitted"]:
+            continue
+        if not access["connected"]:
+            why = f"cannot connect ({access['stage']})"
+        else:
+            denied = access["requests"][-1]
+            why = f"{denied['operation']} on {denied['resource']} denied ({denied['rule']})"
+        out.append({"client": client, "principal": access["principal"], "why": why})
+    return out
 
 
 def tables(run: RunData) -> dict[str, Any]:

@@ -210,3 +210,20 @@ def test_a_big_run_also_tells_lag_from_loss(
     assert f'<dd data-count="unread">{group["unread"]}</dd>' in headline
     assert f'<dd data-count="never">{group["skipped"]}</dd>' in headline
     assert (group["skipped"] > 0) == (verdict == "loss")
+
+
+def test_the_verdict_names_the_clients_security_kept_out_and_the_failed_sends(
+    client: Client,
+) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('producer-denied-by-prefixed-deny'))}"))
+    assert "Kept out by security:" in body
+    assert (
+        '<li data-client="payments-writer"><strong>payments-writer</strong> (User:shop):'
+        " WRITE on TOPIC payments-eu denied (MatchingAcl)</li>"
+    ) in body
+    assert 'data-client="orders-writer"' not in body  # admitted: not listed
+    assert '<dd data-count="failed">10</dd>' in body
+    body = text(client.get(f"/r/{saved(builtin_scenario('plaintext-client-ssl-listener'))}"))
+    assert "cannot connect (TLS handshake (broker side))" in body
+    body = text(client.get(f"/r/{saved(builtin_scenario('basic-lag'))}"))
+    assert "Kept out by security" not in body and 'data-count="failed"' not in body
