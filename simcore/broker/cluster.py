@@ -9,6 +9,7 @@ answers NOT_LEADER_OR_FOLLOWER, after which clients refresh their metadata.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -134,6 +135,9 @@ class Partition:
         self.leader_epoch = 0
         self.isr = list(brokers)
         self.unclean_elections = 0
+        # (time, HW) each time the leader's HW moves, kept only when consumers may read
+        # from followers (KIP-392): how stale a follower's view is, in ms
+        self.hw_times: list[tuple[int, int]] = []
 
     @property
     def log(self) -> ReplicaLog:
@@ -190,6 +194,10 @@ class Cluster:
                 self.partitions[(topic.name, p)] = Partition(topic, p, brokers)
         self.partition_list = list(self.partitions.values())
         self.partition_counts = {t.name: t.partitions for t in scenario.topics}
+        self.racks = scenario.broker_racks  # broker.rack per broker, or () without racks
+        self.rack_aware = scenario.broker.rack_aware_reads and bool(self.racks)
+        # consumer fetches parked at a follower until its HW moves (KIP-392)
+        self.replica_waiters: dict[tuple[tuple[str, int], int], list[FetchWaiter]] = {}
         self.replication = Replication(self)
         self.controller = Controller(self)
         self.retention = Retention(self)
@@ -460,16 +468,32 @@ class Cluster:
         min_bytes: int,
         max_wait_ms: int,
         on_response: FetchCallback,
+        client_rack: str = "",
     ) -> None:
+        """A consumer's fetch to ``broker`` (its leader, or the read replica the leader
+        named: KIP-392). The answer: (offset, batches, error, idle_rounds, preferred)."""
+
         def respond(
-            at: int, batches: list[Batch], error: str | None = None, idle_rounds: int = 0
+            at: int,
+            batches: list[Batch],
+            error: str | None = None,
+            idle_rounds: int = 0,
+            preferred: int | None = None,
         ) -> None:
             if not self.network.alive[broker]:
                 batches, error = [], NETWORK_EXCEPTION
-            self.engine.after(self.latency, on_response, at, batches, error, idle_rounds)
+            self.engine.after(self.latency, on_response, at, batches, error, idle_rounds, preferred)
 
         self.engine.after(
-            self.latency, self._fetch, broker, tp, offset, min_bytes, max_wait_ms, respond
+            self.latency,
+            self._fetch,
+            broker,
+            tp,
+            offset,
+            min_bytes,
+            max_wait_ms,
+            respond,
+            client_rack,
         )
 
     def _fetch(
@@ -480,20 +504,31 @@ class Cluster:
         min_bytes: int,
         max_wait_ms: int,
         respond: FetchCallback,
+        client_rack: str = "",
     ) -> None:
         """At the leader: answer with batches below the HW once ``fetch.min.bytes`` are
-        there, or with what there is after ``fetch.max.wait.ms``."""
+        there, or with what there is after ``fetch.max.wait.ms`` — or, with
+        ``replica.selector.class`` set, name a replica in the client's rack and return
+        nothing (KIP-392). At a follower: the same, below the follower's own HW."""
         part = self.partitions[tp]
         replica = part.replicas.get(broker)
         if not self.alive[broker]:
             respond(offset, [], NETWORK_EXCEPTION)
             return
-        if replica is None or replica.lead is None:
+        if replica is None or (replica.lead is None and not self.rack_aware):
             respond(offset, [], NOT_LEADER_OR_FOLLOWER)
             return
         if offset < replica.log_start or offset > replica.leo:
             respond(offset, [], OFFSET_OUT_OF_RANGE)
             return
+        if replica.lead is None:
+            self._fetch_at_follower(tp, replica, offset, min_bytes, max_wait_ms, respond)
+            return
+        if self.rack_aware and client_rack:
+            preferred = self._preferred_read_replica(part, replica, offset, client_rack)
+            if preferred != broker:
+                respond(offset, [], None, 0, preferred)
+                return
         batches = self._read(replica, offset)
         if batches and sum(b.size for b in batches) >= min_bytes:
             respond(offset, batches)
@@ -507,6 +542,81 @@ class Cluster:
         waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0)
         replica.lead.fetch_waiters.append(waiter)
         self.engine.after(max_wait_ms, self._expire_fetch, replica, waiter)
+
+    def _preferred_read_replica(
+        self, part: Partition, leader_log: ReplicaLog, offset: int, rack: str
+    ) -> int:
+        """RackAwareReplicaSelector ([J] clients/.../replica/RackAwareReplicaSelector.java),
+        over the replicas ReplicaManager.findPreferredReadReplica offers it: the leader, and
+        the in-sync followers that are alive and hold ``offset`` (as far as the leader
+        knows their log ends). The leader if it is in the client's rack, else the most
+        caught-up replica there (the higher log end; the lower broker id on a tie), else
+        the leader."""
+        lead = leader_log.lead
+        assert lead is not None
+        me = leader_log.broker
+        if self.racks[me] == rack:
+            return me
+        best, best_leo = me, -1
+        for broker in sorted(lead.isr):
+            if broker == me or self.racks[broker] != rack or not self.alive[broker]:
+                continue
+            leo = lead.follower_leo.get(broker, 0)
+            if part.replicas[broker].log_start <= offset <= leo and leo > best_leo:
+                best, best_leo = broker, leo
+        return best
+
+    def _fetch_at_follower(
+        self,
+        tp: tuple[str, int],
+        replica: ReplicaLog,
+        offset: int,
+        min_bytes: int,
+        max_wait_ms: int,
+        respond: FetchCallback,
+    ) -> None:
+        """A follower serves consumers only below its own high watermark (which it learns
+        from the leader's fetch responses, so it lags the leader's); a fetch with nothing
+        to read waits there until the follower's HW moves or ``fetch.max.wait.ms``."""
+        batches = self._read(replica, offset)
+        if batches and sum(b.size for b in batches) >= min_bytes:
+            respond(offset, batches)
+            return
+        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0)
+        self.replica_waiters.setdefault((tp, replica.broker), []).append(waiter)
+        self.engine.after(max_wait_ms, self._expire_replica_fetch, tp, replica, waiter)
+
+    def wake_replica_fetchers(self, tp: tuple[str, int], replica: ReplicaLog) -> None:
+        """The follower's HW moved: answer the consumer fetches parked there."""
+        waiters = self.replica_waiters.get((tp, replica.broker))
+        if not waiters:
+            return
+        waiting = []
+        for waiter in waiters:
+            batches = self._read(replica, waiter.offset)
+            if batches and sum(b.size for b in batches) >= waiter.min_bytes:
+                waiter.done = True
+                waiter.respond(waiter.offset, batches)
+            else:
+                waiting.append(waiter)
+        self.replica_waiters[(tp, replica.broker)] = waiting
+
+    def _expire_replica_fetch(
+        self, tp: tuple[str, int], replica: ReplicaLog, waiter: FetchWaiter
+    ) -> None:
+        if waiter.done:
+            return
+        waiter.done = True
+        waiters = self.replica_waiters.get((tp, replica.broker), [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        waiter.respond(waiter.offset, self._read(replica, waiter.offset))
+
+    def committed_at(self, tp: tuple[str, int], offset: int) -> int | None:
+        """When the leader's HW first passed ``offset`` (kept with rack-aware reads only)."""
+        times = self.partitions[tp].hw_times
+        k = bisect_right(times, offset, key=lambda e: e[1])
+        return times[k][0] if k < len(times) else None
 
     def _read(self, replica: ReplicaLog, offset: int) -> list[Batch]:
         out, size = [], 0

@@ -382,7 +382,13 @@ class Replication:
                 if batch.base == replica.leo:
                     replica.copy_from(batch)
             leo = replica.leo
-            replica.hw = leader_hw if leader_hw < leo else leo
+            hw = leader_hw if leader_hw < leo else leo
+            if hw != replica.hw:
+                replica.hw = hw
+                if self.cluster.replica_waiters:
+                    self.cluster.wake_replica_fetchers(
+                        (member.part.topic, member.part.index), replica
+                    )
         self._send_session(session)
 
     # -- leader side: ISR and HW -----------------------------------------------------------
@@ -480,6 +486,8 @@ class Replication:
             return
         leader_log.hw = new_hw
         lead.max_hw = max(lead.max_hw, new_hw)
+        if self.cluster.rack_aware:
+            part.hw_times.append((self.engine.now, new_hw))
         if self.timeline.itemises("hw"):
             self.timeline.record("hw", f"broker-{leader_log.broker}", part=part.name, hw=new_hw)
         while lead.ack_waiters and lead.ack_waiters[0][0] <= new_hw:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from simcore.broker.cluster import OFFSET_OUT_OF_RANGE, Metadata
 from simcore.consumer.commits import Committer
 from simcore.consumer.membership import Membership
+from simcore.consumer.read_replicas import ReadReplicas
 from simcore.kernel.client_metrics import Sensor
 from simcore.kernel.types import TopicPartition
 from simcore.scenario.spec import ConsumerCrash, ConsumerSpec, ConsumerStop, FaultSpec
@@ -105,6 +106,20 @@ class Consumer(Committer, Membership):
             f for f in faults if isinstance(f, ConsumerCrash) and f.point is not None
         ]
         self._fired: set[int] = set()
+        # follower fetching (KIP-392): only with a client.rack and rack-aware brokers
+        self.reads: ReadReplicas | None = None
+        if spec.client_rack and cluster.racks:
+            self.reads = ReadReplicas(
+                engine,
+                cluster,
+                timeline,
+                self.metadata,
+                spec.id,
+                spec.client_rack,
+                spec.metadata_max_age_ms,
+                self._on_fetch,
+                self._fetch_again,
+            )
         self._init_commits()
         self._init_membership()
 
@@ -328,32 +343,51 @@ class Consumer(Committer, Membership):
                 self.metadata.refresh()
                 self.later(self.spec.retry_backoff_ms, self._refetch, tp, fetch_id)
                 continue
+            node = self._read_replica(tp, leader)
 
             def respond(
                 at: int,
                 batches: list[Batch],
                 error: str | None,
                 idle_rounds: int = 0,
+                preferred: int | None = None,
                 tp: TopicPartition = tp,
                 sent: int = self.engine.now,
                 fetch_id: int = fetch_id,
+                node: int = node,
             ) -> None:
                 if self.fetching.get(tp) != fetch_id:
                     return  # not the fetch this consumer waits for (any more)
                 self.fetch_count += 1 + idle_rounds
                 self.fetch_latency_total += self.engine.now - sent
                 self._record_fetch(tp, sent, idle_rounds, error is None and bool(batches))
+                if self.reads is not None:
+                    self._guarded(
+                        self.incarnation,
+                        self.reads.answered,
+                        (tp, node, sent, at, batches, error, preferred),
+                    )
+                    return
                 self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
 
             self._fetch_sent[tp] = self.engine.now
             self.cluster.send_fetch(
-                leader,
+                node,
                 tp,
                 self.positions[tp],
                 self.spec.fetch_min_bytes,
                 self.spec.fetch_max_wait_ms,
                 respond,
+                self.spec.client_rack,
             )
+
+    def _fetch_again(self, tp: TopicPartition) -> None:
+        self.fetching.pop(tp, None)
+        self._ensure_fetches()
+
+    def _read_replica(self, tp: TopicPartition, leader: int) -> int:
+        """The broker to fetch ``tp`` from: the leader, or the read replica it named."""
+        return leader if self.reads is None else self.reads.replica(tp, leader)
 
     def _record_fetch(self, tp: TopicPartition, sent: int, idle_rounds: int, data: bool) -> None:
         """The fetch sensors, once per FetchResponse: its latency, and the partition's lag

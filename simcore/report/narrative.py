@@ -269,6 +269,18 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         + ("allowed" if f["allowed"] else "DENIED")
         + f" — {f['why']}"
     ),
+    "preferred_replica": lambda a, f: (
+        f"broker-{f['leader']} (leader of {f['part']}) tells {a} to fetch from broker-{f['broker']}"
+        f" in its rack {f['rack']} (RackAwareReplicaSelector), until {f['until']} ms"
+    ),
+    "read_replica_cleared": lambda a, f: (
+        f"{a}: fetching {f['part']} from broker-{f['broker']} fails ({f['error']}): back to"
+        " the leader"
+    ),
+    "read_replica_expired": lambda a, f: (
+        f"{a} asks the leader of {f['part']} again: broker-{f['broker']} was named"
+        f" {f['max_age_ms']} ms ago (metadata.max.age.ms)"
+    ),
     "send_refused": lambda a, f: (
         f"{a}: the send of messages #{_range(f['first'], f['count'])} fails: {f['error']}"
     ),

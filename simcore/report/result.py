@@ -195,6 +195,40 @@ class Result:
             out["questions"] = self.questions()
         if self.scenario.security is not None:
             out["security"] = self.security()
+        reads = self.follower_fetching()
+        if reads:
+            out["follower_fetching"] = reads
+        return out
+
+    def follower_fetching(self) -> dict[str, Any]:
+        """Per consumer with a ``client.rack`` (KIP-392): where it reads each partition from
+        at the end, bytes from its own rack and from others, and how late records reached
+        it after the leader's HW passed them — from followers and from leaders."""
+        out = {}
+        for consumer in self.sim.consumers:
+            reads = consumer.reads
+            if reads is None:
+                continue
+            late = {True: [s[2] for s in reads.staleness if s[3]], False: []}
+            late[False] = [s[2] for s in reads.staleness if not s[3]]
+            out[consumer.id] = {
+                "client_rack": reads.rack,
+                "read_replicas": {
+                    f"{t}-{p}": broker
+                    for (t, p), (broker, _until) in sorted(reads.preferred.items())
+                },
+                "bytes_same_rack": reads.bytes_same_rack,
+                "bytes_cross_rack": reads.bytes_cross_rack,
+                "fetches_from_followers": reads.follower_fetches,
+                "fetches_from_leaders": reads.leader_fetches,
+                "staleness_ms": {
+                    source: {
+                        "max": max(values, default=0),
+                        "avg": round(sum(values) / len(values), 1) if values else 0,
+                    }
+                    for source, values in (("follower", late[True]), ("leader", late[False]))
+                },
+            }
         return out
 
     def security(self) -> dict[str, Any]:

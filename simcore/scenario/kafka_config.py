@@ -348,6 +348,13 @@ JAVA_CONSUMER_PROPS = [
          ("isolation_level",), choices=("read_uncommitted", "read_committed")),
     *_common_consumer_props("java"),
     *_security_props("java", J_CONSUMER),
+    Prop("client.rack", "string", "",
+         "The rack (zone) the consumer runs in: with replica.selector.class set on the"
+         " brokers, it fetches from a replica in this rack (KIP-392).", J_CONSUMER,
+         ("client_rack",)),
+    _int("metadata.max.age.ms", 300_000, 0, LONG_MAX,
+         "Metadata refresh period; a preferred read replica is used at most this long"
+         " before the consumer asks the leader again.", J_CONSUMER, "metadata_max_age_ms"),
 ]
 
 LIBRDKAFKA_CONSUMER_PROPS = [
@@ -509,7 +516,16 @@ TOPIC_PROPS = [
 
 B_CONF = "[S] ReplicationConfigs.java, KRaftConfigs.java"
 
+RACK_AWARE_SELECTOR = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+
 BROKER_PROPS = [
+    Prop("replica.selector.class", "enum", None,
+         "Which replica serves a consumer's fetches (KIP-392): null = the leader;"
+         " RackAwareReplicaSelector = a replica in the consumer's client.rack.",
+         "[S] ReplicationConfigs.java", ("rack_aware_reads",),
+         choices=(RACK_AWARE_SELECTOR,), nullable=True,
+         value_aliases={"rackawarereplicaselector": RACK_AWARE_SELECTOR,
+                        RACK_AWARE_SELECTOR.lower(): RACK_AWARE_SELECTOR}),
     _int("replica.lag.time.max.ms", 30_000, 1, LONG_MAX,
          "A follower that has not caught up to the leader's log end for this long leaves"
          " the ISR (10000 before 2.5).", B_CONF, "replica_lag_time_max_ms"),
@@ -656,6 +672,10 @@ FOREIGN: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {
             " request.timeout.ms", "request.timeout.ms"),
     },
     ("consumer", "librdkafka"): {
+        "client.rack": (
+            "client.rack: follower fetching (KIP-392) is modelled for the Java consumer"
+            " only; librdkafka has it too (since 1.5), but its preferred-replica rules are"
+            " not modelled here", None),
         "max.poll.records": (
             "max.poll.records is a Java client property; librdkafka has no equivalent: the"
             " application consumes one message per poll", None),
@@ -702,7 +722,7 @@ NOT_MODELLED = {
         for name in (
             "key.serializer", "value.serializer", "key.deserializer", "value.deserializer",
             "compression.type", "compression.codec", "buffer.memory", "max.block.ms",
-            "fetch.max.bytes", "max.partition.fetch.bytes", "client.rack",
+            "fetch.max.bytes", "max.partition.fetch.bytes",
             "allow.auto.create.topics", "check.crcs", "exclude.internal.topics",
             "max.message.bytes", "message.timestamp.type", "transaction.timeout.ms",
             "queued.max.messages.kbytes", "queue.buffering.max.messages",

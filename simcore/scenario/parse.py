@@ -77,7 +77,7 @@ MAX_SEED = 2**63 - 1
 
 TOP_KEYS = ("name", "description", "seed", "duration_ms", "brokers", "network_latency_ms",
             "broker_config", "topics", "producers", "consumers", "faults",
-            "questions", "security")  # fmt: skip
+            "questions", "security", "broker_racks")  # fmt: skip
 TOPIC_KEYS = ("name", "partitions", "replication_factor", "config")
 PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start_ms", "key",
                  "value",
@@ -134,6 +134,7 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
             duration_ms,
         ),
         security=parse_security(root.get("security")),
+        broker_racks=_broker_racks(root.get("broker_racks"), brokers),
         source=_json_copy(root),
     )
 
@@ -307,6 +308,27 @@ def _json_copy(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- broker and topics ---------------------------------------------------------------
+
+
+def _broker_racks(raw: Any, brokers: int) -> tuple[str, ...]:
+    """``broker_racks: [az-a, az-b, az-c]``: each broker's ``broker.rack``, in broker order."""
+    if raw is None:
+        return ()
+    items = as_list(raw, "broker_racks", brokers, "racks")
+    if len(items) != brokers:
+        message = f"must give one rack per broker: {brokers}, got {len(items)}"
+        raise ScenarioError("broker_racks", message)
+    for k, item in enumerate(items):
+        if not isinstance(item, str) or not _RACK.fullmatch(item):
+            raise ScenarioError(
+                join("broker_racks", k),
+                f"must be a rack name, got {item!r}",
+                allowed="1..64 letters, digits, '.', '_' or '-'",
+            )
+    return tuple(items)
+
+
+_RACK = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def _parse_broker(raw: Any) -> BrokerSpec:

@@ -106,6 +106,8 @@ class ConsumerSpec:
     request_timeout_ms: int = 30_000
     retry_backoff_ms: int = 100
     isolation_level: str = "read_uncommitted"
+    client_rack: str = ""  # client.rack (KIP-392): where the consumer runs
+    metadata_max_age_ms: int = 300_000  # metadata.max.age.ms: a preferred replica expires
     assignors: tuple[str, ...] = ("range", "cooperative-sticky")  # partition.assignment.strategy
     group_instance_id: str | None = None  # static membership (KIP-345)
     commit_on_revoke: bool = False  # the app commits its position in onPartitionsRevoked
@@ -130,6 +132,7 @@ class BrokerSpec:
     offsets_retention_check_interval_ms: int = 600_000  # offsets.retention.check.interval.ms
     log_retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
     log_initial_task_delay_ms: int = 30_000  # log.initial.task.delay.ms
+    rack_aware_reads: bool = False  # replica.selector.class=RackAwareReplicaSelector
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -293,6 +296,7 @@ class Scenario:
     broker: BrokerSpec = field(default_factory=BrokerSpec)
     questions: tuple[QuestionSpec, ...] = ()
     security: SecuritySpec | None = None
+    broker_racks: tuple[str, ...] = ()  # broker.rack of each broker (empty: no racks)
     source: Mapping[str, Any] = field(
         default_factory=dict
     )  # the input as given (canonical JSON-able)

@@ -13,6 +13,7 @@ def test_the_course_follows_the_curriculum_and_covers_every_built_in():
         "Offsets,",
         "Producer",
         "Groups,",
+        "Follower",
         "Security:",
     ]
     assert sorted(course.order()) == sorted(name for name, _ in simcore.builtin_scenarios())
