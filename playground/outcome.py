@@ -186,3 +186,25 @@ def _message_changes(
 
 def _show(value: Any) -> str:
     return "–" if value is None else str(value)
+
+
+CHART_W, CHART_H = 600, 120  # the staleness chart's SVG viewBox
+
+
+def follower_fetching(run: RunData) -> list[dict[str, Any]]:
+    """Per consumer with a ``client.rack``: its KIP-392 figures, and its staleness series as
+    SVG polyline points (x: simulated time over the run, y: ms late, the run's maximum at
+    the top) — drawn by the server, so it needs no script."""
+    reads = run["summary"].get("follower_fetching", {})
+    if not reads:
+        return []
+    end = max(1, run["frames"][-1]["t"] if run["frames"] else 1)
+    top = max([p[1] for r in reads.values() for p in r["staleness_series"]] + [1])
+    rows = []
+    for consumer, r in reads.items():
+        points = " ".join(
+            f"{round(t * CHART_W / end, 1)},{round(CHART_H - ms * CHART_H / top, 1)}"
+            for t, ms, _f in r["staleness_series"]
+        )
+        rows.append({"consumer": consumer, "points": points, "top": top, **r})
+    return rows

@@ -28,6 +28,7 @@ def run_context(scenario: Scenario) -> dict[str, Any]:
         context["default_crash_ms"] = run["frames"][-1]["t"] // 2 if run["frames"] else 0
         context["groups"] = outcome.group_figures(run)
         context["producers"] = outcome.producer_figures(run)
+        context["follower_reads"] = outcome.follower_fetching(run)
     return context
 
 

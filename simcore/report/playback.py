@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simcore.groups.kip848 import ConsumerGroup
+from simcore.kernel.types import client_host
 from simcore.run.lag import catch_up_ms, group_status, window_until
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def describe_table(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
                 "LOG-END-OFFSET": hw,
                 "LAG": row["lag"] if committed is not None else "-",
                 "CONSUMER-ID": member_id or "-",
-                "HOST": f"/10.0.0.{owner + 10}" if owner is not None else "-",
+                "HOST": "/" + client_host("consumer", owner) if owner is not None else "-",
                 "CLIENT-ID": consumer.id if consumer else "-",
             }
         )
@@ -83,7 +84,7 @@ def describe_table(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
                     "LOG-END-OFFSET": "-",
                     "LAG": "-",
                     "CONSUMER-ID": member_id,
-                    "HOST": f"/10.0.0.{owner + 10}",
+                    "HOST": "/" + client_host("consumer", owner),
                     "CLIENT-ID": consumers[owner].id,
                 }
             )

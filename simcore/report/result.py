@@ -221,6 +221,13 @@ class Result:
                 "bytes_cross_rack": reads.bytes_cross_rack,
                 "fetches_from_followers": reads.follower_fetches,
                 "fetches_from_leaders": reads.leader_fetches,
+                # (t, ms, 1 if from a follower) for a chart: at most 240 points, evenly picked
+                "staleness_series": [
+                    [t, late, int(follower)]
+                    for t, _part, late, follower in reads.staleness[
+                        :: max(1, -(-len(reads.staleness) // 240))
+                    ]
+                ],
                 "staleness_ms": {
                     source: {
                         "max": max(values, default=0),

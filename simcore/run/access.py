@@ -6,8 +6,9 @@ The principal is what the broker derives ([J] ``DefaultKafkaPrincipalBuilder``):
 ``User:<name>`` for SASL (the SASL user name); for SSL without SASL the certificate's
 distinguished name, here ``User:CN=<client id>`` (``ssl.principal.mapping.rules=DEFAULT``
 keeps the whole DN); ``User:ANONYMOUS`` on a PLAINTEXT listener. Each client connects from
-its own address: producers from 10.0.1.<n>, consumers from 10.0.2.<n> (n from 1, in the
-scenario's order) — ACL hosts can name them.
+its own address (``kernel.types.client_host``): consumers from 10.0.0.10, .11, … — the
+HOST of ``kafka-consumer-groups --describe`` — and producers from 10.0.1.10, .11, …, in
+the scenario's order; ACL hosts can name them.
 
 Simplifications (docs/security.md): a client's requests are checked once, when it starts;
 the first denied request stops it there (its later requests are not sent), as a Java
@@ -19,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from simcore.kernel.types import client_host
 from simcore.scenario.spec import ConsumerSpec, ProducerSpec, SecuritySpec
 from simcore.security.authorizer import Authorizer, Decision
 from simcore.security.connections import Client, Outcome, connect
@@ -91,7 +93,7 @@ def client_access(security: SecuritySpec, spec: ProducerSpec | ConsumerSpec, ind
         principal = f"User:CN={spec.id}"
     else:
         principal = "User:ANONYMOUS"
-    host = f"10.0.{2 if consumer else 1}.{index + 1}"
+    host = client_host("consumer" if consumer else "producer", index)
     checks: list[Check] = []
     if outcome.connected and security.authorizer:
         authorizer = Authorizer(

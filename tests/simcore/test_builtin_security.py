@@ -218,7 +218,7 @@ def test_the_principal_follows_the_protocol_and_a_super_user_skips_the_acls() ->
     )
     assert sc.security is not None
     access = client_access(sc.security, sc.producers[0], 0)
-    assert access.principal == "User:admin" and access.host == "10.0.1.1"
+    assert access.principal == "User:admin" and access.host == "10.0.1.10"
     assert [c.decision.rule for c in access.checks] == ["SuperUser", "SuperUser"]
     result = simcore.simulate(sc, check_invariants=True)
     assert result.summary()["ledger"]["topics"]["t"]["acked"] == 4

@@ -227,3 +227,18 @@ def test_the_verdict_names_the_clients_security_kept_out_and_the_failed_sends(
     assert "cannot connect (TLS handshake (broker side))" in body
     body = text(client.get(f"/r/{saved(builtin_scenario('basic-lag'))}"))
     assert "Kept out by security" not in body and 'data-count="failed"' not in body
+
+
+def test_the_outcome_shows_follower_fetching_with_a_staleness_chart(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('follower-fetching-slow-follower'))}"))
+    assert 'id="follower-fetching"' in body
+    billing = body[body.index('<tr data-consumer="billing-1">') :]
+    billing = billing[: billing.index("</tr>")]
+    assert "orders-0 → broker-1" in billing and '<td data-count="cross">0</td>' in billing
+    assert '<td data-count="late-follower">4100 /' in billing
+    audit = body[body.index('<tr data-consumer="audit-1">') :]
+    assert "the leaders" in audit[: audit.index("</tr>")]
+    assert body.count('<figure class="staleness">') == 2
+    assert body.count("<polyline") == 2
+    body = text(client.get(f"/r/{saved(builtin_scenario('basic-lag'))}"))
+    assert 'id="follower-fetching"' not in body
