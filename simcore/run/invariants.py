@@ -16,6 +16,7 @@ class InvariantChecker:
         self.sim = sim
         self.positions: dict[tuple[str, str, int], int] = {}
         self.hw: dict[str, int] = {}
+        self.hw_ever: dict[str, int] = {}  # per partition: the highest HW any replica had
         self.seen_events = 0
 
     def check(self) -> None:
@@ -103,9 +104,25 @@ class InvariantChecker:
         events = self.sim.timeline.events
         resets = {(e[2], e[3]["part"]) for e in events[self.seen_events :] if e[1] == "position"}
         self.seen_events = len(events)
+        for part in self.sim.cluster.partition_list:
+            top = max(r.hw for r in part.replicas.values())
+            if top > self.hw_ever.get(part.name, 0):
+                self.hw_ever[part.name] = top
         for consumer in self.sim.consumers:
             for (topic, p), offset in consumer.positions.items():
                 key = (consumer.id, topic, p)
+                # records are handed out only below a high watermark (a follower's too,
+                # KIP-392): never a record no replica had committed
+                name = f"{topic}-{p}"
+                self._expect(
+                    offset
+                    <= max(
+                        self.hw_ever.get(name, 0),
+                        self.sim.cluster.partitions[(topic, p)].log.log_start,
+                    ),
+                    f"{consumer.id} {name}: position {offset} above every HW "
+                    f"{self.hw_ever.get(name, 0)}",
+                )
                 before = self.positions.get(key)
                 reset = (consumer.id, f"{topic}-{p}") in resets
                 self._expect(

@@ -7,6 +7,8 @@ from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import simcore
 from simcore.kernel.errors import ScenarioError
@@ -159,3 +161,112 @@ def test_client_rack_on_librdkafka_says_it_is_not_modelled() -> None:
     with pytest.raises(ScenarioError) as caught:
         scenario(consumers=[consumer])
     assert "Java consumer only" in str(caught.value)
+
+
+healing_faults = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {
+                "action": st.just("kill_broker"),
+                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
+                "at_ms": st.integers(0, 40_000),
+                "restart_after_ms": st.integers(100, 30_000),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "action": st.just("isolate_broker"),
+                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
+                "at_ms": st.integers(0, 40_000),
+                "duration_ms": st.integers(100, 30_000),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "action": st.just("slow_follower"),
+                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
+                "at_ms": st.integers(0, 40_000),
+                "delay_ms": st.integers(1, 20_000),
+                "duration_ms": st.integers(100, 30_000),
+            }
+        ),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32),
+    faults=healing_faults,
+    racks=st.sampled_from([["a", "b", "c"], ["a", "b", "b"], ["a", "a", "b"]]),
+    max_age=st.sampled_from([1_000, 15_000, 300_000]),
+    gone=st.one_of(st.none(), st.tuples(st.sampled_from([0, 1, 2]), st.integers(0, 40_000))),
+)
+def test_follower_reads_lose_nothing_and_catch_up_once_faults_heal(
+    seed: int,
+    faults: list[dict[str, Any]],
+    racks: list[str],
+    max_age: int,
+    gone: tuple[int, int] | None,
+) -> None:
+    """Safety: with acks=all and min.insync.replicas=2, no acknowledged order is lost and
+    no consumer is ever handed a record above every replica's HW (the invariant checker,
+    after every event). Liveness: faults end by 70 s, except that one broker may die for
+    good (``gone``); by 150 s every group has read every order in the log, wherever it
+    reads from — a consumer whose read replica is gone must go back to the leader."""
+    if gone is not None:
+        faults = [
+            *faults,
+            {"action": "kill_broker", "target": f"broker-{gone[0]}", "at_ms": gone[1]},
+        ]
+    consumers = [
+        {
+            "id": f"c-{rack}",
+            "group": f"g-{rack}",
+            "topics": ["t"],
+            "config": {
+                "client.rack": rack,
+                "metadata.max.age.ms": max_age,
+                "auto.offset.reset": "earliest",
+            },
+        }
+        for rack in ("a", "b", "c")
+    ]
+    data = {
+        "name": "follower fetching under faults",
+        "seed": seed,
+        "duration_ms": 150_000,
+        "brokers": 3,
+        "broker_racks": racks,
+        "broker_config": {
+            "replica.selector.class": "RackAwareReplicaSelector",
+            "replica.lag.time.max.ms": 10_000,
+        },
+        "topics": [
+            {
+                "name": "t",
+                "partitions": 2,
+                "replication_factor": 3,
+                "config": {"min.insync.replicas": 2},
+            }
+        ],
+        "producers": [
+            {
+                "id": "p",
+                "topic": "t",
+                "messages": 120,
+                "rate_per_s": 2,
+                "key": "k{i}",
+                "config": {"delivery.timeout.ms": 120_000},
+            }
+        ],
+        "consumers": consumers,
+        "faults": faults,
+    }
+    result = simcore.simulate(simcore.parse_scenario(data), check_invariants=True)
+    topic = result.ledger["topics"]["t"]
+    assert topic["lost_acked"] == 0
+    for group in result.ledger["groups"].values():
+        assert group["unread"] == 0 and group["skipped"] == 0, result.summary()
+        assert group["processed_never"] == 0
