@@ -222,3 +222,22 @@ def test_the_principal_follows_the_protocol_and_a_super_user_skips_the_acls() ->
     assert [c.decision.rule for c in access.checks] == ["SuperUser", "SuperUser"]
     result = simcore.simulate(sc, check_invariants=True)
     assert result.summary()["ledger"]["topics"]["t"]["acked"] == 4
+
+
+@pytest.mark.parametrize(
+    "slug", [s for s, sc in simcore.builtin_scenarios() if sc.security is None]
+)
+def test_a_security_section_that_admits_everyone_changes_nothing_else(slug: str) -> None:
+    """Checking connections and ACLs has no side effect: with a PLAINTEXT listener and an
+    authorizer that allows every request, a built-in's run is its run without security,
+    plus one connection event and the decisions per client."""
+    plain = simcore.builtin_scenario(slug)
+    data = simcore.scenario_to_data(plain)
+    data["security"] = {"allow.everyone.if.no.acl.found": True, "authorizer": True}
+    secured = simcore.simulate(simcore.parse_scenario(data))
+    added = ("connection", "authorization")
+    kept = [e for e in secured.events if e[1] not in added]
+    assert kept == simcore.simulate(plain).events
+    clients = len(plain.producers) + len(plain.consumers)
+    assert sum(1 for e in secured.events if e[1] == "connection") == clients
+    assert all(e[3]["allowed"] for e in secured.events if e[1] == "authorization")
