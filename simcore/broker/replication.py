@@ -33,6 +33,7 @@ from simcore.broker.log import Batch, ReplicaLog
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, FetchWaiter, Partition, ProduceWait
+    from simcore.kernel.engine import Timer
 
 FetchAnswer = tuple["Member", list[Batch], int]  # partition, batches, the leader's HW
 
@@ -125,7 +126,9 @@ class Replication:
         self.network = cluster.network
         self.timeline = cluster.timeline
         self.broker_spec = cluster.broker_spec
-        self._gen: dict[tuple[str, int], int] = {}
+        # (partition, follower) -> its follower loop's scheduled steps, cancelled together
+        # when the loop restarts or stops (Engine.timer)
+        self._steps: dict[tuple[str, int], list[Timer]] = {}
         # (follower, leader) -> its replica fetcher; (partition, follower) -> the session
         # the partition is in, and its membership there
         self.sessions: dict[tuple[int, int], FetchSession] = {}
@@ -135,15 +138,30 @@ class Replication:
 
     def follow(self, part: Partition, follower: int) -> None:
         """Start (or restart) a follower's loop: truncate by leader epoch, then fetch."""
-        key = (part.name, follower)
-        self._gen[key] = gen = self._gen.get(key, 0) + 1
+        self._cancel_steps(part, follower)
         self._leave_session(part, follower)
-        self._truncate_then_fetch(part, follower, gen)
+        self._truncate_then_fetch(part, follower)
 
     def stop_following(self, part: Partition, broker: int) -> None:
-        key = (part.name, broker)
-        self._gen[key] = self._gen.get(key, 0) + 1
+        self._cancel_steps(part, broker)
         self._leave_session(part, broker)
+
+    def _cancel_steps(self, part: Partition, follower: int) -> None:
+        for step in self._steps.pop((part.name, follower), ()):
+            step.cancel()
+
+    def _later(
+        self,
+        delay_ms: int,
+        step: Callable[[Partition, int], None],
+        part: Partition,
+        follower: int,
+    ) -> None:
+        """A step of the follower loop, dropped if the loop restarts or stops before it."""
+        key = (part.name, follower)
+        steps = [t for t in self._steps.get(key, ()) if t.pending]
+        steps.append(self.engine.timer(delay_ms, step, part, follower))
+        self._steps[key] = steps
 
     def _leave_session(self, part: Partition, follower: int) -> None:
         found = self._session_of.pop((part.name, follower), None)
@@ -153,37 +171,29 @@ class Replication:
             del session.members[part.name]
             session.changed = True
 
-    def _live(self, part: Partition, follower: int, gen: int) -> bool:
-        return (
-            self._gen.get((part.name, follower)) == gen
-            and self.network.alive[follower]
-            and part.replicas[follower].lead is None
-        )
+    def _live(self, part: Partition, follower: int) -> bool:
+        return self.network.alive[follower] and part.replicas[follower].lead is None
 
-    def _truncate_then_fetch(self, part: Partition, follower: int, gen: int) -> None:
-        if not self._live(part, follower, gen):
+    def _truncate_then_fetch(self, part: Partition, follower: int) -> None:
+        if not self._live(part, follower):
             return
         replica = part.replicas[follower]
         leader = replica.leader
         if leader is None:
             return
         if not self.network.brokers_connected(follower, leader):
-            self.engine.after(
-                FOLLOWER_FETCH_BACKOFF_MS, self._truncate_then_fetch, part, follower, gen
-            )
+            self._later(FOLLOWER_FETCH_BACKOFF_MS, self._truncate_then_fetch, part, follower)
             return
-        self.engine.after(2 * self.network.latency, self._truncate, part, follower, gen)
+        self._later(2 * self.network.latency, self._truncate, part, follower)
 
-    def _truncate(self, part: Partition, follower: int, gen: int) -> None:
+    def _truncate(self, part: Partition, follower: int) -> None:
         """OffsetsForLeaderEpoch round trip done: cut the log where the epochs diverge."""
-        if not self._live(part, follower, gen):
+        if not self._live(part, follower):
             return
         replica = part.replicas[follower]
         leader_log = part.replicas[replica.leader]  # type: ignore[index]
         if leader_log.lead is None or leader_log.lead.epoch != replica.epoch:
-            self.engine.after(
-                FOLLOWER_FETCH_BACKOFF_MS, self._truncate_then_fetch, part, follower, gen
-            )
+            self._later(FOLLOWER_FETCH_BACKOFF_MS, self._truncate_then_fetch, part, follower)
             return
         epoch, end = leader_log.end_offset_for_epoch(replica.latest_epoch())
         if epoch < replica.latest_epoch():  # KIP-279: also cut at our own end of that epoch
@@ -197,21 +207,21 @@ class Replication:
                 offset=end,
                 removed=sum(b.count for b in removed),
             )
-        self._join(part, follower, gen)
+        self._join(part, follower)
 
-    def _join(self, part: Partition, follower: int, gen: int) -> None:
+    def _join(self, part: Partition, follower: int) -> None:
         """The partition joins the follower's fetcher for its leader (AbstractFetcherThread
         .addPartitions). A request already on its way does not carry it: the next one does
         — the fetcher sends it once the current answer is in (or, if none is out, once
         the other partitions joining at this moment have joined: a new leader's followers
         add all of its partitions at once, [J] ReplicaManager.makeFollowers)."""
-        if not self._live(part, follower, gen):
+        if not self._live(part, follower):
             return
         leader = part.replicas[follower].leader
         if leader is None:
             return
         if not self.network.brokers_connected(follower, leader):
-            self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._join, part, follower, gen)
+            self._later(FOLLOWER_FETCH_BACKOFF_MS, self._join, part, follower)
             return
         session = self.sessions.get((follower, leader))
         if session is None:
@@ -272,8 +282,7 @@ class Replication:
             if lead is None or lead.epoch != member.epoch:
                 part = member.part
                 self._leave_session(part, follower)
-                gen = self._gen.get((part.name, follower), 0)
-                self.engine.after(FOLLOWER_FETCH_BACKOFF_MS, self._join, part, follower, gen)
+                self._later(FOLLOWER_FETCH_BACKOFF_MS, self._join, part, follower)
                 continue
             offset = member.log.leo
             if offset != lead.follower_leo[follower] or follower not in lead.isr:

@@ -26,16 +26,23 @@ class Timer:
     cancelling a timer never reorders the rest of a run (the one way to drop scheduled
     work: no token counters, no generation checks in the handler)."""
 
-    __slots__ = ("cancelled",)
+    __slots__ = ("cancelled", "fired")
 
     def __init__(self) -> None:
         self.cancelled = False
+        self.fired = False
 
     def cancel(self) -> None:
         self.cancelled = True
 
+    @property
+    def pending(self) -> bool:
+        """Neither run nor cancelled yet."""
+        return not (self.cancelled or self.fired)
+
 
 def _fire(timer: Timer, handler: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    timer.fired = True
     if not timer.cancelled:
         handler(*args)
 

@@ -33,6 +33,18 @@ def test_a_cancelled_timer_does_nothing_and_reorders_nothing():
     assert seen == ["kept", "after both"]
     assert engine.events_run == 4  # the cancelled call still takes its turn, as a no-op
     assert not keep.cancelled and dropped.cancelled
+    assert not keep.pending and not dropped.pending  # run, and cancelled
+
+
+def test_a_timer_is_pending_until_it_runs_or_is_cancelled():
+    engine = Engine(seed=1, horizon_ms=100)
+    early, late = engine.timer(5, int), engine.timer(50, int)
+    states = []
+    engine.at(10, lambda: states.append((early.pending, late.pending)))
+    engine.at(20, late.cancel)
+    engine.at(30, lambda: states.append((early.pending, late.pending)))
+    engine.run()
+    assert states == [(False, True), (False, False)]
 
 
 def test_it_stops_at_the_horizon():
