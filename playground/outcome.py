@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from playground.runner import RunData
+from simcore.scenario.acl_text import listing
 from simcore.scenario.questions import GROUP_COUNTERS as GROUP_COLUMNS
 from simcore.scenario.questions import TOPIC_COUNTERS as TOPIC_COLUMNS
+from simcore.scenario.spec import Scenario
 
 # processed_never is skipped + unread: a comparison names the two parts, not the sum too
 GROUP_CHANGE_COLUMNS = tuple(c for c in GROUP_COLUMNS if c != "processed_never")
@@ -208,3 +210,34 @@ def follower_fetching(run: RunData) -> list[dict[str, Any]]:
         )
         rows.append({"consumer": consumer, "points": points, "top": top, **r})
     return rows
+
+
+def security_view(scenario: Scenario, run: RunData) -> dict[str, Any] | None:
+    """A run's ``security:`` section as the page shows it: each client's principal,
+    connection and ACL decisions (from the run), the ACLs as ``kafka-acls --list`` prints
+    them, and, per client, what to send to ``/acls`` to ask about its last request."""
+    security = scenario.security
+    if security is None:
+        return None
+    clients = []
+    for client, access in run["summary"].get("security", {}).items():
+        last = access["requests"][-1] if access["requests"] else None
+        ask = None
+        if last is not None:
+            kind, name = last["resource"].split(" ", 1)
+            ask = {
+                "principal": access["principal"],
+                "host": access["host"],
+                "operation": last["operation"],
+                "resource_type": kind,
+                "name": name,
+            }
+        clients.append({"client": client, **access, "ask": ask})
+    return {
+        "listener": security.listener,
+        "listing": listing(security.acls),
+        "authorizer": security.authorizer,
+        "super_users": ";".join(sorted(security.super_users)),
+        "allow_everyone": security.allow_everyone_if_no_acl_found,
+        "clients": clients,
+    }

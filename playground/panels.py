@@ -29,6 +29,7 @@ def run_context(scenario: Scenario) -> dict[str, Any]:
         context["groups"] = outcome.group_figures(run)
         context["producers"] = outcome.producer_figures(run)
         context["follower_reads"] = outcome.follower_fetching(run)
+        context["security"] = outcome.security_view(scenario, run)
     return context
 
 

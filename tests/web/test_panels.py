@@ -221,7 +221,8 @@ def test_the_verdict_names_the_clients_security_kept_out_and_the_failed_sends(
         '<li data-client="payments-writer"><strong>payments-writer</strong> (User:shop):'
         " WRITE on TOPIC payments-eu denied (MatchingAcl)</li>"
     ) in body
-    assert 'data-client="orders-writer"' not in body  # admitted: not listed
+    refused = body[body.index('<ul class="refused">') :]
+    assert 'data-client="orders-writer"' not in refused[: refused.index("</ul>")]  # admitted
     assert '<dd data-count="failed">10</dd>' in body
     body = text(client.get(f"/r/{saved(builtin_scenario('plaintext-client-ssl-listener'))}"))
     assert "cannot connect (TLS handshake (broker side))" in body
@@ -242,3 +243,30 @@ def test_the_outcome_shows_follower_fetching_with_a_staleness_chart(client: Clie
     assert body.count("<polyline") == 2
     body = text(client.get(f"/r/{saved(builtin_scenario('basic-lag'))}"))
     assert 'id="follower-fetching"' not in body
+
+
+def test_the_outcome_shows_each_clients_decisions_and_opens_them_in_the_acl_editor(
+    client: Client,
+) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('consumer-lacks-group-read'))}"))
+    assert 'id="security"' in body and "listener SASL_SSL, StandardAuthorizer" in body
+    row = body[body.index('<tr data-client="billing-1">') :]
+    row = row[: row.index("</tr>")]
+    assert "FindCoordinator: DESCRIBE on GROUP billing — <strong>DENIED</strong>" in row
+    assert "DefaultDeny" in row and "User:billing" in row
+    assert 'name="resource_type" value="GROUP"' in row and 'name="name" value="billing"' in row
+    assert "kafka-acls --list" in body and "ResourcePattern(resourceType=TOPIC, name=orders" in body
+    # the form's fields are the ACL editor's own: posting them answers the same decision
+    fields = dict(
+        acls=builtin_scenario("consumer-lacks-group-read").source["security"]["acls"],
+        principal="User:billing",
+        host="10.0.0.10",
+        operation="DESCRIBE",
+        resource_type="GROUP",
+        name="billing",
+    )
+    answer = text(client.post("/acls", fields))
+    assert "DefaultDeny" in answer or "no ACL exists for this resource" in answer
+    body = text(client.get(f"/r/{saved(builtin_scenario('plaintext-client-ssl-listener'))}"))
+    assert "listener SSL, no authorizer" in body
+    assert "ends at TLS handshake (broker side)" in body
