@@ -28,6 +28,7 @@ from simcore.scenario.spec import ConsumerCrash, ConsumerSpec, ConsumerStop, Fau
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster
     from simcore.broker.log import Batch
+    from simcore.consumer.processing import RecordProcessor
     from simcore.groups.coordinator import Coordinator
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
@@ -120,6 +121,7 @@ class Consumer(Committer, Membership):
                 self._on_fetch,
                 self._fetch_again,
             )
+        self.processor: RecordProcessor | None = None  # failing processing (processing.py)
         self._init_commits()
         self._init_membership()
 
@@ -586,6 +588,7 @@ class Consumer(Committer, Membership):
         """Per-record steps where a record-level action (commit, crash point) needs them."""
         per_record = (
             self.fine_grained
+            or self.processor is not None
             or self.commit == "sync-per-record"
             or (self.librdkafka and not self.spec.enable_auto_offset_store)
         )
@@ -616,12 +619,20 @@ class Consumer(Committer, Membership):
             self.current = (tp, first, msgs)
             self.current_started = self.engine.now
             self.current_ms = self.processing_ms  # a change applies from the next chunk on
+            if self.processor is not None:  # one record, tried as processing.py says
+                self.processor.attempt()
+                return
             if self.processing_ms:
                 self.later(self.processing_ms * len(msgs), self._processed)
                 return
             if not self._finish_chunk():
                 return
         self._after_batch()
+
+    def processing_finished(self) -> None:
+        """The processor is done with the current record (processed, skipped or handed
+        to a retry or dead-letter topic)."""
+        self._processed()
 
     def _processed(self) -> None:
         if self.current is None:
@@ -656,8 +667,8 @@ class Consumer(Committer, Membership):
 
     def _finish_partial_processing(self) -> None:
         """A crash mid-processing: records whose processing time fully elapsed count."""
-        if self.current is None or self.state != "processing":
-            return
+        if self.current is None or self.state != "processing" or self.processor is not None:
+            return  # (a processor's record is done only when its attempt succeeds)
         tp, first, msgs = self.current
         done = len(msgs)
         if self.current_ms > 0:

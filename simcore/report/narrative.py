@@ -28,6 +28,13 @@ def _range(first: int, count: int) -> str:
     return str(first) if count == 1 else f"{first}..{first + count - 1}"
 
 
+_AFTER_FAILURE: dict[str, Callable[[dict[str, Any]], str]] = {
+    "retry": lambda f: f"retrying in place after {f['backoff_ms']} ms, without polling",
+    "skip": lambda f: "logged and skipped: this input never reaches the sink",
+    "dead_letter": lambda f: "giving up: it goes to the dead-letter topic",
+    "retry_topic": lambda f: "it goes to the next retry topic; the listener moves on",
+}
+
 _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "send": lambda a, f: (
         f"{a} sends messages #{_range(f['first'], f['count'])} to {f['part']}"
@@ -218,6 +225,23 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         )
     ),
     "member_left": lambda a, f: f"{f['member']} leaves group {f['group']} ({f['reason']})",
+    "process_failed": lambda a, f: (
+        f"{a}: processing {f['part']} offset {f['offset']} throws (attempt {f['attempt']}); "
+        + _AFTER_FAILURE[f["then"]](f)
+    ),
+    "republished": lambda a, f: (
+        f"{a} publishes {f['part']} offset {f['offset']} to "
+        + ("the dead-letter topic " if f["dead_letter"] else "the retry topic ")
+        + f"{f['to']} (offset {f['at']}) and goes on"
+    ),
+    "sink_write": lambda a, f: (
+        f"{a} writes input {f['input']} to the sink again: "
+        + (
+            "a second row (the naive sink applies a redelivery)"
+            if f["applied"]
+            else "the upsert finds its row, nothing changes"
+        )
+    ),
     "poll_timeout": lambda a, f: (
         f"{a} did not call poll() for {f['since_last_poll']} ms "
         f"(max.poll.interval.ms={f['max_poll_interval_ms']}): its heartbeat thread leaves the group"

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
+from simcore.consumer.processing import Publisher
 from simcore.kernel.timeline import digest
-from simcore.producer.producer import render
+from simcore.producer.producer import Producer, render
 from simcore.report import answers, ledger, playback
 from simcore.report.narrative import describe
+from simcore.report.processing import processing_ledger
 from simcore.run.frames import LARGE_RUN_MESSAGES, Snapshot
 from simcore.run.simulation import Simulation
 
@@ -80,6 +82,20 @@ class Result:
             )
         return ledger.intervals(out)
 
+    def _republished(self, topic: str) -> list[tuple[range, bool]]:
+        """Records applications published to the topic (dead letters, retries), with
+        whether each was acknowledged (issue 15)."""
+        world = self.sim.processing
+        if world is None:
+            return []
+        out = []
+        for publisher in world.publishers:
+            acked = {ids.start for ids in publisher.acked}
+            for (_partition, ids), to in zip(publisher.sent_batches, publisher.topics, strict=True):
+                if to == topic:
+                    out.append((ids, ids.start in acked))
+        return out
+
     def _expired(self, topic: str) -> ledger.Ids:
         return ledger.intervals(self.sim.cluster.retention.deleted.get(topic, []))
 
@@ -88,9 +104,13 @@ class Result:
         topics: dict[str, dict[str, Any]] = {}
         for spec in self.scenario.topics:
             producers = [p for p in self.sim.producers if p.spec.topic == spec.name]
+            republished = self._republished(spec.name)
             topics[spec.name] = ledger.topic_counts(
-                [(p.msg_base, p.msg_base + p.sent, 1) for p in producers],
-                ledger.intervals(s for p in producers for s in p.acked),
+                [(p.msg_base, p.msg_base + p.sent, 1) for p in producers]
+                + [(ids.start, ids.stop, 1) for ids, _acked in republished],
+                ledger.intervals(
+                    [*(s for p in producers for s in p.acked), *(i for i, a in republished if a)]
+                ),
                 ledger.intervals(s for p in producers for s in p.failed),
                 self._log_intervals(spec.name),
                 self._expired(spec.name),
@@ -191,6 +211,9 @@ class Result:
             "consumer_groups": self.consumer_groups(),
             "errors": self.errors,
         }
+        processing = processing_ledger(self.sim)
+        if processing is not None:  # only runs whose processing can fail (issue 15)
+            out["processing"] = processing
         if self.scenario.questions:
             out["questions"] = self.questions()
         if self.scenario.security is not None:
@@ -340,6 +363,7 @@ class Result:
                 for msg in seq:
                     rows[msg]["partition"] = partition
                     rows[msg]["batches"].append(number)
+        rows.update(self._republished_rows(rows))
         for part in self.sim.cluster.partitions.values():
             for batch in part.log.batches:
                 for k, msg in enumerate(batch.msgs):
@@ -358,6 +382,33 @@ class Result:
             }
             row["outcome"] = _outcome(row)
         return rows
+
+    def _republished_rows(self, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """Rows for the records applications republished (issue 15): a copy of an input,
+        named by the application's publisher (``c1-pub#0``), with ``origin`` its input."""
+        world = self.sim.processing
+        out: dict[int, dict[str, Any]] = {}
+        if world is None:
+            return out
+        for publisher in world.publishers:
+            acked = {ids.start for ids in publisher.acked}
+            batches = zip(publisher.sent_batches, publisher.topics, strict=True)
+            for number, ((partition, ids), topic) in enumerate(batches):
+                origin = rows[world.copies[ids.start].origin.msg]
+                out[ids.start] = origin | {
+                    "id": f"{publisher.name}#{number}",
+                    "producer": publisher.name,
+                    "i": number,
+                    "topic": topic,
+                    "partition": partition,
+                    "offsets": [],
+                    "acked": ids.start in acked,
+                    "failed": False,
+                    "processed": {},
+                    "batches": [number],
+                    "origin": origin["id"],
+                }
+        return out
 
     def messages(self) -> list[dict[str, Any]] | None:
         index = self._message_index
@@ -383,10 +434,14 @@ class _Story:
     def __init__(self, row: dict[str, Any], gid: int, sim: Simulation) -> None:
         self.row = row
         self.part = f"{row['topic']}-{row['partition']}"
-        producer = next(p for p in sim.producers if p.spec.id == row["producer"])
-        self.index_in = {
-            n: list(producer.sender.sent_batches[n][1]).index(gid) for n in row["batches"]
-        }
+        sources: list[Producer | Publisher] = [*sim.producers]
+        sources += sim.processing.publishers if sim.processing else []
+        batches = next(
+            [ids for _part, ids in _sent_batches(source)]
+            for source in sources
+            if _source_name(source) == row["producer"]
+        )
+        self.index_in = {n: list(batches[n]).index(gid) for n in row["batches"]}
         self.offsets: set[int] = set(row["offsets"])  # where it is in the final log
         self.written: set[int] = set()  # every offset it was appended at (maybe truncated)
         self.crossed: set[tuple[str, str]] = set()
@@ -450,6 +505,16 @@ class _Story:
             self.crossed.add(key)
             return True
         return False
+
+
+def _sent_batches(source: Producer | Publisher) -> Sequence[tuple[int, Sequence[int]]]:
+    """A producer's sent batches (its sender's), or an application publisher's."""
+    return source.sender.sent_batches if isinstance(source, Producer) else source.sent_batches
+
+
+def _source_name(source: Producer | Publisher) -> str:
+    """A producer's id, or an application publisher's name."""
+    return source.spec.id if isinstance(source, Producer) else source.name
 
 
 # A message's outcome (the ledger's "outcome" column); compare with these, never parse them

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 
 from simcore.broker.cluster import Cluster
 from simcore.consumer.consumer import Consumer
 from simcore.consumer.membership_kip848 import ConsumerProtocolConsumer
+from simcore.consumer.processing import RecordProcessor, World
 from simcore.groups.coordinator import ConsumerProtocolSettings, Coordinator
 from simcore.kernel.engine import Engine
 from simcore.kernel.timeline import QUIET_IN_LARGE_RUNS, Timeline
-from simcore.producer.producer import Producer
+from simcore.producer.producer import Producer, render
 from simcore.run.access import Access, client_access
 from simcore.run.frames import LARGE_RUN_MESSAGES, Recorder
 from simcore.run.invariants import InvariantChecker
@@ -71,6 +73,7 @@ class Simulation:
         self.total_messages = base
         self.consumers = self._build_consumers()
         self.access: dict[str, Access] = {}  # with a security section: each client's
+        self.processing = self._attach_processors()
         self.recorder = Recorder(self)
         checker = InvariantChecker(self) if check_invariants else None
         if checker is not None or self.recorder.per_event:
@@ -93,6 +96,26 @@ class Simulation:
             )
             for spec in self.scenario.consumers
         ]
+
+    def _attach_processors(self) -> World | None:
+        """Consumers whose processing can fail (issue 15) share one World: the
+        applications, their sinks, and the records they republish (ids after the
+        producers')."""
+        with_processing = [c for c in self.consumers if c.spec.processing is not None]
+        if not with_processing:
+            return None
+        world = World(self.engine, self.cluster, self.timeline, self.total_messages, self._key_of)
+        for consumer in with_processing:
+            assert consumer.spec.processing is not None
+            consumer.processor = RecordProcessor(consumer, world, consumer.spec.processing)
+        return world
+
+    def _key_of(self, msg: int) -> str | None:
+        """The key a producer gave message ``msg`` (None: a null key)."""
+        bases = [p.msg_base for p in self.producers]
+        producer = self.producers[bisect_right(bases, msg) - 1]
+        key = producer.spec.key
+        return None if key is None else render(key, msg - producer.msg_base)
 
     def _after_event_hook(self, checker: InvariantChecker | None) -> Callable[[], None]:
         record = self.recorder.after_event

@@ -46,6 +46,8 @@ from simcore.scenario.checks import (
     parse_faults,
 )
 from simcore.scenario.kafka_config import INT_MAX, closest, describe, resolve_config, spec_fields
+from simcore.scenario.processing import expand as expand_processing
+from simcore.scenario.processing import parse_processing
 from simcore.scenario.questions import parse_questions
 from simcore.scenario.security_section import parse_security
 from simcore.scenario.spec import (
@@ -84,7 +86,7 @@ PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start
                  "client", "partition", "config")  # fmt: skip
 CONSUMER_KEYS = ("id", "group", "topics", "start_ms", "client", "processing_ms",
                  "processing_changes", "commit", "commit_on_revoke", "injected",
-                 "config")  # fmt: skip
+                 "processing", "config")  # fmt: skip
 _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's Topic.validate
 
 
@@ -106,6 +108,7 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     topics = _parse_topics(root, brokers)
     producers = _parse_producers(root, topics, duration_ms)
     consumers = _parse_consumers(root, topics, duration_ms, producers)
+    topics, consumers = expand_processing(topics, consumers)
     context = FaultContext(
         topics=topics,
         consumers={c.id: c for c in consumers},
@@ -555,6 +558,9 @@ def _parse_consumer(
         assignors=_assignor_names(values["partition.assignment.strategy"]),
         group_instance_id=values["group.instance.id"],
         commit_on_revoke=get_bool(data, "commit_on_revoke", path, False),
+        processing=parse_processing(
+            data.get("processing"), join(path, "processing"), subscriptions, topics
+        ),
         config=values,
         **spec_fields("consumer", client, values),
     )

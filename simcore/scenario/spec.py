@@ -81,6 +81,52 @@ class ProducerSpec:
         return "all" if self.acks == -1 else str(self.acks)
 
 
+# --- what the application does with each record (simcore/scenario/processing.py) ---------
+
+ON_FAILURE = ("retry", "skip", "dead_letter", "retry_topics")
+SINKS = ("none", "naive", "idempotent")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailureRule:
+    """Records whose processing throws: by key, or by position in a source topic.
+    ``fails``: how many attempts fail before one succeeds; None = every attempt
+    (a permanent failure, e.g. a record the code cannot parse)."""
+
+    key: str | None = None
+    topic: str | None = None  # with offset; None: any topic the consumer reads
+    partition: int | None = None  # with offset; None: any partition
+    offset: int | None = None
+    fails: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessingSpec:
+    """The application's processing of each record and its error handling.
+
+    ``on_failure``: ``retry`` (in place, ``max_attempts`` attempts with ``backoff_ms``
+    between them, then log and skip: Spring's DefaultErrorHandler; None attempts =
+    forever), ``skip`` (log and go on), ``dead_letter`` (``retry`` in place, then publish
+    to ``dead_letter_topic``: DeadLetterPublishingRecoverer), ``retry_topics`` (publish to
+    the retry topics, one per delay, then the DLT: Spring's @RetryableTopic).
+    The retry topics' own consumers are generated (``stage`` > 0, ``app`` = the main
+    group, ``delay_ms`` the topic's delay, ``next_topic`` where a failure goes)."""
+
+    failures: tuple[FailureRule, ...] = ()
+    failure_rate: float = 0.0  # share of records that fail, drawn from the seed
+    rate_fails: int | None = None  # attempts that fail for a drawn record; None: all
+    on_failure: str = "retry"
+    max_attempts: int | None = 10  # DefaultErrorHandler's FixedBackOff(0, 9): 10
+    backoff_ms: int = 0
+    dead_letter_topic: str | None = None
+    retry_delays: tuple[int, ...] = ()
+    sink: str = "none"
+    app: str = ""  # the application (its main group): retry consumers share its sink
+    stage: int = 0  # 0: the main listener; k: the k-th retry topic's listener
+    delay_ms: int = 0  # a retry topic's delay (processing waits until due)
+    next_topic: str | None = None  # where this stage sends a failed record
+
+
 @dataclass(frozen=True)
 class ConsumerSpec:
     id: str
@@ -113,6 +159,7 @@ class ConsumerSpec:
     commit_on_revoke: bool = False  # the app commits its position in onPartitionsRevoked
     group_protocol: str = "classic"  # group.protocol: classic | consumer (KIP-848)
     remote_assignor: str | None = None  # group.remote.assignor (consumer protocol; None: uniform)
+    processing: ProcessingSpec | None = None  # failures and error handling (issue 15)
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
