@@ -14,6 +14,7 @@ def test_the_course_follows_the_curriculum_and_covers_every_built_in():
         "Producer",
         "Groups,",
         "Follower",
+        "Processing",
         "Security:",
     ]
     assert sorted(course.order()) == sorted(name for name, _ in simcore.builtin_scenarios())
