@@ -58,6 +58,11 @@ class _Tracker:
             for p in sim.producers
             for number, (_part, seq) in enumerate(p.sender.sent_batches)
         }
+        # records applications republished (dead letters, retries: issue 15), labelled
+        # by their publisher's count (c1-pub#0), as result.messages() names them
+        for publisher in sim.processing.publishers if sim.processing else []:
+            for number, (_part, ids) in enumerate(publisher.sent_batches):
+                self.batches[(publisher.name, number)] = (ids.start - number, ids)
         self.acked: dict[tuple[str, int], int] = {}
         self.parts = {part.name: _Part() for part in sim.recorder.parts}
         self.skips: dict[str, dict[str, list[list[int]]]] = {}

@@ -55,7 +55,47 @@ def panels_context(scenario: Scenario, run: runner.RunData) -> dict[str, Any]:
             for key, value in zip(run["metric_keys"], last["metrics"] if last else [], strict=False)
         ],
         "variant_choices": variants.choices(scenario),
+        "processing_apps": processing_apps(scenario, run),
     }
+
+
+def processing_apps(scenario: Scenario, run: runner.RunData) -> list[dict[str, Any]]:
+    """Per application whose processing can fail (issue 15), at the end of the run: its
+    error handling's counts, its sink's ledger, and its topics — the main ones, the retry
+    topics and the dead-letter topic — with their records and each group's lag."""
+    summary = run.get("summary") or {}
+    apps = summary.get("processing") or {}
+    topics = summary.get("ledger", {}).get("topics", {})
+    out = []
+    for name, figures in apps.items():
+        readers = [c for c in scenario.consumers if c.processing and c.processing.app == name]
+        names = [t for c in readers for t in c.topics]
+        names += [t for t in topics if t not in names and _error_topic(t, names)]
+        rows = [
+            {
+                "topic": topic,
+                "in_log": topics.get(topic, {}).get("in_log", 0),
+                "lag": [
+                    {
+                        "group": r["GROUP"],
+                        "partition": r["PARTITION"],
+                        "committed": r["CURRENT-OFFSET"],
+                        "log_end": r["LOG-END-OFFSET"],
+                        "lag": r["LAG"],
+                    }
+                    for r in summary.get("groups", [])
+                    if r["TOPIC"] == topic
+                ],
+            }
+            for topic in names
+        ]
+        out.append({"name": name, "figures": figures, "topics": rows})
+    return out
+
+
+def _error_topic(topic: str, sources: list[str]) -> bool:
+    """A dead-letter or retry topic of one of ``sources`` (its name starts with one)."""
+    return any(topic.startswith((f"{s}.", f"{s}-")) for s in sources)
 
 
 PALETTE_SIZE = 10  # partition colours: .part-0 … .part-9, as in static/js/player.js

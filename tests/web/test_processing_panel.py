@@ -1,0 +1,55 @@
+"""The processing panel (issue 15): an application's error handling, its sink's view and
+its retry and dead-letter topics with their records and lag, at the end of the run."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from simcore import builtin_scenario
+from tests.web.helpers import saved, text
+
+pytestmark = pytest.mark.django_db
+
+
+def _section(body: str, section_id: str) -> str:
+    start = body.index(f'id="{section_id}"')
+    return body[start : body.index("</section>", start)]
+
+
+def test_it_shows_the_dead_letter_topic_with_its_records_and_its_readers_lag(
+    client: Client,
+) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('dead-letter-after-3-attempts'))}"))
+    panel = _section(body, "processing")
+    assert 'data-app="billing"' in panel
+    assert "on failure: dead_letter, 3 attempts" in panel
+    assert '<td data-col="succeeded">98</td>' in panel
+    assert '<td data-col="dead_lettered">2</td>' in panel
+    assert '<td data-col="never_applied">2</td>' in panel
+    dlt = [row for row in panel.split("<tr") if 'data-topic="orders.DLT"' in row]
+    assert len(dlt) == 2  # one row per partition the inspector's group reads
+    assert "<th>orders.DLT</th><td>2</td><td>dlt-inspector</td>" in dlt[0]
+
+
+def test_it_shows_each_sink_and_the_retry_topics(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('idempotent-sink-vs-naive-sink'))}"))
+    panel = _section(body, "processing")
+    naive = panel[panel.index('data-app="sink-naive"') :]
+    idem = panel[panel.index('data-app="sink-idempotent"') : panel.index('data-app="sink-naive"')]
+    assert '<td data-col="rows">33</td>' in naive
+    assert '<td data-col="applied_twice_or_more">13</td>' in naive
+    assert '<td data-col="rows">20</td>' in idem
+    assert '<td data-col="dedup_hits">13</td>' in idem
+    body = text(client.get(f"/r/{saved(builtin_scenario('retry-topics-reorder-a-key'))}"))
+    panel = _section(body, "processing")
+    assert "retry topics after 1000 ms, 5000 ms" in panel
+    for topic in ("payments-retry-1000", "payments-retry-5000", "payments-dlt"):
+        assert f'data-topic="{topic}"' in panel
+    assert '<th>payments-dlt</th><td>1</td><td colspan="5">no group reads it</td>' in panel
+    assert '<td data-col="key_order_violations">1</td>' in panel
+
+
+def test_a_scenario_without_processing_has_no_such_panel(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('basic-lag'))}"))
+    assert 'id="processing"' not in body
