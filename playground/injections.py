@@ -176,11 +176,26 @@ def inject(scenario: Scenario, form: Mapping[str, str]) -> Scenario:
             f"no {action.kind} {target!r} in this scenario",
             allowed=", ".join(allowed) or "none",
         )
+    if name in ("add_consumer", "slow_consumer"):
+        _refuse_retry_listener(scenario, target)
     params = {field: _optional_ms(form, field) for field in action.params}
     source = source_of(scenario)
     action.apply(source, target, at, params)
     source["name"] = titled(str(source.get("name", "")), action.says.format(target=target, at=at))
     return parse_scenario(source)
+
+
+def _refuse_retry_listener(scenario: Scenario, target: str) -> None:
+    """A retry topic's listener is generated from its main consumer's processing block:
+    copying or slowing it alone is not something the scenario file can say."""
+    spec = next(c for c in scenario.consumers if c.id == target)
+    if spec.retry_listener:
+        main = [c.id for c in scenario.consumers if not c.retry_listener]
+        message = (
+            f"{target!r} is a retry topic's listener, generated from a consumer's processing"
+            " block; change that consumer instead"
+        )
+        raise ScenarioError("target", message, allowed=", ".join(main))
 
 
 TITLE_MAX = 200  # simcore's limit on a scenario's name

@@ -171,6 +171,7 @@ def quick_fields(scenario: Scenario) -> list[dict[str, Any]]:
             ],
         }
         for index, consumer in enumerate(scenario.consumers)
+        if not consumer.retry_listener  # generated after the source's consumers
     ]
 
 
@@ -195,7 +196,7 @@ def apply_quick_fields(scenario: Scenario, form: QueryDict) -> dict[str, Any]:
     title, about = form.get("name"), form.get("description")
     if about is not None:  # a browser sends a textarea's lines with CRLF
         about = about.replace("\r\n", "\n")
-    for index in range(len(scenario.consumers)):
+    for index in range(sum(1 for c in scenario.consumers if not c.retry_listener)):
         entry = source["consumers"][index]
         for field in QUICK_FIELDS:
             raw = form.get(field.name(index))

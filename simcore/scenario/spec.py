@@ -162,6 +162,12 @@ class ConsumerSpec:
     processing: ProcessingSpec | None = None  # failures and error handling (issue 15)
     config: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def retry_listener(self) -> bool:
+        """Generated for a retry topic of another consumer's processing block (not in the
+        scenario's source: its settings follow that consumer's)."""
+        return self.processing is not None and self.processing.stage > 0
+
 
 @dataclass(frozen=True)
 class BrokerSpec:

@@ -53,3 +53,19 @@ def test_it_shows_each_sink_and_the_retry_topics(client: Client) -> None:
 def test_a_scenario_without_processing_has_no_such_panel(client: Client) -> None:
     body = text(client.get(f"/r/{saved(builtin_scenario('basic-lag'))}"))
     assert 'id="processing"' not in body
+
+
+def test_a_retry_listener_has_no_quick_fields_and_refuses_add_and_slow(client: Client) -> None:
+    slug = saved(builtin_scenario("retry-topics-reorder-a-key"))
+    body = text(client.get(f"/r/{slug}"))
+    assert "retry listener of ledger" in body
+    listener = body[body.index('<li data-consumer="c1-retry-1000">') :]
+    listener = listener[: listener.index("</li>")]
+    assert "crash the consumer here" in listener and "add a consumer" not in listener
+    answer = client.post(
+        f"/r/{slug}/inject", {"action": "slow_consumer", "target": "c1-retry-1000", "at_ms": "5000"}
+    )
+    assert answer.status_code == 422
+    assert "retry topic&#x27;s listener" in text(answer) or "retry topic's listener" in text(answer)
+    untouched = client.post(f"/r/{slug}/quick", {})  # the quick form lists only c1
+    assert untouched.status_code in (302, 303)
