@@ -80,6 +80,7 @@ class Sink:
     kind: str  # naive | idempotent
     applied: dict[int, int] = field(default_factory=dict)  # input msg -> times applied
     writes: int = 0
+    rows: int = 0
     dedup_hits: int = 0
     order: list[tuple[str | None, Position]] = field(default_factory=list)  # (key, position)
     _seen: set[Position] = field(default_factory=set)
@@ -92,6 +93,7 @@ class Sink:
             self.dedup_hits += 1
             return False
         self._seen.add(origin.position)
+        self.rows += 1
         self.applied[origin.msg] = self.applied.get(origin.msg, 0) + 1
         self.order.append((origin.key, origin.position))
         return True

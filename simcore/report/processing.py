@@ -83,7 +83,7 @@ def _sink(sink: Sink, inputs: list[int]) -> dict[str, Any]:
     return {
         "kind": sink.kind,
         "writes": sink.writes,
-        "rows": sum(sink.applied.values()),
+        "rows": sink.rows,
         "applied_once": times.count(1),
         "applied_twice_or_more": sum(1 for t in times if t >= 2),
         "never_applied": times.count(0),

@@ -31,6 +31,20 @@ class InvariantChecker:
         self._check_positions()
         self._check_single_owners()
         self._check_fetching()
+        self._check_sinks()
+
+    def _check_sinks(self) -> None:
+        """Processing failures (issue 15): every write to a sink is a row or, for an
+        idempotent sink, an upsert that found its row — which then holds one row per
+        input, however often redeliveries wrote it."""
+        world = self.sim.processing
+        for app in world.apps.values() if world is not None else ():
+            sink = app.sink
+            if sink is None:
+                continue
+            self._expect(sink.writes == sink.rows + sink.dedup_hits, f"{app.name}: sink count")
+            if sink.kind == "idempotent":
+                self._expect(sink.rows == len(sink.applied), f"{app.name}: an input applied twice")
 
     def _check_fetching(self) -> None:
         """Liveness of the fetch path: a consumer waiting inside poll() has, for every
