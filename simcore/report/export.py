@@ -256,6 +256,27 @@ def markdown_summary(
                 f"| {_md(group)} | {c['processed_once']} | {c['processed_never']} |"
                 f" {c['processed_multiple']} |"
             )
+    lines += _processing_lines(summary.get("processing") or {})
     for error in summary.get("errors", []):
         lines.append(f"\nError: {_md(error)}")
     return "\n".join(lines) + "\n"
+
+
+def _processing_lines(apps: Mapping[str, Any]) -> list[str]:
+    """Processing failures (issue 15): each input's end, and the sink's view."""
+    if not apps:
+        return []
+    lines = ["", "| application | on failure | inputs | succeeded | dead-lettered | skipped |"
+             " pending | sink rows | applied twice or more | never applied |"]  # fmt: skip
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, app in apps.items():
+        i, sink = app["inputs"], app.get("sink")
+        rows = "–" if sink is None else sink["rows"]
+        twice = "–" if sink is None else sink["applied_twice_or_more"]
+        never = "–" if sink is None else sink["never_applied"]
+        lines.append(
+            f"| {_md(name)} | {app['on_failure']} | {i['total']} | {i['succeeded']} |"
+            f" {i['dead_lettered']} | {i['skipped']} | {i['pending']} | {rows} | {twice} |"
+            f" {never} |"
+        )
+    return lines

@@ -138,3 +138,18 @@ def test_after_the_same_crash_the_naive_sink_has_duplicates_and_the_idempotent_o
     )
     writes = events("idempotent-sink-vs-naive-sink", "sink_write")
     assert {e["actor"]: e["applied"] for e in writes} == {"naive": True, "idem": False}
+
+
+def test_the_markdown_summary_tells_each_inputs_end_and_the_sinks_view() -> None:
+    from simcore.report.export import markdown_summary
+
+    result = run("idempotent-sink-vs-naive-sink")
+    text = markdown_summary(result.scenario, result.summary())
+    assert "| sink-naive | retry | 20 | 20 | 0 | 0 | 0 | 33 | 13 | 0 |" in text
+    assert "| sink-idempotent | retry | 20 | 20 | 0 | 0 | 0 | 20 | 0 | 0 |" in text
+    plain = run_plain("basic-lag")
+    assert "application" not in markdown_summary(plain.scenario, plain.summary())
+
+
+def run_plain(slug: str) -> simcore.Result:
+    return simcore.simulate(simcore.builtin_scenario(slug))
