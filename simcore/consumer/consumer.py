@@ -122,6 +122,7 @@ class Consumer(Committer, Membership):
                 self._fetch_again,
             )
         self.processor: RecordProcessor | None = None  # failing processing (processing.py)
+        self.paused: set[TopicPartition] = set()  # KafkaConsumer.pause(): no fetch, no records
         self._init_commits()
         self._init_membership()
 
@@ -287,6 +288,7 @@ class Consumer(Committer, Membership):
         self.arrivals.clear()
         self.fetching.clear()
         self.todo.clear()
+        self.paused.clear()
         self.current = None
 
     def crash(self, fault: ConsumerCrash, where: str) -> None:
@@ -337,6 +339,8 @@ class Consumer(Committer, Membership):
     def _ensure_fetches(self) -> None:
         for tp in self.assignment:
             if tp in self.fetching or self.buffers.get(tp) or tp not in self.positions:
+                continue
+            if tp in self.paused:
                 continue
             leader = self.metadata.leader(tp)
             self._fetch_ids += 1
@@ -567,7 +571,7 @@ class Consumer(Committer, Membership):
         while self.arrivals and limit > 0:
             tp = self.arrivals[0]
             buffer = self.buffers.get(tp)
-            if not buffer or tp not in self.positions:
+            if not buffer or tp not in self.positions or tp in self.paused:
                 self.arrivals.popleft()
                 continue
             while buffer and limit > 0:
@@ -628,6 +632,27 @@ class Consumer(Committer, Membership):
             if not self._finish_chunk():
                 return
         self._after_batch()
+
+    def seek_and_pause(self, tp: TopicPartition, offset: int) -> None:
+        """The application's ``seek(tp, offset)`` and ``pause([tp])`` (Java KafkaConsumer):
+        the position goes back to ``offset``, what was fetched or polled for ``tp`` and
+        not processed yet is dropped (it will be fetched again), and until ``resume`` no
+        fetch is sent for ``tp`` and ``poll()`` returns none of its records."""
+        self._set_position(tp, offset, "seek(): the application hands the record back")
+        self.fetching.pop(tp, None)  # an answer to the fetch in flight is ignored
+        self.todo = deque(chunk for chunk in self.todo if chunk[0] != tp)
+        self.paused.add(tp)
+
+    def resume(self, tp: TopicPartition) -> None:
+        """``resume([tp])``: fetching starts again (a waiting ``poll()`` gets the answer)."""
+        self.paused.discard(tp)
+        self._ensure_fetches()
+
+    def put_back_current(self) -> None:
+        """The application hands the current record back unprocessed (after
+        ``seek_and_pause``) and goes on with the rest of the poll."""
+        self.current = None
+        self.later(0, self._process_next)
 
     def processing_finished(self) -> None:
         """The processor is done with the current record (processed, skipped or handed

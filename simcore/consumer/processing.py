@@ -23,8 +23,10 @@ attempt wherever that happens. Then, as the application's error handling says:
   (``<topic>-retry-<delay>``) with its due time, and the listener goes on with the next
   record — which is why a later record of the same key can reach the sink first. A retry
   topic's listener waits until the record is due, then tries once and forwards a failure
-  to the next topic, the last to ``<topic>-dlt`` (Spring's @RetryableTopic,
-  ``KafkaBackoffAwareMessageListenerAdapter``).
+  to the next topic, the last to ``<topic>-dlt`` (Spring's @RetryableTopic). A record
+  not due yet is handed back: the listener seeks to it and pauses its partition until it
+  is due, polling on meanwhile (``KafkaBackoffAwareMessageListenerAdapter``), so a long
+  back-off does not count against ``max.poll.interval.ms``.
 
 The sink is the application's database, shared by the app's listeners: ``naive`` inserts
 on every successful attempt (a redelivered input is applied twice), ``idempotent``
@@ -254,15 +256,31 @@ class RecordProcessor:
         self._token = 0
 
     def attempt(self) -> None:
-        """Start an attempt at the current record: after its due time (a retry topic),
-        it takes processing_ms."""
+        """Start an attempt at the current record (it takes processing_ms) — unless it
+        is a retry topic's record not due yet: then, as Spring's back-off-aware listener
+        does, the container seeks back to it, pauses the partition until it is due and
+        polls on (KafkaBackoffAwareMessageListenerAdapter, KafkaBackoffException)."""
         consumer = self.consumer
         assert consumer.current is not None
         tp, offset, msgs = consumer.current
         origin, due = self.world.origin(msgs[0], (tp[0], tp[1], offset))
-        wait = max(0, due - consumer.engine.now) if self.tries == 0 else 0
+        now = consumer.engine.now
+        if due > now and self.tries == 0:
+            consumer.seek_and_pause(tp, offset)
+            consumer.timeline.record(
+                "backoff_pause", consumer.id, part=f"{tp[0]}-{tp[1]}", offset=offset, until=due
+            )
+            consumer.later(due - now, self._resume, tp)
+            consumer.put_back_current()
+            return
         self._token += 1
-        consumer.later(wait + consumer.processing_ms, self._attempted, self._token, origin)
+        consumer.later(consumer.processing_ms, self._attempted, self._token, origin)
+
+    def _resume(self, tp: tuple[str, int]) -> None:
+        consumer = self.consumer
+        if tp in consumer.paused:
+            consumer.timeline.record("backoff_resume", consumer.id, part=f"{tp[0]}-{tp[1]}")
+            consumer.resume(tp)
 
     def _attempted(self, token: int, origin: Input) -> None:
         consumer = self.consumer

@@ -234,6 +234,11 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         + ("the dead-letter topic " if f["dead_letter"] else "the retry topic ")
         + f"{f['to']} (offset {f['at']}) and goes on"
     ),
+    "backoff_pause": lambda a, f: (
+        f"{a}: {f['part']} offset {f['offset']} is a retry not due until {f['until']} ms: "
+        "it seeks back to it, pauses the partition and polls on"
+    ),
+    "backoff_resume": lambda a, f: f"{a} resumes {f['part']}: its retry is due",
     "sink_write": lambda a, f: (
         f"{a} writes input {f['input']} to the sink again: "
         + (

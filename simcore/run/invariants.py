@@ -56,8 +56,8 @@ class InvariantChecker:
             if consumer.state != "polling":
                 continue
             for tp in consumer.assignment:
-                if tp not in consumer.positions:
-                    continue  # its OffsetFetch is under way
+                if tp not in consumer.positions or tp in consumer.paused:
+                    continue  # its OffsetFetch is under way, or the application paused it
                 self._expect(
                     tp in consumer.fetching or bool(consumer.buffers.get(tp)),
                     f"{consumer.id} {tp[0]}-{tp[1]}: waiting in poll() with no fetch in "

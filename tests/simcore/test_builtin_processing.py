@@ -114,13 +114,21 @@ def test_retry_topics_keep_the_partition_moving_and_reorder_the_key():
     assert hops == [
         ("c1", "payments-retry-1000-0", 3052),
         ("c1", "payments-retry-1000-0", 3094),
-        ("c1-retry-1000", "payments-retry-5000-0", 4114),
-        ("c1-retry-5000", "payments-dlt-0", 9134),
+        ("c1-retry-1000", "payments-retry-5000-0", 4116),
+        ("c1-retry-5000", "payments-dlt-0", 9138),
     ]
-    # the retry listener waits for the back-off: #1 failed at 3050, is due at 4050
+    # the retry listener pauses its partition until the back-off is over — #1 failed at
+    # 3050, is due at 4050 — and polls on meanwhile (no max.poll.interval.ms risk)
+    pauses = [(e["actor"], e["offset"], e["until"]) for e in events(
+        "retry-topics-reorder-a-key", "backoff_pause")]  # fmt: skip
+    assert pauses[0] == ("c1-retry-1000", 0, 4050)
+    resumed = events("retry-topics-reorder-a-key", "backoff_resume")
+    assert [e["t"] for e in resumed][0] == 4050
     retried = [e for e in events("retry-topics-reorder-a-key", "processed")
                if e["actor"] == "c1-retry-1000"]  # fmt: skip
-    assert retried[0]["t"] == 4070
+    assert retried[0]["t"] == 4072  # a fetch round trip, then 20 ms of processing
+    listener = run("retry-topics-reorder-a-key").sim.consumers[-1]
+    assert listener.id == "c1-retry-5000" and listener.paused == set()
 
 
 def test_after_the_same_crash_the_naive_sink_has_duplicates_and_the_idempotent_one_not():
