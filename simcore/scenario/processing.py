@@ -204,11 +204,13 @@ def expand(
     listeners that the consumers' processing blocks imply (in the consumers' order)."""
     out = list(consumers)
     taken = {c.id for c in consumers}
+    first_of_group: dict[str, int] = {}
     for index, consumer in enumerate(consumers):
         spec = consumer.processing
         if spec is None:
             continue
         path = join(join("consumers", index), "processing")
+        _check_same_code(consumers, index, first_of_group, path)
         app = dataclasses.replace(spec, app=consumer.group)
         main = dataclasses.replace(consumer, processing=app)
         if spec.on_failure == "dead_letter":
@@ -226,6 +228,25 @@ def expand(
             out.extend(listeners)
         out[index] = main
     return topics, tuple(out)
+
+
+def _check_same_code(
+    consumers: tuple[ConsumerSpec, ...], index: int, first_of_group: dict[str, int], path: str
+) -> None:
+    """The members of a group with a processing block run the same application: their
+    blocks (and, for retry topics, their topics) must agree."""
+    consumer = consumers[index]
+    earlier = first_of_group.setdefault(consumer.group, index)
+    other = consumers[earlier]
+    if earlier != index and (
+        other.processing != consumer.processing or other.topics != consumer.topics
+    ):
+        message = (
+            f"differs from consumers[{earlier}]'s ({other.id}) in group {consumer.group!r}: a"
+            " group's members run the same application; give them the same processing block"
+            " and topics, or another group"
+        )
+        raise ScenarioError(path, message)
 
 
 def _retry_listeners(

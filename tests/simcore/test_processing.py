@@ -99,6 +99,18 @@ def test_a_dead_letter_topic_with_fewer_partitions_is_refused() -> None:
         simcore.parse_scenario(data)
 
 
+def test_the_members_of_a_group_run_the_same_processing() -> None:
+    data = scenario({"on_failure": "skip"})
+    other = dict(data["consumers"][0], id="c2", processing={"on_failure": "retry"})
+    data["consumers"].append(other)
+    with pytest.raises(ScenarioError) as caught:
+        simcore.parse_scenario(data)
+    assert caught.value.field == "consumers[1].processing"
+    assert "same application" in str(caught.value)
+    data["consumers"][1]["processing"] = {"on_failure": "skip"}
+    assert len(simcore.parse_scenario(data).consumers) == 2
+
+
 def test_skip_loses_the_input_for_the_sink_while_kafka_counts_it_processed() -> None:
     out = summary({"on_failure": "skip", "sink": "naive", "failures": [{"key": "k-5"}]})
     assert out["inputs"]["skipped"] == 1 and out["failed_attempts"] == 1
