@@ -44,7 +44,7 @@ def test_the_dead_letter_topic_fills_as_the_player_moves_and_the_panel_counts_it
 
     panel = page.locator("#processing")
     expect(panel).to_be_visible()
-    expect(panel.locator('[data-col="succeeded"]')).to_have_text("98")
+    expect(panel.locator('[data-col="succeeded"]')).to_have_text("58")
     expect(panel.locator('[data-col="dead_lettered"]')).to_have_text("2")
     expect(panel.locator('[data-col="never_applied"]')).to_have_text("2")
     expect(panel.locator('tr[data-topic="orders.DLT"]')).to_have_count(2)
