@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simcore.kernel.errors import ScenarioError
+from simcore.report.processing import processing_ledger
 from simcore.scenario.checks import join
 from simcore.scenario.questions import ERROR_ANSWER, OWNER_ANSWER
 from simcore.scenario.spec import QuestionSpec
@@ -48,6 +49,14 @@ def _answer(result: Result, question: QuestionSpec) -> int | str:
         _ledger, side, name, counter = text.split(".")
         value = result.ledger[side][name][counter]
         return int(value)
+    if text.startswith("processing."):
+        _processing, app, counter = text.split(".")
+        figures = (processing_ledger(result.sim) or {})[app]
+        if counter.startswith("sink_"):
+            return int(figures["sink"][counter.removeprefix("sink_")])
+        if counter in figures["inputs"]:
+            return int(figures["inputs"][counter])
+        return int(figures[counter])
     owner = OWNER_ANSWER.fullmatch(text)
     if owner is not None:
         group, topic, partition, at = owner.groups()

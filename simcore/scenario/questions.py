@@ -13,6 +13,9 @@ so a question can never go stale when the model or the scenario changes.
         ask: "Which consumer owns orders-2 at 20 s?"
         answer: owner billing orders-2 at 20000           # a consumer id (or "nobody")
         choices: [c1, c2, c3, nobody]
+      - id: rows
+        ask: "How many rows will the sink hold?"
+        answer: processing.billing.sink_rows               # a processing counter (issue 15)
       - id: error
         ask: "Will the producer see an error?"
         answer: error p1                                   # "yes" or "no"
@@ -64,11 +67,30 @@ GROUP_COUNTERS = (
 )
 
 
+# A processing application's counters (report/processing.py): each input's end, and the
+# sink's view (the sink_ ones need a sink)
+PROCESSING_COUNTERS = (
+    "succeeded",
+    "dead_lettered",
+    "skipped",
+    "pending",
+    "failed_attempts",
+    "retries_in_place",
+)
+SINK_COUNTERS = (
+    "sink_rows",
+    "sink_applied_twice_or_more",
+    "sink_never_applied",
+    "sink_dedup_hits",
+    "sink_key_order_violations",
+)
+
 MAX_QUESTIONS = 20
 QUESTION_KEYS = ("id", "ask", "answer", "choices", "at_ms")
 ANSWER_FORMS = (
     "ledger.groups.<group>.<counter>, ledger.topics.<topic>.<counter>,"
-    " owner <group> <topic>-<partition> [at <ms>], error <client id>"
+    " processing.<group>.<counter>, owner <group> <topic>-<partition> [at <ms>],"
+    " error <client id>"
 )
 OWNER_ANSWER = re.compile(r"owner (\S+) (\S+)-(\d+)(?: at (\d+))?")
 ERROR_ANSWER = re.compile(r"error (\S+)")
@@ -137,6 +159,9 @@ def _check_answer(
                 path, f"{parts[3]!r} is not a ledger counter", allowed=", ".join(counters)
             )
         return "number"
+    if answer.startswith("processing."):
+        _check_processing_answer(answer, path, consumers)
+        return "number"
     owner = OWNER_ANSWER.fullmatch(answer)
     if owner is not None:
         group, topic, partition, at = owner.groups()
@@ -159,6 +184,28 @@ def _check_answer(
             )
         return "choice"
     raise ScenarioError(path, f"must be one of {ANSWER_FORMS}, got {answer!r}")
+
+
+def _check_processing_answer(answer: str, path: str, consumers: Sequence[ConsumerSpec]) -> None:
+    """``processing.<group>.<counter>``: a group whose consumers have a processing block
+    (its main listener's group), and a counter it has — the sink's only with a sink."""
+    parts = answer.split(".")
+    apps = {
+        c.group: c.processing
+        for c in consumers
+        if c.processing is not None and not c.retry_listener
+    }
+    if len(parts) != 3:
+        raise ScenarioError(path, f"must be one of {ANSWER_FORMS}, got {answer!r}")
+    spec = apps.get(parts[1])
+    if spec is None:
+        allowed = ", ".join(sorted(apps)) or "none: no consumer has a processing block"
+        message = f"names no group with a processing block: {parts[1]!r}"
+        raise ScenarioError(path, message, allowed=allowed)
+    counters = PROCESSING_COUNTERS + (SINK_COUNTERS if spec.sink != "none" else ())
+    if parts[2] not in counters:
+        message = f"{parts[2]!r} is not a processing counter of {parts[1]!r}"
+        raise ScenarioError(path, message, allowed=", ".join(counters))
 
 
 def _choices(data: Mapping[str, Any], path: str, kind: str) -> tuple[str, ...]:

@@ -148,6 +148,20 @@ def test_after_the_same_crash_the_naive_sink_has_duplicates_and_the_idempotent_o
     assert {e["actor"]: e["applied"] for e in writes} == {"naive": True, "idem": False}
 
 
+def test_the_questions_are_answered_by_the_runs() -> None:
+    answers = {
+        (slug, a["id"]): a["answer"]
+        for slug in ("idempotent-sink-vs-naive-sink", "dead-letter-after-3-attempts")
+        for a in run(slug).summary()["questions"]
+    }
+    assert answers == {
+        ("idempotent-sink-vs-naive-sink", "naive-rows"): 33,
+        ("idempotent-sink-vs-naive-sink", "idempotent-rows"): 20,
+        ("dead-letter-after-3-attempts", "dead-letters"): 2,
+        ("dead-letter-after-3-attempts", "attempts"): 8,
+    }
+
+
 def test_the_markdown_summary_tells_each_inputs_end_and_the_sinks_view() -> None:
     from simcore.report.export import markdown_summary
 

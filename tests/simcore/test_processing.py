@@ -205,3 +205,33 @@ def test_the_same_crash_makes_the_naive_sink_apply_an_input_twice() -> None:
     result = simcore.simulate(simcore.parse_scenario(crash_scenario("naive", crashes, 1)))
     out = result.summary()["processing"]["app"]["sink"]
     assert out["applied_twice_or_more"] > 0  # the property above is not vacuous
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        ("processing.nobody.succeeded", "names no group with a processing block"),
+        ("processing.app.rows", "is not a processing counter"),
+        ("processing.app.sink_rows", "is not a processing counter"),  # no sink here
+        ("processing.app", "must be one of"),
+    ],
+)
+def test_a_question_on_processing_names_a_group_and_a_counter_it_has(
+    answer: str, words: str
+) -> None:
+    data = scenario({"on_failure": "skip"})
+    data["questions"] = [{"id": "q", "ask": "How many?", "answer": answer}]
+    with pytest.raises(ScenarioError) as caught:
+        simcore.parse_scenario(data)
+    assert caught.value.field == "questions[0].answer"
+    assert words in str(caught.value)
+
+
+def test_a_question_on_processing_is_answered_by_the_run() -> None:
+    data = scenario({"on_failure": "skip", "sink": "naive", "failures": [{"key": "k-5"}]})
+    data["questions"] = [
+        {"id": "lost", "ask": "How many inputs are skipped?", "answer": "processing.app.skipped"},
+        {"id": "rows", "ask": "How many rows?", "answer": "processing.app.sink_rows"},
+    ]
+    answers = simcore.simulate(simcore.parse_scenario(data)).summary()["questions"]
+    assert [(a["id"], a["answer"]) for a in answers] == [("lost", 1), ("rows", 39)]
