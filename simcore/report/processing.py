@@ -20,14 +20,14 @@ def processing_ledger(sim: Simulation) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for name in sorted(world.apps):
         app = world.apps[name]
-        inputs = _inputs(sim, app)
+        inputs = inputs_of(sim, app)
         out[name] = _handling(app) | {"inputs": _outcomes(app, inputs)}
         if app.sink is not None:
             out[name]["sink"] = _sink(app.sink, inputs)
     return out
 
 
-def _inputs(sim: Simulation, app: App) -> list[int]:
+def inputs_of(sim: Simulation, app: App) -> list[int]:
     """The input message ids: in the final logs of the main listener's topics."""
     topics = {
         t

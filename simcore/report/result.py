@@ -11,7 +11,7 @@ from simcore.kernel.timeline import digest
 from simcore.producer.producer import Producer, render
 from simcore.report import answers, ledger, playback
 from simcore.report.narrative import describe
-from simcore.report.processing import processing_ledger
+from simcore.report.processing import inputs_of, processing_ledger
 from simcore.run.frames import LARGE_RUN_MESSAGES, Snapshot
 from simcore.run.simulation import Simulation
 
@@ -373,6 +373,7 @@ class Result:
                 for msg in seq:
                     counts = rows[msg]["processed"]
                     counts[consumer.group] = counts.get(consumer.group, 0) + 1
+        self._sink_view(rows)
         groups = sorted({c.group for c in self.sim.consumers})
         for row in rows.values():
             row["processed"] = {
@@ -382,6 +383,19 @@ class Result:
             }
             row["outcome"] = _outcome(row)
         return rows
+
+    def _sink_view(self, rows: dict[int, dict[str, Any]]) -> None:
+        """Each input's row gets ``sink``: per application with a sink, how many times the
+        input was applied there (0, 1, 2, ...: issue 15)."""
+        world = self.sim.processing
+        if world is None:
+            return
+        for name in sorted(world.apps):
+            app = world.apps[name]
+            if app.sink is None:
+                continue
+            for msg in inputs_of(self.sim, app):
+                rows[msg].setdefault("sink", {})[app.name] = app.sink.applied.get(msg, 0)
 
     def _republished_rows(self, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
         """Rows for the records applications republished (issue 15): a copy of an input,

@@ -3,6 +3,8 @@ its retry and dead-letter topics with their records and lag, at the end of the r
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -69,3 +71,21 @@ def test_a_retry_listener_has_no_quick_fields_and_refuses_add_and_slow(client: C
     assert "retry topic&#x27;s listener" in text(answer) or "retry topic's listener" in text(answer)
     untouched = client.post(f"/r/{slug}/quick", {})  # the quick form lists only c1
     assert untouched.status_code in (302, 303)
+
+
+def _message_row(body: str, message: str) -> str:
+    """The message table's row of one message (the strip's records carry the id too)."""
+    found = re.search(
+        rf'<tr class="[^"]*" data-message="{re.escape(message)}">(.*?)</tr>', body, re.S
+    )
+    assert found is not None, message
+    return found.group(1)
+
+
+def test_the_message_table_tells_each_inputs_rows_in_the_sink(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('idempotent-sink-vs-naive-sink'))}"))
+    row = _message_row(body, "p1#0")
+    assert '<td data-col="sink">sink-idempotent: 1, sink-naive: 2</td>' in row
+    body = text(client.get(f"/r/{saved(builtin_scenario('dead-letter-after-3-attempts'))}"))
+    assert '<td data-col="sink">copy of p1#20</td>' in _message_row(body, "c1-pub#0")
+    assert '<td data-col="sink">billing: 0</td>' in _message_row(body, "p1#20")
