@@ -140,12 +140,49 @@ def differences(old: RunData, new: RunData) -> list[str]:
     before_p, after_p = producer_figures(old), producer_figures(new)
     out.extend(_changed("producer", before_p, after_p, PRODUCER_FIGURES))
     out.extend(_error_changes(before_p, after_p))
+    before_a, after_a = processing_figures(old), processing_figures(new)
+    out.extend(_changed("application", before_a, after_a, PROCESSING_FIGURES, PROCESSING_LABELS))
     out.extend(_message_changes(old["messages"], new["messages"]))
     return out
 
 
+PROCESSING_FIGURES = (  # issue 15: each input's end, and the sink's view
+    "succeeded",
+    "dead_lettered",
+    "skipped",
+    "pending",
+    "failed_attempts",
+    "sink_rows",
+    "sink_applied_twice_or_more",
+    "sink_never_applied",
+    "sink_dedup_hits",
+    "sink_key_order_violations",
+)
+
+
+PROCESSING_LABELS = {  # the ledger's labels mean other things for these
+    "skipped": "inputs skipped (logged, lost for the sink)",
+    "pending": "inputs pending",
+    "succeeded": "inputs succeeded",
+}
+
+
+def processing_figures(run: RunData) -> dict[str, dict[str, Any]]:
+    """Per application with a processing block: its counts, flat (the sink's as sink_…)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, app in (run["summary"].get("processing") or {}).items():
+        flat = dict(app["inputs"], failed_attempts=app["failed_attempts"])
+        flat.update({f"sink_{k}": v for k, v in (app.get("sink") or {}).items()})
+        out[name] = flat
+    return out
+
+
 def _changed(
-    what: str, before: dict[str, Any], after: dict[str, Any], columns: tuple[str, ...]
+    what: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    columns: tuple[str, ...],
+    labels: dict[str, str] | None = None,
 ) -> list[str]:
     out = []
     for name in sorted(set(before) | set(after)):
@@ -153,7 +190,7 @@ def _changed(
             a = before.get(name, {}).get(column)
             b = after.get(name, {}).get(column)
             if a != b:
-                label = COLUMN_LABELS.get(column, column.replace("_", " "))
+                label = (labels or COLUMN_LABELS).get(column, column.replace("_", " "))
                 out.append(f"{what} {name}: {label} {_show(a)} → {_show(b)}")
     return out
 

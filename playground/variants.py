@@ -23,7 +23,7 @@ IGNORED_PATHS = ("name", "description")
 
 @dataclass(frozen=True)
 class Setting:
-    scope: str  # producers, topics, consumers or broker
+    scope: str  # producers, topics, consumers, processing (consumers' blocks) or broker
     key: str  # the Kafka property (under `config`) or the scenario field
     hint: str  # the values to offer
     aliases: tuple[str, ...] = ()  # other spellings of the property (librdkafka)
@@ -38,9 +38,12 @@ class Setting:
 
     @property
     def label(self) -> str:
-        where = {"producers": "every producer", "topics": "every topic"}.get(
-            self.scope, "every consumer" if self.scope == "consumers" else "the broker"
-        )
+        where = {
+            "producers": "every producer",
+            "topics": "every topic",
+            "consumers": "every consumer",
+            "processing": "every processing block",
+        }.get(self.scope, "the broker")
         return f"{self.key} — {where} ({self.hint})"
 
 
@@ -86,6 +89,21 @@ SETTINGS = (
     Setting("consumers", "max.poll.interval.ms", "ms"),
     Setting("consumers", "session.timeout.ms", "ms"),
     Setting("broker", "replica.lag.time.max.ms", "ms"),
+    # a consumer's processing block (issue 15): the error handling and the sink
+    Setting("processing", "sink", "none, naive, idempotent", field=True),
+    Setting(
+        "processing",
+        "on_failure",
+        "retry, skip, dead_letter, retry_topics (needs retry_delays)",
+        field=True,
+        drops=(  # what the new error handling refuses next to it (scenario/processing.py)
+            ("skip", ("max_attempts", "dead_letter_topic", "retry_delays")),
+            ("retry", ("dead_letter_topic", "retry_delays")),
+            ("dead_letter", ("retry_delays",)),
+            ("retry_topics", ("max_attempts",)),
+        ),
+    ),
+    Setting("processing", "max_attempts", "1 … 1000, unlimited (retry)", field=True),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -96,6 +114,7 @@ def choices(scenario: Scenario) -> list[dict[str, str]]:
         "producers": bool(scenario.producers),
         "topics": bool(scenario.topics),
         "consumers": bool(scenario.consumers),
+        "processing": bool(_processing_blocks(scenario)),
         "broker": True,
     }
     return [
@@ -107,9 +126,13 @@ def choices(scenario: Scenario) -> list[dict[str, str]]:
 
 def current(scenario: Scenario, setting: Setting) -> str:
     """The first entity's resolved value, as the user would type it."""
-    entities: tuple[Any, ...] = (
-        (scenario.broker,) if setting.scope == "broker" else getattr(scenario, setting.scope)
-    )
+    entities: tuple[Any, ...]
+    if setting.scope == "processing":
+        entities = _processing_blocks(scenario)
+    elif setting.scope == "broker":
+        entities = (scenario.broker,)
+    else:
+        entities = getattr(scenario, setting.scope)
     if not entities:
         return ""
     entity = entities[0]
@@ -141,12 +164,16 @@ def variant(scenario: Scenario, setting_name: str, raw: str) -> Scenario:
     source = source_of(scenario)
     if setting.scope == "broker":
         entities = [source.setdefault("broker_config", {})]
+    elif setting.scope == "processing":
+        entities = [c["processing"] for c in source.get("consumers") or [] if "processing" in c]
     else:
         entities = source.get(setting.scope) or []
     if not entities:
         raise ScenarioError("setting", f"this scenario has no {setting.scope}")
     for entity in entities:
         if setting.field:
+            for key in dict(setting.drops).get(str(value).strip().lower(), ()):
+                entity.pop(key, None)
             entity[setting.key] = value
             continue
         config = entity if setting.scope == "broker" else entity.setdefault("config", {})
@@ -159,6 +186,12 @@ def variant(scenario: Scenario, setting_name: str, raw: str) -> Scenario:
     base = str(source.get("name", "")).split(" — with ", 1)[0]
     source["name"] = f"{base} — with {setting.key}: {_shown(value)}"
     return parse_scenario(source)
+
+
+def _processing_blocks(scenario: Scenario) -> tuple[Any, ...]:
+    """The processing blocks the scenario's own consumers have (not the generated retry
+    listeners')."""
+    return tuple(c.processing for c in scenario.consumers if c.processing and not c.retry_listener)
 
 
 def source_differences(old: Scenario, new: Scenario) -> list[dict[str, Any]]:

@@ -171,3 +171,30 @@ def test_side_b_is_titled_by_its_own_setting(client: Client, calm_scenario: Scen
     assert changed.name == f"{calm_scenario.name} — with acks: 1"
     again = variants.variant(changed, "producers.acks", "all")
     assert again.name == f"{calm_scenario.name} — with acks: all"  # not stacked
+
+
+def test_the_sink_can_be_compared_and_its_rows_are_called_out(client: Client) -> None:
+    slug = saved(builtin_scenario("dead-letter-after-3-attempts"))
+    body = text(client.get(f"/r/{slug}"))
+    form = body[body.index('id="compare-with"') :]
+    assert 'value="processing.sink"' in form and 'value="processing.on_failure"' in form
+    response = _compare_with(client, slug, "processing.on_failure", "skip")
+    assert response.status_code == 303
+    new = response["Location"].rsplit("/", 1)[1]
+    assert {c.processing.on_failure for c in stored(new).consumers if c.processing} == {"skip"}
+    changes = text(client.get(response["Location"]))
+    changes = changes[changes.index('<ul class="changes">') :]
+    changes = changes[: changes.index("</ul>")]
+    assert "application billing: dead lettered 2 → 0" in changes
+    # order-30 fails twice, then would have worked: skip loses it with the two pills
+    assert "application billing: inputs skipped (logged, lost for the sink) 0 → 3" in changes
+    refused = _compare_with(client, slug, "processing.on_failure", "retry_topics")
+    assert refused.status_code == 422  # retry topics need their delays: simcore names it
+    assert "consumers[0].processing.retry_delays" in text(refused)
+
+
+def test_a_scenario_without_processing_offers_no_processing_setting(
+    client: Client, calm_scenario: Scenario
+) -> None:
+    body = text(client.get(f"/r/{saved(calm_scenario)}"))
+    assert 'value="processing.sink"' not in body[body.index('id="compare-with"') :]
