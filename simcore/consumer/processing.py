@@ -61,7 +61,7 @@ class Input:
     back to it."""
 
     msg: int
-    position: Position | None  # where it was first read; None until then
+    position: Position  # where it was first read, in its producer's topic
     key: str | None
 
 
@@ -71,7 +71,6 @@ class Copy:
 
     origin: Input
     due_ms: int
-    topic: str
 
 
 @dataclass
@@ -89,7 +88,6 @@ class Sink:
 
     def write(self, origin: Input) -> bool:
         """One successful processing's write; False if the upsert found the row already."""
-        assert origin.position is not None
         self.writes += 1
         if self.kind == "idempotent" and origin.position in self._seen:
             self.dedup_hits += 1
@@ -137,7 +135,6 @@ def _matches(
 ) -> bool:
     if key is not None:
         return o.key == key
-    assert o.position is not None
     t, p, off = o.position
     return (topic is None or topic == t) and (partition is None or partition == p) and off == offset
 
@@ -197,34 +194,52 @@ class Publisher:
         self.acked: list[range] = []
 
     def publish(
-        self, origin: Input, topic: str, partition: int, due_ms: int, done: Callable[[int], None]
+        self,
+        origin: Input,
+        topic: str,
+        partition: int,
+        due_ms: int,
+        done: Callable[[int], None],
+        running: Callable[[], bool],
     ) -> None:
+        """Send one record; ``done(offset)`` once acknowledged. A process that died
+        meanwhile (``running()`` false) neither hears the answer nor retries: the record may
+        still be in the log, unacknowledged."""
         world = self.world
         msg = world.next_id
         world.next_id += 1
-        world.copies[msg] = Copy(origin, due_ms, topic)
+        world.copies[msg] = Copy(origin, due_ms)
         number = len(self.sent_batches)
         ids = range(msg, msg + 1)
         self.sent_batches.append((partition, ids))
         self.topics.append(topic)
-        self._send((topic, partition), number, ids, done)
+        self._send((topic, partition), number, ids, done, running)
 
     def _send(
-        self, tp: tuple[str, int], number: int, ids: range, done: Callable[[int], None]
+        self,
+        tp: tuple[str, int],
+        number: int,
+        ids: range,
+        done: Callable[[int], None],
+        running: Callable[[], bool],
     ) -> None:
         engine = self.world.engine
+        if not running():
+            return
         leader = self.metadata.leader(tp)
         if leader is None:
             self.metadata.refresh()
-            engine.after(PUBLISH_RETRY_BACKOFF_MS, self._send, tp, number, ids, done)
+            engine.after(PUBLISH_RETRY_BACKOFF_MS, self._send, tp, number, ids, done, running)
             return
         batch = Batch(0, ids, RECORD_BYTES, engine.now, self.name, number=number)
 
         def answered(answers: list[tuple[str | None, int]]) -> None:
             error, base = answers[0]
+            if not running():
+                return
             if error is not None:
                 self.metadata.refresh()
-                engine.after(PUBLISH_RETRY_BACKOFF_MS, self._send, tp, number, ids, done)
+                engine.after(PUBLISH_RETRY_BACKOFF_MS, self._send, tp, number, ids, done, running)
                 return
             self.acked.append(ids)
             self.world.timeline.record(
@@ -357,10 +372,13 @@ class RecordProcessor:
                 at=base,
                 dead_letter=then == "dead_letter",
             )
-            if consumer.incarnation == incarnation and consumer.current is not None:
+            if consumer.current is not None:
                 self._done()
 
-        self.publisher.publish(origin, topic, tp[1], due, acked)
+        def running() -> bool:
+            return consumer.incarnation == incarnation
+
+        self.publisher.publish(origin, topic, tp[1], due, acked, running)
 
     def _write(self, origin: Input) -> None:
         sink = self.app.sink
@@ -369,7 +387,6 @@ class RecordProcessor:
         first = origin.msg not in sink.applied
         applied = sink.write(origin)
         if not first:  # a redelivery reached the sink: the lesson of the naive sink
-            assert origin.position is not None
             t, p, off = origin.position
             self.consumer.timeline.record(
                 "sink_write", self.consumer.id, input=f"{t}-{p}@{off}", applied=applied
