@@ -340,7 +340,7 @@ class Consumer(Committer, Membership):
         for tp in self.assignment:
             if tp in self.fetching or self.buffers.get(tp) or tp not in self.positions:
                 continue
-            if tp in self.paused:
+            if tp in self.paused:  # the application paused it (processing.py)
                 continue
             leader = self.metadata.leader(tp)
             self._fetch_ids += 1

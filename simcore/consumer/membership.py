@@ -56,6 +56,7 @@ class Membership:
     stored: dict[TopicPartition, int]
     buffers: dict[TopicPartition, deque[Chunk]]
     fetching: dict[TopicPartition, int]
+    paused: set[TopicPartition]
     _next_auto_commit: int
     incarnation: int
 
@@ -198,6 +199,7 @@ class Membership:
             self.positions.pop(tp, None)
             self.buffers.pop(tp, None)
             self.fetching.pop(tp, None)
+            self.paused.discard(tp)  # a revoked partition forgets its pause, as in Java
             self.group_state.partition_stopped(tp)
         self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
 

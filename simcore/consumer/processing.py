@@ -269,6 +269,7 @@ class RecordProcessor:
         world.publishers.append(self.publisher)
         self.tries = 0  # attempts at the current record by this delivery
         self._token = 0
+        self._paused_until: dict[tuple[str, int], int] = {}  # this listener's back-off pauses
 
     def attempt(self) -> None:
         """Start an attempt at the current record (it takes processing_ms) — unless it
@@ -285,15 +286,19 @@ class RecordProcessor:
             consumer.timeline.record(
                 "backoff_pause", consumer.id, part=f"{tp[0]}-{tp[1]}", offset=offset, until=due
             )
-            consumer.later(due - now, self._resume, tp)
+            self._paused_until[tp] = due
+            consumer.later(due - now, self._resume, tp, due)
             consumer.put_back_current()
             return
         self._token += 1
         consumer.later(consumer.processing_ms, self._attempted, self._token, origin)
 
-    def _resume(self, tp: tuple[str, int]) -> None:
+    def _resume(self, tp: tuple[str, int], due: int) -> None:
+        """The back-off is over: resume the partition — unless a rebalance took it away
+        (it forgot the pause) or a later pause of it is the one that counts."""
         consumer = self.consumer
-        if tp in consumer.paused:
+        if self._paused_until.get(tp) == due and tp in consumer.paused:
+            del self._paused_until[tp]
             consumer.timeline.record("backoff_resume", consumer.id, part=f"{tp[0]}-{tp[1]}")
             consumer.resume(tp)
 
