@@ -13,8 +13,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from playground import scenarios
 from simcore import builtin_scenario
+from simcore.scenario.courses import courses
 from tests.browser.helpers import EVERY_FRAME
 from tests.browser.test_accessibility import _serious as serious
+
+COURSE_LENGTH = len(courses()["kafka-semantics"].order())  # every chapter's built-ins
 
 LOST = "acks=1: the leader acknowledges"  # position 12 of the course; its name tells the outcome
 JOIN_MS = 20_000  # a page, its run's stream and the room's socket, on a loaded machine
@@ -88,7 +91,9 @@ def test_a_class_follows_the_instructor_predicts_and_sees_the_same_reveal(
         page.wait_for_function(EVERY_FRAME)
     expect(teacher.locator(".title-row h1")).to_contain_text(LOST)
     for page in (ada, bob):  # no spoilers: neither the name nor the outcome
-        expect(page.locator(".title-row h1")).to_have_text(f"Room {code}: scenario 12 of 29")
+        expect(page.locator(".title-row h1")).to_have_text(
+            f"Room {code}: scenario 12 of {COURSE_LENGTH}"
+        )
         expect(page.locator("#outcome")).to_be_hidden()
         expect(page.locator(".verdict-box .headline")).to_be_hidden()
 
