@@ -69,7 +69,28 @@ def headline(run: RunData) -> dict[str, Any]:
         "verdict": verdict,
         "failed": sum(t.get("failed", 0) for t in ledger["topics"].values()),
         "refused": refused_clients(run["summary"].get("security", {})),
+        "applications": applications(run["summary"].get("processing") or {}),
     }
+
+
+def applications(processing: dict[str, Any]) -> list[dict[str, Any]]:
+    """Beside Kafka's verdict, each application's own (issue 15): how its inputs ended
+    and, with a sink, what it holds — a skipped record is lost there although Kafka
+    counts it processed."""
+    out = []
+    for name, app in processing.items():
+        sink = app.get("sink") or {}
+        out.append(
+            {
+                "name": name,
+                **app["inputs"],
+                "sink": sink.get("kind"),
+                "never_applied": sink.get("never_applied"),
+                "applied_twice": sink.get("applied_twice_or_more"),
+                "reordered": sink.get("key_order_violations"),
+            }
+        )
+    return out
 
 
 def refused_clients(security: dict[str, Any]) -> list[dict[str, str]]:

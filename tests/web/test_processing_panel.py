@@ -89,3 +89,18 @@ def test_the_message_table_tells_each_inputs_rows_in_the_sink(client: Client) ->
     body = text(client.get(f"/r/{saved(builtin_scenario('dead-letter-after-3-attempts'))}"))
     assert '<td data-col="sink">copy of p1#20</td>' in _message_row(body, "c1-pub#0")
     assert '<td data-col="sink">billing: 0</td>' in _message_row(body, "p1#20")
+
+
+def test_the_headline_gives_each_applications_own_ledger_beside_kafkas(client: Client) -> None:
+    body = text(client.get(f"/r/{saved(builtin_scenario('idempotent-sink-vs-naive-sink'))}"))
+    headline = body[body.index('class="headline') :]
+    headline = headline[: headline.index("</div>", headline.index("</dl>"))]
+    assert 'data-verdict="duplicates"' in headline  # Kafka's view: both groups replayed 13
+    assert (
+        "<strong>sink-naive</strong>, its own ledger: 20 of 20 inputs processed, 0"
+        " dead-lettered, 0 skipped (lost to it), 0 pending; its naive sink: 0 never applied,"
+        " 13 applied twice or more." in headline
+    )
+    assert "its idempotent sink: 0 never applied, 0 applied twice or more." in headline
+    body = text(client.get(f"/r/{saved(builtin_scenario('basic-lag'))}"))
+    assert "its own ledger" not in body
