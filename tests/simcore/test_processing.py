@@ -235,3 +235,24 @@ def test_a_question_on_processing_is_answered_by_the_run() -> None:
     ]
     answers = simcore.simulate(simcore.parse_scenario(data)).summary()["questions"]
     assert [(a["id"], a["answer"]) for a in answers] == [("lost", 1), ("rows", 39)]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crashes=crashes_st, seed=st.integers(0, 1000))
+def test_the_sink_changes_what_the_database_holds_never_what_kafka_delivers(
+    crashes: list[dict[str, int]], seed: int
+) -> None:
+    """The same run with either sink: Kafka's ledger is the same, every write of the naive
+    sink is a row, and the idempotent sink's extra writes are exactly its dedups."""
+    runs = {
+        sink: simcore.simulate(simcore.parse_scenario(crash_scenario(sink, crashes, seed)))
+        for sink in ("naive", "idempotent")
+    }
+    naive, idem = (runs[s].summary() for s in ("naive", "idempotent"))
+    assert naive["ledger"] == idem["ledger"]
+    n, i = naive["processing"]["app"]["sink"], idem["processing"]["app"]["sink"]
+    assert n["writes"] == i["writes"] == n["rows"]
+    assert i["rows"] + i["dedup_hits"] == i["writes"]
+    assert i["applied_twice_or_more"] == 0
+    assert n["rows"] - i["rows"] == i["dedup_hits"]  # the naive sink's extra rows
+    assert n["never_applied"] == i["never_applied"]  # the same inputs reach both
