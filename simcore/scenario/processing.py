@@ -48,7 +48,6 @@ PROCESSING_KEYS = ("failures", "failure_rate", "rate_fails", "on_failure", "max_
                    "backoff_ms", "dead_letter_topic", "retry_delays", "sink")  # fmt: skip
 RULE_KEYS = ("key", "topic", "partition", "offset", "fails")
 MAX_RULES, MAX_ATTEMPTS, MAX_BACKOFF_MS, MAX_RETRY_TOPICS = 100, 1000, 600_000, 5
-FOREVER = ("always", "unlimited")  # the words for "every attempt fails" / "no limit"
 
 
 def parse_processing(
@@ -77,7 +76,10 @@ def parse_processing(
 
 
 def _rules(
-    data: Mapping[str, Any], path: str, subscriptions: tuple[str, ...], topics: Any
+    data: Mapping[str, Any],
+    path: str,
+    subscriptions: tuple[str, ...],
+    topics: Mapping[str, TopicSpec],
 ) -> tuple[FailureRule, ...]:
     raw = data.get("failures")
     if raw is None:
@@ -100,6 +102,10 @@ def _rules(
             raise ScenarioError(where, message, allowed="key, or offset [partition, topic]")
         if partition is not None and offset is None:
             raise ScenarioError(join(where, "partition"), "goes with offset", allowed="offset")
+        widest = max(topics[t].partitions for t in ([topic] if topic else subscriptions))
+        if partition is not None and partition >= widest:
+            message = f"no such partition: {topic or 'its topics'} have {widest}"
+            raise ScenarioError(join(where, "partition"), message, allowed=f"0..{widest - 1}")
         fails = _attempts(rule, "fails", where, None, "always")
         out.append(
             FailureRule(key=key, topic=topic, partition=partition, offset=offset, fails=fails)

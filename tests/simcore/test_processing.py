@@ -77,6 +77,11 @@ def summary(processing: dict[str, Any], **extra: Any) -> dict[str, Any]:
         ({"sink": "exactly-once"}, "consumers[0].processing.sink", "naive, idempotent"),
         ({"attempts": 3}, "consumers[0].processing.attempts", "max_attempts"),
         (
+            {"failures": [{"partition": 2, "offset": 1}]},
+            "consumers[0].processing.failures[0].partition",
+            "no such partition",
+        ),
+        (
             {"failures": [{"key": "k-1", "topic": "payments", "offset": 1}]},
             "consumers[0].processing.failures[0].topic",
             "does not read",
