@@ -11,10 +11,11 @@ attempt wherever that happens. Then, as the application's error handling says:
   ``max_attempts`` (None: for ever), then logs it and goes on. It does not call
   ``poll()`` meanwhile, so the partition stalls, lag grows, and past
   ``max.poll.interval.ms`` the heartbeat thread leaves the group (Java
-  ``KafkaConsumer`` javadoc, "Detecting Consumer Failures"). Spring's DefaultErrorHandler
-  (``FixedBackOff``, by default 10 attempts 0 ms apart, then the record is logged and
-  skipped) is the same story; it re-seeks and re-polls between attempts, which only
-  resets the poll timer per attempt, not for the whole back-off.
+  ``KafkaConsumer`` javadoc, "Detecting Consumer Failures"), as a hand-written retry
+  loop does. Spring's DefaultErrorHandler (``FixedBackOff``, by default 10 attempts 0 ms
+  apart, then the record is logged and skipped) differs in one way: it re-seeks and
+  re-polls between attempts, so its poll timer restarts with each attempt and only a
+  single back-off longer than ``max.poll.interval.ms`` evicts it (docs/processing.md).
 - ``skip``: log and go on: the input is lost for the sink, its offset committed as usual.
 - ``dead_letter``: ``retry`` in place, then publish the record to the dead-letter topic,
   same partition, and wait for the ack before going on (Spring's
