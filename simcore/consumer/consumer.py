@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from simcore.broker.cluster import OFFSET_OUT_OF_RANGE, Metadata
 from simcore.consumer.commits import Committer
+from simcore.consumer.isolation import READ_COMMITTED, end_offset, hidden
 from simcore.consumer.membership import Membership
 from simcore.consumer.read_replicas import ReadReplicas
 from simcore.kernel.client_metrics import Sensor
@@ -53,6 +54,7 @@ class Consumer(Committer, Membership):
         self.coordinator = coordinator
         self.timeline = timeline
         self.spec = spec
+        self.committed_only = spec.isolation_level == READ_COMMITTED  # isolation.level
         self.id = spec.id
         self.group = spec.group
         self.assignment: list[TopicPartition] = []
@@ -210,7 +212,9 @@ class Consumer(Committer, Membership):
                         f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
                     )
                     return
-                offset = log.log_start if policy == "earliest" else log.hw
+                offset = (
+                    log.log_start if policy == "earliest" else end_offset(log, self.committed_only)
+                )
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
                 self._passed_over(tp, offset, policy)
             self.group_state.partition_started(tp)
@@ -379,6 +383,7 @@ class Consumer(Committer, Membership):
                 self.spec.fetch_max_wait_ms,
                 respond,
                 self.spec.client_rack,
+                self.committed_only,
             )
 
     def _fetch_again(self, tp: TopicPartition) -> None:
@@ -411,7 +416,7 @@ class Consumer(Committer, Membership):
         if position is not None:
             if not data:
                 self.consumed_sensor.record(now, 0)
-            hw = self.cluster.partitions[tp].log.hw
+            hw = end_offset(self.cluster.partitions[tp].log, self.committed_only)
             lags.append((now, hw - position if hw > position else 0))
 
     def finish_metrics(self) -> None:
@@ -445,11 +450,18 @@ class Consumer(Committer, Membership):
             return
         buffer = self.buffers[tp]
         was_empty = not buffer
+        aborted = self.cluster.partitions[tp].log.aborted if self.committed_only else None
+        skip_to = -1
         for batch in batches:
+            if batch.transactional and hidden(batch, aborted):
+                skip_to = batch.end  # markers and aborted records: offsets, no records
+                continue
             start = max(offset, batch.base) - batch.base
             if start < batch.count:  # the records are never modified: no copy from 0
                 msgs = batch.msgs[start:] if start else batch.msgs
                 buffer.append((tp, batch.base + start, msgs))
+        if skip_to > offset and not buffer:  # only hidden records: the position moves on
+            self.positions[tp] = skip_to
         if buffer and was_empty:
             self.arrivals.append(tp)
         if buffer and self.state == "polling":
@@ -471,7 +483,7 @@ class Consumer(Committer, Membership):
                 f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
             )
             return
-        reset = log.log_start if policy == "earliest" else log.hw
+        reset = log.log_start if policy == "earliest" else end_offset(log, self.committed_only)
         self._set_position(
             tp, reset, f"OFFSET_OUT_OF_RANGE at {offset}, auto.offset.reset={policy}"
         )

@@ -335,6 +335,7 @@ class Sender:
                 0,
                 batch.number,
                 batch.epoch,
+                spec.transactional_id is not None,
             )
             wires.append(((spec.topic, batch.partition), wire))
             if self.timeline.itemises("send"):

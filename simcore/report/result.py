@@ -10,6 +10,7 @@ from simcore.kernel.timeline import digest
 from simcore.producer.producer import render
 from simcore.report import answers, ledger, playback
 from simcore.report.narrative import describe
+from simcore.report.transactions import transactions_summary
 from simcore.run.frames import LARGE_RUN_MESSAGES, Snapshot
 from simcore.run.simulation import Simulation
 
@@ -49,6 +50,7 @@ class Result:
                 for part in self.sim.cluster.partitions.values()
                 if part.topic == topic
                 for b in part.log.batches
+                if not b.control
             )
         return cached
 
@@ -77,6 +79,7 @@ class Result:
             out.extend(
                 b.msgs if b.end <= committed else b.msgs[: max(0, committed - b.base)]
                 for b in batches
+                if not b.control
             )
         return ledger.intervals(out)
 
@@ -97,9 +100,9 @@ class Result:
             )
             parts = {
                 str(part.index): {
-                    "in_log": sum(b.count for b in part.log.batches),
+                    "in_log": sum(b.count for b in part.log.batches if not b.control),
                     "out_of_order": ledger.out_of_order(
-                        (b.producer, b.msgs) for b in part.log.batches
+                        (b.producer, b.msgs) for b in part.log.batches if not b.control
                     ),
                 }
                 for part in self.sim.cluster.partition_list
@@ -191,6 +194,9 @@ class Result:
             "consumer_groups": self.consumer_groups(),
             "errors": self.errors,
         }
+        transactions = transactions_summary(self.sim)
+        if transactions is not None:
+            out["transactions"] = transactions
         if self.scenario.questions:
             out["questions"] = self.questions()
         if self.scenario.security is not None:
@@ -342,6 +348,8 @@ class Result:
                     rows[msg]["batches"].append(number)
         for part in self.sim.cluster.partitions.values():
             for batch in part.log.batches:
+                if batch.control:
+                    continue
                 for k, msg in enumerate(batch.msgs):
                     rows[msg]["offsets"].append(batch.base + k)
         for consumer in self.sim.consumers:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from simcore.groups.kip848 import ConsumerGroup
 from simcore.kernel.errors import InvariantViolation
+from simcore.run.txn_invariants import TransactionInvariants
 
 if TYPE_CHECKING:
     from simcore.run.simulation import Simulation
@@ -18,6 +19,9 @@ class InvariantChecker:
         self.hw: dict[str, int] = {}
         self.hw_ever: dict[str, int] = {}  # per partition: the highest HW any replica had
         self.seen_events = 0
+        self.transactions = (
+            TransactionInvariants(sim, self._expect) if sim.cluster.transactions else None
+        )
 
     def check(self) -> None:
         sim = self.sim
@@ -31,6 +35,8 @@ class InvariantChecker:
         self._check_positions()
         self._check_single_owners()
         self._check_fetching()
+        if self.transactions is not None:
+            self.transactions.check()
 
     def _check_fetching(self) -> None:
         """Liveness of the fetch path: a consumer waiting inside poll() has, for every

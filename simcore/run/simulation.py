@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from simcore.broker.cluster import Cluster
+from simcore.broker.transactions import TransactionCoordinator
 from simcore.consumer.consumer import Consumer
 from simcore.consumer.membership_kip848 import ConsumerProtocolConsumer
 from simcore.groups.coordinator import ConsumerProtocolSettings, Coordinator
@@ -44,6 +45,11 @@ class Simulation:
             lambda: self.engine.now, QUIET_IN_LARGE_RUNS if large else frozenset()
         )
         self.cluster = Cluster(self.engine, scenario, self.timeline)
+        transactional = sorted(
+            {p.transactional_id for p in scenario.producers if p.transactional_id}
+        )
+        if transactional:
+            self.cluster.transactions = TransactionCoordinator(self.cluster, transactional)
         partitions = self.cluster.partitions
         self.coordinator = Coordinator(
             self.engine,
@@ -194,6 +200,8 @@ class Simulation:
     def run(self) -> None:
         self.cluster.start()
         refused = self._admit_clients()
+        if self.cluster.transactions is not None:
+            self.cluster.transactions.start()
         for producer in self.producers:
             if producer.spec.id not in refused:
                 producer.start()

@@ -57,6 +57,7 @@ from simcore.scenario.spec import (
     Scenario,
     TopicSpec,
 )
+from simcore.scenario.txn_plan import parse_transaction_plan
 
 __all__ = [
     "canonical_json",
@@ -81,7 +82,7 @@ TOP_KEYS = ("name", "description", "seed", "duration_ms", "brokers", "network_la
 TOPIC_KEYS = ("name", "partitions", "replication_factor", "config")
 PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start_ms", "key",
                  "value",
-                 "client", "partition", "config")  # fmt: skip
+                 "client", "partition", "config", "transactions")  # fmt: skip
 CONSUMER_KEYS = ("id", "group", "topics", "start_ms", "client", "processing_ms",
                  "processing_changes", "commit", "commit_on_revoke", "injected",
                  "config")  # fmt: skip
@@ -450,6 +451,7 @@ def _parse_producer(
         value=_value_template(data, path),
         client=client,
         partition=get_optional_int(data, "partition", path, 0, topic.partitions - 1),
+        transactions=parse_transaction_plan(data, path, fields["transactional_id"], duration_ms),
         config=values,
         **fields,
     )

@@ -49,6 +49,21 @@ class TopicSpec:
 
 
 @dataclass(frozen=True)
+class TransactionPlan:
+    """The application loop of a transactional producer (YAML ``transactions``): it calls
+    beginTransaction(), sends the records due for ``commit_every_ms``, then
+    commitTransaction() (which flushes first) — or abortTransaction() for the transaction
+    numbers (1-based) in ``abort``. In transaction ``stall`` the application hangs for
+    ``stall_ms`` before it ends the transaction (a GC pause, a stuck call): the coordinator
+    aborts it after transaction.timeout.ms and fences the producer."""
+
+    commit_every_ms: int = 100
+    abort: tuple[int, ...] = ()
+    stall: int | None = None
+    stall_ms: int = 0
+
+
+@dataclass(frozen=True)
 class ProducerSpec:
     id: str
     topic: str
@@ -73,6 +88,9 @@ class ProducerSpec:
     max_in_flight: int = 5
     max_request_size: int = 1_048_576  # max.request.size (Java)
     partitioner: str = "murmur2"  # java: murmur2 (built-in); librdkafka: consistent_random, ...
+    transactional_id: str | None = None  # transactional.id: implies idempotence (KIP-98)
+    transaction_timeout_ms: int = 60_000  # transaction.timeout.ms (both clients)
+    transactions: TransactionPlan | None = None  # what the app does with its transactions
     config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
