@@ -15,6 +15,7 @@ def test_the_course_follows_the_curriculum_and_covers_every_built_in():
         "Groups,",
         "Follower",
         "Security:",
+        "Transactions",
     ]
     assert sorted(course.order()) == sorted(name for name, _ in simcore.builtin_scenarios())
     assert course.neighbours("java-auto-commit") == (None, "librdkafka-auto-commit")
