@@ -60,6 +60,8 @@ if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster
 
 TXN_STATE_TOPIC = "__transaction_state"
+OFFSETS_TOPIC = "__consumer_offsets"
+OFFSETS_PARTITIONS = 50  # offsets.topic.num.partitions
 TXN_STATE_PARTITIONS = 50  # transaction.state.log.num.partitions
 TXN_STATE_RF = 3  # transaction.state.log.replication.factor
 TXN_STATE_MIN_ISR = 2  # transaction.state.log.min.isr
@@ -97,6 +99,13 @@ def java_string_hash(text: str) -> int:
     return h - (1 << 32) if h >= 1 << 31 else h
 
 
+def offsets_partition(group: str) -> int:
+    """The group's ``__consumer_offsets`` partition (offsets.topic.num.partitions 50;
+    [J] GroupMetadataManager.partitionFor)."""
+    h = java_string_hash(group)
+    return (0 if h == -(1 << 31) else abs(h)) % OFFSETS_PARTITIONS
+
+
 def partition_for(transactional_id: str) -> int:
     """[J] TransactionStateManager.partitionFor: Utils.abs(hashCode) % partitions
     (Utils.abs maps Integer.MIN_VALUE to 0)."""
@@ -131,6 +140,8 @@ class TransactionCoordinator:
         self.txns: dict[str, TxnMetadata] = {}
         self.state_partitions: dict[int, Partition] = {}
         self._next_pid = FIRST_PRODUCER_ID
+        # the group coordinator's TxnOffsetCommit completion (producer id, commit)
+        self.offsets_markers: Callable[[int, bool], None] | None = None
         brokers = len(cluster.alive)
         rf = min(TXN_STATE_RF, brokers)
         spec = TopicSpec(TXN_STATE_TOPIC, TXN_STATE_PARTITIONS, rf, min(TXN_STATE_MIN_ISR, rf))
@@ -252,6 +263,17 @@ class TransactionCoordinator:
             self._transition(txn, ONGOING, "AddPartitionsToTxn")
         return (None,)
 
+    def add_offsets(
+        self, transactional_id: str, producer_id: int, epoch: int, group: str
+    ) -> tuple[object, ...]:
+        """AddOffsetsToTxn: the group's ``__consumer_offsets`` partition joins the
+        transaction, so its marker will commit (or drop) the offsets sent with
+        TxnOffsetCommit ([J] core TransactionCoordinator.handleAddPartitionsToTransaction,
+        KafkaApis.handleAddOffsetsToTxnRequest)."""
+        return self.add_partitions(
+            transactional_id, producer_id, epoch, [(OFFSETS_TOPIC, offsets_partition(group))]
+        )
+
     def end_txn(
         self, transactional_id: str, producer_id: int, epoch: int, commit: bool
     ) -> tuple[object, ...]:
@@ -285,6 +307,9 @@ class TransactionCoordinator:
         self, txn: TxnMetadata, sequence: int, tp: tuple[str, int], commit: bool
     ) -> None:
         if txn.sequence != sequence:
+            return
+        if tp[0] == OFFSETS_TOPIC:  # the group coordinator applies it (always available)
+            self.engine.after(self.cluster.latency, self._offsets_marker, txn, sequence, commit)
             return
         leader = self.cluster.partitions[tp].leader
         coordinator = self.coordinator_for(txn.transactional_id)
@@ -334,6 +359,16 @@ class TransactionCoordinator:
         txn.pending_markers -= 1
         if txn.pending_markers == 0:
             self._complete(txn, commit)
+
+    def _offsets_marker(self, txn: TxnMetadata, sequence: int, commit: bool) -> None:
+        if txn.sequence != sequence:
+            return
+        if self.offsets_markers is not None:
+            self.offsets_markers(txn.producer_id, commit)
+        group_tp = next(tp for tp in txn.partitions if tp[0] == OFFSETS_TOPIC)
+        self.engine.after(
+            self.cluster.latency, self._marker_done, txn, sequence, group_tp, commit, None
+        )
 
     def _complete(self, txn: TxnMetadata, commit: bool) -> None:
         if commit:

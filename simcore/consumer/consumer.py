@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from simcore.broker.cluster import OFFSET_OUT_OF_RANGE, Metadata
+from simcore.consumer.app import ConsumerApp
 from simcore.consumer.commits import Committer
 from simcore.consumer.isolation import READ_COMMITTED, end_offset, hidden
 from simcore.consumer.membership import Membership
@@ -55,6 +56,7 @@ class Consumer(Committer, Membership):
         self.timeline = timeline
         self.spec = spec
         self.committed_only = spec.isolation_level == READ_COMMITTED  # isolation.level
+        self.app: ConsumerApp | None = None  # a pipeline's hooks (simcore.run.pipeline)
         self.id = spec.id
         self.group = spec.group
         self.assignment: list[TopicPartition] = []
@@ -196,7 +198,13 @@ class Consumer(Committer, Membership):
             handler(*args)
 
     def _init_positions(self, tps: list[TopicPartition]) -> None:
-        """OffsetFetch answered: resume at the committed offset, or apply auto.offset.reset."""
+        """OffsetFetch answered: resume at the committed offset, or apply auto.offset.reset.
+        A read_committed consumer asks for stable offsets: while a transaction holds
+        offsets for one of the partitions the answer is UNSTABLE_OFFSET_COMMIT and it asks
+        again (KIP-447; [J] ConsumerCoordinator OffsetFetch with requireStable)."""
+        if self.committed_only and self.coordinator.unstable(self.group, tps):
+            self.later(self.spec.retry_backoff_ms, self._init_positions, tps)
+            return
         for tp in tps:
             if tp not in self.assignment:
                 continue
@@ -227,6 +235,12 @@ class Consumer(Committer, Membership):
         kafka-consumer-groups shows no lag for it — skipped, not unread."""
         if policy == "latest":
             self.reset_floor[tp] = max(offset, self.reset_floor.get(tp, 0))
+
+    def seek(self, tp: TopicPartition, offset: int, why: str) -> None:
+        """consumer.seek(): the next poll() reads ``tp`` from ``offset``; what was fetched
+        for it is dropped (and an answer still out is ignored)."""
+        self._set_position(tp, offset, why)
+        self.fetching.pop(tp, None)
 
     def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
         self.positions[tp] = offset
@@ -303,11 +317,15 @@ class Consumer(Committer, Membership):
         )
         if fault.restart_after_ms is not None:
             self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
+        if self.app is not None:
+            self.app.on_crash()
 
     def _restart(self, incarnation: int) -> None:
         if incarnation == self.incarnation and self.state in ("down", "stopped"):
             self.positions.clear()
             self.stored.clear()
+            if self.app is not None:
+                self.app.on_restart()
             self.start(True)
 
     def _point_fault(
@@ -651,6 +669,8 @@ class Consumer(Committer, Membership):
         self.timeline.record(
             "processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first, count=len(msgs)
         )
+        if self.app is not None:
+            self.app.on_processed(tp, first, msgs)
         if self._crash_at_point("after_process", tp, first, len(msgs)):
             return False
         end = first + len(msgs)
@@ -681,6 +701,9 @@ class Consumer(Committer, Membership):
             )
 
     def _after_batch(self) -> None:
+        if self.app is not None:
+            self.app.after_batch()
+            return
         if self.commit == "sync-per-batch":
             self.commit_sync(dict(self.positions), then=self.poll)
             return

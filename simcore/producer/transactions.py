@@ -66,7 +66,11 @@ class TransactionManager(Idempotence):
     transaction's gates; the sequence numbers stay the wrapped ``inner``'s."""
 
     def __init__(
-        self, producer: Producer, inner: Idempotence, coordinator: TransactionCoordinator
+        self,
+        producer: Producer,
+        inner: Idempotence,
+        coordinator: TransactionCoordinator,
+        driven: bool = False,
     ) -> None:
         spec = producer.spec
         assert spec.transactional_id is not None
@@ -92,6 +96,12 @@ class TransactionManager(Idempotence):
         self.committed = 0
         self.aborted = 0
         self.epoch = -1
+        # driven by an application (a pipeline) through begin / send_offsets / end, rather
+        # than by the TransactionPlan's timer
+        self.driven = driven
+        self._on_end: Callable[[str | None], None] | None = None
+        self.on_ready: Callable[[], None] | None = None  # initTransactions() returned
+        self.on_fatal: Callable[[str], None] | None = None
 
     # -- the sender's Idempotence hooks --------------------------------------------------------
 
@@ -231,6 +241,10 @@ class TransactionManager(Idempotence):
     # -- the application loop ------------------------------------------------------------------
 
     def _begin(self) -> None:
+        if self.driven:
+            if self.on_ready is not None:
+                self.on_ready()
+            return
         producer = self.producer
         if producer.halted or producer.next_i >= producer.spec.messages:
             self.producer.holding = True
@@ -246,19 +260,22 @@ class TransactionManager(Idempotence):
         producer.engine.after(self.plan.commit_every_ms, self._end_point, self.number)
         self.run_loop()
 
-    def _end_point(self, number: int) -> None:
-        """The application ends transaction ``number`` (unless it stalls first)."""
+    def _end_point(self, number: int, wanted: bool | None = None) -> None:
+        """The application ends transaction ``number`` (unless it stalls first);
+        ``wanted``: commit or abort, as a driving application asks."""
         if self.state != IN_TRANSACTION or number != self.number:
             return
         producer = self.producer
-        if number == self.plan.stall and not self._stalled and self._abortable is None:
+        stall = not self.driven and number == self.plan.stall
+        if stall and not self._stalled and self._abortable is None:
             self._stalled = True
             producer.take_due()  # what was due before it hung
             producer.holding = True
             self._call("stalls", ms=self.plan.stall_ms)
             producer.engine.after(self.plan.stall_ms, self._end_point, number)
             return
-        commit = number not in self.plan.abort and self._abortable is None
+        planned = number not in self.plan.abort if wanted is None else wanted
+        commit = planned and self._abortable is None
         if not self._stalled:
             producer.take_due()  # the records the application sent before the call
         producer.holding = True
@@ -271,6 +288,86 @@ class TransactionManager(Idempotence):
         else:
             self._drop_queued("TransactionAbortedException", every=False)
         self.run_loop()
+
+    # -- driven by an application (simcore.run.pipeline) -----------------------------------
+
+    def begin_transaction(self) -> bool:
+        """beginTransaction(): only from READY (False otherwise)."""
+        if self.state != READY:
+            return False
+        self.number += 1
+        self.state = IN_TRANSACTION
+        self.added = {}
+        self._abortable = None
+        self._ending = False
+        self._call("beginTransaction")
+        self.producer.holding = False
+        return True
+
+    def send_offsets_to_transaction(
+        self,
+        group: str,
+        txn_offset_commit: Callable[[int], str | None],
+        done: Callable[[str | None], None],
+    ) -> None:
+        """sendOffsetsToTransaction(offsets, groupMetadata): AddOffsetsToTxn at the
+        transaction coordinator, then TxnOffsetCommit at the group coordinator
+        (``txn_offset_commit(producer_id)`` checks the group metadata and holds the
+        offsets for the transaction's end); ``done(error)``: an error is abortable
+        ([J] TransactionManager.sendOffsetsToTransaction, AddOffsetsToTxnHandler,
+        TxnOffsetCommitHandler)."""
+        if self.state != IN_TRANSACTION:
+            done(f"IllegalStateException ({self.state})")
+            return
+        self._call("sendOffsetsToTransaction", group=group)
+
+        def committed() -> None:
+            if self.state != IN_TRANSACTION:
+                return
+            error = txn_offset_commit(self.producer.sender.producer_id)
+            if error is not None:
+                self._abortable_error(error, request="TxnOffsetCommit")
+            done(error)
+
+        def added(error: str | None = None) -> None:
+            if self.state != IN_TRANSACTION:
+                return
+            if error is not None:
+                self._retry_or_fail("AddOffsetsToTxn", error, send)
+                return
+            self.producer.engine.after(2 * self.producer.cluster.latency, committed)
+
+        def send() -> None:
+            if self.state != IN_TRANSACTION:
+                return
+            assert self._coordinator is not None
+            self.coordinator.request(
+                self._coordinator,
+                self.transactional_id,
+                self.coordinator.add_offsets,
+                (self.transactional_id, self.producer.sender.producer_id, self.epoch, group),
+                added,
+            )
+
+        send()
+
+    def end_transaction(self, commit: bool, done: Callable[[str | None], None]) -> None:
+        """commitTransaction() / abortTransaction(); ``done(None)`` once committed,
+        ``done("aborted")`` once aborted (a commit turns into an abort after an abortable
+        error)."""
+        if self.state != IN_TRANSACTION:
+            done(f"IllegalStateException ({self.state})")
+            return
+        self._on_end = done
+        self._end_point(self.number, commit)
+
+    def abandon(self) -> None:
+        """The process died: nothing of this instance runs any more."""
+        self.state = FATAL_ERROR
+        self._fatal = "the process died"
+        self.on_fatal = None
+        self._on_end = None
+        self.on_ready = None
 
     def _flushed(self) -> bool:
         return not self.queues and not self.on_wire
@@ -307,20 +404,25 @@ class TransactionManager(Idempotence):
         else:
             self.aborted += 1
         self.state = READY
+        if self.driven:
+            done, self._on_end = self._on_end, None
+            if done is not None:
+                done(None if commit else "aborted")
+            return
         self._begin()
 
-    def _abortable_error(self, error: str) -> None:
+    def _abortable_error(self, error: str, request: str = "Produce") -> None:
         if self.state in (IN_TRANSACTION, COMMITTING) and self._abortable is None:
             self._abortable = error
             self.producer.timeline.record(
                 "txn_error",
                 self.producer.spec.id,
                 transactional_id=self.transactional_id,
-                request="Produce",
+                request=request,
                 error=error,
                 fatal=False,
             )
-            if self.state == IN_TRANSACTION:  # the application aborts at once
+            if self.state == IN_TRANSACTION and not self.driven:  # the app aborts at once
                 self.producer.engine.after(0, self._end_point, self.number)
 
     # -- AddPartitionsToTxn --------------------------------------------------------------------
@@ -380,6 +482,8 @@ class TransactionManager(Idempotence):
         producer.halted = True  # the application closes it: nothing more is produced
         self._call("fatal", error=error)
         self._drop_queued(f"{error} (the producer is fenced or failed)", every=True)
+        if self.on_fatal is not None:
+            self.on_fatal(error)
 
     def _drop_queued(self, error: str, every: bool) -> None:
         """Fail the batches still in the accumulator: all of them (a fatal error), or —

@@ -310,9 +310,9 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
             " — fatal: the producer can only be closed"
             if f["fatal"]
             else (
-                " — retried"
-                if f["request"] != "Produce"
-                else " — abortable: the application must abort the transaction"
+                " — abortable: the application must abort the transaction"
+                if f["request"] in ("Produce", "TxnOffsetCommit")
+                else " — retried"
             )
         )
     ),
@@ -331,6 +331,10 @@ _TXN_CALLS: dict[str, Callable[[str, dict[str, Any]], str]] = {
         f"{a} calls abortTransaction() for transaction {f['number']}"
         + (f" (after {f['after']})" if f.get("after") else "")
         + ": unsent records fail, the coordinator writes ABORT markers"
+    ),
+    "sendOffsetsToTransaction": lambda a, f: (
+        f"{a} calls sendOffsetsToTransaction() with group {f['group']}'s metadata: the "
+        "input offsets will commit with transaction " + str(f["number"])
     ),
     "stalls": lambda a, f: (
         f"{a} hangs for {f['ms']} ms inside transaction {f['number']} (the transaction stays open)"

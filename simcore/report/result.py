@@ -9,6 +9,7 @@ from typing import Any
 from simcore.kernel.timeline import digest
 from simcore.producer.producer import render
 from simcore.report import answers, ledger, playback
+from simcore.report.end_to_end import end_to_end
 from simcore.report.narrative import describe
 from simcore.report.transactions import transactions_summary
 from simcore.run.frames import LARGE_RUN_MESSAGES, Snapshot
@@ -197,6 +198,9 @@ class Result:
         transactions = transactions_summary(self.sim)
         if transactions is not None:
             out["transactions"] = transactions
+        pipelines = end_to_end(self.sim)
+        if pipelines is not None:
+            out["end_to_end"] = pipelines
         if self.scenario.questions:
             out["questions"] = self.questions()
         if self.scenario.security is not None:

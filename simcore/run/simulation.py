@@ -11,10 +11,12 @@ from simcore.consumer.membership_kip848 import ConsumerProtocolConsumer
 from simcore.groups.coordinator import ConsumerProtocolSettings, Coordinator
 from simcore.kernel.engine import Engine
 from simcore.kernel.timeline import QUIET_IN_LARGE_RUNS, Timeline
+from simcore.producer.on_demand import OnDemandProducer
 from simcore.producer.producer import Producer
 from simcore.run.access import Access, client_access
 from simcore.run.frames import LARGE_RUN_MESSAGES, Recorder
 from simcore.run.invariants import InvariantChecker
+from simcore.run.pipeline import Pipeline, results_spec
 from simcore.scenario.spec import (
     BrokerIsolation,
     BrokerKill,
@@ -47,6 +49,11 @@ class Simulation:
         self.cluster = Cluster(self.engine, scenario, self.timeline)
         transactional = sorted(
             {p.transactional_id for p in scenario.producers if p.transactional_id}
+            | {
+                c.pipeline.transactional_id
+                for c in scenario.consumers
+                if c.pipeline is not None and c.pipeline.transactional_id
+            }
         )
         if transactional:
             self.cluster.transactions = TransactionCoordinator(self.cluster, transactional)
@@ -77,6 +84,7 @@ class Simulation:
         self.total_messages = base
         self.consumers = self._build_consumers()
         self.access: dict[str, Access] = {}  # with a security section: each client's
+        self.pipelines = self._build_pipelines(base)
         self.recorder = Recorder(self)
         checker = InvariantChecker(self) if check_invariants else None
         if checker is not None or self.recorder.per_event:
@@ -99,6 +107,26 @@ class Simulation:
             )
             for spec in self.scenario.consumers
         ]
+
+    def _build_pipelines(self, base: int) -> list[Pipeline]:
+        """Each pipeline consumer gets its results producer (its message ids follow the
+        scenario's producers'), and the pipeline that ties them together."""
+        pipelines = []
+        coordinator = self.cluster.transactions
+        if coordinator is not None:
+            coordinator.offsets_markers = self.coordinator.complete_txn
+        for consumer in self.consumers:
+            pipeline = consumer.spec.pipeline
+            if pipeline is None:
+                continue
+            spec = results_spec(self.scenario, consumer.spec, pipeline)
+            output = OnDemandProducer(
+                self.engine, self.cluster, self.timeline, spec, base, len(self.producers)
+            )
+            base += spec.messages
+            self.producers.append(output)
+            pipelines.append(Pipeline(consumer, output, pipeline, self.coordinator))
+        return pipelines
 
     def _after_event_hook(self, checker: InvariantChecker | None) -> Callable[[], None]:
         record = self.recorder.after_event

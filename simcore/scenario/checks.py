@@ -597,6 +597,11 @@ def _parse_crash(
             target=target.id, at_ms=at_ms, restart_after_ms=restart, injected=injected
         )
     point = get_enum(data, "point", path, CRASH_POINTS)
+    if point == "before_commit" and target.pipeline is None:
+        message = (
+            "before_commit applies to a consumer with a pipeline (after it flushed its results)"
+        )
+        raise ScenarioError(join(path, "point"), message, allowed=", ".join(CRASH_POINTS))
     if data.get("offset") is None:
         message = f"is required with point: the offset of the record {point} refers to"
         raise ScenarioError(join(path, "offset"), message)

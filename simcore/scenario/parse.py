@@ -57,7 +57,7 @@ from simcore.scenario.spec import (
     Scenario,
     TopicSpec,
 )
-from simcore.scenario.txn_plan import parse_transaction_plan
+from simcore.scenario.txn_plan import parse_pipeline, parse_transaction_plan
 
 __all__ = [
     "canonical_json",
@@ -85,7 +85,7 @@ PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start
                  "client", "partition", "config", "transactions")  # fmt: skip
 CONSUMER_KEYS = ("id", "group", "topics", "start_ms", "client", "processing_ms",
                  "processing_changes", "commit", "commit_on_revoke", "injected",
-                 "config")  # fmt: skip
+                 "config", "pipeline")  # fmt: skip
 _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's Topic.validate
 
 
@@ -541,8 +541,12 @@ def _parse_consumer(
     group = get_name(data, "group", path, 249)
     subscriptions = _subscriptions(data, path, topics)
     client = get_enum(data, "client", path, CLIENTS, "java")
-    commit = get_enum(data, "commit", path, COMMIT_STRATEGIES, "auto")
+    piped = data.get("pipeline") is not None
+    commit = get_enum(
+        data, "commit", path, COMMIT_STRATEGIES, "sync-per-batch" if piped else "auto"
+    )
     values, spelled = resolve_config("consumer", client, data.get("config"), join(path, "config"))
+    pipeline = parse_pipeline(data, path, topics, subscriptions, values, duration_ms)
     check_consumer(values, spelled, client, commit, path)
     return ConsumerSpec(
         id=consumer_id,
@@ -557,6 +561,7 @@ def _parse_consumer(
         assignors=_assignor_names(values["partition.assignment.strategy"]),
         group_instance_id=values["group.instance.id"],
         commit_on_revoke=get_bool(data, "commit_on_revoke", path, False),
+        pipeline=pipeline,
         config=values,
         **spec_fields("consumer", client, values),
     )

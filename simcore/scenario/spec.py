@@ -18,7 +18,7 @@ from simcore.security.connections import Listener
 CLIENTS = ("java", "librdkafka")
 COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
 RESET_POLICIES = ("earliest", "latest", "none")
-CRASH_POINTS = ("after_poll", "before_process", "after_process", "after_commit")
+CRASH_POINTS = ("after_poll", "before_process", "after_process", "before_commit", "after_commit")
 CONSUMER_FAULTS = ("crash", "stop", "commit_fail", "commit_timeout")
 BROKER_FAULTS = ("kill_broker", "slow_follower", "isolate_broker")
 PRODUCER_FAULTS = ("drop_produce_response", "delay_produce_response", "produce_error")
@@ -100,6 +100,20 @@ class ProducerSpec:
 
 
 @dataclass(frozen=True)
+class PipelineSpec:
+    """A consume-transform-produce application (YAML ``pipeline`` on a consumer): each
+    record it processes makes one result record on ``output``; every ``commit_every_ms``
+    it commits. With a ``transactional_id`` (exactly-once): the results and the input
+    offsets go in one transaction (sendOffsetsToTransaction with the consumer's group
+    metadata, KIP-447; commitTransaction). Without (at-least-once): it flushes the
+    results, then commitSync()s the input offsets."""
+
+    output: str
+    transactional_id: str | None = None
+    commit_every_ms: int = 100
+
+
+@dataclass(frozen=True)
 class ConsumerSpec:
     id: str
     group: str
@@ -131,6 +145,7 @@ class ConsumerSpec:
     commit_on_revoke: bool = False  # the app commits its position in onPartitionsRevoked
     group_protocol: str = "classic"  # group.protocol: classic | consumer (KIP-848)
     remote_assignor: str | None = None  # group.remote.assignor (consumer protocol; None: uniform)
+    pipeline: PipelineSpec | None = None  # consume-transform-produce (docs/transactions.md)
     config: Mapping[str, Any] = field(default_factory=dict)
 
 

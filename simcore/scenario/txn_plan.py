@@ -17,7 +17,7 @@ from typing import Any
 from simcore.kernel.errors import ScenarioError
 from simcore.scenario.checks import as_list, as_mapping, check_keys, get_int, join
 from simcore.scenario.kafka_config import describe
-from simcore.scenario.spec import TransactionPlan
+from simcore.scenario.spec import PipelineSpec, TopicSpec, TransactionPlan
 
 PLAN_KEYS = ("commit_every_ms", "abort", "stall")
 STALL_KEYS = ("transaction", "for_ms")
@@ -61,3 +61,47 @@ def parse_transaction_plan(
         stall = get_int(block, "transaction", stall_at, 1, MAX_TRANSACTIONS)
         stall_ms = get_int(block, "for_ms", stall_at, 1, max(1, duration_ms))
     return TransactionPlan(every, tuple(sorted(set(aborts))), stall, stall_ms)
+
+
+PIPELINE_KEYS = ("output", "transactional_id", "commit_every_ms")
+
+
+def parse_pipeline(
+    data: Mapping[str, Any],
+    path: str,
+    topics: Mapping[str, TopicSpec],
+    subscriptions: tuple[str, ...],
+    values: Mapping[str, Any],
+    duration_ms: int,
+) -> PipelineSpec | None:
+    """A consumer's ``pipeline`` block (consume-transform-produce), or None."""
+    raw = data.get("pipeline")
+    if raw is None:
+        return None
+    where = join(path, "pipeline")
+    block = as_mapping(raw, where, "a pipeline block")
+    check_keys(block, where, PIPELINE_KEYS, "pipeline")
+    output = block.get("output")
+    if not isinstance(output, str) or output not in topics:
+        allowed = ", ".join(topics)
+        message = (
+            f"must name a topic defined in topics (defined: {allowed}), got {describe(output)}"
+        )
+        raise ScenarioError(join(where, "output"), message, allowed=allowed)
+    if output in subscriptions:
+        message = f"{output!r} is also an input: a pipeline writes to another topic"
+        raise ScenarioError(join(where, "output"), message)
+    txn_id = block.get("transactional_id")
+    if txn_id is not None and (not isinstance(txn_id, str) or not txn_id.strip()):
+        raise ScenarioError(join(where, "transactional_id"), "must be non-empty text or null")
+    if values["enable.auto.commit"]:
+        message = (
+            "a pipeline commits its input offsets itself (in its transaction, or with"
+            " commitSync after flushing): set enable.auto.commit: false"
+        )
+        raise ScenarioError(join(join(path, "config"), "enable.auto.commit"), message)
+    if data.get("commit") is not None:
+        message = "a pipeline commits every commit_every_ms itself: remove commit"
+        raise ScenarioError(join(path, "commit"), message)
+    every = get_int(block, "commit_every_ms", where, 1, max(1, duration_ms), default=100)
+    return PipelineSpec(output, txn_id, every)
