@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from simcore.broker.log import Batch
 
 if TYPE_CHECKING:
+    from simcore.producer.transactions import TransactionManager
     from simcore.run.simulation import Simulation
 
 
@@ -27,7 +28,8 @@ class TransactionInvariants:
         self.aborted_ids: set[int] = set()
         self._aborted_seen: dict[tuple[str, int], int] = {}
         self._processed_seen: dict[str, int] = {}
-        self._fenced_sent: dict[str, int] = {}  # a fenced producer's batches sent by then
+        # each fenced (or dead) producer instance: its producer's batches sent by then
+        self._fenced_sent: dict[TransactionManager, int] = {}
 
     def check(self) -> None:
         self._note_logs()
@@ -72,7 +74,7 @@ class TransactionInvariants:
             txn = producer.txn
             if txn is None or txn.state != "FATAL_ERROR":
                 continue
-            sent = self._fenced_sent.setdefault(producer.spec.id, producer.sender.batches_sent)
+            sent = self._fenced_sent.setdefault(txn, producer.sender.batches_sent)
             self.expect(
                 producer.sender.batches_sent == sent,
                 f"{producer.spec.id}: fenced ({txn.fatal}), yet it sent another batch",
