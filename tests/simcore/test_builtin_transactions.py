@@ -104,3 +104,24 @@ def test_the_timeout_aborts_the_hung_transaction_and_fences_the_producer() -> No
     summary = result.summary()["transactions"]
     assert summary["ids"]["payments-app"]["timed_out"] == 1
     assert summary["partitions"]["payments-0"]["aborted_records"] == 10
+
+
+def test_the_exactly_once_pipeline_writes_each_invoice_once_despite_the_crash() -> None:
+    result = run("eos-pipeline-crash")
+    e2e = result.summary()["end_to_end"]["invoicer"]
+    assert (e2e["inputs"], e2e["exactly_once"], e2e["never"], e2e["more_than_once"]) == (
+        100,
+        100,
+        0,
+        0,
+    )
+    assert e2e["aborted_results"] > 0  # the dead instance's invoices, never seen
+    assert group(result, "invoicer")["processed_multiple"] > 0  # processing did repeat
+    fenced = [f for _t, _a, f in events(result, "txn_state") if "fences" in f["why"]]
+    assert [(f["epoch"], f["parts"]) for f in fenced] == [(1, ["invoices-0"])]
+
+
+def test_the_at_least_once_pipeline_duplicates_the_redone_invoices() -> None:
+    e2e = run("alo-pipeline-crash").summary()["end_to_end"]["invoicer"]
+    assert (e2e["inputs"], e2e["never"], e2e["more_than_once"]) == (100, 0, 3)
+    assert e2e["duplicate_ids"] == ["shop#40", "shop#41", "shop#42"]
