@@ -12,6 +12,7 @@ from simcore.report import answers, ledger, playback
 from simcore.report.end_to_end import end_to_end
 from simcore.report.narrative import describe
 from simcore.report.transactions import transactions_summary
+from simcore.report.txn_view import TxnView
 from simcore.run.frames import LARGE_RUN_MESSAGES, Snapshot
 from simcore.run.simulation import Simulation
 
@@ -86,6 +87,11 @@ class Result:
 
     def _expired(self, topic: str) -> ledger.Ids:
         return ledger.intervals(self.sim.cluster.retention.deleted.get(topic, []))
+
+    @cached_property
+    def txn_view(self) -> TxnView | None:
+        """Transactions as frames show them (None: the run has none)."""
+        return TxnView(self.sim) if self.sim.cluster.transactions is not None else None
 
     @cached_property
     def ledger(self) -> dict[str, Any]:
