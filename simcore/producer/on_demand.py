@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from simcore.producer.batch import PendingBatch
@@ -51,16 +51,18 @@ class OnDemandProducer(Producer):
 
     # -- the application sends ----------------------------------------------------------------
 
-    def send(self, source: int) -> bool:
-        """The application sends the result of input message ``source``; False if the
-        producer cannot take it (fenced, or more results than its capacity)."""
-        if self.halted or len(self.send_times) >= self.spec.messages:
-            return False
-        self.send_times.append(self.engine.now)
-        self.sources.append(source)
+    def send(self, sources: Sequence[int]) -> int:
+        """The application sends one result per input message in ``sources``, now; how
+        many the producer took (none once fenced; at most its capacity)."""
+        room = self.spec.messages - len(self.send_times)
+        if self.halted or room <= 0:
+            return 0
+        take = sources if len(sources) <= room else sources[:room]
+        self.send_times.extend([self.engine.now] * len(take))
+        self.sources.extend(take)
         if not self.holding:
             self._wake(self.engine.now)
-        return True
+        return len(take)
 
     def flush(self, then: Callable[[], None]) -> None:
         """producer.flush(): every record sent so far leaves now (linger no longer

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from simcore.run.simulation import Simulation
 
-MAX_MARKERS = 200  # per partition and frame: the latest ones (the strip draws a few)
+MAX_MARKERS = 50  # per partition and frame: the latest ones (the strip draws a few)
+# above this many offsets a strip cell stands for a range: single markers are not drawn
+DRAWN_OFFSETS = 5000
 
 
 class TxnView:
@@ -30,10 +32,11 @@ class TxnView:
                 self.states.setdefault(fields["transactional_id"], []).append(
                     (index, actor, fields["state"], fields["epoch"])
                 )
-        # partition -> [(ABORT marker offset, [[first, end) runs of the aborted records])]
-        self.aborted: dict[str, list[tuple[int, list[list[int]]]]] = {}
+        # partition -> [(event index of the ABORT marker, [[first, end) runs it aborted])]
+        self.aborts: dict[str, list[tuple[int, list[list[int]]]]] = {}
         for part in sim.cluster.partitions.values():
             log = part.log
+            written = {offset: i for i, offset, kind in self.markers.get(part.name, [])}
             for pid, first, marker in log.aborted:
                 runs: list[list[int]] = []
                 for batch in log.batches_from(first, marker):
@@ -44,20 +47,27 @@ class TxnView:
                         runs[-1][1] = hi
                     else:
                         runs.append([lo, hi])
-                self.aborted.setdefault(part.name, []).append((marker, runs))
+                if marker in written:
+                    self.aborts.setdefault(part.name, []).append((written[marker], runs))
+        for entries in self.aborts.values():
+            entries.sort(key=lambda e: e[0])
 
     def partition(self, name: str, n_events: int) -> dict[str, Any]:
         """The markers written before event ``n_events``, and the records of the
         transactions they aborted ([first, end) offset runs of the aborting producer's
-        batches — other producers' records in between were not aborted)."""
+        batches — other producers' records in between were not aborted); none for a
+        partition longer than the strip draws offset by offset."""
         marks = self.markers.get(name, [])
-        upto = marks[: bisect_right(marks, (n_events, -1, ""))]
-        written = {offset for _i, offset, kind in upto if kind == "ABORT"}
-        aborted = [
-            run for marker, runs in self.aborted.get(name, []) if marker in written for run in runs
-        ]
+        upto = bisect_right(marks, (n_events, -1, ""))
+        if upto and marks[upto - 1][1] > DRAWN_OFFSETS:
+            return {"markers": [], "aborted": []}
+        aborts = self.aborts.get(name, [])
+        done = bisect_right(aborts, n_events, key=lambda e: e[0] + 1)
+        aborted = [run for _i, runs in aborts[max(0, done - MAX_MARKERS) : done] for run in runs]
         return {
-            "markers": [[offset, kind] for _i, offset, kind in upto[-MAX_MARKERS:]],
+            "markers": [
+                [offset, kind] for _i, offset, kind in marks[max(0, upto - MAX_MARKERS) : upto]
+            ],
             "aborted": aborted[-MAX_MARKERS:],
         }
 

@@ -86,8 +86,7 @@ class Pipeline:
     # -- the consumer's hooks ----------------------------------------------------------------
 
     def on_processed(self, tp: TopicPartition, first: int, msgs: Sequence[int]) -> None:
-        for msg in msgs:
-            self.output.send(msg)
+        self.output.send(msgs)
 
     def after_batch(self) -> None:
         if self.committing:
