@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
+from simcore.broker.log import Batch, ReplicaLog
 from simcore.kernel.timeline import digest
 from simcore.producer.producer import render
 from simcore.report import answers, ledger, playback
@@ -24,7 +25,7 @@ class Result:
         self.sim = sim
         self.scenario = sim.scenario
         self.events = sim.timeline.events
-        self._log_cache: dict[str, ledger.Ids] = {}
+        self._log_cache: dict[tuple[str, bool], ledger.Ids] = {}
 
     # -- identity -------------------------------------------------------------------------
 
@@ -43,16 +44,19 @@ class Result:
 
     # -- ledger ----------------------------------------------------------------------------
 
-    def _log_intervals(self, topic: str) -> ledger.Ids:
-        """The message ids in the topic's final logs (computed once per topic)."""
-        cached = self._log_cache.get(topic)
+    def _log_intervals(self, topic: str, committed_only: bool = False) -> ledger.Ids:
+        """The message ids in the topic's final logs (computed once per topic); with
+        ``committed_only``, those a read_committed reader can get: without the records of
+        aborted transactions (a group of read_committed consumers is counted over them)."""
+        key = (topic, committed_only)
+        cached = self._log_cache.get(key)
         if cached is None:
-            cached = self._log_cache[topic] = ledger.intervals(
+            cached = self._log_cache[key] = ledger.intervals(
                 b.msgs
                 for part in self.sim.cluster.partitions.values()
                 if part.topic == topic
                 for b in part.log.batches
-                if not b.control
+                if not b.control and not (committed_only and _in_aborted(part.log, b))
             )
         return cached
 
@@ -121,8 +125,9 @@ class Result:
         for group in sorted({c.spec.group for c in self.sim.consumers}):
             members = [c for c in self.sim.consumers if c.group == group]
             subscribed = sorted({t for c in members for t in c.spec.topics})
+            committed_only = all(c.committed_only for c in members)
             counts = ledger.group_counts(
-                ledger.Ids.concat([self._log_intervals(t) for t in subscribed]),
+                ledger.Ids.concat([self._log_intervals(t, committed_only) for t in subscribed]),
                 ledger.intervals(s for c in members for s in c.processed),
                 ledger.Ids.concat([self._expired(t) for t in subscribed]),
                 self._behind_committed(group, subscribed),
@@ -494,3 +499,11 @@ def _sample(n: int, limit: int) -> list[int]:
         return list(range(n))
     step = (n - 1) / (limit - 1)
     return sorted({round(k * step) for k in range(limit)})
+
+
+def _in_aborted(log: ReplicaLog, batch: Batch) -> bool:
+    """Is the batch part of an aborted transaction (the log's aborted index)?"""
+    if not batch.transactional or not log.aborted:
+        return False
+    pid, base = batch.producer_id, batch.base
+    return any(p == pid and first <= base < end for p, first, end in log.aborted)

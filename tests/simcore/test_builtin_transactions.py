@@ -38,10 +38,7 @@ def test_read_committed_skips_the_aborted_transaction() -> None:
     assert (
         group(result, "books")["processed_once"],
         group(result, "books")["processed_never"],
-    ) == (
-        20,
-        10,
-    )
+    ) == (20, 0), "a read_committed group is counted over what it can read"
     part = summary["transactions"]["partitions"]["payments-0"]
     assert (part["markers"], part["aborted_ranges"], part["leo"]) == (3, [[12, 22]], 33)
     markers = [(t, f["offset"], f["marker"]) for t, _a, f in events(result, "txn_marker")]
@@ -68,21 +65,18 @@ def test_a_restarted_instance_fences_its_zombie() -> None:
     assert (
         group(result, "books")["processed_once"],
         group(result, "books")["processed_never"],
-    ) == (
-        51,
-        10,
-    )
+    ) == (51, 0)
 
 
 def test_an_open_transaction_holds_back_read_committed_readers() -> None:
     result = run("txn-open-transaction-stalls-lso")
     billing, dashboard = first_processed(result, "billing"), first_processed(result, "dashboard")
     assert billing[0] == 10
-    assert all(billing[o] == 5011 for o in range(1, 101) if o in billing)
-    assert len([o for o in range(1, 101) if o in billing]) == 100
-    assert max(dashboard[o] for o in range(1, 101)) < 5011
-    assert sum(1 for o in range(1, 101) if dashboard[o] < 4000) > 70
-    assert [(t, f["offset"]) for t, _a, f in events(result, "txn_marker")] == [(5006, 101)]
+    assert all(billing[o] == 5011 for o in range(1, 51) if o in billing)
+    assert len([o for o in range(1, 51) if o in billing]) == 50
+    assert max(dashboard[o] for o in range(1, 51)) < 5011
+    assert sum(1 for o in range(1, 51) if dashboard[o] < 4000) > 35
+    assert [(t, f["offset"]) for t, _a, f in events(result, "txn_marker")] == [(5006, 51)]
 
 
 def test_the_timeout_aborts_the_hung_transaction_and_fences_the_producer() -> None:
@@ -92,14 +86,14 @@ def test_the_timeout_aborts_the_hung_transaction_and_fences_the_producer() -> No
     ]
     assert aborts == [(10000, 1)]
     assert [(t, f["offset"], f["marker"]) for t, _a, f in events(result, "txn_marker")] == [
-        (1010, 22, "COMMIT"),
-        (10001, 122, "ABORT"),
+        (1010, 17, "COMMIT"),
+        (10001, 72, "ABORT"),
     ]
     errors = [(t, f["error"]) for t, _a, f in events(result, "txn_error")]
     assert errors == [(17012, "PRODUCER_FENCED")]
     books, audit = first_processed(result, "bookkeeper"), first_processed(result, "auditor")
     waiting = [o for o, t in audit.items() if 3000 <= t < 9000]
-    assert len(waiting) > 50
+    assert len(waiting) > 25
     assert all(books[o] >= 10001 for o in waiting if o in books)
     summary = result.summary()["transactions"]
     assert summary["ids"]["payments-app"]["timed_out"] == 1
