@@ -178,3 +178,17 @@ def test_at_least_once_loses_nothing_whatever_the_crashes(
     ledger = e2e(run(data))
     assert (ledger["inputs"], ledger["never"]) == (60, 0), ledger
     assert ledger["exactly_once"] + ledger["more_than_once"] == 60
+
+
+def test_the_coordinators_broker_dies_mid_run_and_every_result_is_still_seen_once() -> None:
+    from simcore.broker.transactions import partition_for
+
+    broker = partition_for("etl") % 3  # the first replica of the id's state partition
+    kill = {"action": "kill_broker", "target": f"broker-{broker}", "at_ms": 1500,
+            "restart_after_ms": 15000}  # fmt: skip
+    result = run(pipeline(True, [kill], duration_ms=30000))
+    ledger = e2e(result)
+    assert (ledger["exactly_once"], ledger["never"], ledger["more_than_once"]) == (100, 0, 0)
+    coordinators = [e[2] for e in result.events if e[1] == "txn_state"]
+    assert coordinators[0] == f"broker-{broker}"
+    assert any(c != f"broker-{broker}" for c in coordinators), "the coordinator moved"
