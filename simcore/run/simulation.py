@@ -182,7 +182,8 @@ class Simulation:
         refused: set[str] = set()
         if security is None:
             return refused
-        for index, producer in enumerate(self.producers):
+        # a pipeline's results producer runs in its consumer's process: not a client of its own
+        for index, producer in enumerate(self.producers[: len(self.scenario.producers)]):
             access = self.access[producer.spec.id] = client_access(security, producer.spec, index)
             self.engine.at(producer.spec.start_ms, self._record_access, producer.spec.id, access)
             if not access.allowed:
