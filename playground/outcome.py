@@ -16,6 +16,15 @@ COLUMN_LABELS = {
     "skipped": "skipped (never processed)",
     "unread": "not read yet (lag)",
 }
+# a pipeline's inputs by how many results a read_committed reader of its output sees
+END_TO_END_COLUMNS = ("mode", "output", "inputs", "exactly_once", "never", "more_than_once",
+                      "aborted_results")  # fmt: skip
+END_TO_END_LABELS = {
+    "exactly_once": "results seen once",
+    "never": "never",
+    "more_than_once": "more than once",
+    "aborted_results": "aborted results (hidden)",
+}
 GROUP_FIGURES = ("rebalances", "paused_ms", "lag_status", "total_lag", "catch_up_ms")
 PRODUCER_FIGURES = ("sends", "retries", "acks", "dedup", "failed")
 MESSAGE_LINES = 20  # messages whose outcome changed, listed one by one
@@ -121,6 +130,11 @@ def tables(run: RunData) -> dict[str, Any]:
         "group_columns": GROUP_COLUMNS,
         "describe_columns": DESCRIBE_COLUMNS,
         "describe_rows": [[row[c] for c in DESCRIBE_COLUMNS] for row in run["summary"]["groups"]],
+        "end_to_end": [
+            (name, [row[c] for c in END_TO_END_COLUMNS], row)
+            for name, row in run["summary"].get("end_to_end", {}).items()
+        ],
+        "end_to_end_columns": [END_TO_END_LABELS.get(c, c) for c in END_TO_END_COLUMNS],
     }
 
 

@@ -125,6 +125,20 @@ def _text(summary: dict[str, Any]) -> str:
             f"{c['processed_never']}, more than once {c['processed_multiple']} "
             f"({c['processing_total']} processings)"
         )
+    for txn_id, t in summary.get("transactions", {}).get("ids", {}).items():
+        lines.append(
+            f"transactional.id {txn_id}: {t['state']} at epoch {t['epoch']}, committed "
+            f"{t['committed']}, aborted {t['aborted']} ({t['timed_out']} timed out)"
+        )
+        for producer, p in t.get("producers", {}).items():
+            fatal = f", stopped by {p['fatal']}" if p["fatal"] else ""
+            lines.append(f"  {producer}: {p['state']} at epoch {p['epoch']}{fatal}")
+    for consumer, e in summary.get("end_to_end", {}).items():
+        lines.append(
+            f"pipeline {consumer} ({e['mode']}) -> {e['output']}: of {e['inputs']} inputs, "
+            f"results seen once {e['exactly_once']}, never {e['never']}, more than once "
+            f"{e['more_than_once']} (by a read_committed reader)"
+        )
     if summary["groups"]:
         cols = list(summary["groups"][0])
         rows = [[str(r[c]) for c in cols] for r in summary["groups"]]

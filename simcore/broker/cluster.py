@@ -16,13 +16,14 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from simcore.broker.controller import NETWORK_EXCEPTION, Controller
-from simcore.broker.log import Batch, ReplicaLog
+from simcore.broker.log import MARKER_NAMES, Batch, ReplicaLog
 from simcore.broker.network import Network
 from simcore.broker.replication import NOT_LEADER_OR_FOLLOWER, LeaderState, Replication
 from simcore.broker.retention import Retention
 from simcore.scenario.spec import Scenario, TopicSpec
 
 if TYPE_CHECKING:
+    from simcore.broker.transactions import TransactionCoordinator
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
 
@@ -101,11 +102,18 @@ class ProduceWait:
 
 
 class FetchWaiter:
-    __slots__ = ("cycle", "done", "min_bytes", "offset", "parked_at", "respond")
+    __slots__ = ("committed", "cycle", "done", "min_bytes", "offset", "parked_at", "respond")
 
     def __init__(
-        self, offset: int, min_bytes: int, respond: FetchCallback, parked_at: int, cycle: int
+        self,
+        offset: int,
+        min_bytes: int,
+        respond: FetchCallback,
+        parked_at: int,
+        cycle: int,
+        committed: bool = False,
     ) -> None:
+        self.committed = committed  # isolation.level=read_committed: reads below the LSO
         self.offset = offset
         self.min_bytes = min_bytes
         self.respond = respond
@@ -201,6 +209,7 @@ class Cluster:
         self.replication = Replication(self)
         self.controller = Controller(self)
         self.retention = Retention(self)
+        self.transactions: TransactionCoordinator | None = None  # set by the run if used
 
     def start(self) -> None:
         self.controller.start()
@@ -455,8 +464,56 @@ class Cluster:
         lead = replica.lead
         assert lead is not None
         for batch in replica.batches[-200:]:
-            if batch.producer_id >= 0:
+            if batch.control:
+                self._marker_epoch(lead, batch)
+            elif batch.producer_id >= 0:
                 self._remember_sequence(lead, batch)
+
+    @staticmethod
+    def _marker_epoch(lead: LeaderState, marker: Batch) -> None:
+        """A marker carries the coordinator's producer epoch; a newer one becomes the
+        producer's epoch at this partition, with no batches remembered yet, so the older
+        instance's writes are refused from now on ([S] ProducerAppendInfo
+        .appendEndTxnMarker, ProducerStateEntry.maybeUpdateProducerEpoch)."""
+        pid = marker.producer_id
+        if lead.producer_epochs.get(pid, -1) < marker.producer_epoch:
+            lead.producer_epochs[pid] = marker.producer_epoch
+            lead.producer_seqs[pid] = deque(maxlen=5)
+
+    def write_marker(
+        self, broker: int, tp: tuple[str, int], marker: Batch, respond: ProduceCallback
+    ) -> None:
+        """At ``broker``: WriteTxnMarkers for one partition ([J] core KafkaApis
+        .handleWriteTxnMarkersRequest): the leader appends the control batch and answers
+        once the ISR has it (acks=all, as the coordinator's markers are written)."""
+        part = self.partitions[tp]
+        replica = part.replicas.get(broker)
+        if not self.alive[broker]:
+            respond(NETWORK_EXCEPTION, -1)
+            return
+        if replica is None or replica.lead is None:
+            respond(NOT_LEADER_OR_FOLLOWER, -1)
+            return
+        lead = replica.lead
+        if len(lead.isr) < part.min_isr:
+            respond(NOT_ENOUGH_REPLICAS, -1)
+            return
+        self._marker_epoch(lead, marker)
+        marker.epoch = lead.epoch
+        placed = replica.append(marker)
+        self.timeline.record(
+            "txn_marker",
+            f"broker-{broker}",
+            part=part.name,
+            offset=placed.base,
+            marker=MARKER_NAMES[placed.control],
+            producer=placed.producer,
+        )
+        if lead.parked:
+            self.replication.wake_followers(part, replica)
+        lead.ack_waiters.append((placed.end, respond, placed.base))
+        self.replication.update_hw(part, replica)
+        self.wake_fetchers(part, replica)  # the LSO may have moved
 
     # -- consumer fetch ---------------------------------------------------------------------
 
@@ -469,6 +526,7 @@ class Cluster:
         max_wait_ms: int,
         on_response: FetchCallback,
         client_rack: str = "",
+        read_committed: bool = False,
     ) -> None:
         """A consumer's fetch to ``broker`` (its leader, or the read replica the leader
         named: KIP-392). The answer: (offset, batches, error, idle_rounds, preferred)."""
@@ -494,6 +552,7 @@ class Cluster:
             max_wait_ms,
             respond,
             client_rack,
+            read_committed,
         )
 
     def _fetch(
@@ -505,11 +564,14 @@ class Cluster:
         max_wait_ms: int,
         respond: FetchCallback,
         client_rack: str = "",
+        read_committed: bool = False,
     ) -> None:
-        """At the leader: answer with batches below the HW once ``fetch.min.bytes`` are
-        there, or with what there is after ``fetch.max.wait.ms`` — or, with
-        ``replica.selector.class`` set, name a replica in the client's rack and return
-        nothing (KIP-392). At a follower: the same, below the follower's own HW."""
+        """At the leader: answer with batches below the HW (read_committed: below the LSO,
+        [J] core ReplicaManager.readFromLog with FetchIsolation.TXN_COMMITTED) once
+        ``fetch.min.bytes`` are there, or with what there is after ``fetch.max.wait.ms`` —
+        or, with ``replica.selector.class`` set, name a replica in the client's rack and
+        return nothing (KIP-392). At a follower: the same, below the follower's own HW (or
+        LSO)."""
         part = self.partitions[tp]
         replica = part.replicas.get(broker)
         if not self.alive[broker]:
@@ -522,24 +584,31 @@ class Cluster:
             respond(offset, [], OFFSET_OUT_OF_RANGE)
             return
         if replica.lead is None:
-            self._fetch_at_follower(tp, replica, offset, min_bytes, max_wait_ms, respond)
+            self._fetch_at_follower(
+                tp, replica, offset, min_bytes, max_wait_ms, respond, read_committed
+            )
             return
         if self.rack_aware and client_rack:
             preferred = self._preferred_read_replica(part, replica, offset, client_rack)
             if preferred != broker:
                 respond(offset, [], None, 0, preferred)
                 return
-        batches = self._read(replica, offset)
+        batches = self._read(replica, offset, read_committed)
         if batches and sum(b.size for b in batches) >= min_bytes:
             respond(offset, batches)
             return
         if not batches and min_bytes <= 1:  # any data ends the wait: no need to expire it
             waiter = FetchWaiter(
-                offset, min_bytes, respond, self.engine.now, max_wait_ms + 2 * self.latency
+                offset,
+                min_bytes,
+                respond,
+                self.engine.now,
+                max_wait_ms + 2 * self.latency,
+                read_committed,
             )
             replica.lead.fetch_waiters.append(waiter)
             return
-        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0)
+        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0, read_committed)
         replica.lead.fetch_waiters.append(waiter)
         self.engine.after(max_wait_ms, self._expire_fetch, replica, waiter)
 
@@ -574,15 +643,16 @@ class Cluster:
         min_bytes: int,
         max_wait_ms: int,
         respond: FetchCallback,
+        read_committed: bool = False,
     ) -> None:
         """A follower serves consumers only below its own high watermark (which it learns
         from the leader's fetch responses, so it lags the leader's); a fetch with nothing
         to read waits there until the follower's HW moves or ``fetch.max.wait.ms``."""
-        batches = self._read(replica, offset)
+        batches = self._read(replica, offset, read_committed)
         if batches and sum(b.size for b in batches) >= min_bytes:
             respond(offset, batches)
             return
-        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0)
+        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0, read_committed)
         self.replica_waiters.setdefault((tp, replica.broker), []).append(waiter)
         self.engine.after(max_wait_ms, self._expire_replica_fetch, tp, replica, waiter)
 
@@ -593,7 +663,7 @@ class Cluster:
             return
         waiting = []
         for waiter in waiters:
-            batches = self._read(replica, waiter.offset)
+            batches = self._read(replica, waiter.offset, waiter.committed)
             if batches and sum(b.size for b in batches) >= waiter.min_bytes:
                 waiter.done = True
                 waiter.respond(waiter.offset, batches)
@@ -610,7 +680,7 @@ class Cluster:
         waiters = self.replica_waiters.get((tp, replica.broker), [])
         if waiter in waiters:
             waiters.remove(waiter)
-        waiter.respond(waiter.offset, self._read(replica, waiter.offset))
+        waiter.respond(waiter.offset, self._read(replica, waiter.offset, waiter.committed))
 
     def committed_at(self, tp: tuple[str, int], offset: int) -> int | None:
         """When the leader's HW first passed ``offset`` (kept with rack-aware reads only)."""
@@ -618,9 +688,9 @@ class Cluster:
         k = bisect_right(times, offset, key=lambda e: e[1])
         return times[k][0] if k < len(times) else None
 
-    def _read(self, replica: ReplicaLog, offset: int) -> list[Batch]:
+    def _read(self, replica: ReplicaLog, offset: int, committed: bool = False) -> list[Batch]:
         out, size = [], 0
-        for batch in replica.batches_from(offset, replica.hw):
+        for batch in replica.batches_from(offset, replica.lso if committed else replica.hw):
             out.append(batch)
             size += batch.size
             if size >= MAX_PARTITION_FETCH_BYTES:
@@ -633,7 +703,7 @@ class Cluster:
             return
         waiting = []
         for waiter in lead.fetch_waiters:
-            batches = self._read(replica, waiter.offset)
+            batches = self._read(replica, waiter.offset, waiter.committed)
             if batches and sum(b.size for b in batches) >= waiter.min_bytes:
                 waiter.done = True
                 waiter.respond(waiter.offset, batches, None, waiter.idle_rounds(self.engine.now))
@@ -647,4 +717,4 @@ class Cluster:
         waiter.done = True  # fetch.max.wait.ms: answer with whatever there is
         if replica.lead is not None and waiter in replica.lead.fetch_waiters:
             replica.lead.fetch_waiters.remove(waiter)
-        waiter.respond(waiter.offset, self._read(replica, waiter.offset))
+        waiter.respond(waiter.offset, self._read(replica, waiter.offset, waiter.committed))

@@ -4,6 +4,17 @@ A log is a list of batches. A batch carries a contiguous offset range and the
 messages it holds as a compact sequence of ledger message ids (a ``range`` when the
 producer's messages are consecutive, else an ``array('q')``: keyed records), so a
 million records cost what their batches cost. Replicas share a batch's id sequence.
+
+Transactions (KIP-98): a transactional producer's batches are flagged ``transactional``;
+the coordinator ends a transaction by writing a *control batch* (a COMMIT or ABORT marker,
+one record) to each of its partitions. A marker occupies an offset like any record but
+holds no message: its ``msgs`` is ``MARKER_MSGS`` (one placeholder id, -1) so offsets and
+``end`` stay ``base + len(msgs)``, and every reader of messages skips ``control`` batches.
+Each replica keeps, as Kafka's ``ProducerStateManager`` does, the first offset of every
+open transaction (its last stable offset, LSO, is the lowest of them, capped by the high
+watermark: [S] storage ProducerStateManager.firstUnstableOffset, UnifiedLog
+.lastStableOffset) and the aborted transactions index ([S] storage TransactionIndex:
+producer id, first offset, the abort marker's offset) that read_committed fetches use.
 """
 
 from __future__ import annotations
@@ -15,6 +26,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from simcore.broker.replication import LeaderState
+
+
+DATA, COMMIT, ABORT = 0, 1, 2  # a batch's ``control``: data, or a transaction marker
+MARKER_NAMES = {COMMIT: "COMMIT", ABORT: "ABORT"}
+MARKER_MSGS = range(-1, 0)  # a marker's one record: no message of the ledger
 
 
 @dataclass(slots=True)
@@ -29,6 +45,8 @@ class Batch:
     epoch: int = 0  # leader epoch at append
     number: int = -1  # the producer's batch number (for message stories)
     producer_epoch: int = 0  # idempotent producers: bumped by KIP-360 recovery
+    transactional: bool = False  # written inside a transaction (KIP-98)
+    control: int = DATA  # DATA, or a COMMIT / ABORT marker (a control batch)
 
     @property
     def count(self) -> int:
@@ -44,6 +62,7 @@ class ReplicaLog:
 
     __slots__ = (
         "_bases",
+        "aborted",
         "batches",
         "broker",
         "epoch",
@@ -53,7 +72,9 @@ class ReplicaLog:
         "leader",
         "leo",
         "log_start",
+        "open_txns",
         "truncations",
+        "unreplicated",
     )
 
     def __init__(self, broker: int) -> None:
@@ -68,6 +89,10 @@ class ReplicaLog:
         self.leader: int | None = None  # the leader this replica knows of
         self.epoch = -1  # the leader epoch this replica knows of
         self.truncations = 0  # times records at or above some offset were cut away
+        self.open_txns: dict[int, int] = {}  # producer id -> first offset of its open txn
+        self.aborted: list[tuple[int, int, int]] = []  # (producer id, first, marker offset)
+        # ended transactions whose marker may still be above the HW: (first, marker offset)
+        self.unreplicated: list[tuple[int, int]] = []
 
     def append(self, batch: Batch) -> Batch:
         """Appends at the LEO (the leader assigns offsets this way)."""
@@ -82,6 +107,8 @@ class ReplicaLog:
             batch.epoch,
             batch.number,
             batch.producer_epoch,
+            batch.transactional,
+            batch.control,
         )
         self.copy_from(placed)
         return placed
@@ -94,6 +121,47 @@ class ReplicaLog:
         self.batches.append(batch)
         self._bases.append(batch.base)
         self.leo = batch.end
+        if batch.transactional:
+            self._track_transaction(batch)
+
+    def _track_transaction(self, batch: Batch) -> None:
+        """The producer state of a transactional batch: a data batch opens its producer's
+        transaction (if none is open), a marker closes it; an ABORT marker adds the
+        transaction to the aborted index ([S] ProducerAppendInfo.appendEndTxnMarker)."""
+        pid = batch.producer_id
+        if batch.control == DATA:
+            if pid not in self.open_txns:
+                self.open_txns[pid] = batch.base
+            return
+        first = self.open_txns.pop(pid, None)
+        if first is None:
+            return
+        self.unreplicated.append((first, batch.base))
+        if batch.control == ABORT:
+            self.aborted.append((pid, first, batch.base))
+
+    @property
+    def lso(self) -> int:
+        """The last stable offset: the first offset of the earliest transaction that is
+        open, or ended by a marker the high watermark has not yet passed; the high
+        watermark if that is lower, or nothing is unstable ([S] ProducerStateManager
+        .firstUndecidedOffset: ongoing and unreplicated transactions)."""
+        hw = self.hw
+        if self.unreplicated:
+            self.unreplicated = [t for t in self.unreplicated if t[1] >= hw]
+        if not self.open_txns and not self.unreplicated:
+            return hw
+        first = min(
+            min(self.open_txns.values(), default=hw),
+            min((t[0] for t in self.unreplicated), default=hw),
+        )
+        return min(hw, first)
+
+    def aborted_between(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        """The aborted transactions a fetch of [start, end) must be told about (those whose
+        marker is at or above ``start`` and which began below ``end``;
+        [S] TransactionIndex.collectAbortedTxns)."""
+        return [a for a in self.aborted if a[2] >= start and a[1] < end]
 
     def start_epoch(self, epoch: int) -> None:
         """A new leader records where its epoch starts (its LEO) in the epoch cache."""
@@ -152,6 +220,8 @@ class ReplicaLog:
                     last.epoch,
                     last.number,
                     last.producer_epoch,
+                    last.transactional,
+                    last.control,
                 )
                 removed.append(
                     Batch(
@@ -165,6 +235,8 @@ class ReplicaLog:
                         last.epoch,
                         last.number,
                         last.producer_epoch,
+                        last.transactional,
+                        last.control,
                     )
                 )
                 self.batches.append(head)
@@ -175,7 +247,19 @@ class ReplicaLog:
         self.hw = min(self.hw, self.leo)
         while self.epochs and self.epochs[-1][1] >= self.leo:
             self.epochs.pop()
+        if self.open_txns or self.unreplicated or any(b.transactional for b in removed):
+            self._rebuild_transactions()
         return removed
+
+    def _rebuild_transactions(self) -> None:
+        """After a truncation: the producer state again from the batches left (Kafka
+        reloads it from a snapshot and the log: [S] UnifiedLog.rebuildProducerState)."""
+        self.open_txns = {}
+        self.aborted = []
+        self.unreplicated = []
+        for batch in self.batches:
+            if batch.transactional:
+                self._track_transaction(batch)
 
     def batches_from(self, offset: int, limit: int) -> list[Batch]:
         """Batches holding offsets in [offset, limit)."""

@@ -71,7 +71,7 @@ class Retention:
             dropped = replica.delete_before(new_start)
             if replica is leader:
                 removed = dropped
-        self.deleted.setdefault(part.topic, []).extend(b.msgs for b in removed)
+        self.deleted.setdefault(part.topic, []).extend(b.msgs for b in removed if not b.control)
         self.timeline.record(
             "segments_deleted",
             f"broker-{leader.broker}",

@@ -18,7 +18,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from simcore.broker.cluster import OFFSET_OUT_OF_RANGE, Metadata
+from simcore.consumer.app import ConsumerApp
 from simcore.consumer.commits import Committer
+from simcore.consumer.isolation import READ_COMMITTED, end_offset, hidden
 from simcore.consumer.membership import Membership
 from simcore.consumer.read_replicas import ReadReplicas
 from simcore.kernel.client_metrics import Sensor
@@ -54,6 +56,8 @@ class Consumer(Committer, Membership):
         self.coordinator = coordinator
         self.timeline = timeline
         self.spec = spec
+        self.committed_only = spec.isolation_level == READ_COMMITTED  # isolation.level
+        self.app: ConsumerApp | None = None  # a pipeline's hooks (simcore.run.pipeline)
         self.id = spec.id
         self.group = spec.group
         self.assignment: list[TopicPartition] = []
@@ -197,7 +201,13 @@ class Consumer(Committer, Membership):
             handler(*args)
 
     def _init_positions(self, tps: list[TopicPartition]) -> None:
-        """OffsetFetch answered: resume at the committed offset, or apply auto.offset.reset."""
+        """OffsetFetch answered: resume at the committed offset, or apply auto.offset.reset.
+        A read_committed consumer asks for stable offsets: while a transaction holds
+        offsets for one of the partitions the answer is UNSTABLE_OFFSET_COMMIT and it asks
+        again (KIP-447; [J] ConsumerCoordinator OffsetFetch with requireStable)."""
+        if self.committed_only and self.coordinator.unstable(self.group, tps):
+            self.later(self.spec.retry_backoff_ms, self._init_positions, tps)
+            return
         for tp in tps:
             if tp not in self.assignment:
                 continue
@@ -213,7 +223,9 @@ class Consumer(Committer, Membership):
                         f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
                     )
                     return
-                offset = log.log_start if policy == "earliest" else log.hw
+                offset = (
+                    log.log_start if policy == "earliest" else end_offset(log, self.committed_only)
+                )
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
                 self._passed_over(tp, offset, policy)
             self.group_state.partition_started(tp)
@@ -226,6 +238,12 @@ class Consumer(Committer, Membership):
         kafka-consumer-groups shows no lag for it — skipped, not unread."""
         if policy == "latest":
             self.reset_floor[tp] = max(offset, self.reset_floor.get(tp, 0))
+
+    def seek(self, tp: TopicPartition, offset: int, why: str) -> None:
+        """consumer.seek(): the next poll() reads ``tp`` from ``offset``; what was fetched
+        for it is dropped (and an answer still out is ignored)."""
+        self._set_position(tp, offset, why)
+        self.fetching.pop(tp, None)
 
     def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
         self.positions[tp] = offset
@@ -303,11 +321,15 @@ class Consumer(Committer, Membership):
         )
         if fault.restart_after_ms is not None:
             self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
+        if self.app is not None:
+            self.app.on_crash()
 
     def _restart(self, incarnation: int) -> None:
         if incarnation == self.incarnation and self.state in ("down", "stopped"):
             self.positions.clear()
             self.stored.clear()
+            if self.app is not None:
+                self.app.on_restart()
             self.start(True)
 
     def _point_fault(
@@ -385,6 +407,7 @@ class Consumer(Committer, Membership):
                 self.spec.fetch_max_wait_ms,
                 respond,
                 self.spec.client_rack,
+                self.committed_only,
             )
 
     def _fetch_again(self, tp: TopicPartition) -> None:
@@ -417,7 +440,7 @@ class Consumer(Committer, Membership):
         if position is not None:
             if not data:
                 self.consumed_sensor.record(now, 0)
-            hw = self.cluster.partitions[tp].log.hw
+            hw = end_offset(self.cluster.partitions[tp].log, self.committed_only)
             lags.append((now, hw - position if hw > position else 0))
 
     def finish_metrics(self) -> None:
@@ -451,11 +474,18 @@ class Consumer(Committer, Membership):
             return
         buffer = self.buffers[tp]
         was_empty = not buffer
+        aborted = self.cluster.partitions[tp].log.aborted if self.committed_only else None
+        skip_to = -1
         for batch in batches:
+            if batch.transactional and hidden(batch, aborted):
+                skip_to = batch.end  # markers and aborted records: offsets, no records
+                continue
             start = max(offset, batch.base) - batch.base
             if start < batch.count:  # the records are never modified: no copy from 0
                 msgs = batch.msgs[start:] if start else batch.msgs
                 buffer.append((tp, batch.base + start, msgs))
+        if skip_to > offset and not buffer:  # only hidden records: the position moves on
+            self.positions[tp] = skip_to
         if buffer and was_empty:
             self.arrivals.append(tp)
         if buffer and self.state == "polling":
@@ -477,7 +507,7 @@ class Consumer(Committer, Membership):
                 f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
             )
             return
-        reset = log.log_start if policy == "earliest" else log.hw
+        reset = log.log_start if policy == "earliest" else end_offset(log, self.committed_only)
         self._set_position(
             tp, reset, f"OFFSET_OUT_OF_RANGE at {offset}, auto.offset.reset={policy}"
         )
@@ -675,6 +705,8 @@ class Consumer(Committer, Membership):
         self.timeline.record(
             "processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first, count=len(msgs)
         )
+        if self.app is not None:
+            self.app.on_processed(tp, first, msgs)
         if self._crash_at_point("after_process", tp, first, len(msgs)):
             return False
         end = first + len(msgs)
@@ -705,6 +737,9 @@ class Consumer(Committer, Membership):
             )
 
     def _after_batch(self) -> None:
+        if self.app is not None:
+            self.app.after_batch()
+            return
         if self.commit == "sync-per-batch":
             self.commit_sync(dict(self.positions), then=self.poll)
             return

@@ -72,6 +72,8 @@ class Coordinator:
             _ArmedCommitFault(f) for f in faults if isinstance(f, (CommitFail, CommitTimeout))
         ]
         self._stalled: set[str] = set()  # members whose connection hangs after a lost commit
+        # (group, producer id) -> offsets committed inside a transaction still open
+        self._pending_txn: dict[tuple[str, int], dict[TopicPartition, int]] = {}
 
     def committed_offset(self, group: str, tp: TopicPartition) -> int | None:
         return self.committed.get((group, tp[0], tp[1]))
@@ -218,6 +220,63 @@ class Coordinator:
             "commit_stored", "coordinator", member=member, group=group, offsets=_fmt(offsets)
         )
         respond(None)
+
+    # -- offsets inside transactions (KIP-98, KIP-447) -----------------------------------
+
+    def txn_offset_commit(
+        self,
+        group: str,
+        producer_id: int,
+        offsets: dict[TopicPartition, int],
+        member_id: str | None,
+        generation: int,
+    ) -> str | None:
+        """TxnOffsetCommit: the offsets wait, pending, for the transaction's end. The
+        consumer group metadata sent with them is checked like a commit's (KIP-447: a
+        producer for a member of an older generation is refused, ILLEGAL_GENERATION or
+        UNKNOWN_MEMBER_ID; [J] GroupCoordinator.handleTxnCommitOffsets)."""
+        refused = self.group(group).commit_error(member_id, generation)
+        if refused is not None:
+            self.timeline.record(
+                "commit_refused",
+                "coordinator",
+                member=f"producer {producer_id}",
+                offsets=_fmt(offsets),
+                error=refused,
+            )
+            return refused
+        pending = self._pending_txn.setdefault((group, producer_id), {})
+        pending.update(offsets)
+        return None
+
+    def complete_txn(self, producer_id: int, commit: bool) -> None:
+        """The transaction's marker reached ``__consumer_offsets``: its pending offsets are
+        committed, or dropped ([J] GroupMetadataManager.handleTxnCompletion)."""
+        for key in sorted(k for k in self._pending_txn if k[1] == producer_id):
+            offsets = self._pending_txn.pop(key)
+            if not commit:
+                continue
+            group = key[0]
+            for (topic, partition), offset in sorted(offsets.items()):
+                self.committed[(group, topic, partition)] = offset
+                lag = max(0, self.hw_of((topic, partition)) - offset)
+                self.history.setdefault((group, topic, partition), []).append(
+                    (self.engine.now, offset, lag)
+                )
+            self.timeline.record(
+                "commit_stored",
+                "coordinator",
+                member=f"producer {producer_id}",
+                group=group,
+                offsets=_fmt(offsets),
+            )
+
+    def unstable(self, group: str, tps: list[TopicPartition]) -> bool:
+        """Does a transaction still hold offsets of the group for any of ``tps``?"""
+        wanted = set(tps)
+        return any(
+            key[0] == group and wanted & set(offsets) for key, offsets in self._pending_txn.items()
+        )
 
     def disconnect(self, member: str) -> None:
         """The client closed its connection after a request timeout."""

@@ -24,6 +24,7 @@ from simcore.producer.batch import PendingBatch, extend
 from simcore.producer.partitioner import key_path
 from simcore.producer.partitioner_bulk import KeyedPartitions
 from simcore.producer.sender import Sender
+from simcore.producer.transactions import TransactionManager
 from simcore.scenario.spec import FaultSpec, ProducerSpec
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class Producer:
         self.next_i = 0
         self.queues: dict[int, deque[PendingBatch]] = {}
         self.halted = False  # librdkafka after a fatal error: produce() refuses records
+        # the application produces nothing now (a transactional one: outside a transaction)
+        self.holding = spec.transactional_id is not None
         self.acked: list[range | array[int]] = []
         self.failed: list[range | array[int]] = []
         self.acked_count = 0
@@ -94,6 +97,12 @@ class Producer:
             msg_base,
             faults or [],
         )
+        self.txn: TransactionManager | None = None  # transactional.id: in place of idem
+        if spec.transactional_id is not None and self.sender.idem is not None:
+            coordinator = cluster.transactions
+            assert coordinator is not None
+            self.txn = TransactionManager(self, self.sender.idem, coordinator)
+            self.sender.idem = self.txn
         self._sticky: int | None = None
         self._sticky_bytes = 0
         self._sticky_since = 0
@@ -171,6 +180,8 @@ class Producer:
         return size
 
     def start(self) -> None:
+        if self.txn is not None:
+            self.engine.at(self.spec.start_ms, self.txn.start)
         if self.spec.messages > 0 and self.due(0) < NEVER:
             self._wake(self.due(0))
         for at_ms, rate, injected in self.spec.rate_changes:
@@ -235,13 +246,17 @@ class Producer:
         self.sender.drain()
         self.plan_next_wake()
 
+    def take_due(self) -> None:
+        """The records due by now join their batches (the application sent them)."""
+        self._accumulate()
+
     def halt(self) -> None:
         """No record is produced any more; those due so far join their batches first."""
         self._accumulate()
         self.halted = True
 
     def _accumulate(self) -> None:
-        if self.halted:
+        if self.halted or self.holding:
             return
         last = self._last_due(self.engine.now)
         if not self._spread:
@@ -387,7 +402,7 @@ class Producer:
                 wake = min(
                     wake, head.retry_at if head.attempts else head.created_ms + self.spec.linger_ms
                 )
-        if self.next_i < self.spec.messages and not self.halted:
+        if self.next_i < self.spec.messages and not self.halted and not self.holding:
             wake = min(wake, self._next_record_wake())
         if wake < NEVER:
             self._wake(wake)

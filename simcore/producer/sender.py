@@ -281,6 +281,21 @@ class Sender:
                 max(RECONNECT_BACKOFF_MS, 2 * self.cluster.latency + 1), self._leader_check
             )
 
+    def new_session(self, producer_id: int) -> Idempotence | None:
+        """The producer's process died and a new one starts: its connections are gone
+        (answers to requests still out are never heard of), and an idempotent producer
+        starts with a new producer id, epoch and sequences."""
+        self.connections.clear()
+        self.on_wire.clear()
+        self._timers.clear()
+        self.producer_id = producer_id
+        if self.idem is not None:
+            family = JavaIdempotence if self.spec.client == "java" else LibrdkafkaIdempotence
+            self.idem = family(
+                self.engine, self.timeline, self.spec, self.queues, self.on_wire, self.run_loop
+            )
+        return self.idem
+
     def run_loop(self) -> None:
         """One more pass of the sender's loop (Sender.runOnce)."""
         self.drain()
@@ -335,6 +350,7 @@ class Sender:
                 0,
                 batch.number,
                 batch.epoch,
+                spec.transactional_id is not None,
             )
             wires.append(((spec.topic, batch.partition), wire))
             if self.timeline.itemises("send"):

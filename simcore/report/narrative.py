@@ -313,7 +313,70 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "send_refused": lambda a, f: (
         f"{a}: the send of messages #{_range(f['first'], f['count'])} fails: {f['error']}"
     ),
+    "txn_call": lambda a, f: _TXN_CALLS.get(f["call"], _txn_call_default)(a, f),
+    "txn_init": lambda a, f: (
+        f"{a}: initTransactions() done — transactional.id {f['transactional_id']} is "
+        f"producer id {f['producer_id']}, epoch {f['epoch']} (coordinator broker-"
+        f"{f['coordinator']}); any older instance with a lower epoch is fenced"
+    ),
+    "txn_state": lambda a, f: (
+        f"transaction coordinator ({a}): {f['transactional_id']} is {f['state']} at epoch "
+        f"{f['epoch']}"
+        + (f" over {', '.join(f['parts'])}" if f["parts"] else "")
+        + f" ({f['why']})"
+    ),
+    "txn_marker": lambda a, f: (
+        f"{a} writes a {f['marker']} marker at {f['part']} offset {f['offset']} for "
+        f"{f['producer']}'s transaction: it takes an offset, and consumers never see it"
+    ),
+    "txn_marker_retry": lambda a, f: (
+        f"transaction coordinator ({a}): the marker for {f['transactional_id']} at "
+        f"{f['part']} failed ({f['error']}); it is retried until the leader has it"
+    ),
+    "txn_error": lambda a, f: (
+        f"{a}: {f['request']} for {f['transactional_id']} got {f['error']}"
+        + (
+            " — fatal: the producer can only be closed"
+            if f["fatal"]
+            else (
+                " — abortable: the application must abort the transaction"
+                if f["request"] in ("Produce", "TxnOffsetCommit")
+                else " — retried"
+            )
+        )
+    ),
 }
+
+_TXN_CALLS: dict[str, Callable[[str, dict[str, Any]], str]] = {
+    "initTransactions": lambda a, f: (
+        f"{a} calls initTransactions() for transactional.id {f['transactional_id']}"
+    ),
+    "beginTransaction": lambda a, f: f"{a} begins transaction {f['number']}",
+    "commitTransaction": lambda a, f: (
+        f"{a} calls commitTransaction() for transaction {f['number']}: it flushes, then "
+        "asks the coordinator to commit"
+    ),
+    "abortTransaction": lambda a, f: (
+        f"{a} calls abortTransaction() for transaction {f['number']}"
+        + (f" (after {f['after']})" if f.get("after") else "")
+        + ": unsent records fail, the coordinator writes ABORT markers"
+    ),
+    "sendOffsetsToTransaction": lambda a, f: (
+        f"{a} calls sendOffsetsToTransaction() with group {f['group']}'s metadata: the "
+        "input offsets will commit with transaction " + str(f["number"])
+    ),
+    "stalls": lambda a, f: (
+        f"{a} hangs for {f['ms']} ms inside transaction {f['number']} (the transaction stays open)"
+    ),
+    "fatal": lambda a, f: (
+        f"{a} stops: {f['error']} is fatal — the application must close the producer; "
+        "nothing it still holds is sent"
+    ),
+}
+
+
+def _txn_call_default(a: str, f: dict[str, Any]) -> str:
+    return f"{a} calls {f['call']}"
 
 
 def describe(kind: str, actor: str, fields: dict[str, Any]) -> str:

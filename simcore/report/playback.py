@@ -15,6 +15,7 @@ from simcore.run.lag import catch_up_ms, group_status, window_until
 if TYPE_CHECKING:
     from simcore.broker.cluster import Partition
     from simcore.report.result import Result
+    from simcore.report.txn_view import TxnView
     from simcore.run.frames import PartitionState, Snapshot
 
 
@@ -142,7 +143,8 @@ def frame(
         "events": [result.event_dict(i) for i in range(first_event, snap.n_events)],
         "skipped_events": first_event - prev_events,
         "partitions": [
-            _partition(p, s) for p, s in zip(sim.recorder.parts, snap.parts, strict=True)
+            _partition(p, s, result.txn_view, snap.n_events)
+            for p, s in zip(sim.recorder.parts, snap.parts, strict=True)
         ],
         "brokers": [
             {"id": b, "alive": s.alive, "isolated": s.isolated, "fenced": s.fenced}
@@ -161,6 +163,11 @@ def frame(
             }
             for p, s in zip(sim.producers, snap.producers, strict=True)
         ],
+        **(
+            {"transactions": result.txn_view.coordinators(snap.n_events)}
+            if result.txn_view is not None
+            else {}
+        ),
         "groups": group_rows(result, snap),
         "group_summary": group_summaries(result, snap),
         "consumers": [
@@ -176,8 +183,10 @@ def frame(
     }
 
 
-def _partition(part: Partition, s: PartitionState) -> dict[str, Any]:
-    return {
+def _partition(
+    part: Partition, s: PartitionState, txn: TxnView | None, n_events: int
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "topic": part.topic,
         "partition": part.index,
         "log_start": s.log_start,
@@ -191,6 +200,10 @@ def _partition(part: Partition, s: PartitionState) -> dict[str, Any]:
             for b, r in zip(part.replicas, s.replicas, strict=True)
         ],
     }
+    if txn is not None:  # a run with transactions: the LSO, markers and aborted records
+        out["lso"] = s.lso
+        out.update(txn.partition(part.name, n_events))
+    return out
 
 
 def series(result: Result, keep: list[int]) -> dict[str, Any]:

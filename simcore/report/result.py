@@ -6,12 +6,16 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
+from simcore.broker.log import Batch, ReplicaLog
 from simcore.consumer.processing import Publisher
 from simcore.kernel.timeline import digest
 from simcore.producer.producer import Producer, render
 from simcore.report import answers, ledger, playback
+from simcore.report.end_to_end import end_to_end
 from simcore.report.narrative import describe
 from simcore.report.processing import inputs_of, processing_ledger
+from simcore.report.transactions import transactions_summary
+from simcore.report.txn_view import TxnView
 from simcore.run.frames import LARGE_RUN_MESSAGES, Snapshot
 from simcore.run.simulation import Simulation
 
@@ -23,7 +27,7 @@ class Result:
         self.sim = sim
         self.scenario = sim.scenario
         self.events = sim.timeline.events
-        self._log_cache: dict[str, ledger.Ids] = {}
+        self._log_cache: dict[tuple[str, bool], ledger.Ids] = {}
 
     # -- identity -------------------------------------------------------------------------
 
@@ -42,15 +46,19 @@ class Result:
 
     # -- ledger ----------------------------------------------------------------------------
 
-    def _log_intervals(self, topic: str) -> ledger.Ids:
-        """The message ids in the topic's final logs (computed once per topic)."""
-        cached = self._log_cache.get(topic)
+    def _log_intervals(self, topic: str, committed_only: bool = False) -> ledger.Ids:
+        """The message ids in the topic's final logs (computed once per topic); with
+        ``committed_only``, those a read_committed reader can get: without the records of
+        aborted transactions (a group of read_committed consumers is counted over them)."""
+        key = (topic, committed_only)
+        cached = self._log_cache.get(key)
         if cached is None:
-            cached = self._log_cache[topic] = ledger.intervals(
+            cached = self._log_cache[key] = ledger.intervals(
                 b.msgs
                 for part in self.sim.cluster.partitions.values()
                 if part.topic == topic
                 for b in part.log.batches
+                if not b.control and not (committed_only and _in_aborted(part.log, b))
             )
         return cached
 
@@ -79,6 +87,7 @@ class Result:
             out.extend(
                 b.msgs if b.end <= committed else b.msgs[: max(0, committed - b.base)]
                 for b in batches
+                if not b.control
             )
         return ledger.intervals(out)
 
@@ -100,6 +109,11 @@ class Result:
         return ledger.intervals(self.sim.cluster.retention.deleted.get(topic, []))
 
     @cached_property
+    def txn_view(self) -> TxnView | None:
+        """Transactions as frames show them (None: the run has none)."""
+        return TxnView(self.sim) if self.sim.cluster.transactions is not None else None
+
+    @cached_property
     def ledger(self) -> dict[str, Any]:
         topics: dict[str, dict[str, Any]] = {}
         for spec in self.scenario.topics:
@@ -117,9 +131,9 @@ class Result:
             )
             parts = {
                 str(part.index): {
-                    "in_log": sum(b.count for b in part.log.batches),
+                    "in_log": sum(b.count for b in part.log.batches if not b.control),
                     "out_of_order": ledger.out_of_order(
-                        (b.producer, b.msgs) for b in part.log.batches
+                        (b.producer, b.msgs) for b in part.log.batches if not b.control
                     ),
                 }
                 for part in self.sim.cluster.partition_list
@@ -131,8 +145,9 @@ class Result:
         for group in sorted({c.spec.group for c in self.sim.consumers}):
             members = [c for c in self.sim.consumers if c.group == group]
             subscribed = sorted({t for c in members for t in c.spec.topics})
+            committed_only = all(c.committed_only for c in members)
             counts = ledger.group_counts(
-                ledger.Ids.concat([self._log_intervals(t) for t in subscribed]),
+                ledger.Ids.concat([self._log_intervals(t, committed_only) for t in subscribed]),
                 ledger.intervals(s for c in members for s in c.processed),
                 ledger.Ids.concat([self._expired(t) for t in subscribed]),
                 self._behind_committed(group, subscribed),
@@ -214,6 +229,12 @@ class Result:
         processing = processing_ledger(self.sim)
         if processing is not None:  # only runs whose processing can fail (issue 15)
             out["processing"] = processing
+        transactions = transactions_summary(self.sim)
+        if transactions is not None:
+            out["transactions"] = transactions
+        pipelines = end_to_end(self.sim)
+        if pipelines is not None:
+            out["end_to_end"] = pipelines
         if self.scenario.questions:
             out["questions"] = self.questions()
         if self.scenario.security is not None:
@@ -366,6 +387,8 @@ class Result:
         rows.update(self._republished_rows(rows))
         for part in self.sim.cluster.partitions.values():
             for batch in part.log.batches:
+                if batch.control:
+                    continue
                 for k, msg in enumerate(batch.msgs):
                     rows[msg]["offsets"].append(batch.base + k)
         for consumer in self.sim.consumers:
@@ -555,3 +578,11 @@ def _sample(n: int, limit: int) -> list[int]:
         return list(range(n))
     step = (n - 1) / (limit - 1)
     return sorted({round(k * step) for k in range(limit)})
+
+
+def _in_aborted(log: ReplicaLog, batch: Batch) -> bool:
+    """Is the batch part of an aborted transaction (the log's aborted index)?"""
+    if not batch.transactional or not log.aborted:
+        return False
+    pid, base = batch.producer_id, batch.base
+    return any(p == pid and first <= base < end for p, first, end in log.aborted)

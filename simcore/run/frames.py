@@ -45,6 +45,7 @@ class PartitionState(NamedTuple):
     leader_epoch: int
     isr: tuple[int, ...]
     replicas: tuple[ReplicaState, ...]
+    lso: int  # the last stable offset (the HW unless a transaction is open)
 
 
 class GroupRow(NamedTuple):
@@ -303,6 +304,7 @@ def _partition_state(p: Partition) -> PartitionState:
             tuple(
                 [_new(ReplicaState, (r.leo, r.hw, r.lead is not None)) for r in p.replicas.values()]
             ),
+            log.lso,
         ),
     )
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from simcore.groups.kip848 import ConsumerGroup
 from simcore.kernel.errors import InvariantViolation
+from simcore.run.txn_invariants import TransactionInvariants
 
 if TYPE_CHECKING:
     from simcore.run.simulation import Simulation
@@ -18,6 +19,9 @@ class InvariantChecker:
         self.hw: dict[str, int] = {}
         self.hw_ever: dict[str, int] = {}  # per partition: the highest HW any replica had
         self.seen_events = 0
+        self.transactions = (
+            TransactionInvariants(sim, self._expect) if sim.cluster.transactions else None
+        )
 
     def check(self) -> None:
         sim = self.sim
@@ -32,6 +36,8 @@ class InvariantChecker:
         self._check_single_owners()
         self._check_fetching()
         self._check_sinks()
+        if self.transactions is not None:
+            self.transactions.check()
 
     def _check_sinks(self) -> None:
         """Processing failures (issue 15): every write to a sink is a row or, for an

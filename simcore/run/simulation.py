@@ -6,16 +6,19 @@ from bisect import bisect_right
 from collections.abc import Callable
 
 from simcore.broker.cluster import Cluster
+from simcore.broker.transactions import TransactionCoordinator
 from simcore.consumer.consumer import Consumer
 from simcore.consumer.membership_kip848 import ConsumerProtocolConsumer
 from simcore.consumer.processing import RecordProcessor, World
 from simcore.groups.coordinator import ConsumerProtocolSettings, Coordinator
 from simcore.kernel.engine import Engine
 from simcore.kernel.timeline import QUIET_IN_LARGE_RUNS, Timeline
+from simcore.producer.on_demand import OnDemandProducer
 from simcore.producer.producer import Producer, render
 from simcore.run.access import Access, client_access
 from simcore.run.frames import LARGE_RUN_MESSAGES, Recorder
 from simcore.run.invariants import InvariantChecker
+from simcore.run.pipeline import Pipeline, results_spec
 from simcore.scenario.spec import (
     BrokerIsolation,
     BrokerKill,
@@ -46,6 +49,16 @@ class Simulation:
             lambda: self.engine.now, QUIET_IN_LARGE_RUNS if large else frozenset()
         )
         self.cluster = Cluster(self.engine, scenario, self.timeline)
+        transactional = sorted(
+            {p.transactional_id for p in scenario.producers if p.transactional_id}
+            | {
+                c.pipeline.transactional_id
+                for c in scenario.consumers
+                if c.pipeline is not None and c.pipeline.transactional_id
+            }
+        )
+        if transactional:
+            self.cluster.transactions = TransactionCoordinator(self.cluster, transactional)
         partitions = self.cluster.partitions
         self.coordinator = Coordinator(
             self.engine,
@@ -73,6 +86,7 @@ class Simulation:
         self.total_messages = base
         self.consumers = self._build_consumers()
         self.access: dict[str, Access] = {}  # with a security section: each client's
+        self.pipelines = self._build_pipelines(base)
         self.processing = self._attach_processors()
         self.recorder = Recorder(self)
         checker = InvariantChecker(self) if check_invariants else None
@@ -97,6 +111,26 @@ class Simulation:
             for spec in self.scenario.consumers
         ]
 
+    def _build_pipelines(self, base: int) -> list[Pipeline]:
+        """Each pipeline consumer gets its results producer (its message ids follow the
+        scenario's producers'), and the pipeline that ties them together."""
+        pipelines = []
+        coordinator = self.cluster.transactions
+        if coordinator is not None:
+            coordinator.offsets_markers = self.coordinator.complete_txn
+        for consumer in self.consumers:
+            pipeline = consumer.spec.pipeline
+            if pipeline is None:
+                continue
+            spec = results_spec(self.scenario, consumer.spec, pipeline)
+            output = OnDemandProducer(
+                self.engine, self.cluster, self.timeline, spec, base, len(self.producers)
+            )
+            base += spec.messages
+            self.producers.append(output)
+            pipelines.append(Pipeline(consumer, output, pipeline, self.coordinator))
+        return pipelines
+
     def _attach_processors(self) -> World | None:
         """Consumers whose processing can fail (issue 15) share one World: the
         applications, their sinks, and the records they republish (ids after the
@@ -104,7 +138,9 @@ class Simulation:
         with_processing = [c for c in self.consumers if c.spec.processing is not None]
         if not with_processing:
             return None
-        world = World(self.engine, self.cluster, self.timeline, self.total_messages, self._key_of)
+        # republished records take ids after every producer's, pipelines' results included
+        first_id = max((p.msg_base + p.spec.messages for p in self.producers), default=0)
+        world = World(self.engine, self.cluster, self.timeline, first_id, self._key_of)
         for consumer in with_processing:
             assert consumer.spec.processing is not None
             consumer.processor = RecordProcessor(consumer, world, consumer.spec.processing)
@@ -171,7 +207,8 @@ class Simulation:
         refused: set[str] = set()
         if security is None:
             return refused
-        for index, producer in enumerate(self.producers):
+        # a pipeline's results producer runs in its consumer's process: not a client of its own
+        for index, producer in enumerate(self.producers[: len(self.scenario.producers)]):
             access = self.access[producer.spec.id] = client_access(security, producer.spec, index)
             self.engine.at(producer.spec.start_ms, self._record_access, producer.spec.id, access)
             if not access.allowed:
@@ -217,6 +254,8 @@ class Simulation:
     def run(self) -> None:
         self.cluster.start()
         refused = self._admit_clients()
+        if self.cluster.transactions is not None:
+            self.cluster.transactions.start()
         for producer in self.producers:
             if producer.spec.id not in refused:
                 producer.start()

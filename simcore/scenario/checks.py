@@ -333,8 +333,49 @@ def check_producer(
         _java_idempotence(values, spelled, path)
         _java_delivery_timeout(values, spelled, path)
     else:
+        _librdkafka_transactional(values, spelled, path)
         _librdkafka_idempotence(values, spelled, path)
         _librdkafka_linger(values, spelled, path)
+    _transactional(values, spelled, path)
+
+
+TRANSACTION_MAX_TIMEOUT_MS = 900_000  # the broker's transaction.max.timeout.ms default
+
+
+def _transactional(values: dict[str, Any], spelled: Mapping[str, str], path: str) -> None:
+    """A transactional.id needs idempotence ([J] ProducerConfig
+    .postProcessAndValidateIdempotenceConfigs: "Cannot set a transactional.id without also
+    enabling idempotence."), and a transaction.timeout.ms the broker accepts (above
+    transaction.max.timeout.ms InitProducerId fails: INVALID_TRANSACTION_TIMEOUT)."""
+    if values["transactional.id"] is None:
+        return
+    if values["transactional.id"] == "":
+        raise ScenarioError(_at(path, spelled, "transactional.id"), "must not be empty")
+    if not values["enable.idempotence"]:
+        message = "Cannot set a transactional.id without also enabling idempotence."
+        name = "enable.idempotence" if "enable.idempotence" in spelled else "acks"
+        raise ScenarioError(_at(path, spelled, name), message)
+    timeout = values["transaction.timeout.ms"]
+    if timeout > TRANSACTION_MAX_TIMEOUT_MS:
+        message = (
+            f"{timeout} is above the broker's transaction.max.timeout.ms"
+            f" ({TRANSACTION_MAX_TIMEOUT_MS}): initTransactions() would fail with"
+            " INVALID_TRANSACTION_TIMEOUT"
+        )
+        raise ScenarioError(_at(path, spelled, "transaction.timeout.ms"), message)
+
+
+def _librdkafka_transactional(
+    values: dict[str, Any], spelled: Mapping[str, str], path: str
+) -> None:
+    """librdkafka: transactional.id turns idempotence on unless it is explicitly off
+    ([R] src/rdkafka_conf.c rd_kafka_conf_finalize)."""
+    if values["transactional.id"] is None:
+        return
+    if "enable.idempotence" in spelled and not values["enable.idempotence"]:
+        message = "`transactional.id` requires `enable.idempotence=true`"
+        raise ScenarioError(_at(path, spelled, "enable.idempotence"), message)
+    values["enable.idempotence"] = True
 
 
 _JAVA_RETRIES = "Must set retries to non-zero when using the idempotent producer."
@@ -556,6 +597,11 @@ def _parse_crash(
             target=target.id, at_ms=at_ms, restart_after_ms=restart, injected=injected
         )
     point = get_enum(data, "point", path, CRASH_POINTS)
+    if point == "before_commit" and target.pipeline is None:
+        message = (
+            "before_commit applies to a consumer with a pipeline (after it flushed its results)"
+        )
+        raise ScenarioError(join(path, "point"), message, allowed=", ".join(CRASH_POINTS))
     if data.get("offset") is None:
         message = f"is required with point: the offset of the record {point} refers to"
         raise ScenarioError(join(path, "offset"), message)

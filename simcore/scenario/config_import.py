@@ -80,7 +80,6 @@ REAL_UNMODELLED = frozenset(
         "partitioner.ignore.keys",
         "partitioner.adaptive.partitioning.enable",
         "partitioner.availability.timeout.ms",
-        "transaction.timeout.ms",
         "fetch.max.bytes",
         "max.partition.fetch.bytes",
         "client.rack",

@@ -441,6 +441,13 @@ JAVA_PRODUCER_PROPS = [
                        " unset (null) to use the built-in murmur2 partitioner"}),
     Prop("client.id", "string", "", "Client id shown in logs and metrics.", J_PRODUCER),
     *_security_props("java", J_PRODUCER),
+    Prop("transactional.id", "string", None,
+         "Makes the producer transactional (implies idempotence): initTransactions() bumps"
+         " its epoch and fences any older instance with the same id (KIP-98).", J_PRODUCER,
+         ("transactional_id",), nullable=True),
+    _int("transaction.timeout.ms", 60_000, 1, INT_MAX,
+         "The coordinator aborts a transaction left open this long; at most the broker's"
+         " transaction.max.timeout.ms (900000).", J_PRODUCER, "transaction_timeout_ms"),
 ]
 
 LIBRDKAFKA_PARTITIONERS = ("random", "consistent", "consistent_random", "murmur2",
@@ -486,6 +493,13 @@ LIBRDKAFKA_PRODUCER_PROPS = [
          choices=LIBRDKAFKA_PARTITIONERS),
     Prop("client.id", "string", "rdkafka", "Client id shown in logs and metrics.", R_CONF),
     *_security_props("librdkafka", R_CONF),
+    Prop("transactional.id", "string", None,
+         "Makes the producer transactional (enables idempotence): init_transactions() bumps"
+         " its epoch and fences any older instance with the same id.", R_CONF,
+         ("transactional_id",), nullable=True),
+    _int("transaction.timeout.ms", 60_000, 1000, INT_MAX,
+         "The coordinator aborts a transaction left open this long; at most the broker's"
+         " transaction.max.timeout.ms (900000).", R_CONF, "transaction_timeout_ms"),
 ]
 
 TOPIC_PROPS = [
@@ -716,7 +730,6 @@ NOT_MODELLED = {
     "group.id": "the group id comes from the consumer's group field; set it there",
     "bootstrap.servers": "not needed: clients connect to the simulated cluster",
     "metadata.broker.list": "not needed: clients connect to the simulated cluster",
-    "transactional.id": "transactions are not modelled yet",
     **{
         name: "is a real Kafka property, but the playground does not model it"
         for name in (
@@ -724,7 +737,7 @@ NOT_MODELLED = {
             "compression.type", "compression.codec", "buffer.memory", "max.block.ms",
             "fetch.max.bytes", "max.partition.fetch.bytes",
             "allow.auto.create.topics", "check.crcs", "exclude.internal.topics",
-            "max.message.bytes", "message.timestamp.type", "transaction.timeout.ms",
+            "max.message.bytes", "message.timestamp.type",
             "queued.max.messages.kbytes", "queue.buffering.max.messages",
             "enable.partition.eof", "statistics.interval.ms", "debug",
             "group.remote.assignor", "sticky.partitioning.linger.ms",

@@ -59,6 +59,7 @@ from simcore.scenario.spec import (
     Scenario,
     TopicSpec,
 )
+from simcore.scenario.txn_plan import parse_pipeline, parse_transaction_plan
 
 __all__ = [
     "canonical_json",
@@ -83,10 +84,10 @@ TOP_KEYS = ("name", "description", "seed", "duration_ms", "brokers", "network_la
 TOPIC_KEYS = ("name", "partitions", "replication_factor", "config")
 PRODUCER_KEYS = ("id", "topic", "messages", "rate_per_s", "rate_changes", "start_ms", "key",
                  "value",
-                 "client", "partition", "config")  # fmt: skip
+                 "client", "partition", "config", "transactions")  # fmt: skip
 CONSUMER_KEYS = ("id", "group", "topics", "start_ms", "client", "processing_ms",
                  "processing_changes", "commit", "commit_on_revoke", "injected",
-                 "processing", "config")  # fmt: skip
+                 "processing", "config", "pipeline")  # fmt: skip
 _TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")  # Kafka's Topic.validate
 
 
@@ -453,6 +454,7 @@ def _parse_producer(
         value=_value_template(data, path),
         client=client,
         partition=get_optional_int(data, "partition", path, 0, topic.partitions - 1),
+        transactions=parse_transaction_plan(data, path, fields["transactional_id"], duration_ms),
         config=values,
         **fields,
     )
@@ -542,8 +544,12 @@ def _parse_consumer(
     group = get_name(data, "group", path, 249)
     subscriptions = _subscriptions(data, path, topics)
     client = get_enum(data, "client", path, CLIENTS, "java")
-    commit = get_enum(data, "commit", path, COMMIT_STRATEGIES, "auto")
+    piped = data.get("pipeline") is not None
+    commit = get_enum(
+        data, "commit", path, COMMIT_STRATEGIES, "sync-per-batch" if piped else "auto"
+    )
     values, spelled = resolve_config("consumer", client, data.get("config"), join(path, "config"))
+    pipeline = parse_pipeline(data, path, topics, subscriptions, values, duration_ms)
     check_consumer(values, spelled, client, commit, path)
     return ConsumerSpec(
         id=consumer_id,
@@ -561,6 +567,7 @@ def _parse_consumer(
         processing=parse_processing(
             data.get("processing"), join(path, "processing"), subscriptions, topics
         ),
+        pipeline=pipeline,
         config=values,
         **spec_fields("consumer", client, values),
     )

@@ -18,7 +18,7 @@ from simcore.security.connections import Listener
 CLIENTS = ("java", "librdkafka")
 COMMIT_STRATEGIES = ("auto", "sync-per-record", "sync-per-batch", "async", "async-with-retry")
 RESET_POLICIES = ("earliest", "latest", "none")
-CRASH_POINTS = ("after_poll", "before_process", "after_process", "after_commit")
+CRASH_POINTS = ("after_poll", "before_process", "after_process", "before_commit", "after_commit")
 CONSUMER_FAULTS = ("crash", "stop", "commit_fail", "commit_timeout")
 BROKER_FAULTS = ("kill_broker", "slow_follower", "isolate_broker")
 PRODUCER_FAULTS = ("drop_produce_response", "delay_produce_response", "produce_error")
@@ -49,6 +49,21 @@ class TopicSpec:
 
 
 @dataclass(frozen=True)
+class TransactionPlan:
+    """The application loop of a transactional producer (YAML ``transactions``): it calls
+    beginTransaction(), sends the records due for ``commit_every_ms``, then
+    commitTransaction() (which flushes first) — or abortTransaction() for the transaction
+    numbers (1-based) in ``abort``. In transaction ``stall`` the application hangs for
+    ``stall_ms`` before it ends the transaction (a GC pause, a stuck call): the coordinator
+    aborts it after transaction.timeout.ms and fences the producer."""
+
+    commit_every_ms: int = 100
+    abort: tuple[int, ...] = ()
+    stall: int | None = None
+    stall_ms: int = 0
+
+
+@dataclass(frozen=True)
 class ProducerSpec:
     id: str
     topic: str
@@ -73,6 +88,9 @@ class ProducerSpec:
     max_in_flight: int = 5
     max_request_size: int = 1_048_576  # max.request.size (Java)
     partitioner: str = "murmur2"  # java: murmur2 (built-in); librdkafka: consistent_random, ...
+    transactional_id: str | None = None  # transactional.id: implies idempotence (KIP-98)
+    transaction_timeout_ms: int = 60_000  # transaction.timeout.ms (both clients)
+    transactions: TransactionPlan | None = None  # what the app does with its transactions
     config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -128,6 +146,20 @@ class ProcessingSpec:
 
 
 @dataclass(frozen=True)
+class PipelineSpec:
+    """A consume-transform-produce application (YAML ``pipeline`` on a consumer): each
+    record it processes makes one result record on ``output``; every ``commit_every_ms``
+    it commits. With a ``transactional_id`` (exactly-once): the results and the input
+    offsets go in one transaction (sendOffsetsToTransaction with the consumer's group
+    metadata, KIP-447; commitTransaction). Without (at-least-once): it flushes the
+    results, then commitSync()s the input offsets."""
+
+    output: str
+    transactional_id: str | None = None
+    commit_every_ms: int = 100
+
+
+@dataclass(frozen=True)
 class ConsumerSpec:
     id: str
     group: str
@@ -160,6 +192,7 @@ class ConsumerSpec:
     group_protocol: str = "classic"  # group.protocol: classic | consumer (KIP-848)
     remote_assignor: str | None = None  # group.remote.assignor (consumer protocol; None: uniform)
     processing: ProcessingSpec | None = None  # failures and error handling (issue 15)
+    pipeline: PipelineSpec | None = None  # consume-transform-produce (docs/transactions.md)
     config: Mapping[str, Any] = field(default_factory=dict)
 
     @property

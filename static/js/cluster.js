@@ -36,7 +36,14 @@
       badge.dataset.state = brokerState(b);
       badge.textContent = brokerState(b);
       const leads = frame.partitions.filter((p) => p.leader === b.id).map(partName);
-      item.querySelector(".leads").textContent = leads.length ? `leads ${leads.join(", ")}` : "";
+      const coordinates = (frame.transactions || []).filter((c) => c.coordinator === `broker-${b.id}`);
+      const txn = coordinates.length ? ` · transaction coordinator of ${coordinates.map((c) => c.transactional_id).join(", ")}` : "";
+      item.querySelector(".leads").textContent = (leads.length ? `leads ${leads.join(", ")}` : "") + txn;
+    }
+    // each transactional.id: its coordinator broker, state and producer epoch at this step
+    for (const c of frame.transactions || []) {
+      const row = cluster.querySelector(`[data-txn-coordinator="${CSS.escape(c.transactional_id)}"]`);
+      if (row) row.querySelector(".txn-now").textContent = `${c.coordinator} · ${c.state} · producer epoch ${c.epoch}`;
     }
   }
 

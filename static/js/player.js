@@ -502,6 +502,8 @@
     const marks = [
       ["log_start", "start", p.log_start, "below"], ["hw", "HW", p.hw, "below"], ["leo", "LEO", p.leo, "below"],
     ];
+    // transactions: the last stable offset, where read_committed readers stop
+    if (p.lso !== undefined && p.lso !== p.hw) marks.push(["lso", "LSO", p.lso, "below"]);
     const groups = new Set(rows.map((g) => g.group));
     for (const g of rows) {
       const label = groups.size > 1 ? `${g.group}:` : "";
@@ -560,16 +562,34 @@
       let text = FATE_TEXT[best.fate];
       if (best.fate === "progress") text += ` by ${best.who}${best.risk ? " — the committed offset is already past it" : ""}`;
       if (best.fate === "several") text = `processed ${best.times} times`;
+      const txn = txnCell(p, first, last);
+      if (txn.marker && !entry) { best = { fate: "marker" }; text = txn.text; }
       const attrs = {
-        class: `cell f-${best.fate}${best.risk ? " at-risk" : ""}`, "data-offset": String(first), "data-fate": best.fate,
-        title: `${span}${entry ? ` · ${entry.id}` : ""}${g ? ` · ${g.group}` : ""}: ${text}`,
+        class: `cell f-${best.fate}${best.risk ? " at-risk" : ""}${txn.aborted ? " aborted" : ""}`,
+        "data-offset": String(first), "data-fate": best.fate,
+        title: `${span}${entry ? ` · ${entry.id}` : ""}${g ? ` · ${g.group}` : ""}: ${text}${txn.aborted ? " · in an aborted transaction (read_committed readers skip it)" : ""}`,
       };
+      if (txn.aborted) attrs["data-aborted"] = "true";
       if (entry) Object.assign(attrs, recordAttrs(`${p.topic}-${p.partition}|${g ? g.group : ""}|${first}`, entry.id, attrs.title));
       const cell = el("span", attrs);
       if (per === 1 && cells <= 40) cell.textContent = String(first);
       row.append(cell);
     }
     return row;
+  }
+
+  // A cell's transaction marks: a commit/abort marker (a control record: it takes an
+  // offset and is never delivered) or records of an aborted transaction.
+  function txnCell(p, first, last) {
+    const out = { marker: null, aborted: false, text: "" };
+    for (const [offset, kind] of p.markers || []) {
+      if (offset >= first && offset <= last) {
+        out.marker = kind;
+        out.text = `${kind} marker: a control record — it takes an offset, no consumer receives it`;
+      }
+    }
+    for (const [a, b] of p.aborted || []) if (a <= last && first < b) out.aborted = true;
+    return out;
   }
 
   // Acknowledged records that have left the log, at the offsets they had.
@@ -607,9 +627,11 @@
       else if (first < p.hw) { fate = "unread"; text = FATE_TEXT.unread; }
       else { fate = "above-hw"; text = FATE_TEXT["above-hw"]; }
       const span = per > 1 ? `offsets ${first}–${last}` : `offset ${first}`;
+      const txn = txnCell(p, first, last);
+      if (txn.marker && per === 1) { fate = "marker"; text = txn.text; }
       const cell = el("span", {
-        class: `cell f-${fate}`, "data-offset": String(first), "data-fate": fate,
-        title: `${span}${g ? ` · ${g.group}` : ""}: ${text}`,
+        class: `cell f-${fate}${txn.aborted ? " aborted" : ""}`, "data-offset": String(first), "data-fate": fate,
+        title: `${span}${g ? ` · ${g.group}` : ""}: ${text}${txn.aborted ? " · in an aborted transaction" : ""}`,
       });
       if (per === 1 && cells <= 40) cell.textContent = String(first);
       row.append(cell);
@@ -686,8 +708,16 @@
     for (const p of frame.partitions) {
       const li = el("li", { "data-partition": `${p.topic}-${p.partition}` });
       const leader = p.leader === null ? "offline" : `leader ${p.leader}`;
+      const lso = p.lso !== undefined && p.lso !== p.hw ? ` · LSO ${p.lso}` : "";
       li.append(el("code", {}, `${p.topic}-${p.partition}`), document.createTextNode(
-        ` ${leader} · ISR [${p.isr.join(", ")}] · epoch ${p.epoch} · HW ${p.hw}`));
+        ` ${leader} · ISR [${p.isr.join(", ")}] · epoch ${p.epoch} · HW ${p.hw}${lso}`));
+      items.push(li);
+    }
+    // each transactional.id's coordinator (the leader of its __transaction_state partition)
+    for (const c of frame.transactions || []) {
+      const li = el("li", { "data-txn-coordinator": c.transactional_id });
+      li.append(el("b", {}, "transaction coordinator"), document.createTextNode(
+        ` of ${c.transactional_id}: ${c.coordinator} · ${c.state} · producer epoch ${c.epoch}`));
       items.push(li);
     }
     list.replaceChildren(...items);

@@ -13,6 +13,7 @@ def test_the_course_follows_the_curriculum_and_covers_every_built_in():
         "Offsets,",
         "Producer",
         "Groups,",
+        "Transactions",
         "Follower",
         "Processing",
         "Security:",
