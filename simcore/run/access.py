@@ -24,7 +24,12 @@ from simcore.kernel.types import client_host
 from simcore.scenario.spec import ConsumerSpec, ProducerSpec, SecuritySpec
 from simcore.security.authorizer import Authorizer, Decision
 from simcore.security.connections import Client, Outcome, connect
-from simcore.security.requests import CONSUMER_REQUESTS, PRODUCER_REQUESTS, denied_error
+from simcore.security.requests import (
+    CONSUMER_REQUESTS,
+    PRODUCER_REQUESTS,
+    TRANSACTIONAL_REQUESTS,
+    denied_error,
+)
 
 _JAAS_FIELD = re.compile(r'\b(username|password)\s*=\s*"([^"]*)"')
 _CREDENTIAL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -106,7 +111,10 @@ def client_access(security: SecuritySpec, spec: ProducerSpec | ConsumerSpec, ind
                 for request, op, kind, which in CONSUMER_REQUESTS
             ]
         else:
-            asked = [(r, op, kind, spec.topic) for r, op, kind, _which in PRODUCER_REQUESTS]
+            txn = spec.transactional_id
+            asked = [
+                (r, op, kind, txn) for r, op, kind, _which in TRANSACTIONAL_REQUESTS if txn
+            ] + [(r, op, kind, spec.topic) for r, op, kind, _which in PRODUCER_REQUESTS]
         seen: set[tuple[str, str, str]] = set()
         for request, op, kind, name in asked:
             if (op, kind, name) in seen:

@@ -23,6 +23,13 @@ PRODUCER_REQUESTS = (
     ("Metadata", "DESCRIBE", "TOPIC", "topic"),
     ("Produce", "WRITE", "TOPIC", "topic"),
 )
+# what a producer with a transactional.id sends first (KIP-98): FindCoordinator for its
+# transaction coordinator, then InitProducerId; AddPartitionsToTxn and EndTxn also need
+# WRITE on the transactional id, which InitProducerId has already checked
+TRANSACTIONAL_REQUESTS = (
+    ("FindCoordinator (transaction)", "DESCRIBE", "TRANSACTIONAL_ID", "transactional_id"),
+    ("InitProducerId", "WRITE", "TRANSACTIONAL_ID", "transactional_id"),
+)
 # A denied request on each resource type: Kafka's error code, the Java client's exception
 # and its message ([J] clients/.../errors/*AuthorizationException, as the clients build
 # them from the response), and librdkafka's error string ([R] src/rdkafka.c, the

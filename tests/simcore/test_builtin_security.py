@@ -241,3 +241,46 @@ def test_a_security_section_that_admits_everyone_changes_nothing_else(slug: str)
     clients = len(plain.producers) + len(plain.consumers)
     assert sum(1 for e in secured.events if e[1] == "connection") == clients
     assert all(e[3]["allowed"] for e in secured.events if e[1] == "authorization")
+
+
+@pytest.mark.parametrize("granted", [False, True])
+def test_a_transactional_producer_needs_write_on_its_transactional_id(granted: bool) -> None:
+    acls = [
+        {"resource_type": "TOPIC", "name": "t", "principal": "User:ANONYMOUS", "operation": "WRITE"}
+    ]
+    if granted:
+        acls.append(
+            {
+                "resource_type": "TRANSACTIONAL_ID",
+                "name": "orders-",
+                "pattern": "PREFIXED",
+                "principal": "User:ANONYMOUS",
+                "operation": "WRITE",
+            }
+        )
+    data = dict(
+        BASE,
+        security={"acls": acls},
+        producers=[dict(BASE["producers"][0], config={"transactional.id": "orders-1"})],
+    )
+    result = simcore.simulate(simcore.parse_scenario(data), check_invariants=True)
+    asked = [
+        (r["request"], r["resource"], r["allowed"])
+        for r in result.summary()["security"]["p"]["requests"]
+    ]
+    topic = result.summary()["ledger"]["topics"]["t"]
+    if granted:  # WRITE implies the DESCRIBE FindCoordinator asks
+        assert asked == [
+            ("FindCoordinator (transaction)", "TRANSACTIONAL_ID orders-1", True),
+            ("InitProducerId", "TRANSACTIONAL_ID orders-1", True),
+            ("Metadata", "TOPIC t", True),
+            ("Produce", "TOPIC t", True),
+        ]
+        assert topic["failed"] == 0 and topic["acked"] > 0
+    else:
+        assert asked == [("FindCoordinator (transaction)", "TRANSACTIONAL_ID orders-1", False)]
+        refused = [e[3]["error"] for e in result.events if e[1] == "send_refused"]
+        assert set(refused) == {
+            "TransactionalIdAuthorizationException: Transactional Id authorization failed."
+        }
+        assert (topic["failed"], topic["in_log"]) == (4, 0)
