@@ -129,13 +129,13 @@ def options(query: Any, scenario: Scenario) -> EmbedOptions:
     )
 
 
-def start_ms(opts: EmbedOptions, frames: list[dict[str, Any]]) -> int | None:
+def start_ms(opts: EmbedOptions, frame_times: list[int]) -> int | None:
     """Where the player opens, in simulated ms (a step is turned into its frame's time)."""
     if opts.at_step is None:
         return opts.at_ms
-    if not frames:
+    if not frame_times:
         return None
-    return int(frames[min(opts.at_step, len(frames) - 1)]["t"])
+    return int(frame_times[min(opts.at_step, len(frame_times) - 1)])
 
 
 def query_string(opts: EmbedOptions, scenario: Scenario) -> str:

@@ -1,5 +1,5 @@
 """Incident templates (issue 12): a short form that writes a replication incident as a
-scenario, and the warnings any run gets when its story is not told yet.
+scenario (the warnings any run gets when its story is not told yet are `page_facts`').
 
 The form: brokers, replication factor, `min.insync.replicas`, `acks`, unclean election,
 idempotence, the consumer's commit mode and `auto.offset.reset`, and the fault — the
@@ -7,11 +7,6 @@ leader dies, a follower is slow and then the leader dies, or the leader is cut o
 the cluster (a network partition). The scenario's duration covers the failover (the
 controller fences a silent broker after `broker.session.timeout.ms`, 9 s, and elects a
 new leader), the old leader's return, and the consumer catching up.
-
-The warnings (`run_warnings`) are for any run: it ends before a fault's effects have
-played out (no fencing or election yet, a rebalance still running), or its headline's
-loss comes from a default — records a group skipped because `auto.offset.reset=latest`
-started it at the end of the log — rather than from the fault.
 """
 
 from __future__ import annotations
@@ -21,6 +16,7 @@ from typing import Any
 
 from django.views.decorators.http import require_http_methods
 
+from playground.page_facts import BROKER_SESSION_MS
 from simcore import Scenario, ScenarioError, parse_scenario
 
 FAULTS = {
@@ -42,7 +38,6 @@ FAULT_AT_MS = 5_000  # the fault strikes once the consumer reads (initial rebala
 DOWN_MS = 10_000  # how long the dead or cut-off leader stays away
 SLOW_DELAY_MS = 2_000  # the slow followers' extra fetch time
 RATE_PER_S = 20
-BROKER_SESSION_MS = 9_000  # broker.session.timeout.ms (Kafka's default)
 RECOVERY_MS = 15_000  # after the old leader is back: catch-up, commits, a last rebalance
 
 
@@ -204,101 +199,6 @@ def _description(c: Choices) -> str:
         f" broker.session.timeout.ms ({BROKER_SESSION_MS // 1000} s) and elects a new one;"
         " the old leader returns and the consumer catches up."
     )
-
-
-# --- warnings for any run ---------------------------------------------------------------------
-
-
-def _events(run: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for frame in run.get("frames", []) for e in frame.get("events", [])]
-
-
-def _fault_warnings(events: list[dict[str, Any]], end_ms: int) -> list[str]:
-    warnings = []
-    for e in events:
-        if e.get("kind") not in ("broker_down", "broker_isolated"):
-            continue
-        broker = e.get("actor", "")
-        later = [x for x in events if x["t"] >= e["t"]]
-        fenced = any(
-            x.get("kind") == "broker_fenced" and f"broker-{x.get('broker')}" == broker
-            for x in later
-        )
-        back = any(
-            x.get("kind") in ("broker_up", "broker_reconnected") and x.get("actor") == broker
-            for x in later
-        )
-        elected = any(x.get("kind") in ("leader_elected", "partition_offline") for x in later)
-        if not fenced and not back:
-            warnings.append(
-                f"The run ends at {end_ms} ms, {end_ms - e['t']} ms after {broker} went away at"
-                f" {e['t']} ms: before the controller fences it (broker.session.timeout.ms,"
-                f" {BROKER_SESSION_MS} ms by default), so no new leader is elected yet."
-                " Lengthen duration_ms to see the failover."
-            )
-        elif fenced and not elected:
-            warnings.append(
-                f"The run ends at {end_ms} ms, after {broker} was fenced but before a new"
-                " leader is elected: lengthen duration_ms to see the failover."
-            )
-    open_rebalances: dict[str, int] = {}
-    for e in events:
-        if e.get("kind") == "rebalance_start":
-            open_rebalances.setdefault(str(e.get("group")), e["t"])
-        elif e.get("kind") == "rebalance_end":
-            open_rebalances.pop(str(e.get("group")), None)
-    for group, started in open_rebalances.items():
-        warnings.append(
-            f"The run ends at {end_ms} ms while group {group}'s rebalance (started at"
-            f" {started} ms) is still running: lengthen duration_ms to see the consumers recover."
-        )
-    return warnings
-
-
-def _default_loss_warnings(scenario: Scenario, run: dict[str, Any]) -> list[str]:
-    ledger = run.get("summary", {}).get("ledger", {})
-    lost_acked = sum(t.get("lost_acked", 0) for t in ledger.get("topics", {}).values())
-    warnings = []
-    for group, counts in ledger.get("groups", {}).items():
-        skipped = counts.get("skipped", 0)
-        if not skipped:
-            continue
-        members = [c for c in scenario.consumers if c.group == group]
-        latest = [c for c in members if c.auto_offset_reset == "latest"]
-        if not latest:
-            continue
-        written = any("auto.offset.reset" in (_written_config(scenario, c.id)) for c in latest)
-        origin = "set in this scenario" if written else "Kafka's default, not set in this scenario"
-        because = (
-            ""
-            if lost_acked
-            else " No acknowledged record was lost: the fault itself cost nothing here."
-        )
-        warnings.append(
-            f"{skipped} of the records counted as lost were skipped by group {group} because of"
-            f" auto.offset.reset=latest ({origin}): with no committed offset the consumer"
-            f" started at the end of the log, after them — not because of the fault.{because}"
-            " Set auto.offset.reset: earliest to see what the fault costs."
-        )
-    return warnings
-
-
-def _written_config(scenario: Scenario, consumer_id: str) -> dict[str, Any]:
-    for entry in scenario.source.get("consumers", []):
-        if isinstance(entry, dict) and entry.get("id") == consumer_id:
-            config = entry.get("config") or {}
-            return config if isinstance(config, dict) else {}
-    return {}
-
-
-def run_warnings(scenario: Scenario, run: dict[str, Any]) -> list[str]:
-    """What a reader of this run should know before trusting its headline."""
-    if run.get("error") and not run.get("partial"):
-        return []
-    frames = run.get("frames") or []
-    end_ms = int(frames[-1]["t"]) if frames else 0
-    end_ms = max(end_ms, scenario.duration_ms)
-    return _fault_warnings(_events(run), end_ms) + _default_loss_warnings(scenario, run)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

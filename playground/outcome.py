@@ -159,8 +159,8 @@ def group_figures(run: RunData) -> dict[str, dict[str, Any]]:
 
 def producer_figures(run: RunData) -> dict[str, dict[str, Any]]:
     """Per producer over the whole run: requests, retries, acks, errors by name."""
-    frames = run["frames"]
-    return dict(frames[-1].get("produce", {})) if frames else {}
+    last = run["last_frame"]
+    return dict(last.get("produce", {})) if last else {}
 
 
 def differences(old: RunData, new: RunData) -> list[str]:

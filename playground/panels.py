@@ -11,21 +11,23 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from playground import caching, incident, outcome, pagecache, runner, scenarios, variants
+from playground import caching, outcome, pagecache, runner, scenarios, variants
 from playground.markup import render_markdown
 from simcore import Scenario
 
 
 def run_context(scenario: Scenario) -> dict[str, Any]:
-    run = runner.run(scenario)
+    """The run as its page shows it: without its frames (`runner.page_run`)."""
+    run = runner.page_run(scenario)
     context: dict[str, Any] = {"run": run, "run_error": run["error"]}
     if run["error"] is None or run.get("partial"):  # a capped run: shown up to its stop
+        last = run["last_frame"]
         context["headline"] = outcome.headline(run)
-        context["run_warnings"] = incident.run_warnings(scenario, run)
+        context["run_warnings"] = run["warnings"]
         context["tables"] = outcome.tables(run)
-        context["last_events"] = last_events(run, 200)
+        context["last_events"] = run["last_events"]
         # Without JavaScript nobody sets "here"; the middle of the run is a fair default.
-        context["default_crash_ms"] = run["frames"][-1]["t"] // 2 if run["frames"] else 0
+        context["default_crash_ms"] = last["t"] // 2 if last else 0
         context["groups"] = outcome.group_figures(run)
         context["producers"] = outcome.producer_figures(run)
         context["follower_reads"] = outcome.follower_fetching(run)
@@ -36,7 +38,7 @@ def run_context(scenario: Scenario) -> dict[str, Any]:
 def panels_context(scenario: Scenario, run: runner.RunData) -> dict[str, Any]:
     """What the cluster, producer, group and metrics panels show at the end of the run
     (the player redraws them step by step)."""
-    last = run["frames"][-1] if run["frames"] else None
+    last = run["last_frame"]
     lost_parts = [m["partition"] for m in run["lost"]]
     parts = [f"{p['topic']}-{p['partition']}" for p in (last["partitions"] if last else [])]
     return {
@@ -165,15 +167,6 @@ def broker_state(broker: dict[str, Any]) -> str:
     if not broker["alive"]:
         return "dead"
     return "fenced" if broker["fenced"] else "isolated" if broker["isolated"] else "alive"
-
-
-def last_events(run: runner.RunData, limit: int) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for frame in reversed(run["frames"]):
-        events[:0] = frame["events"]
-        if len(events) >= limit:
-            break
-    return events[-limit:]
 
 
 def page_context(slug: str, scenario: Scenario, **extra: Any) -> dict[str, Any]:

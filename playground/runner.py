@@ -55,6 +55,7 @@ from playground.jobs import (
     Outcome,
     RunData,
     decode,
+    decode_page,
     encode_failure,
     run_job,
     story_job,
@@ -65,11 +66,11 @@ from simcore import Scenario, scenario_digest
 
 logger = logging.getLogger(__name__)
 
-DECODED_RUNS = 8  # decoded runs kept for pages (the heaviest built-in is ~12 MB decoded)
+DECODED_RUNS = 8  # decoded runs kept (the heaviest built-in is ~12 MB with its frames)
 WAIT_MARGIN_SECONDS = 30  # beyond the time the queue ahead may take, before giving up
 FIRST_GUESS_SECONDS = 2.0  # a run's duration before any has been measured
 
-__all__ = ["Outcome", "RunData", "aoutcome", "outcome", "prefetch", "run", "story"]
+__all__ = ["Outcome", "RunData", "aoutcome", "outcome", "page_run", "prefetch", "run", "story"]
 
 SMALL, HEAVY = "small", "heavy"  # the lanes (`cost`)
 
@@ -604,8 +605,15 @@ def prefetch(scenario: Scenario) -> None:
         _claim(key_of(scenario), run_job, (scenario,), caller.client if caller else None)
 
 
+def page_run(scenario: Scenario) -> RunData:
+    """The run's data without its frames, with what a page reads off them (`page_facts`):
+    a page never decodes the frames (the player gets them over the websocket)."""
+    return decode_page(outcome(scenario))
+
+
 def run(scenario: Scenario) -> RunData:
-    """The run's data, decoded (a few are kept decoded for the pages)."""
+    """The run's data with every frame, decoded (a few are kept decoded: exports, metrics,
+    the API)."""
     found = outcome(scenario)
     key = key_of(scenario)
     with _lock:

@@ -45,7 +45,7 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
         if not context["run_error"] or run.get("partial"):
             if opts.shows("cluster"):
                 context.update(panels_context(scenario, run))
-            context["start_ms"] = embeds.start_ms(opts, run["frames"])
+            context["start_ms"] = embeds.start_ms(opts, run["frame_times"])
         show = {name: opts.shows(name) for name in embeds.PANELS}
         context.update(opts=opts, show=show)
         return context, kept_seconds(scenario)

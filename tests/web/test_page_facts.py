@@ -1,0 +1,62 @@
+"""A run's page is built from its blob alone: the worker reads what the page shows off the
+frames once (`page_facts`), so no page decodes a run's frames (issue 10, "crash here")."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from playground import jobs, page_facts, runner, streams
+from simcore import Scenario, builtin_scenario, parse_scenario
+from tests.web.helpers import saved, text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_no_page_decodes_the_frames(
+    client: Client, calm_scenario: Scenario, loss_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before, after = saved(calm_scenario), saved(loss_scenario)
+    runner.reset()  # nothing decoded by an earlier test
+    runner.outcome(calm_scenario), runner.outcome(loss_scenario)  # simulated in a worker
+
+    def no_frames(stream: streams.Stream) -> list[dict[str, object]]:
+        raise AssertionError("a page decoded the run's frames")
+
+    monkeypatch.setattr(streams, "frames", no_frames)
+    page = client.get(f"/r/{after}?compare={before}")
+    assert page.status_code == 200
+    body = text(page)
+    assert "Before and after" in body
+    assert "message p1#0: processed once → never processed" in body
+    # the last events (the log without JavaScript) and the crash default come from the facts
+    assert 'class="t">' in body and 'name="at_ms"' in body
+    for url in (f"/r/{after}", f"/embed/{after}?step=3", f"/compare/{before}/{after}"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_the_facts_are_read_off_the_frames() -> None:
+    scenario = builtin_scenario("eager-scale-out")
+    run = jobs.decode(jobs.run_job(scenario, 10**8, 60))
+    frames = run["frames"]
+    assert run["last_frame"] == frames[-1]
+    assert run["frame_times"] == [frame["t"] for frame in frames]
+    events = [event for frame in frames for event in frame["events"]]
+    assert run["last_events"] == events[-page_facts.LAST_EVENTS :]
+    assert len(run["last_events"]) == page_facts.LAST_EVENTS
+    assert run["warnings"] == page_facts.run_warnings(scenario, run)
+
+
+def test_a_run_that_ends_before_the_failover_is_warned_in_its_facts() -> None:
+    source = {
+        "name": "Kill the leader, stop too soon",
+        "duration_ms": 10000,
+        "brokers": 3,
+        "topics": [{"name": "t", "partitions": 1, "replication_factor": 3}],
+        "producers": [{"id": "p", "topic": "t", "messages": 50, "rate_per_s": 10}],
+        "faults": [{"action": "kill_broker", "target": "broker-0", "at_ms": 5000}],
+    }
+    facts = jobs.decode_page(jobs.run_job(parse_scenario(source), 10**8, 60))
+    assert "frames" not in facts
+    assert len(facts["warnings"]) == 1
+    assert "before the controller fences it" in facts["warnings"][0]
