@@ -69,6 +69,9 @@ logger = logging.getLogger(__name__)
 DECODED_RUNS = 8  # decoded runs kept (the heaviest built-in is ~12 MB with its frames)
 WAIT_MARGIN_SECONDS = 30  # beyond the time the queue ahead may take, before giving up
 FIRST_GUESS_SECONDS = 2.0  # a run's duration before any has been measured
+# How long a button's prefetched run (`prefetch`) waits in the queue for the page that opens
+# it: the redirect's way back and the browser's navigation take well under a second.
+PREFETCH_HOLD_SECONDS = 10.0
 
 __all__ = ["Outcome", "RunData", "aoutcome", "outcome", "page_run", "prefetch", "run", "story"]
 
@@ -89,6 +92,7 @@ class Job:
     started: float | None = None  # monotonic time it went to a worker
     shared_claim: bool = False  # holds the run's claim in Redis (one computation per run)
     lane: str = SMALL  # SMALL or HEAVY (`cost.estimate`): where it waits, which workers
+    held_until: float = 0.0  # a prefetch keeps it queued without callers until then
 
 
 _lock = threading.Lock()
@@ -153,11 +157,31 @@ def _lane(fn: Any, args: tuple[Any, ...]) -> str:
     return SMALL
 
 
-Started = list[tuple[Job, "Future[Any]"]]
+# The jobs `_admit` or `_dispatch` started (with their worker's future), or dropped from
+# the queue (None: a prefetch nobody opened); `_watch` settles them outside `_lock`.
+Started = list[tuple[Job, "Future[Any] | None"]]
+
+
+def _unheld(job: Job, now: float) -> bool:
+    """Queued with no caller, and no prefetch holding it any more."""
+    return job.waiters <= 0 and job.held_until <= now
+
+
+def _drop_unheld() -> Started:
+    """Under `_lock`: take every queued job that nobody waits for out of the queues."""
+    now = time.monotonic()
+    dropped: Started = []
+    for queue in _queues.values():
+        for job in [j for j in queue if _unheld(j, now)]:
+            queue.remove(job)
+            _forget(job)
+            dropped.append((job, None))
+    return dropped
 
 
 def _admit(job: Job) -> Started:
     """Queue `job` or refuse it; under `_lock`. Returns the jobs this started (`_watch`)."""
+    dropped = _drop_unheld()  # a prefetch nobody opened holds no place
     if job.client is not None and _per_client[job.client] >= settings.RUNS_PER_CLIENT:
         raise TooMany(
             f"you already have {_per_client[job.client]} run(s) waiting or running"
@@ -178,7 +202,7 @@ def _admit(job: Job) -> Started:
     if job.client is not None:
         _per_client[job.client] += 1
     queue.append(job)
-    return _dispatch()
+    return dropped + _dispatch()
 
 
 def _next_job() -> Job | None:
@@ -194,7 +218,7 @@ def _next_job() -> Job | None:
 def _dispatch() -> Started:
     """Start queued jobs while a worker is free; under `_lock`. Returns what it started."""
     global _running, _running_heavy, _pool
-    started: Started = []
+    started: Started = _drop_unheld()
     while _running < settings.RUN_WORKERS:
         job = _next_job()
         if job is None:
@@ -213,9 +237,14 @@ def _dispatch() -> Started:
 
 
 def _watch(started: Started) -> None:
-    """Outside `_lock`: a future already done runs its callback at once, in this thread."""
+    """Outside `_lock`: a future already done runs its callback at once, in this thread; a
+    job dropped from the queue is cancelled."""
     for job, pool_future in started:
-        pool_future.add_done_callback(functools.partial(_finished, job))
+        if pool_future is None:
+            job.future.cancel()
+            _unclaim(job)
+        else:
+            pool_future.add_done_callback(functools.partial(_finished, job))
 
 
 def _forget(job: Job) -> None:
@@ -295,10 +324,11 @@ def _publish(job: Job, outcome: Outcome) -> None:
 
 
 def _release(job: Job) -> None:
-    """One caller stopped waiting; the last one's leaving cancels a job not yet started."""
+    """One caller stopped waiting; the last one's leaving cancels a job not yet started
+    (unless a prefetch still holds it: its page is on the way)."""
     with _lock:
         job.waiters -= 1
-        if job.waiters > 0 or job.started is not None or job.future.done():
+        if not _unheld(job, time.monotonic()) or job.started is not None or job.future.done():
             return
         try:
             _queues[job.lane].remove(job)
@@ -599,10 +629,20 @@ def prefetch(scenario: Scenario) -> None:
     """Start the run of a scenario whose page the caller opens next (a button's redirect to
     the new run), without waiting: the simulation overlaps the answer's way back and the
     browser's navigation, and the page's request joins it. A refusal (busy, the client's
-    limits) is left for that request to answer."""
+    limits) is left for that request to answer.
+
+    The prefetch is no caller: it holds a queued job for `PREFETCH_HOLD_SECONDS`, after which
+    a job nobody has joined is dropped before it takes a worker (a visitor who never opens
+    the page costs nothing). A job already running goes on to its caps, and is cached."""
     caller = admission.current()
-    with contextlib.suppress(Busy):  # TooMany too
-        _claim(key_of(scenario), run_job, (scenario,), caller.client if caller else None)
+    try:
+        claimed = _claim(key_of(scenario), run_job, (scenario,), caller.client if caller else None)
+    except Busy:  # TooMany too
+        return
+    if isinstance(claimed, Job):
+        with _lock:
+            claimed.waiters -= 1
+            claimed.held_until = max(claimed.held_until, time.monotonic() + PREFETCH_HOLD_SECONDS)
 
 
 def page_run(scenario: Scenario) -> RunData:

@@ -193,6 +193,47 @@ def test_a_caller_waiting_on_a_running_job_gives_up_with_a_message(
     assert runner.cache_stats()["running"] == 1  # it runs on to its caps, then is kept
 
 
+# --- a button's prefetch (runner.prefetch) ----------------------------------------------
+
+
+def test_a_prefetched_run_nobody_opens_never_takes_a_worker(
+    pool: ManualPool, calm_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "PREFETCH_HOLD_SECONDS", 0.0)  # the page never came
+    claim(variant(calm_scenario, 81), "10.0.0.1")  # the only worker is busy
+    runner.prefetch(variant(calm_scenario, 82))
+    assert runner.cache_stats()["queued"] == 1
+    pool.finish(0)  # a worker frees: the prefetch nobody opened is dropped, not started
+    assert len(pool.jobs) == 1
+    assert runner.cache_stats()["queued"] == 0
+
+
+def test_an_unopened_prefetch_holds_no_place_in_the_queue(
+    pool: ManualPool, calm_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "PREFETCH_HOLD_SECONDS", 0.0)
+    claim(variant(calm_scenario, 83), "10.0.0.1")
+    runner.prefetch(variant(calm_scenario, 84))  # the queue's one place (RUN_QUEUE = 1)
+    queued = claim(variant(calm_scenario, 85), "10.0.0.2")  # not Busy: the place is free
+    assert queued.started is None and runner.cache_stats()["queued"] == 1
+
+
+def test_a_prefetched_run_waits_for_its_page_which_joins_it(
+    pool: ManualPool, calm_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "PREFETCH_HOLD_SECONDS", 3600.0)  # the page is on its way
+    claim(variant(calm_scenario, 86), "10.0.0.1")
+    prefetched = variant(calm_scenario, 87)
+    runner.prefetch(prefetched)
+    page = claim(prefetched, "10.0.0.3")  # the new page's request: the same job
+    assert page.waiters == 1
+    runner._release(page)  # even if that request gives up, the hold keeps it queued
+    pool.finish(0)
+    assert page.started is not None and len(pool.jobs) == 2
+    pool.finish(1)
+    assert runner.outcome(prefetched) is page.future.result(timeout=0)  # cached
+
+
 # --- what HTTP clients are told ----------------------------------------------------------
 
 

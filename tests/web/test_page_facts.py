@@ -14,7 +14,10 @@ pytestmark = pytest.mark.django_db
 
 
 def test_no_page_decodes_the_frames(
-    client: Client, calm_scenario: Scenario, loss_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    calm_scenario: Scenario,
+    loss_scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before, after = saved(calm_scenario), saved(loss_scenario)
     runner.reset()  # nothing decoded by an earlier test
