@@ -96,9 +96,19 @@ SINCE_CLICK = (
     f" const clicked = Number(sessionStorage.getItem('{CLICKED}'));"
     " return ff && clicked ? performance.timeOrigin + ff.startTime - clicked : null; }"
 )
+# Where that time goes: the button's request and redirect (the click to the new page's
+# navigation), the page's answer (the server waits for the run, then renders), and the
+# rest (HTML, scripts, the websocket, the first chunk, the first step drawn).
+PHASES = (
+    "() => { const nav = performance.getEntriesByType('navigation')[0];"
+    f" const clicked = Number(sessionStorage.getItem('{CLICKED}'));"
+    " const ff = performance.getEntriesByName('player:first-frame')[0];"
+    " return [performance.timeOrigin - clicked, nav.responseEnd, ff.startTime - nav.responseEnd]; }"
+)
+Crash = tuple[str, float, list[float]]  # built-in, ms from the click, PHASES
 
 
-def crash_to_outcome(browser: Any, base: str, slugs: dict[str, str]) -> list[tuple[str, float]]:
+def crash_to_outcome(browser: Any, base: str, slugs: dict[str, str]) -> list[Crash]:
     """Per built-in with a consumer: "crash the consumer here" at the middle of the run, to
     the new run's first frame (the button's request, the replay, the page, the stream), as
     the page sees it: from the click (a capturing listener notes the time) to the new page's
@@ -122,7 +132,7 @@ def crash_to_outcome(browser: Any, base: str, slugs: dict[str, str]) -> list[tup
         crash.click()
         page.wait_for_url("**?compare=*", timeout=120_000)
         page.wait_for_function(f"() => ({SINCE_CLICK})() !== null", timeout=120_000)
-        out.append((name, float(page.evaluate(SINCE_CLICK))))
+        out.append((name, float(page.evaluate(SINCE_CLICK)), page.evaluate(PHASES)))
     page.close()
     return out
 
@@ -182,11 +192,14 @@ def main(argv: list[str] | None = None) -> bool:
         _print_page_figures(frames, heavy)
     if crashes:
         print()
-        print(f"{'crash here -> new first frame':<36} {'ms':>8}  aim < 1000 ms")
-        for name, ms in crashes:
-            print(f"{name:<36} {ms:>8.0f}")
+        print(
+            f"{'crash here -> new first frame':<36} {'ms':>8}  aim < 1000 ms"
+            f"  ({'button':>6} {'page':>6} {'rest':>6} ms)"
+        )
+        for name, ms, (button, answer, rest) in crashes:
+            print(f"{name:<36} {ms:>8.0f}  {'':>14}{button:>6.0f} {answer:>6.0f} {rest:>6.0f}")
         worst = max(crashes, key=lambda c: c[1])
-        median = sorted(ms for _, ms in crashes)[len(crashes) // 2]
+        median = sorted(ms for _, ms, _phases in crashes)[len(crashes) // 2]
         print(
             f"crash here -> new run's first frame, {len(crashes)} built-ins: "
             f"median {median:.0f} ms, worst {worst[1]:.0f} ms ({worst[0]}); aim < 1000 ms"

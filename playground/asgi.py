@@ -19,6 +19,7 @@ from django.urls import re_path  # noqa: E402
 
 from playground import wsoptions  # noqa: E402
 from playground.admission import CallerWatch  # noqa: E402
+from playground.fastpages import FastPages  # noqa: E402
 from playground.guards import RequestBodyLimit, WebsocketOriginValidator  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
 
@@ -31,7 +32,8 @@ websocket_routes: list[Any] = [*websocket_urlpatterns, re_path(r"", denier)]
 application = ProtocolTypeRouter(
     {
         # CallerWatch: who asks (rate limits) and whether they are still there (runner)
-        "http": CallerWatch(RequestBodyLimit(django_asgi_app)),
+        # FastPages: a kept page's GET answered on the event loop, without Django's thread
+        "http": CallerWatch(RequestBodyLimit(FastPages(django_asgi_app))),
         "websocket": WebsocketOriginValidator(URLRouter(websocket_routes)),
     }
 )

@@ -31,8 +31,8 @@ def etag(*parts: str, weak: bool = False) -> str:
     return f'{"W/" if weak else ""}"{digest}"'
 
 
-def _matches(request: HttpRequest, tag: str) -> bool:
-    header = request.headers.get("If-None-Match", "")
+def matches(header: str, tag: str) -> bool:
+    """Whether an `If-None-Match` header's value holds `tag` (weak comparison)."""
     if not header:
         return False
     bare = tag.removeprefix("W/")
@@ -51,7 +51,7 @@ def immutable(
 ) -> HttpResponse:
     """`make()`'s response with `tag` and `cache_control`, or 304 if the client has it.
     `complete()`: whether the run behind it finished (else no-store, no ETag)."""
-    if _matches(request, tag):
+    if matches(request.headers.get("If-None-Match", ""), tag):
         response: HttpResponse = HttpResponseNotModified()
         response["ETag"] = tag
         response["Cache-Control"] = cache_control

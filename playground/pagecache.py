@@ -105,6 +105,16 @@ def _put(key: str, html: str, ttl: float) -> None:
             _bytes -= len(dropped)
 
 
+def page_key(template: str, key_parts: tuple[str, ...]) -> str:
+    """What a page is kept under: its template, the templates' version, the view's parts."""
+    return "|".join((template, template_version(), *key_parts))
+
+
+def cached(key: str) -> str | None:
+    """The kept page under `key` (its CSRF token still the placeholder), if any."""
+    return _get(key)
+
+
 def render_page(
     request: HttpRequest,
     template: str,
@@ -116,7 +126,7 @@ def render_page(
     """The page `template` for `key_parts`, rendered by `build` once: it returns the context
     and how long the page may be kept (seconds; None: not kept)."""
     global hits
-    key = "|".join((template, template_version(), *key_parts))
+    key = page_key(template, key_parts)
     html = _get(key)
     if html is None:
         html = _rendering.do(key, lambda: _render(key, template, build), retry_on=(CallerGone,))

@@ -11,7 +11,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from playground import caching, outcome, pagecache, runner, scenarios, variants
+from playground import caching, fastpages, outcome, pagecache, runner, scenarios, variants
 from playground.markup import render_markdown
 from simcore import Scenario
 
@@ -207,10 +207,13 @@ def cached_page(
     version (`pagecache`), sent with an ETag and `cache_control` once the run has finished
     (`caching.immutable`), or 304."""
     tag = caching.etag(template, pagecache.template_version(), *key, weak=weak)
-    return caching.immutable(
+    response = caching.immutable(
         request,
         tag,
         lambda: pagecache.render_page(request, template, key, build),
         cache_control=cache_control,
         complete=lambda: runner.finished(scenario),
     )
+    if response.status_code == 200 and response.has_header("ETag"):
+        fastpages.note(pagecache.page_key(template, key), tag)  # the next GET: no thread
+    return response
