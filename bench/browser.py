@@ -97,13 +97,16 @@ SINCE_CLICK = (
     " return ff && clicked ? performance.timeOrigin + ff.startTime - clicked : null; }"
 )
 # Where that time goes: the button's request and redirect (the click to the new page's
-# navigation), the page's answer (the server waits for the run, then renders), and the
-# rest (HTML, scripts, the websocket, the first chunk, the first step drawn).
+# navigation), the page's answer (the server waits for the run, then renders), the page's
+# scripts until the player connects, the websocket's handshake, the meta message, and the
+# first chunk until its first step is drawn.
 PHASES = (
     "() => { const nav = performance.getEntriesByType('navigation')[0];"
     f" const clicked = Number(sessionStorage.getItem('{CLICKED}'));"
-    " const ff = performance.getEntriesByName('player:first-frame')[0];"
-    " return [performance.timeOrigin - clicked, nav.responseEnd, ff.startTime - nav.responseEnd]; }"
+    " const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;"
+    " return [performance.timeOrigin - clicked, nav.responseEnd,"
+    " at('player:connect') - nav.responseEnd, at('player:open') - at('player:connect'),"
+    " at('player:meta') - at('player:open'), at('player:first-frame') - at('player:meta')]; }"
 )
 Crash = tuple[str, float, list[float]]  # built-in, ms from the click, PHASES
 
@@ -194,10 +197,10 @@ def main(argv: list[str] | None = None) -> bool:
         print()
         print(
             f"{'crash here -> new first frame':<36} {'ms':>8}  aim < 1000 ms"
-            f"  ({'button':>6} {'page':>6} {'rest':>6} ms)"
+            f"  ({'button':>6} {'page':>6} {'js':>6} {'open':>6} {'meta':>6} {'frame':>6} ms)"
         )
-        for name, ms, (button, answer, rest) in crashes:
-            print(f"{name:<36} {ms:>8.0f}  {'':>14}{button:>6.0f} {answer:>6.0f} {rest:>6.0f}")
+        for name, ms, phases in crashes:
+            print(f"{name:<36} {ms:>8.0f}  {'':>14}" + " ".join(f"{p:>6.0f}" for p in phases))
         worst = max(crashes, key=lambda c: c[1])
         median = sorted(ms for _, ms, _phases in crashes)[len(crashes) // 2]
         print(

@@ -77,15 +77,22 @@
   // The server sends the meta and the frames as binary messages: an 8-byte token, then
   // deflated JSON. Each is acknowledged with its token as it arrives (the server keeps
   // only a few unacknowledged); they are inflated in order, so "end" (text) comes last.
+  const documentReady = new Promise((resolve) => {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", resolve);
+    else resolve();
+  });
+
   function connect() {
+    performance.mark("player:connect");  // marks for `make bench` (bench/browser.py)
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${scheme}//${location.host}${root.dataset.wsPath}`);
     socket.binaryType = "arraybuffer";
     state.socket = socket;
     let received = 0;
-    let inbox = Promise.resolve();
+    let inbox = documentReady;  // read once every panel script listens (below)
     const then = (read) => { inbox = inbox.then(read).then(receive).catch(failed); };
     socket.onopen = () => {
+      performance.mark("player:open");
       state.retries = 0;
       askForRun(socket);
     };
@@ -120,6 +127,7 @@
 
   function receive(message) {
     if (message.type === "meta") {
+      performance.mark("player:meta");
       state.meta = message;
       state.fates = indexFates(message.fates);
       state.captions = (message.captions || []).slice().sort((a, b) => a.t - b.t);
@@ -990,7 +998,9 @@
   };
 
   window.addEventListener("load", drawChart);  // plotly.js may load after the first frames
-  // Connect once every deferred panel script has run and listens for the player's events.
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
-  else connect();
+  // Connect at once: this is the first deferred script, so the websocket's handshake and the
+  // server's first chunks overlap plotly.js's evaluation (100-800 ms after a "crash here",
+  // bench/browser.py). Messages are acknowledged as they come and read once every deferred
+  // panel script has run and listens for the player's events (DOMContentLoaded).
+  connect();
 })();
