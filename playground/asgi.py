@@ -22,6 +22,7 @@ from playground.admission import CallerWatch  # noqa: E402
 from playground.fastpages import FastPages  # noqa: E402
 from playground.guards import RequestBodyLimit, WebsocketOriginValidator  # noqa: E402
 from playground.routing import websocket_urlpatterns  # noqa: E402
+from playground.threads import PooledThreads  # noqa: E402
 
 wsoptions.install()  # a websocket message over 1 MiB closes with 1009, not a dropped line
 
@@ -33,7 +34,8 @@ application = ProtocolTypeRouter(
     {
         # CallerWatch: who asks (rate limits) and whether they are still there (runner)
         # FastPages: a kept page's GET answered on the event loop, without Django's thread
-        "http": CallerWatch(RequestBodyLimit(FastPages(django_asgi_app))),
+        # PooledThreads: Django's per-request thread from a pool of kept ones
+        "http": CallerWatch(RequestBodyLimit(FastPages(PooledThreads(django_asgi_app)))),
         "websocket": WebsocketOriginValidator(URLRouter(websocket_routes)),
     }
 )
