@@ -30,7 +30,7 @@ from playground.guards import App, Receive, Scope, Send
 
 T = TypeVar("T")
 
-KEEP = 64  # idle threads kept (200 concurrent edits start 200 once, then reuse 64)
+KEEP = 256  # idle threads kept: 200 edits at once start 200 threads once, then reuse them
 
 
 class RequestThread(ThreadPoolExecutor):

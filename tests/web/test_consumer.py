@@ -104,6 +104,19 @@ async def test_it_streams_meta_then_every_frame_in_order(
     assert frames == expected["frames"]
 
 
+async def test_a_run_socket_takes_no_channel_on_the_layer(slug: str) -> None:
+    from channels.layers import get_channel_layer
+
+    layer: Any = get_channel_layer()
+    before = set(layer.channels)
+    connection = communicator(slug)
+    connected, _ = await connection.connect(timeout=TIMEOUT)
+    assert connected
+    _meta, frames = await _stream(connection)
+    assert frames and set(layer.channels) == before
+    await connection.disconnect()
+
+
 async def test_it_resumes_at_a_given_step(socket: WebsocketCommunicator) -> None:
     _, everything = await _stream(socket)
     meta, rest = await _stream(socket, start=5)
