@@ -23,4 +23,4 @@ RUN python manage.py collectstatic --noinput --verbosity 0 \
 USER app
 EXPOSE 8000
 VOLUME /data
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne -b 0.0.0.0 -p 8000 playground.asgi:application"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne -e tcp:port=8000:interface=0.0.0.0:backlog=1024 playground.asgi:application"]

@@ -8,6 +8,8 @@ RUNTIME_STAMP := $(VENV)/.stamp-runtime
 DEV_STAMP := $(VENV)/.stamp-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Daphne's listen queue: Twisted's default, 50, drops a room's connections arriving at once
+BACKLOG ?= 1024
 
 .PHONY: venv dev run test bench load lint mutate clean chromium scale-servers
 
@@ -29,7 +31,7 @@ run: export DJANGO_STATIC_COLLECTED = 1
 run: venv .secret_key
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+	$(BIN)/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=$(BACKLOG) playground.asgi:application
 
 # A secret key made once and kept (git-ignored, readable by its owner only); settings read
 # it when DJANGO_SECRET_KEY is not set.

@@ -65,6 +65,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Twisted's default listen queue is 50: 200 visitors connecting at once overflowed it
+# (the kernel's ListenOverflows counter), and each dropped SYN is retried after 1 s, then
+# 3 s — whole seconds on a page's and a first frame's times. `make run` and the images use
+# the same.
+BACKLOG = int(os.environ.get("BENCH_BACKLOG", "1024"))
+
+
 class Server:
     """Daphne on a loopback port, with a fresh database, and its memory sampled."""
 
@@ -101,10 +108,8 @@ class Server:
                 "daphne",
                 "-v",
                 "0",
-                "-b",
-                HOST,
-                "-p",
-                str(self.port),
+                "-e",  # as `make run`: a listen queue that holds a room arriving at once
+                f"tcp:port={self.port}:interface={HOST}:backlog={BACKLOG}",
                 "playground.asgi:application",
             ],
             cwd=self.app_dir,
