@@ -272,7 +272,8 @@ def follower_fetching(run: RunData) -> list[dict[str, Any]]:
     reads = run["summary"].get("follower_fetching", {})
     if not reads:
         return []
-    end = max(1, run["frames"][-1]["t"] if run["frames"] else 1)
+    last = run["last_frame"]  # a page's run has no frames (`page_facts`)
+    end = max(1, last["t"] if last else 1)
     top = max([p[1] for r in reads.values() for p in r["staleness_series"]] + [1])
     rows = []
     for consumer, r in reads.items():
