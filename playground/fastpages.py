@@ -15,8 +15,8 @@ token), and is the same for every visitor who asks with the same URL. So:
   answered here: 304 if its `If-None-Match` holds the ETag, else the page with this
   visitor's CSRF token (Django's `get_token`, from the visitor's `csrftoken` cookie, or a
   new one, and the cookie set as `CsrfViewMiddleware` sets it). A request with any other
-  cookie state than none or a well-formed `csrftoken`, an htmx request, or any other
-  method goes to Django as before.
+  cookie state than none or a well-formed `csrftoken`, an htmx request, any other
+  method, and everything in DEBUG (where a changed template shows at once) go to Django.
 
 Only URLs that Django has answered are learned, so the host was validated (ALLOWED_HOSTS)
 and the redirects of SecurityMiddleware (SECURE_SSL_REDIRECT) were not taken. The table
@@ -72,7 +72,8 @@ def note(page_key: str, tag: str) -> None:
 
 
 def _url(scope: Scope) -> Url | None:
-    if scope["type"] != "http" or scope["method"] != "GET":
+    # DEBUG: templates are read again per request (`pagecache.template_version`); so is the page
+    if scope["type"] != "http" or scope["method"] != "GET" or settings.DEBUG:
         return None
     headers = dict(scope.get("headers", []))
     if b"hx-request" in headers:

@@ -135,9 +135,13 @@ async def test_a_revalidation_gets_304_here(slug: str) -> None:
     assert header(answer, "content-security-policy") == header(first, "content-security-policy")
 
 
-async def test_what_the_fast_path_leaves_to_django(slug: str) -> None:
+async def test_what_the_fast_path_leaves_to_django(slug: str, settings: Any) -> None:
     await request("GET", f"/r/{slug}")
     hits = fastpages.hits
+    settings.DEBUG = True  # a template edited in development shows at once
+    assert (await request("GET", f"/r/{slug}"))["status"] == 200
+    settings.DEBUG = False
+    assert fastpages.hits == hits
     for answer in (
         await request("GET", f"/r/{slug}", hx_request="true"),  # htmx
         await request("GET", f"/r/{slug}", cookie="csrftoken=not-a-secret"),  # Django's fix
