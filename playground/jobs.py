@@ -92,7 +92,7 @@ def _encode(slug: str, scenario: Scenario, run: RunData, *, keep: bool, ttl: int
     (`page_facts`): `decode_page` reads only the blob, `decode` the frames too."""
     rest = {key: value for key, value in run.items() if key != "frames"}
     rest.update(page_facts.facts(scenario, run))
-    blob = zlib.compress(json.dumps(rest, separators=(",", ":")).encode(), streams.LEVEL)
+    blob = zlib.compress(streams.to_json(rest), streams.LEVEL)
     return Outcome(blob, streams.encode(slug, scenario, run), keep, ttl)
 
 

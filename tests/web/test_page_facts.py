@@ -63,3 +63,18 @@ def test_a_run_that_ends_before_the_failover_is_warned_in_its_facts() -> None:
     assert "frames" not in facts
     assert len(facts["warnings"]) == 1
     assert "before the controller fences it" in facts["warnings"][0]
+
+
+def test_the_streams_json_is_the_standard_librarys() -> None:
+    """ujson (streams.to_json) writes what `json.dumps(..., separators=(",", ":"))` writes for
+    a heavy built-in's blob, meta and frames, byte for byte; and the same values for text
+    that needs escaping and numbers it spells differently (1e-7 for 1e-07)."""
+    import json
+
+    scenario = builtin_scenario("consumer-protocol-scale-out")
+    run = jobs.decode(jobs.run_job(scenario, 10**8, 60))
+    for value in (run, streams.meta("slug", scenario, run)):
+        assert streams.to_json(value) == json.dumps(value, separators=(",", ":")).encode()
+    tricky = {"text": 'a/b "c" \\ é \u2028 <x>', "n": [0.1, 1e-7, 12345678901234567890, -0.0]}
+    assert json.loads(streams.to_json(tricky)) == tricky
+    assert b"<x>" in streams.to_json(tricky) and b"a/b" in streams.to_json(tricky)
