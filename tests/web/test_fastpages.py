@@ -24,6 +24,7 @@ PER_ANSWER = {"set-cookie", "content-length"}
 
 async def request(method: str, path: str, body: bytes = b"", **headers: str) -> dict[str, Any]:
     """One request through the whole ASGI application (as tests/web/test_admission)."""
+    path, _, query = path.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -32,7 +33,7 @@ async def request(method: str, path: str, body: bytes = b"", **headers: str) -> 
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "client": ("10.2.0.1", 40000),
         "server": ("127.0.0.1", 8000),

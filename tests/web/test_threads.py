@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from playground import edits, scenarios, threads
+from playground import edits, pages, scenarios, threads
 from simcore import Scenario
 from tests.web.test_fastpages import TOKEN, csrf_cookie, request
 
@@ -61,26 +61,31 @@ async def test_requests_one_after_another_reuse_a_thread(
 
 
 async def test_requests_at_once_each_have_a_thread_of_their_own(
-    page: tuple[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    page: tuple[str, dict[str, Any]], loss_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two edits at once: the first one's view waits until the second one's has run, which
-    only a thread of its own lets it do (on a shared thread it would wait in vain)."""
-    slug, answer = page
+    """Two before/after pages at once (Django renders them: no fast path): the first one's
+    view waits until the second one's has run, which only a thread of its own lets it do
+    (on a shared thread it would wait in vain). Reads only: the test database (SQLite in
+    memory, shared cache) refuses two writers at once."""
+    slug, _answer = page
+    other = str(await database_sync_to_async(scenarios.save)(loss_scenario))
+    url = f"/r/{slug}?compare={other}"
+    assert (await request("GET", url))["status"] == 200  # both runs computed
     second_ran = threading.Event()
     arrived: list[int] = []
-    save = scenarios.save
+    page_context = pages.page_context
 
-    def rendezvous(*args: Any, **kwargs: Any) -> str:
+    def rendezvous(*args: Any, **kwargs: Any) -> dict[str, Any]:
         arrived.append(1)
         if len(arrived) == 1:
             assert second_ran.wait(WAIT), "the second request never ran beside the first"
         else:
             second_ran.set()
-        return save(*args, **kwargs)
+        return page_context(*args, **kwargs)
 
-    monkeypatch.setattr(edits.scenarios, "save", rendezvous)
-    answers = await asyncio.gather(save_edit(slug, answer, 21), save_edit(slug, answer, 22))
-    assert answers == [303, 303]
+    monkeypatch.setattr(pages, "page_context", rendezvous)
+    answers = await asyncio.gather(request("GET", url), request("GET", url))
+    assert [a["status"] for a in answers] == [200, 200] and len(arrived) == 2
 
 
 def test_a_thread_still_running_a_view_is_not_given_to_another_request() -> None:
