@@ -77,9 +77,13 @@
   // The server sends the meta and the frames as binary messages: an 8-byte token, then
   // deflated JSON. Each is acknowledged with its token as it arrives (the server keeps
   // only a few unacknowledged); they are inflated in order, so "end" (text) comes last.
+  // A deferred script runs while readyState is already "interactive", before the other
+  // deferred scripts and DOMContentLoaded: wait for that event (or "load", should this run
+  // after it), so that no message is read before every panel script listens.
   const documentReady = new Promise((resolve) => {
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", resolve);
-    else resolve();
+    if (document.readyState === "complete") return resolve();
+    document.addEventListener("DOMContentLoaded", resolve, { once: true });
+    window.addEventListener("load", resolve, { once: true });
   });
 
   function connect() {
