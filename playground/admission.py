@@ -35,6 +35,7 @@ EDIT_VIEWS = {
     "incident",
     "room_new",  # a workshop room (room_views)
     "room_inject",  # a button "at this step" in a room
+    "course_new",  # a custom course (course_views)
 }
 
 

@@ -80,3 +80,16 @@ class RoomAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id} #{self.poll}: {self.value}"
+
+
+class CustomCourse(models.Model):
+    """A course an instructor made from permalinks (playground.custom_courses), under the
+    first 16 hex digits of its content's SHA-256, like a permalink: the same list always
+    gets the same link, and a link's course never changes."""
+
+    slug = models.CharField(max_length=16, primary_key=True)
+    source = models.JSONField()  # {"title", "description", "chapters": [{"title", "items"}]}
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.slug

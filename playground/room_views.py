@@ -2,7 +2,7 @@
 instructor's pages, and the buttons "at this step" pressed in a room (rooms.py holds the
 room; room_consumer.py the live part).
 
-    POST /rooms/new                      slug=<permalink> or course=<name> → the instructor page
+    POST /rooms/new                      slug=<permalink> or course=<name | c/<id>> → the host page
     GET  /rooms/join?code=ABC123          → /room/ABC123
     GET  /room/<code>                     a participant's page: the room's run, following
     GET  /room/<code>/host/<token>        the instructor's page (?presenter=1: projector view)
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from playground import injections, lookup, panels, rooms, scenarios
 from playground.errors import error_page, error_payload, scenario_error_payload
+from playground.markup import render_inline
 from playground.models import Room
 from playground.numbers import parse_int
 from playground.room_consumer import broadcast
@@ -77,6 +78,7 @@ def _ended(request: HttpRequest, code: str) -> HttpResponse:
 def _room_page(request: HttpRequest, room: Room, role: str, token: str = "") -> HttpResponse:
     scenario = lookup.scenario_or_404(room.slug)
     join_url = request.build_absolute_uri(reverse("room", args=[room.code]))
+    course = rooms.course_info(room, items=role == "host")
     info: dict[str, Any] = {
         "code": room.code,
         "role": role,
@@ -84,7 +86,8 @@ def _room_page(request: HttpRequest, room: Room, role: str, token: str = "") -> 
         "version": room.version,
         "revealed": room.revealed,
         "join_url": join_url,
-        "course": rooms.course_info(room, items=role == "host"),
+        "course": course,
+        "watch": render_inline(course["watch"]) if course else "",
         "inject_path": reverse("room_inject", args=[room.code, token]) if token else "",
         # until the reveal a participant sees neither the outcome nor the scenario's name
         "hide_name": role == "participant" and not room.revealed,

@@ -30,11 +30,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from playground import runner, scenarios
+from playground import course_catalog, runner, scenarios
 from playground.errors import error_payload
 from playground.models import Room, RoomAnswer, RoomParticipant
-from simcore import Scenario, builtin_scenario
-from simcore.scenario.courses import courses
+from simcore import Scenario
 from simcore.scenario.parse import MAX_DURATION_MS
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
@@ -113,15 +112,35 @@ def create_for_scenario(slug: str) -> tuple[Room, str]:
     return _create(slug)
 
 
-def create_for_course(name: str) -> tuple[Room, str]:
-    course = courses().get(name)
+def create_for_course(key: str) -> tuple[Room, str]:
+    """A room for a course: a file's name, or ``c/<id>`` for a custom one
+    (course_catalog)."""
+    course = course_catalog.find(key)
     if course is None:
-        raise RoomError("course", f"no course named {name!r}", allowed=", ".join(courses()))
-    return _create(_course_slug(name, 0), course=name)
+        allowed = ", ".join(course_catalog.file_course_names()) + ", or c/<custom course id>"
+        raise RoomError("course", f"no course {key[:80]!r}", allowed=allowed)
+    room, token = _create(_course_slug(course, 0), course=key)
+    first = course.items()[0]
+    if first.at_ms:  # the first run opens where the course says
+        room = new_run(room.code, room.slug, first.at_ms)
+    return room, token
 
 
-def _course_slug(name: str, position: int) -> str:
-    return scenarios.save(builtin_scenario(courses()[name].order()[position]))
+def _course_slug(course: course_catalog.WebCourse, position: int) -> str:
+    """The permalink of the course's scenario at `position`, stored (so that it survives a
+    later edit of a built-in file)."""
+    slug = course.items()[position].slug
+    scenario = scenarios.find(slug)
+    if scenario is None:
+        raise RoomError("position", f"the course's run {slug!r} is gone")
+    return scenarios.save(scenario)
+
+
+def _course_of(room: Room) -> course_catalog.WebCourse:
+    course = course_catalog.find(room.course)
+    if course is None:  # custom courses are never deleted; files are part of the release
+        raise RoomError("course", f"the room's course {room.course!r} is gone")
+    return course
 
 
 # --- what everyone sees -----------------------------------------------------------------
@@ -146,18 +165,18 @@ def course_info(room: Room, *, items: bool = False) -> dict[str, Any] | None:
     (the instructor's "go to" menu: about 12 ms to read the built-ins)."""
     if not room.course:
         return None
-    course = courses()[room.course]
-    order = course.order()
+    course = _course_of(room)
+    order = course.items()
+    item = order[room.position]
     info: dict[str, Any] = {
         "name": room.course,
-        "title": course.name,
+        "title": course.title,
         "position": room.position,
         "total": len(order),
+        "watch": item.watch,  # the instructor's own words: no spoiler unless they wrote one
     }
     if items:
-        info["items"] = [
-            {"position": k, "name": builtin_scenario(s).name} for k, s in enumerate(order)
-        ]
+        info["items"] = [{"position": k, "name": i.name} for k, i in enumerate(order)]
     return info
 
 
@@ -245,11 +264,15 @@ def goto(code: str, position: int) -> Room:
     def change(room: Room) -> None:
         if not room.course:
             raise RoomError("position", "this room shows one scenario, not a course")
-        total = len(courses()[room.course].order())
+        course = _course_of(room)
+        total = len(course.items())
         if not 0 <= position < total:
             raise RoomError("position", f"must be 0 to {total - 1}, got {position}")
-        _stage(room, _course_slug(room.course, position), 0)
-        room.position, room.step = position, 0
+        at_ms = course.items()[position].at_ms
+        _stage(room, _course_slug(course, position), at_ms)
+        room.position = position
+        if not at_ms:
+            room.step = 0
 
     return _changed(code, change)
 

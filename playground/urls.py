@@ -22,6 +22,12 @@ urlpatterns = [
     path("acls", acl_views.acl_check, name="acls"),
     path("connect", connect_views.connect_check, name="connect"),
     path("course/<str:name>", course_views.course_page, name="course"),
+    path("course/<str:name>/<int:number>", course_views.course_step, name="course_step"),
+    path("courses/new", course_views.new_course, name="course_new"),
+    path("c/<str:course_id>", course_views.custom_course_page, name="custom_course"),
+    path(
+        "c/<str:course_id>/<int:number>", course_views.custom_course_step, name="custom_course_step"
+    ),
     path("r/<str:slug>", pages.scenario_page, name="scenario"),
     path("r/<str:slug>/edit", edits.edit_yaml, name="edit_yaml"),
     path("r/<str:slug>/quick", edits.edit_quick, name="edit_quick"),
