@@ -20,7 +20,9 @@ One stream at a time per connection: a "run" while one is being sent gets an err
 (the stream goes on). A busy server answers "run" with an error frame carrying
 `retry_after` and keeps the connection open. A malformed message gets an error frame
 and the connection stays open; more than `RATE_WS_MESSAGES` messages close it (4429), as
-does opening more than `WS_PER_CLIENT` connections from one address (the extra one).
+does opening more than `WS_PER_CLIENT` connections from one address (the extra one;
+`connections`: a room page's stream and room socket, sharing a `?seat=`, count once; a
+malformed seat closes with 4400).
 An unknown slug gets an error frame and close code 4404. Daphne refuses a message over
 1 MiB; it closes with 1009 (`wsoptions`) instead of dropping the connection.
 """
@@ -31,7 +33,7 @@ import asyncio
 import json
 import logging
 import os
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import MutableMapping
 from typing import Any, cast
 
@@ -41,7 +43,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from playground import admission, runner, scenarios
+from playground import admission, connections, runner, scenarios
 from playground.admission import Busy, CallerGone
 from playground.errors import error_payload, scenario_error_payload
 from playground.rates import TokenBucket
@@ -49,6 +51,7 @@ from simcore import Scenario, ScenarioError
 
 MAX_MESSAGE_CHARS = 1000  # control messages are tiny
 TOKEN_BYTES = 8
+CLOSE_BAD_REQUEST = 4400  # a malformed query string (connections.seat_of)
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4408  # no acknowledgement within STREAM_ACK_SECONDS
 CLOSE_TOO_MANY = 4429  # too many messages, or too many connections from one address
@@ -56,7 +59,6 @@ CLOSE_INTERNAL = 1011
 KNOWN_SLUGS = 1024  # slug → scenario, kept: a slug is content-addressed, it never changes
 
 logger = logging.getLogger(__name__)
-_open: Counter[str] = Counter()  # open connections per client address (event loop only)
 _known: OrderedDict[str, Scenario] = OrderedDict()
 
 
@@ -103,31 +105,6 @@ def parse_message(text: str | None) -> tuple[str, int, str]:
     raise ProtocolError("type", f"unknown message type {kind!r}", "run, ack")
 
 
-def admit(client: str | None) -> bool:
-    """Counts a new connection from `client`; False (not counted) past WS_PER_CLIENT.
-    The run stream and the rooms share the count."""
-    key = client or "?"
-    if _open[key] >= settings.WS_PER_CLIENT:
-        return False
-    _open[key] += 1
-    return True
-
-
-def release(client: str | None) -> None:
-    key = client or "?"
-    _open[key] -= 1
-    if _open[key] <= 0:
-        del _open[key]
-
-
-def too_many_connections() -> dict[str, Any]:
-    return error_payload(
-        "connections",
-        f"too many open connections from your address (at most"
-        f" {settings.WS_PER_CLIENT}): close other tabs of the playground",
-    )
-
-
 class _Closed(Exception):
     """The stream ended the connection (it has sent its close already)."""
 
@@ -158,18 +135,25 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.acked = 0
         self.acked_event = asyncio.Event()
         self.closing = False  # once it has said why it closes, it only drops what comes
-        self.counted = admit(self.client)
+        self.ticket: connections.Ticket | None = None
+        try:
+            seat = connections.seat_of(self.scope)
+        except connections.SeatError as err:
+            await self.accept()
+            await self.refuse(err.payload, CLOSE_BAD_REQUEST)
+            return
+        self.ticket = connections.admit(self.client, "run", seat)
         await self.accept()
-        if not self.counted:
-            await self.refuse(too_many_connections(), CLOSE_TOO_MANY)
+        if self.ticket is None:
+            await self.refuse(connections.too_many_connections(), CLOSE_TOO_MANY)
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
         if self.task is not None:
             self.task.cancel()  # a queued run nobody else waits for is dropped (runner)
-        if self.counted:
-            release(self.client)
-            self.counted = False
+        if self.ticket is not None:
+            connections.release(self.ticket)
+            self.ticket = None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:  # messages the client sent before it got the close

@@ -28,8 +28,10 @@ refreshing at most every HOST_REFRESH_SECONDS.
 
 Limits as on the run stream (`consumers`): messages of at most 1,000 characters, JSON
 objects; `RATE_WS_MESSAGES` per connection (past it: 4429); `WS_PER_CLIENT` connections
-per address, counted with the run streams. A participant's control message gets an
-error frame naming `type`; an unknown or ended room closes with 4404.
+per address, counted with the run streams — a page's room socket and its run stream share
+one place when both carry the page's `?seat=` (`connections`; a malformed one: 4400). A
+participant's control message gets an error frame naming `type`; an unknown or ended room
+closes with 4404.
 """
 
 from __future__ import annotations
@@ -44,19 +46,18 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from playground import admission, rooms
+from playground import admission, connections, rooms
 from playground.consumers import (
+    CLOSE_BAD_REQUEST,
     CLOSE_NOT_FOUND,
     CLOSE_TOO_MANY,
     ProtocolError,
-    admit,
     read_json,
-    release,
-    too_many_connections,
 )
 from playground.errors import error_payload
 from playground.models import Room
 from playground.rates import TokenBucket
+from playground.room_answers import AnswerWriter
 from playground.rooms import RoomError
 
 HOST_REFRESH_SECONDS = 0.2
@@ -84,10 +85,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.refresh: asyncio.Task[None] | None = None
         self.stale = False  # the hosts' counts have changed since they were last read
         self.groups_joined: list[str] = []
-        self.counted = admit(self.client)
+        self.ticket: connections.Ticket | None = None
+        try:
+            seat = connections.seat_of(self.scope)
+        except connections.SeatError as err:
+            await self.accept()
+            await self.refuse(err.payload, CLOSE_BAD_REQUEST)
+            return
+        self.ticket = connections.admit(self.client, "room", seat)
         await self.accept()
-        if not self.counted:
-            await self.refuse(too_many_connections(), CLOSE_TOO_MANY)
+        if self.ticket is None:
+            await self.refuse(connections.too_many_connections(), CLOSE_TOO_MANY)
             return
         if await database_sync_to_async(rooms.find)(self.code) is None:
             await self.refuse(error_payload("code", f"no room {self.code!r} (or it has ended)"))
@@ -99,9 +107,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await fanout.leave(self.code, self)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
-        if self.counted:
-            release(self.client)
-            self.counted = False
+        if self.ticket is not None:
+            connections.release(self.ticket)
+            self.ticket = None
 
     async def refuse(self, payload: dict[str, Any], code: int = CLOSE_NOT_FOUND) -> None:
         if self.closing:
@@ -206,6 +214,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 raise RoomError("question", "must be the id of one of the scenario's questions")
             room = await database_sync_to_async(rooms.open_question)(self.code, question[:64])
         elif kind == "reveal":
+            await answer_writer.drain(self.code)  # the answers this process has: counted
             room = await database_sync_to_async(rooms.reveal)(self.code)
         else:
             position = rooms.whole(message, "position", rooms.MAX_STEP)
@@ -215,12 +224,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # --- participants --------------------------------------------------------------------
 
     async def answer(self, message: dict[str, Any]) -> None:
+        """Written with the other answers that arrive meanwhile (room_answers); "answered"
+        once committed."""
         assert self.participant_id is not None
         poll = rooms.whole(message, "poll", 2**31)
         value = message.get("value")
-        await database_sync_to_async(rooms.answer)(self.code, self.participant_id, poll, value)
+        await answer_writer.submit(self.code, rooms.Answer(self.participant_id, poll, value))
         await self.send_json({"type": "answered", "poll": poll, "value": value})
-        await self.channel_layer.group_send(host_group_of(self.code), {"type": "room.changed"})
 
     # --- group messages ------------------------------------------------------------------
 
@@ -330,6 +340,18 @@ class Fanout:
 
 
 fanout = Fanout()
+
+
+async def notify_hosts(code: str) -> None:
+    """Answers were written: the instructors' counts are stale (`room_changed`)."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    assert layer is not None  # settings.CHANNEL_LAYERS always has a default
+    await layer.group_send(host_group_of(code), {"type": "room.changed"})
+
+
+answer_writer = AnswerWriter(notify_hosts)
 
 
 def _state_of(code: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from playground import injections, lookup, panels, rooms, scenarios
+from playground import connections, injections, lookup, panels, rooms, scenarios
 from playground.errors import error_page, error_payload, scenario_error_payload
 from playground.markup import render_inline
 from playground.models import Room
@@ -92,6 +92,8 @@ def _room_page(request: HttpRequest, room: Room, role: str, token: str = "") -> 
         # until the reveal a participant sees neither the outcome nor the scenario's name
         "hide_name": role == "participant" and not room.revealed,
         "presenter": role == "host" and request.GET.get("presenter") == "1",
+        # the page's two sockets (its run's stream, the room) count as one (connections)
+        "seat": connections.new_seat(),
     }
     start_ms = room.at_ms
     context = panels.page_context(room.slug, scenario, start_ms=start_ms, room=info)

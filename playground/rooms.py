@@ -395,6 +395,73 @@ def answer(code: str, participant_id: int, poll: int, raw: Any) -> None:
         raise RoomError("answer", "you have already answered this question") from None
 
 
+@dataclass(frozen=True)
+class Answer:
+    participant_id: int
+    poll: int
+    value: Any  # as sent: checked against the question in `answer_many`
+
+
+def answer_many(code: str, answers: list[Answer]) -> list[RoomError | None]:
+    """Records a batch of answers (room_answers) in one transaction on the locked row — one
+    commit, one fsync, for all of them — with the same rules as `answer`: each is checked
+    against the open question and poll, and refused if its participant has answered this
+    poll already (in the table or earlier in the batch). Returns, in order, None for each
+    answer recorded, or the error that refused it."""
+    try:
+        with transaction.atomic():
+            return _answer_many(code, answers)
+    except IntegrityError:  # not expected under the row lock; the constraint still decides
+        results: list[RoomError | None] = []
+        for a in answers:
+            try:
+                answer(code, a.participant_id, a.poll, a.value)
+                results.append(None)
+            except RoomError as err:
+                results.append(err)
+        return results
+
+
+def _answer_many(code: str, answers: list[Answer]) -> list[RoomError | None]:
+    room = Room.objects.select_for_update().filter(code=code).first()
+    if room is None:
+        return [RoomError("room", "this room has ended") for _ in answers]
+    question = _question(room, room.question) if room.question else None
+    ids = {a.participant_id for a in answers}
+    answered = set(
+        RoomAnswer.objects.filter(
+            room=room, poll=room.poll, participant_id__in=sorted(ids)
+        ).values_list("participant_id", flat=True)
+    )
+    results: list[RoomError | None] = []
+    rows = []
+    for a in answers:
+        try:
+            if question is None:
+                raise RoomError("question", "no question is open")
+            if a.poll != room.poll:
+                raise RoomError("poll", f"that question is closed; the open one is {room.poll}")
+            if room.revealed:
+                raise RoomError("question", "the answer has been revealed: answers are closed")
+            value = _answer_value(question, a.value)
+            if a.participant_id in answered:
+                raise RoomError("answer", "you have already answered this question")
+        except RoomError as err:
+            results.append(err)
+            continue
+        answered.add(a.participant_id)
+        rows.append(
+            RoomAnswer(room=room, poll=room.poll, participant_id=a.participant_id, value=value)
+        )
+        results.append(None)
+    RoomAnswer.objects.bulk_create(rows)
+    now = timezone.now()
+    if rows and now - room.active > ACTIVE_EVERY:
+        room.active = now
+        room.save(update_fields=["active"])
+    return results
+
+
 def _answer_value(question: dict[str, Any], raw: Any) -> str:
     if question["kind"] == "number":
         if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_NUMBER_ANSWER:

@@ -7,7 +7,7 @@
 
   const player = document.getElementById("player");
   if (!player) return;
-  const slug = (player.dataset.wsPath || "").split("/").pop();
+  const slug = (player.dataset.wsPath || "").split("?")[0].split("/").pop();  // a room page adds ?seat=
   const toolbar = player.querySelector(".controls");
   if (!slug || !toolbar) return;
   let at = null;

@@ -82,3 +82,6 @@ def test_a_course_from_two_permalinks_is_walked_and_taught_in_a_room(
     expect(page.locator("#room")).to_have_attribute("data-slug", second, timeout=JOIN_MS)
     expect(page.locator(".room-position")).to_have_text("2")
     expect(page.locator(".title-row h1")).to_have_text(second_name)
+    # the room page's sockets carry its seat; the player's own links still name the run
+    page.get_by_role("button", name="copy link at this step").click()
+    expect(page.locator(".step-link")).to_have_value(re.compile(rf"/r/{second}(\?at=\d+)?$"))
