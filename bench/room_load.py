@@ -15,7 +15,9 @@ when it sent the action that made it (its own echo says which version that was).
 participant has the last one (at most ACTION_TIMEOUT s) — what is measured is one action
 reaching the room, not a queue. Answers are checked against the reveal's count and the
 database's: exactly N each; a participant's connection closing is a drop. "answer → answered"
-is a participant's wait from sending its answer to the server's word that it is written.
+is a participant's wait from sending its answer to the server's word that it is written;
+"reveal → outcome" from the instructor's reveal to the "outcome" message (what the page left
+out until then).
 
     python bench/room_load.py [--participants 200]
 """
@@ -57,6 +59,7 @@ class Participant:
     answered: set[int] = field(default_factory=set)  # polls
     asked_at: dict[int, float] = field(default_factory=dict)  # poll → answer sent
     acks: list[float] = field(default_factory=list)  # answer sent → "answered" received
+    outcomes: list[float] = field(default_factory=list)  # receipt of each "outcome" message
     refused: list[str] = field(default_factory=list)
     dropped: str | None = None
     latest: int = -1
@@ -104,6 +107,8 @@ async def participate(port: int, code: str, p: Participant, ready: asyncio.Event
                         json.dumps({"type": "answer", "poll": question["poll"], "value": value})
                     )
                 ready.set()
+            elif message["type"] == "outcome":
+                p.outcomes.append(now)
             elif message["type"] == "answered":
                 p.acks.append(now - p.asked_at[message["poll"]])
             elif message["type"] == "error":
@@ -213,6 +218,7 @@ async def session(server: Server, n: int) -> dict[str, Any]:
     join_s = time.monotonic() - joined_at
     await instructor.until(lambda: instructor.view.get("participants") == n, ACTION_TIMEOUT)
     answers_ok: list[str] = []
+    reveals: list[float] = []  # when each reveal was sent
     for position in POSITIONS:
         version = await instructor.act("goto", {"type": "goto", "position": position})
         await everyone_has(participants, version)
@@ -238,6 +244,7 @@ async def session(server: Server, n: int) -> dict[str, Any]:
             counting = time.monotonic() - opened
             version = await instructor.act("reveal", {"type": "reveal"})
             await everyone_has(participants, version)
+            reveals.append(instructor.sent[version][1])
             total = instructor.state["reveal"]["total"]
             exact = counted and total == n
             answers_ok.append(
@@ -256,6 +263,9 @@ async def session(server: Server, n: int) -> dict[str, Any]:
                 missing += 1
     latencies["instructor's echo"] = instructor.echoes
     latencies["answer → answered"] = [a for p in participants for a in p.acks]
+    latencies["reveal → outcome"] = [
+        at - sent for p in participants for sent, at in zip(reveals, p.outcomes, strict=False)
+    ]
     dropped = [p for p in participants if p.dropped is not None]
     refused = sorted({r for p in participants for r in p.refused})
     for p in participants:
@@ -273,13 +283,14 @@ async def session(server: Server, n: int) -> dict[str, Any]:
         "refused": refused[:5],
         "answers": answers_ok,
         "actions": len(instructor.sent),
+        "outcome_missing": sum(len(reveals) - len(p.outcomes) for p in participants),
     }
 
 
 def report(n: int, result: dict[str, Any], rss: int) -> str:
     rows = []
     names = ("goto", "seek", "play", "pause", "open", "reveal", "all", "instructor's echo")
-    for name in (*names, "answer → answered"):
+    for name in (*names, "answer → answered", "reveal → outcome"):
         values = result["latencies"].get(name, [])
         rows.append(
             [
@@ -301,6 +312,7 @@ def report(n: int, result: dict[str, Any], rss: int) -> str:
         f"- states never received: {result['missing']}; dropped connections:"
         f" {result['dropped']} {' '.join(result['drops'])}",
         f"- error frames: {result['refused'] or 'none'}",
+        f"- outcome messages never received: {result['outcome_missing']}",
         f"- server RSS peak: {rss} MB",
     ]
     return "\n".join(lines)
@@ -335,6 +347,7 @@ async def main_async(args: argparse.Namespace) -> int:
             and result["dropped"] == 0
             and result["missing"] == 0
             and all("NOT" not in a for a in result["answers"])
+            and result["outcome_missing"] == 0
         )
         print(f"\ntarget (p95 < 500 ms, 0 dropped, answers exact): {'met' if ok else 'NOT met'}")
     finally:

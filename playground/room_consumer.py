@@ -12,6 +12,8 @@ Then:
     server → {"type": "state", "version": v, "slug", "course", "step", "at_ms", "playing",
               "speed", "question", "revealed", "reveal"}   to everyone, after each change
     server → {"type": "host", "participants", "names", "answers", "questions"}  hosts only
+    server → {"type": "outcome", "slug", "parts": {part: html}}   after a reveal's state;
+             to a participant joining a revealed room, before its state
     participant → {"type": "answer", "poll": p, "value": 3 | "c4"}
     server → {"type": "answered", "poll": p, "value": ...}   to that participant
     host → {"type": "control", "action": "play" | "pause" | "seek", "step", "at_ms"[, "speed"]}
@@ -46,7 +48,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from playground import admission, connections, rooms
+from playground import admission, connections, room_outcome, rooms
 from playground.consumers import (
     CLOSE_BAD_REQUEST,
     CLOSE_NOT_FOUND,
@@ -200,6 +202,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def send_state(self) -> None:
         state = await database_sync_to_async(_state_of)(self.code)
+        if state["revealed"] and self.role == "participant":  # a page opened before it
+            await self.send(
+                text_data=await database_sync_to_async(room_outcome.message)(state["slug"])
+            )
         await self.send_json(state)
 
     # --- the instructor ------------------------------------------------------------------
@@ -216,6 +222,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         elif kind == "reveal":
             await answer_writer.drain(self.code)  # the answers this process has: counted
             room = await database_sync_to_async(rooms.reveal)(self.code)
+            await broadcast(room)  # the histogram first: the outcome may be 100 kB
+            await send_outcome(room)
+            return
         else:
             position = rooms.whole(message, "position", rooms.MAX_STEP)
             room = await database_sync_to_async(rooms.goto)(self.code, position)
@@ -364,6 +373,17 @@ def _state_of(code: str) -> dict[str, Any]:
 def _host_view_of(code: str) -> dict[str, Any] | None:
     room = rooms.find(code)
     return None if room is None else rooms.host_view(room)
+
+
+async def send_outcome(room: Room) -> None:
+    """What participants' pages left out until the reveal (room_outcome), to everyone in
+    the room, in every process, right after the revealed state (room.js shows it then)."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    assert layer is not None
+    text = await database_sync_to_async(room_outcome.message)(room.slug)
+    await layer.group_send(group_of(room.code), {"type": "room.state", "text": text})
 
 
 async def broadcast(room: Room) -> None:

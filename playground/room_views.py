@@ -6,6 +6,7 @@ room; room_consumer.py the live part).
     GET  /rooms/join?code=ABC123          → /room/ABC123
     GET  /room/<code>                     a participant's page: the room's run, following
     GET  /room/<code>/host/<token>        the instructor's page (?presenter=1: projector view)
+    GET  /room/<code>/outcome             once revealed: what a participant's page left out (JSON)
     POST /room/<code>/host/<token>/inject a button "at this step": the room follows the new run
 
 Creating a room and pressing a button count against the per-address edit limit
@@ -22,8 +23,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from playground import connections, injections, lookup, panels, rooms, scenarios
-from playground.errors import error_page, error_payload, scenario_error_payload
+from playground import (
+    connections,
+    injections,
+    lookup,
+    panels,
+    room_outcome,
+    rooms,
+    scenarios,
+)
+from playground.errors import error_page, error_payload, error_response, scenario_error_payload
 from playground.markup import render_inline
 from playground.models import Room
 from playground.numbers import parse_int
@@ -91,12 +100,18 @@ def _room_page(request: HttpRequest, room: Room, role: str, token: str = "") -> 
         "inject_path": reverse("room_inject", args=[room.code, token]) if token else "",
         # until the reveal a participant sees neither the outcome nor the scenario's name
         "hide_name": role == "participant" and not room.revealed,
+        # ... nor receives it: the headline, the outcome, the description, the run's
+        # warnings and the event log's end are left out, then fetched at the reveal
+        "withhold": role == "participant" and not room.revealed,
+        "outcome_path": reverse("room_outcome", args=[room.code]),
         "presenter": role == "host" and request.GET.get("presenter") == "1",
         # the page's two sockets (its run's stream, the room) count as one (connections)
         "seat": connections.new_seat(),
     }
     start_ms = room.at_ms
     context = panels.page_context(room.slug, scenario, start_ms=start_ms, room=info)
+    if role == "host" and not context.get("run_error"):
+        room_outcome.warm(room.slug, context)  # the reveal will not wait for it
     response = render(request, "playground/scenario.html", context)
     response["Cache-Control"] = "no-store"  # the room moves on; the host page holds a secret
     # the instructor's link must not leak to other sites; "no-referrer" would also send
@@ -148,3 +163,20 @@ def inject(request: HttpRequest, code: str, token: str) -> HttpResponse:
     room = rooms.new_run(room.code, slug, at_ms)
     async_to_sync(broadcast)(room)
     return _redirect(host_path(room, token))
+
+
+@require_safe
+def outcome(request: HttpRequest, code: str) -> HttpResponse:
+    """What a participant's page leaves out until the reveal (`withhold`), as HTML pieces by
+    part — the fallback for a page that missed the room's "outcome" message: 409 naming
+    `revealed` before the reveal."""
+    room = rooms.find(code)
+    if room is None:
+        return error_response("code", f"no room {code[:20]!r} (or it has ended)", status=404)
+    if not room.revealed:
+        return error_response(
+            "revealed", "the instructor has not revealed the outcome yet", status=409
+        )
+    response = HttpResponse(room_outcome.encoded(room.slug), content_type="application/json")
+    response["Cache-Control"] = "no-store"  # the room decides when it may be read
+    return response

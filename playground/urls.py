@@ -48,6 +48,7 @@ urlpatterns = [
     path("rooms/new", room_views.new_room, name="room_new"),
     path("rooms/join", room_views.join, name="room_join"),
     path("room/<str:code>", room_views.room_page, name="room"),
+    path("room/<str:code>/outcome", room_views.outcome, name="room_outcome"),
     path("room/<str:code>/host/<str:token>", room_views.host_page, name="room_host"),
     path("room/<str:code>/host/<str:token>/inject", room_views.inject, name="room_inject"),
 ]

@@ -103,6 +103,8 @@
       if (room.slug !== bar.dataset.slug) { location.reload(); return; }
       render();
       apply();
+    } else if (message.type === "outcome") {
+      if (message.slug === bar.dataset.slug) { outcomeParts = message.parts; revealWithheld(); }
     } else if (message.type === "host") {
       renderHost(message);
     } else if (message.type === "answered") {
@@ -112,6 +114,50 @@
       say(line);
       bar.dataset.error = line;
       if (message.field === "answer") lockAnswer();
+    }
+  }
+
+  // --- the outcome, withheld until the reveal ---------------------------------------------------
+
+  // A participant's page comes without the headline, the outcome, the description and the
+  // run's warnings (room_views: `withhold`). The room sends them right after the revealed
+  // state ("outcome"; before the state to a page that joins a revealed room); a page that
+  // has not had them OUTCOME_WAIT_MS after a revealed state asks over HTTP.
+  const OUTCOME_WAIT_MS = 3000;
+  let outcomeParts = null;   // {part: html} of this page's run, once received
+  let outcomeTimer = null;
+
+  function withheld() {
+    return bar.dataset.outcomeWithheld === "true" && room && room.revealed;
+  }
+
+  function fill(parts) {
+    for (const node of document.querySelectorAll("[data-withheld]")) {
+      const html = parts[node.dataset.withheld];
+      if (html === undefined) continue;
+      if (node.dataset.withheld === "description") node.innerHTML = html;
+      else node.outerHTML = html;  // our own templates' HTML, escaped by Django
+    }
+    bar.dataset.outcomeWithheld = "false";
+    const outcome = document.getElementById("outcome");
+    if (outcome && window.htmx) window.htmx.process(outcome);  // its messages' stories
+  }
+
+  function revealWithheld() {
+    if (!withheld()) return;
+    if (outcomeParts) { fill(outcomeParts); return; }
+    if (outcomeTimer === null) outcomeTimer = setTimeout(fetchWithheld, OUTCOME_WAIT_MS);
+  }
+
+  async function fetchWithheld() {
+    outcomeTimer = null;
+    if (!withheld()) return;
+    try {
+      const response = await fetch(bar.dataset.outcomePath, { headers: { Accept: "application/json" } });
+      if (response.ok && withheld()) fill(await response.json());
+      // not ok: not revealed after all; the next revealed state asks again
+    } catch (_) {
+      // offline for a moment: the next revealed state asks again
     }
   }
 
@@ -129,6 +175,7 @@
     if (pos && room.course) pos.textContent = String(room.course.position + 1);
     // a participant's veil: down at the reveal, up again when the next question opens
     if (!host) document.body.classList.toggle("no-spoilers", !room.revealed);
+    revealWithheld();
     if (room.revealed) {
       if (room.title) {
         const h1 = document.querySelector(".title-row h1");

@@ -67,6 +67,8 @@ def test_a_class_follows_the_instructor_predicts_and_sees_the_same_reveal(
     contexts: list[BrowserContext], live_url: str
 ) -> None:
     teacher, ada, bob = (context.new_page() for context in contexts)
+    asked: list[str] = []  # Ada's requests: the outcome comes over the room's socket
+    ada.on("request", lambda request: asked.append(request.url))
     teacher.goto(f"{live_url}/course/kafka-semantics")
     teacher.get_by_role("button", name="teach this course in a workshop room").click()
     expect(teacher.locator("#room .room-status")).to_have_text("You control this room.")
@@ -96,6 +98,9 @@ def test_a_class_follows_the_instructor_predicts_and_sees_the_same_reveal(
         )
         expect(page.locator("#outcome")).to_be_hidden()
         expect(page.locator(".verdict-box .headline")).to_be_hidden()
+        # ... and not in the page at all: withheld by the server until the reveal
+        expect(page.locator("[data-verdict]")).to_have_count(0)
+        expect(page.locator("#outcome table")).to_have_count(0)
 
     # the instructor steps; the participants are at the same step
     for _ in range(5):
@@ -140,6 +145,10 @@ def test_a_class_follows_the_instructor_predicts_and_sees_the_same_reveal(
         expect(page.locator(".title-row h1")).to_contain_text(LOST)
     headlines = {p.locator(".verdict-box .headline").inner_text() for p in (teacher, ada, bob)}
     assert len(headlines) == 1
+    assert not [url for url in asked if url.endswith("/outcome")], asked
+    # the outcome that came at the reveal is live: a message's story opens from it
+    ada.locator("#outcome [data-message] a").first.click()
+    expect(ada.locator("#story")).not_to_contain_text("Click a message to see its story.")
     print("ROOM", json.dumps({"code": code, "histogram": expected}))
 
 

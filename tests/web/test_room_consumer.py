@@ -147,7 +147,7 @@ async def test_a_question_is_answered_once_each_then_revealed_with_the_runs_answ
     assert {b["value"]: b["count"] for b in reveal["bars"]} == {"0": 1, "5": 1}
     assert states[0]["title"].startswith("acks=1")  # the name is no spoiler any more
     await bob.send_json_to({"type": "answer", "poll": question["poll"], "value": 5})
-    assert (await receive(bob))["field"] == "question"  # closed at the reveal
+    assert (await next_of(bob, "error"))["field"] == "question"  # closed at the reveal
     assert await database_sync_to_async(RoomAnswer.objects.count)() == 2
     for socket in (ada, bob, again):
         await socket.disconnect()
@@ -321,3 +321,28 @@ def test_the_room_takes_any_message_from_its_instructor() -> None:
         asyncio.run(talk(messages))
 
     fuzz()
+
+
+async def test_the_reveal_sends_what_participants_pages_left_out_right_after_its_state(
+    room: tuple[str, str], host: WebsocketCommunicator
+) -> None:
+    code, _ = room
+    ada, _, _ = await participant(code, "Ada", "10.0.0.1")
+    await host.send_json_to({"type": "reveal"})
+    state = await receive(ada)
+    assert state["type"] == "state" and state["revealed"] is True
+    outcome = await receive(ada)
+    assert outcome["type"] == "outcome", outcome
+    assert outcome["slug"] == state["slug"]
+    assert set(outcome["parts"]) == {"headline", "outcome", "warnings", "description"}
+    assert "data-verdict=" in outcome["parts"]["headline"]
+    assert 'id="outcome"' in outcome["parts"]["outcome"]
+    # a page opened before the reveal that joins now gets them first, then the state
+    socket = communicator(code, "10.0.0.2")
+    assert (await socket.connect(timeout=TIMEOUT))[0]
+    await socket.send_json_to({"type": "join", "name": "Bob"})
+    assert (await receive(socket))["type"] == "welcome"
+    assert (await receive(socket)) == outcome
+    assert (await receive(socket))["type"] == "state"
+    for s in (ada, socket):
+        await s.disconnect()

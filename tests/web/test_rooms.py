@@ -100,3 +100,34 @@ def test_the_instructors_crash_moves_the_room_to_the_new_run(client: Client) -> 
     assert scenarios.parent_of(room.slug)  # a child of the room's run, like any button
     bad = client.post(f"/room/{code}/host/{token}/inject", {"target": "nobody", "at_ms": "1"})
     assert bad.status_code == 400 and "target" in text(bad)
+
+
+def test_a_participants_page_leaves_the_outcome_out_until_the_reveal(client: Client) -> None:
+    scenario = builtin_scenario("acks-1-leader-dies")
+    code, token = new_room(client, slug=scenarios.save(scenario))
+    described = "leader"  # in its description
+    assert described in scenario.description
+    host = text(client.get(f"/room/{code}/host/{token}"))
+    participant = text(client.get(f"/room/{code}"))
+    assert "data-verdict=" in host and "<caption>Per topic" in host and "data-withheld" not in host
+    assert "data-verdict=" not in participant and "<caption>Per topic" not in participant
+    assert 'data-withheld="outcome"' in participant and 'data-withheld="headline"' in participant
+    assert f'data-outcome-path="/room/{code}/outcome"' in participant
+    about = participant.split('aria-label="About this scenario"')[1].split("</section>")[0]
+    assert "Shown at the reveal" in about and described not in about
+
+    early = client.get(f"/room/{code}/outcome")
+    assert early.status_code == 409 and early.json()["error"]["field"] == "revealed"
+    assert client.get("/room/ZZZZZZ/outcome").status_code == 404
+
+    rooms.reveal(code)
+    parts = client.get(f"/room/{code}/outcome")
+    assert parts.status_code == 200 and parts["Cache-Control"] == "no-store"
+    body = parts.json()
+    assert set(body) == {"headline", "outcome", "warnings", "description"}
+    assert "data-verdict=" in body["headline"] and 'id="outcome"' in body["outcome"]
+    assert "<caption>Per topic" in body["outcome"] and described in body["description"]
+    # the same pieces the instructor's page shows
+    assert body["headline"].strip() in host
+    revealed = text(client.get(f"/room/{code}"))  # a late joiner after the reveal: all of it
+    assert "data-withheld" not in revealed and "data-verdict=" in revealed
