@@ -33,7 +33,7 @@ from django.utils import timezone
 from playground import course_catalog, runner, scenarios
 from playground.errors import error_payload
 from playground.models import Room, RoomAnswer, RoomParticipant
-from simcore import Scenario
+from simcore import Scenario, ScenarioError
 from simcore.scenario.parse import MAX_DURATION_MS
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
@@ -130,7 +130,12 @@ def _course_slug(course: course_catalog.WebCourse, position: int) -> str:
     """The permalink of the course's scenario at `position`, stored (so that it survives a
     later edit of a built-in file)."""
     slug = course.items()[position].slug
-    scenario = scenarios.find(slug)
+    try:
+        scenario = scenarios.find(slug)
+    except ScenarioError as err:  # stored long ago, rejected by today's simcore
+        raise RoomError(
+            "position", f"the course's run {slug!r} no longer validates: {err}"
+        ) from None
     if scenario is None:
         raise RoomError("position", f"the course's run {slug!r} is gone")
     return scenarios.save(scenario)

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from playground import custom_courses, rooms, scenarios
-from playground.models import CustomCourse, Room
+from playground.models import CustomCourse, Room, SharedScenario
 from simcore import builtin_scenario, parse_scenario
 from simcore.scenario.courses import MAX_SCENARIOS
 from tests.web.helpers import text
@@ -187,3 +187,16 @@ def test_parse_takes_the_bare_slug_and_any_host() -> None:
     )
     items = source["chapters"][0]["items"]
     assert [(i["slug"], i["at_ms"]) for i in items] == [(first, 0), (second, 7)]
+
+
+def test_a_run_that_no_longer_validates_is_an_error_naming_the_position(client: Client) -> None:
+    first, second = two_runs()
+    course_id = make(client, f"# A\n/r/{first}\n/r/{second}")
+    code = client.post("/rooms/new", {"course": f"c/{course_id}"})["Location"].split("/")[2]
+    SharedScenario.objects.filter(slug=second).update(source={"nonsense": 1})
+    with pytest.raises(rooms.RoomError) as refused:
+        rooms.goto(code, 1)
+    assert refused.value.payload["field"] == "position" and "no longer validates" in str(
+        refused.value
+    )
+    assert client.get(f"/c/{course_id}/2").status_code == 404  # the page says so too
