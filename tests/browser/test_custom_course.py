@@ -85,3 +85,24 @@ def test_a_course_from_two_permalinks_is_walked_and_taught_in_a_room(
     # the room page's sockets carry its seat; the player's own links still name the run
     page.get_by_role("button", name="copy link at this step").click()
     expect(page.locator(".step-link")).to_have_value(re.compile(rf"/r/{second}(\?at=\d+)?$"))
+
+
+def test_runs_collected_on_their_pages_start_the_builders_list(page: Page, live_url: str) -> None:
+    first = scenarios.save(builtin_scenario("java-auto-commit"))
+    second = scenarios.save(builtin_scenario("acks-1-leader-dies"))
+    for slug in (first, second):
+        page.goto(f"{live_url}/r/{slug}")
+        page.get_by_role("button", name="add to a course").click()
+        expect(page.locator("button.collect-run")).to_have_text("in your course ✓")
+    expect(page.locator(".collect-make")).to_have_text("make the course (2 runs)")
+    page.locator(".collect-make").click()
+    expect(page.locator(".collected-note")).to_contain_text("2 runs you collected")
+    expect(page.get_by_label("Runs, one a line")).to_have_value(
+        f"# Chapter 1\n/r/{first} \n/r/{second} \n"
+    )
+    page.get_by_label("Title").fill("Collected")
+    page.get_by_role("button", name="Make the course").click()
+    expect(page).to_have_url(re.compile(r"/c/[0-9a-f]{16}$"))
+    expect(page.locator(".course-chapter li")).to_have_count(2)
+    page.goto(f"{live_url}/courses/new")  # made: the collection is forgotten
+    expect(page.get_by_label("Runs, one a line")).to_have_value("")
