@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
-from playground import course_catalog, custom_courses, panels
+from playground import caching, course_catalog, custom_courses, panels, runner
 from playground.course_catalog import CUSTOM_PREFIX
 from playground.errors import error_page, error_payload
 from playground.lookup import scenario_or_404
@@ -94,14 +94,21 @@ def _step(request: HttpRequest, key: str, number: int) -> HttpResponse:
         "previous": course.step_url(position - 1) if position else "",
         "next": course.step_url(position + 1) if number < len(items) else "",
     }
-    context = panels.page_context(
-        item.slug,
-        scenario,
-        start_ms=item.at_ms,
-        walk=walk,
-        oembed_href=_oembed_href(request, item.slug),
+    oembed_href = _oembed_href(request, item.slug)
+
+    def build() -> tuple[dict[str, Any], float | None]:
+        context = panels.page_context(
+            item.slug, scenario, start_ms=item.at_ms, walk=walk, oembed_href=oembed_href
+        )
+        return context, panels.kept_seconds(scenario)
+
+    # rendered once per run and place in the course, as a scenario page is (panels.cached_page)
+    shown = (course.key, course.title, str(number), str(len(items)), item.chapter, item.watch)
+    page_key = (item.slug, runner.key_of(scenario), str(item.at_ms), *shown, oembed_href)
+    page = "playground/scenario.html"
+    return panels.cached_page(
+        request, scenario, page, page_key, build, cache_control=caching.PAGE, weak=True
     )
-    return render(request, "playground/scenario.html", context)
 
 
 @require_safe

@@ -200,3 +200,20 @@ def test_a_run_that_no_longer_validates_is_an_error_naming_the_position(client: 
         refused.value
     )
     assert client.get(f"/c/{course_id}/2").status_code == 404  # the page says so too
+
+
+def test_a_walk_page_is_rendered_once_and_revalidated_like_a_scenario_page(
+    client: Client,
+) -> None:
+    first, second = two_runs()
+    course_id = make(client, f"# A\n/r/{first} the lag\n/r/{second}")
+    page = client.get(f"/c/{course_id}/1")
+    assert page.status_code == 200 and page["ETag"]
+    again = client.get(f"/c/{course_id}/1", headers={"if-none-match": page["ETag"]})
+    assert again.status_code == 304
+    other = client.get(f"/c/{course_id}/2", headers={"if-none-match": page["ETag"]})
+    assert other.status_code == 200 and other["ETag"] != page["ETag"]
+    # the same run in another course, or with other words to watch, is another page
+    elsewhere = make(client, f"# A\n/r/{first} the offsets\n/r/{second}")
+    moved = client.get(f"/c/{elsewhere}/1", headers={"if-none-match": page["ETag"]})
+    assert moved.status_code == 200 and "the offsets" in text(moved)
