@@ -233,3 +233,34 @@ def test_axe_finds_nothing_serious_on_the_room_pages(
     expect(ada.locator(".room-histogram li.right")).to_have_attribute("data-value", "1")
     found["participant after the reveal"] = serious(ada, live_url)
     assert found == {name: [] for name in found}, json.dumps(found, indent=1)
+
+
+def test_a_page_that_misses_the_outcome_message_asks_for_it(
+    contexts: list[BrowserContext], live_url: str
+) -> None:
+    """The room's "outcome" message dropped on its way to Ada's page (a reconnect at the
+    wrong moment): her page asks `/room/<code>/outcome` and shows the same headline."""
+    slug = scenarios.save(builtin_scenario("acks-1-leader-dies"))
+    teacher, ada = contexts[0].new_page(), contexts[1].new_page()
+    teacher.goto(f"{live_url}/r/{slug}")
+    teacher.get_by_role("button", name="teach this in a workshop room").click()
+    expect(teacher.locator("#room .room-status")).to_have_text("You control this room.")
+    code = teacher.locator(".room-code").inner_text()
+
+    def drop_outcome(ws: Any) -> None:
+        server = ws.connect_to_server()
+        server.on_message(lambda m: None if '"type":"outcome"' in str(m) else ws.send(m))
+
+    ada.route_web_socket(re.compile(r"/ws/rooms/"), drop_outcome)
+    asked: list[str] = []
+    ada.on("request", lambda request: asked.append(request.url))
+    ada.goto(f"{live_url}/room/{code}")
+    ada.get_by_role("button", name="Join", exact=True).click()
+    expect(ada.locator(".room-status")).to_have_text("Joined.", timeout=JOIN_MS)
+    expect(ada.locator("[data-verdict]")).to_have_count(0)
+    teacher.get_by_role("button", name="Show the outcome to everyone (r)").click()
+    expect(ada.locator(".verdict-box [data-verdict]")).to_be_visible(timeout=JOIN_MS)
+    assert [url for url in asked if url.endswith(f"/room/{code}/outcome")]
+    shown = ada.locator(".verdict-box .headline").inner_text()
+    assert shown == teacher.locator(".verdict-box .headline").inner_text()
+    expect(ada.locator("#outcome table").first).to_be_visible()
