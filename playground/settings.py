@@ -285,7 +285,8 @@ RUNS_PER_CLIENT = env_int("PLAYGROUND_RUNS_PER_CLIENT", 1, minimum=1)  # waiting
 RATE_RUNS = env_rate("PLAYGROUND_RATE_RUNS", "20/60")  # new simulations per address
 RATE_EDITS = env_rate("PLAYGROUND_RATE_EDITS", "30/60")  # saved edits per address
 RATE_WS_MESSAGES = env_rate("PLAYGROUND_RATE_WS_MESSAGES", "60/10")  # per connection
-WS_PER_CLIENT = env_int("PLAYGROUND_WS_PER_CLIENT", 16, minimum=1)  # per address, per process
+# per address, per process; a room page's two sockets count once (connections.py)
+WS_PER_CLIENT = env_int("PLAYGROUND_WS_PER_CLIENT", 16, minimum=1)
 STREAM_CACHE_BYTES = env_int("PLAYGROUND_STREAM_CACHE_BYTES", 256_000_000, minimum=0)
 STREAM_WINDOW = env_int("PLAYGROUND_STREAM_WINDOW", 4, minimum=1)  # chunks not acknowledged
 STREAM_ACK_SECONDS = env_int("PLAYGROUND_STREAM_ACK_SECONDS", 30, minimum=1)
