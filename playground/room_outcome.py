@@ -29,6 +29,9 @@ PARTS = {  # data-withheld="<part>" on a participant's page → the template tha
     "warnings": "playground/_run_warnings.html",
 }  # and "description": the scenario's, as Markdown renders it
 KEPT = 32
+# the pieces' forms (the outcome's "ask /acls") carry this for a CSRF token; room.js puts
+# the page's own token in its place (one message serves every participant)
+TOKEN_MARK = "csrf-from-page"
 
 _kept: OrderedDict[str, str] = OrderedDict()
 _lock = threading.Lock()
@@ -62,7 +65,7 @@ def _render(key: str, slug: str, context: dict[str, Any] | None) -> str:
     # the same for every participant: nothing of the page that asked (the instructor's
     # token is in its `room`)
     shared = {k: v for k, v in context.items() if k != "room"}
-    shared.update(h=context.get("headline"), t=context.get("tables"))
+    shared.update(h=context.get("headline"), t=context.get("tables"), csrf_token=TOKEN_MARK)
     parts: dict[str, str] = {part: render_to_string(t, shared) for part, t in PARTS.items()}
     parts["description"] = str(context["description"])
     text = json.dumps(parts, separators=(",", ":"))

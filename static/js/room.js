@@ -139,6 +139,10 @@
       else node.outerHTML = html;  // our own templates' HTML, escaped by Django
     }
     bar.dataset.outcomeWithheld = "false";
+    // their forms' CSRF token is a mark (room_outcome.TOKEN_MARK): this page's own goes there
+    const mark = 'input[name="csrfmiddlewaretoken"][value="csrf-from-page"]';
+    const own = document.querySelector('input[name="csrfmiddlewaretoken"]:not([value="csrf-from-page"])');
+    for (const input of document.querySelectorAll(mark)) if (own) input.value = own.value;
     const outcome = document.getElementById("outcome");
     if (outcome && window.htmx) window.htmx.process(outcome);  // its messages' stories
   }

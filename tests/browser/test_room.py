@@ -264,3 +264,22 @@ def test_a_page_that_misses_the_outcome_message_asks_for_it(
     shown = ada.locator(".verdict-box .headline").inner_text()
     assert shown == teacher.locator(".verdict-box .headline").inner_text()
     expect(ada.locator("#outcome table").first).to_be_visible()
+
+
+def test_the_revealed_outcomes_forms_get_the_pages_own_csrf_token(
+    contexts: list[BrowserContext], live_url: str
+) -> None:
+    slug = scenarios.save(builtin_scenario("consumer-lacks-group-read"))
+    teacher, ada = contexts[0].new_page(), contexts[1].new_page()
+    teacher.goto(f"{live_url}/r/{slug}")
+    teacher.get_by_role("button", name="teach this in a workshop room").click()
+    expect(teacher.locator("#room .room-status")).to_have_text("You control this room.")
+    code = teacher.locator(".room-code").inner_text()
+    ada.goto(f"{live_url}/room/{code}")
+    ada.get_by_role("button", name="Join", exact=True).click()
+    expect(ada.locator(".room-status")).to_have_text("Joined.", timeout=JOIN_MS)
+    teacher.get_by_role("button", name="Show the outcome to everyone (r)").click()
+    ask = ada.locator('#outcome form[action="/acls"] input[name="csrfmiddlewaretoken"]').first
+    expect(ask).not_to_have_value("csrf-from-page", timeout=JOIN_MS)
+    own = ada.locator('input[name="csrfmiddlewaretoken"]').first.input_value()
+    assert ask.input_value() == own and own != "csrf-from-page"

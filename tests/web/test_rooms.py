@@ -131,3 +131,17 @@ def test_a_participants_page_leaves_the_outcome_out_until_the_reveal(client: Cli
     assert body["headline"].strip() in host
     revealed = text(client.get(f"/room/{code}"))  # a late joiner after the reveal: all of it
     assert "data-withheld" not in revealed and "data-verdict=" in revealed
+
+
+def test_the_withheld_outcomes_forms_carry_a_mark_for_the_pages_own_csrf_token(
+    client: Client,
+) -> None:
+    """One "outcome" message serves every participant: its forms (the security section's
+    "ask /acls") get the page's token from room.js, never a token of the server's."""
+    scenario = builtin_scenario("consumer-lacks-group-read")
+    code, _ = new_room(client, slug=scenarios.save(scenario))
+    rooms.reveal(code)
+    outcome = client.get(f"/room/{code}/outcome").json()["outcome"]
+    assert 'action="/acls"' in outcome
+    assert 'name="csrfmiddlewaretoken" value="csrf-from-page"' in outcome
+    assert outcome.count("csrfmiddlewaretoken") == outcome.count('value="csrf-from-page"')
