@@ -42,6 +42,10 @@ from websockets.exceptions import ConnectionClosed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import HOST, ROOT, Server, address, fmt, http, pct, table
 
+sys.path.insert(0, str(ROOT))
+from simcore.scenario.builtins import builtin_scenario
+from simcore.scenario.courses import courses
+
 COURSE = "kafka-semantics"
 POSITIONS = (0, 1, 11, 13, 21)  # java auto-commit, then the four built-ins with questions
 SEEKS = 5
@@ -234,8 +238,11 @@ async def session(server: Server, n: int) -> dict[str, Any]:
         for action in ("play", "pause"):
             message = {"type": "control", "action": action, "step": step, "at_ms": step * 10}
             await everyone_has(participants, await instructor.act(action, message))
-        for question in instructor.view.get("questions", []):
-            version = await instructor.act("open", {"type": "open", "question": question["id"]})
+        # the position's questions from the course itself: the instructor's "host" view
+        # of them is a separate message, which may still show the last position's
+        slug = courses()[COURSE].order()[position]
+        for question_id in [q.id for q in builtin_scenario(slug).questions]:
+            version = await instructor.act("open", {"type": "open", "question": question_id})
             opened = time.monotonic()
             await everyone_has(participants, version)
             counted = await instructor.until(
@@ -248,7 +255,7 @@ async def session(server: Server, n: int) -> dict[str, Any]:
             total = instructor.state["reveal"]["total"]
             exact = counted and total == n
             answers_ok.append(
-                f"{question['id']}: {total}/{n}{'' if exact else ' (NOT EXACT)'}"
+                f"{question_id}: {total}/{n}{'' if exact else ' (NOT EXACT)'}"
                 f" (the instructor's count at {n} {counting:.1f} s after opening)"
             )
     await asyncio.sleep(0.5)  # late messages of the last action, if any
