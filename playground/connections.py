@@ -16,7 +16,7 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -62,6 +62,38 @@ def seat_of(scope: Mapping[str, Any]) -> str | None:
     if not SEAT.fullmatch(raw):
         raise SeatError(raw)
     return raw
+
+
+class Refusing(Protocol):
+    """What `take_place` needs of a websocket consumer (RunConsumer, RoomConsumer)."""
+
+    scope: Any
+    client: str | None
+
+    async def accept(self, subprotocol: str | None = None) -> None: ...
+
+    async def refuse(self, payload: dict[str, Any], code: int) -> None: ...
+
+
+CLOSE_BAD_REQUEST = 4400  # a malformed query string (seat_of)
+CLOSE_TOO_MANY = 4429  # too many messages, or too many connections from one address
+
+
+async def take_place(consumer: Refusing, kind: str) -> Ticket | None:
+    """Accepts the socket and counts it against WS_PER_CLIENT (with its page's seat); a
+    malformed seat, or no place left, is refused with an error frame naming why, and
+    None is returned: the consumer then stops connecting."""
+    try:
+        seat = seat_of(consumer.scope)
+    except SeatError as err:
+        await consumer.accept()
+        await consumer.refuse(err.payload, CLOSE_BAD_REQUEST)
+        return None
+    ticket = admit(consumer.client, kind, seat)
+    await consumer.accept()
+    if ticket is None:
+        await consumer.refuse(too_many_connections(), CLOSE_TOO_MANY)
+    return ticket
 
 
 def admit(client: str | None, kind: str, seat: str | None = None) -> Ticket | None:

@@ -51,10 +51,10 @@ from simcore import Scenario, ScenarioError
 
 MAX_MESSAGE_CHARS = 1000  # control messages are tiny
 TOKEN_BYTES = 8
-CLOSE_BAD_REQUEST = 4400  # a malformed query string (connections.seat_of)
+CLOSE_BAD_REQUEST = connections.CLOSE_BAD_REQUEST  # a malformed query string (seat_of)
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4408  # no acknowledgement within STREAM_ACK_SECONDS
-CLOSE_TOO_MANY = 4429  # too many messages, or too many connections from one address
+CLOSE_TOO_MANY = connections.CLOSE_TOO_MANY  # too many messages, or connections per address
 CLOSE_INTERNAL = 1011
 KNOWN_SLUGS = 1024  # slug → scenario, kept: a slug is content-addressed, it never changes
 
@@ -135,17 +135,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         self.acked = 0
         self.acked_event = asyncio.Event()
         self.closing = False  # once it has said why it closes, it only drops what comes
-        self.ticket: connections.Ticket | None = None
-        try:
-            seat = connections.seat_of(self.scope)
-        except connections.SeatError as err:
-            await self.accept()
-            await self.refuse(err.payload, CLOSE_BAD_REQUEST)
-            return
-        self.ticket = connections.admit(self.client, "run", seat)
-        await self.accept()
-        if self.ticket is None:
-            await self.refuse(connections.too_many_connections(), CLOSE_TOO_MANY)
+        self.ticket: connections.Ticket | None = None  # (disconnect may come meanwhile)
+        self.ticket = await connections.take_place(self, "run")
 
     async def disconnect(self, code: int) -> None:
         self.closing = True

@@ -50,7 +50,6 @@ from django.conf import settings
 
 from playground import admission, connections, room_outcome, rooms
 from playground.consumers import (
-    CLOSE_BAD_REQUEST,
     CLOSE_NOT_FOUND,
     CLOSE_TOO_MANY,
     ProtocolError,
@@ -87,17 +86,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.refresh: asyncio.Task[None] | None = None
         self.stale = False  # the hosts' counts have changed since they were last read
         self.groups_joined: list[str] = []
-        self.ticket: connections.Ticket | None = None
-        try:
-            seat = connections.seat_of(self.scope)
-        except connections.SeatError as err:
-            await self.accept()
-            await self.refuse(err.payload, CLOSE_BAD_REQUEST)
-            return
-        self.ticket = connections.admit(self.client, "room", seat)
-        await self.accept()
+        self.ticket: connections.Ticket | None = None  # (disconnect may come meanwhile)
+        self.ticket = await connections.take_place(self, "room")
         if self.ticket is None:
-            await self.refuse(connections.too_many_connections(), CLOSE_TOO_MANY)
             return
         if await database_sync_to_async(rooms.find)(self.code) is None:
             await self.refuse(error_payload("code", f"no room {self.code!r} (or it has ended)"))
