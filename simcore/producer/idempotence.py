@@ -81,6 +81,11 @@ class Idempotence:
         self.part_epoch: dict[int, int] = {}  # the epoch each partition's sequences follow
         self.next_seq: dict[int, int] = {}
         self.fatal: str | None = None
+        self._start()
+
+    def _start(self) -> None:
+        """Each family's own state, set up at construction."""
+        return None
 
     def before_drain(self) -> bool:
         """At the top of each sender loop; False: send nothing now."""
@@ -129,16 +134,7 @@ class Idempotence:
 
 
 class JavaIdempotence(Idempotence):
-    def __init__(
-        self,
-        engine: Engine,
-        timeline: Timeline,
-        spec: ProducerSpec,
-        queues: dict[int, deque[PendingBatch]],
-        on_wire: dict[int, int],
-        run_loop: Callable[[], None],
-    ) -> None:
-        super().__init__(engine, timeline, spec, queues, on_wire, run_loop)
+    def _start(self) -> None:
         self.last_acked: dict[int, int] = {}
         # sent and not yet completed, retries waiting in the queue included
         # (TransactionManager's in-flight batches by sequence)
@@ -259,16 +255,7 @@ class JavaIdempotence(Idempotence):
 
 
 class LibrdkafkaIdempotence(Idempotence):
-    def __init__(
-        self,
-        engine: Engine,
-        timeline: Timeline,
-        spec: ProducerSpec,
-        queues: dict[int, deque[PendingBatch]],
-        on_wire: dict[int, int],
-        run_loop: Callable[[], None],
-    ) -> None:
-        super().__init__(engine, timeline, spec, queues, on_wire, run_loop)
+    def _start(self) -> None:
         self.next_ack: dict[int, int] = {}  # next_ack_seq: the next sequence to be acked
         self.next_err: dict[int, int] = {}  # next_err_seq: the next one to expect an error
         self.wait_drain: set[int] = set()  # partitions to drain before sending again
