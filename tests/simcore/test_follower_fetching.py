@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import simcore
 from simcore.kernel.errors import ScenarioError
 from simcore.report.result import Result
+from tests.simcore import fault_strategies
 
 
 @cache
@@ -163,35 +164,8 @@ def test_client_rack_on_librdkafka_says_it_is_not_modelled() -> None:
     assert "Java consumer only" in str(caught.value)
 
 
-healing_faults = st.lists(
-    st.one_of(
-        st.fixed_dictionaries(
-            {
-                "action": st.just("kill_broker"),
-                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
-                "at_ms": st.integers(0, 40_000),
-                "restart_after_ms": st.integers(100, 30_000),
-            }
-        ),
-        st.fixed_dictionaries(
-            {
-                "action": st.just("isolate_broker"),
-                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
-                "at_ms": st.integers(0, 40_000),
-                "duration_ms": st.integers(100, 30_000),
-            }
-        ),
-        st.fixed_dictionaries(
-            {
-                "action": st.just("slow_follower"),
-                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
-                "at_ms": st.integers(0, 40_000),
-                "delay_ms": st.integers(1, 20_000),
-                "duration_ms": st.integers(100, 30_000),
-            }
-        ),
-    ),
-    max_size=4,
+healing_faults = fault_strategies.broker_faults(
+    healing=True, longest_ms=30_000, max_delay_ms=20_000, max_size=4
 )
 
 

@@ -9,37 +9,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import simcore
+from tests.simcore import fault_strategies
 
-broker_faults = st.lists(
-    st.one_of(
-        st.fixed_dictionaries(
-            {
-                "action": st.just("kill_broker"),
-                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
-                "at_ms": st.integers(0, 40000),
-                "restart_after_ms": st.one_of(st.none(), st.integers(100, 30000)),
-            }
-        ),
-        st.fixed_dictionaries(
-            {
-                "action": st.just("isolate_broker"),
-                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
-                "at_ms": st.integers(0, 40000),
-                "duration_ms": st.integers(100, 40000),
-            }
-        ),
-        st.fixed_dictionaries(
-            {
-                "action": st.just("slow_follower"),
-                "target": st.sampled_from(["broker-0", "broker-1", "broker-2"]),
-                "at_ms": st.integers(0, 40000),
-                "delay_ms": st.integers(1, 45000),
-                "duration_ms": st.integers(100, 40000),
-            }
-        ),
-    ),
-    max_size=5,
-)
+broker_faults = fault_strategies.broker_faults(healing=False)
 
 
 def build(seed, faults, acks, min_isr, unclean, idempotent, partitions):
