@@ -61,6 +61,18 @@ def test_axe_finds_nothing_serious_on_every_kind_of_page(page: Page, live_url: s
     page.goto(f"{live_url}/embed/{slug}")
     _loaded(page)
     found["embed"] = _serious(page, live_url)
+
+    # records processed twice (the amber outcome), and each newer chapter's own panels
+    for other in (
+        "java-auto-commit",
+        "eos-pipeline-crash",
+        "follower-fetching-slow-follower",
+        "idempotent-sink-vs-naive-sink",
+        "consumer-lacks-group-read",
+    ):
+        page.goto(f"{live_url}/r/{scenarios.save(builtin_scenario(other))}")
+        _loaded(page)
+        found[other] = _serious(page, live_url)
     assert found == {name: [] for name in found}, json.dumps(found, indent=1)
 
 
