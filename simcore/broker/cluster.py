@@ -287,6 +287,21 @@ class Cluster:
             answers = [(NETWORK_EXCEPTION, -1)] * len(answers)  # the connection dropped
         self.engine.after(self.latency, on_response, answers)
 
+    def _leading(
+        self, part: Partition, broker: int, respond: ProduceCallback
+    ) -> tuple[ReplicaLog, LeaderState] | None:
+        """``broker``'s replica of ``part`` and its leader state if it is alive and leads
+        it; else the request is answered NETWORK_EXCEPTION or NOT_LEADER_OR_FOLLOWER, and
+        None is returned."""
+        replica = part.replicas.get(broker)
+        if not self.alive[broker]:
+            respond(NETWORK_EXCEPTION, -1)
+            return None
+        if replica is None or replica.lead is None:
+            respond(NOT_LEADER_OR_FOLLOWER, -1)
+            return None
+        return replica, replica.lead
+
     def _produce(
         self,
         broker: int,
@@ -298,13 +313,10 @@ class Cluster:
         timeout_ms: int = 30_000,
     ) -> None:
         part = self.partitions[tp]
-        replica = part.replicas.get(broker)
-        if not self.alive[broker]:
-            respond(NETWORK_EXCEPTION, -1)
+        leading = self._leading(part, broker, respond)
+        if leading is None:
             return
-        if replica is None or replica.lead is None:
-            respond(NOT_LEADER_OR_FOLLOWER, -1)
-            return
+        replica, lead = leading
         if injected is not None:
             self.timeline.record(
                 "produce_rejected",
@@ -318,7 +330,6 @@ class Cluster:
                 respond(injected, -1)
                 return
             respond = _after_append(respond, injected)
-        lead = replica.lead
         if acks == -1 and len(lead.isr) < part.min_isr:
             respond(NOT_ENOUGH_REPLICAS, -1)
             return
@@ -487,14 +498,10 @@ class Cluster:
         .handleWriteTxnMarkersRequest): the leader appends the control batch and answers
         once the ISR has it (acks=all, as the coordinator's markers are written)."""
         part = self.partitions[tp]
-        replica = part.replicas.get(broker)
-        if not self.alive[broker]:
-            respond(NETWORK_EXCEPTION, -1)
+        leading = self._leading(part, broker, respond)
+        if leading is None:
             return
-        if replica is None or replica.lead is None:
-            respond(NOT_LEADER_OR_FOLLOWER, -1)
-            return
-        lead = replica.lead
+        replica, lead = leading
         if len(lead.isr) < part.min_isr:
             respond(NOT_ENOUGH_REPLICAS, -1)
             return
