@@ -20,16 +20,45 @@ from playground.markup import first_paragraph, render_inline
 from playground.numbers import parse_int
 from playground.panels import cached_page, kept_seconds, page_context, run_context
 from simcore import ScenarioError
+from simcore.scenario.courses import Course, courses
 from simcore.scenario.parse import MAX_DURATION_MS
 
 
 @require_safe
 def gallery(request: HttpRequest) -> HttpResponse:
-    items = [
-        {"slug": slug, "name": sc.name, "summary": render_inline(first_paragraph(sc.description))}
-        for slug, sc in scenarios.gallery()
-    ]
-    return render(request, "playground/gallery.html", {"items": items})
+    course = courses()[GALLERY_COURSE]
+    sections = gallery_sections(course)
+    context = {
+        "sections": sections,
+        "course": course,
+        "count": sum(len(s["items"]) for s in sections),
+    }
+    return render(request, "playground/gallery.html", context)
+
+
+GALLERY_COURSE = "kafka-semantics"  # the course whose chapters group the gallery
+
+
+def gallery_sections(course: Course) -> list[dict[str, Any]]:
+    """Every built-in, grouped under the course's chapters in its order; a built-in the
+    course leaves out comes last, under "More scenarios", so none is ever hidden."""
+    cards = {
+        name: {
+            "slug": slug,
+            "name": sc.name,
+            "summary": render_inline(first_paragraph(sc.description)),
+        }
+        for slug, (name, sc) in scenarios.builtins_by_slug().items()
+    }
+    sections = []
+    for number, chapter in enumerate(course.chapters, 1):
+        items = [cards.pop(name) for name in chapter.scenarios if name in cards]
+        sections.append({"title": chapter.title, "anchor": f"chapter-{number}", "items": items})
+    if cards:
+        sections.append(
+            {"title": "More scenarios", "anchor": "more", "items": list(cards.values())}
+        )
+    return sections
 
 
 def _optional_number(request: HttpRequest, field: str, *, maximum: int) -> int | None:

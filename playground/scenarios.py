@@ -95,11 +95,6 @@ def builtins_by_slug() -> dict[str, tuple[str, Scenario]]:
         return _parse_builtins()
 
 
-def gallery() -> list[tuple[str, Scenario]]:
-    """(permalink slug, scenario) for every built-in, in display order."""
-    return [(slug, sc) for slug, (_name, sc) in builtins_by_slug().items()]
-
-
 def find(slug: str) -> Scenario | None:
     """The scenario behind a permalink; raises ScenarioError if its source no longer parses.
     A slug that is not 16 hex digits is not looked up (PostgreSQL refuses a NUL in a query)."""
