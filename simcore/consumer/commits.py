@@ -12,15 +12,16 @@ timer commits stored offsets that moved forward.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from simcore.groups.classic import ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID
+from simcore.groups.classic import REBALANCE_IN_PROGRESS
 from simcore.groups.coordinator import COORDINATOR_NOT_AVAILABLE
 from simcore.groups.kip848 import STALE_MEMBER_EPOCH
 from simcore.kernel.client_metrics import Sensor
 from simcore.kernel.types import TopicPartition
 
 if TYPE_CHECKING:
+    from simcore.consumer.membership import Membership
     from simcore.groups.coordinator import Coordinator
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
@@ -54,55 +55,85 @@ class CommitRequest:
         self.answer: str | None = None
 
 
-class Committer:
-    """Mixed into Consumer; uses its engine, coordinator, timeline and guards.
+class CommitClient(Protocol):
+    """What the committer needs of its consumer (simcore.consumer.consumer.Consumer)."""
 
-    Consumer sets the attributes declared here (member, generation and rejoin_needed
-    are Membership's) and implements the methods stubbed here (the stubs only declare
-    them; Consumer's methods override them)."""
-
-    engine: Engine
-    coordinator: Coordinator
-    timeline: Timeline
-    spec: ConsumerSpec
-    id: str
-    group: str
-    state: str
-    stored: dict[TopicPartition, int]
-    exceptions: list[str]
-    commit_count: int
-    commit_latency_total: int
-    commit_latency_sensor: Sensor
-    member: str | None
-    generation: int
-    rejoin_needed: bool
-    # Membership's (declared only: a stub here would shadow it)
-    client_commit_refusal: Callable[[bool], tuple[str, str] | None]
-
-    @property
-    def latency(self) -> int:
-        raise NotImplementedError
-
-    @property
-    def librdkafka(self) -> bool:
-        raise NotImplementedError
+    state: str  # "committing" while a commitSync holds the application up
+    exceptions: list[str]  # thrown to the application, which carried on
+    stored: dict[TopicPartition, int]  # librdkafka's offset store
 
     def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
-        raise NotImplementedError
+        """Schedules work that dies with the consumer's process."""
 
     def fail(self, error: str) -> None:
-        raise NotImplementedError
+        """The application stops with ``error``."""
 
-    def _crash_at_point(self, point: str, tp: TopicPartition, first: int, count: int) -> bool:
-        raise NotImplementedError
+    def crash_at_point(self, point: str, tp: TopicPartition, first: int, count: int) -> bool:
+        """A crash planned at ``point`` for these offsets happens now (True)."""
 
-    def _init_commits(self) -> None:
-        self.commit = self.spec.commit
+
+class Committer:
+    """A consumer's offset commits: its strategy, the requests on its connection to the
+    coordinator, the auto-commit timers, and the commit counters and sensor. Owned by
+    the Consumer; commits go out as the member and generation its ``membership`` has."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        coordinator: Coordinator,
+        timeline: Timeline,
+        spec: ConsumerSpec,
+        latency: int,
+        membership: Membership,
+        client: CommitClient,
+    ) -> None:
+        self.engine = engine
+        self.coordinator = coordinator
+        self.timeline = timeline
+        self.spec = spec
+        self.id = spec.id
+        self.group = spec.group
+        self.latency = latency
+        self.librdkafka = spec.client == "librdkafka"
+        self.membership = membership
+        self.client = client
+        self.strategy = spec.commit
         self._request_ids = 0
         self._connection: list[CommitRequest] = []  # in-flight commit requests, oldest first
         self._sent_as: tuple[str | None, int] = (None, -1)  # membership of the answered one
+        self.next_auto_commit = 0  # Java: when poll() auto-commits next
         self.commits_ok = 0
         self.commits_failed = 0
+        # client metrics (consumer-coordinator metrics)
+        self.commit_count = 0
+        self.commit_latency_total = 0
+        self.commit_latency_sensor = Sensor()  # commit-latency-avg
+
+    def started(self) -> None:
+        """The consumer (re)starts: the auto-commit clocks start with it. Java's first
+        auto-commit falls due one interval from now; librdkafka's timer starts with the
+        consumer (rd_kafka_cgrp_new), not with an assignment."""
+        self.next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+        if self.librdkafka and self.spec.enable_auto_commit:
+            self.client.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
+
+    def restart_auto_commit_timer(self) -> None:
+        """Java's onJoinComplete reschedules the auto-commit from now
+        ([J] ConsumerCoordinator: ``nextAutoCommitTimer.updateAndReset``)."""
+        self.next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+
+    def maybe_auto_commit(self, positions: Offsets) -> None:
+        """Java's auto-commit inside poll(), once auto.commit.interval.ms has passed
+        ([J] ConsumerCoordinator.maybeAutoCommitOffsetsAsync)."""
+        if self.engine.now >= self.next_auto_commit:
+            self.next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+            self.commit_async(dict(positions), auto=True)
+
+    def disconnect(self) -> None:
+        """The process (or its client) is gone, and its connection with it: a commit
+        stuck on the old connection does not hold up the next incarnation's."""
+        self._connection = []
+        self.coordinator.disconnect(self.id)
 
     def _send_commit(self, offsets: Offsets, done: Callable[[str | None], None]) -> None:
         """One OffsetCommit request on the consumer's connection to the coordinator.
@@ -113,7 +144,8 @@ class Committer:
         """
         self._request_ids += 1
         sent = self.engine.now
-        sent_as = (self.member, self.generation)
+        membership = self.membership
+        sent_as = (membership.member, membership.generation)
 
         def timed(error: str | None) -> None:
             self.commit_count += 1
@@ -126,7 +158,7 @@ class Committer:
         self._connection.append(request)
 
         def respond(error: str | None) -> None:
-            self.later(self.latency, self._answered, request, error)
+            self.client.later(self.latency, self._answered, request, error)
 
         self.engine.after(
             self.latency,
@@ -135,10 +167,10 @@ class Committer:
             self.group,
             dict(offsets),
             respond,
-            self.member,
-            self.generation,
+            membership.member,
+            membership.generation,
         )
-        self.later(self.spec.request_timeout_ms, self._timed_out, request)
+        self.client.later(self.spec.request_timeout_ms, self._timed_out, request)
 
     def _answered(self, request: CommitRequest, error: str | None) -> None:
         if not request.answered and request in self._connection:
@@ -161,13 +193,13 @@ class Committer:
         if not offsets:
             then()
             return
-        refusal = self.client_commit_refusal(in_rebalance)
+        refusal = self.membership.client_commit_refusal(in_rebalance)
         if refusal is not None:  # thrown by the client: nothing is sent
             self._refused_by_client(refusal, "commitSync", offsets)
-            self.later(0, then)  # as its own event: a per-record loop must not nest calls
+            self.client.later(0, then)  # as its own event: a per-record loop must not nest calls
             return
         if not in_rebalance:
-            self.state = "committing"
+            self.client.state = "committing"
         deadline = self.engine.now + self.spec.default_api_timeout_ms
         self.timeline.record("commit_sync", self.id, offsets=_fmt(offsets))
 
@@ -177,21 +209,21 @@ class Committer:
         def answer(error: str | None) -> None:
             if error is None:
                 self._commit_succeeded(offsets, "commitSync")
-                if self.state not in ("down", "failed"):
+                if self.client.state not in ("down", "failed"):
                     then()
             elif error not in RETRIABLE:
                 self.commits_failed += 1
                 self._commit_refused(error, "commitSync")
-                if self.state not in ("down", "failed", "stopped"):
+                if self.client.state not in ("down", "failed", "stopped"):
                     then()
             elif self.engine.now + self.spec.retry_backoff_ms < deadline:
                 self.timeline.record(
                     "commit_retry", self.id, error=error, retry_in=self.spec.retry_backoff_ms
                 )
-                self.later(self.spec.retry_backoff_ms, attempt)
+                self.client.later(self.spec.retry_backoff_ms, attempt)
             else:
                 self.commits_failed += 1
-                self.fail(
+                self.client.fail(
                     "TimeoutException: commitSync did not succeed within "
                     f"default.api.timeout.ms={self.spec.default_api_timeout_ms}"
                 )
@@ -202,7 +234,7 @@ class Committer:
         if not offsets:
             return
         how = "auto-commit" if auto else "commitAsync"
-        refusal = self.client_commit_refusal(False)
+        refusal = self.membership.client_commit_refusal(False)
         if refusal is not None:
             if not (auto and self.librdkafka):  # librdkafka's timer skips a lost assignment
                 self._refused_by_client(refusal, how, offsets)
@@ -223,9 +255,9 @@ class Committer:
                     how=how,
                     retry=False,
                 )
-                self._membership_lost(error)
+                self.membership.lost(error, self._sent_as)
                 return
-            retry = not auto and self.commit == "async-with-retry"
+            retry = not auto and self.strategy == "async-with-retry"
             self.timeline.record(
                 "commit_failed", self.id, offsets=_fmt(offsets), error=error, how=how, retry=retry
             )
@@ -240,7 +272,7 @@ class Committer:
         exception, why = refusal
         self.commits_failed += 1
         if how == "commitSync":
-            self.exceptions.append(f"{exception} from {how}: {why}")
+            self.client.exceptions.append(f"{exception} from {how}: {why}")
             self.timeline.record(
                 "commit_exception", self.id, error=why, exception=exception, how=how
             )
@@ -264,35 +296,24 @@ class Committer:
             else "CommitFailedException"
         )
         text = f"{exception} from {how} ({error}): the partitions may have been reassigned"
-        self.exceptions.append(text)
+        self.client.exceptions.append(text)
         self.timeline.record("commit_exception", self.id, error=error, exception=exception, how=how)
-        self._membership_lost(error)
-
-    def _membership_lost(self, error: str) -> None:
-        """The coordinator says this member or generation is gone: rejoin (unless the
-        refusal was for a membership already left behind by a newer join)."""
-        if self._sent_as != (self.member, self.generation):
-            return  # refused for a membership we have already left behind (a newer join)
-        if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
-            self.generation = -1
-            if error == UNKNOWN_MEMBER_ID:
-                self.member = None
-        self.rejoin_needed = True
+        self.membership.lost(error, self._sent_as)
 
     def _librdkafka_auto_commit(self) -> None:
         """rd_kafka's auto-commit timer: commit stored offsets that moved forward."""
         changed = {
             tp: offset
-            for tp, offset in sorted(self.stored.items())
+            for tp, offset in sorted(self.client.stored.items())
             if offset > _or_minus_one(self.coordinator.committed_offset(self.group, tp))
         }
         if changed:
             self.commit_async(changed, auto=True)
-        self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
+        self.client.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
 
     def _commit_succeeded(self, offsets: Offsets, how: str) -> None:
         self.commits_ok += 1
         self.timeline.record("commit_ok", self.id, offsets=_fmt(offsets), how=how)
         for tp, offset in sorted(offsets.items()):
-            if self._crash_at_point("after_commit", tp, 0, offset):
+            if self.client.crash_at_point("after_commit", tp, 0, offset):
                 return

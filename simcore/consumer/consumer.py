@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 from simcore.broker.cluster import OFFSET_OUT_OF_RANGE, Metadata
 from simcore.consumer.app import ConsumerApp
-from simcore.consumer.commits import Committer
+from simcore.consumer.commits import Committer, Offsets
 from simcore.consumer.isolation import READ_COMMITTED, end_offset, hidden
-from simcore.consumer.membership import Membership
+from simcore.consumer.membership import ClassicMembership, Membership
+from simcore.consumer.membership_kip848 import ConsumerProtocolMembership
 from simcore.consumer.read_replicas import ReadReplicas
 from simcore.kernel.client_metrics import Sensor
 from simcore.kernel.types import TopicPartition
@@ -40,7 +41,12 @@ Chunk = tuple[TopicPartition, int, Sequence[int]]  # (tp, first offset, message 
 APP_POLL_TIMEOUT_MS = 100  # the application's poll(Duration.ofMillis(100))
 
 
-class Consumer(Committer, Membership):
+class Consumer:
+    """A consumer client and its application's poll loop. It owns its ``membership`` of
+    the group (the classic protocol or KIP-848's, chosen by ``group.protocol``) and its
+    ``committer``; both call it back through the small protocols they declare
+    (``MembershipClient``, ``CommitClient``)."""
+
     def __init__(
         self,
         engine: Engine,
@@ -60,7 +66,6 @@ class Consumer(Committer, Membership):
         self.app: ConsumerApp | None = None  # a pipeline's hooks (simcore.run.pipeline)
         self.id = spec.id
         self.group = spec.group
-        self.assignment: list[TopicPartition] = []
         # small runs step record by record, so each "processed" event has its own time
         self.processing_ms = spec.processing_ms  # changes with processing_changes
         self.fine_grained = fine_grained and (
@@ -69,6 +74,7 @@ class Consumer(Committer, Membership):
         self.metadata = Metadata(cluster)
         self.state = "not_started"
         self.incarnation = 0
+        self.last_poll = 0  # when the application last called poll()
         self.positions: dict[TopicPartition, int] = {}
         self.stored: dict[TopicPartition, int] = {}  # librdkafka offset store
         self.reset_floor: dict[TopicPartition, int] = {}  # auto.offset.reset=latest passed these
@@ -90,18 +96,14 @@ class Consumer(Committer, Membership):
         self.records_consumed = 0
         self.fetch_count = 0
         self.fetch_latency_total = 0
-        self.commit_count = 0
-        self.commit_latency_total = 0
         # ... and the windowed sensors behind them (client_metrics.py)
         self.consumed_sensor = Sensor()  # records-consumed-rate
         self.fetch_latency_sensor = Sensor()  # fetch-latency-avg
         self.lag_sensor = Sensor()  # records-lag-max
-        self.commit_latency_sensor = Sensor()  # commit-latency-avg
         self._fetch_sent: dict[TopicPartition, int] = {}
         self._wake_at: int | None = None  # when the idle poll loop must act next
         self._wake_scheduled: int | None = None  # the earliest pending _poll_timeout
         self._idle_since = 0
-        self._next_auto_commit = 0
         self._time_faults = [
             f
             for f in faults
@@ -127,8 +129,13 @@ class Consumer(Committer, Membership):
             )
         self.processor: RecordProcessor | None = None  # failing processing (processing.py)
         self.paused: set[TopicPartition] = set()  # KafkaConsumer.pause(): no fetch, no records
-        self._init_commits()
-        self._init_membership()
+        membership = (
+            ConsumerProtocolMembership if spec.group_protocol == "consumer" else ClassicMembership
+        )
+        self.membership: Membership = membership(engine, cluster, coordinator, timeline, spec, self)
+        self.committer = Committer(
+            engine, coordinator, timeline, spec, cluster.latency, self.membership, self
+        )
 
     @property
     def latency(self) -> int:
@@ -152,9 +159,7 @@ class Consumer(Committer, Membership):
         self.incarnation += 1
         self._wake_at = self._wake_scheduled = None  # earlier timers died with the process
         self.state = "joining"
-        self.rejoin_needed = True
-        self.rebalancing = False
-        self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
+        self.membership.started()
         self.timeline.record(
             "restart" if restart else "start",
             self.id,
@@ -162,9 +167,7 @@ class Consumer(Committer, Membership):
             client=self.spec.client,
             injected=self.spec.injected and not restart,
         )
-        if self.librdkafka and self.spec.enable_auto_commit:
-            # the timer starts with the consumer (rd_kafka_cgrp_new), not with an assignment
-            self.later(self.spec.auto_commit_interval_ms, self._librdkafka_auto_commit)
+        self.committer.started()
         self.later(2 * self.latency, self.poll)  # FindCoordinator first
 
     def refuse(self, error: str, fatal: bool) -> None:
@@ -200,16 +203,17 @@ class Consumer(Committer, Membership):
         if incarnation == self.incarnation and self.state not in ("down", "failed", "stopped"):
             handler(*args)
 
-    def _init_positions(self, tps: list[TopicPartition]) -> None:
+    def init_positions(self, tps: list[TopicPartition]) -> None:
         """OffsetFetch answered: resume at the committed offset, or apply auto.offset.reset.
         A read_committed consumer asks for stable offsets: while a transaction holds
         offsets for one of the partitions the answer is UNSTABLE_OFFSET_COMMIT and it asks
         again (KIP-447; [J] ConsumerCoordinator OffsetFetch with requireStable)."""
         if self.committed_only and self.coordinator.unstable(self.group, tps):
-            self.later(self.spec.retry_backoff_ms, self._init_positions, tps)
+            self.later(self.spec.retry_backoff_ms, self.init_positions, tps)
             return
+        membership = self.membership
         for tp in tps:
-            if tp not in self.assignment:
+            if tp not in membership.assignment:
                 continue
             committed = self.coordinator.committed_offset(self.group, tp)
             if committed is not None:
@@ -228,9 +232,29 @@ class Consumer(Committer, Membership):
                 )
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
                 self._passed_over(tp, offset, policy)
-            self.group_state.partition_started(tp)
-        self.rebalance_done()
+            membership.group_state.partition_started(tp)
+        membership.rebalance_done()
         self.maybe_poll()
+
+    def maybe_poll(self) -> None:
+        """Run poll() now if the application is waiting inside it (not while it works)."""
+        if self.state in ("polling", "rebalancing", "joining"):
+            self.poll()
+
+    def forget(self, tps: list[TopicPartition]) -> None:
+        """The partitions are no longer this consumer's: positions, fetched records,
+        fetches and pauses are dropped (a revoked partition forgets its pause, as in Java)."""
+        for tp in tps:
+            self.positions.pop(tp, None)
+            self.buffers.pop(tp, None)
+            self.fetching.pop(tp, None)
+            self.paused.discard(tp)
+
+    def commit_sync(self, offsets: Offsets, then: Callable[[], None], in_rebalance: bool) -> None:
+        self.committer.commit_sync(offsets, then, in_rebalance)
+
+    def restart_auto_commit_timer(self) -> None:
+        self.committer.restart_auto_commit_timer()
 
     def _passed_over(self, tp: TopicPartition, offset: int, policy: str) -> None:
         """``latest`` starts the group at the HW: what lies below it is never read by this
@@ -274,34 +298,25 @@ class Consumer(Committer, Membership):
         self.timeline.record("closing", self.id, injected=fault.injected)
         self.todo.clear()
         self.current = None
-        self.rebalancing = True  # no more polling
+        membership = self.membership
+        membership.rebalancing = True  # no more polling
 
         def closed() -> None:
-            self.leave_group("the consumer was closed")
+            membership.leave_group("the consumer was closed")
             self._drop_state("stopped")
             self.timeline.record("closed", self.id, restart_after_ms=fault.restart_after_ms)
             if fault.restart_after_ms is not None:
                 self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
 
-        self._revoke(list(self.assignment), "the consumer is closing", then=closed, commit_all=True)
+        membership.revoke(
+            list(membership.assignment), "the consumer is closing", then=closed, commit_all=True
+        )
 
     def _drop_state(self, state: str) -> None:
-        for tp in self.assignment:
-            self.group_state.partition_stopped(tp)
+        self.membership.drop()
         self.incarnation += 1
         self.state = state
-        self.assignment = []
-        self.member = None
-        self.generation = -1
-        self.rebalancing = False
-        self._pending_assignment = None
-        self._blocked = False
-        self.joining = False
-        self._hb_token += 1
-        # the process (or its client) is gone, and its connections with it: a commit
-        # stuck on the old connection does not hold up the next incarnation's
-        self._connection = []
-        self.coordinator.disconnect(self.id)
+        self.committer.disconnect()
         self.buffers.clear()
         self.arrivals.clear()
         self.fetching.clear()
@@ -347,7 +362,7 @@ class Consumer(Committer, Membership):
                 return fault
         return None
 
-    def _crash_at_point(self, point: str, tp: TopicPartition, first: int, count: int) -> bool:
+    def crash_at_point(self, point: str, tp: TopicPartition, first: int, count: int) -> bool:
         if not self._point_faults:
             return False
         fault = self._point_fault(point, tp, first, count)
@@ -359,7 +374,7 @@ class Consumer(Committer, Membership):
     # -- fetching ----------------------------------------------------------------------------
 
     def _ensure_fetches(self) -> None:
-        for tp in self.assignment:
+        for tp in self.membership.assignment:
             if tp in self.fetching or self.buffers.get(tp) or tp not in self.positions:
                 continue
             if tp in self.paused:  # the application paused it (processing.py)
@@ -521,15 +536,16 @@ class Consumer(Committer, Membership):
         self._wake_at = None  # a poll() answers whatever the idle loop was waiting for
         self.state = "polling"  # the application is inside poll() from here on
         java_auto = not self.librdkafka and self.spec.enable_auto_commit
-        if java_auto and self.rejoin_needed and not self.rebalancing:
+        membership = self.membership
+        if java_auto and membership.rejoin_needed and not membership.rebalancing:
             # Java sends JoinGroup only in a later poll(), once onJoinPrepare's commit is
             # done: this poll()'s auto-commit still goes out in the stable generation
-            self._maybe_auto_commit()
-        if not self.ensure_group():
+            self.committer.maybe_auto_commit(self.positions)
+        if not membership.ensure_group():
             return
         self.state = "polling"
         if java_auto:
-            self._maybe_auto_commit()
+            self.committer.maybe_auto_commit(self.positions)
         records = self._take(self.spec.max_poll_records)
         # The position moves as records are handed out, and only then does poll() send
         # fetches for partitions with nothing buffered ([J] Fetcher.collectFetch moves the
@@ -545,22 +561,15 @@ class Consumer(Committer, Membership):
         if not records:
             self._idle_since = self.engine.now
             if not self.librdkafka and self.spec.enable_auto_commit:
-                self.wake_idle_poll(self._next_auto_commit)
+                self.wake_idle_poll(self.committer.next_auto_commit)
             return
         if self.timeline.itemises("poll"):
             self.timeline.record("poll", self.id, records=_describe(records))
         for tp, first, msgs in records:
-            if self._crash_at_point("after_poll", tp, first, len(msgs)):
+            if self.crash_at_point("after_poll", tp, first, len(msgs)):
                 return
         self.todo.extend(self._split_for_faults(records))
         self._process_next()
-
-    def _maybe_auto_commit(self) -> None:
-        """Java's auto-commit inside poll(), once auto.commit.interval.ms has passed
-        ([J] ConsumerCoordinator.maybeAutoCommitOffsetsAsync)."""
-        if self.engine.now >= self._next_auto_commit:
-            self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
-            self.commit_async(dict(self.positions), auto=True)
 
     def wake_idle_poll(self, not_before: int) -> None:
         """An idle application loops on poll(100 ms): model only the loop turns where
@@ -623,7 +632,7 @@ class Consumer(Committer, Membership):
         per_record = (
             self.fine_grained
             or self.processor is not None
-            or self.commit == "sync-per-record"
+            or self.committer.strategy == "sync-per-record"
             or (self.librdkafka and not self.spec.enable_auto_offset_store)
         )
         if not per_record and not self._point_faults:
@@ -647,7 +656,7 @@ class Consumer(Committer, Membership):
         """Process the polled chunks in order; zero processing time runs inline."""
         while self.todo:
             tp, first, msgs = self.todo.popleft()
-            if self._crash_at_point("before_process", tp, first, len(msgs)):
+            if self.crash_at_point("before_process", tp, first, len(msgs)):
                 return
             self.state = "processing"
             self.current = (tp, first, msgs)
@@ -707,13 +716,13 @@ class Consumer(Committer, Membership):
         )
         if self.app is not None:
             self.app.on_processed(tp, first, msgs)
-        if self._crash_at_point("after_process", tp, first, len(msgs)):
+        if self.crash_at_point("after_process", tp, first, len(msgs)):
             return False
         end = first + len(msgs)
         if self.librdkafka and not self.spec.enable_auto_offset_store:
             self.stored[tp] = end  # rd_kafka_offsets_store() after processing
-        if self.commit == "sync-per-record":
-            self.commit_sync({tp: end}, then=self._process_next)
+        if self.committer.strategy == "sync-per-record":
+            self.committer.commit_sync({tp: end}, then=self._process_next)
             return False
         return True
 
@@ -740,11 +749,12 @@ class Consumer(Committer, Membership):
         if self.app is not None:
             self.app.after_batch()
             return
-        if self.commit == "sync-per-batch":
-            self.commit_sync(dict(self.positions), then=self.poll)
+        committer = self.committer
+        if committer.strategy == "sync-per-batch":
+            committer.commit_sync(dict(self.positions), then=self.poll)
             return
-        if self.commit in ("async", "async-with-retry"):
-            self.commit_async(dict(self.positions), auto=False)
+        if committer.strategy in ("async", "async-with-retry"):
+            committer.commit_async(dict(self.positions), auto=False)
         if self.processing_ms or not self.arrivals:
             self.poll()  # with nothing buffered, this poll() only waits: no nesting
         else:  # the next poll as its own event, so back-to-back polls do not nest calls

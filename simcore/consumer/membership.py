@@ -15,9 +15,9 @@ on the client (the assignor) and returns it through SyncGroup.
 
 from __future__ import annotations
 
-from collections import deque
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from simcore.consumer.assignors import assign
 from simcore.groups.classic import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
@@ -25,7 +25,6 @@ from simcore.kernel.types import TopicPartition
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster
-    from simcore.consumer.consumer import Chunk
     from simcore.groups.classic import Group
     from simcore.groups.coordinator import Coordinator
     from simcore.groups.kip848 import ConsumerGroup
@@ -34,67 +33,77 @@ if TYPE_CHECKING:
     from simcore.scenario.spec import ConsumerSpec
 
 COOPERATIVE = ("cooperative-sticky",)
+Offsets = dict[TopicPartition, int]
 
 
-class Membership:
-    """Mixed into Consumer (after Committer).
+class MembershipClient(Protocol):
+    """What a membership needs of its consumer (simcore.consumer.consumer.Consumer)."""
 
-    Consumer sets the attributes declared here and implements the methods stubbed here
-    (commit_sync: Committer); the stubs only declare them, the real methods override
-    them."""
-
-    engine: Engine
-    cluster: Cluster
-    coordinator: Coordinator
-    timeline: Timeline
-    spec: ConsumerSpec
-    id: str
-    group: str
-    state: str
-    assignment: list[TopicPartition]
-    positions: dict[TopicPartition, int]
-    stored: dict[TopicPartition, int]
-    buffers: dict[TopicPartition, deque[Chunk]]
-    fetching: dict[TopicPartition, int]
-    paused: set[TopicPartition]
-    _next_auto_commit: int
+    state: str  # the application's: polling, processing, rebalancing, ...
     incarnation: int
-
-    @property
-    def latency(self) -> int:
-        raise NotImplementedError
-
-    @property
-    def librdkafka(self) -> bool:
-        raise NotImplementedError
+    last_poll: int  # when the application last called poll()
+    positions: Offsets
+    stored: Offsets  # librdkafka's offset store
 
     def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
-        raise NotImplementedError
+        """Schedules work that dies with the consumer's process."""
 
-    def poll(self) -> None:
-        raise NotImplementedError
+    def maybe_poll(self) -> None:
+        """Runs poll() now if the application is waiting inside it."""
 
     def wake_idle_poll(self, not_before: int) -> None:
-        raise NotImplementedError
+        """An application idle in poll() loops again at or after ``not_before``."""
 
-    def _init_positions(self, tps: list[TopicPartition]) -> None:
-        raise NotImplementedError
+    def init_positions(self, tps: list[TopicPartition]) -> None:
+        """The OffsetFetch for newly assigned partitions is answered."""
 
-    def commit_sync(
+    def forget(self, tps: list[TopicPartition]) -> None:
+        """Stops consuming ``tps``: positions, fetched records and fetches dropped."""
+
+    def commit_sync(self, offsets: Offsets, then: Callable[[], None], in_rebalance: bool) -> None:
+        """commitSync in a rebalance callback (onJoinPrepare, onPartitionsRevoked)."""
+
+    def restart_auto_commit_timer(self) -> None:
+        """Java's auto-commit falls due one interval from now."""
+
+    def fail(self, error: str) -> None:
+        """The application stops with ``error``."""
+
+
+class Membership(ABC):
+    """A consumer's membership of its group, as its ``group.protocol`` runs it: the
+    classic protocol (``ClassicMembership``, below) or KIP-848's
+    (``simcore.consumer.membership_kip848.ConsumerProtocolMembership``). Owned by the
+    Consumer, which calls ``ensure_group`` first thing in poll(). What both share is
+    here: the assignment and its revocation, the heartbeat thread and the poll timer."""
+
+    REVOKE_REASON: ClassVar[str]  # the timeline's reason for a revocation after a join
+
+    def __init__(
         self,
-        offsets: dict[TopicPartition, int],
-        then: Callable[[], None],
-        in_rebalance: bool = False,
+        engine: Engine,
+        cluster: Cluster,
+        coordinator: Coordinator,
+        timeline: Timeline,
+        spec: ConsumerSpec,
+        client: MembershipClient,
     ) -> None:
-        raise NotImplementedError
-
-    def _init_membership(self) -> None:
+        self.engine = engine
+        self.cluster = cluster
+        self.coordinator = coordinator
+        self.timeline = timeline
+        self.spec = spec
+        self.id = spec.id
+        self.group = spec.group
+        self.latency = cluster.latency
+        self.librdkafka = spec.client == "librdkafka"
+        self.client = client
+        self.assignment: list[TopicPartition] = []
         self.member: str | None = None  # member id given by the coordinator
         self.generation = -1
         self.rejoin_needed = True
         self.rebalancing = False
         self.protocol: str | None = None
-        self.last_poll = 0
         self._hb_token = 0
         self._hb_started = 0  # when the heartbeat thread last (re)started: its wake-up phase
         self._pending_assignment: list[TopicPartition] | None = None
@@ -105,6 +114,218 @@ class Membership:
     def group_state(self) -> Group | ConsumerGroup:
         return self.coordinator.group(self.group)
 
+    # -- what each protocol does its own way -----------------------------------------------------
+
+    @abstractmethod
+    def ensure_group(self) -> bool:
+        """Called first thing in poll(): True when the consumer may fetch and process."""
+
+    @abstractmethod
+    def client_commit_refusal(self, in_rebalance: bool) -> tuple[str, str] | None:
+        """(exception, why) when the client fails a commit without sending it."""
+
+    @abstractmethod
+    def leave_group(self, reason: str) -> None:
+        """The member leaves its group (close, or the poll timer expired)."""
+
+    @property
+    @abstractmethod
+    def heartbeat_interval_ms(self) -> int:
+        """How often the heartbeat thread sends a heartbeat."""
+
+    @abstractmethod
+    def _beat(self, token: int) -> None:
+        """The heartbeat thread's request."""
+
+    @abstractmethod
+    def _cooperative(self) -> bool:
+        """Whether members keep consuming what they keep through a rebalance."""
+
+    @abstractmethod
+    def _auto_commits_revoked(self) -> bool:
+        """Whether the auto-commit covers partitions revoked after a join."""
+
+    @abstractmethod
+    def _assignment_taken(self, revoked: list[TopicPartition], added: list[TopicPartition]) -> None:
+        """The protocol's next step once a new assignment is applied."""
+
+    # -- the process's life ------------------------------------------------------------------------
+
+    def started(self) -> None:
+        """The consumer (re)starts: its first poll() joins the group."""
+        self.rejoin_needed = True
+        self.rebalancing = False
+
+    def drop(self) -> None:
+        """The process (or its client) is gone: nothing owned, no member, no heartbeats."""
+        for tp in self.assignment:
+            self.group_state.partition_stopped(tp)
+        self.assignment = []
+        self.member = None
+        self.generation = -1
+        self.rebalancing = False
+        self._pending_assignment = None
+        self._blocked = False
+        self.joining = False
+        self._hb_token += 1
+
+    def lost(self, error: str, sent_as: tuple[str | None, int]) -> None:
+        """A commit sent as ``sent_as`` (member, generation) was refused: the coordinator
+        says this member or generation is gone, so rejoin — unless the refusal was for a
+        membership already left behind by a newer join."""
+        if sent_as != (self.member, self.generation):
+            return
+        if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
+            self.generation = -1
+            if error == UNKNOWN_MEMBER_ID:
+                self.member = None
+        self.rejoin_needed = True
+
+    # -- revocation and assignment -----------------------------------------------------------------
+
+    def revoke(
+        self,
+        tps: list[TopicPartition],
+        why: str,
+        then: Callable[[], None],
+        *,
+        commit_all: bool = False,
+    ) -> None:
+        """onJoinPrepare / onPartitionsRevoked: commit what the app would, then let go.
+
+        ``commit_all``: Java's onJoinPrepare auto-commits every consumed position, eager
+        or cooperative, and sends JoinGroup only once that commit is done
+        ([J] ConsumerCoordinator.onJoinPrepare, maybeAutoCommitOffsetsAsync); close()
+        commits them all too (maybeAutoCommitOffsetsSync)."""
+        auto = self.spec.enable_auto_commit
+        positions = self.client.positions
+        if self.member is None:
+            offsets = {}
+        elif self.librdkafka and auto:
+            offsets = {tp: o for tp, o in self.client.stored.items() if tp in set(tps)}
+        elif commit_all and auto:
+            offsets = dict(positions)
+        elif self.spec.commit_on_revoke or (auto and (commit_all or self._auto_commits_revoked())):
+            offsets = {tp: positions[tp] for tp in tps if tp in positions}
+        else:
+            offsets = {}
+
+        def release() -> None:
+            if tps:
+                self.timeline.record("revoked", self.id, partitions=_names(tps), why=why)
+            self._let_go(tps)
+            then()
+
+        if offsets:
+            self.client.commit_sync(offsets, then=release, in_rebalance=True)
+        else:
+            release()
+
+    def _let_go(self, tps: list[TopicPartition]) -> None:
+        """Stop consuming ``tps``: positions, fetched records and fetches are dropped."""
+        self.client.forget(tps)
+        for tp in tps:
+            self.group_state.partition_stopped(tp)
+        self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
+
+    def _apply_assignment(self) -> bool:
+        """onPartitionsRevoked for what moves away, then the protocol's next step for the
+        new assignment (``_assignment_taken``). False while a blocking commit holds poll()
+        up."""
+        new, self._pending_assignment = self._pending_assignment or [], None
+        revoked = [tp for tp in self.assignment if tp not in new]
+        added = [tp for tp in new if tp not in self.assignment]
+        self.timeline.record(
+            "assigned",
+            self.id,
+            partitions=_names(new),
+            generation=self.generation,
+            added=_names(added),
+            revoked=_names(revoked),
+        )
+        done, inline = [False], [True]
+
+        def assigned() -> None:
+            self.assignment = new
+            self._blocked = False
+            done[0] = True
+            self._assignment_taken(revoked, added)
+            if not inline[0]:  # the commit finished later: poll() was waiting for it
+                self.client.maybe_poll()
+
+        if revoked:
+            self._blocked = True
+            self.revoke(revoked, self.REVOKE_REASON, assigned)
+        else:
+            assigned()
+        inline[0] = False
+        return done[0]
+
+    def rebalance_done(self) -> None:
+        self.rebalancing = False
+
+    # -- heartbeats and the poll timer -------------------------------------------------------------
+
+    def _start_heartbeats(self) -> None:
+        self._hb_token += 1
+        self._hb_started = self.engine.now
+        self.client.later(self.heartbeat_interval_ms, self._heartbeat, self._hb_token)
+        self._watch_poll_timer(self._hb_token)
+
+    def _heartbeat(self, token: int) -> None:
+        """The heartbeat thread's turn: send a heartbeat, plan the next."""
+        if token != self._hb_token or self.member is None or self.client.state == "stopped":
+            return
+        if self._poll_timer_expired(token):
+            return
+        self._beat(token)
+        self.client.later(self.heartbeat_interval_ms, self._heartbeat, token)
+
+    def _watch_poll_timer(self, token: int) -> None:
+        """The heartbeat thread also wakes every ``retry.backoff.ms`` between heartbeats
+        and checks the poll timer each time ([J] AbstractCoordinator.HeartbeatThread.run:
+        ``wait(retryBackoffMs)``, then ``pollTimeoutExpired``), so an expiry is noticed
+        within retry.backoff.ms of the deadline, even when max.poll.interval.ms is shorter
+        than heartbeat.interval.ms. Only the wake-up that can find it expired is modelled:
+        the first one at or after the current deadline."""
+        if token != self._hb_token or self.member is None or self.client.state == "stopped":
+            return
+        if self._poll_timer_expired(token):
+            return
+        deadline = self.client.last_poll + self.spec.max_poll_interval_ms
+        if self.client.state in ("polling", "rebalancing", "joining"):  # inside poll()
+            deadline = self.engine.now + self.spec.max_poll_interval_ms
+        step = max(1, self.spec.retry_backoff_ms)
+        wake = (
+            self._hb_started
+            + -(-(max(deadline, self.engine.now + 1) - self._hb_started) // step) * step
+        )
+        self.client.later(wake - self.engine.now, self._watch_poll_timer, token)
+
+    def _poll_timer_expired(self, token: int) -> bool:
+        """KIP-62: the heartbeat thread leaves the group once the application has not
+        called poll() for max.poll.interval.ms (an app waiting inside poll() is fine)."""
+        if token != self._hb_token or self.member is None:
+            return False
+        busy = self.client.state not in ("polling", "rebalancing", "joining")
+        since = self.engine.now - self.client.last_poll
+        if not busy or since < self.spec.max_poll_interval_ms:
+            return False
+        self.timeline.record(
+            "poll_timeout",
+            self.id,
+            max_poll_interval_ms=self.spec.max_poll_interval_ms,
+            since_last_poll=since,
+        )
+        self.leave_group("consumer poll timeout has expired (max.poll.interval.ms)")
+        return True
+
+
+class ClassicMembership(Membership):
+    """The classic group protocol on the client (module docstring)."""
+
+    REVOKE_REASON = "moved to another member (cooperative protocol)"
+
     @property
     def classic(self) -> Group:
         """The group, under the classic protocol (JoinGroup, SyncGroup, Heartbeat)."""
@@ -112,6 +333,14 @@ class Membership:
 
     def _cooperative(self) -> bool:
         return (self.protocol or self.spec.assignors[0]) in COOPERATIVE
+
+    def _auto_commits_revoked(self) -> bool:
+        """Whether the auto-commit covers partitions revoked after a join. Not in Java's
+        classic cooperative protocol: onJoinComplete only calls onPartitionsRevoked and
+        rejoins ([J] ConsumerCoordinator.onJoinComplete), so what the member consumed since
+        onJoinPrepare's commit is re-read by the new owner. librdkafka commits the
+        removed partitions' stored offsets when auto-commit is on."""
+        return self.librdkafka
 
     # -- joining ---------------------------------------------------------------------------------
 
@@ -133,7 +362,7 @@ class Membership:
     def _begin_rebalance(self) -> None:
         self.rebalancing = True
         self.rejoin_needed = False
-        self.state = "rebalancing"
+        self.client.state = "rebalancing"
         self._hb_token += 1  # the heartbeat thread pauses while the join is in flight
         revoke = [] if self._cooperative() else list(self.assignment)
         self._blocked = True
@@ -143,65 +372,10 @@ class Membership:
             self._blocked = False
             self._send_join()
             if not inline[0] and self._cooperative():  # poll() waited for the commit:
-                self.maybe_poll()  # a cooperative member consumes on during the join
+                self.client.maybe_poll()  # a cooperative member consumes on during the join
 
-        self._revoke(revoke, "before rejoining (eager protocol)", then=join, commit_all=True)
+        self.revoke(revoke, "before rejoining (eager protocol)", then=join, commit_all=True)
         inline[0] = False
-
-    def _auto_commits_revoked(self) -> bool:
-        """Whether the auto-commit covers partitions revoked after a join. Not in Java's
-        classic cooperative protocol: onJoinComplete only calls onPartitionsRevoked and
-        rejoins ([J] ConsumerCoordinator.onJoinComplete), so what the member consumed since
-        onJoinPrepare's commit is re-read by the new owner. librdkafka commits the
-        removed partitions' stored offsets when auto-commit is on."""
-        return self.librdkafka
-
-    def _revoke(
-        self,
-        tps: list[TopicPartition],
-        why: str,
-        then: Callable[[], None],
-        *,
-        commit_all: bool = False,
-    ) -> None:
-        """onJoinPrepare / onPartitionsRevoked: commit what the app would, then let go.
-
-        ``commit_all``: Java's onJoinPrepare auto-commits every consumed position, eager
-        or cooperative, and sends JoinGroup only once that commit is done
-        ([J] ConsumerCoordinator.onJoinPrepare, maybeAutoCommitOffsetsAsync); close()
-        commits them all too (maybeAutoCommitOffsetsSync)."""
-        auto = self.spec.enable_auto_commit
-        if self.member is None:
-            offsets = {}
-        elif self.librdkafka and auto:
-            offsets = {tp: o for tp, o in self.stored.items() if tp in set(tps)}
-        elif commit_all and auto:
-            offsets = dict(self.positions)
-        elif self.spec.commit_on_revoke or (auto and (commit_all or self._auto_commits_revoked())):
-            offsets = {tp: self.positions[tp] for tp in tps if tp in self.positions}
-        else:
-            offsets = {}
-
-        def release() -> None:
-            if tps:
-                self.timeline.record("revoked", self.id, partitions=_names(tps), why=why)
-            self._let_go(tps)
-            then()
-
-        if offsets:
-            self.commit_sync(offsets, then=release, in_rebalance=True)
-        else:
-            release()
-
-    def _let_go(self, tps: list[TopicPartition]) -> None:
-        """Stop consuming ``tps``: positions, fetched records and fetches are dropped."""
-        for tp in tps:
-            self.positions.pop(tp, None)
-            self.buffers.pop(tp, None)
-            self.fetching.pop(tp, None)
-            self.paused.discard(tp)  # a revoked partition forgets its pause, as in Java
-            self.group_state.partition_stopped(tp)
-        self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
 
     def client_commit_refusal(self, in_rebalance: bool) -> tuple[str, str] | None:
         """(exception, why) when the client fails a commit without sending it.
@@ -228,7 +402,7 @@ class Membership:
 
     def _send_join(self) -> None:
         self.joining = True
-        self.state = "rebalancing"
+        self.client.state = "rebalancing"
         info: dict[str, Any] = {
             "protocols": list(self.spec.assignors),
             "subscription": tuple(self.spec.topics),
@@ -238,11 +412,11 @@ class Membership:
         }
         self.timeline.record("join_group", self.id, group=self.group, owned=_names(self.assignment))
 
-        incarnation = self.incarnation  # an answer to a crashed incarnation is dropped
+        incarnation = self.client.incarnation  # an answer to a crashed incarnation is dropped
 
         def respond(*answer: Any) -> None:
-            if incarnation == self.incarnation:
-                self.later(self.latency, self._on_join, *answer)
+            if incarnation == self.client.incarnation:
+                self.client.later(self.latency, self._on_join, *answer)
 
         self.engine.after(
             self.latency,
@@ -271,11 +445,11 @@ class Membership:
         if subscriptions is not None:
             assignments = self._leader_assign(protocol, subscriptions)
 
-        incarnation = self.incarnation
+        incarnation = self.client.incarnation
 
         def respond(error: str | None, assignment: list[TopicPartition]) -> None:
-            if incarnation == self.incarnation:
-                self.later(self.latency, self._on_sync, error, assignment)
+            if incarnation == self.client.incarnation:
+                self.client.later(self.latency, self._on_sync, error, assignment)
 
         self.engine.after(self.latency, self.classic.sync, member, generation, assignments, respond)
 
@@ -302,42 +476,7 @@ class Membership:
             return
         self._start_heartbeats()
         self._pending_assignment = sorted(assignment)
-        self.maybe_poll()  # applied now if the app sits in poll(), else at its next poll()
-
-    REVOKE_REASON = "moved to another member (cooperative protocol)"
-
-    def _apply_assignment(self) -> bool:
-        """onPartitionsRevoked for what moves away, then the protocol's next step for the
-        new assignment (``_assignment_taken``). False while a blocking commit holds poll()
-        up."""
-        new, self._pending_assignment = self._pending_assignment or [], None
-        revoked = [tp for tp in self.assignment if tp not in new]
-        added = [tp for tp in new if tp not in self.assignment]
-        self.timeline.record(
-            "assigned",
-            self.id,
-            partitions=_names(new),
-            generation=self.generation,
-            added=_names(added),
-            revoked=_names(revoked),
-        )
-        done, inline = [False], [True]
-
-        def assigned() -> None:
-            self.assignment = new
-            self._blocked = False
-            done[0] = True
-            self._assignment_taken(revoked, added)
-            if not inline[0]:  # the commit finished later: poll() was waiting for it
-                self.maybe_poll()
-
-        if revoked:
-            self._blocked = True
-            self._revoke(revoked, self.REVOKE_REASON, assigned)
-        else:
-            assigned()
-        inline[0] = False
-        return done[0]
+        self.client.maybe_poll()  # applied now if the app sits in poll(), else at its next poll()
 
     def _assignment_taken(self, revoked: list[TopicPartition], added: list[TopicPartition]) -> None:
         """Classic: the OffsetFetch for what is new; a cooperative member that gave
@@ -348,13 +487,8 @@ class Membership:
         if revoked:
             self.rejoin_needed = True
         if not self.librdkafka and self.spec.enable_auto_commit:
-            self._next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
-        self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
-
-    def maybe_poll(self) -> None:
-        """Run poll() now if the application is waiting inside it (not while it works)."""
-        if self.state in ("polling", "rebalancing", "joining"):
-            self.poll()
+            self.client.restart_auto_commit_timer()
+        self.client.later(2 * self.latency, self.client.init_positions, added)  # OffsetFetch
 
     def _rejoin_later(self, error: str) -> None:
         self.joining = False
@@ -364,53 +498,14 @@ class Membership:
                 self.member = None
         self.rebalancing = False
         self.rejoin_needed = True
-        self.later(self.spec.retry_backoff_ms, self.maybe_poll)
+        self.client.later(self.spec.retry_backoff_ms, self.client.maybe_poll)
 
-    def rebalance_done(self) -> None:
-        self.rebalancing = False
-
-    # -- heartbeats and the poll timer -------------------------------------------------------------
+    # -- heartbeats -----------------------------------------------------------------------------
 
     @property
     def heartbeat_interval_ms(self) -> int:
         """Classic: the client's heartbeat.interval.ms."""
         return self.spec.heartbeat_interval_ms
-
-    def _start_heartbeats(self) -> None:
-        self._hb_token += 1
-        self._hb_started = self.engine.now
-        self.later(self.heartbeat_interval_ms, self._heartbeat, self._hb_token)
-        self._watch_poll_timer(self._hb_token)
-
-    def _heartbeat(self, token: int) -> None:
-        """The heartbeat thread's turn: send a heartbeat, plan the next."""
-        if token != self._hb_token or self.member is None or self.state == "stopped":
-            return
-        if self._poll_timer_expired(token):
-            return
-        self._beat(token)
-        self.later(self.heartbeat_interval_ms, self._heartbeat, token)
-
-    def _watch_poll_timer(self, token: int) -> None:
-        """The heartbeat thread also wakes every ``retry.backoff.ms`` between heartbeats
-        and checks the poll timer each time ([J] AbstractCoordinator.HeartbeatThread.run:
-        ``wait(retryBackoffMs)``, then ``pollTimeoutExpired``), so an expiry is noticed
-        within retry.backoff.ms of the deadline, even when max.poll.interval.ms is shorter
-        than heartbeat.interval.ms. Only the wake-up that can find it expired is modelled:
-        the first one at or after the current deadline."""
-        if token != self._hb_token or self.member is None or self.state == "stopped":
-            return
-        if self._poll_timer_expired(token):
-            return
-        deadline = self.last_poll + self.spec.max_poll_interval_ms
-        if self.state in ("polling", "rebalancing", "joining"):  # inside poll(): no expiry
-            deadline = self.engine.now + self.spec.max_poll_interval_ms
-        step = max(1, self.spec.retry_backoff_ms)
-        wake = (
-            self._hb_started
-            + -(-(max(deadline, self.engine.now + 1) - self._hb_started) // step) * step
-        )
-        self.later(wake - self.engine.now, self._watch_poll_timer, token)
 
     def _beat(self, token: int) -> None:
         """Classic: a Heartbeat request for this member and generation."""
@@ -419,26 +514,9 @@ class Membership:
 
         def beat() -> None:
             error = group.heartbeat(member, generation)
-            self.later(self.latency, self._on_heartbeat, token, error)
+            self.client.later(self.latency, self._on_heartbeat, token, error)
 
         self.engine.after(self.latency, beat)
-
-    def _poll_timer_expired(self, token: int) -> bool:
-        """KIP-62: the heartbeat thread leaves the group once the application has not
-        called poll() for max.poll.interval.ms (an app waiting inside poll() is fine)."""
-        if token != self._hb_token or self.member is None:
-            return False
-        busy = self.state not in ("polling", "rebalancing", "joining")
-        if not busy or self.engine.now - self.last_poll < self.spec.max_poll_interval_ms:
-            return False
-        self.timeline.record(
-            "poll_timeout",
-            self.id,
-            max_poll_interval_ms=self.spec.max_poll_interval_ms,
-            since_last_poll=self.engine.now - self.last_poll,
-        )
-        self.leave_group("consumer poll timeout has expired (max.poll.interval.ms)")
-        return True
 
     def _on_heartbeat(self, token: int, error: str | None) -> None:
         if token != self._hb_token or error is None:
@@ -451,8 +529,8 @@ class Membership:
             self.timeline.record("rebalance_noticed", self.id, error=error)
         self.rejoin_needed = True
         self._hb_token += 1
-        if self.state == "polling":  # idle in poll(): the next loop turn rejoins
-            self.wake_idle_poll(self.engine.now + 1)
+        if self.client.state == "polling":  # idle in poll(): the next loop turn rejoins
+            self.client.wake_idle_poll(self.engine.now + 1)
 
     def leave_group(self, reason: str) -> None:
         """LeaveGroup — except for static members, which just go quiet (KIP-345)."""

@@ -28,11 +28,9 @@ every consumed position).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from simcore.consumer.consumer import Consumer
-from simcore.consumer.membership import Membership, _names
+from simcore.consumer.membership import Membership, MembershipClient, _names
 from simcore.groups.kip848 import (
     FENCED_MEMBER_EPOCH,
     LEAVE_EPOCH,
@@ -44,19 +42,34 @@ from simcore.groups.kip848 import (
 from simcore.kernel.types import TopicPartition
 
 if TYPE_CHECKING:
+    from simcore.broker.cluster import Cluster
+    from simcore.groups.coordinator import Coordinator
     from simcore.groups.kip848 import ConsumerGroup
+    from simcore.kernel.engine import Engine
+    from simcore.kernel.timeline import Timeline
+    from simcore.scenario.spec import ConsumerSpec
 
 
 class ConsumerProtocolMembership(Membership):
-    """Overrides Membership's classic protocol (mixed into ConsumerProtocolConsumer)."""
+    """The KIP-848 consumer protocol on the client (module docstring)."""
 
-    fail: Callable[[str], None]  # Consumer's (declared only: a stub here would shadow it)
+    REVOKE_REASON = "the broker's target assignment moves them"
+
+    def __init__(
+        self,
+        engine: Engine,
+        cluster: Cluster,
+        coordinator: Coordinator,
+        timeline: Timeline,
+        spec: ConsumerSpec,
+        client: MembershipClient,
+    ) -> None:
+        super().__init__(engine, cluster, coordinator, timeline, spec, client)
+        self._owned_sent: list[TopicPartition] | None = None  # the owned partitions last sent
 
     @property
     def modern(self) -> ConsumerGroup:
         return self.coordinator.consumer_group(self.group)
-
-    _owned_sent: list[TopicPartition] | None = None  # the owned partitions last reported
 
     def _cooperative(self) -> bool:
         return True  # members keep consuming what they keep
@@ -114,7 +127,7 @@ class ConsumerProtocolMembership(Membership):
         def arrive() -> None:
             answer = group.heartbeat(*args)
             if epoch >= 0:
-                self.later(self.latency, self._on_answer, token, answer)
+                self.client.later(self.latency, self._on_answer, token, answer)
 
         self.engine.after(self.latency, arrive)
 
@@ -143,7 +156,7 @@ class ConsumerProtocolMembership(Membership):
             self._fenced(error)
             return
         if error == UNRELEASED_INSTANCE_ID:
-            self.fail(
+            self.client.fail(
                 "UnreleasedInstanceIdException: the previous instance with this"
                 f" group.instance.id ({self.spec.group_instance_id}) has not left the group"
             )
@@ -154,19 +167,17 @@ class ConsumerProtocolMembership(Membership):
             self._start_heartbeats()
         if sorted(assigned) != sorted(self.assignment):
             self._pending_assignment = sorted(assigned)
-            self.maybe_poll()  # applied now if the app sits in poll(), else at its next poll()
+            self.client.maybe_poll()  # applied now if the app sits in poll(), else at its next
         else:  # the newest answer wins: one not yet applied is void (it may hand out
             self._pending_assignment = None  # a partition the coordinator gave elsewhere)
 
     # -- reconciling ------------------------------------------------------------------------------
 
-    REVOKE_REASON = "the broker's target assignment moves them"
-
     def _assignment_taken(self, revoked: list[TopicPartition], added: list[TopicPartition]) -> None:
         """onPartitionsAssigned and the OffsetFetch for what is new, then the
         acknowledging heartbeat."""
         if added:
-            self.later(2 * self.latency, self._init_positions, added)  # OffsetFetch
+            self.client.later(2 * self.latency, self.client.init_positions, added)  # OffsetFetch
         self._acknowledge()
 
     def _fenced(self, error: str) -> None:
@@ -180,8 +191,8 @@ class ConsumerProtocolMembership(Membership):
         self._hb_token += 1
         self.rebalancing = False
         self.rejoin_needed = True
-        if self.state == "polling":  # idle in poll(): the next loop turn rejoins
-            self.wake_idle_poll(self.engine.now + 1)
+        if self.client.state == "polling":  # idle in poll(): the next loop turn rejoins
+            self.client.wake_idle_poll(self.engine.now + 1)
 
     def leave_group(self, reason: str) -> None:
         """A heartbeat with epoch -1 (-2 for a static member); what is still owned is lost
@@ -200,7 +211,3 @@ class ConsumerProtocolMembership(Membership):
         self.member = None if self.spec.group_instance_id is None else self.member
         self.generation = -1
         self.rejoin_needed = True
-
-
-class ConsumerProtocolConsumer(ConsumerProtocolMembership, Consumer):
-    """A consumer with ``group.protocol=consumer``."""

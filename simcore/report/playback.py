@@ -255,7 +255,7 @@ def metrics(result: Result, index: int) -> list[dict[str, Any]]:
                 "commit-latency-avg",
                 "consumer-coordinator-metrics",
                 labels,
-                consumer.commit_latency_sensor.avg(t),
+                consumer.committer.commit_latency_sensor.avg(t),
             ),
             _metric(
                 "records-lag-max",

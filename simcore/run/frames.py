@@ -193,7 +193,7 @@ class Recorder:
         owners = {}
         for index, consumer in enumerate(sim.consumers):
             if consumer.state not in ("down", "failed", "not_started"):
-                for tp in consumer.assignment:
+                for tp in consumer.membership.assignment:
                     owners[(consumer.group, tp)] = index
         groups = []
         now = sim.engine.now
@@ -255,9 +255,9 @@ class Recorder:
                                     c.records_consumed,
                                     c.fetch_count,
                                     c.fetch_latency_total,
-                                    c.commit_count,
-                                    c.commit_latency_total,
-                                    c.generation,
+                                    c.committer.commit_count,
+                                    c.committer.commit_latency_total,
+                                    c.membership.generation,
                                 ),
                             )
                             for c in consumers

@@ -61,7 +61,7 @@ class InvariantChecker:
         for consumer in self.sim.consumers:
             if consumer.state != "polling":
                 continue
-            for tp in consumer.assignment:
+            for tp in consumer.membership.assignment:
                 if tp not in consumer.positions or tp in consumer.paused:
                     continue  # its OffsetFetch is under way, or the application paused it
                 self._expect(
@@ -82,8 +82,8 @@ class InvariantChecker:
             clients = [
                 tp
                 for c in self.sim.consumers
-                if c.group == group.name and c.member in group.members
-                for tp in c.assignment
+                if c.group == group.name and c.membership.member in group.members
+                for tp in c.membership.assignment
             ]
             self._expect(
                 len(clients) == len(set(clients)),

@@ -169,7 +169,7 @@ class Pipeline:
                 return
             if self._crash_point("before_commit", offsets):
                 return
-            consumer.commit_sync(offsets, then=self._committed)
+            consumer.committer.commit_sync(offsets, then=self._committed)
 
         self.output.flush(flushed)
 
@@ -182,7 +182,7 @@ class Pipeline:
     def _crash_point(self, point: str, offsets: dict[TopicPartition, int]) -> bool:
         consumer = self.consumer
         for tp, offset in sorted(offsets.items()):
-            if consumer._crash_at_point(point, tp, 0, offset):
+            if consumer.crash_at_point(point, tp, 0, offset):
                 return True
         return False
 
@@ -192,7 +192,7 @@ class Pipeline:
         assert txn is not None
         if self._crash_point("before_commit", offsets):
             return
-        member, generation = consumer.member, consumer.generation
+        member, generation = consumer.membership.member, consumer.membership.generation
 
         def txn_offset_commit(producer_id: int) -> str | None:
             return self.groups.txn_offset_commit(

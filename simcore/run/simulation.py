@@ -8,7 +8,6 @@ from collections.abc import Callable
 from simcore.broker.cluster import Cluster
 from simcore.broker.transactions import TransactionCoordinator
 from simcore.consumer.consumer import Consumer
-from simcore.consumer.membership_kip848 import ConsumerProtocolConsumer
 from simcore.consumer.processing import RecordProcessor, World
 from simcore.groups.coordinator import ConsumerProtocolSettings, Coordinator
 from simcore.kernel.engine import Engine
@@ -99,7 +98,7 @@ class Simulation:
     def _build_consumers(self) -> list[Consumer]:
         fine = self.total_messages <= LARGE_RUN_MESSAGES
         return [
-            (ConsumerProtocolConsumer if spec.group_protocol == "consumer" else Consumer)(
+            Consumer(
                 self.engine,
                 self.cluster,
                 self.coordinator,

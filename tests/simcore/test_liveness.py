@@ -198,10 +198,10 @@ def test_after_the_last_fault_heals_every_group_catches_up(
         return  # everyone crashed for good or failed (e.g. auto.offset.reset=none)
     group = sim.coordinator.group("g")
     assert group.state == "Stable", f"group g is {group.state} at the end"
-    owned = sorted(tp for c in live for tp in c.assignment)
+    owned = sorted(tp for c in live for tp in c.membership.assignment)
     assert owned == sorted(("t", p) for p in range(partitions)), "a partition has no owner"
     for c in live:
-        for tp in c.assignment:
+        for tp in c.membership.assignment:
             hw = sim.cluster.partitions[tp].log.hw
             assert c.positions.get(tp) == hw, f"{c.id} stalls on {tp}: {c.positions.get(tp)} < {hw}"
     if any(c.spec.commit != "auto" for c in sim.consumers):
