@@ -19,7 +19,7 @@ producer id, first offset, the abort marker's offset) that read_committed fetche
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -95,23 +95,12 @@ class ReplicaLog:
         self.unreplicated: list[tuple[int, int]] = []
 
     def append(self, batch: Batch) -> Batch:
-        """Appends at the LEO (the leader assigns offsets this way)."""
-        placed = Batch(
-            self.leo,
-            batch.msgs,
-            batch.size,
-            batch.created_ms,
-            batch.producer,
-            batch.producer_id,
-            batch.base_seq,
-            batch.epoch,
-            batch.number,
-            batch.producer_epoch,
-            batch.transactional,
-            batch.control,
-        )
-        self.copy_from(placed)
-        return placed
+        """Appends at the LEO (the leader assigns offsets this way). The batch a request
+        carried (a new object per request: the sender's, a marker, a publisher's) becomes
+        the log's, placed at the LEO: no copy per append."""
+        batch.base = self.leo
+        self.copy_from(batch)
+        return batch
 
     def copy_from(self, batch: Batch) -> None:
         """A follower appends the leader's batch at the leader's offsets."""
@@ -120,9 +109,28 @@ class ReplicaLog:
             self.epochs.append((batch.epoch, batch.base))
         self.batches.append(batch)
         self._bases.append(batch.base)
-        self.leo = batch.end
+        self.leo = batch.base + len(batch.msgs)
         if batch.transactional:
             self._track_transaction(batch)
+
+    def copy_run(self, batches: list[Batch]) -> None:
+        """A follower appends the leader's consecutive batches from its LEO on (a fetch
+        answer: the first starts at the LEO, each next where the one before ends)."""
+        last = batches[-1]
+        if (
+            batches[0].epoch != last.epoch
+            or not self.epochs
+            or any(b.transactional for b in batches)
+        ):
+            for batch in batches:
+                self.copy_from(batch)
+            return
+        assert batches[0].base == self.leo, (batches[0].base, self.leo)
+        if last.epoch > self.epochs[-1][0]:
+            self.epochs.append((last.epoch, batches[0].base))
+        self.batches += batches
+        self._bases += [b.base for b in batches]
+        self.leo = last.base + len(last.msgs)
 
     def _track_transaction(self, batch: Batch) -> None:
         """The producer state of a transactional batch: a data batch opens its producer's
@@ -265,13 +273,13 @@ class ReplicaLog:
         """Batches holding offsets in [offset, limit)."""
         if offset >= limit:
             return []
-        i = max(bisect_right(self._bases, offset) - 1, 0)
-        out = []
-        while i < len(self.batches) and self.batches[i].base < limit:
-            if self.batches[i].end > offset:
-                out.append(self.batches[i])
-            i += 1
-        return out
+        bases = self._bases
+        i = bisect_right(bases, offset) - 1
+        if i < 0:
+            i = 0
+        elif self.batches[i].base + len(self.batches[i].msgs) <= offset:
+            i += 1  # ``offset`` lies past that batch (at the LEO, or in a gap)
+        return self.batches[i : bisect_left(bases, limit, i)]
 
     def timestamp_at(self, offset: int) -> int | None:
         found = self.batches_from(offset, offset + 1)

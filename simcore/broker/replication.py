@@ -273,7 +273,7 @@ class Replication:
             return
         kept: list[Member] = []
         data = False
-        note = self._note_follower
+        now = self.engine.now
         for member in request.members:
             if not member.active:
                 continue
@@ -285,19 +285,22 @@ class Replication:
                 self._later(FOLLOWER_FETCH_BACKOFF_MS, self._join, part, follower)
                 continue
             offset = member.log.leo
-            if offset != lead.follower_leo[follower] or follower not in lead.isr:
-                note(member.part, leader_log, follower, offset)
-            else:  # the usual fetch of an in-sync follower: only its caught-up time moves
-                now = self.engine.now
-                leo = leader_log.leo
+            leo = leader_log.leo
+            if follower not in lead.isr:
+                self._note_follower(member.part, leader_log, follower, offset)
+            else:  # an in-sync follower (_note_follower without the ISR expansion)
                 previous_leo, previous_at = lead.last_fetch[follower]
                 if offset >= leo:
                     lead.last_caught_up[follower] = now
                 elif offset >= previous_leo and lead.last_caught_up[follower] < previous_at:
                     lead.last_caught_up[follower] = previous_at
                 lead.last_fetch[follower] = (leo, now)
+                if offset != lead.follower_leo[follower]:
+                    lead.follower_leo[follower] = offset
+                    if offset > leader_log.hw:  # (at or below it, the HW cannot move)
+                        self.update_hw(member.part, leader_log)
             kept.append(member)
-            if leader_log.leo > offset:
+            if leo > offset:
                 data = True
         request.members = kept
         if data or not kept:
@@ -387,9 +390,12 @@ class Replication:
             if not member.active:
                 continue
             replica = member.log
-            for batch in batches:
-                if batch.base == replica.leo:
-                    replica.copy_from(batch)
+            if batches:
+                leo = replica.leo
+                if batches[0].base != leo:  # (its LEO inside the first batch: from the next)
+                    batches = [b for b in batches if b.base >= leo]
+                if batches and batches[0].base == leo:
+                    replica.copy_run(batches)  # the leader's batches are contiguous
             leo = replica.leo
             hw = leader_hw if leader_hw < leo else leo
             if hw != replica.hw:
@@ -485,22 +491,30 @@ class Replication:
 
     def update_hw(self, part: Partition, leader_log: ReplicaLog) -> None:
         lead = leader_log.lead
-        if lead is None or len(lead.isr) < part.min_isr:
+        if lead is None:
+            return
+        isr = lead.isr
+        if len(isr) < part.min_isr:
             return
         new_hw = leader_log.leo
-        for broker in lead.isr:
-            if broker != leader_log.broker:
-                new_hw = min(new_hw, lead.follower_leo[broker])
+        follower_leo, me = lead.follower_leo, leader_log.broker
+        for broker in isr:
+            if broker != me:
+                leo = follower_leo[broker]
+                if leo < new_hw:
+                    new_hw = leo
         if new_hw <= leader_log.hw:
             return
         leader_log.hw = new_hw
-        lead.max_hw = max(lead.max_hw, new_hw)
+        if new_hw > lead.max_hw:
+            lead.max_hw = new_hw
         if self.cluster.rack_aware:
             part.hw_times.append((self.engine.now, new_hw))
         if self.timeline.itemises("hw"):
             self.timeline.record("hw", f"broker-{leader_log.broker}", part=part.name, hw=new_hw)
-        while lead.ack_waiters and lead.ack_waiters[0][0] <= new_hw:
-            _end, respond, base = lead.ack_waiters.popleft()
+        waiters = lead.ack_waiters
+        while waiters and waiters[0][0] <= new_hw:
+            _end, respond, base = waiters.popleft()
             respond(None, base)
         if lead.fetch_waiters:
             self.cluster.wake_fetchers(part, leader_log)

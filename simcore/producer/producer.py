@@ -326,14 +326,26 @@ class Producer:
             if batch is None or batch.size + size > batch_size:
                 if batch is not None:
                     batch.closed = True
+                # a new batch: its records at once (keyed traffic: most batches are new
+                # and take every record of the partition due at this wake-up)
                 first = ids[k] - self.msg_base
-                batch = PendingBatch(part, first, range(0), BATCH_OVERHEAD, self.due(first))
+                take = min(n - k, max(1, (batch_size - BATCH_OVERHEAD) // size))
+                chunk = ids[k : k + take]
+                msgs: range | array[int] = (
+                    range(chunk[0], chunk[0] + take)
+                    if chunk[-1] - chunk[0] == take - 1
+                    else array("q", chunk)
+                )
+                batch = PendingBatch(
+                    part, first, msgs, BATCH_OVERHEAD + size * take, self.due(first)
+                )
                 if queue is None:
                     queue = self.queues[part] = deque()
                 queue.append(batch)
-            take = min(n - k, max(1, (batch_size - batch.size) // size))
-            extend(batch, ids[k : k + take])
-            batch.size += size * take
+            else:
+                take = min(n - k, max(1, (batch_size - batch.size) // size))
+                extend(batch, ids[k : k + take])
+                batch.size += size * take
             k += take
             if batch.size >= batch_size:
                 batch.closed = True
@@ -396,12 +408,18 @@ class Producer:
 
     def plan_next_wake(self) -> None:
         wake = NEVER
-        for queue in self.queues.values():
-            if queue and not self.ready(queue[0], queue):
+        now, linger = self.engine.now, self.spec.linger_ms
+        for queue in self.queues.values():  # the first batches not ready yet (``ready``)
+            if queue:
                 head = queue[0]
-                wake = min(
-                    wake, head.retry_at if head.attempts else head.created_ms + self.spec.linger_ms
-                )
+                if head.attempts:
+                    at = head.retry_at
+                elif head.closed or len(queue) > 1:
+                    continue
+                else:
+                    at = head.created_ms + linger
+                if now < at < wake:
+                    wake = at
         if self.next_i < self.spec.messages and not self.halted and not self.holding:
             wake = min(wake, self._next_record_wake())
         if wake < NEVER:

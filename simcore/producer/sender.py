@@ -119,12 +119,18 @@ class Sender:
         self.producer_id = producer_id  # -1: not idempotent
         self.msg_base = msg_base
         self._jitter = engine.rng(f"retry-jitter/{spec.id}")
-        self.sent_batches: list[tuple[int, range | array[int]]] = []  # (partition, ids)
+        # each batch sent, numbered by its first send: its ids, and its partition (two
+        # columns rather than a tuple per batch: keyed runs send hundreds of thousands)
+        self.sent_ids: list[range | array[int]] = []
+        self.sent_parts = array("i")
         self.connections: dict[int, deque[Request]] = {}
         # each partition's leader in the metadata last looked at (Java's drain reads it
         # for every partition of every pass)
         self._leaders_seen: dict[tuple[str, int], int | None] | None = None
-        self._leader_of: list[int | None] = []
+        # the partitions each leader leads (ascending leaders and partitions), and those
+        # without a leader, in that metadata
+        self._by_leader: list[tuple[int, list[int]]] = []
+        self._leaderless: list[int] = []
         self._timers: dict[int, int] = {}  # broker -> when its request-timeout check runs
         # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
         self.records_sent = 0
@@ -146,6 +152,11 @@ class Sender:
         if spec.enable_idempotence:
             family = JavaIdempotence if spec.client == "java" else LibrdkafkaIdempotence
             self.idem = family(engine, timeline, spec, self.queues, self.on_wire, self.run_loop)
+
+    @property
+    def sent_batches(self) -> list[tuple[int, range | array[int]]]:
+        """(partition, ids) of each batch sent, by batch number."""
+        return list(zip(self.sent_parts, self.sent_ids, strict=True))
 
     @property
     def in_flight(self) -> dict[int, int]:
@@ -179,49 +190,55 @@ class Sender:
         if self._leaders_seen is not self.metadata.leaders:  # refreshed: a new dict
             self._leaders_seen = leaders = self.metadata.leaders
             topic = self.spec.topic
-            self._leader_of = [leaders[(topic, p)] for p in range(self.acc.num_partitions)]
-        leader_of = self._leader_of
+            by_leader: dict[int | None, list[int]] = {}
+            for part in range(self.acc.num_partitions):
+                by_leader.setdefault(leaders[(topic, part)], []).append(part)
+            self._leaderless = by_leader.pop(None, [])
+            self._by_leader = sorted(by_leader.items())
+        for part in self._leaderless:
+            if part in queues:
+                self._await_leader()  # LEADER_NOT_AVAILABLE
+                break
+        by_leader_alive = []
+        for leader, parts in self._by_leader:
+            if alive[leader]:
+                by_leader_alive.append((leader, parts))
+            elif not self._leader_wait:
+                for part in parts:
+                    if part in queues:
+                        self._await_leader()  # the connection is refused
+                        break
         connections = self.connections
         max_in_flight = self.spec.max_in_flight
         linger = self.spec.linger_ms
+        limit = self.spec.max_request_size
         now = self.engine.now
-        nodes: dict[int, list[int]] = {}  # leader -> its partitions with batches, ascending
-        full: list[int] = []  # leaders whose connection has no room
-        ready_nodes: list[int] = []
-        for part in sorted(queues):
-            queue = queues[part]
-            if not queue:
+        again = False
+        # each broker in turn (ascending id): its partitions with batches (ascending); it
+        # gets a request if one of their first batches is ready and its connection has room
+        for leader, parts in by_leader_alive:
+            queued = [part for part in parts if part in queues]  # (only non-empty deques)
+            if not queued:
                 continue
-            leader = leader_of[part]
-            if leader is None or not alive[leader]:
-                self._await_leader()  # LEADER_NOT_AVAILABLE, or the connection is refused
+            conn = connections.get(leader)
+            if conn is None:
+                conn = connections[leader] = deque()
+            if len(conn) >= max_in_flight:
                 continue
-            parts = nodes.get(leader)
-            if parts is None:
-                if leader in full:
-                    continue
-                conn = connections.get(leader)
-                if conn is None:
-                    conn = connections[leader] = deque()
-                if len(conn) >= max_in_flight:
-                    full.append(leader)
-                    continue
-                parts = nodes[leader] = []
-            parts.append(part)
-            if leader not in ready_nodes:
-                head = queue[0]  # Producer._ready, inlined: this runs for every partition
+            for part in queued:
+                queue = queues[part]
+                head = queue[0]  # Producer.ready, inlined: this runs for every partition
                 if (
                     now >= head.retry_at
                     if head.attempts
                     else (head.closed or len(queue) > 1 or now >= head.created_ms + linger)
                 ):
-                    ready_nodes.append(leader)
-        limit = self.spec.max_request_size
-        again = False
-        for leader in sorted(ready_nodes):
+                    break
+            else:
+                continue  # nothing ready for this broker
             batches: list[PendingBatch] = []
             size = 0
-            for part in nodes[leader]:
+            for part in queued:
                 queue = queues[part]
                 head = queue[0]
                 if head.attempts > 0 and now < head.retry_at:
@@ -237,8 +254,8 @@ class Sender:
             if batches:
                 self._send(batches, leader)
                 # another pass only if this broker has batches left and room for them
-                if not again and len(self.connections[leader]) < max_in_flight:
-                    for part in nodes[leader]:
+                if not again and len(conn) < max_in_flight:
+                    for part in queued:
                         if part in queues:
                             again = True
                             break
@@ -327,45 +344,54 @@ class Sender:
 
     def _send(self, batches: list[PendingBatch], leader: int) -> None:
         spec = self.spec
+        topic, producer_id, transactional = spec.topic, self.producer_id, spec.transactional_id
+        idem = self.idem
+        itemises = self.timeline.itemises
+        sent_ids = self.sent_ids
         wires = []
+        records = 0
         for batch in batches:
             batch.closed = True
-            if self.idem is not None:
-                self.idem.assign(batch)
+            if idem is not None:
+                idem.assign(batch)
             batch.attempts += 1
             msgs = batch.msgs
             if batch.number < 0:
-                batch.number = len(self.sent_batches)
-                self.sent_batches.append((batch.partition, msgs))
-            self.batches_sent += 1
-            self.retries_sent += batch.attempts > 1
+                batch.number = len(sent_ids)
+                sent_ids.append(msgs)
+                self.sent_parts.append(batch.partition)
             wire = Batch(
                 -1,
                 msgs,
                 batch.size,
                 batch.created_ms,
                 spec.id,
-                self.producer_id,
+                producer_id,
                 batch.base_seq,
                 0,
                 batch.number,
                 batch.epoch,
-                spec.transactional_id is not None,
+                transactional is not None,
             )
-            wires.append(((spec.topic, batch.partition), wire))
-            if self.timeline.itemises("send"):
+            wires.append(((topic, batch.partition), wire))
+            if itemises("send"):
                 self.timeline.record(
                     "send",
                     spec.id,
-                    part=f"{spec.topic}-{batch.partition}",
+                    part=f"{topic}-{batch.partition}",
                     first=msgs[0] - self.msg_base,
                     count=len(msgs),
                     attempt=batch.attempts,
                     batch=batch.number,
                     broker=leader,
                 )
-            self.records_sent += len(msgs)
-            self.send_sensor.record(self.engine.now, len(msgs))  # record-send-rate
+            records += len(msgs)
+            self.retries_sent += batch.attempts > 1
+        self.batches_sent += len(batches)
+        self.records_sent += records
+        # record-send-rate: a Rate sums the records in its samples, so one record per
+        # request (all its batches leave at this ms) reads the same as one per batch
+        self.send_sensor.record(self.engine.now, records)
         injected = self._broker_error() if self._faults else None
         timeout = spec.request_timeout_ms  # the ProduceRequest's (broker-side) timeout
         if spec.acks == 0:  # nothing comes back: sent counts as done
