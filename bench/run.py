@@ -34,6 +34,9 @@ HEAVY = [
     ("bench/txn-pipeline.yaml", 5.0, 400, "txn-pipeline", None),
 ]
 BUILTIN_TARGET_MS = 50.0
+# Issue 16: the production-shaped built-in (60 partitions, RF 3, 60,000 keyed records, six
+# consumers) is a large run by design; it must play in the web well inside its 10 s cap.
+LARGE_BUILTIN_TARGET_MS = {"production-topic-broker-dies": 2000.0}
 
 
 def bench_builtins() -> bool:
@@ -42,14 +45,17 @@ def bench_builtins() -> bool:
     ok = True
     print(f"{'built-in scenario':<40} {'best of 5 (ms)':>14}  target < {BUILTIN_TARGET_MS:.0f} ms")
     for slug, scenario in simcore.builtin_scenarios():
+        target = LARGE_BUILTIN_TARGET_MS.get(slug, BUILTIN_TARGET_MS)
         times = []
-        for _ in range(5):
+        for _ in range(5 if target == BUILTIN_TARGET_MS else 2):
             start = time.perf_counter()
             simcore.simulate(scenario).summary()
             times.append((time.perf_counter() - start) * 1000)
         best = min(times)
-        ok &= best < BUILTIN_TARGET_MS
-        print(f"{slug:<40} {best:>14.1f}  {'ok' if best < BUILTIN_TARGET_MS else 'MISSED'}")
+        ok &= best < target
+        verdict = "ok" if best < target else "MISSED"
+        note = "" if target == BUILTIN_TARGET_MS else f" (target < {target:.0f} ms)"
+        print(f"{slug:<40} {best:>14.1f}  {verdict}{note}")
     return ok
 
 
