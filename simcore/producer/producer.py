@@ -67,6 +67,7 @@ class Producer:
         self.msg_base = msg_base
         self.num_partitions = cluster.partition_counts[spec.topic]
         self._sizes: dict[int, int] = {}
+        self._stamps: dict[int, int] = {}  # creation times seen at this wake-up (``_fill``)
         self._size_span = (0, 0, 0)  # [low, high) indexes of the last size looked up, and it
         self._stretches = self._pace()
         self._starts = [s[0] for s in self._stretches]
@@ -258,6 +259,7 @@ class Producer:
     def _accumulate(self) -> None:
         if self.halted or self.holding:
             return
+        self._stamps.clear()
         last = self._last_due(self.engine.now)
         if not self._spread:
             if self.next_i <= last:
@@ -321,6 +323,9 @@ class Producer:
         batch_size = self.spec.batch_size
         queue = self.queues.get(part)
         batch = queue[-1] if queue and not queue[-1].closed else None
+        # batches opened at one wake-up share their creation times' int objects (the log
+        # keeps one per batch: 28 bytes each, for hundreds of thousands of keyed batches)
+        stamps = self._stamps
         k, n = 0, len(ids)
         while k < n:
             if batch is None or batch.size + size > batch_size:
@@ -336,8 +341,9 @@ class Producer:
                     if chunk[-1] - chunk[0] == take - 1
                     else array("q", chunk)
                 )
+                due = self.due(first)
                 batch = PendingBatch(
-                    part, first, msgs, BATCH_OVERHEAD + size * take, self.due(first)
+                    part, first, msgs, BATCH_OVERHEAD + size * take, stamps.setdefault(due, due)
                 )
                 if queue is None:
                     queue = self.queues[part] = deque()

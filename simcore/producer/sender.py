@@ -193,8 +193,8 @@ class Sender:
             by_leader: dict[int | None, list[int]] = {}
             for part in range(self.acc.num_partitions):
                 by_leader.setdefault(leaders[(topic, part)], []).append(part)
-            self._leaderless = by_leader.pop(None, [])
-            self._by_leader = sorted(by_leader.items())
+            self._leaderless = by_leader.get(None, [])
+            self._by_leader = sorted((b, parts) for b, parts in by_leader.items() if b is not None)
         for part in self._leaderless:
             if part in queues:
                 self._await_leader()  # LEADER_NOT_AVAILABLE

@@ -14,7 +14,7 @@ for a million keyed records as for a thousand batches of consecutive ones.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,8 @@ _NONE: Ints = np.zeros(0, dtype=np.int64)
 
 @dataclass(frozen=True, slots=True)
 class Ids:
-    """A multiset of message ids: runs ``[starts, stops)`` plus scattered ``singles``."""
+    """A multiset of message ids: runs ``[starts, stops)`` plus scattered ``singles``
+    (int32 when the ids fit, as message ids do: a million keyed records hold 4 MB here)."""
 
     starts: Ints
     stops: Ints
@@ -67,11 +68,10 @@ def intervals(seqs: Iterable[Sequence[int]]) -> Ids:
                 stops.append(seq.stop)
         else:
             singles.extend(seq)  # array('q') into array('q'): a copy of bytes
-    return Ids(
-        np.array(starts, dtype=np.int64),
-        np.array(stops, dtype=np.int64),
-        np.frombuffer(singles, dtype=np.int64) if singles else _NONE,
-    )
+    scattered: Ints = np.frombuffer(singles, dtype=np.int64) if singles else _NONE
+    if len(scattered) and int(scattered.max()) < 2**31:  # message ids do: 4 bytes an id
+        scattered = scattered.astype(np.int32)
+    return Ids(np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), scattered)
 
 
 def runs(ids: Sequence[int]) -> list[tuple[int, int]]:
@@ -110,13 +110,20 @@ class _Line:
             self.counts = [self._sparse(self.points, x) for x in layers]
 
     def _dense(self, layer: Ids) -> Counts:
+        """Counts per id of ``[lo, hi)``, built in int32 (a million keyed records: a few
+        arrays of 4-8 MB at a time; an empty layer is a read-only zero of no size)."""
         lo, span = self.lo, self.hi - self.lo
-        steps = np.bincount(layer.starts - lo, minlength=span + 1)
-        steps -= np.bincount(layer.stops - lo, minlength=span + 1)
-        counts = np.cumsum(steps[:-1]).astype(np.int32)
-        del steps
+        if not len(layer.starts) and not len(layer.singles):
+            return np.broadcast_to(np.int32(0), (span,))
+        if len(layer.starts):
+            steps = np.bincount(layer.starts - lo, minlength=span + 1)
+            steps -= np.bincount(layer.stops - lo, minlength=span + 1)
+            counts = np.cumsum(steps[:-1], dtype=np.int32)
+            del steps
+        else:
+            counts = np.zeros(span, dtype=np.int32)
         if len(layer.singles):
-            counts += np.bincount(layer.singles - lo, minlength=span).astype(np.int32)
+            counts += np.bincount(layer.singles - lo if lo else layer.singles, minlength=span)
         return counts
 
     @staticmethod
@@ -204,23 +211,32 @@ def group_counts(
     log: Layer,
     processed: Layer,
     expired: Layer | None = None,
-    behind: Layer | None = None,
+    behind: Layer | Callable[[], Layer] | None = None,
 ) -> dict[str, int]:
     """Counted over the messages in the final log, as the issue's contract says.
     ``processed_never`` splits into ``skipped`` (the group's committed offset is already
     past them: this group will not read them) and ``unread`` (at or above it: still lag);
-    ``behind`` marks the messages below the committed offsets. ``expired_unread``:
-    deleted by retention before this group processed them."""
-    line = _Line([Ids.of(x) for x in (log, processed, expired or [], behind or [])])
-    log_n, proc_n, expired_n, behind_n = line.counts
+    ``behind`` marks the messages below the committed offsets — or is a function that
+    returns them, called only if some message of the log is unread (a group that read
+    everything, the usual end of a big run, needs no second copy of its ids).
+    ``expired_unread``: deleted by retention before this group processed them."""
+    layers = [Ids.of(x) for x in (log, processed, expired or [])]
+    line = _Line(layers)
+    log_n, proc_n, expired_n = line.counts
+    unread = (log_n > 0) & (proc_n == 0)
+    behind_n: Counts | None = None
+    if behind is not None and unread.any():
+        line = _Line([*layers, Ids.of(behind() if callable(behind) else behind)])
+        log_n, proc_n, expired_n, behind_n = line.counts
+        unread = (log_n > 0) & (proc_n == 0)
     in_log, never = log_n > 0, proc_n == 0
-    unread = in_log & never
+    skipped = line.total(unread & (behind_n > 0)) if behind_n is not None else 0
     return {
         "processed_once": line.total(in_log & (proc_n == 1)),
         "processed_never": line.total(unread),
         "processed_multiple": line.total(in_log & (proc_n >= 2)),
-        "skipped": line.total(unread & (behind_n > 0)),
-        "unread": line.total(unread & (behind_n == 0)),
+        "skipped": skipped,
+        "unread": line.total(unread) - skipped,
         "expired_unread": line.total(~in_log & (expired_n > 0) & never),
     }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from simcore.broker.log import Batch, ReplicaLog
@@ -150,7 +150,7 @@ class Result:
                 ledger.Ids.concat([self._log_intervals(t, committed_only) for t in subscribed]),
                 ledger.intervals(s for c in members for s in c.processed),
                 ledger.Ids.concat([self._expired(t) for t in subscribed]),
-                self._behind_committed(group, subscribed),
+                partial(self._behind_committed, group, subscribed),  # read if some is unread
             )
             counts["processing_total"] = sum(c.processing_total for c in members)
             groups[group] = counts
