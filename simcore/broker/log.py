@@ -118,7 +118,8 @@ class ReplicaLog:
         answer: the first starts at the LEO, each next where the one before ends)."""
         last = batches[-1]
         if (
-            batches[0].epoch != last.epoch
+            len(batches) == 1  # (the usual answer under keyed traffic: one batch)
+            or batches[0].epoch != last.epoch
             or not self.epochs
             or any(b.transactional for b in batches)
         ):
@@ -279,6 +280,8 @@ class ReplicaLog:
             i = 0
         elif self.batches[i].base + len(self.batches[i].msgs) <= offset:
             i += 1  # ``offset`` lies past that batch (at the LEO, or in a gap)
+        if limit >= self.leo:  # up to the end (a follower's fetch)
+            return self.batches[i:]
         return self.batches[i : bisect_left(bases, limit, i)]
 
     def timestamp_at(self, offset: int) -> int | None:
