@@ -267,9 +267,15 @@ class Cluster:
         timeout_ms: int,
     ) -> None:
         response = ProduceResponse(self, broker, on_response, len(batches))
+        appended: list[Partition] = []
         for index, (tp, batch) in enumerate(batches):
             respond = partial(response.answer, index)
-            self._produce(broker, tp, batch, acks, respond, injected, timeout_ms)
+            self._produce(broker, tp, batch, acks, respond, injected, timeout_ms, appended)
+        # parked follower fetches are completed once the whole request is appended, and
+        # see all of it ([J] core ReplicaManager.appendRecords: appendToLocalLog, then
+        # addCompletePurgatoryAction, run by KafkaApis after the request: tryCompleteActions)
+        for part in appended:
+            self.replication.wake_followers(part, part.replicas[broker])
 
     def _produce_response_one(
         self, broker: int, on_response: ProduceResponseCallback, error: str | None, base: int
@@ -311,6 +317,7 @@ class Cluster:
         respond: ProduceCallback,
         injected: str | None = None,
         timeout_ms: int = 30_000,
+        appended: list[Partition] | None = None,
     ) -> None:
         part = self.partitions[tp]
         leading = self._leading(part, broker, respond)
@@ -363,7 +370,9 @@ class Cluster:
                 producer=batch.producer,
                 batch=placed.number,
             )
-        if lead.parked:
+        if appended is not None:
+            appended.append(part)  # followers woken once the request is appended
+        elif lead.parked:
             self.replication.wake_followers(part, replica)
         if acks == -1:
             wait = self._await_isr(part, replica, respond, timeout_ms, batch.producer)

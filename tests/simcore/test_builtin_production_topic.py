@@ -93,15 +93,14 @@ def test_the_producer_acknowledges_nothing_while_stalled_and_everything_after() 
     assert acked[18_000] == RECORDS
 
 
-def test_the_retries_are_deduplicated_and_the_returning_broker_truncates() -> None:
+def test_the_requests_in_flight_fail_are_retried_and_the_broker_rejoins_every_isr() -> None:
     errors = events("produce_error")
     assert errors and all(t == KILLED_MS + 1 for t, _f in errors)
     assert all(f["error"] == "NETWORK_EXCEPTION" for _t, f in errors)
-    assert [t for t, _f in events("dedup")] == [FENCED_MS + 3]
-    truncated = [(t, f) for t, f in events("truncate")]
-    assert truncated and all(BACK_MS < t < BACK_MS + 10 for t, _f in truncated)
+    assert frames()[-1]["producers"][0]["retries"] == len(errors)
     rejoined = {f["part"] for t, f in events("isr_expand") if f["follower"] == DEAD}
     assert len(rejoined) == 30
+    assert all(t > BACK_MS for t, f in events("isr_expand") if f["follower"] == DEAD)
 
 
 def test_its_frames_are_sampled() -> None:
