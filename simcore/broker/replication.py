@@ -54,7 +54,8 @@ class LeaderState:
         self.last_caught_up = {b: now for b in followers}
         # each follower's previous fetch: the leader's LEO then, and when
         self.last_fetch = {b: (0, now) for b in followers}
-        # follower -> its fetch parked here (DelayedFetch), answered on the next append
+        # follower -> its fetch parked here (DelayedFetch), answered after the next
+        # append (of a whole request)
         self.parked: dict[int, FollowerFetch] = {}
         self.ack_waiters: deque[tuple[int, Callable[[str | None, int], None], int]] = deque()
         self.fetch_waiters: list[FetchWaiter] = []
@@ -333,8 +334,8 @@ class Replication:
         self._answer(request)
 
     def wake_followers(self, part: Partition, leader_log: ReplicaLog) -> None:
-        """An append: every fetch parked on this partition is answered (for all of its
-        partitions)."""
+        """An append (of a whole ProduceRequest, or a marker): every fetch parked on this
+        partition is answered (for all of its partitions)."""
         lead = leader_log.lead
         if lead is None or not lead.parked:
             return
