@@ -239,7 +239,7 @@ class Consumer:
                 )
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
                 self._passed_over(tp, offset, policy)
-            membership.group_state.partition_started(tp)
+            membership.group_state.history.partition_started(tp)
         membership.rebalance_done()
         self.maybe_poll()
 

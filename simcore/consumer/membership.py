@@ -161,7 +161,7 @@ class Membership(ABC):
     def drop(self) -> None:
         """The process (or its client) is gone: nothing owned, no member, no heartbeats."""
         for tp in self.assignment:
-            self.group_state.partition_stopped(tp)
+            self.group_state.history.partition_stopped(tp)
         self.assignment = []
         self.member = None
         self.generation = -1
@@ -227,7 +227,7 @@ class Membership(ABC):
         """Stop consuming ``tps``: positions, fetched records and fetches are dropped."""
         self.client.forget(tps)
         for tp in tps:
-            self.group_state.partition_stopped(tp)
+            self.group_state.history.partition_stopped(tp)
         self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
 
     def _apply_assignment(self) -> bool:
@@ -552,7 +552,7 @@ class ClassicMembership(Membership):
         self.generation = -1
         self.rejoin_needed = True
         for tp in self.assignment:
-            group.partition_stopped(tp)
+            group.history.partition_stopped(tp)
 
 
 def _names(tps: list[TopicPartition]) -> list[str]:
