@@ -33,7 +33,7 @@ from simcore.broker.log import Batch, ReplicaLog
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, FetchWaiter, Partition, ProduceWait
-    from simcore.kernel.engine import TimerGroup
+    from simcore.kernel.engine import Timer, TimerGroup
 
 FetchAnswer = tuple["Member", list[Batch], int]  # partition, batches, the leader's HW
 
@@ -64,9 +64,11 @@ class LeaderState:
         self.producer_seqs: dict[int, deque[tuple[int, int, int]]] = {}
         self.producer_epochs: dict[int, int] = {}
         # acks=all produces waiting for the ISR, in arrival order, for their request
-        # timeout (Kafka's DelayedProduce), and when the expiry check runs next
+        # timeout (Kafka's DelayedProduce), and the one expiry check pending, aimed at
+        # the earliest deadline
         self.produce_waits: deque[ProduceWait] = deque()
-        self.produce_timer: int | None = None
+        self.produce_timer: Timer | None = None
+        self.produce_due = 0
         self.max_hw = 0
 
 
