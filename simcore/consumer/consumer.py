@@ -199,7 +199,8 @@ class Consumer:
         )
 
     def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
-        """Schedules a handler that is dropped if the consumer crashed in between."""
+        """Schedules a handler in this process's life: dropped if the consumer crashes,
+        closes or fails first (even if it has restarted since)."""
         self.life.after(delay, handler, *args)
 
     def _end_life(self) -> None:
