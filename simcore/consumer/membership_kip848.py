@@ -113,7 +113,7 @@ class ConsumerProtocolMembership(Membership):
                 self._owned_sent = list(owned)
         elif epoch == 0:
             self._owned_sent = []
-        group, beats = self.modern, self.beats  # an answer after a newer join, leave or ack
+        group, beats = self.modern, self.beats  # its answer dies with a newer join, leave or ack
         args = (
             self.member,
             epoch,
