@@ -400,15 +400,17 @@ class Cluster:
         while waits and waits[0].done:  # answered already (most are, within ms)
             waits.popleft()
         waits.append(wait)
-        if lead.produce_timer is None or wait.deadline < lead.produce_timer:
-            lead.produce_timer = wait.deadline
-            self.engine.at(wait.deadline, self._expire_produce, part, replica, wait.deadline)
+        timer = lead.produce_timer
+        if timer is None or wait.deadline < lead.produce_due:
+            if timer is not None:
+                timer.cancel()
+            lead.produce_due = wait.deadline
+            lead.produce_timer = self.engine.timer(timeout_ms, self._expire_produce, part, replica)
         return wait
 
-    def _expire_produce(self, part: Partition, replica: ReplicaLog, scheduled: int) -> None:
+    def _expire_produce(self, part: Partition, replica: ReplicaLog) -> None:
         lead = replica.lead
-        if lead is None or lead.produce_timer != scheduled:
-            return  # leadership lost (its waiters were answered), or superseded
+        assert lead is not None  # a lost leadership cancels its timer (controller.py)
         lead.produce_timer = None
         now = self.engine.now
         pending: deque[ProduceWait] = deque()
@@ -429,8 +431,8 @@ class Cluster:
         lead.produce_waits = pending
         if pending:
             first = min(w.deadline for w in pending)
-            lead.produce_timer = first
-            self.engine.at(first, self._expire_produce, part, replica, first)
+            lead.produce_due = first
+            lead.produce_timer = self.engine.timer(first - now, self._expire_produce, part, replica)
 
     def _check_sequence(
         self, part: Partition, replica: ReplicaLog, batch: Batch

@@ -205,6 +205,8 @@ class Controller:
         if lead is None:
             return
         replica.lead = None
+        if lead.produce_timer is not None:
+            lead.produce_timer.cancel()  # its waiters are all answered below
         for _end, respond, _base in lead.ack_waiters:
             respond(error, -1)
         for waiter in lead.fetch_waiters:

@@ -33,7 +33,7 @@ from simcore.broker.log import Batch, ReplicaLog
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, FetchWaiter, Partition, ProduceWait
-    from simcore.kernel.engine import Timer
+    from simcore.kernel.engine import Timer, TimerGroup
 
 FetchAnswer = tuple["Member", list[Batch], int]  # partition, batches, the leader's HW
 
@@ -64,9 +64,11 @@ class LeaderState:
         self.producer_seqs: dict[int, deque[tuple[int, int, int]]] = {}
         self.producer_epochs: dict[int, int] = {}
         # acks=all produces waiting for the ISR, in arrival order, for their request
-        # timeout (Kafka's DelayedProduce), and when the expiry check runs next
+        # timeout (Kafka's DelayedProduce), and the one expiry check pending, aimed at
+        # the earliest deadline
         self.produce_waits: deque[ProduceWait] = deque()
-        self.produce_timer: int | None = None
+        self.produce_timer: Timer | None = None
+        self.produce_due = 0
         self.max_hw = 0
 
 
@@ -128,8 +130,8 @@ class Replication:
         self.timeline = cluster.timeline
         self.broker_spec = cluster.broker_spec
         # (partition, follower) -> its follower loop's scheduled steps, cancelled together
-        # when the loop restarts or stops (Engine.timer)
-        self._steps: dict[tuple[str, int], list[Timer]] = {}
+        # when the loop restarts or stops
+        self._steps: dict[tuple[str, int], TimerGroup] = {}
         # (follower, leader) -> its replica fetcher; (partition, follower) -> the session
         # the partition is in, and its membership there
         self.sessions: dict[tuple[int, int], FetchSession] = {}
@@ -148,8 +150,9 @@ class Replication:
         self._leave_session(part, broker)
 
     def _cancel_steps(self, part: Partition, follower: int) -> None:
-        for step in self._steps.pop((part.name, follower), ()):
-            step.cancel()
+        steps = self._steps.pop((part.name, follower), None)
+        if steps is not None:
+            steps.cancel()
 
     def _later(
         self,
@@ -160,9 +163,10 @@ class Replication:
     ) -> None:
         """A step of the follower loop, dropped if the loop restarts or stops before it."""
         key = (part.name, follower)
-        steps = [t for t in self._steps.get(key, ()) if t.pending]
-        steps.append(self.engine.timer(delay_ms, step, part, follower))
-        self._steps[key] = steps
+        steps = self._steps.get(key)
+        if steps is None:
+            steps = self._steps[key] = self.engine.group()
+        steps.after(delay_ms, step, part, follower)
 
     def _leave_session(self, part: Partition, follower: int) -> None:
         found = self._session_of.pop((part.name, follower), None)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from simcore.broker.log import Batch
     from simcore.consumer.processing import RecordProcessor
     from simcore.groups.coordinator import Coordinator
-    from simcore.kernel.engine import Engine
+    from simcore.kernel.engine import Engine, Timer, TimerGroup
     from simcore.kernel.timeline import Timeline
 
 Chunk = tuple[TopicPartition, int, Sequence[int]]  # (tp, first offset, message ids)
@@ -73,7 +73,10 @@ class Consumer:
         )
         self.metadata = Metadata(cluster)
         self.state = "not_started"
-        self.incarnation = 0
+        # what the process schedules dies with it: a fresh group at every (re)start,
+        # cancelled when it crashes, closes or fails
+        self.life: TimerGroup = engine.group()
+        self._restart_timer: Timer | None = None  # a crashed or closed process's restart
         self.last_poll = 0  # when the application last called poll()
         self.positions: dict[TopicPartition, int] = {}
         self.stored: dict[TopicPartition, int] = {}  # librdkafka offset store
@@ -102,7 +105,8 @@ class Consumer:
         self.lag_sensor = Sensor()  # records-lag-max
         self._fetch_sent: dict[TopicPartition, int] = {}
         self._wake_at: int | None = None  # when the idle poll loop must act next
-        self._wake_scheduled: int | None = None  # the earliest pending _poll_timeout
+        self._wake: Timer | None = None  # the idle loop's one pending wake-up
+        self._wake_time = 0  # ... and when it falls due
         self._idle_since = 0
         self._time_faults = [
             f
@@ -156,8 +160,9 @@ class Consumer:
             self.engine.at(fault.at_ms, self._timed_crash, index)
 
     def start(self, restart: bool) -> None:
-        self.incarnation += 1
-        self._wake_at = self._wake_scheduled = None  # earlier timers died with the process
+        self._end_life()
+        self.life = self.engine.group()
+        self._wake_at = self._wake = None  # earlier timers died with the process
         self.state = "joining"
         self.membership.started()
         self.timeline.record(
@@ -194,14 +199,17 @@ class Consumer:
         )
 
     def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
-        """Schedules a handler that is dropped if the consumer crashed in between."""
-        self.engine.after(delay, self._guarded, self.incarnation, handler, args)
+        """Schedules a handler in this process's life: dropped if the consumer crashes,
+        closes or fails first (even if it has restarted since)."""
+        self.life.after(delay, handler, *args)
 
-    def _guarded(
-        self, incarnation: int, handler: Callable[..., object], args: tuple[object, ...]
-    ) -> None:
-        if incarnation == self.incarnation and self.state not in ("down", "failed", "stopped"):
-            handler(*args)
+    def _end_life(self) -> None:
+        """The process is gone (or starts anew): what it scheduled is dropped, and so is
+        a restart still pending for an earlier death."""
+        self.life.cancel()
+        if self._restart_timer is not None:
+            self._restart_timer.cancel()
+            self._restart_timer = None
 
     def init_positions(self, tps: list[TopicPartition]) -> None:
         """OffsetFetch answered: resume at the committed offset, or apply auto.offset.reset.
@@ -232,7 +240,7 @@ class Consumer:
                 )
                 self._set_position(tp, offset, f"auto.offset.reset={policy}")
                 self._passed_over(tp, offset, policy)
-            membership.group_state.partition_started(tp)
+            membership.group_state.history.partition_started(tp)
         membership.rebalance_done()
         self.maybe_poll()
 
@@ -277,7 +285,7 @@ class Consumer:
     def fail(self, error: str) -> None:
         self.state = "failed"
         self.error = error
-        self.incarnation += 1
+        self._end_life()
         self.timeline.record("consumer_failed", self.id, error=error)
 
     # -- crashes ----------------------------------------------------------------------------
@@ -306,7 +314,7 @@ class Consumer:
             self._drop_state("stopped")
             self.timeline.record("closed", self.id, restart_after_ms=fault.restart_after_ms)
             if fault.restart_after_ms is not None:
-                self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
+                self._restart_timer = self.engine.timer(fault.restart_after_ms, self._restart)
 
         membership.revoke(
             list(membership.assignment), "the consumer is closing", then=closed, commit_all=True
@@ -314,7 +322,7 @@ class Consumer:
 
     def _drop_state(self, state: str) -> None:
         self.membership.drop()
-        self.incarnation += 1
+        self._end_life()
         self.state = state
         self.committer.disconnect()
         self.buffers.clear()
@@ -335,12 +343,13 @@ class Consumer:
             restart_after_ms=fault.restart_after_ms,
         )
         if fault.restart_after_ms is not None:
-            self.engine.after(fault.restart_after_ms, self._restart, self.incarnation)
+            self._restart_timer = self.engine.timer(fault.restart_after_ms, self._restart)
         if self.app is not None:
             self.app.on_crash()
 
-    def _restart(self, incarnation: int) -> None:
-        if incarnation == self.incarnation and self.state in ("down", "stopped"):
+    def _restart(self) -> None:
+        self._restart_timer = None
+        if self.state in ("down", "stopped"):
             self.positions.clear()
             self.stored.clear()
             if self.app is not None:
@@ -405,13 +414,11 @@ class Consumer:
                 self.fetch_latency_total += self.engine.now - sent
                 self._record_fetch(tp, sent, idle_rounds, error is None and bool(batches))
                 if self.reads is not None:
-                    self._guarded(
-                        self.incarnation,
-                        self.reads.answered,
-                        (tp, node, sent, at, batches, error, preferred),
+                    self.life.call_if_open(
+                        self.reads.answered, tp, node, sent, at, batches, error, preferred
                     )
                     return
-                self._guarded(self.incarnation, self._on_fetch, (tp, at, batches, error))
+                self.life.call_if_open(self._on_fetch, tp, at, batches, error)
 
             self._fetch_sent[tp] = self.engine.now
             self.cluster.send_fetch(
@@ -583,19 +590,22 @@ class Consumer:
         self._schedule_wake()
 
     def _schedule_wake(self) -> None:
-        """One pending timer event at a time (a busy consumer goes idle after every
-        batch: a new event per idle poll would be mostly stale); an earlier wish gets its
-        own event, a later one is rescheduled when the pending event fires."""
+        """One pending wake-up at a time (a busy consumer goes idle after every batch: a
+        new event per idle poll would be mostly stale): it is replaced only when an
+        earlier one is wanted; a later wish is rescheduled when the pending one fires."""
         at = self._wake_at
-        if at is None or (self._wake_scheduled is not None and self._wake_scheduled <= at):
+        if at is None:
             return
-        self._wake_scheduled = at
-        self.later(at - self.engine.now, self._poll_timeout, at)
+        wake = self._wake
+        if wake is not None and wake.pending:
+            if self._wake_time <= at:
+                return
+            wake.cancel()
+        self._wake_time = at
+        self._wake = self.life.timer(at - self.engine.now, self._poll_timeout)
 
-    def _poll_timeout(self, at: int) -> None:
-        if self._wake_scheduled != at:
-            return  # superseded by an earlier event, which has rescheduled as needed
-        self._wake_scheduled = None
+    def _poll_timeout(self) -> None:
+        self._wake = None
         if self.state != "polling" or self._wake_at is None:
             return
         if self._wake_at > self.engine.now:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from simcore.groups.classic import Group
     from simcore.groups.coordinator import Coordinator
     from simcore.groups.kip848 import ConsumerGroup
-    from simcore.kernel.engine import Engine
+    from simcore.kernel.engine import Engine, TimerGroup
     from simcore.kernel.timeline import Timeline
     from simcore.scenario.spec import ConsumerSpec
 
@@ -40,7 +40,7 @@ class MembershipClient(Protocol):
     """What a membership needs of its consumer (simcore.consumer.consumer.Consumer)."""
 
     state: str  # the application's: polling, processing, rebalancing, ...
-    incarnation: int
+    life: TimerGroup  # what the process schedules; cancelled when it dies
     last_poll: int  # when the application last called poll()
     positions: Offsets
     stored: Offsets  # librdkafka's offset store
@@ -104,7 +104,9 @@ class Membership(ABC):
         self.rejoin_needed = True
         self.rebalancing = False
         self.protocol: str | None = None
-        self._hb_token = 0
+        # the heartbeat thread's current run: its timers and the answers to its requests
+        # are dropped when it restarts or pauses (a join, a leave, an error answer)
+        self.beats: TimerGroup = client.life.group()
         self._hb_started = 0  # when the heartbeat thread last (re)started: its wake-up phase
         self._pending_assignment: list[TopicPartition] | None = None
         self._blocked = False  # poll() waits for a commit in a rebalance callback
@@ -134,7 +136,7 @@ class Membership(ABC):
         """How often the heartbeat thread sends a heartbeat."""
 
     @abstractmethod
-    def _beat(self, token: int) -> None:
+    def _beat(self) -> None:
         """The heartbeat thread's request."""
 
     @abstractmethod
@@ -159,7 +161,7 @@ class Membership(ABC):
     def drop(self) -> None:
         """The process (or its client) is gone: nothing owned, no member, no heartbeats."""
         for tp in self.assignment:
-            self.group_state.partition_stopped(tp)
+            self.group_state.history.partition_stopped(tp)
         self.assignment = []
         self.member = None
         self.generation = -1
@@ -167,7 +169,7 @@ class Membership(ABC):
         self._pending_assignment = None
         self._blocked = False
         self.joining = False
-        self._hb_token += 1
+        self._new_beats()
 
     def lost(self, error: str, sent_as: tuple[str | None, int]) -> None:
         """A commit sent as ``sent_as`` (member, generation) was refused: the coordinator
@@ -225,7 +227,7 @@ class Membership(ABC):
         """Stop consuming ``tps``: positions, fetched records and fetches are dropped."""
         self.client.forget(tps)
         for tp in tps:
-            self.group_state.partition_stopped(tp)
+            self.group_state.history.partition_stopped(tp)
         self.assignment = [tp for tp in self.assignment if tp not in set(tps)]
 
     def _apply_assignment(self) -> bool:
@@ -266,31 +268,39 @@ class Membership(ABC):
 
     # -- heartbeats and the poll timer -------------------------------------------------------------
 
+    def _new_beats(self) -> TimerGroup:
+        """The heartbeat thread's work so far is void: what it scheduled, and what answers
+        its requests, is dropped; from here on it schedules in a fresh group."""
+        self.beats.cancel()
+        self.beats = self.client.life.group()
+        return self.beats
+
     def _start_heartbeats(self) -> None:
-        self._hb_token += 1
+        self._new_beats()
         self._hb_started = self.engine.now
-        self.client.later(self.heartbeat_interval_ms, self._heartbeat, self._hb_token)
-        self._watch_poll_timer(self._hb_token)
+        self.beats.after(self.heartbeat_interval_ms, self._heartbeat)
+        self._watch_poll_timer()
 
-    def _heartbeat(self, token: int) -> None:
+    def _heartbeat(self) -> None:
         """The heartbeat thread's turn: send a heartbeat, plan the next."""
-        if token != self._hb_token or self.member is None or self.client.state == "stopped":
+        if self.member is None or self.client.state == "stopped":
             return
-        if self._poll_timer_expired(token):
+        beats = self.beats
+        if self._poll_timer_expired():
             return
-        self._beat(token)
-        self.client.later(self.heartbeat_interval_ms, self._heartbeat, token)
+        self._beat()
+        beats.after(self.heartbeat_interval_ms, self._heartbeat)
 
-    def _watch_poll_timer(self, token: int) -> None:
+    def _watch_poll_timer(self) -> None:
         """The heartbeat thread also wakes every ``retry.backoff.ms`` between heartbeats
         and checks the poll timer each time ([J] AbstractCoordinator.HeartbeatThread.run:
         ``wait(retryBackoffMs)``, then ``pollTimeoutExpired``), so an expiry is noticed
         within retry.backoff.ms of the deadline, even when max.poll.interval.ms is shorter
         than heartbeat.interval.ms. Only the wake-up that can find it expired is modelled:
         the first one at or after the current deadline."""
-        if token != self._hb_token or self.member is None or self.client.state == "stopped":
+        if self.member is None or self.client.state == "stopped":
             return
-        if self._poll_timer_expired(token):
+        if self._poll_timer_expired():
             return
         deadline = self.client.last_poll + self.spec.max_poll_interval_ms
         if self.client.state in ("polling", "rebalancing", "joining"):  # inside poll()
@@ -300,12 +310,12 @@ class Membership(ABC):
             self._hb_started
             + -(-(max(deadline, self.engine.now + 1) - self._hb_started) // step) * step
         )
-        self.client.later(wake - self.engine.now, self._watch_poll_timer, token)
+        self.beats.after(wake - self.engine.now, self._watch_poll_timer)
 
-    def _poll_timer_expired(self, token: int) -> bool:
+    def _poll_timer_expired(self) -> bool:
         """KIP-62: the heartbeat thread leaves the group once the application has not
         called poll() for max.poll.interval.ms (an app waiting inside poll() is fine)."""
-        if token != self._hb_token or self.member is None:
+        if self.member is None:
             return False
         busy = self.client.state not in ("polling", "rebalancing", "joining")
         since = self.engine.now - self.client.last_poll
@@ -363,7 +373,7 @@ class ClassicMembership(Membership):
         self.rebalancing = True
         self.rejoin_needed = False
         self.client.state = "rebalancing"
-        self._hb_token += 1  # the heartbeat thread pauses while the join is in flight
+        self._new_beats()  # the heartbeat thread pauses while the join is in flight
         revoke = [] if self._cooperative() else list(self.assignment)
         self._blocked = True
         inline = [True]
@@ -412,11 +422,10 @@ class ClassicMembership(Membership):
         }
         self.timeline.record("join_group", self.id, group=self.group, owned=_names(self.assignment))
 
-        incarnation = self.client.incarnation  # an answer to a crashed incarnation is dropped
+        life = self.client.life  # an answer to a process that has died since is dropped
 
         def respond(*answer: Any) -> None:
-            if incarnation == self.client.incarnation:
-                self.client.later(self.latency, self._on_join, *answer)
+            life.after(self.latency, self._on_join, *answer)
 
         self.engine.after(
             self.latency,
@@ -425,7 +434,7 @@ class ClassicMembership(Membership):
             self.id,
             self.spec.group_instance_id,
             info,
-            respond,
+            life.guard(respond),
         )
 
     def _on_join(
@@ -445,13 +454,13 @@ class ClassicMembership(Membership):
         if subscriptions is not None:
             assignments = self._leader_assign(protocol, subscriptions)
 
-        incarnation = self.client.incarnation
+        life = self.client.life
 
         def respond(error: str | None, assignment: list[TopicPartition]) -> None:
-            if incarnation == self.client.incarnation:
-                self.client.later(self.latency, self._on_sync, error, assignment)
+            life.after(self.latency, self._on_sync, error, assignment)
 
-        self.engine.after(self.latency, self.classic.sync, member, generation, assignments, respond)
+        sync = self.classic.sync
+        self.engine.after(self.latency, sync, member, generation, assignments, life.guard(respond))
 
     def _leader_assign(
         self, protocol: str, subscriptions: dict[str, dict[str, Any]]
@@ -507,19 +516,20 @@ class ClassicMembership(Membership):
         """Classic: the client's heartbeat.interval.ms."""
         return self.spec.heartbeat_interval_ms
 
-    def _beat(self, token: int) -> None:
+    def _beat(self) -> None:
         """Classic: a Heartbeat request for this member and generation."""
         member, generation, group = self.member, self.generation, self.classic
         assert member is not None  # _heartbeat runs only for a member
+        beats = self.beats  # its answer is dropped once the heartbeat thread moved on
 
         def beat() -> None:
             error = group.heartbeat(member, generation)
-            self.client.later(self.latency, self._on_heartbeat, token, error)
+            beats.after(self.latency, self._on_heartbeat, error)
 
         self.engine.after(self.latency, beat)
 
-    def _on_heartbeat(self, token: int, error: str | None) -> None:
-        if token != self._hb_token or error is None:
+    def _on_heartbeat(self, error: str | None) -> None:
+        if error is None:
             return
         if error in (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION):
             self.generation = -1
@@ -528,13 +538,13 @@ class ClassicMembership(Membership):
         if not self.rejoin_needed:
             self.timeline.record("rebalance_noticed", self.id, error=error)
         self.rejoin_needed = True
-        self._hb_token += 1
+        self._new_beats()
         if self.client.state == "polling":  # idle in poll(): the next loop turn rejoins
             self.client.wake_idle_poll(self.engine.now + 1)
 
     def leave_group(self, reason: str) -> None:
         """LeaveGroup — except for static members, which just go quiet (KIP-345)."""
-        self._hb_token += 1
+        self._new_beats()
         member, group = self.member, self.classic
         if member is not None and self.spec.group_instance_id is None:
             self.engine.after(self.latency, group.leave, member, f"{self.id}: {reason}")
@@ -542,7 +552,7 @@ class ClassicMembership(Membership):
         self.generation = -1
         self.rejoin_needed = True
         for tp in self.assignment:
-            group.partition_stopped(tp)
+            group.history.partition_stopped(tp)
 
 
 def _names(tps: list[TopicPartition]) -> list[str]:

@@ -99,7 +99,7 @@ class ConsumerProtocolMembership(Membership):
         self.member = None if self.spec.group_instance_id is None else self.member
         self.generation = 0
         self.timeline.record("join_heartbeat", self.id, group=self.group)
-        self._hb_token += 1
+        self._new_beats()
         self._send_heartbeat(0, [])
 
     def _send_heartbeat(self, epoch: int, owned: list[TopicPartition] | None) -> None:
@@ -113,7 +113,7 @@ class ConsumerProtocolMembership(Membership):
                 self._owned_sent = list(owned)
         elif epoch == 0:
             self._owned_sent = []
-        group, token = self.modern, self._hb_token
+        group, beats = self.modern, self.beats  # its answer dies with a newer join, leave or ack
         args = (
             self.member,
             epoch,
@@ -127,7 +127,7 @@ class ConsumerProtocolMembership(Membership):
         def arrive() -> None:
             answer = group.heartbeat(*args)
             if epoch >= 0:
-                self.client.later(self.latency, self._on_answer, token, answer)
+                beats.after(self.latency, self._on_answer, answer)
 
         self.engine.after(self.latency, arrive)
 
@@ -136,7 +136,7 @@ class ConsumerProtocolMembership(Membership):
         """The broker's group.consumer.heartbeat.interval.ms (it tells the members)."""
         return self.modern.heartbeat_interval_ms
 
-    def _beat(self, token: int) -> None:
+    def _beat(self) -> None:
         self._send_heartbeat(self.generation, self.assignment)
 
     def _acknowledge(self) -> None:
@@ -148,9 +148,7 @@ class ConsumerProtocolMembership(Membership):
         self._owned_sent = None  # an acknowledgement always carries the owned partitions
         self._send_heartbeat(self.generation, self.assignment)
 
-    def _on_answer(self, token: int, answer: Answer) -> None:
-        if token != self._hb_token:
-            return  # answers a heartbeat from before a newer join, leave or ack
+    def _on_answer(self, answer: Answer) -> None:
         error, member_id, epoch, assigned = answer
         if error in (UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH):
             self._fenced(error)
@@ -188,7 +186,7 @@ class ConsumerProtocolMembership(Membership):
         self._pending_assignment = None
         self.member = None
         self.generation = -1
-        self._hb_token += 1
+        self._new_beats()
         self.rebalancing = False
         self.rejoin_needed = True
         if self.client.state == "polling":  # idle in poll(): the next loop turn rejoins
@@ -199,13 +197,12 @@ class ConsumerProtocolMembership(Membership):
         to this member (a poll-timeout leave: the app may still be processing it)."""
         if self.member is not None:
             static = self.spec.group_instance_id is not None
-            self._hb_token += 1
             epoch = LEAVE_STATIC_EPOCH if static else LEAVE_EPOCH
             self._send_heartbeat(epoch, None)
             self.timeline.record(
                 "leave_group", self.id, group=self.group, epoch=epoch, reason=reason
             )
-        self._hb_token += 1
+        self._new_beats()
         self._let_go(list(self.assignment))
         self._pending_assignment = None
         self.member = None if self.spec.group_instance_id is None else self.member

@@ -366,7 +366,7 @@ class RecordProcessor:
             app.dead_lettered.append(origin.msg)
         else:
             app.forwarded[topic] = app.forwarded.get(topic, 0) + 1
-        incarnation = consumer.incarnation
+        life = consumer.life
 
         def acked(base: int) -> None:
             consumer.timeline.record(
@@ -382,7 +382,7 @@ class RecordProcessor:
                 self._done()
 
         def running() -> bool:
-            return consumer.incarnation == incarnation
+            return life.open
 
         self.publisher.publish(origin, topic, tp[1], due, acked, running)
 

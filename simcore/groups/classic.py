@@ -15,7 +15,7 @@ subscription gets its old assignment back with no rebalance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from simcore.groups.rebalances import RebalanceHistory
@@ -45,7 +45,7 @@ class Member:
         self.session_timer: Timer | None = None  # the coordinator's session timeout
 
 
-class Group(RebalanceHistory):
+class Group:
     def __init__(
         self, name: str, engine: Engine, timeline: Timeline, initial_delay_ms: int
     ) -> None:
@@ -59,7 +59,14 @@ class Group(RebalanceHistory):
         self.static: dict[str, str] = {}  # group.instance.id -> member id
         self.leader: str | None = None
         self.protocol: str | None = None
-        self._init_rebalances()
+        self.history = RebalanceHistory(
+            engine,
+            timeline,
+            name,
+            owners=lambda: self.members.values(),
+            generation=lambda: self.generation,
+            state=lambda: self.state,
+        )
         self._join_timer: Timer | None = None  # the initial delay or the join timeout
         self._next_member = 0
         self._initial_deadline = 0  # cap of the initial delay (0: not in the initial delay)
@@ -142,7 +149,7 @@ class Group(RebalanceHistory):
             self.leader = None
         if not self.members:
             self.state = "Empty"
-            self._close_rebalance()
+            self.history.close()
             self.on_empty()
             return
         if self.state in ("Stable", "CompletingRebalance"):
@@ -182,7 +189,7 @@ class Group(RebalanceHistory):
                     answer, member.sync_respond = member.sync_respond, None
                     answer(REBALANCE_IN_PROGRESS, [])
         self.state = "PreparingRebalance"
-        self._open_rebalance(cause)
+        self.history.open(cause)
         if self._join_timer is not None:
             self._join_timer.cancel()  # a new round: the last round's delay or timeout is void
         timeout = max(m.info["rebalance_timeout_ms"] for m in self.members.values())
@@ -234,7 +241,7 @@ class Group(RebalanceHistory):
     def _complete_join(self) -> None:
         if not self.members:
             self.state = "Empty"
-            self._close_rebalance()
+            self.history.close()
             self.on_empty()
             return
         self.generation += 1
@@ -305,7 +312,7 @@ class Group(RebalanceHistory):
                 if mid in self.members:
                     self.members[mid].assignment = list(tps)
             self.state = "Stable"
-            self._close_rebalance()
+            self.history.close()
             for other in self.members.values():
                 if other.sync_respond is not None:
                     answer, other.sync_respond = other.sync_respond, None
@@ -321,9 +328,6 @@ class Group(RebalanceHistory):
         if generation != self.generation:
             return ILLEGAL_GENERATION
         return None
-
-    def _owners(self) -> Iterable[Member]:
-        return self.members.values()
 
     def owner_of(self, tp: TopicPartition) -> Member | None:
         """The member the coordinator believes owns ``tp`` (dead ones included until their

@@ -29,7 +29,7 @@ Stable again; ``generation`` is the group epoch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simcore.groups.rebalances import RebalanceHistory
@@ -81,10 +81,10 @@ class ModernMember:
         return sorted(self.assigned + self.revoking)
 
 
-class ConsumerGroup(RebalanceHistory):
+class ConsumerGroup:
     """Duck-compatible with simcore.groups.classic.Group where the coordinator, the recorder and
-    the playback read a group (state, generation, protocol, members, rebalances,
-    owner_of, commit_error, touch, partition_stopped/started)."""
+    the playback read a group (state, generation, protocol, members, history,
+    owner_of, commit_error, touch)."""
 
     def __init__(
         self,
@@ -108,7 +108,14 @@ class ConsumerGroup(RebalanceHistory):
         self.protocol = "uniform"  # the broker's assignor
         self.members: dict[str, ModernMember] = {}
         self.static: dict[str, str] = {}  # group.instance.id -> member id
-        self._init_rebalances()
+        self.history = RebalanceHistory(
+            engine,
+            timeline,
+            name,
+            owners=lambda: self.members.values(),
+            generation=lambda: self.group_epoch,
+            state=lambda: self.state,
+        )
         self._next_member = 0
         self.on_empty: Callable[[], None] = lambda: None
 
@@ -243,7 +250,7 @@ class ConsumerGroup(RebalanceHistory):
 
     def _bump(self, cause: str) -> None:
         self.group_epoch += 1
-        self._open_rebalance(cause)
+        self.history.open(cause)
         self.timeline.record(
             "group_epoch", "coordinator", group=self.name, epoch=self.group_epoch, cause=cause
         )
@@ -334,7 +341,7 @@ class ConsumerGroup(RebalanceHistory):
         if not self.members:
             if self.state != "Empty":
                 self.state = "Empty"
-                self._close_rebalance()
+                self.history.close()
                 self.on_empty()
             return
         settled = self.target_epoch == self.group_epoch and all(
@@ -342,10 +349,7 @@ class ConsumerGroup(RebalanceHistory):
         )
         self.state = "Stable" if settled else "Reconciling"
         if settled:
-            self._close_rebalance()
-
-    def _owners(self) -> Iterable[ModernMember]:
-        return self.members.values()
+            self.history.close()
 
     # -- sessions ---------------------------------------------------------------------------
 

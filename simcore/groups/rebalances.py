@@ -10,7 +10,7 @@ revoked partitions the same way; partitions nobody owned yet are not "paused".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from simcore.kernel.types import TopicPartition
@@ -28,40 +28,51 @@ class Owner(Protocol):
 
 
 class RebalanceHistory:
-    """Mixed into both group classes, which set the attributes declared here."""
+    """One group's rebalances and the partition pauses charged to them. Owned by its
+    group (``simcore.groups.classic.Group``, ``simcore.groups.kip848.ConsumerGroup``),
+    which says when a rebalance opens and closes; what it reports of the group (its
+    members, its generation or group epoch, its state) it reads through the callables
+    given to it, so it holds no reference to the group itself."""
 
-    name: str
-    engine: Engine
-    timeline: Timeline
-    state: str
-
-    def _init_rebalances(self) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        timeline: Timeline,
+        group: str,
+        owners: Callable[[], Iterable[Owner]],
+        generation: Callable[[], int],
+        state: Callable[[], str],
+    ) -> None:
+        self.engine = engine
+        self.timeline = timeline
+        self.group = group
+        self._owners = owners
+        self._generation = generation
+        self._state = state
         self.rebalances: list[dict[str, Any]] = []
         self._paused: dict[TopicPartition, int] = {}
 
-    generation: int  # the generation (classic) or group epoch (KIP-848)
-
-    def _owners(self) -> Iterable[Owner]:
-        raise NotImplementedError
-
-    def _open_rebalance(self, cause: str) -> None:
+    def open(self, cause: str) -> None:
+        """A rebalance begins, unless one is already under way."""
         if not self.rebalances or self.rebalances[-1]["end"] is not None:
             self.rebalances.append(
                 {"cause": cause, "start": self.engine.now, "end": None, "generation": None,
                  "paused": {}}
             )  # fmt: skip
-            self.timeline.record("rebalance_start", "coordinator", group=self.name, cause=cause)
+            self.timeline.record("rebalance_start", "coordinator", group=self.group, cause=cause)
 
-    def _close_rebalance(self) -> None:
+    def close(self) -> None:
+        """The group is Stable (or Empty) again: the rebalance under way ends."""
         if self.rebalances and self.rebalances[-1]["end"] is None:
             record = self.rebalances[-1]
             record["end"] = self.engine.now
-            record["generation"] = self.generation if self.state == "Stable" else None
+            generation = self._generation()
+            record["generation"] = generation if self._state() == "Stable" else None
             self.timeline.record(
                 "rebalance_end",
                 "coordinator",
-                group=self.name,
-                generation=self.generation,
+                group=self.group,
+                generation=generation,
                 duration_ms=record["end"] - record["start"],
                 assignment=self._assignment_text(),
             )

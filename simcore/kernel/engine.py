@@ -8,6 +8,7 @@ Nothing here reads the wall clock; a caller that wants a wall-time cap passes a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import random
@@ -21,30 +22,104 @@ STOP_CHECK_EVERY = 4096
 
 
 class Timer:
-    """A call scheduled with ``Engine.timer``. ``cancel()`` before it is due and it does
-    nothing when its turn comes; it keeps its place in the event order either way, so
-    cancelling a timer never reorders the rest of a run (the one way to drop scheduled
-    work: no token counters, no generation checks in the handler)."""
+    """A call scheduled with ``Engine.timer`` or ``TimerGroup.timer``. ``cancel()`` before
+    it is due and it does nothing when its turn comes; it keeps its place in the event
+    order either way, so cancelling a timer never reorders the rest of a run (the one way
+    to drop scheduled work: no token counters, no generation checks in the handler). A
+    timer of a group is also dropped once its group is cancelled."""
 
-    __slots__ = ("cancelled", "fired")
+    __slots__ = ("cancelled", "fired", "group")
 
-    def __init__(self) -> None:
-        self.cancelled = False
+    def __init__(self, group: TimerGroup | None = None) -> None:
+        self.cancelled = False  # by this handle's own cancel()
         self.fired = False
+        self.group = group
 
     def cancel(self) -> None:
         self.cancelled = True
 
     @property
     def pending(self) -> bool:
-        """Neither run nor cancelled yet."""
-        return not (self.cancelled or self.fired)
+        """Neither run nor cancelled yet (by itself or with its group)."""
+        if self.cancelled or self.fired:
+            return False
+        return self.group is None or self.group.open
 
 
 def _fire(timer: Timer, handler: Callable[..., Any], args: tuple[Any, ...]) -> None:
     timer.fired = True
     if not timer.cancelled:
         handler(*args)
+
+
+def _fire_in_group(
+    timer: Timer, group: TimerGroup, handler: Callable[..., Any], args: tuple[Any, ...]
+) -> None:
+    timer.fired = True
+    if not timer.cancelled and group.open:
+        handler(*args)
+
+
+def _call_if_open(group: TimerGroup, handler: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    if group.open:
+        handler(*args)
+
+
+class TimerGroup:
+    """Scheduled work that ends together: a client process's life (everything it
+    scheduled dies when it crashes or closes), a heartbeat thread's run. ``cancel()``
+    drops every call still pending in the group, and those of its child groups, and
+    closes it for good: what is scheduled on a closed group never runs. A fresh life
+    is a fresh group (``Engine.group()``), never a reopened one.
+
+    Answers that come back from elsewhere (a request's response, handed to a callback)
+    are not timers: ``guard(handler)`` wraps such a callback so that it does nothing
+    once the group is closed, and ``call_if_open`` is the same check, called directly.
+
+    Like ``Timer``, a call dropped this way keeps its place in the event order."""
+
+    __slots__ = ("_children", "engine", "open")
+
+    def __init__(self, engine: Engine, open_: bool = True) -> None:
+        self.engine = engine
+        self.open = open_
+        self._children: list[TimerGroup] = []
+
+    def after(self, delay_ms: int, handler: Callable[..., Any], *args: Any) -> None:
+        """``Engine.after`` for as long as the group is open, without a handle."""
+        self.engine.after(delay_ms, _call_if_open, self, handler, args)
+
+    def timer(self, delay_ms: int, handler: Callable[..., Any], *args: Any) -> Timer:
+        """``Engine.timer`` for as long as the group is open: the handle cancels this
+        one call, ``cancel()`` on the group all of them."""
+        timer = Timer(self)
+        self.engine.after(delay_ms, _fire_in_group, timer, self, handler, args)
+        return timer
+
+    def group(self) -> TimerGroup:
+        """A child group: cancelled with this one, or alone (closed from the start if
+        this one is closed already)."""
+        child = TimerGroup(self.engine, self.open)
+        if self.open:
+            self._children = [c for c in self._children if c.open]
+            self._children.append(child)
+        return child
+
+    def cancel(self) -> None:
+        self.open = False
+        children, self._children = self._children, []
+        for child in children:
+            child.cancel()
+
+    def call_if_open(self, handler: Callable[..., Any], *args: Any) -> None:
+        """Runs ``handler(*args)`` now, if the group is still open."""
+        if self.open:
+            handler(*args)
+
+    def guard(self, handler: Callable[..., Any]) -> Callable[..., None]:
+        """``handler`` as a callback that does nothing once the group is closed (for
+        answers from the cluster to requests sent while it was open)."""
+        return functools.partial(self.call_if_open, handler)
 
 
 def derive_seed(seed: int, stream: str) -> int:
@@ -94,6 +169,10 @@ class Engine:
         timer = Timer()
         heappush(self._heap, (self.now + delay_ms, next(self._seq), _fire, (timer, handler, args)))
         return timer
+
+    def group(self) -> TimerGroup:
+        """A new, open ``TimerGroup`` of calls cancelled together."""
+        return TimerGroup(self)
 
     def run(self) -> None:
         heap = self._heap

@@ -181,7 +181,7 @@ class Result:
                     "duration_ms": (r["end"] if r["end"] is not None else snap.t) - r["start"],
                     "paused_ms": dict(sorted(r["paused"].items())),
                 }
-                for r in group.rebalances
+                for r in group.history.rebalances
             ]
             out[name] = {
                 "group_protocol": summary["group_protocol"],

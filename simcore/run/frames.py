@@ -271,7 +271,7 @@ class Recorder:
                                     g.state,
                                     g.generation,
                                     g.protocol,
-                                    len(g.rebalances),
+                                    len(g.history.rebalances),
                                     tuple(
                                         [
                                             (m.id, client_index[m.client_id])

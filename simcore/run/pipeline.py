@@ -35,6 +35,7 @@ from simcore.scenario.spec import ConsumerSpec, PipelineSpec, ProducerSpec, Scen
 if TYPE_CHECKING:
     from simcore.consumer.consumer import Consumer
     from simcore.groups.coordinator import Coordinator
+    from simcore.kernel.engine import TimerGroup
     from simcore.producer.on_demand import OnDemandProducer
 
 
@@ -159,19 +160,17 @@ class Pipeline:
         offsets = dict(consumer.positions)
         self.committing = True
         consumer.state = "committing"  # the application is out of poll() until it is done
-        incarnation = consumer.incarnation
+        life = consumer.life  # a crash since the commit began drops what follows
         if self.exactly_once:
-            self._commit_transaction(offsets, incarnation)
+            self._commit_transaction(offsets, life)
             return
 
         def flushed() -> None:
-            if consumer.incarnation != incarnation:
-                return
             if self._crash_point("before_commit", offsets):
                 return
             consumer.committer.commit_sync(offsets, then=self._committed)
 
-        self.output.flush(flushed)
+        self.output.flush(life.guard(flushed))
 
     def _committed(self) -> None:
         self.committing = False
@@ -186,7 +185,7 @@ class Pipeline:
                 return True
         return False
 
-    def _commit_transaction(self, offsets: dict[TopicPartition, int], incarnation: int) -> None:
+    def _commit_transaction(self, offsets: dict[TopicPartition, int], life: TimerGroup) -> None:
         consumer = self.consumer
         txn = self.output.txn
         assert txn is not None
@@ -200,8 +199,6 @@ class Pipeline:
             )
 
         def ended(result: str | None) -> None:
-            if consumer.incarnation != incarnation:
-                return
             if result is None:
                 if self._crash_point("after_commit", offsets):
                     return
@@ -214,11 +211,11 @@ class Pipeline:
             self._committed()
 
         def offsets_sent(error: str | None) -> None:
-            if consumer.incarnation != incarnation or txn is not self.output.txn:
+            if txn is not self.output.txn:
                 return
-            txn.end_transaction(error is None, ended)
+            txn.end_transaction(error is None, life.guard(ended))
 
-        txn.send_offsets_to_transaction(consumer.group, txn_offset_commit, offsets_sent)
+        txn.send_offsets_to_transaction(consumer.group, txn_offset_commit, life.guard(offsets_sent))
 
     def _rewind(self) -> None:
         """After an abort: back to the last committed offsets (the KIP-447 example's

@@ -156,3 +156,22 @@ def test_socket_timeout_ms_is_a_librdkafka_producer_property():
     with pytest.raises(simcore.ScenarioError) as err:
         simcore.parse_scenario(delayed_response("java", **{"socket.timeout.ms": 5000}))
     assert err.value.suggestion == "request.timeout.ms"
+
+
+def test_an_earlier_broker_deadline_is_kept_although_a_later_one_was_pending():
+    # the leader keeps one expiry check, aimed at the earliest deadline: p2's shorter
+    # request timeout replaces the check p1's request had scheduled, and p1's own deadline
+    # is kept afterwards
+    data = slow_follower("librdkafka", **{"request.timeout.ms": 1000})
+    second = producer("librdkafka", **{"request.timeout.ms": 300})
+    data["producers"].append({**second, "id": "p2", "start_ms": 100})
+    result = run(data)
+    deadlines = {}
+    for name, timeout in (("p1", 1000), ("p2", 300)):
+        (sent, _), *_ = events(result, "send", name)
+        deadlines[name] = sent + 1 + timeout
+    assert deadlines["p2"] < deadlines["p1"]
+    first = {}
+    for at, fields in events(result, "produce_timed_out", "broker-0"):
+        first.setdefault(fields["producer"], at)
+    assert first == deadlines  # each answered REQUEST_TIMED_OUT at its own deadline
