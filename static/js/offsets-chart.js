@@ -3,12 +3,12 @@
 // on "where it happens" (the captions' story window) until playing goes past it. Its text
 // alternative is the table #chart-table.
 import { el } from "./lib/dom.js";
-import { afterFirstFrame, integerAxis, maxOf, moveCursor, plot } from "./lib/charts.js";
+import { afterFirstFrame, integerAxis, legendRows, maxOf, moveCursor, plot } from "./lib/charts.js";
 import { onPlayer } from "./lib/frames.js";
 
 const LEGEND_MAX_TRACES = 12;   // beyond this the legend hides the chart; hover names lines
-const NARROW_CHART_PX = 560;    // below this the chart's legend wraps into rows
-const LEGEND_ROW_PX = 20;
+const LEGEND_ROW_PX = 20;       // a legend row (Plotly: 19 px at 12 px type), with a pixel to spare
+const MARGIN = { l: 50, r: 50, t: 10, b: 36 };  // b: the x axis's ticks and title
 
 // Where the story happens: around the first caption that is not a rebalance, padded by a
 // tenth of the run; null when that is most of the run anyway.
@@ -85,14 +85,16 @@ export function mountOffsetsChart(root) {
     const offsets = maxOf(Object.values(s.partitions).map((p) => p.leo));
     const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
     story = storyWindow(meta, captions);
-    // The legend sits in the bottom margin, under the axis title: one row, or on a narrow
-    // screen about one row per line, the figure growing by those rows (a legend placed by
-    // the plot's height touched the title, and on a phone its wrapped rows climbed over it).
+    // The legend sits in the bottom margin, under the axis title, the figure growing by its
+    // rows: as many as its names take at this width (Plotly wraps them; a legend given too
+    // few rows climbs over the axis title, as one row did at 1366 px with 10 long names).
     const legend = lines.length <= LEGEND_MAX_TRACES;
-    const rows = legend ? (chart.clientWidth < NARROW_CHART_PX ? lines.length : 1) : 0;
+    const plotWidth = Math.max(0, chart.clientWidth - MARGIN.l - MARGIN.r);
+    const rows = legend ? legendRows(lines.map((line) => line.name), plotWidth) : 0;
+    chart.dataset.legendRows = String(rows);
     const layout = {
       // shorter under three or more strips, so that the stage still fits one screen
-      margin: { l: 50, r: 50, t: 10, b: 36 + (rows ? 24 + rows * LEGEND_ROW_PX : 0) },
+      margin: { ...MARGIN, b: MARGIN.b + (rows ? 24 + rows * LEGEND_ROW_PX : 0) },
       height: (Object.keys(s.partitions).length > 2 ? 206 : 236) + rows * LEGEND_ROW_PX,
       xaxis: { title: { text: "simulated time (ms)" }, ...(story ? { range: story } : {}) },
       yaxis: { title: { text: "offset" }, ...integerAxis(offsets) },

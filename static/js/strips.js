@@ -8,6 +8,8 @@ import { onPlayer, partName } from "./lib/frames.js";
 
 const MAX_CELLS = 120;          // beyond this, one cell stands for a range of offsets
 const LABEL_WIDTH_PERCENT = 4;  // markers closer than this get stacked
+const NUMBERED_CELLS = 40;      // offsets are written in the cells up to this many…
+const MIN_LABEL_CELL_PX = 14;   // …when each cell is this wide (at 390 px, 32 cells of 7 px overlapped)
 
 // One record's fate for one group at time t (FATE_ORDER: the most telling wins a range).
 const FATE_ORDER = ["lost", "skipped", "several", "progress", "expired", "once", "above-hw", "unread", "future"];
@@ -92,6 +94,19 @@ export function mountStrips(root) {
   let meta = null;
   let fates = null;
   let recordKey = null;  // the strip's record that Tab reaches (roving tabindex), by data-key
+  let laneWidth = null;  // px of a strip's lane (its cells), measured on the first draw and on resizes
+  let shown = null;      // the frame drawn, to draw again when the width changes
+
+  // Whether `count` cells across a lane leave each room for a label.
+  const roomFor = (count) => count <= NUMBERED_CELLS && laneWidth !== null && laneWidth / count >= MIN_LABEL_CELL_PX;
+
+  function measureLane() {
+    const lane = strips.querySelector(".lane");
+    const width = lane ? lane.clientWidth : null;
+    const changed = width !== laneWidth;
+    laneWidth = width;
+    return changed;
+  }
 
   // A record's attributes in the strips: a button in the roving Tab order, named by its fate.
   function recordAttrs(key, id, title) {
@@ -100,9 +115,12 @@ export function mountStrips(root) {
   }
 
   function drawStrips(frame) {
+    shown = frame;
     const fresh = el("div");
     fresh.append(...frame.partitions.map((p) => strip(frame, p)));
     morph(strips, fresh, false);
+    // the lane's width is read once (a forced layout), then kept by the ResizeObserver below
+    if (laneWidth === null && measureLane()) drawStrips(frame);
     // One record in the strips is in the Tab order (the last one the keyboard reached, else
     // the first); arrows move between records (stripKeys).
     if (!strips.querySelector('[data-message][tabindex="0"]')) {
@@ -210,7 +228,7 @@ export function mountStrips(root) {
       if (txn.aborted) attrs["data-aborted"] = "true";
       if (entry) Object.assign(attrs, recordAttrs(`${partName(p)}|${g ? g.group : ""}|${first}`, entry.id, attrs.title));
       const cell = el("span", attrs);
-      if (per === 1 && cells <= 40) cell.textContent = String(first);
+      if (per === 1 && roomFor(cells)) cell.textContent = String(first);
       row.append(cell);
     }
     return row;
@@ -225,7 +243,7 @@ export function mountStrips(root) {
         class: "ghost", "data-offset": String(e.o), "data-fate": "lost", title,
         style: `left: ${(100 * e.o) / size}%; width: ${Math.max(100 / size, 0.6)}%`,
         ...recordAttrs(`${name}|lost|${e.o}`, e.id, title),
-      }, size <= 40 ? "×" : ""));
+      }, roomFor(size) ? "×" : ""));
     }
     return row;
   }
@@ -257,7 +275,7 @@ export function mountStrips(root) {
         class: `cell f-${fate}${txn.aborted ? " aborted" : ""}`, "data-offset": String(first), "data-fate": fate,
         title: `${span}${g ? ` · ${g.group}` : ""}: ${text}${txn.aborted ? " · in an aborted transaction" : ""}`,
       });
-      if (per === 1 && cells <= 40) cell.textContent = String(first);
+      if (per === 1 && roomFor(cells)) cell.textContent = String(first);
       row.append(cell);
     }
     return row;
@@ -316,6 +334,11 @@ export function mountStrips(root) {
     target.hidden = false;
     window.htmx.ajax("GET", url, { target: "#record-story", swap: "innerHTML" });
   });
+
+  // A wider or narrower screen (a phone turned, a window resized): labels where they fit.
+  new ResizeObserver(() => {
+    if (laneWidth !== null && shown && measureLane()) drawStrips(shown);
+  }).observe(strips);
 
   onPlayer(root, {
     meta(detail) {

@@ -68,6 +68,37 @@ export function integerAxis(max) {
   return { dtick: Math.max(1, Math.round(step)), tick0: 0, tickformat: "d", rangemode: "tozero" };
 }
 
+// --- a horizontal legend's rows ---------------------------------------------------------------
+
+// Plotly's horizontal legend (plotly.js src/components/legend/draw.js, computeLegendDimensions;
+// constants.js): each item is its symbol (itemwidth 30 + 2 × itemGap 5) then its text in the
+// legend font (12 px, the layout's family); all items in one row when they fit the plot
+// area's width, else a grid of columns as wide as the widest item, each row about 19 px
+// (max(line height, 16) + 3).
+const LEGEND_SYMBOL_PX = 40;
+const LEGEND_GAP_PX = 5;
+const LEGEND_FONT = '12px "Open Sans", verdana, arial, sans-serif';
+const FALLBACK_CHAR_PX = 7;  // a generous average where no canvas measures text
+
+let measurer = null;
+function textWidth(text) {
+  if (measurer === null) measurer = document.createElement("canvas").getContext("2d") || false;
+  if (!measurer) return text.length * FALLBACK_CHAR_PX;
+  measurer.font = LEGEND_FONT;
+  return measurer.measureText(text).width;
+}
+
+// How many rows a horizontal legend of these names takes in a plot area `width` px wide.
+export function legendRows(names, width, measure = textWidth) {
+  if (!names.length) return 0;
+  const items = names.map((name) => LEGEND_SYMBOL_PX + measure(name));
+  const oneRow = items.reduce((sum, w) => sum + w, 0) + (items.length - 1) * LEGEND_GAP_PX;
+  if (oneRow < width) return 1;
+  const column = Math.max(...items) + LEGEND_GAP_PX;
+  const perRow = Math.max(1, Math.floor((width + LEGEND_GAP_PX) / column));
+  return Math.ceil(items.length / perRow);
+}
+
 export const maxOf = (lists) => Math.max(0, ...lists.flat().filter((v) => v !== null && v !== undefined));
 
 // The cursor is an element over the plot, moved with a transform: moving it never makes
