@@ -27,6 +27,45 @@ function takeStartMs() {
   return value === null ? null : Number(value);
 }
 
+// Presenter mode: large type for a projector, remembered on this browser; ?presenter=1 in
+// a link turns it on. Returns its toggle button (the "p" shortcut presses it).
+function mountPresenter(root, resized) {
+  const presenter = root.querySelector(".presenter-toggle") || document.createElement("button");
+  function setPresenter(on) {
+    document.body.classList.toggle("presenter", on);
+    presenter.setAttribute("aria-pressed", String(on));
+    try { localStorage.setItem(PRESENTER_KEY, on ? "1" : "0"); } catch (_) { /* private mode */ }
+    resized();
+  }
+  presenter.addEventListener("click", () => setPresenter(!document.body.classList.contains("presenter")));
+  const asked = new URLSearchParams(location.search).get("presenter");
+  let stored = null;
+  try { stored = localStorage.getItem(PRESENTER_KEY); } catch (_) { /* private mode */ }
+  if (asked === "1" || (asked === null && stored === "1")) setPresenter(true);
+  return presenter;
+}
+
+// Shortcuts work wherever the focus is, except where typing or choosing: space plays or
+// pauses, ← → step, Home/End jump, [ ] change speed, c toggles pausing at captions, f the
+// chart's full run, p presenter mode (`actions`, once `ready()`), ? the list of shortcuts.
+function mountShortcuts(ready, actions) {
+  const help = document.getElementById("shortcuts");
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    // Space keeps pressing a focused button, link or box outside the player's controls.
+    if (event.key === " " && (event.target.matches("input[type=checkbox]")
+        || (event.target.closest("button, a, summary") && !event.target.closest(".controls")))) return;
+    if (help && !help.hidden && event.key === "Escape") { help.hidden = true; return; }
+    const act = event.key === "?" ? () => { if (help) help.hidden = !help.hidden; }
+      : ready() ? actions[event.key] : null;
+    if (!act) return;
+    event.preventDefault();  // no page scroll on space or arrows, no button press twice
+    act();
+  });
+  for (const close of document.querySelectorAll("[data-close-shortcuts]")) close.addEventListener("click", () => { help.hidden = true; });
+  for (const open of document.querySelectorAll("[data-open-shortcuts]")) open.addEventListener("click", () => { help.hidden = false; });
+}
+
 function mountPlayer(root) {
   const $ = (selector) => root.querySelector(selector);
   const buttons = {
@@ -213,50 +252,16 @@ function mountPlayer(root) {
   buttons.back.addEventListener("click", () => { pause(); show(state.step - 1); });
   scrub.addEventListener("input", () => { pause(); show(Number(scrub.value)); });
 
-  // Presenter mode: large type for a projector, remembered on this browser; ?presenter=1
-  // in a link turns it on.
-  const presenter = $(".presenter-toggle") || document.createElement("button");
-  function setPresenter(on) {
-    document.body.classList.toggle("presenter", on);
-    presenter.setAttribute("aria-pressed", String(on));
-    try { localStorage.setItem(PRESENTER_KEY, on ? "1" : "0"); } catch (_) { /* private mode */ }
-    chart.resize();
-  }
-  presenter.addEventListener("click", () => setPresenter(!document.body.classList.contains("presenter")));
-  {
-    const asked = new URLSearchParams(location.search).get("presenter");
-    let stored = null;
-    try { stored = localStorage.getItem(PRESENTER_KEY); } catch (_) { /* private mode */ }
-    if (asked === "1" || (asked === null && stored === "1")) setPresenter(true);
-  }
-
-  // Shortcuts work wherever the focus is, except where typing or choosing: space plays or
-  // pauses, ← → step, Home/End jump, [ ] change speed, c toggles pausing at captions,
-  // f the chart's full run, p presenter mode, ? the list of shortcuts.
-  const help = document.getElementById("shortcuts");
-  document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    // Space keeps pressing a focused button, link or box outside the player's controls.
-    if (event.key === " " && (event.target.matches("input[type=checkbox]")
-        || (event.target.closest("button, a, summary") && !event.target.closest(".controls")))) return;
-    if (help && !help.hidden && event.key === "Escape") { help.hidden = true; return; }
-    if (!state.frames.length && event.key !== "?") return;
-    const act = {
-      " ": () => buttons.play.click(), k: () => buttons.play.click(),
-      ArrowRight: () => buttons.step.click(), ArrowLeft: () => buttons.back.click(),
-      Home: () => { pause(); show(0); }, End: () => { pause(); show(state.frames.length - 1); },
-      "]": () => nudgeSpeed(1), "[": () => nudgeSpeed(-1),
-      c: () => { if (pauseAtCaptions) pauseAtCaptions.click(); },
-      f: () => chart.toggleZoom(),
-      p: () => presenter.click(),
-      "?": () => { if (help) help.hidden = !help.hidden; },
-    }[event.key];
-    if (!act) return;
-    event.preventDefault();  // no page scroll on space or arrows, no button press twice
-    act();
+  const presenter = mountPresenter(root, () => chart.resize());
+  mountShortcuts(() => state.frames.length > 0, {
+    " ": () => buttons.play.click(), k: () => buttons.play.click(),
+    ArrowRight: () => buttons.step.click(), ArrowLeft: () => buttons.back.click(),
+    Home: () => { pause(); show(0); }, End: () => { pause(); show(state.frames.length - 1); },
+    "]": () => nudgeSpeed(1), "[": () => nudgeSpeed(-1),
+    c: () => { if (pauseAtCaptions) pauseAtCaptions.click(); },
+    f: () => chart.toggleZoom(),
+    p: () => presenter.click(),
   });
-  for (const close of document.querySelectorAll("[data-close-shortcuts]")) close.addEventListener("click", () => { help.hidden = true; });
-  for (const open of document.querySelectorAll("[data-open-shortcuts]")) open.addEventListener("click", () => { help.hidden = false; });
 
   // Connect at once: this is the first module of the page, so the websocket's handshake and
   // the server's first chunks overlap plotly.js's evaluation (100-800 ms after a "crash
