@@ -13,7 +13,11 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.templatetags.static import static
-from django.test import override_settings
+from django.test import Client, override_settings
+
+from playground import pagecache
+from simcore import builtin_scenario
+from tests.web.helpers import saved
 
 STORAGE = "playground.static_storage.ModuleManifestStaticFilesStorage"
 COLLECTED = {
@@ -24,6 +28,7 @@ COLLECTED = {
 IMPORT = re.compile(
     r"""(?:\bimport\s*(?:[\s{*][^;]*?\bfrom\s*)?|\bexport\s[^;]*?\bfrom\s*|\bimport\()\s*["']([^"']+)["']"""
 )
+PRELOAD = re.compile(r'<link rel="modulepreload" href="/static/([^"]+)">')
 HASHED = re.compile(r"\.[0-9a-f]{12}\.")  # name.<hash>.ext
 SOURCE = Path(settings.BASE_DIR) / "static"
 
@@ -114,3 +119,36 @@ def test_the_vendored_bundles_are_copied_byte_for_byte(collected: Path) -> None:
     manifest = _manifest(collected)
     for name in ("vendor/plotly-basic.min.js", "vendor/axe.min.js"):
         assert (collected / manifest[name]).read_bytes() == (SOURCE / name).read_bytes(), name
+
+
+def _imported_by(root: Path, stored: str) -> set[str]:
+    """The collected files `stored` imports, transitively (itself included)."""
+    seen: set[str] = set()
+    todo = [stored]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for specifier in IMPORT.findall((root / name).read_text()):
+            todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(name), specifier)))
+    return seen
+
+
+@pytest.mark.django_db
+def test_the_pages_preload_the_hashed_modules_the_player_imports(collected: Path) -> None:
+    # a preload under another URL than the import's would fetch every module twice
+    slug = saved(builtin_scenario("java-auto-commit"))
+    player = _manifest(collected)["js/player.js"]
+    graph = _imported_by(collected, player)
+    pagecache.reset()  # pages rendered by other tests name the unhashed files
+    try:
+        with override_settings(STATIC_ROOT=collected, STORAGES=COLLECTED):
+            pages = [
+                Client().get(path).content.decode() for path in (f"/r/{slug}", f"/embed/{slug}")
+            ]
+    finally:
+        pagecache.reset()
+    for page in pages:
+        assert f'<script type="module" src="/static/{player}">' in page
+        assert set(PRELOAD.findall(page)) == graph - {player}

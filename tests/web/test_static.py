@@ -90,6 +90,20 @@ def test_pages_load_our_scripts_as_es_modules(client: Client) -> None:
                 assert 'type="module"' not in attrs, f"{path}: {src} is a classic script"
 
 
+PRELOAD = re.compile(r'<link rel="modulepreload" href="([^"]+)">')
+
+
+def test_the_player_preloads_exactly_the_modules_it_imports(client: Client) -> None:
+    # templates/playground/_player_modules.html: a module renamed, added or dropped from
+    # player.js's imports must be renamed, added or dropped there too
+    slug = saved(simcore.builtin_scenario("java-auto-commit"))
+    imported = set(_with_imports(client, ["/static/js/player.js"])) - {"/static/js/player.js"}
+    assert len(imported) >= 7, imported
+    for path in (f"/r/{slug}", f"/embed/{slug}"):
+        page = client.get(path).content.decode()
+        assert set(PRELOAD.findall(page)) == imported, path
+
+
 def test_no_module_reaches_for_the_old_global(client: Client) -> None:
     # window.Playground is gone: the modules import what they share
     for path, page in _pages(client).items():
