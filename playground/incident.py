@@ -1,10 +1,10 @@
 """Incident templates (issue 12): a short form that writes a replication incident as a
 scenario (the warnings any run gets when its story is not told yet are `page_facts`').
 
-The form: brokers, replication factor, `min.insync.replicas`, `acks`, unclean election,
-idempotence, the consumer's commit mode and `auto.offset.reset`, and the fault — the
-leader dies, a follower is slow and then the leader dies, or the leader is cut off from
-the cluster (a network partition). The scenario's duration covers the failover (the
+The form: brokers, the topic's partitions, replication factor, `min.insync.replicas`,
+`acks`, unclean election, idempotence, the consumer's commit mode and `auto.offset.reset`,
+and the fault — the leader dies, a follower is slow and then the leader dies, or the leader
+is cut off from the cluster (a network partition). The scenario's duration covers the failover (the
 controller fences a silent broker after `broker.session.timeout.ms`, 9 s, and elects a
 new leader), the old leader's return, and the consumer catching up.
 """
@@ -32,6 +32,10 @@ COMMITS = {
     "async": "commitAsync after each poll's records",
 }
 RESETS = ("latest", "earliest", "none")
+# The topic's partitions: the dead leader (broker-0) leads one in `brokers` of them (replicas
+# are placed round-robin), the others keep serving. Capped below simcore's 64 so that the
+# strips and the offsets chart stay readable for one incident.
+MAX_PARTITIONS = 12
 IDEMPOTENCE = ("default", "true", "false")
 
 FAULT_AT_MS = 5_000  # the fault strikes once the consumer reads (initial rebalance: ~3 s)
@@ -44,6 +48,7 @@ RECOVERY_MS = 15_000  # after the old leader is back: catch-up, commits, a last 
 @dataclass(frozen=True)
 class Choices:
     brokers: int = 3
+    partitions: int = 1
     replication_factor: int = 3
     min_insync_replicas: int = 1
     acks: str = "all"
@@ -78,10 +83,12 @@ def _choice(form: Any, field: str, allowed: tuple[str, ...], default: str) -> st
 def choices(form: Any) -> Choices:
     """The form's choices, checked field by field (ScenarioError names the field)."""
     brokers = _int(form, "brokers", 3, 1, 9)
+    partitions = _int(form, "partitions", 1, 1, MAX_PARTITIONS)
     rf = _int(form, "replication_factor", min(3, brokers), 1, brokers)
     min_isr = _int(form, "min_insync_replicas", 1, 1, rf)
     return Choices(
         brokers=brokers,
+        partitions=partitions,
         replication_factor=rf,
         min_insync_replicas=min_isr,
         acks=_choice(form, "acks", ACKS, "all"),
@@ -99,7 +106,8 @@ def duration_ms() -> int:
 
 
 def _faults(c: Choices) -> list[dict[str, Any]]:
-    leader = "broker-0"  # partition 0's first replica leads at the start
+    # partition 0's first replica leads at the start, as it does partitions brokers, 2 × brokers…
+    leader = "broker-0"
     faults: list[dict[str, Any]] = []
     if c.fault == "slow_follower_then_leader_dies":
         faults += [
@@ -157,7 +165,7 @@ def scenario(c: Choices) -> Scenario:
         "topics": [
             {
                 "name": "orders",
-                "partitions": 1,
+                "partitions": c.partitions,
                 "replication_factor": c.replication_factor,
                 "config": topic_config,
             }
@@ -191,7 +199,8 @@ def scenario(c: Choices) -> Scenario:
 def _description(c: Choices) -> str:
     return (
         f"Written by the incident form: {FAULTS[c.fault]} at {FAULT_AT_MS} ms"
-        f" ({DOWN_MS // 1000} s away), {c.brokers} brokers, replication factor"
+        f" ({DOWN_MS // 1000} s away), {c.brokers} brokers, {c.partitions} partition"
+        f"{'' if c.partitions == 1 else 's'}, replication factor"
         f" {c.replication_factor}, min.insync.replicas {c.min_insync_replicas}, acks={c.acks},"
         f" unclean election {'on' if c.unclean else 'off'}, idempotence {c.idempotence},"
         f" commit {c.commit}, auto.offset.reset={c.reset}. The run lasts"
@@ -220,6 +229,7 @@ def form_view(request: Any) -> Any:
         "form": request.POST if request.method == "POST" else {},
         "defaults": Choices(),
         "duration_s": duration_ms() // 1000,
+        "max_partitions": MAX_PARTITIONS,
     }
     if request.method != "POST":
         return render(request, "playground/incident.html", context)

@@ -100,7 +100,7 @@ def _error_topic(topic: str, sources: list[str]) -> bool:
     return any(topic.startswith((f"{s}.", f"{s}-")) for s in sources)
 
 
-PALETTE_SIZE = 10  # partition colours: .part-0 … .part-9, as in static/js/player.js
+PALETTE_SIZE = 10  # partition colours: .part-0 … .part-9, as in static/js/lib/charts.js (colour)
 CONSUMER_BUTTONS = (  # (action, label, what it does), beside "crash the consumer here"
     ("stop", "remove", "a graceful close(): it commits and leaves the group"),
     ("slow_consumer", "slow down ×5", "from now on each record takes 5× as long (≥ 50 ms)"),
@@ -121,7 +121,7 @@ PRODUCER_CELLS = (  # (column, where the value is: the frame's producers or prod
 def producer_rows(
     scenario: Scenario, run: runner.RunData, last: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
-    """The producer panel at the end of the run (player.js updates the cells per step)."""
+    """The producer panel at the end of the run (static/js/producers.js updates it per step)."""
     rows = []
     for spec in scenario.producers:
         frame: dict[str, Any] = next(

@@ -263,7 +263,8 @@ STATIC_COLLECTED = env_bool("DJANGO_STATIC_COLLECTED", False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # hashed, compressed, and the ES modules' imports rewritten to the hashed names
+        "BACKEND": "playground.static_storage.ModuleManifestStaticFilesStorage"
         if STATIC_COLLECTED
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },

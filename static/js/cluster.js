@@ -5,13 +5,11 @@
 // HW). Once every frame is in: the replica timeline (Plotly) — LEO per replica and the HW
 // over time, ISR membership as bands under it, leader changes marked, and the
 // acknowledged-then-lost records (meta.lost) as red crosses where they were acknowledged.
-(() => {
-  "use strict";
+import { el } from "./lib/dom.js";
+import { afterFirstFrame, chartConfig, colour, cursor, moveCursor, plot } from "./lib/charts.js";
+import { brokerState, onPlayer, partName } from "./lib/frames.js";
 
-  const player = document.getElementById("player");
-  const cluster = document.getElementById("cluster");
-  if (!player || !cluster) return;
-  const { el, moveCursor, cursor, chartConfig, colour, plot, afterFirstFrame } = window.Playground;
+function mountCluster(player, cluster) {
   const chart = document.getElementById("replica-chart");
   const picker = document.getElementById("replica-partition");
   const MAX_CELLS = 60;
@@ -20,13 +18,6 @@
   const LOST_TRACE = "acknowledged, then lost";
   let latest = null;  // the last event's detail: {meta, frames, step, frame}
   let sizes = null;   // per partition, the largest LEO any replica reaches in the run
-
-  const partName = (p) => `${p.topic}-${p.partition}`;
-
-  function brokerState(b) {
-    if (!b.alive) return "dead";
-    return b.fenced ? "fenced" : b.isolated ? "isolated" : "alive";
-  }
 
   function drawBrokers(frame) {
     for (const b of frame.brokers) {
@@ -193,18 +184,23 @@
 
   // --- wiring -----------------------------------------------------------------------------------
 
-  player.addEventListener("player:step", (event) => {
-    latest = event.detail;
-    if (!latest.frame) return;
-    drawBrokers(latest.frame);
-    drawPartitions(latest.frame);
-    if (chart) moveCursor(chart, latest.frame.t);
-  });
-  player.addEventListener("player:end", (event) => {
-    latest = event.detail;
-    computeSizes(latest.frames);
-    afterFirstFrame(drawTimeline);
+  onPlayer(player, {
+    step(detail) {
+      latest = detail;
+      drawBrokers(latest.frame);
+      drawPartitions(latest.frame);
+      if (chart) moveCursor(chart, latest.frame.t);
+    },
+    end(detail) {
+      latest = detail;
+      computeSizes(latest.frames);
+      afterFirstFrame(drawTimeline);
+    },
   });
   if (picker) picker.addEventListener("change", drawTimeline);
   window.addEventListener("load", () => { if (sizes && chart && !chart.dataset.drawn) drawTimeline(); });
-})();
+}
+
+const player = document.getElementById("player");
+const cluster = document.getElementById("cluster");
+if (player && cluster) mountCluster(player, cluster);

@@ -4,9 +4,7 @@
 //
 // Message to the parent window: {type: "playground:embed-height", slug, height} (CSS px),
 // sent whenever the height changes. Any origin may read it: it carries nothing private.
-(() => {
-  "use strict";
-
+function embedPage() {
   const embed = document.querySelector(".embed");
   if (!embed) return;
   const slug = embed.dataset.slug;
@@ -31,4 +29,5 @@
       if (play && !play.disabled) play.click();
     }, { once: true });
   }
-})();
+}
+embedPage();

@@ -3,22 +3,20 @@
 // At each step: per group its state, generation, lag, Burrow-style status and catch-up
 // estimate (frame.group_summary), and its members with their partitions, each partition
 // in its own colour (frame.consumers, frame.groups); the rebalance rows in progress are
-// highlighted. From meta: the tool lag per partition stacked with each group's total
-// ("<group> total"), rebalances as bands with their cause, and the time lag per partition.
-(() => {
-  "use strict";
+// highlighted; the `kafka-consumer-groups --describe` table (frame.groups). From meta: the
+// tool lag per partition stacked with each group's total ("<group> total"), rebalances as
+// bands with their cause, and the time lag per partition.
+import { el } from "./lib/dom.js";
+import { afterFirstFrame, chartConfig, colour, cursor, moveCursor, plot } from "./lib/charts.js";
+import { onPlayer, partName } from "./lib/frames.js";
 
-  const player = document.getElementById("player");
-  const panel = document.getElementById("groups");
-  if (!player || !panel) return;
-  const { el, colour, cursor, moveCursor, chartConfig, plot, afterFirstFrame } = window.Playground;
+function mountGroups(player, panel) {
   const lagChart = document.getElementById("lag-chart");
   const timeChart = document.getElementById("time-lag-chart");
   let meta = null;
 
-  const partName = (p) => `${p.topic}-${p.partition}`;
-
-  function drawGroups(frame) {
+  // Each group's card: its state, lag and members at the step.
+  function drawGroupCards(frame) {
     const index = Object.fromEntries(frame.partitions.map((p, k) => [partName(p), k]));
     for (const g of frame.group_summary) {
       const box = panel.querySelector(`.group[data-group="${CSS.escape(g.group)}"]`);
@@ -36,6 +34,20 @@
         row.classList.toggle("active", !!r && r.start_ms <= frame.t && (r.end_ms === null || frame.t < r.end_ms));
       }
     }
+  }
+
+  // The describe table (kafka-consumer-groups --describe): one row per group and partition.
+  function drawDescribe(frame) {
+    const body = panel.querySelector("table.describe.live tbody");
+    if (!body) return;
+    const hw = Object.fromEntries(frame.partitions.map((p) => [partName(p), p.hw]));
+    const dash = (v) => (v === null || v === undefined ? "-" : String(v));
+    body.replaceChildren(...frame.groups.map((g) => {
+      const tr = el("tr");
+      for (const v of [g.group, g.topic, g.partition, dash(g.committed), hw[`${g.topic}-${g.partition}`],
+        dash(g.lag), dash(g.position), dash(g.consumer)]) tr.append(el("td", {}, String(v)));
+      return tr;
+    }));
   }
 
   function drawMembers(box, frame, group, index, epochs) {
@@ -142,14 +154,19 @@
     moveCursor(timeChart, Number(timeChart.dataset.cursor || 0));
   }
 
-  player.addEventListener("player:meta", (event) => { meta = event.detail.meta; drawLag(); });
-  player.addEventListener("player:step", (event) => {
-    meta = event.detail.meta;
-    const frame = event.detail.frame;
-    if (!frame) return;
-    drawGroups(frame);
-    drawLag();
-    for (const chart of [lagChart, timeChart]) if (chart) moveCursor(chart, frame.t);
+  onPlayer(player, {
+    meta(detail) { meta = detail.meta; drawLag(); },
+    step({ meta: m, frame }) {
+      meta = m;
+      drawGroupCards(frame);
+      drawDescribe(frame);
+      drawLag();
+      for (const chart of [lagChart, timeChart]) if (chart) moveCursor(chart, frame.t);
+    },
   });
   window.addEventListener("load", drawLag);
-})();
+}
+
+const player = document.getElementById("player");
+const panel = document.getElementById("groups");
+if (player && panel) mountGroups(player, panel);

@@ -5,9 +5,7 @@
 // The message is the server's own when it gave one: `error.message` of a JSON error, or
 // the text of `[data-error-message]` in an error page (read from an inert parsed document:
 // nothing in it runs).
-(() => {
-  "use strict";
-
+function requestErrors() {
   const banner = document.getElementById("request-error");
   if (!banner || !window.htmx) return;
   const text = banner.querySelector(".message");
@@ -122,4 +120,5 @@
     event.preventDefault();
     post(form, event.submitter);
   });
-})();
+}
+requestErrors();

@@ -9,12 +9,13 @@
 // own; "Back to the room" returns to the room's step. A new run (a crash, another course
 // scenario) reloads the page, which the server renders at the room's scenario and time.
 // Names, questions and answers are written with textContent only: never markup.
-(() => {
-  "use strict";
+import { el as element, typing } from "./lib/dom.js";
+import { firstStepAt } from "./lib/frames.js";
 
-  const bar = document.getElementById("room");
-  const root = document.getElementById("player");
-  if (!bar || !root) return;
+// An element with a class and text (names, questions and answers: text only, never markup).
+const el = (tag, cls, text) => element(tag, cls ? { class: cls } : {}, text);
+
+function mountRoom(bar, root) {
 
   const role = bar.dataset.role;
   const code = bar.dataset.code;
@@ -167,13 +168,6 @@
 
   // --- drawing the room -------------------------------------------------------------------------
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = String(text);
-    return node;
-  }
-
   function render() {
     const pos = $(".room-position");
     if (pos && room.course) pos.textContent = String(room.course.position + 1);
@@ -316,7 +310,7 @@
 
   function roomStep() {
     if (room.step >= 0) return room.step;
-    const k = frames.findIndex((f) => f && f.t >= room.at_ms);
+    const k = firstStepAt(frames, room.at_ms);
     return k < 0 ? Math.max(0, frames.length - 1) : k;
   }
 
@@ -333,7 +327,7 @@
     }
     known = { playing: room.playing, step: room.step };
     const last = frames.length - 1;
-    let target = room.step >= 0 ? room.step : frames.findIndex((f) => f && f.t >= room.at_ms);
+    let target = room.step >= 0 ? room.step : firstStepAt(frames, room.at_ms);
     if (target < 0 || target > last) {
       if (!done) return;  // not streamed that far yet: the next frames call again
       target = last;
@@ -365,10 +359,6 @@
   }
 
   // --- the user's own actions on the player -------------------------------------------------------
-
-  function typing(target) {
-    return target.closest("input:not([type=range]):not([type=checkbox]), textarea, select, [contenteditable]");
-  }
 
   function userActed(event) {
     if (!event.isTrusted) return false;
@@ -506,4 +496,8 @@
   }
 
   connect();
-})();
+}
+
+const bar = document.getElementById("room");
+const root = document.getElementById("player");
+if (bar && root) mountRoom(bar, root);

@@ -2,9 +2,7 @@
 // own template stays as it is) that copies /r/<slug>?at=<ms of the step shown>, and keeps
 // every "open in the playground" link (.open-link) pointing at that step. Used by the
 // scenario page and the embed.
-(() => {
-  "use strict";
-
+function copyLinkAtStep() {
   const player = document.getElementById("player");
   if (!player) return;
   const slug = (player.dataset.wsPath || "").split("?")[0].split("/").pop();  // a room page adds ?seat=
@@ -48,41 +46,38 @@
     for (const a of document.querySelectorAll("a.open-link")) a.href = link();
     if (!out.hidden) out.value = link();
   });
-})();
+}
+copyLinkAtStep();
 
 // PNG and SVG of each chart, by Plotly's own download (Plotly.downloadImage), named after
 // the scenario and the chart: buttons under every chart once it is drawn.
-(() => {
-  "use strict";
+const title = document.querySelector(".embed") ? document.querySelector(".embed").dataset.name
+  : (document.querySelector("h1") || {}).textContent || "scenario";
+const stem = title.normalize("NFKD").replace(/[^A-Za-z0-9]+/g, "-").replace(/^-+|-+$/g, "")
+  .toLowerCase().slice(0, 60).replace(/-+$/, "") || "scenario";
 
-  const title = document.querySelector(".embed") ? document.querySelector(".embed").dataset.name
-    : (document.querySelector("h1") || {}).textContent || "scenario";
-  const stem = title.normalize("NFKD").replace(/[^A-Za-z0-9]+/g, "-").replace(/^-+|-+$/g, "")
-    .toLowerCase().slice(0, 60).replace(/-+$/, "") || "scenario";
-
-  function addButtons(chart) {
-    if (chart.dataset.downloads || !window.Plotly) return;
-    chart.dataset.downloads = "true";
-    const name = chart.id ? chart.id.replace(/-chart$/, "").replace(/^chart$/, "offsets") : "chart";
-    const bar = document.createElement("div");
-    bar.className = "chart-downloads";
-    for (const format of ["png", "svg"]) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = format.toUpperCase();
-      button.title = `Download this chart as ${format.toUpperCase()}`;
-      button.dataset.format = format;
-      button.addEventListener("click", () => {
-        window.Plotly.downloadImage(chart, {
-          format, filename: `${stem}-${name}`, width: chart.clientWidth || 800, height: chart.clientHeight || 400,
-        });
+function addButtons(chart) {
+  if (chart.dataset.downloads || !window.Plotly) return;
+  chart.dataset.downloads = "true";
+  const name = chart.id ? chart.id.replace(/-chart$/, "").replace(/^chart$/, "offsets") : "chart";
+  const bar = document.createElement("div");
+  bar.className = "chart-downloads";
+  for (const format of ["png", "svg"]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = format.toUpperCase();
+    button.title = `Download this chart as ${format.toUpperCase()}`;
+    button.dataset.format = format;
+    button.addEventListener("click", () => {
+      window.Plotly.downloadImage(chart, {
+        format, filename: `${stem}-${name}`, width: chart.clientWidth || 800, height: chart.clientHeight || 400,
       });
-      bar.append(button);
-    }
-    chart.after(bar);
+    });
+    bar.append(button);
   }
+  chart.after(bar);
+}
 
-  const scan = () => document.querySelectorAll(".js-plotly-plot").forEach(addButtons);
-  new MutationObserver(scan).observe(document.body, { childList: true, subtree: true });
-  window.addEventListener("load", scan);
-})();
+const scan = () => document.querySelectorAll(".js-plotly-plot").forEach(addButtons);
+new MutationObserver(scan).observe(document.body, { childList: true, subtree: true });
+window.addEventListener("load", scan);

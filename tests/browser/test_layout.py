@@ -8,6 +8,7 @@ from playwright.sync_api import Page
 
 from playground import scenarios
 from simcore import Scenario, builtin_scenario
+from tests.browser.helpers import EVERY_FRAME
 
 WIDTHS = (1366, 1024, 768, 390)
 
@@ -32,3 +33,61 @@ def test_no_page_scrolls_sideways(
         page.goto(live_url + path)
         page.wait_for_load_state("networkidle")
         assert _overflow(page) <= 0, f"{path} at {width} px scrolls sideways"
+
+
+# The offsets chart's legend shows up to 12 lines: these draw 10 (2 partitions, a group
+# on each) and 12 (6 partitions, no group), with names up to 26 characters.
+LEGEND_SCENARIOS = ("txn-zombie-fencing", "keys-same-partition")
+CHART_BOXES = """() => {
+    const chart = document.getElementById('chart');
+    const box = (node) => { const b = node.getBoundingClientRect(); return [b.top, b.bottom]; };
+    const rows = new Set([...chart.querySelectorAll('.legend .traces')]
+        .map((t) => Math.round(t.getBoundingClientRect().top)));
+    return {
+        legend: box(chart.querySelector('.legend')),
+        title: box(chart.querySelector('.g-xtitle')),
+        ticks: [...chart.querySelectorAll('.xtick text')].map(box),
+        figure: box(chart.querySelector('.main-svg')),
+        rows: rows.size,
+        estimated: Number(chart.dataset.legendRows),
+    };
+}"""
+
+
+@pytest.mark.parametrize("width", [1366, 1024, 390])
+def test_the_offsets_charts_legend_keeps_clear_of_the_axis_title(
+    page: Page, live_url: str, width: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    for name in LEGEND_SCENARIOS:
+        page.goto(f"{live_url}/r/{scenarios.save(builtin_scenario(name))}")
+        page.locator("#chart .legend").wait_for()
+        b = page.evaluate(CHART_BOXES)
+        where = f"{name} at {width} px: {b}"
+        assert all(tick[1] <= b["title"][0] + 0.5 for tick in b["ticks"]), where
+        assert b["title"][1] <= b["legend"][0] + 0.5, where
+        assert b["legend"][1] <= b["figure"][1] + 0.5, where
+        assert b["rows"] == b["estimated"], where  # no more margin than the rows need
+
+
+LABELS = """() => [...document.querySelectorAll('.strips .cells .cell')]
+    .filter((c) => c.textContent)
+    .map((c) => ({ text: c.textContent, width: c.getBoundingClientRect().width,
+                   fits: c.scrollWidth <= c.clientWidth }))"""
+
+
+def test_strip_cells_are_numbered_only_where_a_number_fits(page: Page, live_url: str) -> None:
+    # payments-1 holds 32 records: about 24 px a cell at 1366 px, 7 px on a phone
+    slug = scenarios.save(builtin_scenario("txn-zombie-fencing"))
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_url}/r/{slug}")
+    page.wait_for_function(EVERY_FRAME)
+    wide = page.evaluate(LABELS)
+    assert len(wide) >= 32 and all(c["fits"] and c["width"] >= 14 for c in wide), wide
+    page.set_viewport_size({"width": 390, "height": 900})  # turned narrow: labels go
+    page.wait_for_function(f"() => ({LABELS})().length === 0")
+    page.reload()
+    page.wait_for_function(EVERY_FRAME)
+    assert page.evaluate(LABELS) == []
+    page.set_viewport_size({"width": 1366, "height": 900})  # and come back
+    page.wait_for_function(f"() => ({LABELS})().length >= 32")

@@ -73,6 +73,9 @@ def test_a_run_that_ends_before_the_failover_says_so(client: Client) -> None:
     ("field", "value", "allowed"),
     [
         ("brokers", "0", "from 1 to 9"),
+        ("partitions", "0", "from 1 to 12"),
+        ("partitions", "13", "from 1 to 12"),
+        ("partitions", "two", "whole number"),
         ("replication_factor", "4", "from 1 to 3"),
         ("min_insync_replicas", "²", "whole number"),
         ("acks", "2", "all, 1, 0"),
@@ -85,6 +88,26 @@ def test_a_bad_choice_is_named(client: Client, field: str, value: str, allowed: 
     assert response.status_code == 422
     body = text(response)
     assert f'data-field="{field}"' in body and allowed in body
+
+
+def test_the_topic_gets_the_partitions_asked_for_and_the_dead_leader_leads_some(
+    client: Client,
+) -> None:
+    slug, page = run_incident(client, partitions="6", reset="earliest")
+    assert 'data-partition="orders-5"' in page
+    scenario = stored(slug)
+    assert [t.partitions for t in scenario.topics] == [6]
+    assert "6 partitions" in scenario.description
+    first = runner.run(scenario)["frames"][0]
+    led_by_0 = [p["partition"] for p in first["partitions"] if p["leader"] == 0]
+    assert led_by_0 == [0, 3]  # the broker the fault kills leads some, not all
+    assert ledger(slug)["topics"]["orders"]["sent"] == 400
+
+
+def test_the_form_offers_partitions_from_1_to_12() -> None:
+    page = text(Client().get("/incident"))
+    assert 'name="partitions" min="1" max="12" value="1"' in page
+    assert incident.choices({}).partitions == 1  # left empty: one partition, as before
 
 
 def test_idempotence_with_acks_1_is_the_scenarios_own_error(client: Client) -> None:

@@ -1,5 +1,6 @@
 """Every front-end asset is served by the app itself (no CDN)."""
 
+import posixpath
 import re
 
 import pytest
@@ -27,13 +28,88 @@ def test_it_serves_the_vendored_plotly_basic_bundle(client: Client) -> None:
     assert b"plotly.js (basic - minified) v4.1.1" in body[:200]
 
 
+SCRIPT = re.compile(r"<script\b([^>]*)>")
+SRC = re.compile(r'\bsrc="([^"]+)"')
+IMPORT = re.compile(r"""\bimport\s*(?:[\s{*][^;]*?\bfrom\s*)?["'](\.{1,2}/[^"']+)["']""")
+
+
+def _scripts(page: str) -> list[tuple[str, str]]:
+    """(src, the tag's attributes) of every script the page loads from a file."""
+    found = []
+    for attrs in SCRIPT.findall(page):
+        src = SRC.search(attrs)
+        if src:
+            found.append((src.group(1), attrs))
+    return found
+
+
+def _with_imports(client: Client, urls: list[str]) -> dict[str, bytes]:
+    """Every script at `urls` and every module they import, transitively, by URL."""
+    loaded: dict[str, bytes] = {}
+    todo = list(urls)
+    while todo:
+        url = todo.pop()
+        if url in loaded:
+            continue
+        status, body = _get(client, url)
+        assert status == 200, url
+        loaded[url] = body
+        base = url.rsplit("/", 1)[0]
+        todo += [posixpath.normpath(f"{base}/{s}") for s in IMPORT.findall(body.decode())]
+    return loaded
+
+
 def test_the_scenario_pages_javascript_stays_under_1_5_mb(client: Client) -> None:
     slug = saved(simcore.builtin_scenario("java-auto-commit"))
     page = client.get(f"/r/{slug}").content.decode()
-    scripts = re.findall(r'<script src="([^"]+)"', page)
+    scripts = [src for src, _ in _scripts(page)]
     assert any("plotly-basic" in src for src in scripts)
-    total = sum(len(_get(client, src)[1]) for src in scripts)
+    loaded = _with_imports(client, scripts)
+    assert "/static/js/lib/charts.js" in loaded  # imported by the modules, not named by the page
+    total = sum(len(body) for body in loaded.values())
     assert total < 1_500_000, total
+
+
+def _pages(client: Client) -> dict[str, str]:
+    slug = saved(simcore.builtin_scenario("java-auto-commit"))
+    paths = ("/", f"/r/{slug}", f"/embed/{slug}", f"/r/{slug}/share", "/courses/new")
+    return {path: client.get(path).content.decode() for path in paths}
+
+
+def test_pages_load_our_scripts_as_es_modules(client: Client) -> None:
+    # static/js/ is ES modules (import/export): a classic <script> would fail to parse them;
+    # only the vendored bundles (plotly.js, htmx) are classic scripts
+    for path, page in _pages(client).items():
+        ours = [(src, attrs) for src, attrs in _scripts(page) if src.startswith("/static/js/")]
+        assert ours, path
+        for src, attrs in ours:
+            assert 'type="module"' in attrs, f"{path}: {src} is not loaded as a module"
+            assert "defer" not in attrs, f"{path}: {src} (modules are deferred already)"
+        for src, attrs in _scripts(page):
+            if not src.startswith("/static/js/"):
+                assert 'type="module"' not in attrs, f"{path}: {src} is a classic script"
+
+
+PRELOAD = re.compile(r'<link rel="modulepreload" href="([^"]+)">')
+
+
+def test_the_player_preloads_exactly_the_modules_it_imports(client: Client) -> None:
+    # templates/playground/_player_modules.html: a module renamed, added or dropped from
+    # player.js's imports must be renamed, added or dropped there too
+    slug = saved(simcore.builtin_scenario("java-auto-commit"))
+    imported = set(_with_imports(client, ["/static/js/player.js"])) - {"/static/js/player.js"}
+    assert len(imported) >= 7, imported
+    for path in (f"/r/{slug}", f"/embed/{slug}"):
+        page = client.get(path).content.decode()
+        assert set(PRELOAD.findall(page)) == imported, path
+
+
+def test_no_module_reaches_for_the_old_global(client: Client) -> None:
+    # window.Playground is gone: the modules import what they share
+    for path, page in _pages(client).items():
+        ours = [src for src, _ in _scripts(page) if src.startswith("/static/js/")]
+        for url, body in _with_imports(client, ours).items():
+            assert b"window.Playground" not in body, (path, url)
 
 
 def test_it_serves_htmx_and_its_websocket_extension(client: Client) -> None:

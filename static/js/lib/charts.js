@@ -1,0 +1,149 @@
+// Plotly helpers shared by the charts (plotly.js is the vendored classic script,
+// static/vendor/plotly-basic.min.js: read here as window.Plotly, never imported).
+//
+// - plot(): Plotly.newPlot with every visitor-chosen text made inert;
+// - moveCursor(): the one cursor line over a drawn chart, at most once per animation frame;
+// - afterFirstFrame(): draw a chart once the player's first step is on screen.
+import { el } from "./dom.js";
+
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+  "#7f7f7f", "#bcbd22", "#17becf"];
+
+// Partition k's colour, everywhere.
+export const colour = (k) => PALETTE[k % PALETTE.length];
+
+export const chartConfig = { displayModeBar: false, responsive: true };
+
+// A placeholder for shapes[0] (the panels index their shapes after it); the cursor itself
+// is an element over the plot (moveCursor), never a relayout.
+export const cursor = (t) => ({ type: "line", x0: t, x1: t, yref: "paper", y0: 0, y1: 1, visible: false });
+
+// The charts (Plotly: 100–450 ms each for a big run) are drawn once the first step is on
+// screen, not before it: `afterFirstFrame(fn)` runs `fn` after the player has called
+// `firstFramePainted()` (an animation frame, then a task, after its first step), or at once
+// if it has.
+const painted = { done: false, waiting: [] };
+export function afterFirstFrame(fn) {
+  if (painted.done) fn();
+  else if (!painted.waiting.includes(fn)) painted.waiting.push(fn);
+}
+export function firstFramePainted() {
+  if (painted.done) return;
+  painted.done = true;
+  for (const fn of painted.waiting.splice(0)) fn();
+}
+
+// Plotly renders a subset of HTML in trace names, titles, annotations and hover text
+// (<a href>, <b>, <br>), and a group id, topic or scenario name may hold any text: & < >
+// become entities, which Plotly shows as the characters (it splits tags before decoding).
+export const inert = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const inertAll = (value) => (Array.isArray(value) ? value.map(inert) : inert(value));
+
+// Plotly.newPlot with every text field that may carry a visitor's words made inert.
+// (hovertemplate is ours alone: it keeps its <extra></extra>.)
+export function plot(div, traces, layout, config) {
+  const TRACE_TEXT = ["name", "text", "hovertext"];
+  for (const trace of traces) {
+    for (const key of TRACE_TEXT) if (typeof trace[key] === "string" || Array.isArray(trace[key])) trace[key] = inertAll(trace[key]);
+  }
+  for (const note of layout.annotations || []) {
+    if (note.text !== undefined) note.text = inert(note.text);
+    if (note.hovertext !== undefined) note.hovertext = inert(note.hovertext);
+  }
+  for (const [key, value] of Object.entries(layout)) {
+    if (!/^(title|[xy]axis\d*)$/.test(key) || !value) continue;
+    if (key === "title" && typeof value === "string") layout.title = inert(value);
+    if (value.title && typeof value.title.text === "string") value.title.text = inert(value.title.text);
+    if (Array.isArray(value.ticktext)) value.ticktext = value.ticktext.map(inert);
+  }
+  return window.Plotly.newPlot(div, traces, layout, config);
+}
+
+// A whole-number tick step giving about five ticks up to `max` (counts and offsets are
+// integers: no 0.667 ticks).
+export function integerAxis(max) {
+  const raw = Math.max(1, max) / 5;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * pow).find((v) => v >= raw);
+  return { dtick: Math.max(1, Math.round(step)), tick0: 0, tickformat: "d", rangemode: "tozero" };
+}
+
+// --- a horizontal legend's rows ---------------------------------------------------------------
+
+// Plotly's horizontal legend (plotly.js src/components/legend/draw.js, computeLegendDimensions;
+// constants.js): each item is its symbol (itemwidth 30 + 2 × itemGap 5) then its text in the
+// legend font (12 px, the layout's family); all items in one row when they fit the plot
+// area's width, else a grid of columns as wide as the widest item, each row about 19 px
+// (max(line height, 16) + 3).
+const LEGEND_SYMBOL_PX = 40;
+const LEGEND_GAP_PX = 5;
+const LEGEND_FONT = '12px "Open Sans", verdana, arial, sans-serif';
+const FALLBACK_CHAR_PX = 7;  // a generous average where no canvas measures text
+
+let measurer = null;
+function textWidth(text) {
+  if (measurer === null) measurer = document.createElement("canvas").getContext("2d") || false;
+  if (!measurer) return text.length * FALLBACK_CHAR_PX;
+  measurer.font = LEGEND_FONT;
+  return measurer.measureText(text).width;
+}
+
+// How many rows a horizontal legend of these names takes in a plot area `width` px wide.
+export function legendRows(names, width, measure = textWidth) {
+  if (!names.length) return 0;
+  const items = names.map((name) => LEGEND_SYMBOL_PX + measure(name));
+  const oneRow = items.reduce((sum, w) => sum + w, 0) + (items.length - 1) * LEGEND_GAP_PX;
+  if (oneRow < width) return 1;
+  const column = Math.max(...items) + LEGEND_GAP_PX;
+  const perRow = Math.max(1, Math.floor((width + LEGEND_GAP_PX) / column));
+  return Math.ceil(items.length / perRow);
+}
+
+export const maxOf = (lists) => Math.max(0, ...lists.flat().filter((v) => v !== null && v !== undefined));
+
+// The cursor is an element over the plot, moved with a transform: moving it never makes
+// Plotly lay the figure out again (that was most of a step's time at 100×).
+function placeCursor(div) {
+  const layout = div._fullLayout;
+  const line = div.querySelector(":scope > .cursor-line");
+  if (!layout || !layout.xaxis || !line) return;
+  const xa = layout.xaxis;
+  const t = Number(div.dataset.cursor || 0);
+  const x = xa._offset + xa.l2p(t);
+  const inside = x >= xa._offset - 0.5 && x <= xa._offset + xa._length + 0.5;
+  line.hidden = !inside;
+  line.style.top = `${layout._size.t}px`;
+  line.style.height = `${layout._size.h}px`;
+  line.style.transform = `translateX(${x}px)`;
+  line.dataset.t = String(t);
+  // "No spoilers" (predict.js): a veil over what the chart shows after the step
+  const veil = div.querySelector(":scope > .future-mask");
+  if (veil) {
+    const left = Math.max(x, xa._offset);
+    veil.style.top = line.style.top;
+    veil.style.height = line.style.height;
+    veil.style.transform = `translateX(${left}px)`;
+    veil.style.width = `${Math.max(0, xa._offset + xa._length - left)}px`;
+  }
+}
+
+function attachCursor(div) {
+  if (div.querySelector(":scope > .cursor-line")) return;
+  div.classList.add("has-cursor");
+  div.append(el("div", { class: "cursor-line", "aria-hidden": "true" }));
+  div.append(el("div", { class: "future-mask", "aria-hidden": "true" }));
+  div.on("plotly_afterplot", () => placeCursor(div));  // zoom, resize, redraw
+}
+
+// Moves the cursor line over a drawn Plotly chart to simulated time t, at most once per
+// animation frame however fast the player plays; before the chart is drawn it only keeps t.
+export function moveCursor(div, t) {
+  div.dataset.cursor = String(t);
+  if (!div.dataset.drawn || div.dataset.cursorPending) return;
+  div.dataset.cursorPending = "true";
+  requestAnimationFrame(() => {
+    delete div.dataset.cursorPending;
+    attachCursor(div);
+    placeCursor(div);
+  });
+}

@@ -1,0 +1,34 @@
+// DOM helpers shared by every module: building elements, patching a subtree in place, and
+// telling whether a key press is typing.
+
+// An element with its attributes and, unless `text` is empty, its text (never markup).
+export function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== "" && text !== null && text !== undefined) node.textContent = String(text);
+  return node;
+}
+
+// Makes `old`'s subtree equal `fresh`'s, touching only what differs: a step usually
+// changes a few cells, and an untouched cell costs the browser no style, layout or paint.
+export function morph(old, fresh, withAttributes = true) {
+  if (withAttributes) {
+    for (const a of fresh.attributes) if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
+    for (const a of [...old.attributes]) if (!fresh.hasAttribute(a.name)) old.removeAttribute(a.name);
+  }
+  const next = [...fresh.childNodes];
+  for (let i = 0; i < next.length; i++) {
+    const o = old.childNodes[i], f = next[i];
+    if (!o) old.append(f);
+    else if (o.nodeType !== f.nodeType || o.nodeName !== f.nodeName) old.replaceChild(f, o);
+    else if (f.nodeType === Node.TEXT_NODE) { if (o.data !== f.data) o.data = f.data; }
+    else morph(o, f);
+  }
+  while (old.childNodes.length > next.length) old.lastChild.remove();
+}
+
+// A key pressed here is typing (a text field, a menu, an editable box), not a shortcut.
+// A range or a checkbox is not typing: the player's keys still work from the scrubber.
+export function typing(target) {
+  return target.closest("input:not([type=range]):not([type=checkbox]), textarea, select, [contenteditable]");
+}
