@@ -207,7 +207,4 @@ class Controller:
         replica.lead = None
         for _end, respond, _base in lead.ack_waiters:
             respond(error, -1)
-        for waiter in lead.fetch_waiters:
-            if not waiter.done:
-                waiter.done = True
-                waiter.respond(waiter.offset, [], error)
+        self.cluster.fetches.leadership_lost((part.topic, part.index), lead.fetch_waiters, error)
