@@ -48,8 +48,9 @@ MAX_PARTITION_FETCH_BYTES = 1_048_576  # max.partition.fetch.bytes default (libr
 
 # one partition's answer: (partition, fetch offset, batches, error, preferred read replica)
 PartitionAnswer = tuple["TopicPartition", int, list["Batch"], str | None, int | None]
-# the response at the client: (answers in request order, idle long-poll rounds it stands for)
-FetchResponseCallback = Callable[[list[PartitionAnswer], int], None]
+# the response at the client: (the request, its answers in request order, the idle
+# long-poll rounds it stands for)
+FetchResponseCallback = Callable[["ConsumerFetch", list[PartitionAnswer], int], None]
 
 _NONE: list[Batch] = []  # an answer without batches (never modified)
 
@@ -332,4 +333,4 @@ class ConsumerFetches:
         if whole_error is not None or not self.cluster.alive[request.node]:
             error = whole_error or NETWORK_EXCEPTION
             answers = [(tp, offset, _NONE, error, None) for tp, offset in request.offsets.items()]
-        self.engine.after(self.cluster.latency, request.respond, answers, idle_rounds)
+        self.engine.after(self.cluster.latency, request.respond, request, answers, idle_rounds)

@@ -41,7 +41,6 @@ the partition waits ``retry.backoff.ms``; OFFSET_OUT_OF_RANGE → ``auto.offset.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 from simcore.broker.controller import NETWORK_EXCEPTION
@@ -173,10 +172,9 @@ class Fetcher:
             spec.max_partition_fetch_bytes,
             spec.client_rack,
             c.committed_only,
-            _unset,
+            self._response,
             self.engine.now,
         )
-        request.respond = partial(self._response, request)
         self._session(request)
         for tp in offsets:
             self.fetching[tp] = request.id
@@ -208,7 +206,7 @@ class Fetcher:
             request.epoch = session.epoch
             request.listed = [tp for tp in offsets if before.get(tp) != offsets[tp]]
             request.forgotten = removed
-        session.partitions = dict(offsets)
+        session.partitions = offsets  # (a request's offsets are never modified)
         if (added or removed) and c.timeline.itemises("consumer_fetch_session"):
             c.timeline.record(
                 "consumer_fetch_session",
@@ -370,7 +368,3 @@ class Fetcher:
                 c.fetch_latency_sensor.record(at, cycle)
                 c.lag_sensor.record(at, 0)
                 c.consumed_sensor.record(at, 0)
-
-
-def _unset(answers: list[PartitionAnswer], idle_rounds: int) -> None:
-    raise AssertionError("a request's respond is set when it is built")
