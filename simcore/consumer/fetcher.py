@@ -81,6 +81,7 @@ class Fetcher:
         self.blocked: dict[TopicPartition, int] = {}
         self._ids = 0
         self._sends = 0  # send() calls (a poll() that sent needs no second send)
+        self._java = not consumer.librdkafka  # KIP-227 sessions (librdkafka has none)
         self._assignment: list[TopicPartition] | None = None  # the one ``order`` is of
 
     # -- state ------------------------------------------------------------------------------
@@ -183,18 +184,25 @@ class Fetcher:
 
     def _session(self, request: ConsumerFetch) -> None:
         """The request's place in its KIP-227 session: what it lists and forgets."""
-        c = self.consumer
         node, offsets = request.node, request.offsets
         session = self.sessions.get(node)
         if session is None:
             session = self.sessions[node] = FetchSession()
         before = session.partitions
+        session.partitions = offsets  # (a request's offsets are never modified)
         if before.keys() == offsets.keys():
+            if session.session_id and self._java:  # the usual case: offsets moved, if any
+                session.epoch += 1
+                request.session_id = session.session_id
+                request.epoch = session.epoch
+                request.listed = [tp for tp, o in offsets.items() if before[tp] != o]
+                return
             added = removed = []
         else:
             added = [tp for tp in offsets if tp not in before]
             removed = [tp for tp in before if tp not in offsets]
-        if c.librdkafka:  # no sessions: every request is full (SessionId 0, Epoch -1)
+        c = self.consumer
+        if not self._java:  # no sessions: every request is full (SessionId 0, Epoch -1)
             request.epoch = -1
         elif session.session_id == 0:
             request.epoch = 0  # a full request, asking for a new session
@@ -206,7 +214,6 @@ class Fetcher:
             request.epoch = session.epoch
             request.listed = [tp for tp in offsets if before.get(tp) != offsets[tp]]
             request.forgotten = removed
-        session.partitions = offsets  # (a request's offsets are never modified)
         if (added or removed) and c.timeline.itemises("consumer_fetch_session"):
             c.timeline.record(
                 "consumer_fetch_session",
