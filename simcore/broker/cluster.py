@@ -16,6 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from simcore.broker.controller import NETWORK_EXCEPTION, Controller
+from simcore.broker.fetch_requests import ConsumerFetch, ConsumerFetches
 from simcore.broker.log import MARKER_NAMES, Batch, ReplicaLog
 from simcore.broker.network import Network
 from simcore.broker.replication import NOT_LEADER_OR_FOLLOWER, LeaderState, Replication
@@ -27,14 +28,11 @@ if TYPE_CHECKING:
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
 
-MAX_PARTITION_FETCH_BYTES = 1_048_576  # max.partition.fetch.bytes default
-
 NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
 OUT_OF_ORDER_SEQUENCE = "OUT_OF_ORDER_SEQUENCE_NUMBER"
 UNKNOWN_PRODUCER_ID = "UNKNOWN_PRODUCER_ID"
 INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"
 REQUEST_TIMED_OUT = "REQUEST_TIMED_OUT"
-OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
 # Retriable in both clients ([J] RetriableException subclasses). The idempotent producer's
 # own errors (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH) are
 # not: each client decides about them itself (simcore.producer.idempotence).
@@ -49,7 +47,6 @@ RETRIABLE_PRODUCE_ERRORS = (
 
 ProduceCallback = Callable[[str | None, int], None]
 ProduceResponseCallback = Callable[[list[tuple[str | None, int]]], None]
-FetchCallback = Callable[..., None]  # (offset, batches, error=None, idle_rounds=0)
 
 
 def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
@@ -99,33 +96,6 @@ class ProduceWait:
         if not self.done:
             self.done = True
             self.respond(error, base)
-
-
-class FetchWaiter:
-    __slots__ = ("committed", "cycle", "done", "min_bytes", "offset", "parked_at", "respond")
-
-    def __init__(
-        self,
-        offset: int,
-        min_bytes: int,
-        respond: FetchCallback,
-        parked_at: int,
-        cycle: int,
-        committed: bool = False,
-    ) -> None:
-        self.committed = committed  # isolation.level=read_committed: reads below the LSO
-        self.offset = offset
-        self.min_bytes = min_bytes
-        self.respond = respond
-        self.done = False
-        self.parked_at = parked_at
-        self.cycle = cycle  # fetch.max.wait.ms plus the round trip of the next fetch
-
-    def idle_rounds(self, now: int) -> int:
-        """Empty long-poll rounds (answered at fetch.max.wait.ms, fetched again) that
-        passed while parked: they change nothing but the fetch metrics, so they are
-        counted here instead of being simulated one by one."""
-        return (now - self.parked_at) // self.cycle if self.cycle else 0
 
 
 class Partition:
@@ -204,8 +174,7 @@ class Cluster:
         self.partition_counts = {t.name: t.partitions for t in scenario.topics}
         self.racks = scenario.broker_racks  # broker.rack per broker, or () without racks
         self.rack_aware = scenario.broker.rack_aware_reads and bool(self.racks)
-        # consumer fetches parked at a follower until its HW moves (KIP-392)
-        self.replica_waiters: dict[tuple[tuple[str, int], int], list[FetchWaiter]] = {}
+        self.fetches = ConsumerFetches(self)  # consumer FetchRequests (fetch_requests.py)
         self.replication = Replication(self)
         self.controller = Controller(self)
         self.retention = Retention(self)
@@ -535,100 +504,11 @@ class Cluster:
 
     # -- consumer fetch ---------------------------------------------------------------------
 
-    def send_fetch(
-        self,
-        broker: int,
-        tp: tuple[str, int],
-        offset: int,
-        min_bytes: int,
-        max_wait_ms: int,
-        on_response: FetchCallback,
-        client_rack: str = "",
-        read_committed: bool = False,
-    ) -> None:
-        """A consumer's fetch to ``broker`` (its leader, or the read replica the leader
-        named: KIP-392). The answer: (offset, batches, error, idle_rounds, preferred)."""
-
-        def respond(
-            at: int,
-            batches: list[Batch],
-            error: str | None = None,
-            idle_rounds: int = 0,
-            preferred: int | None = None,
-        ) -> None:
-            if not self.network.alive[broker]:
-                batches, error = [], NETWORK_EXCEPTION
-            self.engine.after(self.latency, on_response, at, batches, error, idle_rounds, preferred)
-
-        self.engine.after(
-            self.latency,
-            self._fetch,
-            broker,
-            tp,
-            offset,
-            min_bytes,
-            max_wait_ms,
-            respond,
-            client_rack,
-            read_committed,
-        )
-
-    def _fetch(
-        self,
-        broker: int,
-        tp: tuple[str, int],
-        offset: int,
-        min_bytes: int,
-        max_wait_ms: int,
-        respond: FetchCallback,
-        client_rack: str = "",
-        read_committed: bool = False,
-    ) -> None:
-        """At the leader: answer with batches below the HW (read_committed: below the LSO,
-        [J] core ReplicaManager.readFromLog with FetchIsolation.TXN_COMMITTED) once
-        ``fetch.min.bytes`` are there, or with what there is after ``fetch.max.wait.ms`` —
-        or, with ``replica.selector.class`` set, name a replica in the client's rack and
-        return nothing (KIP-392). At a follower: the same, below the follower's own HW (or
-        LSO)."""
-        part = self.partitions[tp]
-        replica = part.replicas.get(broker)
-        if not self.alive[broker]:
-            respond(offset, [], NETWORK_EXCEPTION)
-            return
-        if replica is None or (replica.lead is None and not self.rack_aware):
-            respond(offset, [], NOT_LEADER_OR_FOLLOWER)
-            return
-        if offset < replica.log_start or offset > replica.leo:
-            respond(offset, [], OFFSET_OUT_OF_RANGE)
-            return
-        if replica.lead is None:
-            self._fetch_at_follower(
-                tp, replica, offset, min_bytes, max_wait_ms, respond, read_committed
-            )
-            return
-        if self.rack_aware and client_rack:
-            preferred = self._preferred_read_replica(part, replica, offset, client_rack)
-            if preferred != broker:
-                respond(offset, [], None, 0, preferred)
-                return
-        batches = self._read(replica, offset, read_committed)
-        if batches and sum(b.size for b in batches) >= min_bytes:
-            respond(offset, batches)
-            return
-        if not batches and min_bytes <= 1:  # any data ends the wait: no need to expire it
-            waiter = FetchWaiter(
-                offset,
-                min_bytes,
-                respond,
-                self.engine.now,
-                max_wait_ms + 2 * self.latency,
-                read_committed,
-            )
-            replica.lead.fetch_waiters.append(waiter)
-            return
-        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0, read_committed)
-        replica.lead.fetch_waiters.append(waiter)
-        self.engine.after(max_wait_ms, self._expire_fetch, replica, waiter)
+    def send_fetch(self, request: ConsumerFetch) -> None:
+        """A consumer's FetchRequest to one broker for all the partitions it fetches there
+        (its leader, or the read replica the leader named: KIP-392); the broker's side is
+        ``fetch_requests.ConsumerFetches``."""
+        self.fetches.send(request)
 
     def _preferred_read_replica(
         self, part: Partition, leader_log: ReplicaLog, offset: int, rack: str
@@ -653,52 +533,10 @@ class Cluster:
                 best, best_leo = broker, leo
         return best
 
-    def _fetch_at_follower(
-        self,
-        tp: tuple[str, int],
-        replica: ReplicaLog,
-        offset: int,
-        min_bytes: int,
-        max_wait_ms: int,
-        respond: FetchCallback,
-        read_committed: bool = False,
-    ) -> None:
-        """A follower serves consumers only below its own high watermark (which it learns
-        from the leader's fetch responses, so it lags the leader's); a fetch with nothing
-        to read waits there until the follower's HW moves or ``fetch.max.wait.ms``."""
-        batches = self._read(replica, offset, read_committed)
-        if batches and sum(b.size for b in batches) >= min_bytes:
-            respond(offset, batches)
-            return
-        waiter = FetchWaiter(offset, min_bytes, respond, self.engine.now, 0, read_committed)
-        self.replica_waiters.setdefault((tp, replica.broker), []).append(waiter)
-        self.engine.after(max_wait_ms, self._expire_replica_fetch, tp, replica, waiter)
-
     def wake_replica_fetchers(self, tp: tuple[str, int], replica: ReplicaLog) -> None:
-        """The follower's HW moved: answer the consumer fetches parked there."""
-        waiters = self.replica_waiters.get((tp, replica.broker))
-        if not waiters:
-            return
-        waiting = []
-        for waiter in waiters:
-            batches = self._read(replica, waiter.offset, waiter.committed)
-            if batches and sum(b.size for b in batches) >= waiter.min_bytes:
-                waiter.done = True
-                waiter.respond(waiter.offset, batches)
-            else:
-                waiting.append(waiter)
-        self.replica_waiters[(tp, replica.broker)] = waiting
-
-    def _expire_replica_fetch(
-        self, tp: tuple[str, int], replica: ReplicaLog, waiter: FetchWaiter
-    ) -> None:
-        if waiter.done:
-            return
-        waiter.done = True
-        waiters = self.replica_waiters.get((tp, replica.broker), [])
-        if waiter in waiters:
-            waiters.remove(waiter)
-        waiter.respond(waiter.offset, self._read(replica, waiter.offset, waiter.committed))
+        """The follower's HW moved: complete the consumer fetches parked there that can
+        read enough now."""
+        self.fetches.wake_at_follower(tp, replica)
 
     def committed_at(self, tp: tuple[str, int], offset: int) -> int | None:
         """When the leader's HW first passed ``offset`` (kept with rack-aware reads only)."""
@@ -706,33 +544,12 @@ class Cluster:
         k = bisect_right(times, offset, key=lambda e: e[1])
         return times[k][0] if k < len(times) else None
 
-    def _read(self, replica: ReplicaLog, offset: int, committed: bool = False) -> list[Batch]:
-        out, size = [], 0
-        for batch in replica.batches_from(offset, replica.lso if committed else replica.hw):
-            out.append(batch)
-            size += batch.size
-            if size >= MAX_PARTITION_FETCH_BYTES:
-                break
-        return out
-
     def wake_fetchers(self, part: Partition, replica: ReplicaLog) -> None:
+        """The leader's HW (or LSO) moved: complete the consumer fetches parked on this
+        partition that can read enough now."""
         lead = replica.lead
         if lead is None or not lead.fetch_waiters:
             return
-        waiting = []
-        for waiter in lead.fetch_waiters:
-            batches = self._read(replica, waiter.offset, waiter.committed)
-            if batches and sum(b.size for b in batches) >= waiter.min_bytes:
-                waiter.done = True
-                waiter.respond(waiter.offset, batches, None, waiter.idle_rounds(self.engine.now))
-            else:
-                waiting.append(waiter)
-        lead.fetch_waiters = waiting
-
-    def _expire_fetch(self, replica: ReplicaLog, waiter: FetchWaiter) -> None:
-        if waiter.done:
-            return
-        waiter.done = True  # fetch.max.wait.ms: answer with whatever there is
-        if replica.lead is not None and waiter in replica.lead.fetch_waiters:
-            replica.lead.fetch_waiters.remove(waiter)
-        waiter.respond(waiter.offset, self._read(replica, waiter.offset, waiter.committed))
+        lead.fetch_waiters = self.fetches.wake(
+            (part.topic, part.index), replica, lead.fetch_waiters
+        )

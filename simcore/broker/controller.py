@@ -209,7 +209,4 @@ class Controller:
             lead.produce_timer.cancel()  # its waiters are all answered below
         for _end, respond, _base in lead.ack_waiters:
             respond(error, -1)
-        for waiter in lead.fetch_waiters:
-            if not waiter.done:
-                waiter.done = True
-                waiter.respond(waiter.offset, [], error)
+        self.cluster.fetches.leadership_lost((part.topic, part.index), lead.fetch_waiters, error)

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 from simcore.broker.log import Batch, ReplicaLog
 
 if TYPE_CHECKING:
-    from simcore.broker.cluster import Cluster, FetchWaiter, Partition, ProduceWait
+    from simcore.broker.cluster import Cluster, Partition, ProduceWait
+    from simcore.broker.fetch_requests import ConsumerFetch
     from simcore.kernel.engine import Timer, TimerGroup
 
 FetchAnswer = tuple["Member", list[Batch], int]  # partition, batches, the leader's HW
@@ -58,7 +59,7 @@ class LeaderState:
         # append (of a whole request)
         self.parked: dict[int, FollowerFetch] = {}
         self.ack_waiters: deque[tuple[int, Callable[[str | None, int], None], int]] = deque()
-        self.fetch_waiters: list[FetchWaiter] = []
+        self.fetch_waiters: list[ConsumerFetch] = []  # consumer fetches parked here
         # idempotent producers: the last 5 batches (base seq, last seq, base offset) of
         # each producer id, and the producer epoch they belong to
         self.producer_seqs: dict[int, deque[tuple[int, int, int]]] = {}
@@ -405,7 +406,7 @@ class Replication:
             hw = leader_hw if leader_hw < leo else leo
             if hw != replica.hw:
                 replica.hw = hw
-                if self.cluster.replica_waiters:
+                if self.cluster.fetches.at_followers:
                     self.cluster.wake_replica_fetchers(
                         (member.part.topic, member.part.index), replica
                     )

@@ -17,10 +17,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from simcore.broker.cluster import OFFSET_OUT_OF_RANGE, Metadata
+from simcore.broker.cluster import Metadata
 from simcore.consumer.app import ConsumerApp
 from simcore.consumer.commits import Committer, Offsets
-from simcore.consumer.isolation import READ_COMMITTED, end_offset, hidden
+from simcore.consumer.fetcher import Fetcher
+from simcore.consumer.isolation import READ_COMMITTED, end_offset
 from simcore.consumer.membership import ClassicMembership, Membership
 from simcore.consumer.membership_kip848 import ConsumerProtocolMembership
 from simcore.consumer.read_replicas import ReadReplicas
@@ -30,7 +31,6 @@ from simcore.scenario.spec import ConsumerCrash, ConsumerSpec, ConsumerStop, Fau
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster
-    from simcore.broker.log import Batch
     from simcore.consumer.processing import RecordProcessor
     from simcore.groups.coordinator import Coordinator
     from simcore.kernel.engine import Engine, Timer, TimerGroup
@@ -83,10 +83,8 @@ class Consumer:
         self.reset_floor: dict[TopicPartition, int] = {}  # auto.offset.reset=latest passed these
         self.buffers: dict[TopicPartition, deque[Chunk]] = {}
         self.arrivals: deque[TopicPartition] = deque()  # partitions with data, in arrival order
-        # the fetch in flight (or its pending retry) per partition, by id: an answer to
-        # any other — sent before a crash, or for a partition let go since — is ignored
-        self.fetching: dict[TopicPartition, int] = {}
-        self._fetch_ids = 0
+        # one FetchRequest per broker, KIP-227 sessions (fetcher.py)
+        self.fetcher = Fetcher(self)
         self.processed: list[Sequence[int]] = []
         self.processing_total = 0
         self.current: Chunk | None = None
@@ -103,7 +101,6 @@ class Consumer:
         self.consumed_sensor = Sensor()  # records-consumed-rate
         self.fetch_latency_sensor = Sensor()  # fetch-latency-avg
         self.lag_sensor = Sensor()  # records-lag-max
-        self._fetch_sent: dict[TopicPartition, int] = {}
         self._wake_at: int | None = None  # when the idle poll loop must act next
         self._wake: Timer | None = None  # the idle loop's one pending wake-up
         self._wake_time = 0  # ... and when it falls due
@@ -128,8 +125,8 @@ class Consumer:
                 spec.id,
                 spec.client_rack,
                 spec.metadata_max_age_ms,
-                self._on_fetch,
-                self._fetch_again,
+                self.fetcher.partition_answer,
+                self.fetcher.again,
             )
         self.processor: RecordProcessor | None = None  # failing processing (processing.py)
         self.paused: set[TopicPartition] = set()  # KafkaConsumer.pause(): no fetch, no records
@@ -255,7 +252,7 @@ class Consumer:
         for tp in tps:
             self.positions.pop(tp, None)
             self.buffers.pop(tp, None)
-            self.fetching.pop(tp, None)
+            self.fetcher.let_go(tp)
             self.paused.discard(tp)
 
     def commit_sync(self, offsets: Offsets, then: Callable[[], None], in_rebalance: bool) -> None:
@@ -275,7 +272,7 @@ class Consumer:
         """consumer.seek(): the next poll() reads ``tp`` from ``offset``; what was fetched
         for it is dropped (and an answer still out is ignored)."""
         self._set_position(tp, offset, why)
-        self.fetching.pop(tp, None)
+        self.fetcher.let_go(tp)
 
     def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
         self.positions[tp] = offset
@@ -327,7 +324,7 @@ class Consumer:
         self.committer.disconnect()
         self.buffers.clear()
         self.arrivals.clear()
-        self.fetching.clear()
+        self.fetcher.reset()
         self.todo.clear()
         self.paused.clear()
         self.current = None
@@ -383,158 +380,17 @@ class Consumer:
     # -- fetching ----------------------------------------------------------------------------
 
     def _ensure_fetches(self) -> None:
-        for tp in self.membership.assignment:
-            if tp in self.fetching or self.buffers.get(tp) or tp not in self.positions:
-                continue
-            if tp in self.paused:  # the application paused it (processing.py)
-                continue
-            leader = self.metadata.leader(tp)
-            self._fetch_ids += 1
-            self.fetching[tp] = fetch_id = self._fetch_ids
-            if leader is None:  # no leader known: look again after retry.backoff.ms
-                self.metadata.refresh()
-                self.later(self.spec.retry_backoff_ms, self._refetch, tp, fetch_id)
-                continue
-            node = self._read_replica(tp, leader)
+        """Send the FetchRequests for the fetchable partitions (fetcher.py)."""
+        self.fetcher.send()
 
-            def respond(
-                at: int,
-                batches: list[Batch],
-                error: str | None,
-                idle_rounds: int = 0,
-                preferred: int | None = None,
-                tp: TopicPartition = tp,
-                sent: int = self.engine.now,
-                fetch_id: int = fetch_id,
-                node: int = node,
-            ) -> None:
-                if self.fetching.get(tp) != fetch_id:
-                    return  # not the fetch this consumer waits for (any more)
-                self.fetch_count += 1 + idle_rounds
-                self.fetch_latency_total += self.engine.now - sent
-                self._record_fetch(tp, sent, idle_rounds, error is None and bool(batches))
-                if self.reads is not None:
-                    self.life.call_if_open(
-                        self.reads.answered, tp, node, sent, at, batches, error, preferred
-                    )
-                    return
-                self.life.call_if_open(self._on_fetch, tp, at, batches, error)
-
-            self._fetch_sent[tp] = self.engine.now
-            self.cluster.send_fetch(
-                node,
-                tp,
-                self.positions[tp],
-                self.spec.fetch_min_bytes,
-                self.spec.fetch_max_wait_ms,
-                respond,
-                self.spec.client_rack,
-                self.committed_only,
-            )
-
-    def _fetch_again(self, tp: TopicPartition) -> None:
-        self.fetching.pop(tp, None)
-        self._ensure_fetches()
-
-    def _read_replica(self, tp: TopicPartition, leader: int) -> int:
-        """The broker to fetch ``tp`` from: the leader, or the read replica it named."""
-        return leader if self.reads is None else self.reads.replica(tp, leader)
-
-    def _record_fetch(self, tp: TopicPartition, sent: int, idle_rounds: int, data: bool) -> None:
-        """The fetch sensors, once per FetchResponse: its latency, and the partition's lag
-        (HW − position) as the answer arrives ([J] FetchCollector records records-lag
-        before the records move the position). The empty long-poll rounds a parked fetch
-        stood for are recorded at the times their answers would have come, with their
-        full wait as latency and no lag (a parked fetch waits at the high watermark)."""
-        now = self.engine.now
-        # the hot path of every fetch answer: appended as Sensor.record would
-        latencies, lags = self.fetch_latency_sensor.raw, self.lag_sensor.raw
-        if idle_rounds:
-            cycle = self.spec.fetch_max_wait_ms + 2 * self.cluster.latency
-            for round_ in range(1, idle_rounds + 1):
-                at = sent + round_ * cycle
-                latencies.append((at, cycle))
-                lags.append((at, 0))
-                self.consumed_sensor.record(at, 0)
-            sent += idle_rounds * cycle
-        latencies.append((now, now - sent))
-        position = self.positions.get(tp)
-        if position is not None:
-            if not data:
-                self.consumed_sensor.record(now, 0)
-            hw = end_offset(self.cluster.partitions[tp].log, self.committed_only)
-            lags.append((now, hw - position if hw > position else 0))
+    def reset_position(self, tp: TopicPartition, offset: int, why: str) -> None:
+        """OFFSET_OUT_OF_RANGE: the position resets by ``auto.offset.reset``."""
+        self._set_position(tp, offset, why)
+        self._passed_over(tp, offset, self.spec.auto_offset_reset)
 
     def finish_metrics(self) -> None:
-        """At the end of the run: the idle rounds of fetches still parked at the leader."""
-        cycle = self.spec.fetch_max_wait_ms + 2 * self.cluster.latency
-        for tp in sorted(self.fetching):
-            sent = self._fetch_sent.get(tp)
-            if sent is None or self.state in ("down", "failed"):
-                continue
-            for round_ in range(1, (self.engine.now - sent) // cycle + 1):
-                self.fetch_latency_sensor.record(sent + round_ * cycle, cycle)
-                self.lag_sensor.record(sent + round_ * cycle, 0)
-                self.consumed_sensor.record(sent + round_ * cycle, 0)
-
-    def _refetch(self, tp: TopicPartition, fetch_id: int) -> None:
-        if self.fetching.get(tp) == fetch_id:
-            del self.fetching[tp]
-            self._ensure_fetches()
-
-    def _on_fetch(
-        self, tp: TopicPartition, offset: int, batches: list[Batch], error: str | None
-    ) -> None:
-        if error is not None:
-            self._fetch_error(tp, offset, error)
-            return
-        del self.fetching[tp]
-        if self.positions.get(tp) != offset:
-            # a stale answer (the position moved since it was sent) is dropped, and the
-            # partition is fetchable again ([J] AbstractFetch: "discarding stale fetch")
-            self._ensure_fetches()
-            return
-        buffer = self.buffers[tp]
-        was_empty = not buffer
-        aborted = self.cluster.partitions[tp].log.aborted if self.committed_only else None
-        skip_to = -1
-        for batch in batches:
-            if batch.transactional and hidden(batch, aborted):
-                skip_to = batch.end  # markers and aborted records: offsets, no records
-                continue
-            start = max(offset, batch.base) - batch.base
-            if start < batch.count:  # the records are never modified: no copy from 0
-                msgs = batch.msgs[start:] if start else batch.msgs
-                buffer.append((tp, batch.base + start, msgs))
-        if skip_to > offset and not buffer:  # only hidden records: the position moves on
-            self.positions[tp] = skip_to
-        if buffer and was_empty:
-            self.arrivals.append(tp)
-        if buffer and self.state == "polling":
-            self.poll()
-        elif not buffer:
-            self._ensure_fetches()
-
-    def _fetch_error(self, tp: TopicPartition, offset: int, error: str) -> None:
-        if error != OFFSET_OUT_OF_RANGE or self.positions.get(tp) != offset:
-            self.metadata.refresh()  # NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION
-            self.later(self.spec.retry_backoff_ms, self._refetch, tp, self.fetching[tp])
-            return
-        del self.fetching[tp]
-        log = self.cluster.partitions[tp].log
-        policy = self.spec.auto_offset_reset
-        if policy == "none":
-            self.fail(
-                f"OffsetOutOfRangeException: offset {offset} is out of range for "
-                f"{tp[0]}-{tp[1]} and auto.offset.reset=none"
-            )
-            return
-        reset = log.log_start if policy == "earliest" else end_offset(log, self.committed_only)
-        self._set_position(
-            tp, reset, f"OFFSET_OUT_OF_RANGE at {offset}, auto.offset.reset={policy}"
-        )
-        self._passed_over(tp, reset, policy)
-        self._ensure_fetches()
+        """At the end of the run: the idle rounds of fetches still parked at a broker."""
+        self.fetcher.finish_metrics()
 
     # -- the poll loop -------------------------------------------------------------------------
 
@@ -562,6 +418,7 @@ class Consumer:
         for tp, first, msgs in records:
             self.records_consumed += len(msgs)
             self.positions[tp] = first + len(msgs)
+            self.fetcher.returned(tp)
             if self.librdkafka and self.spec.enable_auto_offset_store:
                 self.stored[tp] = first + len(msgs)
         self._ensure_fetches()
@@ -688,7 +545,7 @@ class Consumer:
         not processed yet is dropped (it will be fetched again), and until ``resume`` no
         fetch is sent for ``tp`` and ``poll()`` returns none of its records."""
         self._set_position(tp, offset, "seek(): the application hands the record back")
-        self.fetching.pop(tp, None)  # an answer to the fetch in flight is ignored
+        self.fetcher.let_go(tp)  # an answer to the fetch in flight is ignored
         self.todo = deque(chunk for chunk in self.todo if chunk[0] != tp)
         self.paused.add(tp)
 

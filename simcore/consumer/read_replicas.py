@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from simcore.broker.cluster import OFFSET_OUT_OF_RANGE
+from simcore.broker.fetch_requests import OFFSET_OUT_OF_RANGE
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, Metadata

@@ -16,7 +16,9 @@ Event = tuple[int, str, str, dict[str, Any]]
 # The data path's per-batch and per-poll steps: itemised in small runs (step through
 # them), only counted in large ones, whose frames are sampled anyway. (The producer's
 # request and ack counts are in every frame; errors, dedups and failures stay itemised.)
-QUIET_IN_LARGE_RUNS = frozenset({"send", "ack", "append", "hw", "poll", "processed"})
+QUIET_IN_LARGE_RUNS = frozenset(
+    {"send", "ack", "append", "hw", "poll", "processed", "consumer_fetch_session"}
+)
 
 
 class Timeline:

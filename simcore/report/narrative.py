@@ -163,6 +163,18 @@ _TEXT: dict[str, Callable[[str, dict[str, Any]], str]] = {
         f"{a} now fetches {', '.join(f['partitions']) or 'nothing'} from "
         f"broker-{f['leader']} in one request per round (its replica fetcher for that leader)"
     ),
+    "consumer_fetch_session": lambda a, f: (
+        f"{a} fetches {', '.join(f['partitions']) or 'nothing'} from broker-{f['broker']} in "
+        + (
+            "one full request (librdkafka has no fetch sessions)"
+            if f["epoch"] < 0
+            else "one request, a new fetch session (full, epoch 0)"
+            if f["epoch"] == 0
+            else f"fetch session {f['session']} epoch {f['epoch']}"
+        )
+        + (f"; adds {', '.join(f['added'])}" if f["added"] else "")
+        + (f"; forgets {', '.join(f['removed'])}" if f["removed"] else "")
+    ),
     "truncate": lambda a, f: (
         f"{a} truncates {f['part']} to offset {f['offset']} (leader epoch "
         f"check), dropping {_records(f['removed'])} that the current leader's log does not have "

@@ -55,7 +55,8 @@ class InvariantChecker:
     def _check_fetching(self) -> None:
         """Liveness of the fetch path: a consumer waiting inside poll() has, for every
         assigned partition it has a position for, a fetch in flight (or a retry of one
-        pending) or fetched records in hand — else nothing would ever wake it up. Java
+        pending), or fetched records in hand, or its node's request out (the fetcher sends
+        the next one with its answer) — else nothing would ever wake it up. Java
         sends fetches for every fetchable partition in each poll(), and a stale answer
         makes the partition fetchable again."""
         for consumer in self.sim.consumers:
@@ -65,7 +66,9 @@ class InvariantChecker:
                 if tp not in consumer.positions or tp in consumer.paused:
                     continue  # its OffsetFetch is under way, or the application paused it
                 self._expect(
-                    tp in consumer.fetching or bool(consumer.buffers.get(tp)),
+                    tp in consumer.fetcher.fetching
+                    or bool(consumer.buffers.get(tp))
+                    or consumer.fetcher.waits(tp),
                     f"{consumer.id} {tp[0]}-{tp[1]}: waiting in poll() with no fetch in "
                     "flight and nothing buffered",
                 )

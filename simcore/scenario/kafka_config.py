@@ -335,6 +335,13 @@ JAVA_CONSUMER_PROPS = [
     _int("fetch.max.wait.ms", 500, 0, INT_MAX,
          "Longest the broker holds a fetch waiting for fetch.min.bytes.", J_CONSUMER,
          "fetch_max_wait_ms"),
+    _int("fetch.max.bytes", 52_428_800, 0, INT_MAX,
+         "Most bytes one fetch response carries over all its partitions; the first batch"
+         " comes whole even if larger (KIP-74).", J_CONSUMER, "fetch_max_bytes"),
+    _int("max.partition.fetch.bytes", 1_048_576, 0, INT_MAX,
+         "Most bytes one fetch response carries per partition; the first batch of the"
+         " response comes whole even if larger (KIP-74).", J_CONSUMER,
+         "max_partition_fetch_bytes"),
     _int("default.api.timeout.ms", 60_000, 0, INT_MAX,
          "Bounds blocking calls without a timeout, e.g. commitSync().", J_CONSUMER,
          "default_api_timeout_ms"),
@@ -377,6 +384,13 @@ LIBRDKAFKA_CONSUMER_PROPS = [
     _int("fetch.min.bytes", 1, 1, 100_000_000,
          "The broker answers a fetch once this many bytes are available.", R_CONF,
          "fetch_min_bytes"),
+    _int("fetch.max.bytes", 52_428_800, 0, 2_147_483_135,
+         "Most bytes one fetch response carries over all its partitions; the first batch"
+         " comes whole even if larger (KIP-74).", R_CONF, "fetch_max_bytes"),
+    _int("fetch.message.max.bytes", 1_048_576, 1, 1_000_000_000,
+         "Most bytes one fetch response carries per partition; the first batch of the"
+         " response comes whole even if larger (KIP-74).", R_CONF,
+         "max_partition_fetch_bytes", aliases=("max.partition.fetch.bytes",)),
     _int("max.poll.interval.ms", 300_000, 1, 86_400_000,
          "Most time between consume calls before the member leaves the group.", R_CONF,
          "max_poll_interval_ms"),
@@ -735,7 +749,6 @@ NOT_MODELLED = {
         for name in (
             "key.serializer", "value.serializer", "key.deserializer", "value.deserializer",
             "compression.type", "compression.codec", "buffer.memory", "max.block.ms",
-            "fetch.max.bytes", "max.partition.fetch.bytes",
             "allow.auto.create.topics", "check.crcs", "exclude.internal.topics",
             "max.message.bytes", "message.timestamp.type",
             "queued.max.messages.kbytes", "queue.buffering.max.messages",

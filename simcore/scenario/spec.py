@@ -177,6 +177,8 @@ class ConsumerSpec:
     max_poll_records: int = 500  # librdkafka hands out one message per poll: 1
     fetch_min_bytes: int = 1
     fetch_max_wait_ms: int = 500
+    fetch_max_bytes: int = 52_428_800  # fetch.max.bytes (KIP-74)
+    max_partition_fetch_bytes: int = 1_048_576  # max.partition.fetch.bytes
     max_poll_interval_ms: int = 300_000
     session_timeout_ms: int = 45_000
     heartbeat_interval_ms: int = 3000

@@ -104,7 +104,8 @@ def test_spring_yaml_sets_both_clients_and_the_containers_commits() -> None:
     assert c1.commit == "sync-per-record"  # ack-mode RECORD
     assert (p1.acks, p1.enable_idempotence, p1.batch_size) == (1, False, 32 * 1024)
     assert any("Spring Kafka's default" in w for w in warnings)
-    assert any("fetch.max.bytes" in w for w in warnings)
+    assert c1.fetch_max_bytes == 1048576  # modelled (KIP-74): no warning
+    assert not any("fetch.max.bytes" in w for w in warnings)
 
 
 def test_spring_properties_read_like_the_yaml() -> None:
