@@ -186,7 +186,7 @@ class JavaIdempotence(Idempotence):
 
     def assign(self, batch: PendingBatch) -> None:
         if batch.base_seq < 0:
-            super().assign(batch)
+            Idempotence.assign(self, batch)  # (super(): the same, looked up per batch)
             self.unacked.setdefault(batch.partition, []).append(batch)
 
     def on_success(self, batch: PendingBatch) -> None:
@@ -239,7 +239,11 @@ class JavaIdempotence(Idempotence):
 
     def _forget(self, batch: PendingBatch) -> None:
         batches = self.unacked.get(batch.partition)
-        if batches and batch in batches:
+        if not batches:
+            return
+        if batches[0] is batch:  # acknowledged in sequence order: the usual case, at once
+            del batches[0]
+        elif batch in batches:
             batches.remove(batch)
 
     def _start_at_beginning(self, part: int) -> None:

@@ -291,10 +291,17 @@ class Producer:
         """Records [start, end) whose partition the producer does not choose by stickiness
         (an explicit partition, a hashed key, librdkafka ``random``) join their partitions'
         batches in record order, as one record at a time would: partitions come in bulk
-        (``KeyedPartitions``), and each partition's records fill its batches by arithmetic."""
+        (``KeyedPartitions``), and each partition's records fill its batches by arithmetic.
+
+        Keyed traffic on a wide topic puts a record or two in each partition at a wake-up
+        (linger.ms 5 at a few hundred records/s per partition), most of them opening a
+        batch: that case is done here at once, anything else by ``_fill``."""
         placer = self._placer
         assert placer is not None
         base = self.msg_base
+        queues = self.queues
+        stamps = self._stamps
+        batch_size = self.spec.batch_size
         while start < end:
             stop = min(end, 10 ** len(str(start)))  # as many digits: one record_size
             size = self.record_size(start)
@@ -310,8 +317,31 @@ class Producer:
                         groups[part] = [gid]
                     else:
                         group.append(gid)
+                fits = max(1, (batch_size - BATCH_OVERHEAD) // size)  # records a new batch takes
                 for part, ids in groups.items():
-                    self._fill(part, ids, size)
+                    queue = queues.get(part)
+                    n = len(ids)
+                    if n > fits or (queue and not queue[-1].closed):
+                        self._fill(part, ids, size)  # joins an open batch, or more than one
+                        continue
+                    # ``_fill``'s first new batch, taking all of ``ids``
+                    gid = ids[0]
+                    msgs: range | array[int] = (
+                        range(gid, gid + n) if ids[-1] - gid == n - 1 else array("q", ids)
+                    )
+                    due = self.due(gid - base)
+                    batch = PendingBatch(
+                        part,
+                        gid - base,
+                        msgs,
+                        BATCH_OVERHEAD + size * n,
+                        stamps.setdefault(due, due),
+                    )
+                    if batch.size >= batch_size:
+                        batch.closed = True
+                    if queue is None:
+                        queue = queues[part] = deque()
+                    queue.append(batch)
             self._sticky_bytes += size * (stop - start)
             self.sent += stop - start
             start = self.next_i = stop

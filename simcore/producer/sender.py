@@ -217,14 +217,14 @@ class Sender:
         # each broker in turn (ascending id): its partitions with batches (ascending); it
         # gets a request if one of their first batches is ready and its connection has room
         for leader, parts in by_leader_alive:
+            conn = connections.get(leader)
+            if conn is not None and len(conn) >= max_in_flight:
+                continue  # no room: its partitions need not be looked at
             queued = [part for part in parts if part in queues]  # (only non-empty deques)
             if not queued:
                 continue
-            conn = connections.get(leader)
             if conn is None:
                 conn = connections[leader] = deque()
-            if len(conn) >= max_in_flight:
-                continue
             for part in queued:
                 queue = queues[part]
                 head = queue[0]  # Producer.ready, inlined: this runs for every partition
@@ -347,9 +347,10 @@ class Sender:
         topic, producer_id, transactional = spec.topic, self.producer_id, spec.transactional_id
         idem = self.idem
         itemises = self.timeline.itemises
-        sent_ids = self.sent_ids
+        sent_ids, sent_parts = self.sent_ids, self.sent_parts
+        transactional_batch = transactional is not None
         wires = []
-        records = 0
+        records = retries = 0
         for batch in batches:
             batch.closed = True
             if idem is not None:
@@ -359,7 +360,7 @@ class Sender:
             if batch.number < 0:
                 batch.number = len(sent_ids)
                 sent_ids.append(msgs)
-                self.sent_parts.append(batch.partition)
+                sent_parts.append(batch.partition)
             wire = Batch(
                 -1,
                 msgs,
@@ -371,7 +372,7 @@ class Sender:
                 0,
                 batch.number,
                 batch.epoch,
-                transactional is not None,
+                transactional_batch,
             )
             wires.append(((topic, batch.partition), wire))
             if itemises("send"):
@@ -386,7 +387,8 @@ class Sender:
                     broker=leader,
                 )
             records += len(msgs)
-            self.retries_sent += batch.attempts > 1
+            retries += batch.attempts > 1
+        self.retries_sent += retries
         self.batches_sent += len(batches)
         self.records_sent += records
         # record-send-rate: a Rate sums the records in its samples, so one record per
