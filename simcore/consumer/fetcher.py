@@ -259,14 +259,14 @@ class Fetcher:
                 session.session_id = request.session_id
         data = False
         reads = c.reads
-        lags = c.lag_sensor.raw
+        lag = c.lag_sensor.record
         for tp, offset, batches, error, preferred in answers:
             if self.fetching.get(tp) != request.id:
                 continue  # let go since (seek, pause, revocation): discarded
             position = c.positions.get(tp)
             if position is not None:
                 hw = end_offset(self.cluster.partitions[tp].log, c.committed_only)
-                lags.append((now, hw - position if hw > position else 0))
+                lag(now, hw - position if hw > position else 0)
             if reads is not None:
                 reads.answered(tp, node, request.sent, offset, batches, error, preferred)
             else:
@@ -348,17 +348,17 @@ class Fetcher:
         and no records."""
         c = self.consumer
         now = self.engine.now
-        latencies = c.fetch_latency_sensor.raw
+        latency = c.fetch_latency_sensor.record
         if idle_rounds:
             cycle = c.spec.fetch_max_wait_ms + 2 * self.cluster.latency
-            lags = c.lag_sensor.raw
+            lag = c.lag_sensor.record
             for round_ in range(1, idle_rounds + 1):
                 at = sent + round_ * cycle
-                latencies.append((at, cycle))
-                lags.append((at, 0))
+                latency(at, cycle)
+                lag(at, 0)
                 c.consumed_sensor.record(at, 0)
             sent += idle_rounds * cycle
-        latencies.append((now, now - sent))
+        latency(now, now - sent)
 
     def finish_metrics(self) -> None:
         """At the end of the run: the idle rounds of requests still parked at a broker."""
