@@ -5,7 +5,7 @@
 // HW). Once every frame is in: the replica timeline (Plotly) — LEO per replica and the HW
 // over time, ISR membership as bands under it, leader changes marked, and the
 // acknowledged-then-lost records (meta.lost) as red crosses where they were acknowledged.
-import { el } from "./lib/dom.js";
+import { el, roomForLabels } from "./lib/dom.js";
 import { afterFirstFrame, chartConfig, colour, cursor, moveCursor, plot } from "./lib/charts.js";
 import { brokerState, onPlayer, partName } from "./lib/frames.js";
 
@@ -13,11 +13,11 @@ function mountCluster(player, cluster) {
   const chart = document.getElementById("replica-chart");
   const picker = document.getElementById("replica-partition");
   const MAX_CELLS = 60;
-  const NUMBERED_CELLS = 12;  // offsets are written in the cells up to this many
   const LOST_LABELS = 6;      // more lost records than this: crosses without their ids
   const LOST_TRACE = "acknowledged, then lost";
   let latest = null;  // the last event's detail: {meta, frames, step, frame}
   let sizes = null;   // per partition, the largest LEO any replica reaches in the run
+  let laneWidth = null;  // px of a replica strip's cells, measured on the first draw and on resizes
 
   function drawBrokers(frame) {
     for (const b of frame.brokers) {
@@ -59,7 +59,7 @@ function mountCluster(player, cluster) {
       const offset = Math.floor(k * per);
       const kind = offset >= r.leo ? "future" : offset < p.hw ? "written" : "unreplicated";
       const cell = el("span", { class: `cell ${kind}`, title: per > 1 ? `offsets ${offset}…` : `offset ${offset}` });
-      if (per === 1 && count <= NUMBERED_CELLS) cell.textContent = String(offset);
+      if (per === 1 && roomForLabels(count, laneWidth)) cell.textContent = String(offset);
       cells.append(cell);
     }
     lane.append(cells, el("i", { class: "rhw", style: `left: ${(100 * r.hw) / size}%`, title: `this replica's HW = ${r.hw}` }));
@@ -80,6 +80,24 @@ function mountCluster(player, cluster) {
       for (const r of p.replicas) block.append(replicaStrip(p, r, size, alive[r.broker] !== false));
       return block;
     }));
+    // the lanes' width is read once (a forced layout), then kept by the ResizeObserver below
+    if (laneWidth === null && measureLane()) drawPartitions(frame);
+  }
+
+  function measureLane() {
+    const lane = cluster.querySelector(".partitions .replica .cells");
+    const width = lane ? lane.clientWidth : null;
+    const changed = width !== laneWidth;
+    laneWidth = width;
+    return changed;
+  }
+
+  // A wider or narrower screen: the offsets written in the cells only where they fit.
+  const partitionsBox = cluster.querySelector(".partitions");
+  if (partitionsBox) {
+    new ResizeObserver(() => {
+      if (laneWidth !== null && latest && measureLane()) drawPartitions(latest.frame);
+    }).observe(partitionsBox);
   }
 
   // --- the replica timeline ---------------------------------------------------------------------

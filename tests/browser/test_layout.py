@@ -91,3 +91,32 @@ def test_strip_cells_are_numbered_only_where_a_number_fits(page: Page, live_url:
     assert page.evaluate(LABELS) == []
     page.set_viewport_size({"width": 1366, "height": 900})  # and come back
     page.wait_for_function(f"() => ({LABELS})().length >= 32")
+
+
+REPLICA_LABELS = """() => [...document.querySelectorAll('#cluster .replica .cell')]
+    .filter((c) => c.textContent)
+    .map((c) => ({ text: c.textContent, width: c.getBoundingClientRect().width,
+                   fits: c.scrollWidth <= c.clientWidth }))"""
+
+
+def test_replica_cells_are_numbered_only_where_a_number_fits(page: Page, live_url: str) -> None:
+    # the replica strips follow the partition strips' rule (lib/dom.js roomForLabels): the
+    # idempotent producer's 12 offsets were numbered in 7 px cells at 390 px, overlapping
+    small = scenarios.save(builtin_scenario("idempotent-producer"))  # 12 offsets, 3 replicas
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{live_url}/r/{small}")
+    page.wait_for_function(EVERY_FRAME)
+    page.wait_for_function("() => document.querySelectorAll('#cluster .replica .cell').length")
+    assert page.evaluate(REPLICA_LABELS) == []
+    page.set_viewport_size({"width": 1366, "height": 900})  # turned wide: the numbers come
+    page.wait_for_function(f"() => ({REPLICA_LABELS})().length >= 3 * 12")
+    assert all(c["fits"] and c["width"] >= 14 for c in page.evaluate(REPLICA_LABELS))
+    # 40 offsets: numbered at 1366 px (24 px a cell), not at 390 px
+    wide = scenarios.save(builtin_scenario("slow-follower-leaves-isr"))
+    page.goto(f"{live_url}/r/{wide}")
+    page.wait_for_function(EVERY_FRAME)
+    page.wait_for_function(f"() => ({REPLICA_LABELS})().length >= 40")
+    labels = page.evaluate(REPLICA_LABELS)
+    assert all(c["fits"] and c["width"] >= 14 for c in labels), labels
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.wait_for_function(f"() => ({REPLICA_LABELS})().length === 0")
