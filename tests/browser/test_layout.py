@@ -70,6 +70,27 @@ def test_the_offsets_charts_legend_keeps_clear_of_the_axis_title(
         assert b["rows"] == b["estimated"], where  # no more margin than the rows need
 
 
+LEGEND_CLEAR = f"""() => {{ const b = ({CHART_BOXES})();
+    return b.rows === b.estimated && b.title[1] <= b.legend[0] + 0.5
+        && b.legend[1] <= b.figure[1] + 0.5; }}"""
+
+
+def test_the_offsets_charts_legend_is_refitted_when_the_window_is_resized(
+    page: Page, live_url: str
+) -> None:
+    # txn-zombie-fencing's 10 names: fewer legend rows at 1366 px than at 390 px; the
+    # estimate made at draw time alone left the wrapped legend over the axis title
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_url}/r/{scenarios.save(builtin_scenario('txn-zombie-fencing'))}")
+    page.locator("#chart .legend").wait_for()
+    page.wait_for_function(LEGEND_CLEAR)
+    wide = page.evaluate(CHART_BOXES)["rows"]
+    page.set_viewport_size({"width": 390, "height": 900})  # 3 rows at 1366 px, 10 here
+    page.wait_for_function(f"() => ({LEGEND_CLEAR})() && ({CHART_BOXES})().rows > {wide}")
+    page.set_viewport_size({"width": 1366, "height": 900})  # and back: no margin to spare
+    page.wait_for_function(f"() => ({LEGEND_CLEAR})() && ({CHART_BOXES})().rows === {wide}")
+
+
 LABELS = """() => [...document.querySelectorAll('.strips .cells .cell')]
     .filter((c) => c.textContent)
     .map((c) => ({ text: c.textContent, width: c.getBoundingClientRect().width,
