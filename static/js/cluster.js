@@ -6,7 +6,7 @@
 // over time, ISR membership as bands under it, leader changes marked, and the
 // acknowledged-then-lost records (meta.lost) as red crosses where they were acknowledged.
 import { el, roomForLabels } from "./lib/dom.js";
-import { afterFirstFrame, chartConfig, colour, cursor, moveCursor, plot } from "./lib/charts.js";
+import { LEGEND_UNDER, afterFirstFrame, chartConfig, colour, cursor, legendFit, moveCursor, plot, refitLegendOnResize } from "./lib/charts.js";
 import { brokerState, onPlayer, partName } from "./lib/frames.js";
 
 function mountCluster(player, cluster) {
@@ -15,6 +15,11 @@ function mountCluster(player, cluster) {
   const MAX_CELLS = 60;
   const LOST_LABELS = 6;      // more lost records than this: crosses without their ids
   const LOST_TRACE = "acknowledged, then lost";
+  const TIMELINE_MARGIN = { l: 70, r: 20, t: 30, b: 40 };
+  // without the legend's rows, under the axis title; shorter in an embed (an iframe column:
+  // the CSS once pinned it at 220 px, and Plotly's 380 px figure overflowed the box)
+  const TIMELINE_HEIGHT = document.body.classList.contains("embedded") ? 300 : 380;
+  let legendNames = null;       // the timeline's legend (its traces shown there)
   let latest = null;  // the last event's detail: {meta, frames, step, frame}
   let sizes = null;   // per partition, the largest LEO any replica reaches in the run
   let laneWidth = null;  // px of a replica strip's cells, measured on the first draw and on resizes
@@ -160,13 +165,18 @@ function mountCluster(player, cluster) {
     const marks = leaderChanges(frames, name);
     const shapes = [cursor(Number(chart.dataset.cursor || 0))];
     for (const m of marks) shapes.push({ type: "line", x0: m.t, x1: m.t, yref: "paper", y0: 0, y1: 1, line: { color: "#555", width: 1, dash: "dash" } });
+    // the legend under the axis title, the figure growing by its rows (lib/charts.js): left
+    // to Plotly at y -0.18 it covered the axis title and squeezed the ISR lanes at 600 px
+    legendNames = traces.filter((trace) => trace.showlegend !== false).map((trace) => trace.name);
+    const legend = legendFit(chart, legendNames, TIMELINE_MARGIN, TIMELINE_HEIGHT);
+    chart.dataset.legendRows = String(legend.rows);
     const layout = {
-      height: 380, margin: { l: 70, r: 20, t: 30, b: 40 },
+      height: legend.height, margin: { ...TIMELINE_MARGIN, b: legend.b },
       xaxis: { title: { text: "simulated time (ms)" }, anchor: "y2" },
       yaxis: { title: { text: "offset" }, domain: [0.34, 1], rangemode: "tozero" },
       yaxis2: { domain: [0, 0.24], tickvals: brokers.map((_, k) => k), ticktext: brokers.map((b) => `broker-${b}`),
         range: [-0.6, brokers.length - 0.4], title: { text: "ISR" }, zeroline: false },
-      legend: { orientation: "h", y: -0.18 },
+      legend: { ...LEGEND_UNDER },
       shapes,
       annotations: marks.map((m, k) => ({ x: m.t, y: 1, yref: "paper", text: m.text, showarrow: false,
         yanchor: "bottom", xanchor: "left", yshift: (k % 2) * -14, font: { size: 10, color: "#555" } })),
@@ -216,6 +226,7 @@ function mountCluster(player, cluster) {
     },
   });
   if (picker) picker.addEventListener("change", drawTimeline);
+  if (chart) refitLegendOnResize(chart, () => (legendNames ? legendFit(chart, legendNames, TIMELINE_MARGIN, TIMELINE_HEIGHT) : null));
   window.addEventListener("load", () => { if (sizes && chart && !chart.dataset.drawn) drawTimeline(); });
 }
 

@@ -3,11 +3,10 @@
 // on "where it happens" (the captions' story window) until playing goes past it. Its text
 // alternative is the table #chart-table.
 import { el } from "./lib/dom.js";
-import { afterFirstFrame, integerAxis, legendRows, maxOf, moveCursor, plot } from "./lib/charts.js";
+import { LEGEND_UNDER, afterFirstFrame, integerAxis, legendFit, maxOf, moveCursor, plot, refitLegendOnResize } from "./lib/charts.js";
 import { onPlayer } from "./lib/frames.js";
 
 const LEGEND_MAX_TRACES = 12;   // beyond this the legend hides the chart; hover names lines
-const LEGEND_ROW_PX = 20;       // a legend row (Plotly: 19 px at 12 px type), with a pixel to spare
 const MARGIN = { l: 50, r: 50, t: 10, b: 36 };  // b: the x axis's ticks and title
 
 // Where the story happens: around the first caption that is not a rebalance, padded by a
@@ -70,37 +69,10 @@ export function mountOffsetsChart(root) {
   let story = null;  // the story window [from, to] in ms, or null
   let legendNames = null;  // the legend's names (null: no legend, too many lines)
   let baseHeight = 236;    // the figure's height without its legend rows
-  let refit = 0;           // the animation frame that re-fits the legend after a resize
 
-  // The legend sits in the bottom margin, under the axis title, the figure growing by its
-  // rows: as many as its names take at the chart's width now (Plotly wraps them; a legend
-  // given too few rows climbs over the axis title, as one row did at 1366 px with 10 long
-  // names). Shorter under three or more strips, so that the stage still fits one screen.
-  function legendFit() {
-    const plotWidth = Math.max(0, chart.clientWidth - MARGIN.l - MARGIN.r);
-    const rows = legendNames ? legendRows(legendNames, plotWidth) : 0;
-    return { rows, b: MARGIN.b + (rows ? 24 + rows * LEGEND_ROW_PX : 0), height: baseHeight + rows * LEGEND_ROW_PX };
-  }
-
-  // A wider or narrower chart (a window resized, a phone turned): the legend's rows counted
-  // again, at most once an animation frame, and the figure laid out again when they change.
-  // Plotly's relayout of `height` pins `width` too (plotly.js plot_api.js _relayout sets the
-  // opposite size, and Plots.resize then skips a figure with both), so once the rows have
-  // changed, every later width change is relayed here with the width.
-  let pinnedWidth = null;  // the width given to Plotly, once the legend was refitted
-  function scheduleRefit() {
-    if (refit || !chart.dataset.drawn || !legendNames) return;
-    refit = requestAnimationFrame(() => {
-      refit = 0;
-      const width = chart.clientWidth;
-      if (!width) return;  // hidden: refitted when shown again
-      const fit = legendFit();
-      if (String(fit.rows) === chart.dataset.legendRows && (pinnedWidth === null || pinnedWidth === width)) return;
-      chart.dataset.legendRows = String(fit.rows);
-      pinnedWidth = width;
-      window.Plotly.relayout(chart, { "margin.b": fit.b, height: fit.height, width });
-    });
-  }
+  // The legend's rows at the chart's width now (lib/charts.js legendFit): shorter under
+  // three or more strips, so that the stage still fits one screen.
+  const fit = () => legendFit(chart, legendNames, MARGIN, baseHeight);
 
   function setZoom(mode) {
     const range = mode === "story" ? story : null;
@@ -120,15 +92,15 @@ export function mountOffsetsChart(root) {
     story = storyWindow(meta, captions);
     legendNames = lines.length <= LEGEND_MAX_TRACES ? lines.map((line) => line.name) : null;
     baseHeight = Object.keys(s.partitions).length > 2 ? 206 : 236;
-    const fit = legendFit();
-    chart.dataset.legendRows = String(fit.rows);
+    const legend = fit();
+    chart.dataset.legendRows = String(legend.rows);
     const layout = {
-      margin: { ...MARGIN, b: fit.b },
-      height: fit.height,
+      margin: { ...MARGIN, b: legend.b },
+      height: legend.height,
       xaxis: { title: { text: "simulated time (ms)" }, ...(story ? { range: story } : {}) },
       yaxis: { title: { text: "offset" }, ...integerAxis(offsets) },
       yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", showgrid: false, ...integerAxis(lags) },
-      legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom" },
+      legend: { ...LEGEND_UNDER },
       showlegend: Boolean(legendNames),
     };
     plot(chart, lines, layout, { displayModeBar: false, responsive: true });
@@ -157,7 +129,7 @@ export function mountOffsetsChart(root) {
       step(detail) { follow(detail.frame.t); },
     });
     window.addEventListener("load", () => afterFirstFrame(draw));  // plotly.js may load after the first frames
-    new ResizeObserver(scheduleRefit).observe(chart);
+    refitLegendOnResize(chart, () => (legendNames ? fit() : null));
   }
   return {
     toggleZoom() { if (chart) setZoom(chart.dataset.zoom === "story" ? "full" : "story"); },

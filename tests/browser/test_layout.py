@@ -141,3 +141,29 @@ def test_replica_cells_are_numbered_only_where_a_number_fits(page: Page, live_ur
     assert all(c["fits"] and c["width"] >= 14 for c in labels), labels
     page.set_viewport_size({"width": 390, "height": 900})
     page.wait_for_function(f"() => ({REPLICA_LABELS})().length === 0")
+
+
+REPLICA_BOXES = CHART_BOXES.replace("getElementById('chart')", "getElementById('replica-chart')")
+
+
+@pytest.mark.parametrize(("path", "width"), [("/embed/", 600), ("/r/", 390), ("/r/", 1366)])
+def test_the_replica_timelines_legend_keeps_clear_of_the_axis_title(
+    page: Page, live_url: str, path: str, width: int
+) -> None:
+    # the legend sat at y -0.18 of a 380 px figure: 3 rows at 600 px covered the axis title,
+    # and the embed's CSS box (220 px) cut the figure; now it is laid out as the offsets
+    # chart's (lib/charts.js legendFit), in a box as tall as the figure
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_url}{path}{scenarios.save(builtin_scenario('acks-1-leader-dies'))}")
+    page.wait_for_function("() => document.getElementById('replica-chart').dataset.drawn")
+    b = page.evaluate(REPLICA_BOXES)
+    where = f"{path} at {width} px: {b}"
+    assert all(tick[1] <= b["title"][0] + 0.5 for tick in b["ticks"]), where
+    assert b["title"][1] <= b["legend"][0] + 0.5, where
+    assert b["legend"][1] <= b["figure"][1] + 0.5, where
+    assert b["rows"] == b["estimated"], where
+    box = page.evaluate(
+        "() => { const b = document.getElementById('replica-chart').getBoundingClientRect();"
+        " return [b.top, b.bottom]; }"
+    )
+    assert box[0] - 0.5 <= b["figure"][0] and b["figure"][1] <= box[1] + 0.5, (box, where)
