@@ -167,3 +167,19 @@ def test_the_replica_timelines_legend_keeps_clear_of_the_axis_title(
         " return [b.top, b.bottom]; }"
     )
     assert box[0] - 0.5 <= b["figure"][0] and b["figure"][1] <= box[1] + 0.5, (box, where)
+
+
+RADIOS = """() => [...document.querySelectorAll('.incident-form input[type=radio]')].map((r) => {
+    const label = r.closest('label').getBoundingClientRect(), box = r.getBoundingClientRect();
+    return { left: box.left - label.left, top: box.top - label.top }; })"""
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_each_incident_radio_starts_its_own_words(page: Page, live_url: str, width: int) -> None:
+    # the fault's radios ran inline: at 390 px a radio ended a line and its words began the
+    # next, beside another radio's words
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_url}/incident")
+    radios = page.evaluate(RADIOS)
+    assert len(radios) >= 3
+    assert all(r["left"] <= 6 and r["top"] <= 8 for r in radios), radios  # its margin
