@@ -8,7 +8,7 @@ from playwright.sync_api import Page
 
 from playground import scenarios
 from simcore import Scenario, builtin_scenario
-from tests.browser.helpers import EVERY_FRAME
+from tests.browser.helpers import EVERY_FRAME, scrub_to_time
 
 WIDTHS = (1366, 1024, 768, 390)
 
@@ -183,3 +183,29 @@ def test_each_incident_radio_starts_its_own_words(page: Page, live_url: str, wid
     radios = page.evaluate(RADIOS)
     assert len(radios) >= 3
     assert all(r["left"] <= 6 and r["top"] <= 8 for r in radios), radios  # its margin
+
+
+NAME_LINES = """() => [...document.querySelectorAll('.strips .strip-name')].map((n) => {
+    const r = document.createRange(); r.selectNodeContents(n);
+    return [n.textContent, r.getClientRects().length, n.scrollWidth <= n.clientWidth]; })"""
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_partitions_name_stays_on_one_line(page: Page, live_url: str, width: int) -> None:
+    # at 390 px "payments-0" broke after its hyphen in the strips' 4.5rem name column
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_url}/r/{scenarios.save(builtin_scenario('txn-zombie-fencing'))}")
+    page.wait_for_function(EVERY_FRAME)
+    names = page.evaluate(NAME_LINES)
+    assert [n[0] for n in names] == ["payments-0", "payments-1"]
+    assert all(lines == 1 and fits for _, lines, fits in names), names
+    # and the lane, now under its name at 390 px, leaves its edge labels ("start", "HW·LEO")
+    # inside the strips' panel
+    OUTSIDE = """() => { const box = document.querySelector('.player-log').getBoundingClientRect();
+            return [...document.querySelectorAll('.strips .mk:not(.merged)')]
+                .map((m) => [m.textContent, m.getBoundingClientRect()])
+                .filter(([, r]) => r.left < box.left - 0.5 || r.right > box.right + 0.5)
+                .map(([text]) => text); }"""
+    assert page.evaluate(OUTSIDE) == []  # at the first step: start·HW·LEO on offset 0
+    scrub_to_time(page, 8000)  # the last: C·P and HW·LEO at the end of the lane
+    assert page.evaluate(OUTSIDE) == []
