@@ -47,6 +47,7 @@ class _Narrator:
         self.out: list[dict[str, Any]] = []
         self.expired: set[tuple[str, str]] = set()  # (group, partition) already narrated
         self.expired_offsets: dict[tuple[str, str], int] = {}  # committed before expiry
+        self.open_rebalance: dict[str, dict[str, Any]] = {}  # group -> its rebalance's caption
 
     def run(self) -> list[dict[str, Any]]:
         for t, kind, actor, f in self.result.events:
@@ -142,6 +143,19 @@ class _Narrator:
             _sentence(describe("rebalance_start", actor, f))
             + " Until it ends, the partitions it moves are not processed.",
         )
+        # the caption stays on the stage until the next one: it gets the rebalance's end
+        # (`until`), and the stage says the rebalance ended instead of "until it ends" for
+        # ever (a group's rebalances never overlap: simcore/groups/rebalances.py `open`)
+        last = self.out[-1] if self.out else None
+        # ("group" already set: another group's caption, said at the same moment)
+        if last and last["t"] == t and last["kind"] == "rebalance" and "group" not in last:
+            last["group"] = str(f.get("group"))
+            self.open_rebalance[last["group"]] = last
+
+    def _rebalance_end(self, t: int, actor: str, f: dict[str, Any]) -> None:
+        caption = self.open_rebalance.pop(str(f.get("group")), None)
+        if caption is not None:
+            caption["until"] = t
 
     def _leader_elected(self, t: int, actor: str, f: dict[str, Any]) -> None:
         data = self.parts.get(f["part"])

@@ -37,8 +37,9 @@ KEEP_SECONDS = 7 * 24 * 3600  # a finished run in Redis (it never changes; this 
 CAPPED_TTL_SECONDS = 600  # a run stopped by the wall-time cap: a quieter machine may finish it
 
 RunData = dict[str, Any]
-FORMAT = 3  # of `Outcome.to_bytes` (2: the frames are only in the stream's chunks; 3: the
-# run's blob holds the page's facts, `page_facts`)
+FORMAT = 4  # of `Outcome.to_bytes` (2: the frames are only in the stream's chunks; 3: the
+# run's blob holds the page's facts, `page_facts`; 4: rebalance captions carry their end,
+# `until`, and the rebalance warning reads the groups' history: a blob of 3 is made again)
 
 
 # --- what a job produces ----------------------------------------------------------------------

@@ -5,19 +5,24 @@
 // HW). Once every frame is in: the replica timeline (Plotly) — LEO per replica and the HW
 // over time, ISR membership as bands under it, leader changes marked, and the
 // acknowledged-then-lost records (meta.lost) as red crosses where they were acknowledged.
-import { el } from "./lib/dom.js";
-import { afterFirstFrame, chartConfig, colour, cursor, moveCursor, plot } from "./lib/charts.js";
+import { el, roomForLabels } from "./lib/dom.js";
+import { LEGEND_UNDER, afterFirstFrame, chartConfig, colour, cursor, legendFit, moveCursor, plot, refitLegendOnResize } from "./lib/charts.js";
 import { brokerState, onPlayer, partName } from "./lib/frames.js";
 
 function mountCluster(player, cluster) {
   const chart = document.getElementById("replica-chart");
   const picker = document.getElementById("replica-partition");
   const MAX_CELLS = 60;
-  const NUMBERED_CELLS = 12;  // offsets are written in the cells up to this many
   const LOST_LABELS = 6;      // more lost records than this: crosses without their ids
   const LOST_TRACE = "acknowledged, then lost";
+  const TIMELINE_MARGIN = { l: 70, r: 20, t: 30, b: 40 };
+  // without the legend's rows, under the axis title; shorter in an embed (an iframe column:
+  // the CSS once pinned it at 220 px, and Plotly's 380 px figure overflowed the box)
+  const TIMELINE_HEIGHT = document.body.classList.contains("embedded") ? 300 : 380;
+  let legendNames = null;       // the timeline's legend (its traces shown there)
   let latest = null;  // the last event's detail: {meta, frames, step, frame}
   let sizes = null;   // per partition, the largest LEO any replica reaches in the run
+  let laneWidth = null;  // px of a replica strip's cells, measured on the first draw and on resizes
 
   function drawBrokers(frame) {
     for (const b of frame.brokers) {
@@ -59,7 +64,7 @@ function mountCluster(player, cluster) {
       const offset = Math.floor(k * per);
       const kind = offset >= r.leo ? "future" : offset < p.hw ? "written" : "unreplicated";
       const cell = el("span", { class: `cell ${kind}`, title: per > 1 ? `offsets ${offset}…` : `offset ${offset}` });
-      if (per === 1 && count <= NUMBERED_CELLS) cell.textContent = String(offset);
+      if (per === 1 && roomForLabels(count, laneWidth)) cell.textContent = String(offset);
       cells.append(cell);
     }
     lane.append(cells, el("i", { class: "rhw", style: `left: ${(100 * r.hw) / size}%`, title: `this replica's HW = ${r.hw}` }));
@@ -80,6 +85,24 @@ function mountCluster(player, cluster) {
       for (const r of p.replicas) block.append(replicaStrip(p, r, size, alive[r.broker] !== false));
       return block;
     }));
+    // the lanes' width is read once (a forced layout), then kept by the ResizeObserver below
+    if (laneWidth === null && measureLane()) drawPartitions(frame);
+  }
+
+  function measureLane() {
+    const lane = cluster.querySelector(".partitions .replica .cells");
+    const width = lane ? lane.clientWidth : null;
+    const changed = width !== laneWidth;
+    laneWidth = width;
+    return changed;
+  }
+
+  // A wider or narrower screen: the offsets written in the cells only where they fit.
+  const partitionsBox = cluster.querySelector(".partitions");
+  if (partitionsBox) {
+    new ResizeObserver(() => {
+      if (laneWidth !== null && latest && measureLane()) drawPartitions(latest.frame);
+    }).observe(partitionsBox);
   }
 
   // --- the replica timeline ---------------------------------------------------------------------
@@ -142,13 +165,18 @@ function mountCluster(player, cluster) {
     const marks = leaderChanges(frames, name);
     const shapes = [cursor(Number(chart.dataset.cursor || 0))];
     for (const m of marks) shapes.push({ type: "line", x0: m.t, x1: m.t, yref: "paper", y0: 0, y1: 1, line: { color: "#555", width: 1, dash: "dash" } });
+    // the legend under the axis title, the figure growing by its rows (lib/charts.js): left
+    // to Plotly at y -0.18 it covered the axis title and squeezed the ISR lanes at 600 px
+    legendNames = traces.filter((trace) => trace.showlegend !== false).map((trace) => trace.name);
+    const legend = legendFit(chart, legendNames, TIMELINE_MARGIN, TIMELINE_HEIGHT);
+    chart.dataset.legendRows = String(legend.rows);
     const layout = {
-      height: 380, margin: { l: 70, r: 20, t: 30, b: 40 },
+      height: legend.height, margin: { ...TIMELINE_MARGIN, b: legend.b },
       xaxis: { title: { text: "simulated time (ms)" }, anchor: "y2" },
       yaxis: { title: { text: "offset" }, domain: [0.34, 1], rangemode: "tozero" },
       yaxis2: { domain: [0, 0.24], tickvals: brokers.map((_, k) => k), ticktext: brokers.map((b) => `broker-${b}`),
         range: [-0.6, brokers.length - 0.4], title: { text: "ISR" }, zeroline: false },
-      legend: { orientation: "h", y: -0.18 },
+      legend: { ...LEGEND_UNDER },
       shapes,
       annotations: marks.map((m, k) => ({ x: m.t, y: 1, yref: "paper", text: m.text, showarrow: false,
         yanchor: "bottom", xanchor: "left", yshift: (k % 2) * -14, font: { size: 10, color: "#555" } })),
@@ -198,6 +226,7 @@ function mountCluster(player, cluster) {
     },
   });
   if (picker) picker.addEventListener("change", drawTimeline);
+  if (chart) refitLegendOnResize(chart, () => (legendNames ? legendFit(chart, legendNames, TIMELINE_MARGIN, TIMELINE_HEIGHT) : null));
   window.addEventListener("load", () => { if (sizes && chart && !chart.dataset.drawn) drawTimeline(); });
 }
 

@@ -3,11 +3,10 @@
 // on "where it happens" (the captions' story window) until playing goes past it. Its text
 // alternative is the table #chart-table.
 import { el } from "./lib/dom.js";
-import { afterFirstFrame, integerAxis, legendRows, maxOf, moveCursor, plot } from "./lib/charts.js";
+import { LEGEND_UNDER, afterFirstFrame, integerAxis, legendFit, maxOf, moveCursor, plot, refitLegendOnResize } from "./lib/charts.js";
 import { onPlayer } from "./lib/frames.js";
 
 const LEGEND_MAX_TRACES = 12;   // beyond this the legend hides the chart; hover names lines
-const LEGEND_ROW_PX = 20;       // a legend row (Plotly: 19 px at 12 px type), with a pixel to spare
 const MARGIN = { l: 50, r: 50, t: 10, b: 36 };  // b: the x axis's ticks and title
 
 // Where the story happens: around the first caption that is not a rebalance, padded by a
@@ -68,6 +67,12 @@ export function mountOffsetsChart(root) {
   let meta = null;
   let captions = [];
   let story = null;  // the story window [from, to] in ms, or null
+  let legendNames = null;  // the legend's names (null: no legend, too many lines)
+  let baseHeight = 236;    // the figure's height without its legend rows
+
+  // The legend's rows at the chart's width now (lib/charts.js legendFit): shorter under
+  // three or more strips, so that the stage still fits one screen.
+  const fit = () => legendFit(chart, legendNames, MARGIN, baseHeight);
 
   function setZoom(mode) {
     const range = mode === "story" ? story : null;
@@ -85,22 +90,18 @@ export function mountOffsetsChart(root) {
     const offsets = maxOf(Object.values(s.partitions).map((p) => p.leo));
     const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
     story = storyWindow(meta, captions);
-    // The legend sits in the bottom margin, under the axis title, the figure growing by its
-    // rows: as many as its names take at this width (Plotly wraps them; a legend given too
-    // few rows climbs over the axis title, as one row did at 1366 px with 10 long names).
-    const legend = lines.length <= LEGEND_MAX_TRACES;
-    const plotWidth = Math.max(0, chart.clientWidth - MARGIN.l - MARGIN.r);
-    const rows = legend ? legendRows(lines.map((line) => line.name), plotWidth) : 0;
-    chart.dataset.legendRows = String(rows);
+    legendNames = lines.length <= LEGEND_MAX_TRACES ? lines.map((line) => line.name) : null;
+    baseHeight = Object.keys(s.partitions).length > 2 ? 206 : 236;
+    const legend = fit();
+    chart.dataset.legendRows = String(legend.rows);
     const layout = {
-      // shorter under three or more strips, so that the stage still fits one screen
-      margin: { ...MARGIN, b: MARGIN.b + (rows ? 24 + rows * LEGEND_ROW_PX : 0) },
-      height: (Object.keys(s.partitions).length > 2 ? 206 : 236) + rows * LEGEND_ROW_PX,
+      margin: { ...MARGIN, b: legend.b },
+      height: legend.height,
       xaxis: { title: { text: "simulated time (ms)" }, ...(story ? { range: story } : {}) },
       yaxis: { title: { text: "offset" }, ...integerAxis(offsets) },
       yaxis2: { title: { text: "lag" }, overlaying: "y", side: "right", showgrid: false, ...integerAxis(lags) },
-      legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom" },
-      showlegend: legend,
+      legend: { ...LEGEND_UNDER },
+      showlegend: Boolean(legendNames),
     };
     plot(chart, lines, layout, { displayModeBar: false, responsive: true });
     chart.dataset.drawn = "true";
@@ -128,6 +129,7 @@ export function mountOffsetsChart(root) {
       step(detail) { follow(detail.frame.t); },
     });
     window.addEventListener("load", () => afterFirstFrame(draw));  // plotly.js may load after the first frames
+    refitLegendOnResize(chart, () => (legendNames ? fit() : null));
   }
   return {
     toggleZoom() { if (chart) setZoom(chart.dataset.zoom === "story" ? "full" : "story"); },

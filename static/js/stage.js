@@ -16,7 +16,11 @@ function drawCaption(box, detail) {
   const before = step > 0 ? frames[step - 1].t : -1;
   box.dataset.kind = c.kind;
   box.classList.toggle("now", c.t > before);  // it happened at this very step
-  box.replaceChildren(el("span", { class: "t" }, `${c.t} ms`), document.createTextNode(` ${c.text}`));
+  // a rebalance's caption, shown after the rebalance ended: says so (captions.py `until`)
+  const ended = c.until !== undefined && c.until !== null && frame.t >= c.until;
+  box.dataset.ended = String(ended);
+  const text = ended ? `${c.text} It ended at ${c.until} ms.` : c.text;
+  box.replaceChildren(el("span", { class: "t" }, `${c.t} ms`), document.createTextNode(` ${text}`));
 }
 
 // --- the cluster at a glance --------------------------------------------------------------------

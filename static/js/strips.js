@@ -3,13 +3,11 @@
 // with the offsets' markers (log start, HW, LEO, LSO; each group's committed offset and
 // position) over and under them. Records are buttons: Tab reaches one, arrows move between
 // them, Enter or a click opens its story (#record-story).
-import { el, morph } from "./lib/dom.js";
+import { el, morph, roomForLabels } from "./lib/dom.js";
 import { onPlayer, partName } from "./lib/frames.js";
 
 const MAX_CELLS = 120;          // beyond this, one cell stands for a range of offsets
 const LABEL_WIDTH_PERCENT = 4;  // markers closer than this get stacked
-const NUMBERED_CELLS = 40;      // offsets are written in the cells up to this many…
-const MIN_LABEL_CELL_PX = 14;   // …when each cell is this wide (at 390 px, 32 cells of 7 px overlapped)
 
 // One record's fate for one group at time t (FATE_ORDER: the most telling wins a range).
 const FATE_ORDER = ["lost", "skipped", "several", "progress", "expired", "once", "above-hw", "unread", "future"];
@@ -97,8 +95,8 @@ export function mountStrips(root) {
   let laneWidth = null;  // px of a strip's lane (its cells), measured on the first draw and on resizes
   let shown = null;      // the frame drawn, to draw again when the width changes
 
-  // Whether `count` cells across a lane leave each room for a label.
-  const roomFor = (count) => count <= NUMBERED_CELLS && laneWidth !== null && laneWidth / count >= MIN_LABEL_CELL_PX;
+  // Whether `count` cells across a lane leave each room for a label (lib/dom.js).
+  const roomFor = (count) => roomForLabels(count, laneWidth);
 
   function measureLane() {
     const lane = strips.querySelector(".lane");

@@ -179,3 +179,18 @@ def test_the_strips_records_are_operable_by_keyboard_alone(page: Page, live_url:
     page.keyboard.press("Tab")
     assert (page.evaluate(FOCUSED) or {}).get("key") == second["key"]
     assert errors == []
+
+
+def test_a_rebalance_caption_says_the_rebalance_ended(page: Page, live_url: str) -> None:
+    # txn-zombie-fencing's only caption: group books' rebalance, 3 ms to 5 ms; at 8000 ms it
+    # still said "until it ends, the partitions it moves are not processed"
+    page.goto(f"{live_url}/r/{scenarios.save(builtin_scenario('txn-zombie-fencing'))}")
+    scrub_to_time(page, 3)
+    caption = page.locator(".caption")
+    expect(caption).to_contain_text("Until it ends")
+    expect(caption).not_to_contain_text("It ended at")
+    scrub_to_time(page, 8000)
+    expect(caption).to_contain_text(
+        "Until it ends, the partitions it moves are not processed. It ended at 5 ms."
+    )
+    expect(caption).to_have_attribute("data-ended", "true")

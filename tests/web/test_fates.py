@@ -95,3 +95,17 @@ def test_expired_records_are_told_as_expired_not_lost() -> None:
     assert derived.EXPIRED in outcomes
     assert derived.LOST_ACKED not in outcomes
     assert derived.lost_messages(result, messages) == []
+
+
+def test_a_rebalance_caption_knows_when_its_rebalance_ended() -> None:
+    # the caption stays on the stage until the next one: without its end it said "until it
+    # ends, the partitions it moves are not processed" at the end of the run
+    result, out = _fates("cooperative-scale-out")
+    told = [
+        (c["t"], c["group"], c["until"])
+        for c in captions.captions(result, out)
+        if c["kind"] == "rebalance"
+    ]
+    history = result.consumer_groups()["billing"]["rebalances"]["list"]
+    assert told == [(r["start_ms"], "billing", r["end_ms"]) for r in history]
+    assert len(told) == 3

@@ -78,3 +78,28 @@ def test_the_streams_json_is_the_standard_librarys() -> None:
     tricky = {"text": 'a/b "c" \\ é \u2028 <x>', "n": [0.1, 1e-7, 12345678901234567890, -0.0]}
     assert json.loads(streams.to_json(tricky)) == tricky
     assert b"<x>" in streams.to_json(tricky) and b"a/b" in streams.to_json(tricky)
+
+
+def test_a_rebalance_is_warned_of_by_the_groups_history_not_the_frames_sampled_events() -> None:
+    # the production topic's frames keep only their latest events: its rebalance_end (at
+    # 6005 ms) was not among them, and its page said the rebalance was still running
+    scenario = builtin_scenario("production-topic-broker-dies")
+    run = jobs.decode(jobs.run_job(scenario, 10**8, 120))
+    kinds = {event["kind"] for frame in run["frames"] for event in frame["events"]}
+    assert "rebalance_start" in kinds and "rebalance_end" not in kinds  # what misled it
+    assert not [w for w in run["warnings"] if "rebalance" in w], run["warnings"]
+
+
+def test_a_rebalance_still_open_at_the_end_is_warned() -> None:
+    scenario = builtin_scenario("eager-scale-out")
+    rebalances = {"list": [{"start_ms": 3, "end_ms": 6005}, {"start_ms": 16500, "end_ms": None}]}
+    run = {
+        "frames": [{"t": 30000, "events": []}],
+        "summary": {"consumer_groups": {"billing": {"rebalances": rebalances}}},
+    }
+    assert page_facts.run_warnings(scenario, run) == [
+        f"The run ends at {scenario.duration_ms} ms while group billing's rebalance (started at"
+        " 16500 ms) is still running: lengthen duration_ms to see the consumers recover."
+    ]
+    rebalances["list"][-1]["end_ms"] = 19000
+    assert page_facts.run_warnings(scenario, run) == []

@@ -99,6 +99,43 @@ export function legendRows(names, width, measure = textWidth) {
   return Math.ceil(items.length / perRow);
 }
 
+// A horizontal legend under the x axis title, in the figure's bottom margin: the margin and
+// the figure grow by its rows (a legend given too few rows climbs over the axis title, and
+// a legend left to Plotly's automargin squeezes the plot instead).
+const LEGEND_ROW_PX = 20;  // a legend row (Plotly: 19 px at 12 px type), with a pixel to spare
+export const LEGEND_UNDER = { orientation: "h", yref: "container", y: 0, yanchor: "bottom" };
+
+// The bottom margin and height of `div`'s figure for a legend of `names` (null: none) at
+// the div's width now; `margin.b` holds the x axis's ticks and title.
+export function legendFit(div, names, margin, baseHeight) {
+  const plotWidth = Math.max(0, div.clientWidth - margin.l - margin.r);
+  const rows = names ? legendRows(names, plotWidth) : 0;
+  return { rows, b: margin.b + (rows ? 24 + rows * LEGEND_ROW_PX : 0), height: baseHeight + rows * LEGEND_ROW_PX };
+}
+
+// A wider or narrower chart (a window resized, a phone turned, an iframe's column): the
+// legend's rows counted again by `fit()` (legendFit's answer, or null: no legend), at most
+// once an animation frame, and the figure laid out again when they change. Plotly's
+// relayout of `height` pins `width` too (plotly.js plot_api.js _relayout sets the other
+// size, and Plots.resize then skips a figure with both), so once refitted, every later
+// width change is relayed here with the width.
+export function refitLegendOnResize(div, fit) {
+  let frame = 0;
+  let pinned = null;  // the width given to Plotly, once the legend was refitted
+  new ResizeObserver(() => {
+    if (frame || !div.dataset.drawn) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      const width = div.clientWidth;
+      const f = width ? fit() : null;  // hidden: refitted when shown again
+      if (!f || (String(f.rows) === div.dataset.legendRows && (pinned === null || pinned === width))) return;
+      div.dataset.legendRows = String(f.rows);
+      pinned = width;
+      window.Plotly.relayout(div, { "margin.b": f.b, height: f.height, width });
+    });
+  }).observe(div);
+}
+
 export const maxOf = (lists) => Math.max(0, ...lists.flat().filter((v) => v !== null && v !== undefined));
 
 // The cursor is an element over the plot, moved with a transform: moving it never makes

@@ -1,5 +1,5 @@
-// DOM helpers shared by every module: building elements, patching a subtree in place, and
-// telling whether a key press is typing.
+// DOM helpers shared by every module: building elements, patching a subtree in place,
+// telling whether a key press is typing, and whether a row of cells has room for numbers.
 
 // An element with its attributes and, unless `text` is empty, its text (never markup).
 export function el(tag, attrs = {}, text = "") {
@@ -31,4 +31,14 @@ export function morph(old, fresh, withAttributes = true) {
 // A range or a checkbox is not typing: the player's keys still work from the scrubber.
 export function typing(target) {
   return target.closest("input:not([type=range]):not([type=checkbox]), textarea, select, [contenteditable]");
+}
+
+// Whether `count` cells across a lane `width` px wide each have room for their offset
+// written in them: at most 40 cells, each at least 14 px (at 390 px, 32 cells of 7 px
+// overlapped in the partition strips, 12 cells of 7 px in the replica strips). The
+// partition strips (strips.js) and the replica strips (cluster.js) share this rule.
+export const NUMBERED_CELLS = 40;
+export const MIN_LABEL_CELL_PX = 14;
+export function roomForLabels(count, width) {
+  return count <= NUMBERED_CELLS && width !== null && width / count >= MIN_LABEL_CELL_PX;
 }
