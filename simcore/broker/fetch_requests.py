@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simcore.broker.controller import NETWORK_EXCEPTION
+from simcore.broker.log import within_fetch_limit
 from simcore.broker.replication import NOT_LEADER_OR_FOLLOWER
 
 if TYPE_CHECKING:
@@ -303,12 +304,7 @@ class ConsumerFetches:
                 continue
             batches = replica.batches_from(offset, end)
             cap = part_cap if part_cap < room else room
-            size = 0
-            for count, batch in enumerate(batches):
-                if size + batch.size > cap and (count or not first):
-                    batches = batches[:count]
-                    break
-                size += batch.size
+            batches, size = within_fetch_limit(batches, cap, first)
             if batches:
                 first = False
                 room -= size

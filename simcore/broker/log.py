@@ -287,3 +287,17 @@ class ReplicaLog:
     def timestamp_at(self, offset: int) -> int | None:
         found = self.batches_from(offset, offset + 1)
         return found[0].created_ms if found else None
+
+
+def within_fetch_limit(batches: list[Batch], cap: int, first: bool) -> tuple[list[Batch], int]:
+    """The leading batches of one partition that fit ``cap`` bytes, and their size: KIP-74's
+    rule for consumer and replica fetches alike (``max.partition.fetch.bytes`` /
+    ``replica.fetch.max.bytes`` per partition, the response's remaining room overall), except
+    that the response's first batch is returned whole even when it is larger (``first``: no
+    batch in the response yet), so a large batch can never stall a fetch."""
+    size = 0
+    for count, batch in enumerate(batches):
+        if size + batch.size > cap and (count or not first):
+            return batches[:count], size
+        size += batch.size
+    return batches, size

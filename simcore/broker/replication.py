@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from simcore.broker.log import Batch, ReplicaLog
+from simcore.broker.log import Batch, ReplicaLog, within_fetch_limit
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, Partition, ProduceWait
@@ -372,12 +372,7 @@ class Replication:
                 continue
             batches = leader_log.batches_from(offset, leader_log.leo)
             cap = part_cap if part_cap < room else room
-            size = 0
-            for count, batch in enumerate(batches):
-                if size + batch.size > cap and (count or not first):
-                    batches = batches[:count]
-                    break
-                size += batch.size
+            batches, size = within_fetch_limit(batches, cap, first)
             if batches:
                 first = False
                 room -= size
