@@ -4,6 +4,7 @@
 // alternative is the table #chart-table.
 import { el } from "./lib/dom.js";
 import { LEGEND_UNDER, afterFirstFrame, integerAxis, legendFit, maxOf, moveCursor, plot, refitLegendOnResize } from "./lib/charts.js";
+import { focusedNames } from "./lib/focus.js";
 import { onPlayer } from "./lib/frames.js";
 
 const LEGEND_MAX_TRACES = 12;   // beyond this the legend hides the chart; hover names lines
@@ -25,13 +26,15 @@ function storyWindow(meta, captions) {
 
 // The chart's text alternative (#chart-table, for screen readers): every line's value at
 // the start, at each moment a caption tells, and at the end.
-function chartTable(s, captions) {
+function chartTable(s, captions, focused) {
   const table = document.getElementById("chart-table");
   if (!table || !s.t.length) return;
   const moments = [0, ...captions.filter((c) => c.kind !== "rebalance").slice(0, 6).map((c) => c.t), s.t[s.t.length - 1]];
   const at = (t) => { let k = 0; while (k + 1 < s.t.length && s.t[k + 1] <= t) k++; return k; };
   const columns = [];
-  for (const [name, p] of Object.entries(s.partitions)) columns.push([`${name} HW`, p.hw], [`${name} LEO`, p.leo]);
+  for (const [name, p] of Object.entries(s.partitions)) {
+    if (!focused || focused.has(name)) columns.push([`${name} HW`, p.hw], [`${name} LEO`, p.leo]);
+  }
   for (const [name, g] of Object.entries(s.groups)) columns.push([`${name} committed`, g.committed], [`${name} lag`, g.lag]);
   const head = el("tr");
   head.append(el("th", { scope: "col" }, "time (ms)"), ...columns.map(([label]) => el("th", { scope: "col" }, label)));
@@ -44,11 +47,14 @@ function chartTable(s, captions) {
   table.querySelector("tbody").replaceChildren(head, ...rows);
 }
 
-function traces(s) {
+// A wide topic's partitions outside the focus (lib/focus.js) are drawn hidden, shown by
+// the focus bar's "show all": 120 lines of a 60-partition topic drown the groups' lines.
+function traces(s, focused) {
   const out = [];
   for (const [name, p] of Object.entries(s.partitions)) {
-    out.push({ x: s.t, y: p.hw, name: `${name} HW`, line: { shape: "hv", width: 2 } });
-    out.push({ x: s.t, y: p.leo, name: `${name} LEO`, line: { shape: "hv", dash: "dot" } });
+    const visible = !focused || focused.has(name);
+    out.push({ x: s.t, y: p.hw, name: `${name} HW`, line: { shape: "hv", width: 2 }, visible });
+    out.push({ x: s.t, y: p.leo, name: `${name} LEO`, line: { shape: "hv", dash: "dot" }, visible });
   }
   for (const [name, g] of Object.entries(s.groups)) {
     out.push({ x: s.t, y: g.committed, name: `${name} committed`, line: { shape: "hv", width: 2 } });
@@ -86,11 +92,13 @@ export function mountOffsetsChart(root) {
   function draw() {
     if (!chart || !window.Plotly || !meta || !meta.series || chart.dataset.drawn) return;
     const s = meta.series;
-    const lines = traces(s);
+    const focused = focusedNames(root, meta);
+    const lines = traces(s, focused);
     const offsets = maxOf(Object.values(s.partitions).map((p) => p.leo));
     const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
     story = storyWindow(meta, captions);
-    legendNames = lines.length <= LEGEND_MAX_TRACES ? lines.map((line) => line.name) : null;
+    const drawn = lines.filter((line) => line.visible !== false);
+    legendNames = drawn.length <= LEGEND_MAX_TRACES ? drawn.map((line) => line.name) : null;
     baseHeight = Object.keys(s.partitions).length > 2 ? 206 : 236;
     const legend = fit();
     chart.dataset.legendRows = String(legend.rows);
@@ -111,7 +119,21 @@ export function mountOffsetsChart(root) {
       b.setAttribute("aria-pressed", String(b.dataset.zoom === chart.dataset.zoom));
     }
     moveCursor(chart, Number(chart.dataset.cursor || 0));  // the chart may come after the first steps
-    chartTable(s, captions);
+    chartTable(s, captions, focused);
+  }
+
+  // The focus bar's "show all" / back (lib/focus.js): the partitions' lines shown or hidden.
+  function refocus() {
+    if (!chart || !chart.dataset.drawn || !meta || !meta.series) return;
+    const focused = focusedNames(root, meta);
+    const names = Object.keys(meta.series.partitions);
+    const visible = names.flatMap((name) => {
+      const on = !focused || focused.has(name);
+      return [on, on];
+    });
+    const indexes = visible.map((_, k) => k);  // the partitions' lines come first (traces)
+    window.Plotly.restyle(chart, { visible }, indexes);
+    chartTable(meta.series, captions, focused);
   }
 
   // The step's cursor; playing past the story window shows the whole run.
@@ -128,6 +150,7 @@ export function mountOffsetsChart(root) {
       meta(detail) { meta = detail.meta; captions = detail.captions; afterFirstFrame(draw); },
       step(detail) { follow(detail.frame.t); },
     });
+    root.addEventListener("player:partitions", refocus);
     window.addEventListener("load", () => afterFirstFrame(draw));  // plotly.js may load after the first frames
     refitLegendOnResize(chart, () => (legendNames ? fit() : null));
   }
