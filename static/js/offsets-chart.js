@@ -35,7 +35,10 @@ function chartTable(s, captions, focused) {
   for (const [name, p] of Object.entries(s.partitions)) {
     if (!focused || focused.has(name)) columns.push([`${name} HW`, p.hw], [`${name} LEO`, p.leo]);
   }
-  for (const [name, g] of Object.entries(s.groups)) columns.push([`${name} committed`, g.committed], [`${name} lag`, g.lag]);
+  for (const [name, g] of Object.entries(s.groups)) {
+    if (!focused || focused.has(name.slice(name.indexOf("/") + 1))) columns.push([`${name} committed`, g.committed], [`${name} lag`, g.lag]);
+  }
+  if (focused) for (const [group, lag] of groupTotals(s)) columns.push([`${group} total lag`, lag]);
   const head = el("tr");
   head.append(el("th", { scope: "col" }, "time (ms)"), ...columns.map(([label]) => el("th", { scope: "col" }, label)));
   const rows = [...new Set(moments)].map((t) => {
@@ -47,14 +50,35 @@ function chartTable(s, captions, focused) {
   table.querySelector("tbody").replaceChildren(head, ...rows);
 }
 
-// A wide topic's partitions outside the focus (lib/focus.js) are drawn hidden, shown by
-// the focus bar's "show all": 120 lines of a 60-partition topic drown the groups' lines.
-function traces(s, focused) {
+// Each line's partition (null: a group's total), in the order of traces().
+function linePartitions(s, wide) {
+  const out = [];
+  for (const name of Object.keys(s.partitions)) out.push(name, name);
+  for (const name of Object.keys(s.groups)) out.push(...Array(3).fill(name.slice(name.indexOf("/") + 1)));
+  if (wide) for (const _ of groupTotals(s)) out.push(null);
+  return out;
+}
+
+// Per group, its lag summed over its partitions (a wide topic's "group total").
+function groupTotals(s) {
+  const totals = new Map();
+  for (const [name, g] of Object.entries(s.groups)) {
+    const group = name.slice(0, name.indexOf("/"));
+    const sum = totals.get(group) || s.t.map(() => 0);
+    g.lag.forEach((v, k) => { sum[k] += v || 0; });
+    totals.set(group, sum);
+  }
+  return [...totals.entries()];
+}
+
+// A wide topic (meta.focus) also draws each group's total lag; the lines of partitions
+// outside the focus (lib/focus.js) are hidden until the focus bar's "show all": 300 lines
+// of a 60-partition topic drown the ones that tell the story.
+function traces(s, focused, wide) {
   const out = [];
   for (const [name, p] of Object.entries(s.partitions)) {
-    const visible = !focused || focused.has(name);
-    out.push({ x: s.t, y: p.hw, name: `${name} HW`, line: { shape: "hv", width: 2 }, visible });
-    out.push({ x: s.t, y: p.leo, name: `${name} LEO`, line: { shape: "hv", dash: "dot" }, visible });
+    out.push({ x: s.t, y: p.hw, name: `${name} HW`, line: { shape: "hv", width: 2 } });
+    out.push({ x: s.t, y: p.leo, name: `${name} LEO`, line: { shape: "hv", dash: "dot" } });
   }
   for (const [name, g] of Object.entries(s.groups)) {
     out.push({ x: s.t, y: g.committed, name: `${name} committed`, line: { shape: "hv", width: 2 } });
@@ -62,7 +86,16 @@ function traces(s, focused) {
     out.push({ x: s.t, y: g.lag, name: `${name} lag`, yaxis: "y2", type: "scatter", fill: "tozeroy",
       line: { shape: "hv", width: 0 }, opacity: 0.3 });
   }
-  for (const trace of out) trace.mode = "lines";
+  if (wide) {
+    for (const [group, lag] of groupTotals(s)) {
+      out.push({ x: s.t, y: lag, name: `${group} total lag`, yaxis: "y2", line: { shape: "hv", width: 2, color: "#c62828" } });
+    }
+  }
+  const parts = linePartitions(s, wide);
+  out.forEach((trace, k) => {
+    trace.mode = "lines";
+    trace.visible = !focused || parts[k] === null || focused.has(parts[k]);
+  });
   return out;
 }
 
@@ -93,9 +126,10 @@ export function mountOffsetsChart(root) {
     if (!chart || !window.Plotly || !meta || !meta.series || chart.dataset.drawn) return;
     const s = meta.series;
     const focused = focusedNames(root, meta);
-    const lines = traces(s, focused);
+    const wide = Boolean(meta.focus);
+    const lines = traces(s, focused, wide);
     const offsets = maxOf(Object.values(s.partitions).map((p) => p.leo));
-    const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
+    const lags = wide ? maxOf(groupTotals(s).map(([, lag]) => lag)) : maxOf(Object.values(s.groups).map((g) => g.lag));
     story = storyWindow(meta, captions);
     const drawn = lines.filter((line) => line.visible !== false);
     legendNames = drawn.length <= LEGEND_MAX_TRACES ? drawn.map((line) => line.name) : null;
@@ -126,13 +160,8 @@ export function mountOffsetsChart(root) {
   function refocus() {
     if (!chart || !chart.dataset.drawn || !meta || !meta.series) return;
     const focused = focusedNames(root, meta);
-    const names = Object.keys(meta.series.partitions);
-    const visible = names.flatMap((name) => {
-      const on = !focused || focused.has(name);
-      return [on, on];
-    });
-    const indexes = visible.map((_, k) => k);  // the partitions' lines come first (traces)
-    window.Plotly.restyle(chart, { visible }, indexes);
+    const visible = linePartitions(meta.series, Boolean(meta.focus)).map((name) => !focused || name === null || focused.has(name));
+    window.Plotly.restyle(chart, { visible }, visible.map((_, k) => k));
     chartTable(meta.series, captions, focused);
   }
 
