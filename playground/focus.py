@@ -73,26 +73,28 @@ def focus(run: dict[str, Any], faults: list[dict[str, Any]]) -> dict[str, Any] |
 def _label(
     shown: list[str], chosen: dict[str, str], sizes: dict[str, int], brokers: list[str], total: int
 ) -> str:
-    """E.g. "Showing 8 of 60 partitions: 4 of the 10 broker-2 led; 4 of the 20 it followed"."""
+    """E.g. "Showing 8 of 60 partitions: 4 of the 10 that broker-2 led, 4 of the 20 it
+    followed"."""
     who = " and ".join(brokers) or "the broker"
+    counts = {key: sum(1 for name in shown if chosen[name] == key) for key, _ in REASONS}
+    pronoun = "they" if len(brokers) > 1 else "it"
     phrases = {
         "trouble": "with records lost, duplicated, skipped or expired",
-        "led": f"{who} led",
-        "followed": f"{who} followed",
+        "led": f"that {who} led",
+        "followed": f"{pronoun} followed" if counts["led"] else f"that {who} followed",
         "lag": "with the largest lag",
     }
     parts = []
     for key, _reason in REASONS:
-        count = sum(1 for name in shown if chosen[name] == key)
+        count = counts[key]
         if not count:
             continue
-        if count < sizes[key] and key in ("led", "followed"):
-            parts.append(f"{count} of the {sizes[key]} {phrases[key]}")
-        elif key in ("led", "followed"):
-            parts.append(f"the {count} {phrases[key]}")
+        if key in ("led", "followed"):
+            some = f"{count} of the {sizes[key]}" if count < sizes[key] else f"the {count}"
+            parts.append(f"{some} {phrases[key]}")
         else:
             parts.append(f"{count} {phrases[key]}")
-    return f"Showing {len(shown)} of {total} partitions: " + "; ".join(parts)
+    return f"Showing {len(shown)} of {total} partitions: " + ", ".join(parts)
 
 
 def _fault_brokers(faults: list[dict[str, Any]]) -> list[str]:

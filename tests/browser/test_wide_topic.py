@@ -14,7 +14,7 @@ from simcore import builtin_scenario
 from tests.browser.helpers import EVERY_FRAME
 
 SLUG = "production-topic-broker-dies"
-LABEL = "Showing 8 of 60 partitions: 4 of the 10 broker-2 led; 4 of the 20 broker-2 followed."
+LABEL = "Showing 8 of 60 partitions: 4 of the 10 that broker-2 led, 4 of the 20 it followed."
 VISIBLE_LINES = (
     "() => document.getElementById('chart').data.filter((t) => t.visible !== false).length"
 )

@@ -51,7 +51,7 @@ def test_it_takes_the_partitions_a_dead_broker_led_and_followed_in_turn() -> Non
     assert chosen["partitions"] == ["t-0", "t-1", "t-3", "t-4", "t-5", "t-7", "t-9", "t-13"]
     assert chosen["total"] == 20
     assert chosen["label"] == (
-        "Showing 8 of 20 partitions: 4 of the 5 broker-1 led; 4 of the 10 broker-1 followed"
+        "Showing 8 of 20 partitions: 4 of the 5 that broker-1 led, 4 of the 10 it followed"
     )
 
 
@@ -65,8 +65,8 @@ def test_records_that_went_wrong_come_before_the_brokers_partitions() -> None:
     assert chosen is not None
     assert chosen["partitions"] == ["t-0", "t-1", "t-2", "t-3", "t-4", "t-5", "t-9", "t-14"]
     assert chosen["label"].startswith(
-        "Showing 8 of 20 partitions: 2 with records lost, duplicated, skipped or expired;"
-        " 3 of the 5 broker-1 led; 3 of the 10 broker-1 followed"
+        "Showing 8 of 20 partitions: 2 with records lost, duplicated, skipped or expired,"
+        " 3 of the 5 that broker-1 led, 3 of the 10 it followed"
     )
 
 
@@ -85,7 +85,7 @@ def test_the_production_topic_focuses_on_broker_2s_partitions() -> None:
     assert chosen == streams.meta("slug", scenario, run)["focus"]  # the player gets it
     assert chosen["total"] == 60 and len(chosen["partitions"]) == focus.FOCUS_SHOW
     assert chosen["label"] == (
-        "Showing 8 of 60 partitions: 4 of the 10 broker-2 led; 4 of the 20 broker-2 followed"
+        "Showing 8 of 60 partitions: 4 of the 10 that broker-2 led, 4 of the 20 it followed"
     )
     before = [f for f in run["frames"] if f["t"] <= 8000][-1]["partitions"]
     by_name = {f"{p['topic']}-{p['partition']}": p for p in before}
