@@ -1,7 +1,7 @@
 """A wide topic a person can read (issue 16): the production topic's 60 partitions open on
 the 8 where broker-2's death shows, with a label saying so, and a keyboard-reachable button
-that shows all 60 in the strips, the chart and the cluster panel. QA measured, before: the
-chart 4,088 px down at 1366x768, the 600 px embed 12,547 px tall."""
+that shows all 60 in the strips, the chart, the stage's cluster and the cluster panel. QA
+measured, before: the chart 4,088 px down at 1366x768, the 600 px embed 12,547 px tall."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def test_the_production_topic_opens_on_its_focus_and_shows_all_by_keyboard(
     expect(page.locator(".focus-bar .focus-label")).to_have_text(LABEL)
     expect(page.locator(".strips .strip")).to_have_count(8)
     expect(page.locator("#cluster .partitions .partition")).to_have_count(8)
+    expect(page.locator(".cluster-now [data-partition]")).to_have_count(8)
     expect(page.locator('.strips [data-partition="orders-2"]')).to_have_count(1)  # led
     assert _chart_top(page) < 1000  # was 4,088
     focused_lines = page.evaluate(VISIBLE_LINES)
@@ -52,6 +53,7 @@ def test_the_production_topic_opens_on_its_focus_and_shows_all_by_keyboard(
     page.keyboard.press("Enter")
     expect(page.locator(".strips .strip")).to_have_count(60)
     expect(page.locator("#cluster .partitions .partition")).to_have_count(60)
+    expect(page.locator(".cluster-now [data-partition]")).to_have_count(60)
     expect(toggle).to_have_attribute("aria-pressed", "true")
     expect(page.locator(".focus-bar .focus-label")).to_have_text("Showing all 60 partitions.")
     assert page.evaluate(VISIBLE_LINES) == 60 * 5 + 1
