@@ -12,7 +12,9 @@ sorted lists and the run's own order, never a set's), most telling first:
    KRaft fences it after broker.session.timeout.ms, KIP-631);
 3. partitions it followed (an acks=all write waits for every ISR member until the dead
    follower leaves the ISR: `min.insync.replicas`, Kafka's topic config docs);
-4. the partitions with the largest lag at the end.
+4. the partitions with the largest lag (their peak over the run).
+
+Nothing of these (no fault, no lag, nothing went wrong): every partition is shown.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def focus(run: dict[str, Any], faults: list[dict[str, Any]]) -> dict[str, Any] |
         "trouble": _troubled(run.get("messages") or []),
         "led": _replicas_of(frames, faults, leading=True),
         "followed": _replicas_of(frames, faults, leading=False),
-        "lag": _by_lag(frames[-1]),
+        "lag": _by_lag(run),
     }
     chosen: dict[str, str] = {}  # name -> its reason, in the order chosen
     led, followed = candidates["led"], candidates["followed"]
@@ -61,6 +63,8 @@ def focus(run: dict[str, Any], faults: list[dict[str, Any]]) -> dict[str, Any] |
         if len(chosen) >= FOCUS_SHOW:
             break
         chosen.setdefault(name, key)
+    if not chosen:  # nothing stands out (no fault, no lag): every partition
+        return None
     shown = [name for name in names if name in chosen]
     sizes = {key: len(set(candidates[key])) for key in candidates}
     return {
@@ -147,11 +151,22 @@ def _broker_id(actor: str) -> int | None:
     return int(number) if head == "broker" and number.isdigit() else None
 
 
-def _by_lag(frame: dict[str, Any]) -> list[str]:
-    """Partitions with lag at the end, the largest first (summed over groups)."""
+def _by_lag(run: dict[str, Any]) -> list[str]:
+    """Partitions by their peak lag over the run (the chart's series, summed over groups),
+    the largest first, ties by name; without a series, the lag at the last frame."""
     lag: dict[str, int] = {}
-    for row in frame.get("groups") or []:
-        name = f"{row['topic']}-{row['partition']}"
-        lag[name] = lag.get(name, 0) + int(row.get("lag") or 0)
+    series = (run.get("series") or {}).get("groups")
+    if series:
+        totals: dict[str, list[int]] = {}
+        for key, values in series.items():
+            name = key.split("/", 1)[1]
+            points = [int(v or 0) for v in values.get("lag") or []]
+            old = totals.get(name, [0] * len(points))
+            totals[name] = [a + b for a, b in zip(old, points, strict=True)]
+        lag = {name: max(points, default=0) for name, points in totals.items()}
+    else:
+        for row in run["frames"][-1].get("groups") or []:
+            name = f"{row['topic']}-{row['partition']}"
+            lag[name] = lag.get(name, 0) + int(row.get("lag") or 0)
     ranked = sorted(lag.items(), key=lambda kv: (-kv[1], kv[0]))
     return [name for name, n in ranked if n > 0]

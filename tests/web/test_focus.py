@@ -104,3 +104,23 @@ def test_the_production_topic_focuses_on_broker_2s_partitions() -> None:
 def test_a_narrow_built_in_has_no_focus() -> None:
     run = jobs.decode(jobs.run_job(builtin_scenario("acks-1-leader-dies"), 10**8, 60))
     assert run["focus"] is None
+
+
+def test_the_largest_lag_is_the_peak_over_the_run_summed_over_groups() -> None:
+    run = _run(12, lags={7: 5})  # the last frame: only t-7 lags
+    run["series"] = {
+        "groups": {
+            "a/t-2": {"lag": [0, 400, 0]},
+            "b/t-2": {"lag": [0, 300, 0]},
+            "a/t-9": {"lag": [0, 600, 0]},
+            "a/t-7": {"lag": [0, 0, 5]},
+        }
+    }
+    chosen = focus.focus(run, [])
+    assert chosen is not None
+    assert chosen["partitions"] == ["t-2", "t-7", "t-9"]  # in the strips' order
+    assert chosen["label"] == "Showing 3 of 12 partitions: 3 with the largest lag"
+
+
+def test_a_wide_topic_where_nothing_stands_out_is_shown_whole() -> None:
+    assert focus.focus(_run(12), []) is None
