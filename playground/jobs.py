@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from playground import captions, derived, fates, page_facts, streams
+from playground import captions, derived, fates, focus, page_facts, streams
 from simcore import Result, RunBudgetExceeded, Scenario, SimcoreError, scenario_digest
 from simcore.run.simulation import Simulation
 
@@ -37,9 +37,11 @@ KEEP_SECONDS = 7 * 24 * 3600  # a finished run in Redis (it never changes; this 
 CAPPED_TTL_SECONDS = 600  # a run stopped by the wall-time cap: a quieter machine may finish it
 
 RunData = dict[str, Any]
-FORMAT = 4  # of `Outcome.to_bytes` (2: the frames are only in the stream's chunks; 3: the
+FORMAT = 5  # of `Outcome.to_bytes` (2: the frames are only in the stream's chunks; 3: the
 # run's blob holds the page's facts, `page_facts`; 4: rebalance captions carry their end,
-# `until`, and the rebalance warning reads the groups' history: a blob of 3 is made again)
+# `until`, and the rebalance warning reads the groups' history: a blob of 3 is made again;
+# 5: the run carries its broker faults' full history, `fault_events`, and a wide topic's
+# focused partitions, `focus`)
 
 
 # --- what a job produces ----------------------------------------------------------------------
@@ -284,7 +286,8 @@ def _run_data(result: Result) -> RunData:
     record_fates = fates.record_fates(result, {m["id"] for m in lost})
     messages = derived.expired_outcomes(messages, record_fates)
     lost = derived.lost_messages(result, messages)
-    return {
+    fault_events = page_facts.fault_events(result)
+    run = {
         "error": None,
         "partial": False,
         "summary": result.summary(),
@@ -296,7 +299,10 @@ def _run_data(result: Result) -> RunData:
         "metric_keys": metric_keys,
         "fates": record_fates,  # each record's fate over time, for the strip (small runs)
         "captions": captions.captions(result, record_fates),
+        "fault_events": fault_events,  # every broker fault, fencing and election (warnings)
     }
+    run["focus"] = focus.focus(run, fault_events)  # a wide topic's strips and chart
+    return run
 
 
 def _trim_events(frames: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simcore import Scenario
+from simcore import Result, Scenario
 
 # broker.session.timeout.ms, Kafka's default (KIP-631; the controller fences a broker that
 # has not heartbeated for this long)
@@ -54,11 +54,45 @@ def run_warnings(scenario: Scenario, run: dict[str, Any]) -> list[str]:
     frames = run.get("frames") or []
     end_ms = int(frames[-1]["t"]) if frames else 0
     end_ms = max(end_ms, scenario.duration_ms)
+    faults = run.get("fault_events")
+    if faults is None:  # a partial run's data may lack it: the events the frames kept
+        faults = _events(frames)
     return (
-        _fault_warnings(_events(frames), end_ms)
+        _fault_warnings(faults, end_ms)
         + _rebalance_warnings(run, end_ms)
         + _default_loss_warnings(scenario, run)
     )
+
+
+# The events the broker-fault warnings read (simcore's event kinds: broker/*.py, the
+# controller's fencing and elections, KIP-631)
+FAULT_KINDS = (
+    "broker_down",
+    "broker_isolated",
+    "broker_fenced",
+    "broker_up",
+    "broker_reconnected",
+    "leader_elected",
+    "partition_offline",
+)
+
+
+def fault_events(result: Result) -> list[dict[str, Any]]:
+    """Every broker fault, fencing, return and election of the run, from its full timeline.
+    The frames keep only their latest events (EVENTS_PER_FRAME, then jobs._trim_events): a
+    big run's frames could miss the fencing or the election, and the page would warn that
+    the run ends before the failover when it does not."""
+    out = []
+    for time_ms, kind, actor, fields in result.events:
+        if kind not in FAULT_KINDS:
+            continue
+        event = {"t": time_ms, "kind": kind, "actor": actor}
+        if "broker" in fields:
+            event["broker"] = fields["broker"]
+        if "part" in fields:
+            event["part"] = fields["part"]
+        out.append(event)
+    return out
 
 
 def _events(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:

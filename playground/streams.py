@@ -103,4 +103,5 @@ def meta(slug: str, scenario: Scenario, run: dict[str, Any]) -> dict[str, Any]:
             for name, group in ((run["summary"] or {}).get("consumer_groups") or {}).items()
         },
         "metric_keys": run["metric_keys"],
+        "focus": run.get("focus"),  # a wide topic's partitions shown first (playground/focus)
     }

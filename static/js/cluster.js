@@ -7,6 +7,7 @@
 // acknowledged-then-lost records (meta.lost) as red crosses where they were acknowledged.
 import { el, roomForLabels } from "./lib/dom.js";
 import { LEGEND_UNDER, afterFirstFrame, chartConfig, colour, cursor, legendFit, moveCursor, plot, refitLegendOnResize } from "./lib/charts.js";
+import { focusedNames } from "./lib/focus.js";
 import { brokerState, onPlayer, partName } from "./lib/frames.js";
 
 function mountCluster(player, cluster) {
@@ -76,7 +77,13 @@ function mountCluster(player, cluster) {
   function drawPartitions(frame) {
     const box = cluster.querySelector(".partitions");
     const alive = Object.fromEntries(frame.brokers.map((b) => [b.id, b.alive]));
-    box.replaceChildren(...frame.partitions.map((p) => {
+    // a wide topic: the partitions the strips show (lib/focus.js), all behind their button
+    const focused = latest ? focusedNames(player, latest.meta) : null;
+    const parts = focused ? frame.partitions.filter((p) => focused.has(partName(p))) : frame.partitions;
+    const note = focused
+      ? [el("p", { class: "note focus-note" }, `${parts.length} of ${frame.partitions.length} partitions: those the strips show ("show all ${frame.partitions.length}" above shows every one).`)]
+      : [];
+    box.replaceChildren(...note, ...parts.map((p) => {
       const block = el("div", { class: "partition", "data-partition": partName(p), "data-leader": String(p.leader) });
       const leader = p.leader === null ? "none (offline)" : `broker-${p.leader}`;
       block.append(el("div", { class: `phead${p.leader === null ? " offline" : ""}` },
@@ -225,6 +232,7 @@ function mountCluster(player, cluster) {
       afterFirstFrame(drawTimeline);
     },
   });
+  player.addEventListener("player:partitions", () => { if (latest) drawPartitions(latest.frame); });
   if (picker) picker.addEventListener("change", drawTimeline);
   if (chart) refitLegendOnResize(chart, () => (legendNames ? legendFit(chart, legendNames, TIMELINE_MARGIN, TIMELINE_HEIGHT) : null));
   window.addEventListener("load", () => { if (sizes && chart && !chart.dataset.drawn) drawTimeline(); });

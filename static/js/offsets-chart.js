@@ -4,6 +4,7 @@
 // alternative is the table #chart-table.
 import { el } from "./lib/dom.js";
 import { LEGEND_UNDER, afterFirstFrame, integerAxis, legendFit, maxOf, moveCursor, plot, refitLegendOnResize } from "./lib/charts.js";
+import { focusedNames } from "./lib/focus.js";
 import { onPlayer } from "./lib/frames.js";
 
 const LEGEND_MAX_TRACES = 12;   // beyond this the legend hides the chart; hover names lines
@@ -25,14 +26,19 @@ function storyWindow(meta, captions) {
 
 // The chart's text alternative (#chart-table, for screen readers): every line's value at
 // the start, at each moment a caption tells, and at the end.
-function chartTable(s, captions) {
+function chartTable(s, captions, focused) {
   const table = document.getElementById("chart-table");
   if (!table || !s.t.length) return;
   const moments = [0, ...captions.filter((c) => c.kind !== "rebalance").slice(0, 6).map((c) => c.t), s.t[s.t.length - 1]];
   const at = (t) => { let k = 0; while (k + 1 < s.t.length && s.t[k + 1] <= t) k++; return k; };
   const columns = [];
-  for (const [name, p] of Object.entries(s.partitions)) columns.push([`${name} HW`, p.hw], [`${name} LEO`, p.leo]);
-  for (const [name, g] of Object.entries(s.groups)) columns.push([`${name} committed`, g.committed], [`${name} lag`, g.lag]);
+  for (const [name, p] of Object.entries(s.partitions)) {
+    if (!focused || focused.has(name)) columns.push([`${name} HW`, p.hw], [`${name} LEO`, p.leo]);
+  }
+  for (const [name, g] of Object.entries(s.groups)) {
+    if (!focused || focused.has(name.slice(name.indexOf("/") + 1))) columns.push([`${name} committed`, g.committed], [`${name} lag`, g.lag]);
+  }
+  if (focused) for (const [group, lag] of groupTotals(s)) columns.push([`${group} total lag`, lag]);
   const head = el("tr");
   head.append(el("th", { scope: "col" }, "time (ms)"), ...columns.map(([label]) => el("th", { scope: "col" }, label)));
   const rows = [...new Set(moments)].map((t) => {
@@ -44,7 +50,31 @@ function chartTable(s, captions) {
   table.querySelector("tbody").replaceChildren(head, ...rows);
 }
 
-function traces(s) {
+// Each line's partition (null: a group's total), in the order of traces().
+function linePartitions(s, wide) {
+  const out = [];
+  for (const name of Object.keys(s.partitions)) out.push(name, name);
+  for (const name of Object.keys(s.groups)) out.push(...Array(3).fill(name.slice(name.indexOf("/") + 1)));
+  if (wide) for (const _ of groupTotals(s)) out.push(null);
+  return out;
+}
+
+// Per group, its lag summed over its partitions (a wide topic's "group total").
+function groupTotals(s) {
+  const totals = new Map();
+  for (const [name, g] of Object.entries(s.groups)) {
+    const group = name.slice(0, name.indexOf("/"));
+    const sum = totals.get(group) || s.t.map(() => 0);
+    g.lag.forEach((v, k) => { sum[k] += v || 0; });
+    totals.set(group, sum);
+  }
+  return [...totals.entries()];
+}
+
+// A wide topic (meta.focus) also draws each group's total lag; the lines of partitions
+// outside the focus (lib/focus.js) are hidden until the focus bar's "show all": 300 lines
+// of a 60-partition topic drown the ones that tell the story.
+function traces(s, focused, wide) {
   const out = [];
   for (const [name, p] of Object.entries(s.partitions)) {
     out.push({ x: s.t, y: p.hw, name: `${name} HW`, line: { shape: "hv", width: 2 } });
@@ -56,7 +86,16 @@ function traces(s) {
     out.push({ x: s.t, y: g.lag, name: `${name} lag`, yaxis: "y2", type: "scatter", fill: "tozeroy",
       line: { shape: "hv", width: 0 }, opacity: 0.3 });
   }
-  for (const trace of out) trace.mode = "lines";
+  if (wide) {
+    for (const [group, lag] of groupTotals(s)) {
+      out.push({ x: s.t, y: lag, name: `${group} total lag`, yaxis: "y2", line: { shape: "hv", width: 2, color: "#c62828" } });
+    }
+  }
+  const parts = linePartitions(s, wide);
+  out.forEach((trace, k) => {
+    trace.mode = "lines";
+    trace.visible = !focused || parts[k] === null || focused.has(parts[k]);
+  });
   return out;
 }
 
@@ -86,11 +125,14 @@ export function mountOffsetsChart(root) {
   function draw() {
     if (!chart || !window.Plotly || !meta || !meta.series || chart.dataset.drawn) return;
     const s = meta.series;
-    const lines = traces(s);
+    const focused = focusedNames(root, meta);
+    const wide = Boolean(meta.focus);
+    const lines = traces(s, focused, wide);
     const offsets = maxOf(Object.values(s.partitions).map((p) => p.leo));
-    const lags = maxOf(Object.values(s.groups).map((g) => g.lag));
+    const lags = wide ? maxOf(groupTotals(s).map(([, lag]) => lag)) : maxOf(Object.values(s.groups).map((g) => g.lag));
     story = storyWindow(meta, captions);
-    legendNames = lines.length <= LEGEND_MAX_TRACES ? lines.map((line) => line.name) : null;
+    const drawn = lines.filter((line) => line.visible !== false);
+    legendNames = drawn.length <= LEGEND_MAX_TRACES ? drawn.map((line) => line.name) : null;
     baseHeight = Object.keys(s.partitions).length > 2 ? 206 : 236;
     const legend = fit();
     chart.dataset.legendRows = String(legend.rows);
@@ -111,7 +153,16 @@ export function mountOffsetsChart(root) {
       b.setAttribute("aria-pressed", String(b.dataset.zoom === chart.dataset.zoom));
     }
     moveCursor(chart, Number(chart.dataset.cursor || 0));  // the chart may come after the first steps
-    chartTable(s, captions);
+    chartTable(s, captions, focused);
+  }
+
+  // The focus bar's "show all" / back (lib/focus.js): the partitions' lines shown or hidden.
+  function refocus() {
+    if (!chart || !chart.dataset.drawn || !meta || !meta.series) return;
+    const focused = focusedNames(root, meta);
+    const visible = linePartitions(meta.series, Boolean(meta.focus)).map((name) => !focused || name === null || focused.has(name));
+    window.Plotly.restyle(chart, { visible }, visible.map((_, k) => k));
+    chartTable(meta.series, captions, focused);
   }
 
   // The step's cursor; playing past the story window shows the whole run.
@@ -128,6 +179,7 @@ export function mountOffsetsChart(root) {
       meta(detail) { meta = detail.meta; captions = detail.captions; afterFirstFrame(draw); },
       step(detail) { follow(detail.frame.t); },
     });
+    root.addEventListener("player:partitions", refocus);
     window.addEventListener("load", () => afterFirstFrame(draw));  // plotly.js may load after the first frames
     refitLegendOnResize(chart, () => (legendNames ? fit() : null));
   }

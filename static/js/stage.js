@@ -2,6 +2,7 @@
 // (.cluster-now: each broker's state, each partition's leader and ISR, each transactional
 // id's coordinator) and the event log up to the step (#events).
 import { el } from "./lib/dom.js";
+import { focusedNames } from "./lib/focus.js";
 import { brokerState, captionAt, onPlayer, partName } from "./lib/frames.js";
 
 const EVENT_LOG_LIMIT = 200;
@@ -25,7 +26,9 @@ function drawCaption(box, detail) {
 
 // --- the cluster at a glance --------------------------------------------------------------------
 
-function drawStageCluster(list, frame) {
+// `focused`: a wide topic's partitions listed (lib/focus.js), null for all; the brokers'
+// "leads" lines still name every partition.
+function drawStageCluster(list, frame, focused) {
   const items = frame.brokers.map((b) => {
     const st = brokerState(b);
     const leads = frame.partitions.filter((p) => p.leader === b.id).map(partName);
@@ -35,6 +38,7 @@ function drawStageCluster(list, frame) {
     return li;
   });
   for (const p of frame.partitions) {
+    if (focused && !focused.has(partName(p))) continue;
     const li = el("li", { "data-partition": partName(p) });
     const leader = p.leader === null ? "offline" : `leader ${p.leader}`;
     const lso = p.lso !== undefined && p.lso !== p.hw ? ` · LSO ${p.lso}` : "";
@@ -97,10 +101,15 @@ export function mountStage(root) {
   const clusterNow = document.querySelector(".cluster-now");
   const events = document.getElementById("events");
   const drawEvents = events ? eventLog(events) : null;
+  let latest = null;  // the step shown, drawn again when "show all" changes the partitions
+  root.addEventListener("player:partitions", () => {
+    if (clusterNow && latest) drawStageCluster(clusterNow, latest.frame, focusedNames(root, latest.meta));
+  });
   onPlayer(root, {
     step(detail) {
       if (drawEvents) drawEvents(detail);
-      if (clusterNow) drawStageCluster(clusterNow, detail.frame);
+      latest = detail;
+      if (clusterNow) drawStageCluster(clusterNow, detail.frame, focusedNames(root, detail.meta));
       if (captionBox) drawCaption(captionBox, detail);
     },
   });

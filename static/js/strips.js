@@ -4,6 +4,7 @@
 // position) over and under them. Records are buttons: Tab reaches one, arrows move between
 // them, Enter or a click opens its story (#record-story).
 import { el, morph, roomForLabels } from "./lib/dom.js";
+import { focusedNames, mountFocusBar } from "./lib/focus.js";
 import { onPlayer, partName } from "./lib/frames.js";
 
 const MAX_CELLS = 120;          // beyond this, one cell stands for a range of offsets
@@ -115,7 +116,9 @@ export function mountStrips(root) {
   function drawStrips(frame) {
     shown = frame;
     const fresh = el("div");
-    fresh.append(...frame.partitions.map((p) => strip(frame, p)));
+    const focused = focusedNames(root, meta);  // a wide topic: where it happens (lib/focus.js)
+    const parts = focused ? frame.partitions.filter((p) => focused.has(partName(p))) : frame.partitions;
+    fresh.append(...parts.map((p) => strip(frame, p)));
     morph(strips, fresh, false);
     // the lane's width is read once (a forced layout), then kept by the ResizeObserver below
     if (laneWidth === null && measureLane()) drawStrips(frame);
@@ -338,11 +341,13 @@ export function mountStrips(root) {
     if (laneWidth !== null && shown && measureLane()) drawStrips(shown);
   }).observe(strips);
 
+  root.addEventListener("player:partitions", () => { if (shown) drawStrips(shown); });
   onPlayer(root, {
     meta(detail) {
       meta = detail.meta;
       fates = indexFates(meta);
       root.dataset.fates = fates ? "records" : "offsets";
+      mountFocusBar(root, meta);
     },
     step(detail) { drawStrips(detail.frame); },
   });

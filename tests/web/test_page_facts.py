@@ -103,3 +103,34 @@ def test_a_rebalance_still_open_at_the_end_is_warned() -> None:
     ]
     rebalances["list"][-1]["end_ms"] = 19000
     assert page_facts.run_warnings(scenario, run) == []
+
+
+def test_broker_fault_warnings_read_the_full_fault_history_not_the_frames_sampled_events() -> None:
+    # a big run's frames keep only their latest events: here the fencing and the election
+    # were left out of them, and the page warned that the run ends before the failover
+    scenario = builtin_scenario("acks-1-leader-dies")
+    down = {"t": 5000, "kind": "broker_down", "actor": "broker-0"}
+    fenced = {"t": 14000, "kind": "broker_fenced", "actor": "controller", "broker": 0}
+    elected = {"t": 14000, "kind": "leader_elected", "actor": "controller", "part": "t-0"}
+    run: dict[str, object] = {
+        "frames": [{"t": 5000, "events": [down]}, {"t": 30000, "events": []}],
+        "summary": {"consumer_groups": {}},
+        "fault_events": [down, fenced, elected],
+    }
+    assert page_facts.run_warnings(scenario, run) == []
+    run["fault_events"] = [down]  # the history itself says no fencing yet: warned
+    assert "before the controller fences it" in page_facts.run_warnings(scenario, run)[0]
+
+
+def test_the_fault_history_is_every_fault_fencing_and_election_of_the_run() -> None:
+    scenario = builtin_scenario("production-topic-broker-dies")
+    run = jobs.decode(jobs.run_job(scenario, 10**8, 120))
+    kinds = [e["kind"] for e in run["fault_events"]]
+    assert kinds == ["broker_down", "broker_fenced"] + ["leader_elected"] * 10 + ["broker_up"]
+    assert run["fault_events"][1] == {
+        "t": 17000,
+        "kind": "broker_fenced",
+        "actor": "controller",
+        "broker": 2,
+    }
+    assert run["warnings"] == []
