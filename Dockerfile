@@ -14,6 +14,7 @@ RUN pip install -r requirements.txt
 
 COPY . .
 ENV DJANGO_STATIC_COLLECTED=1 \
+    PLAYGROUND_RUN_PREWARM=1 \
     DJANGO_ALLOWED_HOSTS="*" \
     DATABASE_URL=sqlite:////data/db.sqlite3
 RUN python manage.py collectstatic --noinput --verbosity 0 \

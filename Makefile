@@ -28,6 +28,8 @@ $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 
 # DJANGO_STATIC_COLLECTED=1: collect into hashed, compressed files and serve those.
 run: export DJANGO_STATIC_COLLECTED = 1
+# the run workers start with the server, not on the first visitor's run (runner.prewarm)
+run: export PLAYGROUND_RUN_PREWARM = 1
 run: venv .secret_key
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

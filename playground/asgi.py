@@ -15,9 +15,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import WebsocketDenier  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from playground import wsoptions  # noqa: E402
+from playground import runner, wsoptions  # noqa: E402
 from playground.admission import CallerWatch  # noqa: E402
 from playground.fastpages import FastPages  # noqa: E402
 from playground.guards import RequestBodyLimit, WebsocketOriginValidator  # noqa: E402
@@ -26,7 +27,11 @@ from playground.threads import PooledThreads  # noqa: E402
 
 wsoptions.install()  # a websocket message over 1 MiB closes with 1009, not a dropped line
 
+if settings.RUN_PREWARM:  # the workers start with the server, not on the first run
+    runner.prewarm()
+
 # Any other websocket path is refused at the handshake (URLRouter alone raises, a 500).
+
 denier: Any = WebsocketDenier.as_asgi()  # an ASGI app where Django's stubs expect a view
 websocket_routes: list[Any] = [*websocket_urlpatterns, re_path(r"", denier)]
 

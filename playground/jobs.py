@@ -170,6 +170,11 @@ def _failed(message: str, partial: RunData | None = None) -> RunData:
 GC_GEN0_THRESHOLD = 10_000  # allocations between young collections (Python's default: 700)
 
 
+def ready() -> None:
+    """A job that does nothing: `runner.prewarm` sends one to each worker so that it is up,
+    with this module and simcore imported, before the first visitor's run."""
+
+
 def worker_init(parent_pid: int, max_bytes: int) -> None:
     """Worker initializer: at most `max_bytes` of memory for the worker's data (a run that
     needs more stops with MemoryError: `run_job` says so), and exit with the web process.

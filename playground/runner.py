@@ -61,6 +61,7 @@ from playground.jobs import (
     story_job,
     worker_init,
 )
+from playground.jobs import ready as jobs_ready
 from playground.singleflight import SingleFlight
 from simcore import Scenario, scenario_digest
 
@@ -109,6 +110,7 @@ _decoded: OrderedDict[str, RunData] = OrderedDict()
 _decoding: SingleFlight[RunData] = SingleFlight()  # one decode per run at a time
 # per lane, a moving average of run times: the Retry-After
 _recent_seconds = {SMALL: FIRST_GUESS_SECONDS, HEAVY: FIRST_GUESS_SECONDS}
+prewarming: threading.Thread | None = None  # prewarm's thread (the tests join it)
 simulations = 0  # runs simulated by this process (tests and the scale-out checks read it)
 
 
@@ -124,6 +126,28 @@ def _executor() -> ProcessPoolExecutor:
             initargs=(os.getpid(), settings.RUN_MAX_MB * 1_000_000),
         )
     return _pool
+
+
+def prewarm() -> threading.Thread:
+    """Starts the run workers now, in the background, instead of on the first run.
+
+    The pool is made on its first job, and a forkserver worker imports simcore and the
+    playground before it runs anything: the first scenario page after `make run` waited
+    0.6-1.5 s for that on a 5-record run that then simulates in milliseconds (measured on
+    a 2-core machine; the next built-ins: 45-70 ms). The server (asgi.py, RUN_PREWARM) calls
+    this once; each worker gets a job that does nothing, so all are up and imported."""
+
+    def start() -> None:
+        with _lock:
+            pool = _executor()
+        for future in [pool.submit(jobs_ready) for _ in range(settings.RUN_WORKERS)]:
+            with contextlib.suppress(Exception):  # a failed start shows on the first run
+                future.result()
+
+    global prewarming
+    prewarming = threading.Thread(target=start, name="run-workers-prewarm", daemon=True)
+    prewarming.start()
+    return prewarming
 
 
 def _retry_after(ahead: int, lane: str = SMALL) -> float:

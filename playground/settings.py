@@ -275,6 +275,11 @@ WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 RUN_MAX_EVENTS = env_int("PLAYGROUND_RUN_MAX_EVENTS", 2_000_000, minimum=1)
 RUN_MAX_SECONDS = env_int("PLAYGROUND_RUN_MAX_SECONDS", 10, minimum=1)
 RUN_WORKERS = env_int("PLAYGROUND_RUN_WORKERS", 2, minimum=1)
+# Start the run workers with the server (runner.prewarm), not on the first visitor's run
+# (0.6-1.5 s of process start and imports on that page). Off by default so that importing
+# playground.asgi (the tests do) starts no processes; `make run`, the Dockerfile and
+# compose.yaml turn it on.
+RUN_PREWARM = env_bool("PLAYGROUND_RUN_PREWARM", False)
 RUN_MAX_MB = env_int("PLAYGROUND_RUN_MAX_MB", 512, minimum=64)  # a worker's data, per run
 
 # Admission and streaming (playground.runner, .ratelimit, .consumers; numbers and reasons

@@ -264,8 +264,8 @@ function mountPlayer(root) {
   });
 
   // Connect at once: this is the first module of the page, so the websocket's handshake and
-  // the server's first chunks overlap plotly.js's evaluation (100-800 ms after a "crash
-  // here", bench/browser.py). Messages are acknowledged as they come and read once every
+  // the server's first chunks overlap the other modules (plotly.js runs after the first
+  // frame: lib/charts.js). Messages are acknowledged as they come and read once every
   // panel module has run and listens for the player's events (DOMContentLoaded).
   openRunStream(root.dataset.wsPath, { from: () => state.frames.length, onMessage: receive, onStatus: setStatus });
 }

@@ -13,6 +13,10 @@ from simcore import builtin_scenario
 from tests.browser.helpers import EVERY_FRAME, play_at_full_speed
 
 PLAY_MS = 60_000
+PLOTLY_AFTER_FIRST_FRAME = """() => {
+  const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
+  return { frame: at("player:first-frame"), plotly: at("charts:plotly") };
+}"""
 
 
 @contextmanager
@@ -57,6 +61,10 @@ def test_the_scenario_page_plays_a_run_with_no_js_error(page: Page, live_url: st
         expect(page.locator("#events li").first).to_be_attached()
         expect(page.locator(".cluster-now li").first).to_be_attached()
         assert page.evaluate("typeof window.Playground") == "undefined"
+        # plotly.js ran after the first frame (lib/charts.js), not before it: the charts
+        # above were drawn all the same
+        order = page.evaluate(PLOTLY_AFTER_FIRST_FRAME)
+        assert order["plotly"] is not None and order["plotly"] >= order["frame"], order
 
 
 def test_the_embed_plays_a_run_with_no_js_error(page: Page, live_url: str) -> None:

@@ -191,3 +191,29 @@ def test_a_runs_frames_are_encoded_once_and_decode_to_the_streamed_frames(
     assert len(streamed) == outcome.stream.total > 0
     assert decoded["frames"] == streamed
     assert jobs.decode(jobs.Outcome.from_bytes(outcome.to_bytes())) == decoded
+
+
+PREWARM_CHILD = """
+import os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "playground.settings"
+django.setup()
+import playground.asgi  # noqa: F401  (the server's module: it starts the workers)
+from playground import runner
+if runner.prewarming is not None:
+    runner.prewarming.join(120)
+pool = runner._pool
+print(0 if pool is None else len(pool._processes), runner.simulations, flush=True)
+"""
+
+
+@pytest.mark.parametrize(("prewarm", "workers"), [("1", 2), ("0", 0)])
+def test_the_server_starts_its_run_workers_before_the_first_run(prewarm: str, workers: int) -> None:
+    # The first scenario page after `make run` waited 0.6-1.5 s for the pool's processes
+    # to start and import simcore: with PLAYGROUND_RUN_PREWARM (make run, the Dockerfile,
+    # compose.yaml) playground.asgi starts them, and no run is simulated for it.
+    env = {**os.environ, "PLAYGROUND_RUN_PREWARM": prewarm, "PLAYGROUND_RUN_WORKERS": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", PREWARM_CHILD], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(workers), "0"]

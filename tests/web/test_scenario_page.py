@@ -65,7 +65,7 @@ def test_it_shows_the_player_and_crash_buttons(client: Client, calm_scenario: Sc
     assert f'data-ws-path="/ws/runs/{slug}"' in body
     assert 'name="target" value="c1"' in body
     assert "crash the consumer here" in body
-    assert "/static/vendor/plotly-basic.min.js" in body
+    assert 'href="/static/vendor/plotly-basic.min.js" as="script" data-plotly' in body
 
 
 def test_it_escapes_markup_in_a_shared_description(client: Client, calm_scenario: Scenario) -> None:
