@@ -11,7 +11,7 @@ PORT ?= 8000
 # Daphne's listen queue: Twisted's default, 50, drops a room's connections arriving at once
 BACKLOG ?= 1024
 
-.PHONY: venv dev run test bench load lint mutate clean chromium scale-servers
+.PHONY: venv dev compile run test bench load lint mutate clean chromium scale-servers
 
 venv: $(RUNTIME_STAMP)
 
@@ -26,11 +26,26 @@ $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
+# The engine compiled by mypyc from its typed sources (tools/compile_engine.py; needs gcc and
+# Python's headers): rebuilt when an engine source changes. simcore runs the sources instead
+# whenever the build is stale (simcore/_engine.py), so a forgotten `make compile` is slower,
+# never wrong.
+ENGINE_SOURCES := $(wildcard $(addprefix simcore/,$(addsuffix /*.py,kernel broker producer consumer groups run report)))
+COMPILED := simcore/compiled.json
+
+compile: $(COMPILED)
+
+$(COMPILED): $(RUNTIME_STAMP) $(ENGINE_SOURCES) tools/compile_engine.py
+	@command -v gcc >/dev/null || (apt-get update -q && apt-get install -y -q gcc libc6-dev)
+	@$(BIN)/python -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+		|| (apt-get update -q && apt-get install -y -q python3-dev)
+	$(BIN)/python tools/compile_engine.py
+
 # DJANGO_STATIC_COLLECTED=1: collect into hashed, compressed files and serve those.
 run: export DJANGO_STATIC_COLLECTED = 1
 # the run workers start with the server, not on the first visitor's run (runner.prewarm)
 run: export PLAYGROUND_RUN_PREWARM = 1
-run: venv .secret_key
+run: venv compile .secret_key
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=$(BACKLOG) playground.asgi:application
@@ -47,8 +62,13 @@ chromium:
 # Four pytest runs: browser tests must come after every asyncio test (stack-notes, trap 2);
 # tests/oracle runs the real librdkafka client against simcore (docs/oracle.md); tests/scale
 # runs two Daphne processes on a real Redis and PostgreSQL (no Django test database).
-test: dev chromium scale-servers
-	$(BIN)/pytest $(wildcard tests/simcore tests/web)
+# The first two runs test the compiled engine (it must be current: the check fails otherwise);
+# tests that watch the engine's internals from outside (patched methods, which compiled
+# classes do not call back), and every built-in's golden digest again, run on the sources.
+test: dev chromium scale-servers compile
+	$(BIN)/python -c 'import simcore, sys; print("simcore engine:", simcore.ENGINE, simcore.ENGINE_NOTE); sys.exit(simcore.ENGINE != "compiled")'
+	$(BIN)/pytest -m "not engine_internals" $(wildcard tests/simcore tests/web)
+	SIMCORE_SOURCE=1 $(BIN)/pytest -m "engine_internals or both_engines" tests/simcore
 	$(BIN)/pytest tests/browser
 	$(BIN)/pytest tests/oracle
 	$(BIN)/pytest tests/scale
@@ -64,11 +84,12 @@ load: dev
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/room_load.py
 
-bench: venv
+bench: venv compile
 	$(BIN)/python bench/run.py
 
 # Mutation testing of the modules listed in pyproject.toml's [tool.mutmut], bounded by
 # MUTATE_TIMEOUT seconds; prints the score and the surviving mutants.
+mutate: export SIMCORE_SOURCE = 1
 mutate: dev
 	$(BIN)/python bench/mutation.py
 
@@ -79,5 +100,6 @@ lint: dev
 	$(BIN)/pytest -q -p no:cacheprovider tests/simcore/test_layering.py
 
 clean:
-	rm -rf $(VENV) .staticfiles .pytest_cache .mypy_cache .ruff_cache .artifacts mutants
+	rm -rf $(VENV) .staticfiles .pytest_cache .mypy_cache .ruff_cache .artifacts mutants $(COMPILED)
+	find simcore -name "*.so" -delete; rm -f simcore_engine__mypyc*.so
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

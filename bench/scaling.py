@@ -2,8 +2,9 @@
 
 One production-shaped scenario, varied: 6 brokers, one topic, a producer at 20,000
 records/s with acks=all (min.insync.replicas 2 at RF 3), one group of 6 consumers that
-keeps up. Each cell runs in a fresh subprocess (simulate + summary: wall time, and peak
-RSS with the interpreter and NumPy included) and must end with an exact ledger: every
+keeps up. Each cell runs in a fresh subprocess (simulate + summary: CPU time — wall time
+moves with whatever else the machine runs —, the record batches the run made, and peak RSS
+with the interpreter and NumPy included) and must end with an exact ledger: every
 record acknowledged, in the log once, processed by the group. Run: make bench (after the
 other benchmarks) or python bench/scaling.py.
 
@@ -32,10 +33,14 @@ CHILD = """
 import json, resource, sys, time
 import simcore
 scenario = simcore.parse_scenario(json.loads(sys.argv[1]))
-start = time.perf_counter()
-summary = simcore.simulate(scenario).summary()
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "ledger": summary["ledger"],
+start = time.process_time()
+result = simcore.simulate(scenario)
+summary = result.summary()
+elapsed = time.process_time() - start
+batches = sum(max(len(r.batches) for r in p.replicas.values())
+              for p in result.sim.cluster.partitions.values())
+print(json.dumps({"seconds": elapsed, "ledger": summary["ledger"], "batches": batches,
+                  "engine": simcore.ENGINE,
                   "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
@@ -90,14 +95,21 @@ def run(records: int, partitions: int, rf: int, keyed: bool) -> dict:
         and group["processed_once"] == records
     )
     result["mb"] = result["peak_kb"] / 1024
+    result["us_per_batch"] = result["seconds"] * 1e6 / max(1, result["batches"])
     return result
 
 
 def main() -> bool:
-    print(f"scaling (issue 16): 6 brokers, {RATE:,} records/s, acks=all, 6 consumers")
+    engine = run(1000, 6, 1, False)["engine"]
     print(
-        f"{'records':>9} {'parts':>5} {'RF':>2}  {'null keys':>16}  {'keyed k{i}':>16}  keyed/null"
+        f"scaling (issue 16): 6 brokers, {RATE:,} records/s, acks=all, 6 consumers; {engine} engine"
     )
+    print("  (CPU seconds of simulate + summary, steadier than wall time on a shared machine;")
+    print("   batches: record batches in the log; µs/b: CPU time per batch)")
+    print(
+        f"{'records':>9} {'parts':>5} {'RF':>2}  {'null keys':>16} {'batches':>8} {'µs/b':>5}"
+        f"  {'keyed k{i}':>16} {'batches':>8} {'µs/b':>5}  keyed/null"
+    )  # fmt: skip
     cells: dict[tuple[int, int, int, bool], dict] = {}
     ok = True
     for records in RECORDS:
@@ -109,11 +121,12 @@ def main() -> bool:
                     ok &= cell["exact"]
                 shown = [
                     f"{c['seconds']:6.2f} s {c['mb']:4.0f} MB" + ("" if c["exact"] else " !")
+                    + f" {c['batches']:>8,} {c['us_per_batch']:>5.1f}"
                     for c in row
-                ]
+                ]  # fmt: skip
                 ratio = row[1]["seconds"] / row[0]["seconds"]
                 cell = f"{records:>9,} {partitions:>5} {rf:>2}"
-                print(f"{cell}  {shown[0]:>16}  {shown[1]:>16}  {ratio:6.1f}×")
+                print(f"{cell}  {shown[0]:>31}  {shown[1]:>31}  {ratio:6.1f}×")
     return report(cells) and ok
 
 

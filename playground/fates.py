@@ -23,10 +23,10 @@ not itemise appends, polls and processing): None otherwise.
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from simcore import Result
+from simcore.kernel.collector import collector_paused
 
 # The consumer no longer holds what it polled: it crashed, failed or closed.
 DROPS_IN_HAND = frozenset({"crash", "consumer_failed", "closed"})
@@ -38,13 +38,8 @@ def record_fates(result: Result, lost_ids: set[str]) -> dict[str, Any] | None:
         return None
     # The tracker allocates many small lists while the finished run holds millions of
     # objects: each collection would walk them all (5,000 records: 0.44 s, 0.04 s without).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _Tracker(result, lost_ids).run()
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Tracker:

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from playground import caching, fastpages, outcome, pagecache, runner, scenarios, variants
+from playground.focus import FOCUS_OVER
 from playground.markup import render_markdown
 from simcore import Scenario
 
@@ -32,6 +33,8 @@ def run_context(scenario: Scenario) -> dict[str, Any]:
         context["producers"] = outcome.producer_figures(run)
         context["follower_reads"] = outcome.follower_fetching(run)
         context["security"] = outcome.security_view(scenario, run)
+        # a wide topic: the offsets chart above the strips (_player.html), above the fold
+        context["chart_first"] = bool(last) and len(last["partitions"]) > FOCUS_OVER
     return context
 
 

@@ -9,6 +9,11 @@
 
 from collections.abc import Callable
 
+from simcore import _engine
+
+# the compiled engine (make compile) when its build is current, else the Python sources
+ENGINE, ENGINE_NOTE = _engine.select()
+
 from simcore.kernel.errors import InvariantViolation, RunBudgetExceeded, ScenarioError, SimcoreError
 from simcore.report.result import Result
 from simcore.run.simulation import VERSION, Simulation
@@ -26,6 +31,8 @@ from simcore.scenario.spec import Scenario
 __version__ = VERSION
 
 __all__ = [
+    "ENGINE",
+    "ENGINE_NOTE",
     "InvariantViolation",
     "Result",
     "RunBudgetExceeded",

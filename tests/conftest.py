@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
+import simcore
 from simcore import Scenario, builtin_scenario, parse_scenario
 
 # Property tests draw the same examples on every run, so CI is reproducible; to search
@@ -45,3 +46,14 @@ def loss_scenario() -> Scenario:
 def calm_scenario() -> Scenario:
     """The librdkafka auto-commit scenario without its crash: every message processed once."""
     return without_faults(LOSS_SCENARIO)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that patches the engine's methods sees nothing on the compiled engine (its
+    classes call each other directly): it fails at once, saying how to run it."""
+    if item.get_closest_marker("engine_internals") and simcore.ENGINE == "compiled":
+        pytest.fail(
+            "this test watches the engine by patching its methods, which the compiled engine"
+            " never calls back: run it with SIMCORE_SOURCE=1 (make test does)",
+            pytrace=False,
+        )

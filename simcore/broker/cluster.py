@@ -173,7 +173,7 @@ class Cluster:
         self.partition_list = list(self.partitions.values())
         self.partition_counts = {t.name: t.partitions for t in scenario.topics}
         self.racks = scenario.broker_racks  # broker.rack per broker, or () without racks
-        self.rack_aware = scenario.broker.rack_aware_reads and bool(self.racks)
+        self.rack_aware = scenario.broker.rack_aware_reads is not None and bool(self.racks)
         self.fetches = ConsumerFetches(self)  # consumer FetchRequests (fetch_requests.py)
         self.replication = Replication(self)
         self.controller = Controller(self)

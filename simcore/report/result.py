@@ -8,6 +8,7 @@ from typing import Any
 
 from simcore.broker.log import Batch, ReplicaLog
 from simcore.consumer.processing import Publisher
+from simcore.kernel.collector import collector_paused
 from simcore.kernel.timeline import digest
 from simcore.producer.producer import Producer, render
 from simcore.report import answers, ledger, playback
@@ -217,6 +218,10 @@ class Result:
         return playback.metrics(self, snapshot_index % len(self.sim.recorder.snapshots))
 
     def summary(self) -> dict[str, Any]:
+        with collector_paused():  # (kernel/collector.py)
+            return self._summary()
+
+    def _summary(self) -> dict[str, Any]:
         out = {
             "name": self.scenario.name,
             "seed": self.scenario.seed,

@@ -10,6 +10,7 @@ from simcore.broker.transactions import TransactionCoordinator
 from simcore.consumer.consumer import Consumer
 from simcore.consumer.processing import RecordProcessor, World
 from simcore.groups.coordinator import ConsumerProtocolSettings, Coordinator
+from simcore.kernel.collector import collector_paused
 from simcore.kernel.engine import Engine
 from simcore.kernel.timeline import QUIET_IN_LARGE_RUNS, Timeline
 from simcore.producer.on_demand import OnDemandProducer
@@ -251,6 +252,11 @@ class Simulation:
         return f"simcore {VERSION} seed={self.scenario.seed} scenario={self.scenario.name}\n"
 
     def run(self) -> None:
+        """Runs the scenario to its end, the garbage collector paused (kernel/collector.py)."""
+        with collector_paused():
+            self._run()
+
+    def _run(self) -> None:
         self.cluster.start()
         refused = self._admit_clients()
         if self.cluster.transactions is not None:

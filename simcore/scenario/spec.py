@@ -220,7 +220,8 @@ class BrokerSpec:
     offsets_retention_check_interval_ms: int = 600_000  # offsets.retention.check.interval.ms
     log_retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
     log_initial_task_delay_ms: int = 30_000  # log.initial.task.delay.ms
-    rack_aware_reads: bool = False  # replica.selector.class=RackAwareReplicaSelector
+    # replica.selector.class: RackAwareReplicaSelector's class name, or None (the leader)
+    rack_aware_reads: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
 
 

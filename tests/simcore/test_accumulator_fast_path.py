@@ -17,6 +17,8 @@ import pytest
 import simcore
 from simcore.producer.producer import Producer
 
+pytestmark = pytest.mark.engine_internals
+
 
 def _reference_accumulate_placed(self: Producer, start: int, end: int) -> None:
     placer = self._placer

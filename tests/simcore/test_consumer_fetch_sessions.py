@@ -15,6 +15,8 @@ from simcore.consumer.fetcher import Fetcher
 from simcore.run.simulation import Simulation
 from tests.simcore.helpers import consumer, run, scenario
 
+pytestmark = pytest.mark.engine_internals
+
 LATENCY = 2  # network_latency_ms in these scenarios
 
 

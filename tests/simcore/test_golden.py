@@ -9,7 +9,11 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 import simcore
+
+pytestmark = pytest.mark.both_engines
 
 GOLDEN = Path(__file__).with_name("golden_digests.json")
 
