@@ -219,13 +219,20 @@ def _stopped_message(err: RunBudgetExceeded, scenario: Scenario, result: Result)
 
 
 def run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome:
-    try:
-        return _run_job(scenario, max_events, max_seconds)
-    except MemoryError:  # the worker's data limit (worker_init)
-        pass
-    # Outside the handler: the traceback, and the run it held on to, are gone now.
-    _worker_results.clear()
-    gc.collect()
+    """The run's outcome. Past the worker's data limit, the runs the worker keeps for
+    later requests (`_simulate`) give their memory back and the run is tried once more:
+    whether a big run fits must not depend on what the worker ran before."""
+    for _attempt in range(2):
+        held = len(_worker_results)
+        try:
+            return _run_job(scenario, max_events, max_seconds)
+        except MemoryError:  # the worker's data limit (worker_init)
+            pass
+        # Outside the handler: the traceback, and the run it held on to, are gone now.
+        _worker_results.clear()
+        gc.collect()
+        if not held:
+            break
     message = (
         "the run needed more memory than one run may use (PLAYGROUND_RUN_MAX_MB)."
         " Make the scenario smaller (fewer consumers or partitions, shorter duration_ms)."

@@ -7,7 +7,14 @@
 >>> result.figures()["offsets"].show()        # Plotly, e.g. in a notebook
 """
 
+import os
 from collections.abc import Callable
+
+# NumPy (the bulk partitioners, the ledger) does element-wise integer work, never linear
+# algebra: its OpenBLAS needs no thread pool, which costs ~40 MB of memory per process
+# (a web worker's data limit is PLAYGROUND_RUN_MAX_MB) and a thread spinning beside the
+# run. Set before NumPy is first imported; a caller's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from simcore import _engine
 

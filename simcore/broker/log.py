@@ -19,6 +19,7 @@ producer id, first offset, the abort marker's offset) that read_committed fetche
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,7 +81,9 @@ class ReplicaLog:
     def __init__(self, broker: int) -> None:
         self.broker = broker
         self.batches: list[Batch] = []
-        self._bases: list[int] = []
+        # each batch's base offset, for bisect: 8 bytes each in an array (a list held an
+        # int object per batch and replica: ~100 bytes a batch at RF 3)
+        self._bases = array("q")
         self.log_start = 0
         self.leo = 0
         self.hw = 0
@@ -130,7 +133,7 @@ class ReplicaLog:
         if last.epoch > self.epochs[-1][0]:
             self.epochs.append((last.epoch, batches[0].base))
         self.batches += batches
-        self._bases += [b.base for b in batches]
+        self._bases.extend([b.base for b in batches])
         self.leo = last.base + len(last.msgs)
 
     def _track_transaction(self, batch: Batch) -> None:
@@ -204,7 +207,7 @@ class ReplicaLog:
         self.log_start = max(self.log_start, offset)
         if self.leo < self.log_start:  # a lagging follower starts over at the new log start
             self.batches.clear()
-            self._bases.clear()
+            del self._bases[:]
             self.leo = self.log_start
         self.hw = max(self.hw, self.log_start)
         return removed

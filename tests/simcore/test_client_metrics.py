@@ -48,6 +48,26 @@ def test_avg_and_max_cover_the_retained_samples_and_are_unknown_without_records(
     assert Sensor().max(5_000) is None and Sensor().rate(5_000) == 0
 
 
+def test_records_arriving_out_of_time_order_read_as_if_recorded_in_order():
+    # a long poll's idle rounds are recorded when its answer comes, after later records
+    records = [(1_000, 5), (31_000, 7), (2_000, 9), (45_000, 1), (30_500, 4)]
+    shuffled, ordered = sensor(*records), sensor(*sorted(records, key=lambda r: r[0]))
+    for now in (2_000, 31_000, 40_000, 62_000, 80_000):
+        assert shuffled.rate(now) == ordered.rate(now)
+        assert shuffled.avg(now) == ordered.avg(now)
+        assert shuffled.max(now) == ordered.max(now)
+    assert shuffled.max(31_000) == 9  # 1 s, 2 s and 30.5 s are one sample; 31 s the next
+    # a read after more records sees them (the index is rebuilt)
+    shuffled.record(50_000, 70)
+    assert shuffled.max(55_000) == 70
+
+
+def test_max_is_a_whole_number_as_recorded_on_either_engine():
+    # the compiled engine once turned the recorded ints into floats (records-lag-max 12.0)
+    peak = sensor((0, 12), (10, 3)).max(20)
+    assert peak == 12 and type(peak) is int
+
+
 def snapshot_at(result, t):
     """The last snapshot at or before t, and its time (metrics are read at snapshots)."""
     index = max(i for i, s in enumerate(result.sim.recorder.snapshots) if s[0] <= t)
