@@ -173,6 +173,51 @@ def test_a_run_over_the_memory_limit_stops_with_a_message() -> None:
     assert keep  # kept (for a while), like a run stopped by the clock
 
 
+RETRY_CHILD = """
+import json, os, sys, zlib
+from playground import jobs
+from simcore import parse_scenario
+jobs.worker_init(os.getppid(), 400_000_000)
+for name in ("kept-1", "kept-2"):  # two earlier runs the worker keeps: 300 MB of the 400
+    jobs._worker_results[name] = (bytearray(150_000_000), None)
+attempts = []
+run_once = jobs._run_job
+def counted(*args):
+    attempts.append(len(jobs._worker_results))
+    return run_once(*args)
+jobs._run_job = counted
+topic = {"name": "t", "partitions": 60, "replication_factor": 3,
+         "config": {"min.insync.replicas": 2}}
+keyed = {  # ~40 MB of data: fits the worker, not beside what it keeps
+    "name": "keyed", "seed": 1, "duration_ms": 10_000, "brokers": 6, "topics": [topic],
+    "producers": [{"id": "p1", "topic": "t", "messages": 100_000, "rate_per_s": 20_000,
+                   "key": "k{i}", "config": {"acks": "all"}}],
+    "consumers": [{"id": f"c{n}", "group": "g", "topics": ["t"]} for n in range(6)],
+}
+outcome = jobs.run_job(parse_scenario(keyed), 2_000_000, 120)
+data = json.loads(zlib.decompress(outcome.run))
+acked = data["summary"]["ledger"]["topics"]["t"]["acked"] if "summary" in data else None
+print(json.dumps([data.get("error"), acked, attempts, list(jobs._worker_results)]))
+"""
+
+
+def test_a_run_that_fits_only_without_the_workers_kept_runs_is_retried_without_them() -> None:
+    """Whether a big run fits must not depend on what the worker ran before: past the
+    data limit, the kept runs are dropped and the run tried once more."""
+    child = subprocess.run(
+        [sys.executable, "-c", RETRY_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    error, acked, attempts, kept = json.loads(child.stdout)
+    assert error is None and acked == 100_000
+    assert attempts == [2, 0]  # failed beside the two kept runs, then ran alone
+    assert not [name for name in kept if name.startswith("kept-")]
+
+
 def test_a_runs_frames_are_encoded_once_and_decode_to_the_streamed_frames(
     calm_scenario: Scenario,
 ) -> None:
