@@ -22,7 +22,7 @@ from playground.admission import Busy, Caller, CallerGone, TooMany
 from playground.asgi import application
 from playground.jobs import run_job
 from playground.rates import Rate
-from simcore import Scenario, builtin_scenarios, load_scenario, parse_scenario
+from simcore import Scenario, builtin_scenarios, load_scenario, parse_scenario, simulate
 
 WAIT = 30  # seconds a test waits for a thread it started
 
@@ -409,6 +409,31 @@ def test_the_cost_estimate_tells_heavy_scenarios_from_small_ones(calm_scenario: 
     assert cost.estimate(parse_scenario(cap_scenario(1))).heavy
     assert cost.estimate(load_scenario("bench/firehose.yaml")).heavy  # 1.2 million records
     assert not cost.estimate(heavy(calm_scenario, 1)).heavy  # under the real bound
+    from scaling import scenario as shaped  # bench/scaling.py: 6 brokers, 20,000 records/s
+
+    # 200,000 records, under the records bound; keyed over 60 partitions they make ~87,000
+    # batches (1.8 s of CPU), with null keys over 6, ~1,700 (0.05 s)
+    assert cost.estimate(parse_scenario(shaped(200_000, 60, 3, True))).heavy
+    assert not cost.estimate(parse_scenario(shaped(200_000, 6, 1, False))).heavy
+
+
+@pytest.mark.parametrize(
+    ("partitions", "rf", "keyed"), [(60, 3, True), (60, 1, True), (6, 3, True), (6, 1, False)]
+)
+def test_the_batch_estimate_is_within_half_again_of_the_batches_a_run_makes(
+    partitions: int, rf: int, keyed: bool
+) -> None:
+    import sys
+
+    sys.path.insert(0, "bench")
+    from scaling import scenario as shaped
+
+    scenario = parse_scenario(shaped(30_000, partitions, rf, keyed))
+    made = sum(
+        max(len(replica.batches) for replica in part.replicas.values())
+        for part in simulate(scenario).sim.cluster.partitions.values()
+    )
+    assert 1 / 1.5 <= cost.estimate(scenario).batches / made <= 1.5, made
 
 
 def test_heavy_runs_leave_a_worker_to_small_runs(
