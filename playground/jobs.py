@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from playground import captions, derived, fates, focus, page_facts, streams
+from playground import captions, cost, derived, fates, focus, page_facts, streams
 from simcore import Result, RunBudgetExceeded, Scenario, SimcoreError, scenario_digest
 from simcore.run.simulation import Simulation
 
@@ -35,6 +35,11 @@ FRAMES_JSON_BUDGET = 8_000_000  # bytes of frames' JSON: wide scenarios get fewe
 EVENT_BUDGET = 3000  # events sent with a run's frames, in all: a big run's log is sampled
 KEEP_SECONDS = 7 * 24 * 3600  # a finished run in Redis (it never changes; this frees space)
 CAPPED_TTL_SECONDS = 600  # a run stopped by the wall-time cap: a quieter machine may finish it
+# A worker's data per estimated record batch (cost.py), measured on a production-shaped run
+# (600 k keyed records over 60 partitions, RF 3: ~360 k batches, ~260 MB beside the worker's
+# own ~95 MB): what sizes the advice when a run is past the memory limit.
+BYTES_PER_BATCH = 720
+SECONDS_PER_BATCH = 20e-6  # of CPU, in a worker, same run (7.4 s)
 
 RunData = dict[str, Any]
 FORMAT = 5  # of `Outcome.to_bytes` (2: the frames are only in the stream's chunks; 3: the
@@ -126,27 +131,53 @@ _worker_results: OrderedDict[str, tuple[Result, RunBudgetExceeded | None]] = Ord
 def _simulate(
     scenario: Scenario, max_events: int, max_seconds: float
 ) -> tuple[Result, RunBudgetExceeded | None]:
-    """The result, and the cap that stopped it (then the result is the run up to there)."""
+    """The result, and the cap that stopped it (then the result is the run up to there).
+    A run stopped for memory while the worker kept earlier runs is run again without them:
+    whether a big run fits must not depend on what the worker ran before."""
     key = f"{scenario_digest(scenario)}-{max_events}"
     if key in _worker_results:
         _worker_results.move_to_end(key)
         return _worker_results[key]
+    done = _fresh_run(scenario, max_events, max_seconds)
+    if done[1] is not None and done[1].reason == MEMORY_REASON and _worker_results:
+        _worker_results.clear()
+        del done
+        gc.collect()
+        done = _fresh_run(scenario, max_events, max_seconds)
+    stopped = done[1]
+    if stopped is None or stopped.reason.startswith("more than"):  # the others may not recur
+        _worker_results[key] = done
+        while len(_worker_results) > 2:
+            _worker_results.popitem(last=False)
+    return done
+
+
+def _fresh_run(
+    scenario: Scenario, max_events: int, max_seconds: float
+) -> tuple[Result, RunBudgetExceeded | None]:
     deadline = time.monotonic() + max_seconds
-    sim = Simulation(
-        scenario, max_events=max_events, should_stop=lambda: time.monotonic() > deadline
-    )
+    sim: Simulation | None = None
+
+    def should_stop() -> bool:
+        """The wall-time cap, and the memory one: a run stops while the worker's data is
+        under MEMORY_STOP of its room, so that describing the run up to the stop fits too
+        (the compiled engine cannot raise MemoryError everywhere: where it boxes an int,
+        a failed allocation aborts the process, and every run of the pool with it)."""
+        if time.monotonic() > deadline:
+            return True
+        if _memory_stop and _data_bytes() > _memory_stop:
+            assert sim is not None
+            raise RunBudgetExceeded(sim.engine.events_run, MEMORY_REASON)
+        return False
+
+    sim = Simulation(scenario, max_events=max_events, should_stop=should_stop)
     stopped = None
     try:
         sim.run()
     except RunBudgetExceeded as err:
         stopped = err
         sim.recorder.final()  # the last snapshot: where the run stopped
-    done = (Result(sim), stopped)
-    if stopped is None or "too long" not in stopped.reason:  # the clock's stop may not recur
-        _worker_results[key] = done
-        while len(_worker_results) > 2:
-            _worker_results.popitem(last=False)
-    return done
+    return Result(sim), stopped
 
 
 def _failed(message: str, partial: RunData | None = None) -> RunData:
@@ -175,6 +206,23 @@ def ready() -> None:
     with this module and simcore imported, before the first visitor's run."""
 
 
+_max_bytes = 0  # the worker's data limit (worker_init)
+_own_bytes = 0  # the worker's data before any run: interpreter, Django, simcore, NumPy
+_memory_stop = 0  # a run stops when the worker's data passes this (0: never)
+MEMORY_STOP = 0.6  # of the room above the worker's own data: describing a run takes ~45 % more
+MEMORY_RESERVE = 64_000_000  # and at least this much (frames, figures: some cost is fixed)
+MEMORY_REASON = "the run needed more memory than one run may use (PLAYGROUND_RUN_MAX_MB)"
+
+
+def _data_bytes() -> int:
+    """This process's data segment (Linux's /proc/self/statm), 0 if unknown."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[5]) * resource.getpagesize()
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def worker_init(parent_pid: int, max_bytes: int) -> None:
     """Worker initializer: at most `max_bytes` of memory for the worker's data (a run that
     needs more stops with MemoryError: `run_job` says so), and exit with the web process.
@@ -184,6 +232,11 @@ def worker_init(parent_pid: int, max_bytes: int) -> None:
     ~25 % of a heavy built-in's job (its crash variant: 250-310 ms -> 185-250 ms of CPU,
     about what turning the collector off gives). A higher young-generation threshold
     keeps the collector on, for garbage cycles, at a negligible cost in memory."""
+    global _max_bytes, _own_bytes, _memory_stop
+    _max_bytes, _own_bytes = max_bytes, _data_bytes()
+    if _own_bytes:
+        stop = _own_bytes + int((max_bytes - _own_bytes) * MEMORY_STOP)
+        _memory_stop = max(_own_bytes, min(stop, max_bytes - MEMORY_RESERVE))
     gc.set_threshold(GC_GEN0_THRESHOLD, 10, 10)
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     if hard == resource.RLIM_INFINITY or max_bytes < hard:
@@ -210,12 +263,30 @@ def exit_with(parent_pid: int) -> None:
     threading.Thread(target=wait, name="exit-with-parent", daemon=True).start()
 
 
-def _stopped_message(err: RunBudgetExceeded, scenario: Scenario, result: Result) -> str:
+def _stopped_message(
+    err: RunBudgetExceeded, scenario: Scenario, result: Result, max_seconds: float
+) -> str:
     at = result.sim.engine.now
+    where = f"{err}, at {at} ms of {scenario.duration_ms} ms; what is shown is the run up to there."
+    if err.reason == MEMORY_REASON:
+        return f"{where} {_memory_advice(scenario, max_seconds)}"
+    return f"{where} Make the scenario smaller (fewer messages, shorter duration_ms) to see it all."
+
+
+def _smaller(scenario: Scenario, share: float) -> str:
+    """How much smaller a run must be to fit, when about ``share`` of it does."""
+    records = sum(p.messages for p in scenario.producers)
+    fits = _rounded(records * share)
+    if not 0 < fits < records:
+        return "make the scenario smaller (fewer messages, shorter duration_ms)."
     return (
-        f"{err}, at {at} ms of {scenario.duration_ms} ms; what is shown is the run up to"
-        " there. Make the scenario smaller (fewer messages, shorter duration_ms) to see it all."
+        f"send fewer records: messages about {fits:,} of {records:,} (with duration_ms to"
+        " match), or run it whole on your machine: python -m simcore run scenario.yaml."
     )
+
+
+def _rounded(value: float) -> int:
+    return int(float(f"{value:.2g}"))  # two significant digits
 
 
 def run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome:
@@ -233,12 +304,25 @@ def run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome:
         gc.collect()
         if not held:
             break
-    message = (
-        "the run needed more memory than one run may use (PLAYGROUND_RUN_MAX_MB)."
-        " Make the scenario smaller (fewer consumers or partitions, shorter duration_ms)."
-    )
     slug = scenario_digest(scenario)[:16]
+    message = f"{MEMORY_REASON}. {_memory_advice(scenario, max_seconds)}"
     return _encode(slug, scenario, _failed(message), keep=True, ttl=CAPPED_TTL_SECONDS)
+
+
+def _memory_advice(scenario: Scenario, max_seconds: float) -> str:
+    """How much smaller, when its record batches are what fills the memory (a production-
+    shaped topic), else the generic advice. What a web run holds: the batches that fit in
+    MEMORY_STOP of the room beside the worker's own data, and that the wall-time cap lets
+    through (~20 µs of CPU a batch; 600 k keyed records over 60 partitions: 7.4 s)."""
+    room = max(0, _max_bytes - _own_bytes) * MEMORY_STOP
+    holds = min(int(room / BYTES_PER_BATCH), int(max_seconds * 0.8 / SECONDS_PER_BATCH))
+    batches = cost.estimate(scenario).batches
+    if not holds or batches <= holds:
+        return "Make the scenario smaller (fewer consumers or partitions, shorter duration_ms)."
+    return (
+        f"Its records make about {_rounded(batches):,} record batches, and a web run holds"
+        f" about {_rounded(holds):,}. To run it, {_smaller(scenario, holds / batches)}"
+    )
 
 
 def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome:
@@ -257,9 +341,10 @@ def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome
     # Stopped by a cap: kept like a finished run, with what was simulated up to the stop.
     # The event cap stops at the same point on any machine; the wall-time cap depends on
     # the load, so that outcome is kept for a while only.
-    ttl = CAPPED_TTL_SECONDS if "too long" in stopped.reason else KEEP_SECONDS
+    ttl = KEEP_SECONDS if stopped.reason.startswith("more than") else CAPPED_TTL_SECONDS
     try:
-        message, partial = _stopped_message(stopped, scenario, result), _run_data(result)
+        message = _stopped_message(stopped, scenario, result, max_seconds)
+        partial = _run_data(result)
     except MemoryError:
         raise
     except Exception:  # simcore could not describe the run up to the stop: the cap alone

@@ -173,6 +173,43 @@ def test_a_run_over_the_memory_limit_stops_with_a_message() -> None:
     assert keep  # kept (for a while), like a run stopped by the clock
 
 
+SHAPED_CHILD = """
+import json, os, sys, zlib
+from playground import jobs
+from simcore import parse_scenario
+jobs.worker_init(os.getppid(), 180_000_000)
+topic = {"name": "t", "partitions": 60, "replication_factor": 3,
+         "config": {"min.insync.replicas": 2}}
+keyed = {  # a production topic's shape: ~120,000 record batches, past 180 MB of data
+    "name": "keyed", "seed": 1, "duration_ms": 15_000, "brokers": 6, "topics": [topic],
+    "producers": [{"id": "p1", "topic": "t", "messages": 200_000, "rate_per_s": 20_000,
+                   "key": "k{i}", "config": {"acks": "all"}}],
+    "consumers": [{"id": f"c{n}", "group": "g", "topics": ["t"]} for n in range(6)],
+}
+outcome = jobs.run_job(parse_scenario(keyed), 2_000_000, 120)
+data = json.loads(zlib.decompress(outcome.run))
+print(json.dumps(data["error"]))
+"""
+
+
+def test_a_production_shaped_run_over_the_memory_limit_is_told_how_much_smaller() -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", SHAPED_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    error = json.loads(child.stdout)
+    assert "the run needed more memory than one run may use (PLAYGROUND_RUN_MAX_MB)" in error
+    assert "what is shown is the run up to there" in error  # stopped in time: shown
+    assert "Its records make about 120,000 record batches" in error
+    fits = int(error.split("messages about ")[1].split(" ")[0].replace(",", ""))
+    assert 0 < fits < 200_000 and "of 200,000 (with duration_ms to match)" in error
+    assert "python -m simcore run scenario.yaml" in error
+
+
 RETRY_CHILD = """
 import json, os, sys, zlib
 from playground import jobs
@@ -181,11 +218,11 @@ jobs.worker_init(os.getppid(), 400_000_000)
 for name in ("kept-1", "kept-2"):  # two earlier runs the worker keeps: 300 MB of the 400
     jobs._worker_results[name] = (bytearray(150_000_000), None)
 attempts = []
-run_once = jobs._run_job
+run_once = jobs._fresh_run
 def counted(*args):
     attempts.append(len(jobs._worker_results))
     return run_once(*args)
-jobs._run_job = counted
+jobs._fresh_run = counted
 topic = {"name": "t", "partitions": 60, "replication_factor": 3,
          "config": {"min.insync.replicas": 2}}
 keyed = {  # ~40 MB of data: fits the worker, not beside what it keeps
@@ -202,8 +239,8 @@ print(json.dumps([data.get("error"), acked, attempts, list(jobs._worker_results)
 
 
 def test_a_run_that_fits_only_without_the_workers_kept_runs_is_retried_without_them() -> None:
-    """Whether a big run fits must not depend on what the worker ran before: past the
-    data limit, the kept runs are dropped and the run tried once more."""
+    """Whether a big run fits must not depend on what the worker ran before: stopped for
+    memory, the run is tried once more without the runs the worker keeps."""
     child = subprocess.run(
         [sys.executable, "-c", RETRY_CHILD],
         capture_output=True,
