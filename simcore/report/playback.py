@@ -295,8 +295,16 @@ def _metric(name: str, group: str, labels: dict[str, str], value: float | None) 
         "name": name,
         "group": group,
         "labels": labels,
-        "value": None if value is None else round(value, 3),
+        "value": _shown(value),
     }
+
+
+def _shown(value: float | None) -> float | None:
+    """A whole number as it is, a fraction to 3 decimals. (The int test comes first: compiled
+    by mypyc, ``round`` of a ``float``-typed int returns a float — 3.0 where Python says 3.)"""
+    if value is None or isinstance(value, int):
+        return value
+    return round(value, 3)
 
 
 def prometheus_text(items: list[dict[str, Any]]) -> str:
