@@ -1,9 +1,10 @@
 """Compiles simcore's engine with mypyc (`make compile`; make run, test and bench do it first).
 
 The engine's modules — kernel, broker, producer, consumer, groups, run and report — are
-strictly typed Python; mypyc turns each into a C extension from the same source, with the same behaviour
-(every built-in's golden digest is checked against both engines by `make test`) and about
-1.6× less CPU on production-shaped runs (docs/architecture.md, "The compiled engine").
+strictly typed Python; mypyc turns each into a C extension from the same source, with the
+same results (every built-in's timeline digest, and a digest of what it shows, are checked
+on both engines by `make test`; where mypyc is not Python: docs/architecture.md, "The
+compiled engine") and about 1.6× less CPU on production-shaped runs.
 
 The extensions land next to their sources (``simcore/broker/log.cpython-311-….so``), with
 ``simcore/compiled.json``: each compiled module's source hash. ``simcore/_engine.py`` reads it
