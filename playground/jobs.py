@@ -40,6 +40,12 @@ CAPPED_TTL_SECONDS = 600  # a run stopped by the wall-time cap: a quieter machin
 # own ~95 MB): what sizes the advice when a run is past the memory limit.
 BYTES_PER_BATCH = 720
 SECONDS_PER_BATCH = 20e-6  # of CPU, in a worker, same run (7.4 s)
+# A run stops (jobs._fresh_run) when the worker's data passes MEMORY_STOP of the room above
+# its own, keeping at least MEMORY_RESERVE: describing a run takes ~45 % more than
+# simulating it, and frames and figures cost some memory whatever the run's size.
+MEMORY_STOP = 0.6
+MEMORY_RESERVE = 64_000_000
+MEMORY_REASON = "the run needed more memory than one run may use (PLAYGROUND_RUN_MAX_MB)"
 
 RunData = dict[str, Any]
 FORMAT = 5  # of `Outcome.to_bytes` (2: the frames are only in the stream's chunks; 3: the
@@ -209,9 +215,6 @@ def ready() -> None:
 _max_bytes = 0  # the worker's data limit (worker_init)
 _own_bytes = 0  # the worker's data before any run: interpreter, Django, simcore, NumPy
 _memory_stop = 0  # a run stops when the worker's data passes this (0: never)
-MEMORY_STOP = 0.6  # of the room above the worker's own data: describing a run takes ~45 % more
-MEMORY_RESERVE = 64_000_000  # and at least this much (frames, figures: some cost is fixed)
-MEMORY_REASON = "the run needed more memory than one run may use (PLAYGROUND_RUN_MAX_MB)"
 
 
 def _data_bytes() -> int:
@@ -224,8 +227,9 @@ def _data_bytes() -> int:
 
 
 def worker_init(parent_pid: int, max_bytes: int) -> None:
-    """Worker initializer: at most `max_bytes` of memory for the worker's data (a run that
-    needs more stops with MemoryError: `run_job` says so), and exit with the web process.
+    """Worker initializer: at most `max_bytes` of memory for the worker's data (a run stops
+    well before, `_fresh_run`; past it, MemoryError: `run_job` says so), and exit with the
+    web process.
 
     A run allocates millions of objects that live until it ends, so Python's cyclic
     collector, at its default threshold, keeps walking a growing heap it cannot free:
@@ -340,7 +344,7 @@ def _run_job(scenario: Scenario, max_events: int, max_seconds: float) -> Outcome
         return _encode(slug, scenario, _failed(message), keep=False, ttl=0)
     # Stopped by a cap: kept like a finished run, with what was simulated up to the stop.
     # The event cap stops at the same point on any machine; the wall-time cap depends on
-    # the load, so that outcome is kept for a while only.
+    # the load, and the memory one on the worker, so those outcomes are kept for a while only.
     ttl = KEEP_SECONDS if stopped.reason.startswith("more than") else CAPPED_TTL_SECONDS
     try:
         message = _stopped_message(stopped, scenario, result, max_seconds)
