@@ -142,6 +142,19 @@ def test_workers_exit_when_the_web_process_is_killed() -> None:
     assert pidfds == [], "a pool worker outlived the process that started it"
 
 
+def _worker_child(code: str) -> subprocess.CompletedProcess[str]:
+    """Runs ``code`` in a fresh interpreter, as a pool worker would be (its own data limit)."""
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    return child
+
+
 MEMORY_CHILD = """
 import json, os, sys, zlib
 from playground import jobs
@@ -160,14 +173,7 @@ print(json.dumps([json.loads(zlib.decompress(outcome.run))["error"], outcome.kee
 
 
 def test_a_run_over_the_memory_limit_stops_with_a_message() -> None:
-    child = subprocess.run(
-        [sys.executable, "-c", MEMORY_CHILD],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
-    assert child.returncode == 0, child.stderr[-2000:]
+    child = _worker_child(MEMORY_CHILD)
     error, keep = json.loads(child.stdout)
     assert "needed more memory than one run may use" in error
     assert keep  # kept (for a while), like a run stopped by the clock
@@ -193,14 +199,7 @@ print(json.dumps(data["error"]))
 
 
 def test_a_production_shaped_run_over_the_memory_limit_is_told_how_much_smaller() -> None:
-    child = subprocess.run(
-        [sys.executable, "-c", SHAPED_CHILD],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
-    assert child.returncode == 0, child.stderr[-2000:]
+    child = _worker_child(SHAPED_CHILD)
     error = json.loads(child.stdout)
     assert "the run needed more memory than one run may use (PLAYGROUND_RUN_MAX_MB)" in error
     assert "what is shown is the run up to there" in error  # stopped in time: shown
@@ -241,14 +240,7 @@ print(json.dumps([data.get("error"), acked, attempts, list(jobs._worker_results)
 def test_a_run_that_fits_only_without_the_workers_kept_runs_is_retried_without_them() -> None:
     """Whether a big run fits must not depend on what the worker ran before: stopped for
     memory, the run is tried once more without the runs the worker keeps."""
-    child = subprocess.run(
-        [sys.executable, "-c", RETRY_CHILD],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
-    assert child.returncode == 0, child.stderr[-2000:]
+    child = _worker_child(RETRY_CHILD)
     error, acked, attempts, kept = json.loads(child.stdout)
     assert error is None and acked == 100_000
     assert attempts == [2, 0]  # failed beside the two kept runs, then ran alone
