@@ -142,6 +142,9 @@ def test_workers_exit_when_the_web_process_is_killed() -> None:
     assert pidfds == [], "a pool worker outlived the process that started it"
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def _worker_child(code: str) -> subprocess.CompletedProcess[str]:
     """Runs ``code`` in a fresh interpreter, as a pool worker would be (its own data limit)."""
     child = subprocess.run(
@@ -149,7 +152,7 @@ def _worker_child(code: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}"},
     )
     assert child.returncode == 0, child.stderr[-2000:]
     return child
@@ -183,15 +186,9 @@ SHAPED_CHILD = """
 import json, os, sys, zlib
 from playground import jobs
 from simcore import parse_scenario
+from scaling import scenario  # bench/scaling.py: 6 brokers, 20,000 keyed records/s, 6 consumers
 jobs.worker_init(os.getppid(), 180_000_000)
-topic = {"name": "t", "partitions": 60, "replication_factor": 3,
-         "config": {"min.insync.replicas": 2}}
-keyed = {  # a production topic's shape: ~120,000 record batches, past 180 MB of data
-    "name": "keyed", "seed": 1, "duration_ms": 15_000, "brokers": 6, "topics": [topic],
-    "producers": [{"id": "p1", "topic": "t", "messages": 200_000, "rate_per_s": 20_000,
-                   "key": "k{i}", "config": {"acks": "all"}}],
-    "consumers": [{"id": f"c{n}", "group": "g", "topics": ["t"]} for n in range(6)],
-}
+keyed = scenario(200_000, 60, 3, True)  # ~120,000 record batches, past 180 MB of data
 outcome = jobs.run_job(parse_scenario(keyed), 2_000_000, 120)
 data = json.loads(zlib.decompress(outcome.run))
 print(json.dumps(data["error"]))
@@ -213,6 +210,7 @@ RETRY_CHILD = """
 import json, os, sys, zlib
 from playground import jobs
 from simcore import parse_scenario
+from scaling import scenario
 jobs.worker_init(os.getppid(), 400_000_000)
 for name in ("kept-1", "kept-2"):  # two earlier runs the worker keeps: 300 MB of the 400
     jobs._worker_results[name] = (bytearray(150_000_000), None)
@@ -222,14 +220,7 @@ def counted(*args):
     attempts.append(len(jobs._worker_results))
     return run_once(*args)
 jobs._fresh_run = counted
-topic = {"name": "t", "partitions": 60, "replication_factor": 3,
-         "config": {"min.insync.replicas": 2}}
-keyed = {  # ~40 MB of data: fits the worker, not beside what it keeps
-    "name": "keyed", "seed": 1, "duration_ms": 10_000, "brokers": 6, "topics": [topic],
-    "producers": [{"id": "p1", "topic": "t", "messages": 100_000, "rate_per_s": 20_000,
-                   "key": "k{i}", "config": {"acks": "all"}}],
-    "consumers": [{"id": f"c{n}", "group": "g", "topics": ["t"]} for n in range(6)],
-}
+keyed = scenario(100_000, 60, 3, True)  # ~40 MB of data: fits, not beside what it keeps
 outcome = jobs.run_job(parse_scenario(keyed), 2_000_000, 120)
 data = json.loads(zlib.decompress(outcome.run))
 acked = data["summary"]["ledger"]["topics"]["t"]["acked"] if "summary" in data else None
