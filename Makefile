@@ -1,5 +1,6 @@
 # One-command set-up: `make run` serves the playground, `make test` runs every test.
-# The venv is rebuilt only when a requirements file changes (stamp files below).
+# The venv is updated only when a requirements file changes, and made again when the
+# interpreter it was made with is no longer $(PYTHON) (stamp files below).
 
 # Debian's /usr/bin/python3.11 when there is one: CPython linked into the executable and
 # built for speed, it runs the engine ~20 % faster than pyenv's default shared, unoptimised
@@ -22,7 +23,7 @@ dev: $(DEV_STAMP)
 
 # A venv made by another interpreter than $(PYTHON) is made again (its compiled engine too).
 $(RUNTIME_STAMP): requirements.txt $(VENV)/.interpreter
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) \
+	test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV) \
 		|| (apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV))
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
