@@ -81,7 +81,7 @@ chromium:
 # classes do not call back), and every built-in's golden digest again, run on the sources.
 test: dev chromium scale-servers compile
 	$(BIN)/python -c 'import simcore, sys; print("simcore engine:", simcore.ENGINE, simcore.ENGINE_NOTE); sys.exit(simcore.ENGINE != "compiled")'
-	$(BIN)/pytest -m "not engine_internals" $(wildcard tests/simcore tests/web)
+	$(BIN)/pytest -m "not engine_internals" $(wildcard tests/simcore tests/web tests/bench)
 	SIMCORE_SOURCE=1 $(BIN)/pytest -m "engine_internals or both_engines" tests/simcore
 	$(BIN)/pytest tests/browser
 	$(BIN)/pytest tests/oracle

@@ -4,7 +4,8 @@ The consumers of every heavy run really consume: the ledger checks say so (issue
 before, a consumer without processing work stalled after its first fetch).
 
 Each heavy scenario runs in a fresh subprocess so its wall time and peak memory
-(max RSS, interpreter included) are its own. Exit status 1 if a target is missed.
+(peak RSS, interpreter included: bench/peak_memory.py) are its own. Exit status 1 if a
+target is missed.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ result = simcore.simulate(scenario)
 summary = result.summary()
 frames = result.frames()
 elapsed = time.perf_counter() - start
-import resource
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from bench.peak_memory import peak_rss_kb
+peak_kb = peak_rss_kb()
 rebalances = {g: [v["rebalances"]["count"], v["rebalances"]["total_pause_ms"]]
               for g, v in summary["consumer_groups"].items()}
 summary["ledger"]["end_to_end"] = summary.get("end_to_end", {})
@@ -95,7 +96,7 @@ def bench_heavy(path: str, wall: float, memory_mb: int, check: str, override: di
         cwd=ROOT,
     )
     data = json.loads(out.stdout)
-    peak_mb = data["peak_kb"] / 1024  # the child's own max RSS, interpreter included
+    peak_mb = data["peak_kb"] / 1024  # the child's own peak RSS, interpreter included
     exact = ledger_is_exact(check, data["ledger"])
     ok = data["seconds"] < wall and peak_mb < memory_mb and exact
     records = sum(t["sent"] for t in data["ledger"]["topics"].values())  # results included
@@ -107,7 +108,7 @@ def bench_heavy(path: str, wall: float, memory_mb: int, check: str, override: di
         f"  simulate + summary + frames: {data['seconds']:.2f} s (target < {wall} s), "
         f"{records / data['seconds']:,.0f} records/s"
     )
-    print(f"  peak memory (max RSS): {peak_mb:.0f} MB (target < {memory_mb} MB)")
+    print(f"  peak memory (peak RSS): {peak_mb:.0f} MB (target < {memory_mb} MB)")
     for group, (count, paused) in data["rebalances"].items():
         print(
             f"  group {group}: {count} rebalances, partitions paused {paused / 1000:,.1f} s in all"

@@ -30,8 +30,9 @@ BIG = (1_200_000, 60, 3)  # the production-shaped run: < 5 s, < 500 MB
 BIG_WALL_S, BIG_MEMORY_MB = 5.0, 500
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 import simcore
+from bench.peak_memory import peak_rss_kb
 scenario = simcore.parse_scenario(json.loads(sys.argv[1]))
 start = time.process_time()
 result = simcore.simulate(scenario)
@@ -41,7 +42,7 @@ batches = sum(max(len(r.batches) for r in p.replicas.values())
               for p in result.sim.cluster.partitions.values())
 print(json.dumps({"seconds": elapsed, "ledger": summary["ledger"], "batches": batches,
                   "engine": simcore.ENGINE,
-                  "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "peak_kb": peak_rss_kb()}))
 """
 
 
