@@ -2,7 +2,8 @@
 scenario (the warnings any run gets when its story is not told yet are `page_facts`').
 
 The form: brokers, the topic's partitions, replication factor, `min.insync.replicas`,
-`acks`, unclean election, idempotence, the consumer's commit mode and `auto.offset.reset`,
+the producer's records per second, `acks`, unclean election, idempotence, the group's
+consumers, their processing time per record, commit mode and `auto.offset.reset`,
 and the fault — the leader dies, a follower is slow and then the leader dies, or the leader
 is cut off from the cluster (a network partition). The scenario's duration covers the failover (the
 controller fences a silent broker after `broker.session.timeout.ms`, 9 s, and elects a
@@ -33,15 +34,22 @@ COMMITS = {
 }
 RESETS = ("latest", "earliest", "none")
 # The topic's partitions: the dead leader (broker-0) leads one in `brokers` of them (replicas
-# are placed round-robin), the others keep serving. Capped below simcore's 64 so that the
-# strips and the offsets chart stay readable for one incident.
-MAX_PARTITIONS = 12
+# are placed round-robin), the others keep serving. Up to simcore's 64: a wide topic's page
+# opens on at most 8 partitions, those the fault touched first (focus.py, issue 16).
+MAX_PARTITIONS = 64
+# A real topic's shape (issue 16): up to 20,000 keyed records/s, what the production topic
+# built-in plays. Measured through the web's job with its caps: 6 brokers, 60 partitions,
+# RF 3, 6 consumers, 20,000 records/s (400 k records), the leader dying: 3.2 s, 249 MB.
+MAX_RATE_PER_S = 20_000
+MAX_CONSUMERS = 64
+MAX_PROCESSING_MS = 1_000
 IDEMPOTENCE = ("default", "true", "false")
 
 FAULT_AT_MS = 5_000  # the fault strikes once the consumer reads (initial rebalance: ~3 s)
 DOWN_MS = 10_000  # how long the dead or cut-off leader stays away
 SLOW_DELAY_MS = 2_000  # the slow followers' extra fetch time
-RATE_PER_S = 20
+RATE_PER_S = 20  # the default: a trickle, so that every record can be followed
+PROCESSING_MS = 5  # the default: each record takes the consumer 5 ms
 RECOVERY_MS = 15_000  # after the old leader is back: catch-up, commits, a last rebalance
 
 
@@ -51,6 +59,9 @@ class Choices:
     partitions: int = 1
     replication_factor: int = 3
     min_insync_replicas: int = 1
+    rate_per_s: int = RATE_PER_S
+    consumers: int = 1
+    processing_ms: int = PROCESSING_MS
     acks: str = "all"
     unclean: bool = False
     idempotence: str = "default"
@@ -91,6 +102,9 @@ def choices(form: Any) -> Choices:
         partitions=partitions,
         replication_factor=rf,
         min_insync_replicas=min_isr,
+        rate_per_s=_int(form, "rate_per_s", RATE_PER_S, 1, MAX_RATE_PER_S),
+        consumers=_int(form, "consumers", 1, 1, MAX_CONSUMERS),
+        processing_ms=_int(form, "processing_ms", PROCESSING_MS, 0, MAX_PROCESSING_MS),
         acks=_choice(form, "acks", ACKS, "all"),
         unclean=_choice(form, "unclean", ("false", "true"), "false") == "true",
         idempotence=_choice(form, "idempotence", IDEMPOTENCE, "default"),
@@ -154,7 +168,7 @@ def scenario(c: Choices) -> Scenario:
     topic_config: dict[str, Any] = {"min.insync.replicas": c.min_insync_replicas}
     if c.unclean:
         topic_config["unclean.leader.election.enable"] = True
-    messages = RATE_PER_S * (FAULT_AT_MS + DOWN_MS + 5_000) // 1000
+    messages = c.rate_per_s * (FAULT_AT_MS + DOWN_MS + 5_000) // 1000
     source = {
         "name": f"Incident: {FAULTS[c.fault]} (acks={c.acks}, RF {c.replication_factor},"
         f" min.insync.replicas {c.min_insync_replicas})",
@@ -175,7 +189,7 @@ def scenario(c: Choices) -> Scenario:
                 "id": "p1",
                 "topic": "orders",
                 "messages": messages,
-                "rate_per_s": RATE_PER_S,
+                "rate_per_s": c.rate_per_s,
                 "key": "order-{i}",
                 "value": "Order #{i}",
                 "config": producer_config,
@@ -183,13 +197,14 @@ def scenario(c: Choices) -> Scenario:
         ],
         "consumers": [
             {
-                "id": "c1",
+                "id": f"c{n}",
                 "group": "billing",
                 "topics": ["orders"],
-                "processing_ms": 5,
+                "processing_ms": c.processing_ms,
                 "commit": c.commit,
                 "config": consumer_config,
             }
+            for n in range(1, c.consumers + 1)
         ],
         "faults": _faults(c),
     }
@@ -201,9 +216,11 @@ def _description(c: Choices) -> str:
         f"Written by the incident form: {FAULTS[c.fault]} at {FAULT_AT_MS} ms"
         f" ({DOWN_MS // 1000} s away), {c.brokers} brokers, {c.partitions} partition"
         f"{'' if c.partitions == 1 else 's'}, replication factor"
-        f" {c.replication_factor}, min.insync.replicas {c.min_insync_replicas}, acks={c.acks},"
+        f" {c.replication_factor}, min.insync.replicas {c.min_insync_replicas},"
+        f" {c.rate_per_s:,} keyed records/s, acks={c.acks},"
         f" unclean election {'on' if c.unclean else 'off'}, idempotence {c.idempotence},"
-        f" commit {c.commit}, auto.offset.reset={c.reset}. The run lasts"
+        f" {c.consumers} consumer{'' if c.consumers == 1 else 's'} at {c.processing_ms} ms a"
+        f" record, commit {c.commit}, auto.offset.reset={c.reset}. The run lasts"
         f" {duration_ms() // 1000} s: the controller fences the silent leader after"
         f" broker.session.timeout.ms ({BROKER_SESSION_MS // 1000} s) and elects a new one;"
         " the old leader returns and the consumer catches up."
@@ -230,6 +247,9 @@ def form_view(request: Any) -> Any:
         "defaults": Choices(),
         "duration_s": duration_ms() // 1000,
         "max_partitions": MAX_PARTITIONS,
+        "max_rate": MAX_RATE_PER_S,
+        "max_consumers": MAX_CONSUMERS,
+        "max_processing_ms": MAX_PROCESSING_MS,
     }
     if request.method != "POST":
         return render(request, "playground/incident.html", context)

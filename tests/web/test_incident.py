@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+import simcore
 from playground import incident, runner
 from simcore import parse_scenario
 from tests.web.helpers import saved, stored, text
@@ -73,8 +74,13 @@ def test_a_run_that_ends_before_the_failover_says_so(client: Client) -> None:
     ("field", "value", "allowed"),
     [
         ("brokers", "0", "from 1 to 9"),
-        ("partitions", "0", "from 1 to 12"),
-        ("partitions", "13", "from 1 to 12"),
+        ("partitions", "0", "from 1 to 64"),
+        ("partitions", "65", "from 1 to 64"),
+        ("rate_per_s", "0", "from 1 to 20000"),
+        ("rate_per_s", "20001", "from 1 to 20000"),
+        ("consumers", "65", "from 1 to 64"),
+        ("processing_ms", "-1", "from 0 to 1000"),
+        ("processing_ms", "fast", "whole number"),
         ("partitions", "two", "whole number"),
         ("replication_factor", "4", "from 1 to 3"),
         ("min_insync_replicas", "²", "whole number"),
@@ -104,10 +110,49 @@ def test_the_topic_gets_the_partitions_asked_for_and_the_dead_leader_leads_some(
     assert ledger(slug)["topics"]["orders"]["sent"] == 400
 
 
-def test_the_form_offers_partitions_from_1_to_12() -> None:
+def test_the_form_offers_a_real_topics_shape_and_starts_at_a_followable_trickle() -> None:
     page = text(Client().get("/incident"))
-    assert 'name="partitions" min="1" max="12" value="1"' in page
-    assert incident.choices({}).partitions == 1  # left empty: one partition, as before
+    assert 'name="partitions" min="1" max="64" value="1"' in page
+    assert 'name="rate_per_s" min="1" max="20000" value="20"' in page
+    assert 'name="consumers" min="1" max="64" value="1"' in page
+    assert 'name="processing_ms" min="0" max="1000" value="5"' in page
+    left_empty = incident.choices({})  # one partition, 20 records/s, one consumer at 5 ms
+    assert (left_empty.partitions, left_empty.rate_per_s) == (1, 20)
+    assert (left_empty.consumers, left_empty.processing_ms) == (1, 5)
+
+
+def test_a_production_shaped_incident_loses_nothing_acknowledged_and_the_group_catches_up(
+    client: Client,
+) -> None:
+    """Issue 16: the form at a real topic's shape (60 partitions, RF 3, 20,000 keyed
+    records/s, 6 consumers) writes that scenario, and after the leader dies and comes back
+    every acknowledged record is in the log and processed once."""
+    response = client.post(
+        "/incident",
+        {
+            "brokers": "6",
+            "partitions": "60",
+            "replication_factor": "3",
+            "min_insync_replicas": "2",
+            "rate_per_s": "20000",
+            "consumers": "6",
+            "processing_ms": "0",
+            "reset": "earliest",
+        },
+    )
+    assert response.status_code == 303, text(response)[:300]
+    scenario = stored(response["Location"].removeprefix("/r/"))
+    producer = scenario.producers[0]
+    assert (producer.rate_per_s, producer.messages) == (20_000, 400_000)
+    assert [c.id for c in scenario.consumers] == ["c1", "c2", "c3", "c4", "c5", "c6"]
+    assert {c.processing_ms for c in scenario.consumers} == {0}
+    assert "20,000 keyed records/s" in scenario.description
+    assert "6 consumers at 0 ms a record" in scenario.description
+    led = simcore.simulate(scenario).summary()["ledger"]
+    orders, billing = led["topics"]["orders"], led["groups"]["billing"]
+    assert orders["sent"] == orders["acked"] == orders["in_log"] == 400_000
+    assert orders["lost_acked"] == orders["log_duplicates"] == 0
+    assert billing["processed_once"] == 400_000 and billing["unread"] == 0
 
 
 def test_idempotence_with_acks_1_is_the_scenarios_own_error(client: Client) -> None:
