@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from playground.page_facts import BROKER_SESSION_MS
 from simcore import Scenario, ScenarioError, parse_scenario
+from simcore.scenario.parse import MAX_CONSUMERS as SCENARIO_MAX_CONSUMERS
 
 FAULTS = {
     "leader_dies": "the leader dies",
@@ -41,7 +42,7 @@ MAX_PARTITIONS = 64
 # built-in plays. Measured through the web's job with its caps: 6 brokers, 60 partitions,
 # RF 3, 6 consumers, 20,000 records/s (400 k records), the leader dying: 3.2 s, 249 MB.
 MAX_RATE_PER_S = 20_000
-MAX_CONSUMERS = 64
+MAX_CONSUMERS = SCENARIO_MAX_CONSUMERS  # a group's members: simcore's cap on a scenario's
 MAX_PROCESSING_MS = 1_000
 IDEMPOTENCE = ("default", "true", "false")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -78,7 +80,8 @@ def test_a_run_that_ends_before_the_failover_says_so(client: Client) -> None:
         ("partitions", "65", "from 1 to 64"),
         ("rate_per_s", "0", "from 1 to 20000"),
         ("rate_per_s", "20001", "from 1 to 20000"),
-        ("consumers", "65", "from 1 to 64"),
+        ("consumers", "0", "from 1 to 50"),
+        ("consumers", "51", "from 1 to 50"),
         ("processing_ms", "-1", "from 0 to 1000"),
         ("processing_ms", "fast", "whole number"),
         ("partitions", "two", "whole number"),
@@ -114,11 +117,30 @@ def test_the_form_offers_a_real_topics_shape_and_starts_at_a_followable_trickle(
     page = text(Client().get("/incident"))
     assert 'name="partitions" min="1" max="64" value="1"' in page
     assert 'name="rate_per_s" min="1" max="20000" value="20"' in page
-    assert 'name="consumers" min="1" max="64" value="1"' in page
+    assert 'name="consumers" min="1" max="50" value="1"' in page
     assert 'name="processing_ms" min="0" max="1000" value="5"' in page
     left_empty = incident.choices({})  # one partition, 20 records/s, one consumer at 5 ms
     assert (left_empty.partitions, left_empty.rate_per_s) == (1, 20)
     assert (left_empty.consumers, left_empty.processing_ms) == (1, 5)
+
+
+def test_every_choice_at_the_largest_value_the_form_offers_makes_a_scenario(
+    client: Client,
+) -> None:
+    """The form's max= values are choices a user can make: each one (and all of them at
+    once) is a scenario simcore accepts, not an error about a cap the form did not show."""
+    page = text(client.get("/incident"))
+    largest = dict(re.findall(r'name="(\w+)" min="\d+" max="(\d+)"', page))
+    assert {"brokers", "partitions", "rate_per_s", "consumers", "processing_ms"} <= set(largest)
+    for field in ("brokers", "partitions", "rate_per_s", "consumers", "processing_ms"):
+        value = largest[field]  # (replicas and min.insync.replicas are bounded by brokers)
+        response = client.post("/incident", {field: value, "reset": "earliest"})
+        assert response.status_code == 303, (field, value, text(response)[:300])
+    response = client.post("/incident", {**largest, "reset": "earliest"})
+    assert response.status_code == 303, text(response)[:300]
+    scenario = stored(response["Location"].removeprefix("/r/"))
+    assert len(scenario.consumers) == int(largest["consumers"])
+    assert scenario.topics[0].partitions == int(largest["partitions"])
 
 
 def test_a_production_shaped_incident_loses_nothing_acknowledged_and_the_group_catches_up(
