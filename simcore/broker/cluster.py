@@ -21,6 +21,7 @@ from simcore.broker.log import MARKER_NAMES, Batch, ReplicaLog
 from simcore.broker.network import Network
 from simcore.broker.replication import NOT_LEADER_OR_FOLLOWER, LeaderState, Replication
 from simcore.broker.retention import Retention
+from simcore.kernel.types import TopicPartition
 from simcore.scenario.spec import Scenario, TopicSpec
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class Partition:
     def __init__(self, spec: TopicSpec, index: int, brokers: list[int]) -> None:
         self.topic = spec.name
         self.index = index
+        self.tp = TopicPartition(spec.name, index)  # the key every client uses, made once
         self.spec = spec
         self.name = f"{spec.name}-{index}"
         self.replica_order = brokers
@@ -169,7 +171,8 @@ class Cluster:
             for p in range(topic.partitions):
                 first = (t_index + p) % scenario.brokers
                 brokers = [(first + k) % scenario.brokers for k in range(topic.replication_factor)]
-                self.partitions[(topic.name, p)] = Partition(topic, p, brokers)
+                part = Partition(topic, p, brokers)
+                self.partitions[part.tp] = part
         self.partition_list = list(self.partitions.values())
         self.partition_counts = {t.name: t.partitions for t in scenario.topics}
         self.racks = scenario.broker_racks  # broker.rack per broker, or () without racks
@@ -447,7 +450,7 @@ class Cluster:
             lead.producer_epochs[pid] = batch.producer_epoch
             lead.producer_seqs[pid] = deque(maxlen=5)
         lead.producer_seqs[pid].append(
-            (batch.base_seq, batch.base_seq + batch.count - 1, batch.base)
+            (batch.base_seq, batch.base_seq + len(batch.msgs) - 1, batch.base)
         )
 
     def rebuild_producer_state(self, replica: ReplicaLog) -> None:
@@ -533,12 +536,12 @@ class Cluster:
                 best, best_leo = broker, leo
         return best
 
-    def wake_replica_fetchers(self, tp: tuple[str, int], replica: ReplicaLog) -> None:
+    def wake_replica_fetchers(self, tp: TopicPartition, replica: ReplicaLog) -> None:
         """The follower's HW moved: complete the consumer fetches parked there that can
         read enough now."""
         self.fetches.wake_at_follower(tp, replica)
 
-    def committed_at(self, tp: tuple[str, int], offset: int) -> int | None:
+    def committed_at(self, tp: TopicPartition, offset: int) -> int | None:
         """When the leader's HW first passed ``offset`` (kept with rack-aware reads only)."""
         times = self.partitions[tp].hw_times
         k = bisect_right(times, offset, key=lambda e: e[1])
@@ -550,6 +553,4 @@ class Cluster:
         lead = replica.lead
         if lead is None or not lead.fetch_waiters:
             return
-        lead.fetch_waiters = self.fetches.wake(
-            (part.topic, part.index), replica, lead.fetch_waiters
-        )
+        lead.fetch_waiters = self.fetches.wake(part.tp, replica, lead.fetch_waiters)

@@ -209,4 +209,4 @@ class Controller:
             lead.produce_timer.cancel()  # its waiters are all answered below
         for _end, respond, _base in lead.ack_waiters:
             respond(error, -1)
-        self.cluster.fetches.leadership_lost((part.topic, part.index), lead.fetch_waiters, error)
+        self.cluster.fetches.leadership_lost(part.tp, lead.fetch_waiters, error)

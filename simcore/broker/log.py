@@ -22,7 +22,6 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,20 +33,59 @@ MARKER_NAMES = {COMMIT: "COMMIT", ABORT: "ABORT"}
 MARKER_MSGS = range(-1, 0)  # a marker's one record: no message of the ledger
 
 
-@dataclass(slots=True)
 class Batch:
-    base: int  # first offset (set on append)
-    msgs: Sequence[int]  # ledger message ids, one per record
-    size: int  # bytes
-    created_ms: int  # when its first record was produced (the record timestamp)
-    producer: str
-    producer_id: int = -1  # idempotent producers: broker-side dedup key
-    base_seq: int = -1
-    epoch: int = 0  # leader epoch at append
-    number: int = -1  # the producer's batch number (for message stories)
-    producer_epoch: int = 0  # idempotent producers: bumped by KIP-360 recovery
-    transactional: bool = False  # written inside a transaction (KIP-98)
-    control: int = DATA  # DATA, or a COMMIT / ABORT marker (a control batch)
+    """A record batch in a log ([J] DefaultRecordBatch). A plain class with its own
+    ``__init__``, not a dataclass: mypyc compiles this one, while a dataclass's generated
+    ``__init__`` runs in the interpreter — one per batch, hundreds of thousands a run."""
+
+    __slots__ = (
+        "base",
+        "base_seq",
+        "control",
+        "created_ms",
+        "epoch",
+        "msgs",
+        "number",
+        "producer",
+        "producer_epoch",
+        "producer_id",
+        "size",
+        "transactional",
+    )
+
+    def __init__(
+        self,
+        base: int,
+        msgs: Sequence[int],
+        size: int,
+        created_ms: int,
+        producer: str,
+        producer_id: int = -1,
+        base_seq: int = -1,
+        epoch: int = 0,
+        number: int = -1,
+        producer_epoch: int = 0,
+        transactional: bool = False,
+        control: int = DATA,
+    ) -> None:
+        self.base = base  # first offset (set on append)
+        self.msgs = msgs  # ledger message ids, one per record
+        self.size = size  # bytes
+        self.created_ms = created_ms  # when its first record was produced (its timestamp)
+        self.producer = producer
+        self.producer_id = producer_id  # idempotent producers: broker-side dedup key
+        self.base_seq = base_seq
+        self.epoch = epoch  # leader epoch at append
+        self.number = number  # the producer's batch number (for message stories)
+        self.producer_epoch = producer_epoch  # idempotent producers: bumped by KIP-360
+        self.transactional = transactional  # written inside a transaction (KIP-98)
+        self.control = control  # DATA, or a COMMIT / ABORT marker (a control batch)
+
+    def __repr__(self) -> str:
+        return (
+            f"Batch(base={self.base}, count={len(self.msgs)}, producer={self.producer!r}, "
+            f"number={self.number}, epoch={self.epoch}, control={self.control})"
+        )
 
     @property
     def count(self) -> int:
@@ -278,7 +316,17 @@ class ReplicaLog:
         if offset >= limit:
             return []
         bases = self._bases
-        i = bisect_right(bases, offset) - 1
+        # Most reads are at the tail (a follower at its LEO, a consumer keeping up): a few
+        # steps back from the end find the batch without bisect, which boxes an int for
+        # every comparison with the array. Either way i is the last batch based <= offset.
+        i = len(bases) - 1
+        steps = 0
+        while i >= 0 and bases[i] > offset:
+            i -= 1
+            steps += 1
+            if steps == 4:
+                i = bisect_right(bases, offset, 0, i + 1) - 1
+                break
         if i < 0:
             i = 0
         elif self.batches[i].base + len(self.batches[i].msgs) <= offset:

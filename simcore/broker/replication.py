@@ -402,9 +402,7 @@ class Replication:
             if hw != replica.hw:
                 replica.hw = hw
                 if self.cluster.fetches.at_followers:
-                    self.cluster.wake_replica_fetchers(
-                        (member.part.topic, member.part.index), replica
-                    )
+                    self.cluster.wake_replica_fetchers(member.part.tp, replica)
         self._send_session(session)
 
     # -- leader side: ISR and HW -----------------------------------------------------------

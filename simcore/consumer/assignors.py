@@ -240,7 +240,7 @@ def _range(subs: dict[str, frozenset[str]], counts: dict[str, int]) -> Assignmen
         start = 0
         for rank, member in enumerate(consumers):
             take = per + (1 if rank < extra else 0)
-            result[member].extend((topic, p) for p in range(start, start + take))
+            result[member].extend(TopicPartition(topic, p) for p in range(start, start + take))
             start += take
     return result
 
@@ -254,7 +254,7 @@ def _roundrobin(subs: dict[str, frozenset[str]], counts: dict[str, int]) -> Assi
         for partition in range(counts[topic]):
             while topic not in subs[members[turn % len(members)]]:
                 turn += 1
-            result[members[turn % len(members)]].append((topic, partition))
+            result[members[turn % len(members)]].append(TopicPartition(topic, partition))
             turn += 1
     return result
 
@@ -289,7 +289,11 @@ def _owned_partitions(
     """Each live member's claims on existing partitions; a partition claimed twice in the
     same generation is owned by nobody (allSubscriptionsEqual invalidates it)."""
     claims = {
-        m: [(t, p) for t, p in current.get(m, ()) if t in topics and 0 <= p < topics[t]]
+        m: [
+            TopicPartition(t, p)
+            for t, p in current.get(m, ())
+            if t in topics and 0 <= p < topics[t]
+        ]
         for m in live
     }
     times = Counter(tp for tps in claims.values() for tp in tps)
@@ -324,7 +328,10 @@ def _constrained(
         result[member].extend(keep)
     taken = {tp for tps in result.values() for tp in tps}
     unassigned = [
-        (t, p) for t in sorted(topics, key=_jkey) for p in range(topics[t]) if (t, p) not in taken
+        TopicPartition(t, p)
+        for t in sorted(topics, key=_jkey)
+        for p in range(topics[t])
+        if (t, p) not in taken
     ]
     under.sort(key=_jkey)
     exact.sort(key=_jkey)
@@ -453,7 +460,7 @@ class _General:
         self.assignment: Assignment = {m: list(owned[m]) for m in subs}
         self.owner = {tp: m for m, tps in self.assignment.items() for tp in tps}
         order = sorted(topics, key=lambda t: (len(self.consumers_of[t]), _jkey(t)))
-        self.all_partitions = [(t, p) for t in order for p in range(topics[t])]
+        self.all_partitions = [TopicPartition(t, p) for t in order for p in range(topics[t])]
         self.load = _LoadOrder(self.assignment)
         self.movements = _PartitionMovements()
         self.revocation_required = False
@@ -531,7 +538,7 @@ class _General:
                 continue
             for topic in self.topics_of[member]:
                 for p in range(self.topics[topic]):
-                    other = self.owner[(topic, p)]
+                    other = self.owner[TopicPartition(topic, p)]
                     if other != member and count + 1 < sizes[other]:
                         return False
         return True
@@ -619,8 +626,9 @@ class _LibrdkafkaSticky:
         claims: dict[TopicPartition, list[str]] = {}  # sortedPartitionConsumersByGeneration
         for member in self.members:
             for t, p in current.get(member, ()):
-                claims.setdefault((t, p), []).append(member)
-                self.owner[(t, p)] = member
+                tp = TopicPartition(t, p)
+                claims.setdefault(tp, []).append(member)
+                self.owner[tp] = member
         for tp, claimants in reversed(claims.items()):  # RD_MAP_FOREACH: newest first
             if len(claimants) > 1:  # claimed twice in one generation: invalidated
                 del self.owner[tp]
@@ -633,8 +641,9 @@ class _LibrdkafkaSticky:
             for member in self.members:
                 if topic in subs[member]:
                     for p in range(topics[topic]):
-                        self.potential[member].append((topic, p))
-                        self.consumers_of.setdefault((topic, p), []).append(member)
+                        tp = TopicPartition(topic, p)
+                        self.potential[member].append(tp)
+                        self.consumers_of.setdefault(tp, []).append(member)
         self.potential_set = {m: set(tps) for m, tps in self.potential.items()}
         self.movements = _PartitionMovements(_ListSet)
         self.sorted_subs: list[str] = []  # sortedCurrentSubscriptions

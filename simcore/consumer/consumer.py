@@ -63,6 +63,7 @@ class Consumer:
         self.timeline = timeline
         self.spec = spec
         self.committed_only = spec.isolation_level == READ_COMMITTED  # isolation.level
+        self.librdkafka = spec.client == "librdkafka"  # (read on every poll: not a property)
         self.app: ConsumerApp | None = None  # a pipeline's hooks (simcore.run.pipeline)
         self.id = spec.id
         self.group = spec.group
@@ -141,10 +142,6 @@ class Consumer:
     @property
     def latency(self) -> int:
         return self.cluster.latency
-
-    @property
-    def librdkafka(self) -> bool:
-        return self.spec.client == "librdkafka"
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -578,9 +575,10 @@ class Consumer:
         tp, first, msgs = self.current
         self.current = None
         self._count_processed(msgs)
-        self.timeline.record(
-            "processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first, count=len(msgs)
-        )
+        if self.timeline.itemises("processed"):  # (quiet in large runs: no fields to build)
+            self.timeline.record(
+                "processed", self.id, part=f"{tp[0]}-{tp[1]}", first=first, count=len(msgs)
+            )
         if self.app is not None:
             self.app.on_processed(tp, first, msgs)
         if self.crash_at_point("after_process", tp, first, len(msgs)):

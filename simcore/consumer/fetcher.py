@@ -313,7 +313,7 @@ class Fetcher:
                 skip_to = batch.end  # markers and aborted records: offsets, no records
                 continue
             start = max(offset, batch.base) - batch.base
-            if start < batch.count:  # the records are never modified: no copy from 0
+            if start < len(batch.msgs):  # the records are never modified: no copy from 0
                 msgs = batch.msgs[start:] if start else batch.msgs
                 buffer.append((tp, batch.base + start, msgs))
         if skip_to > offset and not buffer:  # only hidden records: the position moves on

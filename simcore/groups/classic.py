@@ -337,6 +337,14 @@ class Group:
                 return member
         return None
 
+    def owners(self) -> dict[TopicPartition, Member]:
+        """``owner_of`` for every partition at once (a frame asks for each of them)."""
+        table: dict[TopicPartition, Member] = {}
+        for member in self.members.values():
+            for tp in member.assignment:
+                table.setdefault(tp, member)
+        return table
+
     def commit_error(self, member_id: str | None, generation: int) -> str | None:
         """Why an OffsetCommit from this member would be refused, if it would be."""
         if member_id is None or generation < 0:

@@ -75,7 +75,7 @@ class Coordinator:
         # (group, producer id) -> offsets committed inside a transaction still open
         self._pending_txn: dict[tuple[str, int], dict[TopicPartition, int]] = {}
 
-    def committed_offset(self, group: str, tp: TopicPartition) -> int | None:
+    def committed_offset(self, group: str, tp: tuple[str, int]) -> int | None:
         return self.committed.get((group, tp[0], tp[1]))
 
     def group(self, name: str) -> Group | ConsumerGroup:
@@ -210,9 +210,10 @@ class Coordinator:
             return
         if isinstance(state, Group) and member_id is not None and member_id in state.members:
             state.touch(state.members[member_id])  # a sign of life (classic doCommitOffsets)
-        for (topic, partition), offset in sorted(offsets.items()):
+        for tp, offset in sorted(offsets.items()):
+            topic, partition = tp
             self.committed[(group, topic, partition)] = offset
-            lag = max(0, self.hw_of((topic, partition)) - offset)
+            lag = max(0, self.hw_of(tp) - offset)
             self.history.setdefault((group, topic, partition), []).append(
                 (self.engine.now, offset, lag)
             )
@@ -257,9 +258,10 @@ class Coordinator:
             if not commit:
                 continue
             group = key[0]
-            for (topic, partition), offset in sorted(offsets.items()):
+            for tp, offset in sorted(offsets.items()):
+                topic, partition = tp
                 self.committed[(group, topic, partition)] = offset
-                lag = max(0, self.hw_of((topic, partition)) - offset)
+                lag = max(0, self.hw_of(tp) - offset)
                 self.history.setdefault((group, topic, partition), []).append(
                     (self.engine.now, offset, lag)
                 )

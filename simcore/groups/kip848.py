@@ -379,6 +379,16 @@ class ConsumerGroup:
                 return member
         return None
 
+    def owners(self) -> dict[TopicPartition, ModernMember]:
+        """``owner_of`` for every partition at once (a frame asks for each of them)."""
+        table: dict[TopicPartition, ModernMember] = {}
+        for member in self.members.values():
+            for tp in member.assigned:
+                table.setdefault(tp, member)
+            for tp in member.revoking:
+                table.setdefault(tp, member)
+        return table
+
     def commit_error(self, member_id: str | None, epoch: int) -> str | None:
         """OffsetMetadataManager.validateOffsetCommit for a consumer group."""
         if member_id is None or epoch < 0:

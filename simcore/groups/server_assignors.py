@@ -39,7 +39,7 @@ def uniform(
         return {}
     subscribed = sorted(set(topics))
     order = sorted(members)
-    everything = [(t, p) for t in subscribed for p in range(partitions_per_topic[t])]
+    everything = [TopicPartition(t, p) for t in subscribed for p in range(partitions_per_topic[t])]
     held = {tp for m in order for tp in previous.get(m, ())}
     unassigned = [tp for tp in everything if tp not in held]
     minimum, extra = divmod(len(everything), len(order))

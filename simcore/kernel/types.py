@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-TopicPartition = tuple[str, int]  # (topic, partition), as the clients key a partition
+from typing import NamedTuple
+
+
+class TopicPartition(NamedTuple):
+    topic: str
+    partition: int
 
 
 def client_host(kind: str, index: int) -> str:

@@ -4,23 +4,54 @@
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
 
 
-@dataclass(slots=True)
 class PendingBatch:
-    partition: int
-    first: int  # producer-local index of the first record
-    msgs: range | array[int]  # message ids: a range while consecutive
-    size: int
-    created_ms: int
-    base_seq: int = -1
-    attempts: int = 0
-    closed: bool = False
-    number: int = -1  # position in Producer.sent_batches, set on first send
-    retry_at: int = 0  # a retried batch waits until then (retry backoff)
-    epoch: int = 0  # idempotent: the producer epoch its sequence belongs to
-    seq_reset: bool = False  # idempotent: renumbered by an epoch bump (Java)
+    """A plain class with its own ``__init__`` (not a dataclass, whose generated one runs in
+    the interpreter under mypyc): one is made for every batch of a run."""
+
+    __slots__ = (
+        "attempts",
+        "base_seq",
+        "closed",
+        "created_ms",
+        "epoch",
+        "first",
+        "msgs",
+        "number",
+        "partition",
+        "retry_at",
+        "seq_reset",
+        "size",
+    )
+
+    def __init__(
+        self,
+        partition: int,
+        first: int,
+        msgs: range | array[int],
+        size: int,
+        created_ms: int,
+        base_seq: int = -1,
+    ) -> None:
+        self.partition = partition
+        self.first = first  # producer-local index of the first record
+        self.msgs = msgs  # message ids: a range while consecutive
+        self.size = size
+        self.created_ms = created_ms
+        self.base_seq = base_seq
+        self.attempts = 0
+        self.closed = False
+        self.number = -1  # position in Producer.sent_batches, set on first send
+        self.retry_at = 0  # a retried batch waits until then (retry backoff)
+        self.epoch = 0  # idempotent: the producer epoch its sequence belongs to
+        self.seq_reset = False  # idempotent: renumbered by an epoch bump (Java)
+
+    def __repr__(self) -> str:
+        return (
+            f"PendingBatch(partition={self.partition}, first={self.first}, "
+            f"count={len(self.msgs)}, attempts={self.attempts}, number={self.number})"
+        )
 
 
 def extend(batch: PendingBatch, ids: list[int] | range) -> None:

@@ -76,7 +76,7 @@ def _owner_at(result: Result, group: str, tp: tuple[str, int], at: int | None) -
         index = max(k for k, snap in enumerate(snapshots) if snap.t <= at or k == 0)
     rows = recorder.group_rows
     for (row_group, part), row in zip(rows, snapshots[index].groups, strict=True):
-        if row_group == group and (part.topic, part.index) == tp:
+        if row_group == group and part.tp == tp:
             owner = row.owner
             return "nobody" if owner is None else result.sim.consumers[owner].id
     return "nobody"

@@ -95,7 +95,7 @@ class Result:
         """Message ids below the group's skip mark (see ``skip_mark``), per partition."""
         out: list[Sequence[int]] = []
         for part in self.sim.cluster.partition_list:
-            committed = self.skip_mark(group, (part.topic, part.index))
+            committed = self.skip_mark(group, part.tp)
             if part.topic not in topics or committed is None:
                 continue
             batches = part.log.batches_from(part.log.log_start, committed)

@@ -131,9 +131,7 @@ class Recorder:
         self.group_names = sorted({c.group for c in sim.consumers})
         self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
         # what Burrow sees of each partition: the high watermark every REFRESH_MS (lag.py)
-        self.broker_offsets: dict[tuple[str, int], list[int]] = {
-            (p.topic, p.index): [] for p in self.parts
-        }
+        self.broker_offsets: dict[tuple[str, int], list[int]] = {p.tp: [] for p in self.parts}
         self._statuses: dict[tuple[str, tuple[str, int]], tuple[tuple[int, ...], str]] = {}
         if self.group_rows:
             sim.engine.at(0, self._fetch_broker_offsets)
@@ -185,7 +183,7 @@ class Recorder:
 
     def _fetch_broker_offsets(self) -> None:
         for part in self.parts:
-            self.broker_offsets[(part.topic, part.index)].append(part.log.hw)
+            self.broker_offsets[part.tp].append(part.log.hw)
         self.sim.engine.after(REFRESH_MS, self._fetch_broker_offsets)
 
     def _take(self) -> None:
@@ -200,8 +198,9 @@ class Recorder:
         coordinator = sim.coordinator
         history, committed_offsets = coordinator.history, coordinator.committed
         states = {name: coordinator.group(name) for name in self.group_names}
+        owners_by_group = {name: state.owners() for name, state in states.items()}
         for group, part in self.group_rows:
-            tp = (part.topic, part.index)
+            tp = part.tp
             log = part.log
             owner = owners.get((group, tp))
             position = sim.consumers[owner].positions.get(tp) if owner is not None else None
@@ -221,7 +220,7 @@ class Recorder:
                 time_lag = now - stamp if stamp is not None else 0
             commits = history.get((group, part.topic, part.index), ())
             status = self._status(group, tp, commits, now)
-            member = states[group].owner_of(tp)
+            member = owners_by_group[group].get(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
             groups.append(_new(GroupRow, (committed, position, owner, time_lag, status, described)))
         network, fenced = sim.cluster.network, sim.cluster.controller.fenced
