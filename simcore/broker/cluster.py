@@ -423,6 +423,8 @@ class Cluster:
             return None
         seqs = lead.producer_seqs[batch.producer_id]
         if batch.producer_epoch == epoch:
+            if seqs and batch.base_seq == seqs[-1][1] + 1:
+                return None  # the next batch (the usual case): above every one remembered
             for base_seq, _last, base_offset in seqs:
                 if base_seq == batch.base_seq:
                     self.timeline.record(

@@ -346,7 +346,7 @@ class Replication:
             return
         parked = lead.parked
         lead.parked = {}
-        for follower in sorted(parked):
+        for follower in sorted(parked) if len(parked) > 1 else parked:
             request = parked[follower]
             if not request.done:
                 self._answer(request)

@@ -67,4 +67,7 @@ def extend(batch: PendingBatch, ids: list[int] | range) -> None:
             batch.msgs = range(msgs.start, first + count)
             return
         msgs = batch.msgs = array("q", msgs)
-    msgs.extend(ids)
+    if type(ids) is list:
+        msgs.fromlist(ids)  # (a list's fast path; extend() iterates)
+    else:
+        msgs.extend(ids)
