@@ -176,7 +176,7 @@ def _default_loss_warnings(scenario: Scenario, run: dict[str, Any]) -> list[str]
             else " No acknowledged record was lost: the fault itself cost nothing here."
         )
         warnings.append(
-            f"{skipped} of the records counted as lost were skipped by group {group} because of"
+            f"{skipped:,} of the records counted as lost were skipped by group {group} because of"
             f" auto.offset.reset=latest ({origin}): with no committed offset the consumer"
             f" started at the end of the log, after them — not because of the fault.{because}"
             " Set auto.offset.reset: earliest to see what the fault costs."

@@ -207,8 +207,8 @@ def test_a_big_run_also_tells_lag_from_loss(
     headline = body[body.index('class="headline') :]
     headline = headline[: headline.index("</dl>")]
     assert f'data-verdict="{verdict}"' in headline
-    assert f'<dd data-count="unread">{group["unread"]}</dd>' in headline
-    assert f'<dd data-count="never">{group["skipped"]}</dd>' in headline
+    assert f'<dd data-count="unread">{group["unread"]:,}</dd>' in headline
+    assert f'<dd data-count="never">{group["skipped"]:,}</dd>' in headline
     assert (group["skipped"] > 0) == (verdict == "loss")
 
 
@@ -270,3 +270,29 @@ def test_the_outcome_shows_each_clients_decisions_and_opens_them_in_the_acl_edit
     body = text(client.get(f"/r/{saved(builtin_scenario('plaintext-client-ssl-listener'))}"))
     assert "listener SSL, no authorizer" in body
     assert "ends at TLS handshake (broker side)" in body
+
+
+def test_the_verdicts_counts_group_their_thousands() -> None:
+    """A production-shaped run counts hundreds of thousands of records: the verdict writes
+    them as the rest of the page does (400,000); small counts stay as they are."""
+    from django.template.loader import render_to_string
+
+    headline = {
+        "lost": 0,
+        "never": 110_039,
+        "unread": 7,
+        "duplicated": 1_000,
+        "once": 289_961,
+        "written_twice": 0,
+        "reordered": 0,
+        "consumed": True,
+        "verdict": "loss",
+        "failed": 0,
+        "refused": [],
+        "applications": [],
+    }
+    html = render_to_string("playground/_headline.html", {"h": headline})
+    assert '<dd data-count="never">110,039</dd>' in html
+    assert '<dd data-count="once">289,961</dd>' in html
+    assert '<dd data-count="duplicated">1,000</dd>' in html
+    assert '<dd data-count="unread">7</dd>' in html
