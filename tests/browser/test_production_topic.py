@@ -8,6 +8,7 @@ leaders, and the verdict that nothing acknowledged was lost.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -32,6 +33,14 @@ def test_the_production_topic_plays_with_sampled_frames(
     assert 100 <= total < every  # sampled to the frames' budget (60 partitions a frame)
     expect(page.locator("#cluster .lost .count")).to_have_text("0")
     expect(page.locator(".headline")).to_contain_text("Exactly once")
+    # counts this large are written with their thousands grouped, in the verdict and the chart
+    expect(page.locator('.headline [data-count="once"]')).to_have_text("60,000")
+    labels = page.evaluate(
+        "() => [...document.querySelectorAll('#chart .ytick text, #chart .y2tick text')]"
+        ".map((t) => t.textContent)"
+    )
+    assert labels and all(re.fullmatch(r"\d{1,3}(,\d{3})*", label) for label in labels), labels
+    assert any("," in label for label in labels), labels
 
     # the last step is the end of the run: no cap stopped it
     scrub_to_time(page, 24_000)

@@ -4,6 +4,7 @@ where the story happens, with the full run one click away, and counts tick in in
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -68,12 +69,12 @@ def test_the_chart_opens_where_the_story_happens(page: Page, live_url: str) -> N
     page.wait_for_function(
         "() => document.getElementById('chart')._fullLayout.xaxis.range[1] >= 60000"
     )
-    # Offsets and lag are counts: every tick label is a whole number.
+    # Offsets and lag are counts: every tick label is a whole number, thousands grouped.
     labels = page.evaluate(
         "() => [...document.querySelectorAll('#chart .ytick text, #chart .y2tick text')]"
         ".map((t) => t.textContent)"
     )
-    assert labels and all(label.isdigit() for label in labels), labels
+    assert labels and all(re.fullmatch(r"\d{1,3}(,\d{3})*", label) for label in labels), labels
     # The legend's marker samples have no stray tick under them.
     tick = page.locator(".legend .mk").first.evaluate(
         "(m) => getComputedStyle(m, '::before').display"

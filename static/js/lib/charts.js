@@ -84,12 +84,12 @@ export function plot(div, traces, layout, config) {
 }
 
 // A whole-number tick step giving about five ticks up to `max` (counts and offsets are
-// integers: no 0.667 ticks).
+// integers: no 0.667 ticks), their thousands grouped as the page writes counts (150,000).
 export function integerAxis(max) {
   const raw = Math.max(1, max) / 5;
   const pow = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * pow).find((v) => v >= raw);
-  return { dtick: Math.max(1, Math.round(step)), tick0: 0, tickformat: "d", rangemode: "tozero" };
+  return { dtick: Math.max(1, Math.round(step)), tick0: 0, tickformat: ",d", rangemode: "tozero" };
 }
 
 // --- a horizontal legend's rows ---------------------------------------------------------------
