@@ -180,7 +180,7 @@ function mountCluster(player, cluster) {
     const layout = {
       height: legend.height, margin: { ...TIMELINE_MARGIN, b: legend.b },
       xaxis: { title: { text: "simulated time (ms)" }, anchor: "y2" },
-      yaxis: { title: { text: "offset" }, domain: [0.34, 1], rangemode: "tozero" },
+      yaxis: { title: { text: "offset" }, domain: [0.34, 1], rangemode: "tozero", tickformat: "," },
       yaxis2: { domain: [0, 0.24], tickvals: brokers.map((_, k) => k), ticktext: brokers.map((b) => `broker-${b}`),
         range: [-0.6, brokers.length - 0.4], title: { text: "ISR" }, zeroline: false },
       legend: { ...LEGEND_UNDER },

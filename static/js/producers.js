@@ -1,7 +1,7 @@
 // Producer panel (issue 3): per producer at the current step, requests in flight and queued
 // batches (frame.producers), requests sent, retried and acknowledged, deduplications and
 // errors by name (frame.produce: counted over every event up to the step, by the server).
-import { el } from "./lib/dom.js";
+import { count, el } from "./lib/dom.js";
 import { onPlayer } from "./lib/frames.js";
 
 function draw(panel, frame) {
@@ -16,10 +16,10 @@ function draw(panel, frame) {
       if (col === "errors") {
         const errors = Object.entries(c.errors || {});
         cell.replaceChildren(...(errors.length
-          ? errors.map(([name, n]) => el("span", { class: "err-chip" }, `${name} × ${n}`))
+          ? errors.map(([name, n]) => el("span", { class: "err-chip" }, `${name} × ${count(n)}`))
           : [document.createTextNode("–")]));
       } else if (col in values) {
-        cell.textContent = String(values[col]);
+        cell.textContent = count(values[col]);
       }
     }
   }

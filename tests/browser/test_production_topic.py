@@ -45,6 +45,10 @@ def test_the_production_topic_plays_with_sampled_frames(
     # the last step is the end of the run: no cap stopped it
     scrub_to_time(page, 24_000)
     assert page.evaluate("() => Number(document.querySelector('.at-step').value)") == 24_000
+    # the producer's counts at this step, thousands grouped like the verdict's
+    expect(page.locator('tr[data-producer="p1"] td[data-col="acked"]')).to_have_text("60,000")
+    sends = page.locator('tr[data-producer="p1"] td[data-col="sends"]').text_content() or ""
+    assert re.fullmatch(r"\d{1,3}(,\d{3})+", sends), sends
 
     # 12 s: broker-2 is dead, not yet fenced; it still leads its ten partitions.
     scrub_to_time(page, 12_000)

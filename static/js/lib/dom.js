@@ -9,6 +9,12 @@ export function el(tag, attrs = {}, text = "") {
   return node;
 }
 
+// A count as the page writes counts: its thousands grouped (52,801), the same in every
+// browser whatever its language; anything else as it is.
+export function count(value) {
+  return Number.isInteger(value) ? value.toLocaleString("en-US") : String(value);
+}
+
 // Makes `old`'s subtree equal `fresh`'s, touching only what differs: a step usually
 // changes a few cells, and an untouched cell costs the browser no style, layout or paint.
 export function morph(old, fresh, withAttributes = true) {
