@@ -1,4 +1,4 @@
-"""Template filters for numbers a reader reads at a glance."""
+"""Template filters for counts a reader reads at a glance (`{% load counts %}`)."""
 
 from __future__ import annotations
 
