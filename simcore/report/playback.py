@@ -134,7 +134,12 @@ def frame(
     first_event: int,
     prev_events: int,
     snapshot_index: int,
+    shown: dict[int, tuple[PartitionState, dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
+    """One frame. ``shown``, kept by the caller across a run's frames, hands a partition
+    whose state did not change since the frame before the same dict again (a wide topic
+    is mostly still between frames: a dead leader's partitions, every one once the
+    producer is done), so its JSON is what it was, built once."""
     sim = result.sim
     return {
         "step": step,
@@ -142,10 +147,7 @@ def frame(
         "snapshot": snapshot_index,
         "events": [result.event_dict(i) for i in range(first_event, snap.n_events)],
         "skipped_events": first_event - prev_events,
-        "partitions": [
-            _partition(p, s, result.txn_view, snap.n_events)
-            for p, s in zip(sim.recorder.parts, snap.parts, strict=True)
-        ],
+        "partitions": _partitions(result, snap, shown),
         "brokers": [
             {"id": b, "alive": s.alive, "isolated": s.isolated, "fenced": s.fenced}
             for b, s in enumerate(snap.brokers)
@@ -181,6 +183,25 @@ def frame(
             for c, s, counters in zip(sim.consumers, snap.consumers, snap.counters, strict=True)
         ],
     }
+
+
+def _partitions(
+    result: Result, snap: Snapshot, shown: dict[int, tuple[PartitionState, dict[str, Any]]] | None
+) -> list[dict[str, Any]]:
+    txn: TxnView | None = result.txn_view
+    out = []
+    for k, (part, state) in enumerate(zip(result.sim.recorder.parts, snap.parts, strict=True)):
+        if txn is not None or shown is None:  # (a transaction's view moves with the events)
+            out.append(_partition(part, state, txn, snap.n_events))
+            continue
+        before = shown.get(k)
+        if before is not None and before[0] == state:
+            out.append(before[1])
+            continue
+        built = _partition(part, state, txn, snap.n_events)
+        shown[k] = (state, built)
+        out.append(built)
+    return out
 
 
 def _partition(

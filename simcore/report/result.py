@@ -17,7 +17,7 @@ from simcore.report.narrative import describe
 from simcore.report.processing import inputs_of, processing_ledger
 from simcore.report.transactions import transactions_summary
 from simcore.report.txn_view import TxnView
-from simcore.run.frames import LARGE_RUN_MESSAGES, Snapshot
+from simcore.run.frames import LARGE_RUN_MESSAGES, PartitionState, Snapshot
 from simcore.run.simulation import Simulation
 
 EVENTS_PER_FRAME = 50
@@ -362,10 +362,11 @@ class Result:
         """JSON-able frames; each carries its ``snapshot`` index."""
         frames = []
         prev_len = 0
+        shown: dict[int, tuple[PartitionState, dict[str, Any]]] = {}
         for step, index in enumerate(self.frame_snapshot_indexes(max_frames)):
             snap = self._snap(index)
             first = max(prev_len, snap.n_events - EVENTS_PER_FRAME)
-            frames.append(playback.frame(self, snap, step, first, prev_len, index))
+            frames.append(playback.frame(self, snap, step, first, prev_len, index, shown))
             prev_len = snap.n_events
         return frames
 
