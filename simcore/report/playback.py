@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 def group_rows(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
     rec = result.sim.recorder
     rows = []
-    for (group, part), row in zip(rec.group_rows, snap.groups, strict=True):
+    rows_at = zip(rec.group_rows, snap.groups, rec.group_row_parts, strict=True)
+    for (group, part), row, at in rows_at:
         committed, position, owner = row.committed, row.position, row.owner
-        hw = snap.parts[rec.parts.index(part)].hw
+        hw = snap.parts[at].hw
         rows.append(
             {
                 "group": group,
@@ -92,10 +93,14 @@ def describe_table(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
     return rows
 
 
-def group_summaries(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
-    """Per group: protocol state, generation, lag status, catch-up estimate."""
+def group_summaries(
+    result: Result, snap: Snapshot, rows: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Per group: protocol state, generation, lag status, catch-up estimate (from ``rows``,
+    the snapshot's ``group_rows``, when the caller has them already)."""
     coordinator = result.sim.coordinator
-    rows = group_rows(result, snap)
+    if rows is None:
+        rows = group_rows(result, snap)
     out = []
     for name, group in zip(result.sim.recorder.group_names, snap.group_states, strict=True):
         mine = [r for r in rows if r["group"] == name]
@@ -141,6 +146,7 @@ def frame(
     is mostly still between frames: a dead leader's partitions, every one once the
     producer is done), so its JSON is what it was, built once."""
     sim = result.sim
+    rows = group_rows(result, snap)
     return {
         "step": step,
         "t": snap.t,
@@ -170,8 +176,8 @@ def frame(
             if result.txn_view is not None
             else {}
         ),
-        "groups": group_rows(result, snap),
-        "group_summary": group_summaries(result, snap),
+        "groups": rows,
+        "group_summary": group_summaries(result, snap, rows),
         "consumers": [
             {
                 "id": c.id,

@@ -193,7 +193,7 @@ class Result:
         snap = self._snap(-1)
         out = {}
         rows = playback.group_rows(self, snap)
-        for summary in playback.group_summaries(self, snap):
+        for summary in playback.group_summaries(self, snap, rows):
             name = summary["group"]
             group = self.sim.coordinator.group(name)
             rebalances = [

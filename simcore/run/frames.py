@@ -129,6 +129,8 @@ class Recorder:
             if any(c.group == group and part.topic in c.spec.topics for c in sim.consumers)
         ]
         self.group_names = sorted({c.group for c in sim.consumers})
+        # each group row's partition, as its place in ``parts`` (a frame reads its HW there)
+        self.group_row_parts = [self.parts.index(part) for _group, part in self.group_rows]
         self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
         # what Burrow sees of each partition: the high watermark every REFRESH_MS (lag.py)
         self.broker_offsets: dict[tuple[str, int], list[int]] = {p.tp: [] for p in self.parts}
