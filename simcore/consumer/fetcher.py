@@ -259,14 +259,14 @@ class Fetcher:
                 session.session_id = request.session_id
         data = False
         reads = c.reads
-        lag = c.lag_sensor.record
+        lag = c.lag_sensor  # (called as its method: a bound method in a local is a Python call)
         for tp, offset, batches, error, preferred in answers:
             if self.fetching.get(tp) != request.id:
                 continue  # let go since (seek, pause, revocation): discarded
             position = c.positions.get(tp)
             if position is not None:
                 hw = end_offset(self.cluster.partitions[tp].log, c.committed_only)
-                lag(now, hw - position if hw > position else 0)
+                lag.record(now, hw - position if hw > position else 0)
             if reads is not None:
                 reads.answered(tp, node, request.sent, offset, batches, error, preferred)
             else:
@@ -348,17 +348,16 @@ class Fetcher:
         and no records."""
         c = self.consumer
         now = self.engine.now
-        latency = c.fetch_latency_sensor.record
+        latency = c.fetch_latency_sensor
         if idle_rounds:
             cycle = c.spec.fetch_max_wait_ms + 2 * self.cluster.latency
-            lag = c.lag_sensor.record
             for round_ in range(1, idle_rounds + 1):
                 at = sent + round_ * cycle
-                latency(at, cycle)
-                lag(at, 0)
+                latency.record(at, cycle)
+                c.lag_sensor.record(at, 0)
                 c.consumed_sensor.record(at, 0)
             sent += idle_rounds * cycle
-        latency(now, now - sent)
+        latency.record(now, now - sent)
 
     def finish_metrics(self) -> None:
         """At the end of the run: the idle rounds of requests still parked at a broker."""
