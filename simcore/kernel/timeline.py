@@ -14,8 +14,9 @@ Event = tuple[int, str, str, dict[str, Any]]
 
 
 # The data path's per-batch and per-poll steps: itemised in small runs (step through
-# them), only counted in large ones, whose frames are sampled anyway. (The producer's
-# request and ack counts are in every frame; errors, dedups and failures stay itemised.)
+# them), left out of large ones, whose frames are sampled anyway: every frame carries each
+# producer's request, retry and ack counts, and the ledger counts every record. (Errors,
+# dedups and failures stay itemised.)
 QUIET_IN_LARGE_RUNS = frozenset(
     {"send", "ack", "append", "hw", "poll", "processed", "consumer_fetch_session"}
 )
@@ -26,20 +27,14 @@ class Timeline:
         self._clock = clock
         self.events: list[Event] = []
         self.quiet = quiet
-        self.not_itemised: dict[str, int] = {}  # kind -> events counted, not recorded
 
     def itemises(self, kind: str) -> bool:
-        """False (and counted) for a quiet kind: lets hot callers skip building fields."""
-        if kind in self.quiet:
-            self.not_itemised[kind] = self.not_itemised.get(kind, 0) + 1
-            return False
-        return True
+        """False for a quiet kind: lets hot callers skip building fields."""
+        return kind not in self.quiet
 
     def record(self, kind: str, actor: str, **fields: Any) -> None:
-        if kind in self.quiet:
-            self.not_itemised[kind] = self.not_itemised.get(kind, 0) + 1
-            return
-        self.events.append((self._clock(), kind, actor, fields))
+        if kind not in self.quiet:
+            self.events.append((self._clock(), kind, actor, fields))
 
     def __len__(self) -> int:
         return len(self.events)
