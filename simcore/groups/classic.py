@@ -329,16 +329,9 @@ class Group:
             return ILLEGAL_GENERATION
         return None
 
-    def owner_of(self, tp: TopicPartition) -> Member | None:
-        """The member the coordinator believes owns ``tp`` (dead ones included until their
-        session expires): what kafka-consumer-groups.sh --describe shows."""
-        for member in self.members.values():
-            if tp in member.assignment:
-                return member
-        return None
-
     def owners(self) -> dict[TopicPartition, Member]:
-        """``owner_of`` for every partition at once (a frame asks for each of them)."""
+        """The member the coordinator believes owns each partition (dead ones included until
+        their session expires): what kafka-consumer-groups.sh --describe shows."""
         table: dict[TopicPartition, Member] = {}
         for member in self.members.values():
             for tp in member.assignment:

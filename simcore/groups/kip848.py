@@ -84,7 +84,7 @@ class ModernMember:
 class ConsumerGroup:
     """Duck-compatible with simcore.groups.classic.Group where the coordinator, the recorder and
     the playback read a group (state, generation, protocol, members, history,
-    owner_of, commit_error, touch)."""
+    owners, commit_error, touch)."""
 
     def __init__(
         self,
@@ -373,14 +373,9 @@ class ConsumerGroup:
 
     # -- what the rest of simcore reads -----------------------------------------------------
 
-    def owner_of(self, tp: TopicPartition) -> ModernMember | None:
-        for member in self.members.values():
-            if tp in member.assigned or tp in member.revoking:
-                return member
-        return None
-
     def owners(self) -> dict[TopicPartition, ModernMember]:
-        """``owner_of`` for every partition at once (a frame asks for each of them)."""
+        """The member the coordinator believes owns each partition (dead ones included until
+        their session expires): what kafka-consumer-groups.sh --describe shows."""
         table: dict[TopicPartition, ModernMember] = {}
         for member in self.members.values():
             for tp in member.assigned:

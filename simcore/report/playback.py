@@ -94,13 +94,11 @@ def describe_table(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
 
 
 def group_summaries(
-    result: Result, snap: Snapshot, rows: list[dict[str, Any]] | None = None
+    result: Result, snap: Snapshot, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Per group: protocol state, generation, lag status, catch-up estimate (from ``rows``,
-    the snapshot's ``group_rows``, when the caller has them already)."""
+    the snapshot's ``group_rows``, which every caller has built already)."""
     coordinator = result.sim.coordinator
-    if rows is None:
-        rows = group_rows(result, snap)
     out = []
     for name, group in zip(result.sim.recorder.group_names, snap.group_states, strict=True):
         mine = [r for r in rows if r["group"] == name]

@@ -112,7 +112,7 @@ def test_a_partition_moves_only_after_its_owner_has_let_it_go():
     error, _id, epoch, parts = beat(group, a, a_epoch, T)
     assert (error, epoch, parts) == (None, 1, T[:2])  # asked to revoke, still at epoch 1
     assert group.members[a].state == UNREVOKED
-    assert group.owner_of(("t", 3)).id == a
+    assert group.owners()[("t", 3)].id == a
     assert beat(group, b, b_epoch, [])[3] == []  # still owned by a: nothing yet
     assert group.commit_error(a, 1) is None  # a may still commit what it is giving up
     assert beat(group, a, 1, T[:2])[2] == 2  # revoked: a moves to epoch 2
