@@ -158,6 +158,23 @@ def report(cells: dict[tuple[int, int, int, bool], dict]) -> bool:
     for text, met, target in checks:
         ok &= met
         print(f"  {text} (target {target}) -> {'ok' if met else 'MISSED'}")
+    # The same two ratios per record batch: the work the real clients make (keyed traffic
+    # and wider topics make more, smaller batches: tests/oracle/test_batching.py)
+    keyed_b = max(
+        cells[(r, p, f, True)]["us_per_batch"] / cells[(r, p, f, False)]["us_per_batch"]
+        for r in RECORDS
+        for p in PARTITIONS
+        for f in REPLICATION
+    )
+    wide_b = max(
+        cells[(RECORDS[0], 60, f, k)]["us_per_batch"] / cells[(RECORDS[0], 6, f, k)]["us_per_batch"]
+        for f in REPLICATION
+        for k in (False, True)
+    )
+    print(
+        f"  per record batch (not a target): keyed / null keys at most {keyed_b:.1f}×, "
+        f"6 → 60 partitions at most {wide_b:.1f}×"
+    )
     return ok
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from simcore.broker.log import Batch
+
 Interval = tuple[int, int, int]  # [start, stop) with a weight
 Ints = NDArray[np.int64]
 Counts = NDArray[np.int32]
@@ -243,28 +245,59 @@ def group_counts(
 
 def out_of_order(batches: Iterable[tuple[str, Sequence[int]]]) -> int:
     """Records whose first copy in the log lands behind a record of the same producer
-    that was sent later (log order differs from send order). Extra copies of a record
-    are duplicates, counted by ``log_duplicates``, not here."""
-    by_producer: dict[str, list[Sequence[int]]] = {}
-    for producer, ids in batches:
-        if len(ids):
-            by_producer.setdefault(producer, []).append(ids)
-    return sum(_behind_later_sends(seqs) for seqs in by_producer.values())
+    that was sent later (log order differs from send order), for ``(producer, ids)``
+    pairs in log order. Extra copies of a record are duplicates, counted by
+    ``log_duplicates``, not here."""
+    return log_counts([Batch(-1, ids, 0, 0, producer) for producer, ids in batches])[1]
+
+
+def log_counts(batches: Sequence[Batch]) -> tuple[int, int]:
+    """A partition's log, in log order: the records it holds (markers aside) and how many
+    of them are out of order (``out_of_order``). One pass over the batches, which keeps
+    each producer's ``top`` (the highest first or last id of its batches so far); a
+    producer whose every batch lies above its top — the usual log — is in order, known
+    without its ids, and only another one is counted id by id (``_behind_later_sends``)."""
+    records = 0
+    tops: dict[str, int] = {}
+    unordered: list[str] = []
+    current: str | None = None  # the producer of the batch before, and its top (held here)
+    top = -1
+    for batch in batches:
+        ids = batch.msgs
+        n = len(ids)
+        if batch.control or not n:
+            continue
+        records += n
+        producer = batch.producer
+        if producer != current:
+            if current is not None:
+                tops[current] = top
+            current = producer
+            top = tops.get(producer, -1)
+        first, last = ids[0], ids[-1]
+        low = first if type(ids) is range and ids.step == 1 else min(ids)
+        if low <= top and producer not in unordered:
+            unordered.append(producer)
+        if first > top:
+            top = first
+        if last > top:
+            top = last
+    late = 0
+    for producer in unordered:
+        late += _behind_later_sends(
+            [b.msgs for b in batches if b.producer == producer and not b.control and len(b.msgs)]
+        )
+    return records, late
 
 
 def _behind_later_sends(seqs: list[Sequence[int]]) -> int:
     """One producer's batches in log order. Each id's first copy counts if it is below
-    ``top``: the highest of the first and last ids of the batches before it. The usual
-    case — every batch above all before it — has none, and is known without the ids."""
+    ``top``: the highest of the first and last ids of the batches before it."""
     tops: list[int] = []
-    top, clean = -1, True
+    top = -1
     for seq in seqs:
-        low = seq.start if type(seq) is range and seq.step == 1 else min(seq)
-        clean &= low > top
         tops.append(top)
         top = max(top, seq[0], seq[-1])
-    if clean:
-        return 0
     ids = np.concatenate([_as_array(seq) for seq in seqs])
     batch = np.repeat(np.arange(len(seqs)), [len(seq) for seq in seqs])
     _, first = np.unique(ids, return_index=True)  # the first copy of each id, log order

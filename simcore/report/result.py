@@ -152,16 +152,11 @@ class Result:
                 self._log_intervals(spec.name),
                 self._expired(spec.name),
             )
-            parts = {
-                str(part.index): {
-                    "in_log": sum(b.count for b in part.log.batches if not b.control),
-                    "out_of_order": ledger.out_of_order(
-                        (b.producer, b.msgs) for b in part.log.batches if not b.control
-                    ),
-                }
-                for part in self.sim.cluster.partition_list
-                if part.topic == spec.name
-            }
+            parts: dict[str, dict[str, int]] = {}
+            for part in self.sim.cluster.partition_list:
+                if part.topic == spec.name:
+                    in_log, late = ledger.log_counts(part.log.batches)
+                    parts[str(part.index)] = {"in_log": in_log, "out_of_order": late}
             topics[spec.name]["out_of_order"] = sum(p["out_of_order"] for p in parts.values())
             topics[spec.name]["partitions"] = parts
         groups = {}
