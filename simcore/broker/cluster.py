@@ -533,7 +533,8 @@ class Cluster:
         for broker in sorted(lead.isr):
             if broker == me or self.racks[broker] != rack or not self.alive[broker]:
                 continue
-            leo = lead.follower_leo.get(broker, 0)
+            state = lead.followers.get(broker)
+            leo = state.leo if state is not None else 0
             if part.replicas[broker].log_start <= offset <= leo and leo > best_leo:
                 best, best_leo = broker, leo
         return best

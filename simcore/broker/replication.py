@@ -44,6 +44,22 @@ NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
 NOT_LEADER_OR_FOLLOWER = "NOT_LEADER_OR_FOLLOWER"
 
 
+class FollowerState:
+    """What the leader knows of one follower ([J] core Replica's ReplicaState): its log end
+    offset as its last fetch said, when it was last caught up (lastCaughtUpTimeMs), and
+    the leader's LEO and the time at that fetch (lastFetchLeaderLogEndOffset,
+    lastFetchTimeMs). An object per follower, not three dicts keyed by broker: each fetch
+    updates these fields in place, where dicts boxed every int and made a tuple."""
+
+    __slots__ = ("caught_up", "fetch_at", "fetch_leo", "leo")
+
+    def __init__(self, now: int) -> None:
+        self.leo = 0
+        self.caught_up = now
+        self.fetch_leo = 0
+        self.fetch_at = now
+
+
 class LeaderState:
     """What a replica keeps while it believes it is the leader of its partition."""
 
@@ -51,10 +67,7 @@ class LeaderState:
         self.me = me
         self.epoch = epoch
         self.isr = list(isr)
-        self.follower_leo = {b: 0 for b in followers}
-        self.last_caught_up = {b: now for b in followers}
-        # each follower's previous fetch: the leader's LEO then, and when
-        self.last_fetch = {b: (0, now) for b in followers}
+        self.followers = {b: FollowerState(now) for b in followers}
         # follower -> its fetch parked here (DelayedFetch), answered after the next
         # append (of a whole request)
         self.parked: dict[int, FollowerFetch] = {}
@@ -295,14 +308,15 @@ class Replication:
             if follower not in lead.isr:
                 self._note_follower(member.part, leader_log, follower, offset)
             else:  # an in-sync follower (_note_follower without the ISR expansion)
-                previous_leo, previous_at = lead.last_fetch[follower]
+                state = lead.followers[follower]
                 if offset >= leo:
-                    lead.last_caught_up[follower] = now
-                elif offset >= previous_leo and lead.last_caught_up[follower] < previous_at:
-                    lead.last_caught_up[follower] = previous_at
-                lead.last_fetch[follower] = (leo, now)
-                if offset != lead.follower_leo[follower]:
-                    lead.follower_leo[follower] = offset
+                    state.caught_up = now
+                elif offset >= state.fetch_leo and state.caught_up < state.fetch_at:
+                    state.caught_up = state.fetch_at
+                state.fetch_leo = leo
+                state.fetch_at = now
+                if offset != state.leo:
+                    state.leo = offset
                     if offset > leader_log.hw:  # (at or below it, the HW cannot move)
                         self.update_hw(member.part, leader_log)
             kept.append(member)
@@ -412,17 +426,20 @@ class Replication:
     ) -> None:
         lead = leader_log.lead
         assert lead is not None
-        lead.follower_leo[follower] = offset
+        now = self.engine.now
+        state = lead.followers.get(follower)
+        if state is None:
+            state = lead.followers[follower] = FollowerState(now)
+        state.leo = offset
         # caught up if it fetches at the LEO now, or at the LEO the leader had when it
         # fetched before ([J] Replica.updateFetchStateOrThrow): a follower that keeps up
         # with a steady stream is never exactly at the LEO when its fetch arrives
-        now = self.engine.now
-        previous_leo, previous_at = lead.last_fetch.get(follower, (0, now))
         if offset >= leader_log.leo:
-            lead.last_caught_up[follower] = now
-        elif offset >= previous_leo:
-            lead.last_caught_up[follower] = max(lead.last_caught_up[follower], previous_at)
-        lead.last_fetch[follower] = (leader_log.leo, now)
+            state.caught_up = now
+        elif offset >= state.fetch_leo:
+            state.caught_up = max(state.caught_up, state.fetch_at)
+        state.fetch_leo = leader_log.leo
+        state.fetch_at = now
         if (
             follower not in lead.isr
             and offset >= leader_log.hw
@@ -451,8 +468,8 @@ class Replication:
                     b
                     for b in lead.isr
                     if b != leader_log.broker
-                    and lead.follower_leo[b] != leader_log.leo
-                    and self.engine.now - lead.last_caught_up[b] > max_lag
+                    and lead.followers[b].leo != leader_log.leo
+                    and self.engine.now - lead.followers[b].caught_up > max_lag
                 ]
                 if out and self._may_alter(part, leader_log):
                     self.shrink_isr(part, leader_log, out, "fell behind replica.lag.time.max.ms")
@@ -496,10 +513,10 @@ class Replication:
         if len(isr) < part.min_isr:
             return
         new_hw = leader_log.leo
-        follower_leo, me = lead.follower_leo, leader_log.broker
+        followers, me = lead.followers, leader_log.broker
         for broker in isr:
             if broker != me:
-                leo = follower_leo[broker]
+                leo = followers[broker].leo
                 if leo < new_hw:
                     new_hw = leo
         if new_hw <= leader_log.hw:
