@@ -19,9 +19,9 @@ producer id, first offset, the abort marker's offset) that read_committed fetche
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DATA, COMMIT, ABORT = 0, 1, 2  # a batch's ``control``: data, or a transaction marker
 MARKER_NAMES = {COMMIT: "COMMIT", ABORT: "ABORT"}
 MARKER_MSGS = range(-1, 0)  # a marker's one record: no message of the ledger
+_BASE = attrgetter("base")  # a batch's base offset, the key of the log's searches
 
 
 class Batch:
@@ -100,7 +101,6 @@ class ReplicaLog:
     """One replica's copy of a partition."""
 
     __slots__ = (
-        "_bases",
         "aborted",
         "batches",
         "broker",
@@ -118,10 +118,7 @@ class ReplicaLog:
 
     def __init__(self, broker: int) -> None:
         self.broker = broker
-        self.batches: list[Batch] = []
-        # each batch's base offset, for bisect: 8 bytes each in an array (a list held an
-        # int object per batch and replica: ~100 bytes a batch at RF 3)
-        self._bases = array("q")
+        self.batches: list[Batch] = []  # searched by base offset (``batches_from``)
         self.log_start = 0
         self.leo = 0
         self.hw = 0
@@ -149,7 +146,6 @@ class ReplicaLog:
         if not self.epochs or batch.epoch > self.epochs[-1][0]:
             self.epochs.append((batch.epoch, batch.base))
         self.batches.append(batch)
-        self._bases.append(batch.base)
         self.leo = batch.base + len(batch.msgs)
         if batch.transactional:
             self._track_transaction(batch)
@@ -171,7 +167,6 @@ class ReplicaLog:
         if last.epoch > self.epochs[-1][0]:
             self.epochs.append((last.epoch, batches[0].base))
         self.batches += batches
-        self._bases.extend([b.base for b in batches])
         self.leo = last.base + len(last.msgs)
 
     def _track_transaction(self, batch: Batch) -> None:
@@ -241,11 +236,9 @@ class ReplicaLog:
             removed.append(self.batches[keep])
             keep += 1
         del self.batches[:keep]
-        del self._bases[:keep]
         self.log_start = max(self.log_start, offset)
         if self.leo < self.log_start:  # a lagging follower starts over at the new log start
             self.batches.clear()
-            del self._bases[:]
             self.leo = self.log_start
         self.hw = max(self.hw, self.log_start)
         return removed
@@ -256,7 +249,6 @@ class ReplicaLog:
         self.truncations += 1
         while self.batches and self.batches[-1].end > offset:
             last = self.batches.pop()
-            self._bases.pop()
             if last.base < offset:  # keep the head of a batch cut in the middle
                 keep = offset - last.base
                 head = Batch(
@@ -290,7 +282,6 @@ class ReplicaLog:
                     )
                 )
                 self.batches.append(head)
-                self._bases.append(head.base)
             else:
                 removed.append(last)
         self.leo = min(self.leo, offset)
@@ -315,25 +306,31 @@ class ReplicaLog:
         """Batches holding offsets in [offset, limit)."""
         if offset >= limit:
             return []
-        bases = self._bases
+        batches = self.batches
         # Most reads are at the tail (a follower at its LEO, a consumer keeping up): a few
-        # steps back from the end find the batch without bisect, which boxes an int for
-        # every comparison with the array. Either way i is the last batch based <= offset.
-        i = len(bases) - 1
+        # steps back from the end find the batch without a search. Either way i is the
+        # last batch based <= offset. (No array of base offsets beside the batches: an
+        # array's append parses its argument like a format string, per batch and replica.)
+        i = len(batches) - 1
         steps = 0
-        while i >= 0 and bases[i] > offset:
+        while i >= 0 and batches[i].base > offset:
             i -= 1
             steps += 1
             if steps == 4:
-                i = bisect_right(bases, offset, 0, i + 1) - 1
+                i = bisect_right(batches, offset, 0, i + 1, key=_BASE) - 1
                 break
         if i < 0:
             i = 0
-        elif self.batches[i].base + len(self.batches[i].msgs) <= offset:
+        elif batches[i].base + len(batches[i].msgs) <= offset:
             i += 1  # ``offset`` lies past that batch (at the LEO, or in a gap)
         if limit >= self.leo:  # up to the end (a follower's fetch)
-            return self.batches[i:]
-        return self.batches[i : bisect_left(bases, limit, i)]
+            return batches[i:]
+        j = i
+        while j < len(batches) and batches[j].base < limit and j - i < 4:
+            j += 1  # (a consumer's read up to the HW: a batch or two below the LEO)
+        if j < len(batches) and batches[j].base < limit:
+            j = bisect_left(batches, limit, j, key=_BASE)
+        return batches[i:j]
 
     def timestamp_at(self, offset: int) -> int | None:
         found = self.batches_from(offset, offset + 1)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from simcore.broker.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
 from simcore.broker.log import Batch
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, Metadata
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
+    from simcore.producer.producer import Producer
 
 RECONNECT_BACKOFF_MS = 50  # reconnect.backoff.ms
 _PENDING = None
@@ -78,22 +79,6 @@ class ProduceFault:
         self.remaining = spec.count
 
 
-class Accumulator(Protocol):
-    """What the sender needs of the producer's record accumulator (``Producer``)."""
-
-    queues: dict[int, deque[PendingBatch]]
-    num_partitions: int
-    wake_at: int | None
-
-    def ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool: ...
-
-    def plan_next_wake(self) -> None: ...
-
-    def complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None: ...
-
-    def halt(self) -> None: ...
-
-
 class Sender:
     """Drains the accumulator's ready batches into requests, and handles their answers."""
 
@@ -104,7 +89,7 @@ class Sender:
         timeline: Timeline,
         spec: ProducerSpec,
         metadata: Metadata,
-        accumulator: Accumulator,
+        accumulator: Producer,
         producer_id: int,
         msg_base: int,
         faults: list[FaultSpec],
@@ -114,6 +99,8 @@ class Sender:
         self.timeline = timeline
         self.spec = spec
         self.metadata = metadata
+        # the producer itself, typed as its compiled class: its methods are direct calls
+        # (through a Protocol each was a Python-level method call, one per batch)
         self.acc = accumulator
         self.queues = accumulator.queues  # the accumulator's deques, one per partition
         self.producer_id = producer_id  # -1: not idempotent
