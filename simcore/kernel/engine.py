@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import random
 from collections.abc import Callable
 from heapq import heappop, heappush
@@ -144,7 +143,8 @@ class Engine:
         self.now = 0
         self.events_run = 0
         self._heap: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
-        self._seq = itertools.count()
+        self._seq = 0  # the next event's sequence number (an int: ``next()`` on an
+        # itertools.count is a call looked up by name in compiled code)
         self._max_events = max_events
         self._should_stop = should_stop
         # observers: after every event (small runs, test mode) or when time reaches a mark
@@ -157,17 +157,23 @@ class Engine:
 
     def at(self, time_ms: int, handler: Callable[..., Any], *args: Any) -> None:
         assert time_ms >= self.now, (time_ms, self.now, handler)
-        heappush(self._heap, (time_ms, next(self._seq), handler, args))
+        seq = self._seq
+        self._seq = seq + 1
+        heappush(self._heap, (time_ms, seq, handler, args))
 
     def after(self, delay_ms: int, handler: Callable[..., Any], *args: Any) -> None:
         assert delay_ms >= 0, (delay_ms, handler)
-        heappush(self._heap, (self.now + delay_ms, next(self._seq), handler, args))
+        seq = self._seq
+        self._seq = seq + 1
+        heappush(self._heap, (self.now + delay_ms, seq, handler, args))
 
     def timer(self, delay_ms: int, handler: Callable[..., Any], *args: Any) -> Timer:
         """Like ``after``, and returns a handle that can cancel the call."""
         assert delay_ms >= 0, (delay_ms, handler)
         timer = Timer()
-        heappush(self._heap, (self.now + delay_ms, next(self._seq), _fire, (timer, handler, args)))
+        seq = self._seq
+        self._seq = seq + 1
+        heappush(self._heap, (self.now + delay_ms, seq, _fire, (timer, handler, args)))
         return timer
 
     def group(self) -> TimerGroup:

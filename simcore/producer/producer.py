@@ -73,6 +73,10 @@ class Producer:
         self._starts = [s[0] for s in self._stretches]
         self._counts = [s[2] for s in self._stretches]
         self._steady = len(self._stretches) == 1
+        # the spec's start and rate as the producer's own fields: read per record, and a
+        # spec (not compiled) is an attribute lookup by name
+        self._start_ms = spec.start_ms
+        self._rate = spec.rate_per_s
         self.metadata = Metadata(cluster)
         self.next_i = 0
         self.queues: dict[int, deque[PendingBatch]] = {}
@@ -139,7 +143,7 @@ class Producer:
     def due(self, i: int) -> int:
         """When record ``i`` is produced (ms)."""
         if self._steady:  # no rate changes: the common case, without a search
-            return self.spec.start_ms + math.floor(i * 1000 / self.spec.rate_per_s)
+            return self._start_ms + math.floor(i * 1000 / self._rate)
         k = bisect_right(self._counts, i) - 1
         start, rate, before = self._stretches[k]
         if rate == 0:
@@ -156,7 +160,7 @@ class Producer:
         """The largest index with due(i) <= now (or next_i - 1 if none)."""
         n = self.spec.messages
         if self._steady:  # due(i) <= now  <=>  i < (now - start + 1) * rate / 1000
-            count = (now - self.spec.start_ms + 1) * self.spec.rate_per_s / 1000
+            count = (now - self._start_ms + 1) * self._rate / 1000
         else:
             count = self._count_by(now + 1)
         guess = min(n - 1, math.ceil(count) - 1)

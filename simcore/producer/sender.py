@@ -109,7 +109,7 @@ class Sender:
         # each batch sent, numbered by its first send: its ids, and its partition (two
         # columns rather than a tuple per batch: keyed runs send hundreds of thousands)
         self.sent_ids: list[range | array[int]] = []
-        self.sent_parts = array("i")
+        self.sent_parts: list[int] = []
         self.connections: dict[int, deque[Request]] = {}
         # each partition's leader in the metadata last looked at (Java's drain reads it
         # for every partition of every pass)

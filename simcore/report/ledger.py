@@ -62,15 +62,18 @@ def intervals(seqs: Iterable[Sequence[int]]) -> Ids:
     """The ids of all the sequences, as one multiset."""
     starts: list[int] = []
     stops: list[int] = []
-    singles = array("q")
+    chunks: list[array[int]] = []  # the scattered ids, joined as bytes at the end
     for seq in seqs:
         if type(seq) is range and seq.step == 1:  # the usual case: one run
             if seq:
                 starts.append(seq.start)
                 stops.append(seq.stop)
+        elif type(seq) is array and seq.typecode == "q":  # keyed batches: 8 bytes an id
+            chunks.append(seq)
         else:
-            singles.extend(seq)  # array('q') into array('q'): a copy of bytes
-    scattered: Ints = np.frombuffer(singles, dtype=np.int64) if singles else _NONE
+            chunks.append(array("q", seq))
+    joined = b"".join(chunks)
+    scattered: Ints = np.frombuffer(joined, dtype=np.int64) if joined else _NONE
     if len(scattered) and int(scattered.max()) < 2**31:  # message ids do: 4 bytes an id
         scattered = scattered.astype(np.int32)
     return Ids(np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), scattered)
