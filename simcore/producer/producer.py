@@ -69,6 +69,8 @@ class Producer:
         self._sizes: dict[int, int] = {}
         self._stamps: dict[int, int] = {}  # creation times seen at this wake-up (``_fill``)
         self._size_span = (0, 0, 0)  # [low, high) indexes of the last size looked up, and it
+        # ``_accumulate_placed``'s records per partition at one wake-up (None: none)
+        self._groups: list[list[int] | None] = [None] * self.num_partitions
         self._stretches = self._pace()
         self._starts = [s[0] for s in self._stretches]
         self._counts = [s[2] for s in self._stretches]
@@ -312,17 +314,24 @@ class Producer:
             if placer.constant is not None:
                 self._fill(placer.constant, range(base + start, base + stop), size)
             else:
-                groups: dict[int, list[int]] = {}
-                for gid, part in zip(
-                    range(base + start, base + stop), placer.of(start, stop), strict=True
-                ):
-                    group = groups.get(part)
+                # each partition's records, partitions in the order of their first record
+                # (a list indexed by partition: no dict, no boxed key per record)
+                groups = self._groups
+                touched: list[int] = []
+                parts = placer.of(start, stop)
+                for k in range(len(parts)):
+                    part = parts[k]
+                    group = groups[part]
                     if group is None:
-                        groups[part] = [gid]
+                        groups[part] = [base + start + k]
+                        touched.append(part)
                     else:
-                        group.append(gid)
+                        group.append(base + start + k)
                 fits = max(1, (batch_size - BATCH_OVERHEAD) // size)  # records a new batch takes
-                for part, ids in groups.items():
+                for part in touched:
+                    ids = groups[part]
+                    assert ids is not None
+                    groups[part] = None
                     queue = queues.get(part)
                     n = len(ids)
                     if n > fits or (queue and not queue[-1].closed):

@@ -207,13 +207,20 @@ class Sender:
             conn = connections.get(leader)
             if conn is not None and len(conn) >= max_in_flight:
                 continue  # no room: its partitions need not be looked at
-            queued = [part for part in parts if part in queues]  # (only non-empty deques)
+            # its partitions with batches (only non-empty deques are listed), each deque
+            # looked up once
+            queued_parts: list[int] = []
+            queued: list[deque[PendingBatch]] = []
+            for part in parts:
+                found = queues.get(part)
+                if found is not None:
+                    queued_parts.append(part)
+                    queued.append(found)
             if not queued:
                 continue
             if conn is None:
                 conn = connections[leader] = deque()
-            for part in queued:
-                queue = queues[part]
+            for queue in queued:
                 head = queue[0]  # Producer.ready, inlined: this runs for every partition
                 if (
                     now >= head.retry_at
@@ -225,13 +232,14 @@ class Sender:
                 continue  # nothing ready for this broker
             batches: list[PendingBatch] = []
             size = 0
-            for part in queued:
-                queue = queues[part]
+            for k in range(len(queued)):
+                queue = queued[k]
                 head = queue[0]
                 if head.attempts > 0 and now < head.retry_at:
                     continue  # in retry backoff
                 if batches and size + head.size > limit:
                     break
+                part = queued_parts[k]
                 if idem is not None and not idem.gate(part, head):
                     break
                 batches.append(queue.popleft())
@@ -242,7 +250,7 @@ class Sender:
                 self._send(batches, leader)
                 # another pass only if this broker has batches left and room for them
                 if not again and len(conn) < max_in_flight:
-                    for part in queued:
+                    for part in queued_parts:
                         if part in queues:
                             again = True
                             break
