@@ -58,25 +58,43 @@ class Ids:
         return Ids(np.repeat(a[:, 0], repeat), np.repeat(a[:, 1], repeat), _NONE)
 
 
-def intervals(seqs: Iterable[Sequence[int]]) -> Ids:
-    """The ids of all the sequences, as one multiset."""
-    starts: list[int] = []
-    stops: list[int] = []
-    chunks: list[array[int]] = []  # the scattered ids, joined as bytes at the end
-    for seq in seqs:
+class IdsBuilder:
+    """Sequences of ids gathered one by one into ``Ids``: a run's bounds, or the scattered
+    ids as bytes, joined once at the end."""
+
+    __slots__ = ("chunks", "starts", "stops")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.stops: list[int] = []
+        self.chunks: list[array[int]] = []
+
+    def add(self, seq: Sequence[int]) -> None:
         if type(seq) is range and seq.step == 1:  # the usual case: one run
             if seq:
-                starts.append(seq.start)
-                stops.append(seq.stop)
+                self.starts.append(seq.start)
+                self.stops.append(seq.stop)
         elif type(seq) is array and seq.typecode == "q":  # keyed batches: 8 bytes an id
-            chunks.append(seq)
+            self.chunks.append(seq)
         else:
-            chunks.append(array("q", seq))
-    joined = b"".join(chunks)
-    scattered: Ints = np.frombuffer(joined, dtype=np.int64) if joined else _NONE
-    if len(scattered) and int(scattered.max()) < 2**31:  # message ids do: 4 bytes an id
-        scattered = scattered.astype(np.int32)
-    return Ids(np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), scattered)
+            self.chunks.append(array("q", seq))
+
+    def build(self) -> Ids:
+        joined = b"".join(self.chunks)
+        scattered: Ints = np.frombuffer(joined, dtype=np.int64) if joined else _NONE
+        if len(scattered) and int(scattered.max()) < 2**31:  # message ids do: 4 bytes an id
+            scattered = scattered.astype(np.int32)
+        return Ids(
+            np.array(self.starts, dtype=np.int64), np.array(self.stops, dtype=np.int64), scattered
+        )
+
+
+def intervals(seqs: Iterable[Sequence[int]]) -> Ids:
+    """The ids of all the sequences, as one multiset."""
+    ids = IdsBuilder()
+    for seq in seqs:
+        ids.add(seq)
+    return ids.build()
 
 
 def runs(ids: Sequence[int]) -> list[tuple[int, int]]:
@@ -254,12 +272,13 @@ def out_of_order(batches: Iterable[tuple[str, Sequence[int]]]) -> int:
     return log_counts([Batch(-1, ids, 0, 0, producer) for producer, ids in batches])[1]
 
 
-def log_counts(batches: Sequence[Batch]) -> tuple[int, int]:
+def log_counts(batches: Sequence[Batch], gather: IdsBuilder | None = None) -> tuple[int, int]:
     """A partition's log, in log order: the records it holds (markers aside) and how many
     of them are out of order (``out_of_order``). One pass over the batches, which keeps
     each producer's ``top`` (the highest first or last id of its batches so far); a
     producer whose every batch lies above its top — the usual log — is in order, known
-    without its ids, and only another one is counted id by id (``_behind_later_sends``)."""
+    without its ids, and only another one is counted id by id (``_behind_later_sends``).
+    ``gather``: takes the records' ids on the way (the topic's log layer of the ledger)."""
     records = 0
     tops: dict[str, int] = {}
     unordered: list[str] = []
@@ -271,6 +290,8 @@ def log_counts(batches: Sequence[Batch]) -> tuple[int, int]:
         if batch.control or not n:
             continue
         records += n
+        if gather is not None:
+            gather.add(ids)
         producer = batch.producer
         if producer != current:
             if current is not None:

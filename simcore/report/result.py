@@ -29,6 +29,7 @@ class Result:
         self.scenario = sim.scenario
         self.events = sim.timeline.events
         self._log_cache: dict[tuple[str, bool], ledger.Ids] = {}
+        self._log_parts: dict[str, dict[str, dict[str, int]]] = {}
         self._memos: dict[str, Any] = {}
 
     def _memo(self, name: str, compute: Callable[[], Any]) -> Any:
@@ -67,15 +68,33 @@ class Result:
         aborted transactions (a group of read_committed consumers is counted over them)."""
         key = (topic, committed_only)
         cached = self._log_cache.get(key)
-        if cached is None:
+        if cached is None and not committed_only:
+            self._log_scan(topic)  # (it fills the cache)
+            cached = self._log_cache[key]
+        elif cached is None:
             cached = self._log_cache[key] = ledger.intervals(
                 b.msgs
                 for part in self.sim.cluster.partitions.values()
                 if part.topic == topic
                 for b in part.log.batches
-                if not b.control and not (committed_only and _in_aborted(part.log, b))
+                if not b.control and not _in_aborted(part.log, b)
             )
         return cached
+
+    def _log_scan(self, topic: str) -> dict[str, dict[str, int]]:
+        """Each partition's ``in_log`` and ``out_of_order`` in the topic's final logs, and
+        the topic's log layer of the ledger (``_log_intervals``): one pass over a log of
+        hundreds of thousands of batches, not one for each."""
+        parts = self._log_parts.get(topic)
+        if parts is None:
+            gather = ledger.IdsBuilder()
+            parts = self._log_parts[topic] = {}
+            for part in self.sim.cluster.partition_list:
+                if part.topic == topic:
+                    in_log, late = ledger.log_counts(part.log.batches, gather)
+                    parts[str(part.index)] = {"in_log": in_log, "out_of_order": late}
+            self._log_cache[(topic, False)] = gather.build()
+        return parts
 
     def skip_mark(self, group: str, tp: tuple[str, int]) -> int | None:
         """Below this offset the group will not read what it has not read: its final
@@ -152,11 +171,7 @@ class Result:
                 self._log_intervals(spec.name),
                 self._expired(spec.name),
             )
-            parts: dict[str, dict[str, int]] = {}
-            for part in self.sim.cluster.partition_list:
-                if part.topic == spec.name:
-                    in_log, late = ledger.log_counts(part.log.batches)
-                    parts[str(part.index)] = {"in_log": in_log, "out_of_order": late}
+            parts = self._log_scan(spec.name)
             topics[spec.name]["out_of_order"] = sum(p["out_of_order"] for p in parts.values())
             topics[spec.name]["partitions"] = parts
         groups = {}
