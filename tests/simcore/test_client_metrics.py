@@ -62,6 +62,19 @@ def test_records_arriving_out_of_time_order_read_as_if_recorded_in_order():
     assert shuffled.max(55_000) == 70
 
 
+def test_a_read_between_records_sees_every_record_whether_packed_or_not():
+    # a sensor keeps its latest records in lists and packs them into its arrays 4,096 at a
+    # time (PENDING): reads just before, at and after a pack all see every record so far
+    s = Sensor()
+    seen = []
+    for k in range(10_000):
+        s.record(5 * k, k % 1000)  # 50 s in all: both samples kept, none obsolete
+        seen.append(k % 1000)
+        if k in (0, 4_094, 4_095, 4_096, 8_191, 8_192, 9_999):
+            assert s.max(5 * k) == max(seen)
+            assert s.avg(5 * k) == pytest.approx(sum(seen) / len(seen))
+
+
 def test_max_is_a_whole_number_as_recorded_on_either_engine():
     # the compiled engine once turned the recorded ints into floats (records-lag-max 12.0)
     peak = sensor((0, 12), (10, 3)).max(20)
