@@ -264,20 +264,14 @@ def group_counts(
     }
 
 
-def out_of_order(batches: Iterable[tuple[str, Sequence[int]]]) -> int:
-    """Records whose first copy in the log lands behind a record of the same producer
-    that was sent later (log order differs from send order), for ``(producer, ids)``
-    pairs in log order. Extra copies of a record are duplicates, counted by
-    ``log_duplicates``, not here."""
-    return log_counts([Batch(-1, ids, 0, 0, producer) for producer, ids in batches])[1]
-
-
 def log_counts(batches: Sequence[Batch], gather: IdsBuilder | None = None) -> tuple[int, int]:
     """A partition's log, in log order: the records it holds (markers aside) and how many
-    of them are out of order (``out_of_order``). One pass over the batches, which keeps
-    each producer's ``top`` (the highest first or last id of its batches so far); a
-    producer whose every batch lies above its top — the usual log — is in order, known
-    without its ids, and only another one is counted id by id (``_behind_later_sends``).
+    of them are out of order: their first copy lands behind a record of the same producer
+    that was sent later (extra copies are duplicates, counted by ``log_duplicates``, not
+    here). One pass over the batches, which keeps each producer's ``top`` (the highest
+    first or last id of its batches so far); a producer whose every batch lies above its
+    top — the usual log — is in order, known without its ids, and only another one is
+    counted id by id (``_behind_later_sends``).
     ``gather``: takes the records' ids on the way (the topic's log layer of the ledger)."""
     records = 0
     tops: dict[str, int] = {}

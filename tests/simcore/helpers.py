@@ -33,6 +33,15 @@ BASE: dict[str, Any] = {
 }
 
 
+def out_of_order(pairs: list[tuple[str, Any]]) -> int:
+    """``ledger.log_counts``'s out-of-order count of a log given as ``(producer, ids)``
+    pairs in log order."""
+    from simcore.broker.log import Batch
+    from simcore.report.ledger import log_counts
+
+    return log_counts([Batch(-1, ids, 0, 0, producer) for producer, ids in pairs])[1]
+
+
 def scenario(**changes: Any) -> dict[str, Any]:
     data = copy.deepcopy(BASE)
     for key, value in changes.items():

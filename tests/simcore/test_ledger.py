@@ -66,7 +66,7 @@ def test_it_counts_processing_over_messages_in_the_log():
 
 
 def test_it_counts_records_landing_behind_later_sends():
-    from simcore.report.ledger import out_of_order
+    from tests.simcore.helpers import out_of_order
 
     # p1 sent 0..9; batch 5..9 landed before 0..4; p2 is in order
     log = [("p1", range(5, 10)), ("p2", range(100, 103)), ("p1", range(0, 5)), ("p1", (10,))]

@@ -13,7 +13,8 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simcore.report.ledger import group_counts, intervals, out_of_order, topic_counts
+from simcore.report.ledger import group_counts, intervals, topic_counts
+from tests.simcore.helpers import out_of_order
 
 
 def seqs(top: int):
