@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from simcore.broker.controller import NETWORK_EXCEPTION, Controller
 from simcore.broker.fetch_requests import ConsumerFetch, ConsumerFetches
@@ -29,15 +29,15 @@ if TYPE_CHECKING:
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
 
-NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
-OUT_OF_ORDER_SEQUENCE = "OUT_OF_ORDER_SEQUENCE_NUMBER"
-UNKNOWN_PRODUCER_ID = "UNKNOWN_PRODUCER_ID"
-INVALID_PRODUCER_EPOCH = "INVALID_PRODUCER_EPOCH"
-REQUEST_TIMED_OUT = "REQUEST_TIMED_OUT"
+NOT_ENOUGH_REPLICAS: Final = "NOT_ENOUGH_REPLICAS"
+OUT_OF_ORDER_SEQUENCE: Final = "OUT_OF_ORDER_SEQUENCE_NUMBER"
+UNKNOWN_PRODUCER_ID: Final = "UNKNOWN_PRODUCER_ID"
+INVALID_PRODUCER_EPOCH: Final = "INVALID_PRODUCER_EPOCH"
+REQUEST_TIMED_OUT: Final = "REQUEST_TIMED_OUT"
 # Retriable in both clients ([J] RetriableException subclasses). The idempotent producer's
 # own errors (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH) are
 # not: each client decides about them itself (simcore.producer.idempotence).
-RETRIABLE_PRODUCE_ERRORS = (
+RETRIABLE_PRODUCE_ERRORS: Final = (
     NOT_ENOUGH_REPLICAS,
     "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
     NOT_LEADER_OR_FOLLOWER,

@@ -13,14 +13,14 @@ its own eyes until the partition heals.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from simcore.broker.replication import NOT_LEADER_OR_FOLLOWER, LeaderState
 
 if TYPE_CHECKING:
     from simcore.broker.cluster import Cluster, Partition
 
-NETWORK_EXCEPTION = "NETWORK_EXCEPTION"
+NETWORK_EXCEPTION: Final = "NETWORK_EXCEPTION"
 
 
 class Controller:

@@ -31,7 +31,7 @@ to that broker (a partition to add), it asks for the answer the current round wo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from simcore.broker.controller import NETWORK_EXCEPTION
 from simcore.broker.log import within_fetch_limit
@@ -42,9 +42,9 @@ if TYPE_CHECKING:
     from simcore.broker.log import Batch, ReplicaLog
     from simcore.kernel.types import TopicPartition
 
-OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
-FETCH_MAX_BYTES = 52_428_800  # fetch.max.bytes default (both clients)
-MAX_PARTITION_FETCH_BYTES = 1_048_576  # max.partition.fetch.bytes default (librdkafka:
+OFFSET_OUT_OF_RANGE: Final = "OFFSET_OUT_OF_RANGE"
+FETCH_MAX_BYTES: Final = 52_428_800  # fetch.max.bytes default (both clients)
+MAX_PARTITION_FETCH_BYTES: Final = 1_048_576  # max.partition.fetch.bytes default (librdkafka:
 # fetch.message.max.bytes)
 
 # one partition's answer: (partition, fetch offset, batches, error, preferred read replica)
@@ -53,7 +53,7 @@ PartitionAnswer = tuple["TopicPartition", int, list["Batch"], str | None, int | 
 # long-poll rounds it stands for)
 FetchResponseCallback = Callable[["ConsumerFetch", list[PartitionAnswer], int], None]
 
-_NONE: list[Batch] = []  # an answer without batches (never modified)
+_NONE: Final[list[Batch]] = []  # an answer without batches (never modified)
 
 
 class ConsumerFetch:

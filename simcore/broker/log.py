@@ -22,16 +22,18 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from simcore.broker.replication import LeaderState
 
 
-DATA, COMMIT, ABORT = 0, 1, 2  # a batch's ``control``: data, or a transaction marker
-MARKER_NAMES = {COMMIT: "COMMIT", ABORT: "ABORT"}
-MARKER_MSGS = range(-1, 0)  # a marker's one record: no message of the ledger
-_BASE = attrgetter("base")  # a batch's base offset, the key of the log's searches
+DATA: Final = 0  # a batch's ``control``: data, or a transaction marker
+COMMIT: Final = 1
+ABORT: Final = 2
+MARKER_NAMES: Final = {COMMIT: "COMMIT", ABORT: "ABORT"}
+MARKER_MSGS: Final = range(-1, 0)  # a marker's one record: no message of the ledger
+_BASE: Final = attrgetter("base")  # a batch's base offset, the key of the log's searches
 
 
 class Batch:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from simcore.broker.log import Batch, ReplicaLog, within_fetch_limit
 
@@ -38,10 +38,10 @@ if TYPE_CHECKING:
 
 FetchAnswer = tuple["Member", list[Batch], int]  # partition, batches, the leader's HW
 
-_NONE: list[Batch] = []  # an answer without batches (never modified)
-FOLLOWER_FETCH_BACKOFF_MS = 1000  # replica.fetch.backoff.ms
-NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
-NOT_LEADER_OR_FOLLOWER = "NOT_LEADER_OR_FOLLOWER"
+_NONE: Final[list[Batch]] = []  # an answer without batches (never modified)
+FOLLOWER_FETCH_BACKOFF_MS: Final = 1000  # replica.fetch.backoff.ms
+NOT_ENOUGH_REPLICAS_AFTER_APPEND: Final = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
+NOT_LEADER_OR_FOLLOWER: Final = "NOT_LEADER_OR_FOLLOWER"
 
 
 class FollowerState:

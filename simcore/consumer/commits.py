@@ -12,7 +12,7 @@ timer commits stored offsets that moved forward.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from simcore.groups.classic import REBALANCE_IN_PROGRESS
 from simcore.groups.coordinator import COORDINATOR_NOT_AVAILABLE
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 Offsets = dict[TopicPartition, int]
 # STALE_MEMBER_EPOCH (group.protocol=consumer): the commit raced a member epoch bump; the
 # client retries it with the epoch its next heartbeat brings (CommitRequestManager)
-RETRIABLE = (COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT", STALE_MEMBER_EPOCH)
+RETRIABLE: Final = (COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT", STALE_MEMBER_EPOCH)
 
 
 def _or_minus_one(offset: int | None) -> int:

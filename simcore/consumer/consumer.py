@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from simcore.broker.cluster import Metadata
 from simcore.consumer.app import ConsumerApp
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 Chunk = tuple[TopicPartition, int, Sequence[int]]  # (tp, first offset, message ids)
 
-APP_POLL_TIMEOUT_MS = 100  # the application's poll(Duration.ofMillis(100))
+APP_POLL_TIMEOUT_MS: Final = 100  # the application's poll(Duration.ofMillis(100))
 
 
 class Consumer:
@@ -64,6 +64,14 @@ class Consumer:
         self.spec = spec
         self.committed_only = spec.isolation_level == READ_COMMITTED  # isolation.level
         self.librdkafka = spec.client == "librdkafka"  # (read on every poll: not a property)
+        # settings read on every poll, as the consumer's own fields (a spec is not compiled:
+        # each read of it is an attribute lookup by name)
+        self._java_auto = not self.librdkafka and spec.enable_auto_commit
+        self._max_poll_records = spec.max_poll_records
+        # librdkafka's offsets are stored as records are handed out (enable.auto.offset.store)
+        # or by the application after processing them
+        self._store_on_poll = self.librdkafka and spec.enable_auto_offset_store
+        self._store_on_process = self.librdkafka and not spec.enable_auto_offset_store
         self.app: ConsumerApp | None = None  # a pipeline's hooks (simcore.run.pipeline)
         self.id = spec.id
         self.group = spec.group
@@ -395,7 +403,7 @@ class Consumer:
         self.last_poll = self.engine.now
         self._wake_at = None  # a poll() answers whatever the idle loop was waiting for
         self.state = "polling"  # the application is inside poll() from here on
-        java_auto = not self.librdkafka and self.spec.enable_auto_commit
+        java_auto = self._java_auto
         membership = self.membership
         if java_auto and membership.rejoin_needed and not membership.rebalancing:
             # Java sends JoinGroup only in a later poll(), once onJoinPrepare's commit is
@@ -406,7 +414,7 @@ class Consumer:
         self.state = "polling"
         if java_auto:
             self.committer.maybe_auto_commit(self.positions)
-        records = self._take(self.spec.max_poll_records)
+        records = self._take(self._max_poll_records)
         # The position moves as records are handed out, and only then does poll() send
         # fetches for partitions with nothing buffered ([J] Fetcher.collectFetch moves the
         # position; KafkaConsumer.poll sends the next round before returning records).
@@ -416,12 +424,12 @@ class Consumer:
             self.records_consumed += len(msgs)
             self.positions[tp] = first + len(msgs)
             self.fetcher.returned(tp)
-            if self.librdkafka and self.spec.enable_auto_offset_store:
+            if self._store_on_poll:
                 self.stored[tp] = first + len(msgs)
         self._ensure_fetches()
         if not records:
             self._idle_since = self.engine.now
-            if not self.librdkafka and self.spec.enable_auto_commit:
+            if java_auto:
                 self.wake_idle_poll(self.committer.next_auto_commit)
             return
         if self.timeline.itemises("poll"):
@@ -497,7 +505,7 @@ class Consumer:
             self.fine_grained
             or self.processor is not None
             or self.committer.strategy == "sync-per-record"
-            or (self.librdkafka and not self.spec.enable_auto_offset_store)
+            or self._store_on_process
         )
         if not per_record and not self._point_faults:
             return chunks
@@ -584,7 +592,7 @@ class Consumer:
         if self.crash_at_point("after_process", tp, first, len(msgs)):
             return False
         end = first + len(msgs)
-        if self.librdkafka and not self.spec.enable_auto_offset_store:
+        if self._store_on_process:
             self.stored[tp] = end  # rd_kafka_offsets_store() after processing
         if self.committer.strategy == "sync-per-record":
             self.committer.commit_sync({tp: end}, then=self._process_next)

@@ -83,6 +83,14 @@ class Fetcher:
         self._sends = 0  # send() calls (a poll() that sent needs no second send)
         self._java = not consumer.librdkafka  # KIP-227 sessions (librdkafka has none)
         self._assignment: list[TopicPartition] | None = None  # the one ``order`` is of
+        # the request's settings, as the fetcher's own fields (each read of a spec, which
+        # is not compiled, is an attribute lookup by name)
+        spec = consumer.spec
+        self._min_bytes = spec.fetch_min_bytes
+        self._max_wait_ms = spec.fetch_max_wait_ms
+        self._max_bytes = spec.fetch_max_bytes
+        self._part_max_bytes = spec.max_partition_fetch_bytes
+        self._rack = spec.client_rack
 
     # -- state ------------------------------------------------------------------------------
 
@@ -133,6 +141,9 @@ class Fetcher:
         blocked = self.blocked
         if blocked:
             blocked.clear()
+        if len(fetching) >= len(order) and order.keys() <= fetching.keys():
+            return  # every partition waits for a request out: nothing is fetchable (the
+            # usual second send of a poll, once its records are processed; a C-level check)
         leaders, reads = c.metadata.leaders, c.reads
         for tp in order:
             if tp in fetching or buffers.get(tp) or tp not in positions or tp in paused:
@@ -161,17 +172,16 @@ class Fetcher:
 
     def _send(self, node: int, offsets: dict[TopicPartition, int]) -> None:
         c = self.consumer
-        spec = c.spec
         self._ids += 1
         request = ConsumerFetch(
             self._ids,
             node,
             offsets,
-            spec.fetch_min_bytes,
-            spec.fetch_max_wait_ms,
-            spec.fetch_max_bytes,
-            spec.max_partition_fetch_bytes,
-            spec.client_rack,
+            self._min_bytes,
+            self._max_wait_ms,
+            self._max_bytes,
+            self._part_max_bytes,
+            self._rack,
             c.committed_only,
             self._response,
             self.engine.now,

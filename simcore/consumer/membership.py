@@ -235,6 +235,11 @@ class Membership(ABC):
         new assignment (``_assignment_taken``). False while a blocking commit holds poll()
         up."""
         new, self._pending_assignment = self._pending_assignment or [], None
+        # the cluster's own key of each partition (``Partition.tp``): the consumer's dicts
+        # are keyed by the objects the fetches and the metadata use, so a lookup finds its
+        # key by identity, without comparing the tuples' items
+        partitions = self.cluster.partitions
+        new = [partitions[tp].tp if tp in partitions else tp for tp in new]
         revoked = [tp for tp in self.assignment if tp not in new]
         added = [tp for tp in new if tp not in self.assignment]
         self.timeline.record(

@@ -16,7 +16,7 @@ subscription gets its old assignment back with no rebalance.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from simcore.groups.rebalances import RebalanceHistory
 from simcore.kernel.types import TopicPartition
@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from simcore.kernel.engine import Engine, Timer
     from simcore.kernel.timeline import Timeline
 
-UNKNOWN_MEMBER_ID = "UNKNOWN_MEMBER_ID"
-ILLEGAL_GENERATION = "ILLEGAL_GENERATION"
-REBALANCE_IN_PROGRESS = "REBALANCE_IN_PROGRESS"
-FENCED_INSTANCE_ID = "FENCED_INSTANCE_ID"
+UNKNOWN_MEMBER_ID: Final = "UNKNOWN_MEMBER_ID"
+ILLEGAL_GENERATION: Final = "ILLEGAL_GENERATION"
+REBALANCE_IN_PROGRESS: Final = "REBALANCE_IN_PROGRESS"
+FENCED_INSTANCE_ID: Final = "FENCED_INSTANCE_ID"
 
 
 class Member:

@@ -27,10 +27,11 @@ import itertools
 import struct
 from array import array
 from bisect import bisect_right
+from typing import Final
 
-SAMPLES = 2  # metrics.num.samples
-WINDOW_MS = 30_000  # metrics.sample.window.ms
-PENDING = 4096  # records a sensor holds in lists before it packs them into its columns
+SAMPLES: Final = 2  # metrics.num.samples
+WINDOW_MS: Final = 30_000  # metrics.sample.window.ms
+PENDING: Final = 4096  # records a sensor holds in lists before it packs them into its columns
 
 
 class Sensor:

@@ -38,7 +38,7 @@ resending of retried batches.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from simcore.broker.cluster import (
     INVALID_PRODUCER_EPOCH,
@@ -56,7 +56,9 @@ if TYPE_CHECKING:
     from simcore.producer.batch import PendingBatch
     from simcore.scenario.spec import ProducerSpec
 
-RETRY, FAIL, FATAL = "retry", "fail", "fatal"
+RETRY: Final = "retry"
+FAIL: Final = "fail"
+FATAL: Final = "fatal"
 
 
 class Idempotence:

@@ -17,7 +17,7 @@ import math
 from array import array
 from bisect import bisect_right
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from simcore.broker.cluster import Metadata
 from simcore.producer.batch import PendingBatch, extend
@@ -32,10 +32,10 @@ if TYPE_CHECKING:
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
 
-RECORD_OVERHEAD = 8  # varint lengths, attributes, deltas: a typical small record
-BATCH_OVERHEAD = 61  # RecordBatch header (v2)
-LIBRDKAFKA_STICKY_MS = 10  # sticky.partitioning.linger.ms default
-NEVER = 2**62  # a record that is never due (the producer is paused for good)
+RECORD_OVERHEAD: Final = 8  # varint lengths, attributes, deltas: a typical small record
+BATCH_OVERHEAD: Final = 61  # RecordBatch header (v2)
+LIBRDKAFKA_STICKY_MS: Final = 10  # sticky.partitioning.linger.ms default
+NEVER: Final = 2**62  # a record that is never due (the producer is paused for good)
 
 
 def render(template: str, i: int) -> str:

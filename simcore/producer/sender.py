@@ -23,7 +23,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from simcore.broker.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
 from simcore.broker.log import Batch
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from simcore.kernel.timeline import Timeline
     from simcore.producer.producer import Producer
 
-RECONNECT_BACKOFF_MS = 50  # reconnect.backoff.ms
-_PENDING = None
+RECONNECT_BACKOFF_MS: Final = 50  # reconnect.backoff.ms
+_PENDING: Final = None
 
 
 class Request:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +26,7 @@ from simcore.broker.log import Batch
 Interval = tuple[int, int, int]  # [start, stop) with a weight
 Ints = NDArray[np.int64]
 Counts = NDArray[np.int32]
-_NONE: Ints = np.zeros(0, dtype=np.int64)
+_NONE: Final[Ints] = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)

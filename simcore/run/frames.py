@@ -8,7 +8,7 @@ million-record run streams a few thousand frames, never millions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from simcore.run.lag import REFRESH_MS, WINDOW, Commit, partition_status
 
@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 # More messages than this make a large run: frames sampled in time, the timeline's
 # data-path steps counted (timeline.QUIET_IN_LARGE_RUNS), and the ledger in counts only
 # (no per-message rows or stories).
-LARGE_RUN_MESSAGES = 5000
-PER_EVENT_MAX_FRAMES = 20000
-SLICES = 1000
+LARGE_RUN_MESSAGES: Final = 5000
+PER_EVENT_MAX_FRAMES: Final = 20000
+SLICES: Final = 1000
 
 
 # The recorder builds these per step: tuple.__new__ skips NamedTuple's Python-level __new__

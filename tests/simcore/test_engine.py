@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,32 @@ def test_it_stops_at_the_horizon():
     engine.at(11, seen.append, 11)
     engine.run()
     assert seen == [10]
+
+
+def test_it_orders_by_time_then_scheduling_across_a_long_horizon():
+    # the heap's keys pack (time, seq) into one int: the order must not depend on the
+    # magnitudes (times far apart, many events at one time, events scheduled while running)
+    engine = Engine(seed=1, horizon_ms=10**7)
+    seen = []
+    for t in (10**7, 3, 10**6, 3, 0):
+        engine.at(t, seen.append, t)
+    engine.at(3, lambda: engine.after(0, seen.append, "scheduled at 3"))
+    engine.run()
+    assert seen == [0, 3, 3, "scheduled at 3", 10**6, 10**7]
+
+
+def test_a_run_lets_go_of_what_each_event_held():
+    # an event's arguments are freed once it has run, not kept for the rest of the run
+    class Payload:
+        pass
+
+    engine = Engine(seed=1, horizon_ms=100)
+    payload = Payload()
+    ref = weakref.ref(payload)
+    engine.at(5, lambda p: None, payload)
+    del payload
+    engine.run()
+    assert ref() is None
 
 
 def test_it_derives_distinct_stable_streams():
