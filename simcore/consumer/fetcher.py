@@ -83,6 +83,10 @@ class Fetcher:
         self._sends = 0  # send() calls (a poll() that sent needs no second send)
         self._java = not consumer.librdkafka  # KIP-227 sessions (librdkafka has none)
         self._assignment: list[TopicPartition] | None = None  # the one ``order`` is of
+        # the fetch order whose every partition is known to wait for an answer (all in
+        # ``fetching``): ``send`` has nothing to do until one leaves ``fetching`` (each
+        # removal forgets this) or the assignment changes (a new ``order``)
+        self._covered: dict[TopicPartition, None] | None = None
         # the request's settings, as the fetcher's own fields (each read of a spec, which
         # is not compiled, is an attribute lookup by name)
         spec = consumer.spec
@@ -97,6 +101,7 @@ class Fetcher:
     def reset(self) -> None:
         """The process is gone (crash, close): requests out and sessions are forgotten."""
         self.fetching.clear()
+        self._covered = None
         self.in_flight.clear()
         self.sessions.clear()
         self.order.clear()
@@ -107,6 +112,7 @@ class Fetcher:
         """An answer still out for ``tp`` is ignored (seek, pause, revocation); if it is
         fetchable again, it goes out with the next request to that node."""
         request_id = self.fetching.pop(tp, None)
+        self._covered = None
         for node, request in self.in_flight.items():
             if request.id == request_id:
                 self.blocked[tp] = node
@@ -141,12 +147,16 @@ class Fetcher:
         blocked = self.blocked
         if blocked:
             blocked.clear()
-        if len(fetching) >= len(order) and order.keys() <= fetching.keys():
-            return  # every partition waits for a request out: nothing is fetchable (the
-            # usual second send of a poll, once its records are processed; a C-level check)
+        if self._covered is order:
+            return  # every partition waits for an answer: nothing is fetchable (the usual
+            # second send of a poll, once its records are processed)
+        covered = True  # every partition is in ``fetching`` once this send is done
         leaders, reads = c.metadata.leaders, c.reads
         for tp in order:
-            if tp in fetching or buffers.get(tp) or tp not in positions or tp in paused:
+            if tp in fetching:
+                continue
+            if buffers.get(tp) or tp not in positions or tp in paused:
+                covered = False
                 continue
             leader = leaders[tp]
             if leader is None:  # no leader known: look again after retry.backoff.ms
@@ -156,6 +166,7 @@ class Fetcher:
             node = leader if reads is None else reads.replica(tp, leader)
             if node in in_flight:
                 blocked[tp] = node
+                covered = False
                 if node not in waiting:
                     waiting.append(node)
                 continue
@@ -169,6 +180,8 @@ class Fetcher:
                 self.cluster.fetches.hurry(request)
         for node, offsets in by_node.items():
             self._send(node, offsets)
+        if covered:
+            self._covered = order
 
     def _send(self, node: int, offsets: dict[TopicPartition, int]) -> None:
         c = self.consumer
@@ -245,6 +258,7 @@ class Fetcher:
     def _retry(self, tp: TopicPartition, token: int) -> None:
         if self.fetching.get(tp) == token:
             del self.fetching[tp]
+            self._covered = None
             self.send()
 
     # -- the response -----------------------------------------------------------------------
@@ -302,6 +316,7 @@ class Fetcher:
         """A read replica sent ``tp`` elsewhere: fetchable again (from wherever the read
         replicas say) once this response is handled."""
         self.fetching.pop(tp, None)
+        self._covered = None
 
     def partition_answer(
         self, tp: TopicPartition, offset: int, batches: list[Batch], error: str | None
@@ -312,6 +327,7 @@ class Fetcher:
             self._error(tp, offset, error)
             return
         del self.fetching[tp]
+        self._covered = None
         if c.positions.get(tp) != offset:
             return  # a stale answer (the position moved since): fetchable again
         buffer = c.buffers[tp]
@@ -338,6 +354,7 @@ class Fetcher:
             self._hold(tp)
             return
         del self.fetching[tp]
+        self._covered = None
         log = self.cluster.partitions[tp].log
         policy = c.spec.auto_offset_reset
         if policy == "none":
