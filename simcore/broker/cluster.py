@@ -50,11 +50,6 @@ ProduceCallback = Callable[[str | None, int], None]
 ProduceResponseCallback = Callable[[list[tuple[str | None, int]]], None]
 
 
-def _after_append(respond: ProduceCallback, error: str) -> ProduceCallback:
-    """Answer with ``error`` although the batch was appended (the duplicate hazard)."""
-    return lambda _error, _base: respond(error, -1)
-
-
 class ProduceResponse:
     """The answers of one ProduceRequest's batches, sent back once all are in."""
 
@@ -79,24 +74,50 @@ class ProduceResponse:
             self.cluster._produce_response(self.broker, self.on_response, done)
 
 
-class ProduceWait:
-    """An acks=all produce waiting for the ISR (Kafka's DelayedProduce): answered once —
-    when the HW passes it, when the ISR or the leadership changes, or with
-    REQUEST_TIMED_OUT when the request's own timeout runs out first."""
+class BatchAnswer:
+    """How one batch of a ProduceRequest (or one transaction marker) is answered, once: at
+    once (an error, acks=1), or — acks=all — as Kafka's DelayedProduce, when the HW passes
+    it, when the ISR or the leadership changes, or with REQUEST_TIMED_OUT when the
+    request's own timeout runs out first.
 
-    __slots__ = ("deadline", "done", "producer", "respond", "timeout")
+    Its place in a request's ``ProduceResponse`` (``response``, ``index``), or a callback
+    (``respond``): one object per batch, answered by a direct call (``fire``), where a
+    ``functools.partial`` of a bound method wrapped in a waiter cost two more objects and
+    three calls through the interpreter per batch."""
 
-    def __init__(self, respond: ProduceCallback, now: int, timeout: int, producer: str) -> None:
+    __slots__ = ("after_append", "deadline", "done", "index", "producer", "respond",
+                 "response", "timeout")  # fmt: skip
+
+    def __init__(
+        self, response: ProduceResponse | None, index: int, respond: ProduceCallback | None
+    ) -> None:
+        self.response = response
+        self.index = index
         self.respond = respond
-        self.timeout = timeout
-        self.deadline = now + timeout
-        self.producer = producer
         self.done = False
+        # an injected NOT_ENOUGH_REPLICAS_AFTER_APPEND: the answer although the batch was
+        # appended (the duplicate hazard)
+        self.after_append: str | None = None
+        self.timeout = 0  # acks=all: the request's timeout, and when it runs out
+        self.deadline = 0
+        self.producer = ""
+
+    def fire(self, error: str | None, base: int) -> None:
+        if self.done:
+            return
+        self.done = True
+        if self.after_append is not None:
+            error, base = self.after_append, -1
+        response = self.response
+        if response is not None:
+            response.answer(self.index, error, base)
+            return
+        respond = self.respond
+        assert respond is not None
+        respond(error, base)
 
     def __call__(self, error: str | None, base: int) -> None:
-        if not self.done:
-            self.done = True
-            self.respond(error, base)
+        self.fire(error, base)
 
 
 class Partition:
@@ -213,9 +234,9 @@ class Cluster:
         its topic-level request.timeout.ms, [R] src/rdkafka_msgset_writer.c)."""
         if len(batches) == 1:  # librdkafka's requests, and most of Java's at low rates
             tp, batch = batches[0]
-            respond = partial(self._produce_response_one, broker, on_response)
+            answer = BatchAnswer(None, 0, partial(self._produce_response_one, broker, on_response))
             self.engine.after(
-                self.latency, self._produce, broker, tp, batch, acks, respond, injected, timeout_ms
+                self.latency, self._produce, broker, tp, batch, acks, answer, injected, timeout_ms
             )
             return
         self.engine.after(
@@ -241,8 +262,8 @@ class Cluster:
         response = ProduceResponse(self, broker, on_response, len(batches))
         appended: list[Partition] = []
         for index, (tp, batch) in enumerate(batches):
-            respond = partial(response.answer, index)
-            self._produce(broker, tp, batch, acks, respond, injected, timeout_ms, appended)
+            answer = BatchAnswer(response, index, None)
+            self._produce(broker, tp, batch, acks, answer, injected, timeout_ms, appended)
         # parked follower fetches are completed once the whole request is appended, and
         # see all of it ([J] core ReplicaManager.appendRecords: appendToLocalLog, then
         # addCompletePurgatoryAction, run by KafkaApis after the request: tryCompleteActions)
@@ -286,13 +307,13 @@ class Cluster:
         tp: tuple[str, int],
         batch: Batch,
         acks: int,
-        respond: ProduceCallback,
+        answer: BatchAnswer,
         injected: str | None = None,
         timeout_ms: int = 30_000,
         appended: list[Partition] | None = None,
     ) -> None:
         part = self.partitions[tp]
-        leading = self._leading(part, broker, respond)
+        leading = self._leading(part, broker, answer)
         if leading is None:
             return
         replica, lead = leading
@@ -306,11 +327,11 @@ class Cluster:
                 injected=True,
             )
             if injected != "NOT_ENOUGH_REPLICAS_AFTER_APPEND":
-                respond(injected, -1)
+                answer.fire(injected, -1)
                 return
-            respond = _after_append(respond, injected)
+            answer.after_append = injected
         if acks == -1 and len(lead.isr) < part.min_isr:
-            respond(NOT_ENOUGH_REPLICAS, -1)
+            answer.fire(NOT_ENOUGH_REPLICAS, -1)
             return
         if batch.producer_id >= 0:
             verdict = self._check_sequence(part, replica, batch)
@@ -318,15 +339,15 @@ class Cluster:
                 error, base = verdict
                 if error is None and acks == -1 and base + batch.count > replica.hw:
                     # a duplicate is answered like the original: once the HW passes it
-                    wait = self._await_isr(part, replica, respond, timeout_ms, batch.producer)
+                    self._await_isr(part, replica, answer, timeout_ms, batch.producer)
                     waiters = lead.ack_waiters
                     at = len(waiters)
                     while at > 0 and waiters[at - 1][0] > base + batch.count:
                         at -= 1
-                    waiters.insert(at, (base + batch.count, wait, base))
+                    waiters.insert(at, (base + batch.count, answer, base))
                     self.replication.update_hw(part, replica)
                     return
-                respond(error, base)
+                answer.fire(error, base)
                 return
         batch.epoch = lead.epoch
         placed = replica.append(batch)
@@ -347,45 +368,46 @@ class Cluster:
         elif lead.parked:
             self.replication.wake_followers(part, replica)
         if acks == -1:
-            wait = self._await_isr(part, replica, respond, timeout_ms, batch.producer)
-            lead.ack_waiters.append((placed.end, wait, placed.base))
+            self._await_isr(part, replica, answer, timeout_ms, batch.producer)
+            lead.ack_waiters.append((placed.end, answer, placed.base))
         elif acks == 1:
-            respond(None, placed.base)
+            answer.fire(None, placed.base)
         self.replication.update_hw(part, replica)
 
     def _await_isr(
         self,
         part: Partition,
         replica: ReplicaLog,
-        respond: ProduceCallback,
+        answer: BatchAnswer,
         timeout_ms: int,
         producer: str,
-    ) -> ProduceWait:
+    ) -> None:
         """An acks=all write waits for the ISR at most its request's timeout: Kafka's
         DelayedProduce answers REQUEST_TIMED_OUT when it expires, and the records stay
         appended ([S] core ReplicaManager.appendRecords, DelayedProduce.onExpiration).
         One timer per leader, aimed at the earliest deadline."""
         lead = replica.lead
         assert lead is not None
-        wait = ProduceWait(respond, self.engine.now, timeout_ms, producer)
+        answer.timeout = timeout_ms
+        answer.deadline = self.engine.now + timeout_ms
+        answer.producer = producer
         waits = lead.produce_waits
         while waits and waits[0].done:  # answered already (most are, within ms)
             waits.popleft()
-        waits.append(wait)
+        waits.append(answer)
         timer = lead.produce_timer
-        if timer is None or wait.deadline < lead.produce_due:
+        if timer is None or answer.deadline < lead.produce_due:
             if timer is not None:
                 timer.cancel()
-            lead.produce_due = wait.deadline
+            lead.produce_due = answer.deadline
             lead.produce_timer = self.engine.timer(timeout_ms, self._expire_produce, part, replica)
-        return wait
 
     def _expire_produce(self, part: Partition, replica: ReplicaLog) -> None:
         lead = replica.lead
         assert lead is not None  # a lost leadership cancels its timer (controller.py)
         lead.produce_timer = None
         now = self.engine.now
-        pending: deque[ProduceWait] = deque()
+        pending: deque[BatchAnswer] = deque()
         for wait in lead.produce_waits:
             if wait.done:
                 continue
@@ -399,7 +421,7 @@ class Cluster:
                 producer=wait.producer,
                 waited=wait.timeout,
             )
-            wait(REQUEST_TIMED_OUT, -1)
+            wait.fire(REQUEST_TIMED_OUT, -1)
         lead.produce_waits = pending
         if pending:
             first = min(w.deadline for w in pending)
@@ -503,7 +525,7 @@ class Cluster:
         )
         if lead.parked:
             self.replication.wake_followers(part, replica)
-        lead.ack_waiters.append((placed.end, respond, placed.base))
+        lead.ack_waiters.append((placed.end, BatchAnswer(None, 0, respond), placed.base))
         self.replication.update_hw(part, replica)
         self.wake_fetchers(part, replica)  # the LSO may have moved
 

@@ -207,6 +207,6 @@ class Controller:
         replica.lead = None
         if lead.produce_timer is not None:
             lead.produce_timer.cancel()  # its waiters are all answered below
-        for _end, respond, _base in lead.ack_waiters:
-            respond(error, -1)
+        for _end, answer, _base in lead.ack_waiters:
+            answer.fire(error, -1)
         self.cluster.fetches.leadership_lost(part.tp, lead.fetch_waiters, error)

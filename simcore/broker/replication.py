@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final
 from simcore.broker.log import Batch, ReplicaLog, within_fetch_limit
 
 if TYPE_CHECKING:
-    from simcore.broker.cluster import Cluster, Partition, ProduceWait
+    from simcore.broker.cluster import BatchAnswer, Cluster, Partition
     from simcore.broker.fetch_requests import ConsumerFetch
     from simcore.kernel.engine import Timer, TimerGroup
 
@@ -71,7 +71,9 @@ class LeaderState:
         # follower -> its fetch parked here (DelayedFetch), answered after the next
         # append (of a whole request)
         self.parked: dict[int, FollowerFetch] = {}
-        self.ack_waiters: deque[tuple[int, Callable[[str | None, int], None], int]] = deque()
+        # (end offset, its answer, base offset) of each acks=all batch (or marker) waiting
+        # for the HW, in offset order
+        self.ack_waiters: deque[tuple[int, BatchAnswer, int]] = deque()
         self.fetch_waiters: list[ConsumerFetch] = []  # consumer fetches parked here
         # idempotent producers: the last 5 batches (base seq, last seq, base offset) of
         # each producer id, and the producer epoch they belong to
@@ -80,7 +82,7 @@ class LeaderState:
         # acks=all produces waiting for the ISR, in arrival order, for their request
         # timeout (Kafka's DelayedProduce), and the one expiry check pending, aimed at
         # the earliest deadline
-        self.produce_waits: deque[ProduceWait] = deque()
+        self.produce_waits: deque[BatchAnswer] = deque()
         self.produce_timer: Timer | None = None
         self.produce_due = 0
         self.max_hw = 0
@@ -501,8 +503,8 @@ class Replication:
         )
         if len(lead.isr) < part.min_isr:
             waiters, lead.ack_waiters = lead.ack_waiters, deque()
-            for _end, respond, _base in waiters:
-                respond(NOT_ENOUGH_REPLICAS_AFTER_APPEND, -1)
+            for _end, answer, _base in waiters:
+                answer.fire(NOT_ENOUGH_REPLICAS_AFTER_APPEND, -1)
         self.update_hw(part, leader_log)
 
     def update_hw(self, part: Partition, leader_log: ReplicaLog) -> None:
@@ -530,7 +532,7 @@ class Replication:
             self.timeline.record("hw", f"broker-{leader_log.broker}", part=part.name, hw=new_hw)
         waiters = lead.ack_waiters
         while waiters and waiters[0][0] <= new_hw:
-            _end, respond, base = waiters.popleft()
-            respond(None, base)
+            _end, answer, base = waiters.popleft()
+            answer.fire(None, base)
         if lead.fetch_waiters:
             self.cluster.wake_fetchers(part, leader_log)
