@@ -26,6 +26,7 @@ from simcore.consumer.membership import ClassicMembership, Membership
 from simcore.consumer.membership_kip848 import ConsumerProtocolMembership
 from simcore.consumer.read_replicas import ReadReplicas
 from simcore.kernel.client_metrics import Sensor
+from simcore.kernel.ids import IdLog
 from simcore.kernel.types import TopicPartition
 from simcore.scenario.spec import ConsumerCrash, ConsumerSpec, ConsumerStop, FaultSpec
 
@@ -94,7 +95,7 @@ class Consumer:
         self.arrivals: deque[TopicPartition] = deque()  # partitions with data, in arrival order
         # one FetchRequest per broker, KIP-227 sessions (fetcher.py)
         self.fetcher = Fetcher(self)
-        self.processed: list[Sequence[int]] = []
+        self.processed = IdLog()  # the ids of every record processed (a multiset)
         self.processing_total = 0
         self.current: Chunk | None = None
         self.current_started = 0
@@ -601,7 +602,7 @@ class Consumer:
 
     def _count_processed(self, msgs: Sequence[int]) -> None:
         if len(msgs):
-            self.processed.append(msgs)
+            self.processed.add(msgs)
             self.processing_total += len(msgs)
 
     def _finish_partial_processing(self) -> None:

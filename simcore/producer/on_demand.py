@@ -119,7 +119,7 @@ class OnDemandProducer(Producer):
         self.queues.clear()
         if self.next_i < len(self.send_times):  # sent by the app, not yet in a batch
             ids = range(self.msg_base + self.next_i, self.msg_base + len(self.send_times))
-            self.failed.append(ids)
+            self.failed.add(ids)
             self.failed_count += len(ids)
             self.sent += len(ids)
             lost += len(ids)

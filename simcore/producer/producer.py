@@ -20,6 +20,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Final
 
 from simcore.broker.cluster import Metadata
+from simcore.kernel.ids import IdLog
 from simcore.producer.batch import PendingBatch, extend
 from simcore.producer.partitioner import key_path
 from simcore.producer.partitioner_bulk import KeyedPartitions
@@ -85,8 +86,8 @@ class Producer:
         self.halted = False  # librdkafka after a fatal error: produce() refuses records
         # the application produces nothing now (a transactional one: outside a transaction)
         self.holding = spec.transactional_id is not None
-        self.acked: list[range | array[int]] = []
-        self.failed: list[range | array[int]] = []
+        self.acked = IdLog()  # the ids of the acknowledged batches
+        self.failed = IdLog()  # and of those that failed for good
         self.acked_count = 0
         self.batches_acked = 0
         self.failed_count = 0
@@ -223,7 +224,7 @@ class Producer:
             i += 1
         if i > first:
             ids = range(self.msg_base + first, self.msg_base + i)
-            self.failed.append(ids)
+            self.failed.add(ids)
             self.failed_count += len(ids)
             self.next_i = i
             self.sent += len(ids)  # the application called send() for each
@@ -498,7 +499,7 @@ class Producer:
 
     def complete(self, batch: PendingBatch, error: str | None, base: int = -1) -> None:
         if error is None:
-            self.acked.append(batch.msgs)
+            self.acked.add(batch.msgs)
             self.acked_count += len(batch.msgs)
             self.batches_acked += 1
             if self.timeline.itemises("ack"):
@@ -515,7 +516,7 @@ class Producer:
         else:
             part = f"{self.spec.topic}-{batch.partition}"
             first = batch.msgs[0] - self.msg_base
-            self.failed.append(batch.msgs)
+            self.failed.add(batch.msgs)
             self.failed_count += len(batch.msgs)
             self.timeline.record(
                 "produce_failed",

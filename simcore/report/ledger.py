@@ -3,8 +3,9 @@
 Message ids are global integers (each producer owns a contiguous block). Batches,
 acks and processing are recorded as id sequences: a ``range`` when a batch's ids are
 consecutive (records without a key, an explicit partition, a constant key), else an
-``array('q')`` (keyed records scatter consecutive ids over partitions). A layer of the
-ledger (sent, acked, in the log, processed, ...) becomes ``Ids``: the ranges as two
+``array('q')`` (keyed records scatter consecutive ids over partitions); acks, failures
+and processing go into an ``IdLog`` each as they happen (``simcore.kernel.ids``). A layer
+of the ledger (sent, acked, in the log, processed, ...) becomes ``Ids``: the ranges as two
 NumPy arrays of bounds, the scattered ids as one flat array. Counting is one vectorised
 pass: per id when the scattered ids fill most of the id line (keyed traffic), else over
 the sorted distinct boundaries (a few long runs). Exact either way, and about as cheap
@@ -22,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.broker.log import Batch
+from simcore.kernel.ids import IdLog
 
 Interval = tuple[int, int, int]  # [start, stop) with a weight
 Ints = NDArray[np.int64]
@@ -88,6 +90,19 @@ class IdsBuilder:
         return Ids(
             np.array(self.starts, dtype=np.int64), np.array(self.stops, dtype=np.int64), scattered
         )
+
+
+def of_logs(logs: Iterable[IdLog], seqs: Iterable[Sequence[int]] = ()) -> Ids:
+    """The ids of the logs (``simcore.kernel.ids``) and of ``seqs``, as one multiset: the
+    logs' runs and scattered ids are joined as they are, with no pass over their ids."""
+    ids = IdsBuilder()
+    for log in logs:
+        ids.starts.extend(log.starts)
+        ids.stops.extend(log.stops)
+        ids.chunks.extend(log.chunks)
+    for seq in seqs:
+        ids.add(seq)
+    return ids.build()
 
 
 def intervals(seqs: Iterable[Sequence[int]]) -> Ids:

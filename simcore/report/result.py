@@ -164,10 +164,8 @@ class Result:
             topics[spec.name] = ledger.topic_counts(
                 [(p.msg_base, p.msg_base + p.sent, 1) for p in producers]
                 + [(ids.start, ids.stop, 1) for ids, _acked in republished],
-                ledger.intervals(
-                    [*(s for p in producers for s in p.acked), *(i for i, a in republished if a)]
-                ),
-                ledger.intervals(s for p in producers for s in p.failed),
+                ledger.of_logs([p.acked for p in producers], [i for i, a in republished if a]),
+                ledger.of_logs([p.failed for p in producers]),
                 self._log_intervals(spec.name),
                 self._expired(spec.name),
             )
@@ -181,7 +179,7 @@ class Result:
             committed_only = all(c.committed_only for c in members)
             counts = ledger.group_counts(
                 ledger.Ids.concat([self._log_intervals(t, committed_only) for t in subscribed]),
-                ledger.intervals(s for c in members for s in c.processed),
+                ledger.of_logs([c.processed for c in members]),
                 ledger.Ids.concat([self._expired(t) for t in subscribed]),
                 partial(self._behind_committed, group, subscribed),  # read if some is unread
             )
@@ -418,10 +416,9 @@ class Result:
                     "processed": {},
                     "batches": [],
                 }
-            for seqs, flag in ((producer.acked, "acked"), (producer.failed, "failed")):
-                for seq in seqs:
-                    for msg in seq:
-                        rows[msg][flag] = True
+            for ids, flag in ((producer.acked, "acked"), (producer.failed, "failed")):
+                for msg in ids:
+                    rows[msg][flag] = True
             for number, (partition, seq) in enumerate(producer.sender.sent_batches):
                 for msg in seq:
                     rows[msg]["partition"] = partition
@@ -434,10 +431,9 @@ class Result:
                 for k, msg in enumerate(batch.msgs):
                     rows[msg]["offsets"].append(batch.base + k)
         for consumer in self.sim.consumers:
-            for seq in consumer.processed:
-                for msg in seq:
-                    counts = rows[msg]["processed"]
-                    counts[consumer.group] = counts.get(consumer.group, 0) + 1
+            for msg in consumer.processed:
+                counts = rows[msg]["processed"]
+                counts[consumer.group] = counts.get(consumer.group, 0) + 1
         self._sink_view(rows)
         groups = sorted({c.group for c in self.sim.consumers})
         for row in rows.values():

@@ -27,7 +27,7 @@ class TransactionInvariants:
         self.lso_seen: dict[tuple[str, int], int] = {}
         self.aborted_ids: set[int] = set()
         self._aborted_seen: dict[tuple[str, int], int] = {}
-        self._processed_seen: dict[str, int] = {}
+        self._processed_seen: dict[str, tuple[int, int]] = {}
         # each fenced (or dead) producer instance: its producer's batches sent by then
         self._fenced_sent: dict[TransactionManager, int] = {}
 
@@ -60,14 +60,13 @@ class TransactionInvariants:
                 f"{consumer.id} {tp[0]}-{tp[1]}: read_committed position {position} is above "
                 f"the last stable offset {top}",
             )
-        seen = self._processed_seen.get(consumer.id, 0)
-        for seq in consumer.processed[seen:]:
-            bad = [m for m in seq if m in self.aborted_ids]
-            self.expect(
-                not bad,
-                f"{consumer.id}: read_committed consumer processed aborted records {bad[:5]}",
-            )
-        self._processed_seen[consumer.id] = len(consumer.processed)
+        seen = self._processed_seen.get(consumer.id, (0, 0))
+        bad = [m for m in consumer.processed.since(seen) if m in self.aborted_ids]
+        self.expect(
+            not bad,
+            f"{consumer.id}: read_committed consumer processed aborted records {bad[:5]}",
+        )
+        self._processed_seen[consumer.id] = consumer.processed.mark()
 
     def _check_fenced(self) -> None:
         for producer in self.sim.producers:

@@ -112,5 +112,5 @@ def test_markers_take_offsets_and_consumers_move_past_them(cluster: MockCluster)
     assert log.leo == high
     assert sorted(everything) == sorted(f"Payment #{i}" for i in range(15))  # no marker
     assert position == 18
-    assert sum(len(seq) for seq in audit.processed) == len(everything)
+    assert len(audit.processed) == len(everything)
     assert audit.positions[("payments", 0)] == position

@@ -52,7 +52,7 @@ def two_readers(**changes: Any) -> dict[str, Any]:
 
 def processed(result: simcore.Result, cid: str) -> list[int]:
     consumer = next(c for c in result.sim.consumers if c.id == cid)
-    return [m for seq in consumer.processed for m in seq]
+    return list(consumer.processed)
 
 
 def events(result: simcore.Result, kind: str, actor: str | None = None) -> list[dict[str, Any]]:
@@ -291,8 +291,8 @@ def test_an_open_transaction_stalls_read_committed_readers_only() -> None:
     assert len(stuck) > 50
     for offset in stuck:
         assert when["committed"][offset] >= 10000, offset  # LSO stuck until the abort
-    assert p2_ids <= {m for seq in committed.processed for m in seq}
-    assert p2_ids <= {m for seq in uncommitted.processed for m in seq}
+    assert p2_ids <= set(committed.processed)
+    assert p2_ids <= set(uncommitted.processed)
 
 
 def test_the_coordinator_moves_when_its_broker_dies() -> None:
