@@ -36,14 +36,17 @@ INVALID_PRODUCER_EPOCH: Final = "INVALID_PRODUCER_EPOCH"
 REQUEST_TIMED_OUT: Final = "REQUEST_TIMED_OUT"
 # Retriable in both clients ([J] RetriableException subclasses). The idempotent producer's
 # own errors (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH) are
-# not: each client decides about them itself (simcore.producer.idempotence).
-RETRIABLE_PRODUCE_ERRORS: Final = (
-    NOT_ENOUGH_REPLICAS,
-    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
-    NOT_LEADER_OR_FOLLOWER,
-    NETWORK_EXCEPTION,
-    REQUEST_TIMED_OUT,
-    "LEADER_NOT_AVAILABLE",
+# not: each client decides about them itself (simcore.producer.idempotence). A set, as a
+# ``Final`` tuple is a C struct to mypyc that each use boxes into a new tuple.
+RETRIABLE_PRODUCE_ERRORS: Final = frozenset(
+    (
+        NOT_ENOUGH_REPLICAS,
+        "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+        NOT_LEADER_OR_FOLLOWER,
+        NETWORK_EXCEPTION,
+        REQUEST_TIMED_OUT,
+        "LEADER_NOT_AVAILABLE",
+    )
 )
 
 ProduceCallback = Callable[[str | None, int], None]

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 Offsets = dict[TopicPartition, int]
 # STALE_MEMBER_EPOCH (group.protocol=consumer): the commit raced a member epoch bump; the
 # client retries it with the epoch its next heartbeat brings (CommitRequestManager)
-RETRIABLE: Final = (COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT", STALE_MEMBER_EPOCH)
+RETRIABLE: Final = frozenset((COORDINATOR_NOT_AVAILABLE, "REQUEST_TIMED_OUT", STALE_MEMBER_EPOCH))
 
 
 def _or_minus_one(offset: int | None) -> int:

@@ -111,13 +111,19 @@ class Fetcher:
     def let_go(self, tp: TopicPartition) -> None:
         """An answer still out for ``tp`` is ignored (seek, pause, revocation); if it is
         fetchable again, it goes out with the next request to that node."""
-        request_id = self.fetching.pop(tp, None)
-        self._covered = None
+        request_id = self._unfetch(tp)
         for node, request in self.in_flight.items():
             if request.id == request_id:
                 self.blocked[tp] = node
                 self.cluster.fetches.hurry(request)
                 return
+
+    def _unfetch(self, tp: TopicPartition) -> int | None:
+        """``tp`` waits for no request any more (the one way a partition leaves
+        ``fetching``, so that ``send`` looks at the fetch order again); returns the id it
+        waited for."""
+        self._covered = None
+        return self.fetching.pop(tp, None)
 
     def returned(self, tp: TopicPartition) -> None:
         """``poll()`` handed out records of ``tp``: it moves to the end of the fetch order
@@ -257,8 +263,7 @@ class Fetcher:
 
     def _retry(self, tp: TopicPartition, token: int) -> None:
         if self.fetching.get(tp) == token:
-            del self.fetching[tp]
-            self._covered = None
+            self._unfetch(tp)
             self.send()
 
     # -- the response -----------------------------------------------------------------------
@@ -315,8 +320,7 @@ class Fetcher:
     def again(self, tp: TopicPartition) -> None:
         """A read replica sent ``tp`` elsewhere: fetchable again (from wherever the read
         replicas say) once this response is handled."""
-        self.fetching.pop(tp, None)
-        self._covered = None
+        self._unfetch(tp)
 
     def partition_answer(
         self, tp: TopicPartition, offset: int, batches: list[Batch], error: str | None
@@ -326,8 +330,7 @@ class Fetcher:
         if error is not None:
             self._error(tp, offset, error)
             return
-        del self.fetching[tp]
-        self._covered = None
+        self._unfetch(tp)
         if c.positions.get(tp) != offset:
             return  # a stale answer (the position moved since): fetchable again
         buffer = c.buffers[tp]
@@ -353,8 +356,7 @@ class Fetcher:
             c.metadata.refresh()  # NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION
             self._hold(tp)
             return
-        del self.fetching[tp]
-        self._covered = None
+        self._unfetch(tp)
         log = self.cluster.partitions[tp].log
         policy = c.spec.auto_offset_reset
         if policy == "none":

@@ -16,16 +16,18 @@ scattered ids, each in the order recorded.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 
 class IdLog:
     __slots__ = ("chunks", "starts", "stops")
 
-    def __init__(self) -> None:
+    def __init__(self, seqs: Iterable[Sequence[int]] = ()) -> None:
         self.starts: list[int] = []
         self.stops: list[int] = []
         self.chunks: list[array[int]] = []  # scattered ids, 8 bytes each (never modified)
+        for seq in seqs:
+            self.add(seq)
 
     def add(self, seq: Sequence[int]) -> None:
         if type(seq) is range and seq.step == 1:

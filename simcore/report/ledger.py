@@ -61,56 +61,26 @@ class Ids:
         return Ids(np.repeat(a[:, 0], repeat), np.repeat(a[:, 1], repeat), _NONE)
 
 
-class IdsBuilder:
-    """Sequences of ids gathered one by one into ``Ids``: a run's bounds, or the scattered
-    ids as bytes, joined once at the end."""
-
-    __slots__ = ("chunks", "starts", "stops")
-
-    def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.stops: list[int] = []
-        self.chunks: list[array[int]] = []
-
-    def add(self, seq: Sequence[int]) -> None:
-        if type(seq) is range and seq.step == 1:  # the usual case: one run
-            if seq:
-                self.starts.append(seq.start)
-                self.stops.append(seq.stop)
-        elif type(seq) is array and seq.typecode == "q":  # keyed batches: 8 bytes an id
-            self.chunks.append(seq)
-        else:
-            self.chunks.append(array("q", seq))
-
-    def build(self) -> Ids:
-        joined = b"".join(self.chunks)
-        scattered: Ints = np.frombuffer(joined, dtype=np.int64) if joined else _NONE
-        if len(scattered) and int(scattered.max()) < 2**31:  # message ids do: 4 bytes an id
-            scattered = scattered.astype(np.int32)
-        return Ids(
-            np.array(self.starts, dtype=np.int64), np.array(self.stops, dtype=np.int64), scattered
-        )
-
-
-def of_logs(logs: Iterable[IdLog], seqs: Iterable[Sequence[int]] = ()) -> Ids:
-    """The ids of the logs (``simcore.kernel.ids``) and of ``seqs``, as one multiset: the
-    logs' runs and scattered ids are joined as they are, with no pass over their ids."""
-    ids = IdsBuilder()
+def ids_of(logs: Iterable[IdLog]) -> Ids:
+    """The ids of the logs (``simcore.kernel.ids``) as one multiset: their runs' bounds and
+    their scattered ids joined as they are, with no pass over the ids."""
+    starts: list[int] = []
+    stops: list[int] = []
+    chunks: list[array[int]] = []
     for log in logs:
-        ids.starts.extend(log.starts)
-        ids.stops.extend(log.stops)
-        ids.chunks.extend(log.chunks)
-    for seq in seqs:
-        ids.add(seq)
-    return ids.build()
+        starts.extend(log.starts)
+        stops.extend(log.stops)
+        chunks.extend(log.chunks)
+    joined = b"".join(chunks)
+    scattered: Ints = np.frombuffer(joined, dtype=np.int64) if joined else _NONE
+    if len(scattered) and int(scattered.max()) < 2**31:  # message ids do: 4 bytes an id
+        scattered = scattered.astype(np.int32)
+    return Ids(np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), scattered)
 
 
 def intervals(seqs: Iterable[Sequence[int]]) -> Ids:
     """The ids of all the sequences, as one multiset."""
-    ids = IdsBuilder()
-    for seq in seqs:
-        ids.add(seq)
-    return ids.build()
+    return ids_of([IdLog(seqs)])
 
 
 def runs(ids: Sequence[int]) -> list[tuple[int, int]]:
@@ -280,7 +250,7 @@ def group_counts(
     }
 
 
-def log_counts(batches: Sequence[Batch], gather: IdsBuilder | None = None) -> tuple[int, int]:
+def log_counts(batches: Sequence[Batch], gather: IdLog | None = None) -> tuple[int, int]:
     """A partition's log, in log order: the records it holds (markers aside) and how many
     of them are out of order: their first copy lands behind a record of the same producer
     that was sent later (extra copies are duplicates, counted by ``log_duplicates``, not

@@ -9,6 +9,7 @@ from typing import Any
 from simcore.broker.log import Batch, ReplicaLog
 from simcore.consumer.processing import Publisher
 from simcore.kernel.collector import collector_paused
+from simcore.kernel.ids import IdLog
 from simcore.kernel.timeline import digest
 from simcore.producer.producer import Producer, render
 from simcore.report import answers, ledger, playback
@@ -87,13 +88,13 @@ class Result:
         hundreds of thousands of batches, not one for each."""
         parts = self._log_parts.get(topic)
         if parts is None:
-            gather = ledger.IdsBuilder()
+            gather = IdLog()
             parts = self._log_parts[topic] = {}
             for part in self.sim.cluster.partition_list:
                 if part.topic == topic:
                     in_log, late = ledger.log_counts(part.log.batches, gather)
                     parts[str(part.index)] = {"in_log": in_log, "out_of_order": late}
-            self._log_cache[(topic, False)] = gather.build()
+            self._log_cache[(topic, False)] = ledger.ids_of([gather])
         return parts
 
     def skip_mark(self, group: str, tp: tuple[str, int]) -> int | None:
@@ -164,8 +165,10 @@ class Result:
             topics[spec.name] = ledger.topic_counts(
                 [(p.msg_base, p.msg_base + p.sent, 1) for p in producers]
                 + [(ids.start, ids.stop, 1) for ids, _acked in republished],
-                ledger.of_logs([p.acked for p in producers], [i for i, a in republished if a]),
-                ledger.of_logs([p.failed for p in producers]),
+                ledger.ids_of(
+                    [*(p.acked for p in producers), IdLog(i for i, a in republished if a)]
+                ),
+                ledger.ids_of(p.failed for p in producers),
                 self._log_intervals(spec.name),
                 self._expired(spec.name),
             )
@@ -179,7 +182,7 @@ class Result:
             committed_only = all(c.committed_only for c in members)
             counts = ledger.group_counts(
                 ledger.Ids.concat([self._log_intervals(t, committed_only) for t in subscribed]),
-                ledger.of_logs([c.processed for c in members]),
+                ledger.ids_of(c.processed for c in members),
                 ledger.Ids.concat([self._expired(t) for t in subscribed]),
                 partial(self._behind_committed, group, subscribed),  # read if some is unread
             )
