@@ -76,17 +76,20 @@ class Fetcher:
         self.fetching: dict[TopicPartition, int] = {}
         self.in_flight: dict[int, ConsumerFetch] = {}  # node -> its request out
         self.sessions: dict[int, FetchSession] = {}  # node -> KIP-227 session (Java)
-        self.order: dict[TopicPartition, None] = {}  # the fetch order (SubscriptionState)
+        # the fetch order (SubscriptionState): each assigned partition's place in it, a
+        # partition that returned records taking a new place at the end
+        self.order: dict[TopicPartition, int] = {}
+        self._places = 0  # places handed out
+        # the partitions of ``order`` waiting for no request (not in ``fetching``): the
+        # only ones ``send`` looks at (after an answer, those of one node; usually none
+        # at the second send of a poll, once its records are processed)
+        self.free: dict[TopicPartition, None] = {}
         # fetchable partitions waiting for the answer to the request out to their node
         self.blocked: dict[TopicPartition, int] = {}
         self._ids = 0
         self._sends = 0  # send() calls (a poll() that sent needs no second send)
         self._java = not consumer.librdkafka  # KIP-227 sessions (librdkafka has none)
         self._assignment: list[TopicPartition] | None = None  # the one ``order`` is of
-        # the fetch order whose every partition is known to wait for an answer (all in
-        # ``fetching``): ``send`` has nothing to do until one leaves ``fetching`` (each
-        # removal forgets this) or the assignment changes (a new ``order``)
-        self._covered: dict[TopicPartition, None] | None = None
         # the request's settings, as the fetcher's own fields (each read of a spec, which
         # is not compiled, is an attribute lookup by name)
         spec = consumer.spec
@@ -101,10 +104,10 @@ class Fetcher:
     def reset(self) -> None:
         """The process is gone (crash, close): requests out and sessions are forgotten."""
         self.fetching.clear()
-        self._covered = None
         self.in_flight.clear()
         self.sessions.clear()
         self.order.clear()
+        self.free.clear()
         self._assignment = None
         self.blocked.clear()
 
@@ -120,18 +123,25 @@ class Fetcher:
 
     def _unfetch(self, tp: TopicPartition) -> int | None:
         """``tp`` waits for no request any more (the one way a partition leaves
-        ``fetching``, so that ``send`` looks at the fetch order again); returns the id it
-        waited for."""
-        self._covered = None
-        return self.fetching.pop(tp, None)
+        ``fetching``: it is free again if assigned); returns the id it waited for."""
+        request_id = self.fetching.pop(tp, None)
+        if request_id is not None and tp in self.order:
+            self.free[tp] = None
+        return request_id
+
+    def _wait_for(self, tp: TopicPartition, request_id: int) -> None:
+        """``tp`` waits for request (or retry) ``request_id``: it is not free."""
+        self.fetching[tp] = request_id
+        if tp in self.free:
+            del self.free[tp]
 
     def returned(self, tp: TopicPartition) -> None:
         """``poll()`` handed out records of ``tp``: it moves to the end of the fetch order
         (SubscriptionState.movePartitionToEnd)."""
         order = self.order
         if tp in order:
-            del order[tp]
-            order[tp] = None
+            order[tp] = self._places
+            self._places += 1
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -139,30 +149,30 @@ class Fetcher:
         """One request per node for its fetchable partitions (prepareFetchRequests)."""
         c = self.consumer
         self._sends += 1
-        fetching, buffers, positions, paused = self.fetching, c.buffers, c.positions, c.paused
-        order = self.order
+        buffers, positions, paused = c.buffers, c.positions, c.paused
         assignment = c.membership.assignment
+        fetching, free = self.fetching, self.free
         if assignment is not self._assignment:
             # a new assignment starts a new fetch order, in its own order
             # (SubscriptionState.assignFromSubscribed: PartitionStates.set)
             self._assignment = assignment
-            self.order = order = dict.fromkeys(assignment)
-        by_node: dict[int, dict[TopicPartition, int]] = {}
-        waiting: list[int] = []
-        in_flight = self.in_flight
+            self.order = {tp: place for place, tp in enumerate(assignment)}
+            self._places = len(assignment)
+            self.free = free = {tp: None for tp in assignment if tp not in fetching}
         blocked = self.blocked
         if blocked:
             blocked.clear()
-        if self._covered is order:
-            return  # every partition waits for an answer: nothing is fetchable (the usual
-            # second send of a poll, once its records are processed)
-        covered = True  # every partition is in ``fetching`` once this send is done
+        if not free:
+            return  # every partition waits for an answer (the usual second send of a
+            # poll, once its records are processed)
+        # the free partitions in fetch order
+        candidates = list(free) if len(free) == 1 else sorted(free, key=self.order.__getitem__)
+        by_node: dict[int, dict[TopicPartition, int]] = {}
+        waiting: list[int] = []
+        in_flight = self.in_flight
         leaders, reads = c.metadata.leaders, c.reads
-        for tp in order:
-            if tp in fetching:
-                continue
+        for tp in candidates:
             if buffers.get(tp) or tp not in positions or tp in paused:
-                covered = False
                 continue
             leader = leaders[tp]
             if leader is None:  # no leader known: look again after retry.backoff.ms
@@ -172,7 +182,6 @@ class Fetcher:
             node = leader if reads is None else reads.replica(tp, leader)
             if node in in_flight:
                 blocked[tp] = node
-                covered = False
                 if node not in waiting:
                     waiting.append(node)
                 continue
@@ -186,8 +195,6 @@ class Fetcher:
                 self.cluster.fetches.hurry(request)
         for node, offsets in by_node.items():
             self._send(node, offsets)
-        if covered:
-            self._covered = order
 
     def _send(self, node: int, offsets: dict[TopicPartition, int]) -> None:
         c = self.consumer
@@ -207,7 +214,7 @@ class Fetcher:
         )
         self._session(request)
         for tp in offsets:
-            self.fetching[tp] = request.id
+            self._wait_for(tp, request.id)
         self.in_flight[node] = request
         self.cluster.send_fetch(request)
 
@@ -219,13 +226,22 @@ class Fetcher:
             session = self.sessions[node] = FetchSession()
         before = session.partitions
         session.partitions = offsets  # (a request's offsets are never modified)
-        if before.keys() == offsets.keys():
-            if session.session_id and self._java:  # the usual case: offsets moved, if any
+        if session.session_id and self._java and len(before) == len(offsets):
+            # the usual case: the same partitions, and offsets moved, if any
+            moved: list[TopicPartition] = []
+            for tp, offset in offsets.items():
+                was = before.get(tp)
+                if was is None:
+                    break  # another partition
+                if was != offset:
+                    moved.append(tp)
+            else:
                 session.epoch += 1
                 request.session_id = session.session_id
                 request.epoch = session.epoch
-                request.listed = [tp for tp, o in offsets.items() if before[tp] != o]
+                request.listed = moved
                 return
+        if before.keys() == offsets.keys():
             added = removed = []
         else:
             added = [tp for tp in offsets if tp not in before]
@@ -258,7 +274,8 @@ class Fetcher:
     def _hold(self, tp: TopicPartition) -> None:
         """``tp`` waits ``retry.backoff.ms`` before it is fetchable again."""
         self._ids += 1
-        self.fetching[tp] = token = self._ids
+        token = self._ids
+        self._wait_for(tp, token)
         self.consumer.later(self.consumer.spec.retry_backoff_ms, self._retry, tp, token)
 
     def _retry(self, tp: TopicPartition, token: int) -> None:

@@ -186,13 +186,12 @@ class Sender:
             if part in queues:
                 self._await_leader()  # LEADER_NOT_AVAILABLE
                 break
-        by_leader_alive = []
-        for leader, parts in self._by_leader:
-            if alive[leader]:
-                by_leader_alive.append((leader, parts))
-            elif not self._leader_wait:
-                for part in parts:
-                    if part in queues:
+        serving = self._by_leader
+        if not all(alive):
+            serving = [(leader, parts) for leader, parts in serving if alive[leader]]
+            if not self._leader_wait:
+                for leader, parts in self._by_leader:
+                    if not alive[leader] and any(part in queues for part in parts):
                         self._await_leader()  # the connection is refused
                         break
         connections = self.connections
@@ -201,26 +200,16 @@ class Sender:
         limit = self.spec.max_request_size
         now = self.engine.now
         again = False
-        # each broker in turn (ascending id): its partitions with batches (ascending); it
-        # gets a request if one of their first batches is ready and its connection has room
-        for leader, parts in by_leader_alive:
+        # each broker in turn (ascending id): it gets a request if the first batch of one
+        # of its partitions is ready and its connection has room
+        for leader, parts in serving:
             conn = connections.get(leader)
             if conn is not None and len(conn) >= max_in_flight:
                 continue  # no room: its partitions need not be looked at
-            # its partitions with batches (only non-empty deques are listed), each deque
-            # looked up once
-            queued_parts: list[int] = []
-            queued: list[deque[PendingBatch]] = []
             for part in parts:
-                found = queues.get(part)
-                if found is not None:
-                    queued_parts.append(part)
-                    queued.append(found)
-            if not queued:
-                continue
-            if conn is None:
-                conn = connections[leader] = deque()
-            for queue in queued:
+                queue = queues.get(part)  # (only non-empty deques are listed)
+                if queue is None:
+                    continue
                 head = queue[0]  # Producer.ready, inlined: this runs for every partition
                 if (
                     now >= head.retry_at
@@ -230,16 +219,19 @@ class Sender:
                     break
             else:
                 continue  # nothing ready for this broker
+            if conn is None:
+                conn = connections[leader] = deque()
             batches: list[PendingBatch] = []
             size = 0
-            for k in range(len(queued)):
-                queue = queued[k]
+            for part in parts:
+                queue = queues.get(part)
+                if queue is None:
+                    continue
                 head = queue[0]
                 if head.attempts > 0 and now < head.retry_at:
                     continue  # in retry backoff
                 if batches and size + head.size > limit:
                     break
-                part = queued_parts[k]
                 if idem is not None and not idem.gate(part, head):
                     break
                 batches.append(queue.popleft())
@@ -250,7 +242,7 @@ class Sender:
                 self._send(batches, leader)
                 # another pass only if this broker has batches left and room for them
                 if not again and len(conn) < max_in_flight:
-                    for part in queued_parts:
+                    for part in parts:
                         if part in queues:
                             again = True
                             break
