@@ -448,20 +448,20 @@ class Cluster:
             return None
         seqs = lead.producer_seqs[batch.producer_id]
         if batch.producer_epoch == epoch:
-            if seqs and batch.base_seq == seqs[-1][1] + 1:
+            if seqs and batch.base_seq == seqs[-1].base_seq + len(seqs[-1].msgs):
                 return None  # the next batch (the usual case): above every one remembered
-            for base_seq, _last, base_offset in seqs:
-                if base_seq == batch.base_seq:
+            for kept in seqs:
+                if kept.base_seq == batch.base_seq:
                     self.timeline.record(
                         "dedup",
                         f"broker-{replica.broker}",
                         part=part.name,
                         producer=batch.producer,
                         seq=batch.base_seq,
-                        base=base_offset,
+                        base=kept.base,
                     )
-                    return (None, base_offset)
-            if seqs and batch.base_seq != seqs[-1][1] + 1:
+                    return (None, kept.base)
+            if seqs and batch.base_seq != seqs[-1].base_seq + len(seqs[-1].msgs):
                 return (OUT_OF_ORDER_SEQUENCE, -1)
             return None
         if batch.producer_epoch < epoch:
@@ -471,14 +471,13 @@ class Cluster:
     @staticmethod
     def _remember_sequence(lead: LeaderState, batch: Batch) -> None:
         """A new producer epoch starts a fresh record of batches (ProducerStateEntry
-        .maybeUpdateProducerEpoch)."""
+        .maybeUpdateProducerEpoch): the appended batches themselves (their sequences and
+        offsets are never changed once in the log)."""
         pid = batch.producer_id
         if lead.producer_epochs.get(pid) != batch.producer_epoch:
             lead.producer_epochs[pid] = batch.producer_epoch
             lead.producer_seqs[pid] = deque(maxlen=5)
-        lead.producer_seqs[pid].append(
-            (batch.base_seq, batch.base_seq + len(batch.msgs) - 1, batch.base)
-        )
+        lead.producer_seqs[pid].append(batch)
 
     def rebuild_producer_state(self, replica: ReplicaLog) -> None:
         """A new leader rebuilds idempotence state from its own log (last 5 batches)."""

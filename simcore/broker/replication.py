@@ -75,9 +75,9 @@ class LeaderState:
         # for the HW, in offset order
         self.ack_waiters: deque[tuple[int, BatchAnswer, int]] = deque()
         self.fetch_waiters: list[ConsumerFetch] = []  # consumer fetches parked here
-        # idempotent producers: the last 5 batches (base seq, last seq, base offset) of
-        # each producer id, and the producer epoch they belong to
-        self.producer_seqs: dict[int, deque[tuple[int, int, int]]] = {}
+        # idempotent producers: the last 5 batches of each producer id (their sequences
+        # and base offsets), and the producer epoch they belong to
+        self.producer_seqs: dict[int, deque[Batch]] = {}
         self.producer_epochs: dict[int, int] = {}
         # acks=all produces waiting for the ISR, in arrival order, for their request
         # timeout (Kafka's DelayedProduce), and the one expiry check pending, aimed at

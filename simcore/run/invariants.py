@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 from simcore.groups.kip848 import ConsumerGroup
@@ -115,6 +116,13 @@ class InvariantChecker:
             part.leader in part.isr, f"{part.name}: leader {part.leader} not in ISR {part.isr}"
         )
         leader = part.replicas[part.leader]
+        if leader.batches:  # the newest batch's ids ascend (the ledger relies on it)
+            ids = leader.batches[-1].msgs
+            self._expect(
+                (type(ids) is range and ids.step == 1)
+                or all(a < b for a, b in itertools.pairwise(ids)),
+                f"{part.name}: batch at {leader.batches[-1].base} holds ids out of order",
+            )
         if leader.lead is not None and leader.epoch == part.leader_epoch:
             for broker in leader.lead.isr:
                 self._expect(
