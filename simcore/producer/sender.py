@@ -118,6 +118,7 @@ class Sender:
         # without a leader, in that metadata
         self._by_leader: list[tuple[int, list[int]]] = []
         self._leaderless: list[int] = []
+        self._leader_of: list[int] = []  # each partition's leader in it (-1: none)
         self._timers: dict[int, int] = {}  # broker -> when its request-timeout check runs
         # producer metrics counters (producer-metrics: record-send-rate, request-latency-avg)
         self.records_sent = 0
@@ -182,6 +183,10 @@ class Sender:
                 by_leader.setdefault(leaders[(topic, part)], []).append(part)
             self._leaderless = by_leader.get(None, [])
             self._by_leader = sorted((b, parts) for b, parts in by_leader.items() if b is not None)
+            self._leader_of = [-1] * self.acc.num_partitions
+            for b, parts in self._by_leader:
+                for part in parts:
+                    self._leader_of[part] = b
         for part in self._leaderless:
             if part in queues:
                 self._await_leader()  # LEADER_NOT_AVAILABLE
@@ -199,26 +204,30 @@ class Sender:
         linger = self.spec.linger_ms
         limit = self.spec.max_request_size
         now = self.engine.now
+        # the brokers with a ready batch: one pass over the queued partitions (only
+        # non-empty deques are listed)
+        ready = [False] * len(alive)
+        leader_of = self._leader_of
+        for part, queued in queues.items():
+            leader = leader_of[part]
+            if leader < 0 or ready[leader]:
+                continue
+            head = queued[0]  # Producer.ready, inlined: this runs for every partition
+            if (
+                now >= head.retry_at
+                if head.attempts
+                else (head.closed or len(queued) > 1 or now >= head.created_ms + linger)
+            ):
+                ready[leader] = True
         again = False
         # each broker in turn (ascending id): it gets a request if the first batch of one
         # of its partitions is ready and its connection has room
         for leader, parts in serving:
+            if not ready[leader]:
+                continue
             conn = connections.get(leader)
             if conn is not None and len(conn) >= max_in_flight:
-                continue  # no room: its partitions need not be looked at
-            for part in parts:
-                queue = queues.get(part)  # (only non-empty deques are listed)
-                if queue is None:
-                    continue
-                head = queue[0]  # Producer.ready, inlined: this runs for every partition
-                if (
-                    now >= head.retry_at
-                    if head.attempts
-                    else (head.closed or len(queue) > 1 or now >= head.created_ms + linger)
-                ):
-                    break
-            else:
-                continue  # nothing ready for this broker
+                continue  # no room
             if conn is None:
                 conn = connections[leader] = deque()
             batches: list[PendingBatch] = []
