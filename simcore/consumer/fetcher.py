@@ -165,8 +165,7 @@ class Fetcher:
         if not free:
             return  # every partition waits for an answer (the usual second send of a
             # poll, once its records are processed)
-        # the free partitions in fetch order
-        candidates = list(free) if len(free) == 1 else sorted(free, key=self.order.__getitem__)
+        candidates = self._in_fetch_order(free)
         by_node: dict[int, dict[TopicPartition, int]] = {}
         waiting: list[int] = []
         in_flight = self.in_flight
@@ -195,6 +194,24 @@ class Fetcher:
                 self.cluster.fetches.hurry(request)
         for node, offsets in by_node.items():
             self._send(node, offsets)
+
+    def _in_fetch_order(self, free: dict[TopicPartition, None]) -> list[TopicPartition]:
+        """The free partitions in fetch order: sorted by place, by insertion (two or three
+        of them, usually; ``sorted`` with a key function is a Python call per item)."""
+        tps = [tp for tp in free]  # (list() of a dict is a generic call)
+        if len(tps) > 1:
+            order = self.order
+            places = [order[tp] for tp in tps]
+            for i in range(1, len(tps)):
+                place, tp = places[i], tps[i]
+                j = i - 1
+                while j >= 0 and places[j] > place:
+                    places[j + 1] = places[j]
+                    tps[j + 1] = tps[j]
+                    j -= 1
+                places[j + 1] = place
+                tps[j + 1] = tp
+        return tps
 
     def _send(self, node: int, offsets: dict[TopicPartition, int]) -> None:
         c = self.consumer
