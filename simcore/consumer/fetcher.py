@@ -129,12 +129,6 @@ class Fetcher:
             self.free[tp] = None
         return request_id
 
-    def _wait_for(self, tp: TopicPartition, request_id: int) -> None:
-        """``tp`` waits for request (or retry) ``request_id``: it is not free."""
-        self.fetching[tp] = request_id
-        if tp in self.free:
-            del self.free[tp]
-
     def returned(self, tp: TopicPartition) -> None:
         """``poll()`` handed out records of ``tp``: it moves to the end of the fetch order
         (SubscriptionState.movePartitionToEnd)."""
@@ -166,12 +160,14 @@ class Fetcher:
             return  # every partition waits for an answer (the usual second send of a
             # poll, once its records are processed)
         candidates = self._in_fetch_order(free)
+        free.clear()  # each goes into ``fetching`` below, or is free again
         by_node: dict[int, dict[TopicPartition, int]] = {}
         waiting: list[int] = []
         in_flight = self.in_flight
         leaders, reads = c.metadata.leaders, c.reads
         for tp in candidates:
             if buffers.get(tp) or tp not in positions or tp in paused:
+                free[tp] = None
                 continue
             leader = leaders[tp]
             if leader is None:  # no leader known: look again after retry.backoff.ms
@@ -181,6 +177,7 @@ class Fetcher:
             node = leader if reads is None else reads.replica(tp, leader)
             if node in in_flight:
                 blocked[tp] = node
+                free[tp] = None
                 if node not in waiting:
                     waiting.append(node)
                 continue
@@ -231,7 +228,7 @@ class Fetcher:
         )
         self._session(request)
         for tp in offsets:
-            self._wait_for(tp, request.id)
+            self.fetching[tp] = request.id  # (``send`` took it out of ``free``)
         self.in_flight[node] = request
         self.cluster.send_fetch(request)
 
@@ -291,8 +288,8 @@ class Fetcher:
     def _hold(self, tp: TopicPartition) -> None:
         """``tp`` waits ``retry.backoff.ms`` before it is fetchable again."""
         self._ids += 1
-        token = self._ids
-        self._wait_for(tp, token)
+        self.fetching[tp] = token = self._ids
+        self.free.pop(tp, None)
         self.consumer.later(self.consumer.spec.retry_backoff_ms, self._retry, tp, token)
 
     def _retry(self, tp: TopicPartition, token: int) -> None:
