@@ -19,7 +19,12 @@ from simcore.broker.controller import NETWORK_EXCEPTION, Controller
 from simcore.broker.fetch_requests import ConsumerFetch, ConsumerFetches
 from simcore.broker.log import MARKER_NAMES, Batch, ReplicaLog
 from simcore.broker.network import Network
-from simcore.broker.replication import NOT_LEADER_OR_FOLLOWER, LeaderState, Replication
+from simcore.broker.replication import (
+    NOT_LEADER_OR_FOLLOWER,
+    LeaderState,
+    ProducerEntry,
+    Replication,
+)
 from simcore.broker.retention import Retention
 from simcore.kernel.types import TopicPartition
 from simcore.scenario.spec import Scenario, TopicSpec
@@ -443,14 +448,17 @@ class Cluster:
         longer answer UNKNOWN_PRODUCER_ID to a produce)."""
         lead = replica.lead
         assert lead is not None
-        epoch = lead.producer_epochs.get(batch.producer_id)
-        if epoch is None:
+        entry = lead.producers.get(batch.producer_id)
+        if entry is None:
             return None
-        seqs = lead.producer_seqs[batch.producer_id]
+        epoch = entry.epoch
+        last = entry.last
         if batch.producer_epoch == epoch:
-            if seqs and batch.base_seq == seqs[-1].base_seq + len(seqs[-1].msgs):
+            if last is None:
+                return None
+            if batch.base_seq == last.base_seq + len(last.msgs):
                 return None  # the next batch (the usual case): above every one remembered
-            for kept in seqs:
+            for kept in entry.kept():
                 if kept.base_seq == batch.base_seq:
                     self.timeline.record(
                         "dedup",
@@ -461,9 +469,7 @@ class Cluster:
                         base=kept.base,
                     )
                     return (None, kept.base)
-            if seqs and batch.base_seq != seqs[-1].base_seq + len(seqs[-1].msgs):
-                return (OUT_OF_ORDER_SEQUENCE, -1)
-            return None
+            return (OUT_OF_ORDER_SEQUENCE, -1)
         if batch.producer_epoch < epoch:
             return (INVALID_PRODUCER_EPOCH, -1)
         return None if batch.base_seq == 0 else (OUT_OF_ORDER_SEQUENCE, -1)
@@ -474,10 +480,10 @@ class Cluster:
         .maybeUpdateProducerEpoch): the appended batches themselves (their sequences and
         offsets are never changed once in the log)."""
         pid = batch.producer_id
-        if lead.producer_epochs.get(pid) != batch.producer_epoch:
-            lead.producer_epochs[pid] = batch.producer_epoch
-            lead.producer_seqs[pid] = deque(maxlen=5)
-        lead.producer_seqs[pid].append(batch)
+        entry = lead.producers.get(pid)
+        if entry is None or entry.epoch != batch.producer_epoch:
+            entry = lead.producers[pid] = ProducerEntry(batch.producer_epoch)
+        entry.add(batch)
 
     def rebuild_producer_state(self, replica: ReplicaLog) -> None:
         """A new leader rebuilds idempotence state from its own log (last 5 batches)."""
@@ -496,9 +502,9 @@ class Cluster:
         instance's writes are refused from now on ([S] ProducerAppendInfo
         .appendEndTxnMarker, ProducerStateEntry.maybeUpdateProducerEpoch)."""
         pid = marker.producer_id
-        if lead.producer_epochs.get(pid, -1) < marker.producer_epoch:
-            lead.producer_epochs[pid] = marker.producer_epoch
-            lead.producer_seqs[pid] = deque(maxlen=5)
+        entry = lead.producers.get(pid)
+        if entry is None or entry.epoch < marker.producer_epoch:
+            lead.producers[pid] = ProducerEntry(marker.producer_epoch)
 
     def write_marker(
         self, broker: int, tp: tuple[str, int], marker: Batch, respond: ProduceCallback

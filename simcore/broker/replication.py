@@ -60,6 +60,32 @@ class FollowerState:
         self.fetch_at = now
 
 
+KEPT_BATCHES: Final = 5  # ProducerStateEntry.NUM_BATCHES_TO_RETAIN
+
+
+class ProducerEntry:
+    """An idempotent producer id's state at a leader ([S] storage ProducerStateEntry): its
+    producer epoch and its last ``KEPT_BATCHES`` batches in the log (their sequences and base
+    offsets: a retry of one of them is a duplicate, answered with its offset), the newest
+    also as ``last``."""
+
+    __slots__ = ("count", "epoch", "last", "ring")
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.last: Batch | None = None
+        self.ring: list[Batch | None] = [None] * KEPT_BATCHES
+        self.count = 0  # batches added
+
+    def add(self, batch: Batch) -> None:
+        self.ring[self.count % KEPT_BATCHES] = batch
+        self.count += 1
+        self.last = batch
+
+    def kept(self) -> list[Batch]:
+        return [batch for batch in self.ring if batch is not None]
+
+
 class LeaderState:
     """What a replica keeps while it believes it is the leader of its partition."""
 
@@ -75,10 +101,7 @@ class LeaderState:
         # for the HW, in offset order
         self.ack_waiters: deque[tuple[int, BatchAnswer, int]] = deque()
         self.fetch_waiters: list[ConsumerFetch] = []  # consumer fetches parked here
-        # idempotent producers: the last 5 batches of each producer id (their sequences
-        # and base offsets), and the producer epoch they belong to
-        self.producer_seqs: dict[int, deque[Batch]] = {}
-        self.producer_epochs: dict[int, int] = {}
+        self.producers: dict[int, ProducerEntry] = {}  # idempotent producers, by id
         # acks=all produces waiting for the ISR, in arrival order, for their request
         # timeout (Kafka's DelayedProduce), and the one expiry check pending, aimed at
         # the earliest deadline
@@ -362,7 +385,12 @@ class Replication:
             return
         parked = lead.parked
         lead.parked = {}
-        for follower in sorted(parked) if len(parked) > 1 else parked:
+        # followers in ascending order; a session's fetch parks on each of its partitions,
+        # so most were answered already by an earlier partition of the same request
+        waiting = [follower for follower, request in parked.items() if not request.done]
+        if len(waiting) > 1:
+            waiting.sort()
+        for follower in waiting:
             request = parked[follower]
             if not request.done:
                 self._answer(request)
