@@ -455,7 +455,7 @@ class Cluster:
         last = entry.last
         if batch.producer_epoch == epoch:
             if last is None:
-                return None
+                return None  # none appended in this epoch yet (a marker began it)
             if batch.base_seq == last.base_seq + len(last.msgs):
                 return None  # the next batch (the usual case): above every one remembered
             for kept in entry.kept():
