@@ -98,7 +98,7 @@ load: dev
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/room_load.py
 
-bench: venv compile
+bench: dev chromium compile
 	$(BIN)/python bench/run.py
 
 # Mutation testing of the modules listed in pyproject.toml's [tool.mutmut], bounded by
