@@ -61,6 +61,14 @@ class InvariantChecker:
         sends fetches for every fetchable partition in each poll(), and a stale answer
         makes the partition fetchable again."""
         for consumer in self.sim.consumers:
+            fetcher = consumer.fetcher
+            # the fetcher's free partitions (the only ones a send looks at) are exactly
+            # those of its fetch order waiting for no request
+            self._expect(
+                set(fetcher.free) == {tp for tp in fetcher.order if tp not in fetcher.fetching},
+                f"{consumer.id}: free partitions {sorted(fetcher.free)} are not those of the "
+                "fetch order waiting for no request",
+            )
             if consumer.state != "polling":
                 continue
             for tp in consumer.membership.assignment:
