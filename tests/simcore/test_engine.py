@@ -23,6 +23,33 @@ def test_it_runs_ties_in_scheduling_order():
     assert seen == ["first", "c", "a", "b"]
 
 
+def test_a_call_for_the_running_millisecond_runs_after_those_scheduled_before_it():
+    engine = Engine(seed=1, horizon_ms=100)
+    seen = []
+
+    def first() -> None:
+        seen.append("first")
+        engine.after(0, seen.append, "now, from first")
+        engine.at(5, seen.append, "at 5, from first")
+        engine.after(1, seen.append, "at 6, from first")
+
+    engine.at(5, first)
+    engine.at(5, seen.append, "second")
+    engine.at(6, seen.append, "at 6, scheduled first")
+    engine.at(4, seen.append, "at 4")
+    engine.run()
+    assert seen == [
+        "at 4",
+        "first",
+        "second",
+        "now, from first",
+        "at 5, from first",
+        "at 6, scheduled first",
+        "at 6, from first",
+    ]
+    assert engine.events_run == 7
+
+
 def test_a_cancelled_timer_does_nothing_and_reorders_nothing():
     engine = Engine(seed=1, horizon_ms=100)
     seen = []
