@@ -483,7 +483,7 @@ class Consumer:
         while self.arrivals and limit > 0:
             tp = self.arrivals[0]
             buffer = self.buffers.get(tp)
-            if not buffer or tp not in self.positions or tp in self.paused:
+            if not buffer or tp not in self.positions or (self.paused and tp in self.paused):
                 self.arrivals.popleft()
                 continue
             while buffer and limit > 0:

@@ -166,7 +166,8 @@ class Fetcher:
         in_flight = self.in_flight
         leaders, reads = c.metadata.leaders, c.reads
         for tp in candidates:
-            if buffers.get(tp) or tp not in positions or tp in paused:
+            position = positions.get(tp)
+            if position is None or buffers.get(tp) or (paused and tp in paused):
                 free[tp] = None
                 continue
             leader = leaders[tp]
@@ -184,7 +185,7 @@ class Fetcher:
             offsets = by_node.get(node)
             if offsets is None:
                 offsets = by_node[node] = {}
-            offsets[tp] = positions[tp]
+            offsets[tp] = position
         for node in waiting:  # its next request waits for the answer to the one out
             request = in_flight[node]
             if not request.hurried:
@@ -196,7 +197,12 @@ class Fetcher:
         """The free partitions in fetch order: sorted by place, by insertion (two or three
         of them, usually; ``sorted`` with a key function is a Python call per item)."""
         tps = [tp for tp in free]  # (list() of a dict is a generic call)
-        if len(tps) > 1:
+        if len(tps) == 2:  # the usual case: the two partitions a response brought back
+            order = self.order
+            first, second = tps[0], tps[1]
+            if order[first] > order[second]:
+                tps[0], tps[1] = second, first
+        elif len(tps) > 2:
             order = self.order
             places = [order[tp] for tp in tps]
             for i in range(1, len(tps)):
@@ -329,9 +335,9 @@ class Fetcher:
                 lag.record(now, hw - position if hw > position else 0)
             if reads is not None:
                 reads.answered(tp, node, request.sent, offset, batches, error, preferred)
-            else:
-                self.partition_answer(tp, offset, batches, error)
-            if batches and c.buffers.get(tp):
+                if batches and c.buffers.get(tp):
+                    data = True
+            elif self.partition_answer(tp, offset, batches, error):
                 data = True
         if not data:
             c.consumed_sensor.record(now, 0)
@@ -355,15 +361,16 @@ class Fetcher:
 
     def partition_answer(
         self, tp: TopicPartition, offset: int, batches: list[Batch], error: str | None
-    ) -> None:
-        """One partition of a response: its records are buffered, or its error handled."""
+    ) -> bool:
+        """One partition of a response: its records are buffered, or its error handled.
+        True if it brought batches and records of ``tp`` are buffered now."""
         c = self.consumer
         if error is not None:
             self._error(tp, offset, error)
-            return
+            return bool(batches) and bool(c.buffers.get(tp))
         self._unfetch(tp)
-        if c.positions.get(tp) != offset:
-            return  # a stale answer (the position moved since): fetchable again
+        if c.positions.get(tp) != offset:  # a stale answer (the position moved since):
+            return bool(batches) and bool(c.buffers.get(tp))  # fetchable again
         buffer = c.buffers[tp]
         was_empty = not buffer
         aborted = self.cluster.partitions[tp].log.aborted if c.committed_only else None
@@ -380,6 +387,7 @@ class Fetcher:
             c.positions[tp] = skip_to
         if buffer and was_empty:
             c.arrivals.append(tp)
+        return bool(batches) and bool(buffer)
 
     def _error(self, tp: TopicPartition, offset: int, error: str) -> None:
         c = self.consumer

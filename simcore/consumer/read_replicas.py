@@ -48,7 +48,7 @@ class ReadReplicas:
         consumer: str,
         rack: str,
         max_age_ms: int,
-        deliver: Callable[[TopicPartition, int, list[Batch], str | None], None],
+        deliver: Callable[[TopicPartition, int, list[Batch], str | None], object],
         again: Callable[[TopicPartition], None],
     ) -> None:
         self.engine = engine
