@@ -443,7 +443,8 @@ class Cluster:
         ProducerAppendInfo, UnifiedLog.analyzeAndValidateProducerState): a batch among the
         producer's last 5 of the same epoch is a duplicate, answered with the original
         offset; an older epoch is refused (INVALID_PRODUCER_EPOCH); a newer epoch must start
-        at sequence 0; otherwise the sequence must follow the last one. A producer the
+        at sequence 0, and so must the epoch a transaction marker began, until a batch is
+        appended in it; otherwise the sequence must follow the last one. A producer the
         broker has no state for is accepted at any sequence (since Kafka 2.5: brokers no
         longer answer UNKNOWN_PRODUCER_ID to a produce)."""
         lead = replica.lead
@@ -455,7 +456,9 @@ class Cluster:
         last = entry.last
         if batch.producer_epoch == epoch:
             if last is None:
-                return None  # none appended in this epoch yet (a marker began it)
+                # none appended in this epoch yet (a marker began it): the last sequence is
+                # NO_SEQUENCE (-1), so only sequence 0 follows it (checkSequence, inSequence)
+                return None if batch.base_seq == 0 else (OUT_OF_ORDER_SEQUENCE, -1)
             if batch.base_seq == last.base_seq + len(last.msgs):
                 return None  # the next batch (the usual case): above every one remembered
             for kept in entry.kept():
