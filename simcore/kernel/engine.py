@@ -157,6 +157,10 @@ class Engine:
         # calls in scheduling order (an entry is None once it ran: its arguments are freed)
         self._times: list[int] = []
         self._slots: dict[int, list[tuple[Callable[..., Any], tuple[Any, ...]] | None]] = {}
+        # the slot the last call joined: most calls are scheduled for the same millisecond
+        # as the one before (now + the network latency), found here without a dict lookup
+        self._last_time = -1
+        self._last_slot: list[tuple[Callable[..., Any], tuple[Any, ...]] | None] = []
         self._max_events = max_events
         self._should_stop = should_stop
         # observers: after every event (small runs, test mode) or when time reaches a mark
@@ -183,12 +187,17 @@ class Engine:
         return timer
 
     def _push(self, time_ms: int, call: tuple[Callable[..., Any], tuple[Any, ...]]) -> None:
+        if time_ms == self._last_time:
+            self._last_slot.append(call)
+            return
         slot = self._slots.get(time_ms)
         if slot is None:
-            self._slots[time_ms] = [call]
+            slot = self._slots[time_ms] = [call]
             _heappush(self._times, time_ms)
         else:
             slot.append(call)
+        self._last_time = time_ms
+        self._last_slot = slot
 
     def group(self) -> TimerGroup:
         """A new, open ``TimerGroup`` of calls cancelled together."""
@@ -221,6 +230,8 @@ class Engine:
                     self._check_budget()
             del slots[time_ms]
             _heappop(times)
+            if self._last_time == time_ms:  # (no call can be scheduled in the past anyway)
+                self._last_time = -1
         self.now = max(self.now, horizon)
 
     def _check_budget(self) -> None:

@@ -459,41 +459,47 @@ class Producer:
     def plan_next_wake(self) -> None:
         wake = NEVER
         now, linger = self.engine.now, self.spec.linger_ms
-        for queue in self.queues.values():  # the first batches not ready yet (``ready``)
-            if queue:
-                head = queue[0]
-                if head.attempts:
-                    at = head.retry_at
-                elif head.closed or len(queue) > 1:
-                    continue
-                else:
-                    at = head.created_ms + linger
-                if now < at < wake:
-                    wake = at
+        batch_size = self.spec.batch_size
+        # the least room left in an open batch (one pass over the queues for both): only a
+        # queue's last batch can be open — a batch is closed before another joins its
+        # queue, and when it is sent (a retry goes back to the front closed)
+        least = batch_size - BATCH_OVERHEAD
+        for queue in self.queues.values():
+            if not queue:
+                continue
+            last = queue[-1]
+            if not last.closed and batch_size - last.size < least:
+                least = batch_size - last.size
+            head = queue[0]  # the first batch not ready yet (``ready``)
+            if head.attempts:
+                at = head.retry_at
+            elif head.closed or len(queue) > 1:
+                continue
+            else:
+                at = head.created_ms + linger
+            if now < at < wake:
+                wake = at
         if self.next_i < self.spec.messages and not self.halted and not self.holding:
-            wake = min(wake, self._next_record_wake())
+            wake = min(wake, self._next_record_wake(least))
         if wake < NEVER:
             self._wake(wake)
 
-    def _next_record_wake(self) -> int:
+    def _next_record_wake(self, least_room: int) -> int:
         """Records not yet appended need no event of their own until one of them could
         make a batch ready: the first one's linger deadline (if it opens a batch; if it
         joins one, that batch's deadline is planned anyway), or the one that could fill a
-        batch. They are appended, with their own timestamps, at that wake-up."""
+        batch — the sticky partition's, or (records placed by key or partition) the open
+        batch with the ``least_room`` left. They are appended, with their own timestamps,
+        at that wake-up."""
         nxt = self.next_i
         first = self.due(nxt)
         if first >= NEVER:
             return NEVER
         size = self.record_size(nxt)
-        batch_size = self.spec.batch_size
+        room = least_room
         if self._spread and self._sticky is not None:
             batch = self._open_batch(self._sticky)
-            room = batch_size - (batch.size if batch else BATCH_OVERHEAD)
-        else:
-            room = min(
-                (batch_size - b.size for q in self.queues.values() for b in q if not b.closed),
-                default=batch_size - BATCH_OVERHEAD,
-            )
+            room = self.spec.batch_size - (batch.size if batch else BATCH_OVERHEAD)
         fill = min(self.spec.messages - 1, nxt + max(1, room // size) - 1)
         return min(first + self.spec.linger_ms, self.due(fill))
 

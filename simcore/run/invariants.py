@@ -36,9 +36,22 @@ class InvariantChecker:
         self._check_positions()
         self._check_single_owners()
         self._check_fetching()
+        self._check_batches()
         self._check_sinks()
         if self.transactions is not None:
             self.transactions.check()
+
+    def _check_batches(self) -> None:
+        """A producer's partition queue has at most one open batch, its last (what
+        ``Producer.plan_next_wake`` relies on to find the least room left)."""
+        for producer in self.sim.producers:
+            for part, queue in producer.queues.items():
+                open_before_last = [i for i, b in enumerate(list(queue)[:-1]) if not b.closed]
+                self._expect(
+                    not open_before_last,
+                    f"{producer.spec.id} partition {part}: open batches at {open_before_last} "
+                    f"in a queue of {len(queue)}, before its last",
+                )
 
     def _check_sinks(self) -> None:
         """Processing failures (issue 15): every write to a sink is a row or, for an
