@@ -17,6 +17,11 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Final
+
+# the array type as a C static (a name imported with ``from`` is a lookup in the module's
+# globals at every use under mypyc: once per recorded batch here)
+_ARRAY: Final = array
 
 
 class IdLog:
@@ -30,19 +35,23 @@ class IdLog:
             self.add(seq)
 
     def add(self, seq: Sequence[int]) -> None:
-        if type(seq) is range and seq.step == 1:
-            if not seq:
+        if type(seq) is range:
+            start, stop = seq.start, seq.stop
+            if len(seq) == stop - start:  # the ids start .. stop - 1 (any step: one id)
+                if start == stop:
+                    return
+                stops = self.stops
+                if stops and stops[-1] == start:  # continues the last run (null keys)
+                    stops[-1] = stop
+                else:
+                    self.starts.append(start)
+                    stops.append(stop)
                 return
-            stops = self.stops
-            if stops and stops[-1] == seq.start:  # continues the last run (null keys)
-                stops[-1] = seq.stop
-            else:
-                self.starts.append(seq.start)
-                stops.append(seq.stop)
-        elif type(seq) is array and seq.typecode == "q":
-            if seq:
-                self.chunks.append(seq)
-        elif len(seq):
+        elif type(seq) is _ARRAY and seq.typecode == "q":  # type: ignore[attr-defined]
+            if len(seq):
+                self.chunks.append(seq)  # type: ignore[arg-type]
+            return
+        if len(seq):
             self.chunks.append(array("q", seq))
 
     def __iter__(self) -> Iterator[int]:
