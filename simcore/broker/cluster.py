@@ -174,7 +174,7 @@ class Metadata:
         self.leaders = {tp: part.leader for tp, part in cluster.partitions.items()}
         self._refreshing = False
 
-    def leader(self, tp: tuple[str, int]) -> int | None:
+    def leader(self, tp: TopicPartition) -> int | None:
         return self.leaders[tp]
 
     def refresh(self) -> None:
@@ -225,7 +225,7 @@ class Cluster:
     def send_produce(
         self,
         broker: int,
-        batches: list[tuple[tuple[str, int], Batch]],
+        batches: list[tuple[TopicPartition, Batch]],
         acks: int,
         on_response: ProduceResponseCallback,
         injected: str | None = None,
@@ -261,7 +261,7 @@ class Cluster:
     def _produce_request(
         self,
         broker: int,
-        batches: list[tuple[tuple[str, int], Batch]],
+        batches: list[tuple[TopicPartition, Batch]],
         acks: int,
         on_response: ProduceResponseCallback,
         injected: str | None,
@@ -312,7 +312,7 @@ class Cluster:
     def _produce(
         self,
         broker: int,
-        tp: tuple[str, int],
+        tp: TopicPartition,
         batch: Batch,
         acks: int,
         answer: BatchAnswer,
@@ -510,7 +510,7 @@ class Cluster:
             lead.producers[pid] = ProducerEntry(marker.producer_epoch)
 
     def write_marker(
-        self, broker: int, tp: tuple[str, int], marker: Batch, respond: ProduceCallback
+        self, broker: int, tp: TopicPartition, marker: Batch, respond: ProduceCallback
     ) -> None:
         """At ``broker``: WriteTxnMarkers for one partition ([J] core KafkaApis
         .handleWriteTxnMarkersRequest): the leader appends the control batch and answers

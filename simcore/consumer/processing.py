@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 from simcore.broker.cluster import Metadata
 from simcore.broker.log import Batch
+from simcore.kernel.types import TopicPartition
 from simcore.scenario.processing import dead_letter_topic
 from simcore.scenario.spec import ProcessingSpec
 
@@ -214,11 +215,11 @@ class Publisher:
         ids = range(msg, msg + 1)
         self.sent_batches.append((partition, ids))
         self.topics.append(topic)
-        self._send((topic, partition), number, ids, done, running)
+        self._send(TopicPartition(topic, partition), number, ids, done, running)
 
     def _send(
         self,
-        tp: tuple[str, int],
+        tp: TopicPartition,
         number: int,
         ids: range,
         done: Callable[[int], None],

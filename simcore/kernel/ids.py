@@ -47,9 +47,9 @@ class IdLog:
                     self.starts.append(start)
                     stops.append(stop)
                 return
-        elif type(seq) is _ARRAY and seq.typecode == "q":  # type: ignore[attr-defined]
+        elif type(seq) is _ARRAY and seq.typecode == "q":
             if len(seq):
-                self.chunks.append(seq)  # type: ignore[arg-type]
+                self.chunks.append(seq)
             return
         if len(seq):
             self.chunks.append(array("q", seq))

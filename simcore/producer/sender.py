@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 from simcore.broker.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
 from simcore.broker.log import Batch
 from simcore.kernel.client_metrics import Sensor
+from simcore.kernel.types import TopicPartition
 from simcore.producer.batch import PendingBatch
 from simcore.producer.idempotence import (
     FATAL,
@@ -110,6 +111,12 @@ class Sender:
         # columns rather than a tuple per batch: keyed runs send hundreds of thousands)
         self.sent_ids: list[range | array[int]] = []
         self.sent_parts: list[int] = []
+        # the cluster's own key of each partition, for the batches of a request (the
+        # broker's lookup then finds its key by identity; no tuple made per batch)
+        self._tps = [
+            cluster.partitions[TopicPartition(spec.topic, part)].tp
+            for part in range(accumulator.num_partitions)
+        ]
         self.connections: dict[int, deque[Request]] = {}
         # each partition's leader in the metadata last looked at (Java's drain reads it
         # for every partition of every pass)
@@ -341,11 +348,12 @@ class Sender:
     def _send(self, batches: list[PendingBatch], leader: int) -> None:
         spec = self.spec
         topic, producer_id, transactional = spec.topic, self.producer_id, spec.transactional_id
+        producer, tps = spec.id, self._tps  # (a spec is not compiled: a lookup by name)
         idem = self.idem
         timeline = self.timeline  # (its method called directly: a native call)
         sent_ids, sent_parts = self.sent_ids, self.sent_parts
         transactional_batch = transactional is not None
-        wires = []
+        wires: list[tuple[TopicPartition, Batch]] = []
         records = retries = 0
         for batch in batches:
             batch.closed = True
@@ -362,7 +370,7 @@ class Sender:
                 msgs,
                 batch.size,
                 batch.created_ms,
-                spec.id,
+                producer,
                 producer_id,
                 batch.base_seq,
                 0,
@@ -370,7 +378,7 @@ class Sender:
                 batch.epoch,
                 transactional_batch,
             )
-            wires.append(((topic, batch.partition), wire))
+            wires.append((tps[batch.partition], wire))
             if timeline.itemises("send"):
                 self.timeline.record(
                     "send",
