@@ -352,7 +352,9 @@ class Replication:
             self._answer(request)
             return
         for member in kept:
-            member.leader_log.lead.parked[follower] = request  # type: ignore[union-attr]
+            lead = member.leader_log.lead
+            assert lead is not None  # (kept: led in the member's epoch; a typed access
+            lead.parked[follower] = request  # is a native one, an ignored one generic)
         session.parked = request
         session.parked_at = self.engine.now
         if not session.expiry_pending:  # one timer per session, not one per park
