@@ -16,9 +16,7 @@ runs = st.builds(lambda a, n: range(a, a + n), st.integers(0, 200), st.integers(
 scattered = st.lists(st.integers(0, 200), max_size=6).map(lambda ids: array("q", ids))
 # ... and, as any Sequence[int] may be given, ranges of other steps (one id or none often)
 stepped = st.builds(range, st.integers(0, 200), st.integers(-10, 210), st.sampled_from([2, 3, -1]))
-sequences = st.lists(
-    st.one_of(runs, scattered, stepped, st.lists(st.integers(0, 200), max_size=4))
-)
+sequences = st.lists(st.one_of(runs, scattered, stepped, st.lists(st.integers(0, 200), max_size=4)))
 
 
 def recorded(seqs):
