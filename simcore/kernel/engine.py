@@ -1,4 +1,5 @@
-"""The discrete-event engine: a clock, a heap and RNG streams derived from the seed.
+"""The discrete-event engine: a clock, a calendar of scheduled calls and RNG streams derived
+from the seed.
 
 Events run in ``(time_ms, seq)`` order, where ``seq`` is the order they were scheduled
 in, so events at the same millisecond run in the order they were scheduled (SimPy's rule).
