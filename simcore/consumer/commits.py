@@ -62,6 +62,10 @@ class CommitClient(Protocol):
     exceptions: list[str]  # thrown to the application, which carried on
     stored: dict[TopicPartition, int]  # librdkafka's offset store
 
+    @property
+    def positions(self) -> dict[TopicPartition, int]:
+        """Each partition's position, as a new dict."""
+
     def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
         """Schedules work that dies with the consumer's process."""
 
@@ -122,12 +126,12 @@ class Committer:
         ([J] ConsumerCoordinator: ``nextAutoCommitTimer.updateAndReset``)."""
         self.next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
 
-    def maybe_auto_commit(self, positions: Offsets) -> None:
-        """Java's auto-commit inside poll(), once auto.commit.interval.ms has passed
-        ([J] ConsumerCoordinator.maybeAutoCommitOffsetsAsync)."""
+    def maybe_auto_commit(self) -> None:
+        """Java's auto-commit of the positions inside poll(), once auto.commit.interval.ms
+        has passed ([J] ConsumerCoordinator.maybeAutoCommitOffsetsAsync)."""
         if self.engine.now >= self.next_auto_commit:
             self.next_auto_commit = self.engine.now + self.spec.auto_commit_interval_ms
-            self.commit_async(dict(positions), auto=True)
+            self.commit_async(self.client.positions, auto=True)
 
     def disconnect(self) -> None:
         """The process (or its client) is gone, and its connection with it: a commit

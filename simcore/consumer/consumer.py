@@ -25,6 +25,7 @@ from simcore.consumer.isolation import READ_COMMITTED, end_offset
 from simcore.consumer.membership import ClassicMembership, Membership
 from simcore.consumer.membership_kip848 import ConsumerProtocolMembership
 from simcore.consumer.read_replicas import ReadReplicas
+from simcore.consumer.subscription import Chunk, TopicPartitionState
 from simcore.kernel.client_metrics import Sensor
 from simcore.kernel.ids import IdLog
 from simcore.kernel.types import TopicPartition
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from simcore.groups.coordinator import Coordinator
     from simcore.kernel.engine import Engine, Timer, TimerGroup
     from simcore.kernel.timeline import Timeline
-
-Chunk = tuple[TopicPartition, int, Sequence[int]]  # (tp, first offset, message ids)
 
 APP_POLL_TIMEOUT_MS: Final = 100  # the application's poll(Duration.ofMillis(100))
 
@@ -88,11 +87,14 @@ class Consumer:
         self.life: TimerGroup = engine.group()
         self._restart_timer: Timer | None = None  # a crashed or closed process's restart
         self.last_poll = 0  # when the application last called poll()
-        self.positions: dict[TopicPartition, int] = {}
+        # each partition with a position: the position, its fetched records, the fetch it
+        # waits for (subscription.py; the one dict a fetch response's partitions are
+        # looked up in)
+        self.states: dict[TopicPartition, TopicPartitionState] = {}
         self.stored: dict[TopicPartition, int] = {}  # librdkafka offset store
         self.reset_floor: dict[TopicPartition, int] = {}  # auto.offset.reset=latest passed these
-        self.buffers: dict[TopicPartition, deque[Chunk]] = {}
-        self.arrivals: deque[TopicPartition] = deque()  # partitions with data, in arrival order
+        # partitions with fetched records, in the order the records arrived
+        self.arrivals: deque[TopicPartitionState] = deque()
         # one FetchRequest per broker, KIP-227 sessions (fetcher.py)
         self.fetcher = Fetcher(self)
         self.processed = IdLog()  # the ids of every record processed (a multiset)
@@ -151,6 +153,15 @@ class Consumer:
     @property
     def latency(self) -> int:
         return self.cluster.latency
+
+    @property
+    def positions(self) -> dict[TopicPartition, int]:
+        """Each partition's position (a new dict: what a commit of all positions sends)."""
+        return {tp: state.position for tp, state in self.states.items()}
+
+    def position(self, tp: TopicPartition) -> int | None:
+        state = self.states.get(tp)
+        return None if state is None else state.position
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -256,9 +267,10 @@ class Consumer:
         """The partitions are no longer this consumer's: positions, fetched records,
         fetches and pauses are dropped (a revoked partition forgets its pause, as in Java)."""
         for tp in tps:
-            self.positions.pop(tp, None)
-            self.buffers.pop(tp, None)
-            self.fetcher.let_go(tp)
+            state = self.states.pop(tp, None)
+            if state is not None:
+                state.buffer.clear()  # (an arrival still queued for it finds nothing)
+                self.fetcher.let_go(state)
             self.paused.discard(tp)
 
     def commit_sync(self, offsets: Offsets, then: Callable[[], None], in_rebalance: bool) -> None:
@@ -277,13 +289,19 @@ class Consumer:
     def seek(self, tp: TopicPartition, offset: int, why: str) -> None:
         """consumer.seek(): the next poll() reads ``tp`` from ``offset``; what was fetched
         for it is dropped (and an answer still out is ignored)."""
-        self._set_position(tp, offset, why)
-        self.fetcher.let_go(tp)
+        self.fetcher.let_go(self._set_position(tp, offset, why))
 
-    def _set_position(self, tp: TopicPartition, offset: int, why: str) -> None:
-        self.positions[tp] = offset
-        self.buffers[tp] = deque()
+    def _set_position(self, tp: TopicPartition, offset: int, why: str) -> TopicPartitionState:
+        """The next record of ``tp`` is at ``offset``: what was fetched for it is dropped
+        (a fetch it waits for stays its own: the caller lets it go, or not)."""
+        state = self.states.get(tp)
+        if state is None:
+            state = self.states[tp] = TopicPartitionState(tp, offset)
+        else:
+            state.position = offset
+            state.buffer.clear()
         self.timeline.record("position", self.id, part=f"{tp[0]}-{tp[1]}", offset=offset, why=why)
+        return state
 
     def fail(self, error: str) -> None:
         self.state = "failed"
@@ -328,7 +346,8 @@ class Consumer:
         self._end_life()
         self.state = state
         self.committer.disconnect()
-        self.buffers.clear()
+        for partition in self.states.values():  # (positions stay until a restart)
+            partition.buffer.clear()
         self.arrivals.clear()
         self.fetcher.reset()
         self.todo.clear()
@@ -353,7 +372,7 @@ class Consumer:
     def _restart(self) -> None:
         self._restart_timer = None
         if self.state in ("down", "stopped"):
-            self.positions.clear()
+            self.states.clear()
             self.stored.clear()
             if self.app is not None:
                 self.app.on_restart()
@@ -409,21 +428,21 @@ class Consumer:
         if java_auto and membership.rejoin_needed and not membership.rebalancing:
             # Java sends JoinGroup only in a later poll(), once onJoinPrepare's commit is
             # done: this poll()'s auto-commit still goes out in the stable generation
-            self.committer.maybe_auto_commit(self.positions)
+            self.committer.maybe_auto_commit()
         if not membership.ensure_group():
             return
         self.state = "polling"
         if java_auto:
-            self.committer.maybe_auto_commit(self.positions)
+            self.committer.maybe_auto_commit()
         records = self._take(self._max_poll_records)
-        # The position moves as records are handed out, and only then does poll() send
-        # fetches for partitions with nothing buffered ([J] Fetcher.collectFetch moves the
-        # position; KafkaConsumer.poll sends the next round before returning records).
+        # The positions moved as the records were handed out (``_take``), and only now does
+        # poll() send fetches for partitions with nothing buffered ([J] Fetcher.collectFetch
+        # moves the position; KafkaConsumer.poll sends the next round before returning
+        # records).
         if records:
             self.consumed_sensor.record(self.engine.now, sum(len(m) for _tp, _f, m in records))
         for tp, first, msgs in records:
             self.records_consumed += len(msgs)
-            self.positions[tp] = first + len(msgs)
             self.fetcher.returned(tp)
             if self._store_on_poll:
                 self.stored[tp] = first + len(msgs)
@@ -478,13 +497,15 @@ class Consumer:
 
     def _take(self, limit: int) -> list[Chunk]:
         """Up to ``limit`` records, from completed fetches in the order they arrived (the
-        Java fetcher's completedFetches queue), so no partition starves the others."""
+        Java fetcher's completedFetches queue), so no partition starves the others; each
+        partition's position moves past the records handed out."""
         out: list[Chunk] = []
-        while self.arrivals and limit > 0:
-            tp = self.arrivals[0]
-            buffer = self.buffers.get(tp)
-            if not buffer or tp not in self.positions or (self.paused and tp in self.paused):
-                self.arrivals.popleft()
+        arrivals, paused = self.arrivals, self.paused
+        while arrivals and limit > 0:
+            state = arrivals[0]
+            buffer = state.buffer  # (empty once its partition is revoked or re-positioned)
+            if not buffer or (paused and state.tp in paused):
+                arrivals.popleft()
                 continue
             while buffer and limit > 0:
                 chunk_tp, first, msgs = buffer[0]
@@ -492,12 +513,14 @@ class Consumer:
                     buffer.popleft()
                     out.append((chunk_tp, first, msgs))
                     limit -= len(msgs)
+                    state.position = first + len(msgs)
                 else:
                     out.append((chunk_tp, first, msgs[:limit]))
                     buffer[0] = (chunk_tp, first + limit, msgs[limit:])
+                    state.position = first + limit
                     limit = 0
             if not buffer:
-                self.arrivals.popleft()
+                arrivals.popleft()
         return out
 
     def _split_for_faults(self, chunks: list[Chunk]) -> list[Chunk]:
@@ -550,8 +573,8 @@ class Consumer:
         the position goes back to ``offset``, what was fetched or polled for ``tp`` and
         not processed yet is dropped (it will be fetched again), and until ``resume`` no
         fetch is sent for ``tp`` and ``poll()`` returns none of its records."""
-        self._set_position(tp, offset, "seek(): the application hands the record back")
-        self.fetcher.let_go(tp)  # an answer to the fetch in flight is ignored
+        state = self._set_position(tp, offset, "seek(): the application hands the record back")
+        self.fetcher.let_go(state)  # an answer to the fetch in flight is ignored
         self.todo = deque(chunk for chunk in self.todo if chunk[0] != tp)
         self.paused.add(tp)
 
@@ -625,10 +648,10 @@ class Consumer:
             return
         committer = self.committer
         if committer.strategy == "sync-per-batch":
-            committer.commit_sync(dict(self.positions), then=self.poll)
+            committer.commit_sync(self.positions, then=self.poll)
             return
         if committer.strategy in ("async", "async-with-retry"):
-            committer.commit_async(dict(self.positions), auto=False)
+            committer.commit_async(self.positions, auto=False)
         if self.processing_ms or not self.arrivals:
             self.poll()  # with nothing buffered, this poll() only waits: no nesting
         else:  # the next poll as its own event, so back-to-back polls do not nest calls

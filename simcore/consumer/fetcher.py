@@ -50,6 +50,7 @@ from simcore.consumer.isolation import end_offset, hidden
 if TYPE_CHECKING:
     from simcore.broker.log import Batch
     from simcore.consumer.consumer import Consumer
+    from simcore.consumer.subscription import TopicPartitionState
     from simcore.kernel.types import TopicPartition
 
 
@@ -71,16 +72,16 @@ class Fetcher:
         self.consumer = consumer
         self.cluster = consumer.cluster
         self.engine = consumer.engine
-        # the request (or the retry after an error) each partition waits for, by id: an
-        # answer for it from any other request is ignored
-        self.fetching: dict[TopicPartition, int] = {}
+        # the consumer's partitions with a position (the same dict): each one's state
+        # holds the request (or the retry after an error) it waits for
+        self.states = consumer.states
         self.in_flight: dict[int, ConsumerFetch] = {}  # node -> its request out
         self.sessions: dict[int, FetchSession] = {}  # node -> KIP-227 session (Java)
         # the fetch order (SubscriptionState): each assigned partition's place in it, a
         # partition that returned records taking a new place at the end
         self.order: dict[TopicPartition, int] = {}
         self._places = 0  # places handed out
-        # the partitions of ``order`` waiting for no request (not in ``fetching``): the
+        # the partitions of ``order`` waiting for no request (``requested`` is False): the
         # only ones ``send`` looks at (after an answer, those of one node; usually none
         # at the second send of a poll, once its records are processed)
         self.free: dict[TopicPartition, None] = {}
@@ -103,7 +104,8 @@ class Fetcher:
 
     def reset(self) -> None:
         """The process is gone (crash, close): requests out and sessions are forgotten."""
-        self.fetching.clear()
+        for state in self.states.values():
+            state.request = 0
         self.in_flight.clear()
         self.sessions.clear()
         self.order.clear()
@@ -111,22 +113,31 @@ class Fetcher:
         self._assignment = None
         self.blocked.clear()
 
-    def let_go(self, tp: TopicPartition) -> None:
-        """An answer still out for ``tp`` is ignored (seek, pause, revocation); if it is
-        fetchable again, it goes out with the next request to that node."""
-        request_id = self._unfetch(tp)
+    def requested(self, tp: TopicPartition) -> bool:
+        """``tp`` waits for the answer to a request (or for the retry after an error)."""
+        state = self.states.get(tp)
+        return state is not None and state.request != 0
+
+    def let_go(self, state: TopicPartitionState) -> None:
+        """An answer still out for the partition is ignored (seek, pause, revocation); if
+        it is fetchable again, it goes out with the next request to that node."""
+        request_id = self._unfetch(state)
+        if not request_id:
+            return
         for node, request in self.in_flight.items():
             if request.id == request_id:
-                self.blocked[tp] = node
+                self.blocked[state.tp] = node
                 self.cluster.fetches.hurry(request)
                 return
 
-    def _unfetch(self, tp: TopicPartition) -> int | None:
-        """``tp`` waits for no request any more (the one way a partition leaves
-        ``fetching``: it is free again if assigned); returns the id it waited for."""
-        request_id = self.fetching.pop(tp, None)
-        if request_id is not None and tp in self.order:
-            self.free[tp] = None
+    def _unfetch(self, state: TopicPartitionState) -> int:
+        """The partition waits for no request any more (the one way its ``request`` goes
+        back to 0: it is free again if assigned); returns the id it waited for, or 0."""
+        request_id = state.request
+        if request_id:
+            state.request = 0
+            if state.tp in self.order:
+                self.free[state.tp] = None
         return request_id
 
     def returned(self, tp: TopicPartition) -> None:
@@ -143,16 +154,16 @@ class Fetcher:
         """One request per node for its fetchable partitions (prepareFetchRequests)."""
         c = self.consumer
         self._sends += 1
-        buffers, positions, paused = c.buffers, c.positions, c.paused
+        states, paused = self.states, c.paused
         assignment = c.membership.assignment
-        fetching, free = self.fetching, self.free
+        free = self.free
         if assignment is not self._assignment:
             # a new assignment starts a new fetch order, in its own order
             # (SubscriptionState.assignFromSubscribed: PartitionStates.set)
             self._assignment = assignment
             self.order = {tp: place for place, tp in enumerate(assignment)}
             self._places = len(assignment)
-            self.free = free = {tp: None for tp in assignment if tp not in fetching}
+            self.free = free = {tp: None for tp in assignment if not self.requested(tp)}
         blocked = self.blocked
         if blocked:
             blocked.clear()
@@ -160,20 +171,20 @@ class Fetcher:
             return  # every partition waits for an answer (the usual second send of a
             # poll, once its records are processed)
         candidates = self._in_fetch_order(free)
-        free.clear()  # each goes into ``fetching`` below, or is free again
-        by_node: dict[int, dict[TopicPartition, int]] = {}
+        free.clear()  # each is requested below, or free again
+        by_node: dict[int, list[TopicPartitionState]] = {}
         waiting: list[int] = []
         in_flight = self.in_flight
         leaders, reads = c.metadata.leaders, c.reads
         for tp in candidates:
-            position = positions.get(tp)
-            if position is None or buffers.get(tp) or (paused and tp in paused):
+            state = states.get(tp)  # (None: no position yet, its OffsetFetch under way)
+            if state is None or state.buffer or (paused and tp in paused):
                 free[tp] = None
                 continue
             leader = leaders[tp]
             if leader is None:  # no leader known: look again after retry.backoff.ms
                 c.metadata.refresh()
-                self._hold(tp)
+                self._hold(state)
                 continue
             node = leader if reads is None else reads.replica(tp, leader)
             if node in in_flight:
@@ -182,16 +193,16 @@ class Fetcher:
                 if node not in waiting:
                     waiting.append(node)
                 continue
-            offsets = by_node.get(node)
-            if offsets is None:
-                offsets = by_node[node] = {}
-            offsets[tp] = position
+            group = by_node.get(node)
+            if group is None:
+                group = by_node[node] = []
+            group.append(state)
         for node in waiting:  # its next request waits for the answer to the one out
             request = in_flight[node]
             if not request.hurried:
                 self.cluster.fetches.hurry(request)
-        for node, offsets in by_node.items():
-            self._send(node, offsets)
+        for node, group in by_node.items():
+            self._send(node, group)
 
     def _in_fetch_order(self, free: dict[TopicPartition, None]) -> list[TopicPartition]:
         """The free partitions in fetch order: sorted by place, by insertion (two or three
@@ -216,11 +227,16 @@ class Fetcher:
                 tps[j + 1] = tp
         return tps
 
-    def _send(self, node: int, offsets: dict[TopicPartition, int]) -> None:
+    def _send(self, node: int, group: list[TopicPartitionState]) -> None:
         c = self.consumer
         self._ids += 1
+        request_id = self._ids
+        offsets: dict[TopicPartition, int] = {}
+        for state in group:
+            offsets[state.tp] = state.position
+            state.request = request_id  # (``send`` took it out of ``free``)
         request = ConsumerFetch(
-            self._ids,
+            request_id,
             node,
             offsets,
             self._min_bytes,
@@ -233,8 +249,6 @@ class Fetcher:
             self.engine.now,
         )
         self._session(request)
-        for tp in offsets:
-            self.fetching[tp] = request.id  # (``send`` took it out of ``free``)
         self.in_flight[node] = request
         self.cluster.send_fetch(request)
 
@@ -291,16 +305,16 @@ class Fetcher:
                 partitions=[f"{t}-{p}" for t, p in offsets],
             )
 
-    def _hold(self, tp: TopicPartition) -> None:
-        """``tp`` waits ``retry.backoff.ms`` before it is fetchable again."""
+    def _hold(self, state: TopicPartitionState) -> None:
+        """The partition waits ``retry.backoff.ms`` before it is fetchable again."""
         self._ids += 1
-        self.fetching[tp] = token = self._ids
-        self.free.pop(tp, None)
-        self.consumer.later(self.consumer.spec.retry_backoff_ms, self._retry, tp, token)
+        state.request = token = self._ids
+        self.free.pop(state.tp, None)
+        self.consumer.later(self.consumer.spec.retry_backoff_ms, self._retry, state, token)
 
-    def _retry(self, tp: TopicPartition, token: int) -> None:
-        if self.fetching.get(tp) == token:
-            self._unfetch(tp)
+    def _retry(self, state: TopicPartitionState, token: int) -> None:
+        if state.request == token:  # (not let go since: a revoked partition's is 0)
+            self._unfetch(state)
             self.send()
 
     # -- the response -----------------------------------------------------------------------
@@ -324,20 +338,20 @@ class Fetcher:
             if session is not None and session.session_id == 0:
                 session.session_id = request.session_id
         data = False
-        reads = c.reads
+        reads, states, request_id = c.reads, self.states, request.id
         lag = c.lag_sensor  # (called as its method: a bound method in a local is a Python call)
         for tp, offset, batches, error, preferred in answers:
-            if self.fetching.get(tp) != request.id:
+            state = states.get(tp)
+            if state is None or state.request != request_id:
                 continue  # let go since (seek, pause, revocation): discarded
-            position = c.positions.get(tp)
-            if position is not None:
-                hw = end_offset(self.cluster.partitions[tp].log, c.committed_only)
-                lag.record(now, hw - position if hw > position else 0)
+            position = state.position
+            hw = end_offset(self.cluster.partitions[tp].log, c.committed_only)
+            lag.record(now, hw - position if hw > position else 0)
             if reads is not None:
                 reads.answered(tp, node, request.sent, offset, batches, error, preferred)
-                if batches and c.buffers.get(tp):
+                if batches and state.buffer:
                     data = True
-            elif self.partition_answer(tp, offset, batches, error):
+            elif self._answer(state, offset, batches, error):
                 data = True
         if not data:
             c.consumed_sensor.record(now, 0)
@@ -357,22 +371,33 @@ class Fetcher:
     def again(self, tp: TopicPartition) -> None:
         """A read replica sent ``tp`` elsewhere: fetchable again (from wherever the read
         replicas say) once this response is handled."""
-        self._unfetch(tp)
+        state = self.states.get(tp)
+        if state is not None:
+            self._unfetch(state)
 
     def partition_answer(
         self, tp: TopicPartition, offset: int, batches: list[Batch], error: str | None
+    ) -> None:
+        """One partition of a response, delivered by the read replicas (read_replicas.py)."""
+        state = self.states.get(tp)
+        if state is not None:  # (only answers a partition still waits for are delivered)
+            self._answer(state, offset, batches, error)
+
+    def _answer(
+        self, state: TopicPartitionState, offset: int, batches: list[Batch], error: str | None
     ) -> bool:
         """One partition of a response: its records are buffered, or its error handled.
-        True if it brought batches and records of ``tp`` are buffered now."""
+        True if it brought batches and records of the partition are buffered now."""
         c = self.consumer
         if error is not None:
-            self._error(tp, offset, error)
-            return bool(batches) and bool(c.buffers.get(tp))
-        self._unfetch(tp)
-        if c.positions.get(tp) != offset:  # a stale answer (the position moved since):
-            return bool(batches) and bool(c.buffers.get(tp))  # fetchable again
-        buffer = c.buffers[tp]
+            self._error(state, offset, error)
+            return bool(batches) and bool(state.buffer)
+        self._unfetch(state)
+        buffer = state.buffer
+        if state.position != offset:  # a stale answer (the position moved since):
+            return bool(batches) and bool(buffer)  # fetchable again
         was_empty = not buffer
+        tp = state.tp
         aborted = self.cluster.partitions[tp].log.aborted if c.committed_only else None
         skip_to = -1
         for batch in batches:
@@ -384,18 +409,19 @@ class Fetcher:
                 msgs = batch.msgs[start:] if start else batch.msgs
                 buffer.append((tp, batch.base + start, msgs))
         if skip_to > offset and not buffer:  # only hidden records: the position moves on
-            c.positions[tp] = skip_to
+            state.position = skip_to
         if buffer and was_empty:
-            c.arrivals.append(tp)
+            c.arrivals.append(state)
         return bool(batches) and bool(buffer)
 
-    def _error(self, tp: TopicPartition, offset: int, error: str) -> None:
+    def _error(self, state: TopicPartitionState, offset: int, error: str) -> None:
         c = self.consumer
-        if error != OFFSET_OUT_OF_RANGE or c.positions.get(tp) != offset:
+        if error != OFFSET_OUT_OF_RANGE or state.position != offset:
             c.metadata.refresh()  # NOT_LEADER_OR_FOLLOWER, NETWORK_EXCEPTION
-            self._hold(tp)
+            self._hold(state)
             return
-        self._unfetch(tp)
+        self._unfetch(state)
+        tp = state.tp
         log = self.cluster.partitions[tp].log
         policy = c.spec.auto_offset_reset
         if policy == "none":

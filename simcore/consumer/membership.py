@@ -42,8 +42,11 @@ class MembershipClient(Protocol):
     state: str  # the application's: polling, processing, rebalancing, ...
     life: TimerGroup  # what the process schedules; cancelled when it dies
     last_poll: int  # when the application last called poll()
-    positions: Offsets
     stored: Offsets  # librdkafka's offset store
+
+    @property
+    def positions(self) -> Offsets:
+        """Each partition's position, as a new dict."""
 
     def later(self, delay: int, handler: Callable[..., object], *args: object) -> None:
         """Schedules work that dies with the consumer's process."""
@@ -206,7 +209,7 @@ class Membership(ABC):
         elif self.librdkafka and auto:
             offsets = {tp: o for tp, o in self.client.stored.items() if tp in set(tps)}
         elif commit_all and auto:
-            offsets = dict(positions)
+            offsets = positions
         elif self.spec.commit_on_revoke or (auto and (commit_all or self._auto_commits_revoked())):
             offsets = {tp: positions[tp] for tp in tps if tp in positions}
         else:

@@ -205,7 +205,7 @@ class Recorder:
             tp = part.tp
             log = part.log
             owner = owners.get((group, tp))
-            position = sim.consumers[owner].positions.get(tp) if owner is not None else None
+            position = sim.consumers[owner].position(tp) if owner is not None else None
             committed = committed_offsets.get((group, part.topic, part.index))
             time_lag = 0
             if committed is not None and committed < log.hw:

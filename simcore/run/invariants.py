@@ -80,19 +80,18 @@ class InvariantChecker:
             # the fetcher's free partitions (the only ones a send looks at) are exactly
             # those of its fetch order waiting for no request
             self._expect(
-                set(fetcher.free) == {tp for tp in fetcher.order if tp not in fetcher.fetching},
+                set(fetcher.free) == {tp for tp in fetcher.order if not fetcher.requested(tp)},
                 f"{consumer.id}: free partitions {sorted(fetcher.free)} are not those of the "
                 "fetch order waiting for no request",
             )
             if consumer.state != "polling":
                 continue
             for tp in consumer.membership.assignment:
-                if tp not in consumer.positions or tp in consumer.paused:
+                state = consumer.states.get(tp)
+                if state is None or tp in consumer.paused:
                     continue  # its OffsetFetch is under way, or the application paused it
                 self._expect(
-                    tp in consumer.fetcher.fetching
-                    or bool(consumer.buffers.get(tp))
-                    or consumer.fetcher.waits(tp),
+                    state.request != 0 or bool(state.buffer) or consumer.fetcher.waits(tp),
                     f"{consumer.id} {tp[0]}-{tp[1]}: waiting in poll() with no fetch in "
                     "flight and nothing buffered",
                 )

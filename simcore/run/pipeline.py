@@ -157,7 +157,7 @@ class Pipeline:
 
     def _commit(self) -> None:
         consumer = self.consumer
-        offsets = dict(consumer.positions)
+        offsets = consumer.positions
         self.committing = True
         consumer.state = "committing"  # the application is out of poll() until it is done
         life = consumer.life  # a crash since the commit began drops what follows
@@ -221,7 +221,8 @@ class Pipeline:
         """After an abort: back to the last committed offsets (the KIP-447 example's
         resetToLastCommittedPositions), so the aborted inputs are processed again."""
         consumer = self.consumer
-        for tp in sorted(consumer.positions):
+        positions = consumer.positions
+        for tp in sorted(positions):
             committed = self.groups.committed_offset(consumer.group, tp)
-            if committed is not None and committed != consumer.positions[tp]:
+            if committed is not None and committed != positions[tp]:
                 consumer.seek(tp, committed, "abortTransaction: back to the committed offset")

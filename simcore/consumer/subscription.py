@@ -1,0 +1,39 @@
+"""What the consumer keeps for each partition it has a position for, in one object.
+
+Java keeps one ``TopicPartitionState`` per assigned partition in its ``SubscriptionState``
+([J] consumer/internals/SubscriptionState.java: the position, the paused flag, the fetch
+state), and the fetched data per partition in its ``FetchBuffer``. Here the state holds
+the position, the records fetched and not yet handed out by ``poll()``, and the fetch
+request (or the retry after an error) the partition waits for. The consumer keeps these
+objects by partition (``Consumer.states``); the fetcher and ``poll()`` pass them along,
+so a partition of a fetch response is looked up once, not once per field.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simcore.kernel.types import TopicPartition
+
+Chunk = tuple["TopicPartition", int, Sequence[int]]  # (tp, first offset, message ids)
+
+
+class TopicPartitionState:
+    """One partition with a position: created when the position is first set (the
+    committed offset, ``auto.offset.reset``, a seek), dropped when the partition is
+    revoked, and emptied of its records when the process dies."""
+
+    __slots__ = ("buffer", "position", "request", "tp")
+
+    def __init__(self, tp: TopicPartition, position: int) -> None:
+        self.tp = tp
+        self.position = position  # the offset of the next record poll() hands out
+        # fetched records not yet handed out, oldest first (Java's completed fetches)
+        self.buffer: deque[Chunk] = deque()
+        # the id of the fetch request (or of the retry after an error) whose answer this
+        # partition waits for; 0: none (ids start at 1). An answer from any other request
+        # is stale for it and ignored.
+        self.request = 0
