@@ -339,20 +339,27 @@ class Fetcher:
                 session.session_id = request.session_id
         data = False
         reads, states, request_id = c.reads, self.states, request.id
-        lag = c.lag_sensor  # (called as its method: a bound method in a local is a Python call)
+        # records-lag-max: the largest lag of the response's partitions, recorded once (a
+        # sensor's samples split by time only, so the records of one instant share one
+        # sample, and their max is all that Max reads of them)
+        max_lag = -1
         for tp, offset, batches, error, preferred in answers:
             state = states.get(tp)
             if state is None or state.request != request_id:
                 continue  # let go since (seek, pause, revocation): discarded
             position = state.position
             hw = end_offset(self.cluster.partitions[tp].log, c.committed_only)
-            lag.record(now, hw - position if hw > position else 0)
+            behind = hw - position if hw > position else 0
+            if behind > max_lag:
+                max_lag = behind
             if reads is not None:
                 reads.answered(tp, node, request.sent, offset, batches, error, preferred)
                 if batches and state.buffer:
                     data = True
             elif self._answer(state, offset, batches, error):
                 data = True
+        if max_lag >= 0:
+            c.lag_sensor.record(now, max_lag)
         if not data:
             c.consumed_sensor.record(now, 0)
         if data and c.state == "polling":
