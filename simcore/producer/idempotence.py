@@ -48,7 +48,6 @@ from simcore.broker.cluster import (
 )
 
 if TYPE_CHECKING:
-    from collections import deque
     from collections.abc import Callable
 
     from simcore.kernel.engine import Engine
@@ -69,14 +68,14 @@ class Idempotence:
         engine: Engine,
         timeline: Timeline,
         spec: ProducerSpec,
-        queues: dict[int, deque[PendingBatch]],
+        queues: dict[int, list[PendingBatch]],
         on_wire: dict[int, int],
         run_loop: Callable[[], None],
     ) -> None:
         self.engine = engine
         self.timeline = timeline
         self.spec = spec
-        self.queues = queues  # the accumulator's deques (the sender shares them)
+        self.queues = queues  # the accumulator's queues (the sender shares them)
         self.on_wire = on_wire  # the sender's requests awaiting an answer, per partition
         self.run_loop = run_loop  # one more pass of the sender's loop
         self.epoch = 0  # the producer epoch (the producer id never changes here)

@@ -1,11 +1,11 @@
 """The producer: record accumulator, batches per partition, in-flight requests, acks.
 
 Modelled on the Java client's RecordAccumulator and Sender ([J]
-producer/internals/): records join the last batch of their partition's deque until
+producer/internals/): records join the last batch of their partition's queue until
 it is full (``batch.size``); a batch is ready when full or when ``linger.ms`` has
 passed since its first record; the sender drains ready batches while the leader's
 connection has fewer than ``max.in.flight.requests.per.connection`` requests out.
-A failed batch goes back to the *front* of its deque after ``retry.backoff.ms``,
+A failed batch goes back to the *front* of its queue after ``retry.backoff.ms``,
 which is how retries reorder without idempotence. ``delivery.timeout.ms`` bounds
 the whole life of a batch. The idempotent producer's sequence numbers and epoch are
 ``simcore.producer.idempotence``'s.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_right
-from collections import deque
 from typing import TYPE_CHECKING, Final
 
 from simcore.broker.cluster import Metadata
@@ -82,7 +81,10 @@ class Producer:
         self._rate = spec.rate_per_s
         self.metadata = Metadata(cluster)
         self.next_i = 0
-        self.queues: dict[int, deque[PendingBatch]] = {}
+        # each partition's batches, oldest first: only partitions with batches are listed.
+        # Lists, not deques: a queue holds one or two batches but in an outage, and
+        # mypyc indexes, appends and pops a list natively (a deque by generic calls)
+        self.queues: dict[int, list[PendingBatch]] = {}
         self.halted = False  # librdkafka after a fatal error: produce() refuses records
         # the application produces nothing now (a transactional one: outside a transaction)
         self.holding = spec.transactional_id is not None
@@ -354,7 +356,7 @@ class Producer:
                     if batch.size >= batch_size:
                         batch.closed = True
                     if queue is None:
-                        queue = queues[part] = deque()
+                        queue = queues[part] = []
                     queue.append(batch)
             self._sticky_bytes += size * (stop - start)
             self.sent += stop - start
@@ -390,7 +392,7 @@ class Producer:
                     part, first, msgs, BATCH_OVERHEAD + size * take, stamps.setdefault(due, due)
                 )
                 if queue is None:
-                    queue = self.queues[part] = deque()
+                    queue = self.queues[part] = []
                 queue.append(batch)
             else:
                 take = min(n - k, max(1, (batch_size - batch.size) // size))
@@ -435,7 +437,7 @@ class Producer:
             batch = PendingBatch(part, start, range(0), BATCH_OVERHEAD, self.due(start))
             queue = self.queues.get(part)
             if queue is None:
-                queue = self.queues[part] = deque()
+                queue = self.queues[part] = []
             queue.append(batch)
         extend(batch, range(self.msg_base + start, self.msg_base + end))
         batch.size += size
@@ -447,7 +449,7 @@ class Producer:
 
     # -- send -----------------------------------------------------------------------------
 
-    def ready(self, batch: PendingBatch, queue: deque[PendingBatch]) -> bool:
+    def ready(self, batch: PendingBatch, queue: list[PendingBatch]) -> bool:
         if batch.attempts > 0:
             return self.engine.now >= batch.retry_at
         return (

@@ -5,7 +5,7 @@ Sender.java, clients/NetworkClient.java): at most
 ``max.in.flight.requests.per.connection`` requests per broker connection; answers
 are handled in request order; when a request times out the connection is closed and
 every request still in flight on it fails. A failed batch goes back to the *front* of
-its partition's deque (``reenqueue``) — or, for an idempotent producer, into sequence
+its partition's queue (``reenqueue``) — or, for an idempotent producer, into sequence
 order — and waits out its retry backoff there, which is how retries reorder without
 idempotence. A dead leader refuses the connection: nothing is sent, metadata is
 refreshed and the batch waits. ``delivery.timeout.ms`` bounds the whole life of a batch.
@@ -103,7 +103,7 @@ class Sender:
         # the producer itself, typed as its compiled class: its methods are direct calls
         # (through a Protocol each was a Python-level method call, one per batch)
         self.acc = accumulator
-        self.queues = accumulator.queues  # the accumulator's deques, one per partition
+        self.queues = accumulator.queues  # the accumulator's queues, one per partition
         self.producer_id = producer_id  # -1: not idempotent
         self.msg_base = msg_base
         self._jitter = engine.rng(f"retry-jitter/{spec.id}")
@@ -212,7 +212,7 @@ class Sender:
         limit = self.spec.max_request_size
         now = self.engine.now
         # the brokers with a ready batch: one pass over the queued partitions (only
-        # non-empty deques are listed)
+        # non-empty queues are listed)
         ready = [False] * len(alive)
         leader_of = self._leader_of
         for part, queued in queues.items():
@@ -250,7 +250,7 @@ class Sender:
                     break
                 if idem is not None and not idem.gate(part, head):
                     break
-                batches.append(queue.popleft())
+                batches.append(queue.pop(0))
                 size += head.size
                 if not queue:
                     del queues[part]
@@ -289,7 +289,7 @@ class Sender:
             while queue and len(conn) < max_in_flight and ready(queue[0], queue):
                 if idem is not None and not idem.gate(part, queue[0]):
                     break
-                self._send([queue.popleft()], leader)
+                self._send([queue.pop(0)], leader)
             if not queue:
                 del queues[part]  # only partitions with queued batches stay listed
 
@@ -333,7 +333,7 @@ class Sender:
             queue = self.queues[part]
             limit = self.spec.delivery_timeout_ms
             while queue and self.engine.now >= queue[0].created_ms + limit:
-                batch = queue.popleft()
+                batch = queue.pop(0)
                 self.acc.complete(
                     batch,
                     "TimeoutException: delivery.timeout.ms expired before the batch could be sent",
@@ -611,11 +611,11 @@ class Sender:
         self.queues.clear()
 
     def _requeue_in_order(self, batches: list[PendingBatch]) -> None:
-        """Java's reenqueue: failed batches go back to the front of their deque, keeping
+        """Java's reenqueue: failed batches go back to the front of their queue, keeping
         their relative order — or, when idempotent, into sequence order
         (RecordAccumulator.insertInSequenceOrder)."""
         for batch in reversed(batches):
-            queue = self.queues.setdefault(batch.partition, deque())
+            queue = self.queues.setdefault(batch.partition, [])
             at = 0
             while (
                 self.producer_id >= 0
