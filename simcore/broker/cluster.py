@@ -10,7 +10,6 @@ answers NOT_LEADER_OR_FOLLOWER, after which clients refresh their metadata.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import deque
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Final
@@ -401,7 +400,7 @@ class Cluster:
         answer.producer = producer
         waits = lead.produce_waits
         while waits and waits[0].done:  # answered already (most are, within ms)
-            waits.popleft()
+            waits.pop(0)
         waits.append(answer)
         timer = lead.produce_timer
         if timer is None or answer.deadline < lead.produce_due:
@@ -415,7 +414,7 @@ class Cluster:
         assert lead is not None  # a lost leadership cancels its timer (controller.py)
         lead.produce_timer = None
         now = self.engine.now
-        pending: deque[BatchAnswer] = deque()
+        pending: list[BatchAnswer] = []
         for wait in lead.produce_waits:
             if wait.done:
                 continue

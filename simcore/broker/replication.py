@@ -25,7 +25,6 @@ never silently diverge.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -98,17 +97,23 @@ class LeaderState:
         # append (of a whole request)
         self.parked: dict[int, FollowerFetch] = {}
         # (end offset, its answer, base offset) of each acks=all batch (or marker) waiting
-        # for the HW, in offset order
-        self.ack_waiters: deque[tuple[int, BatchAnswer, int]] = deque()
+        # for the HW, in offset order (this and ``produce_waits`` are lists: they hold a
+        # few at a time, and mypyc indexes and pops a list natively, a deque by name)
+        self.ack_waiters: list[tuple[int, BatchAnswer, int]] = []
         self.fetch_waiters: list[ConsumerFetch] = []  # consumer fetches parked here
         self.producers: dict[int, ProducerEntry] = {}  # idempotent producers, by id
         # acks=all produces waiting for the ISR, in arrival order, for their request
         # timeout (Kafka's DelayedProduce), and the one expiry check pending, aimed at
         # the earliest deadline
-        self.produce_waits: deque[BatchAnswer] = deque()
+        self.produce_waits: list[BatchAnswer] = []
         self.produce_timer: Timer | None = None
         self.produce_due = 0
         self.max_hw = 0
+        # the followers' states of ``isr`` (the leader left out), as of the ISR list they
+        # were taken from: ``isr`` is replaced, never changed in place, so a new list means
+        # a new ISR (the HW is computed at every follower fetch; a list beats dict lookups)
+        self.isr_followers: list[FollowerState] = []
+        self.isr_seen: list[int] | None = None
 
 
 class Member:
@@ -532,7 +537,7 @@ class Replication:
             why=why,
         )
         if len(lead.isr) < part.min_isr:
-            waiters, lead.ack_waiters = lead.ack_waiters, deque()
+            waiters, lead.ack_waiters = lead.ack_waiters, []
             for _end, answer, _base in waiters:
                 answer.fire(NOT_ENOUGH_REPLICAS_AFTER_APPEND, -1)
         self.update_hw(part, leader_log)
@@ -545,12 +550,14 @@ class Replication:
         if len(isr) < part.min_isr:
             return
         new_hw = leader_log.leo
-        followers, me = lead.followers, leader_log.broker
-        for broker in isr:
-            if broker != me:
-                leo = followers[broker].leo
-                if leo < new_hw:
-                    new_hw = leo
+        if lead.isr_seen is not isr:
+            me, followers = leader_log.broker, lead.followers
+            lead.isr_followers = [followers[b] for b in isr if b != me]
+            lead.isr_seen = isr
+        for follower in lead.isr_followers:
+            leo = follower.leo
+            if leo < new_hw:
+                new_hw = leo
         if new_hw <= leader_log.hw:
             return
         leader_log.hw = new_hw
@@ -562,7 +569,7 @@ class Replication:
             self.timeline.record("hw", f"broker-{leader_log.broker}", part=part.name, hw=new_hw)
         waiters = lead.ack_waiters
         while waiters and waiters[0][0] <= new_hw:
-            _end, answer, base = waiters.popleft()
+            _end, answer, base = waiters.pop(0)
             answer.fire(None, base)
         if lead.fetch_waiters:
             self.cluster.wake_fetchers(part, leader_log)

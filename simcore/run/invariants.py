@@ -123,10 +123,20 @@ class InvariantChecker:
                 f"{part.name} replica {replica.broker}: log start "
                 f"{replica.log_start} <= HW {replica.hw} <= LEO {replica.leo}",
             )
-            if replica.lead is not None:
+            lead = replica.lead
+            if lead is not None:
                 self._expect(
-                    replica.hw >= replica.lead.max_hw,
+                    replica.hw >= lead.max_hw,
                     f"{part.name}: HW of leader {replica.broker} moved back",
+                )
+                # the HW's cached follower states are those of the ISR they were taken of
+                # (Replication.update_hw: an ISR list is replaced, never changed in place)
+                self._expect(
+                    lead.isr_seen is not lead.isr
+                    or lead.isr_followers
+                    == [lead.followers[b] for b in lead.isr if b != replica.broker],
+                    f"{part.name}: leader {replica.broker} computes its HW from followers "
+                    f"other than those of its ISR {lead.isr}",
                 )
         self._expect(
             set(part.isr) <= set(part.replica_order) and len(part.isr) >= 1,
