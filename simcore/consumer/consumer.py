@@ -441,9 +441,12 @@ class Consumer:
         # records).
         if records:
             self.consumed_sensor.record(self.engine.now, sum(len(m) for _tp, _f, m in records))
+        last: TopicPartition | None = None  # (a partition's chunks come one after another)
         for tp, first, msgs in records:
             self.records_consumed += len(msgs)
-            self.fetcher.returned(tp)
+            if tp is not last:
+                self.fetcher.returned(tp)
+                last = tp
             if self._store_on_poll:
                 self.stored[tp] = first + len(msgs)
         self._ensure_fetches()
@@ -508,10 +511,11 @@ class Consumer:
                 arrivals.popleft()
                 continue
             while buffer and limit > 0:
-                chunk_tp, first, msgs = buffer[0]
+                chunk = buffer[0]
+                chunk_tp, first, msgs = chunk
                 if len(msgs) <= limit:
                     buffer.popleft()
-                    out.append((chunk_tp, first, msgs))
+                    out.append(chunk)
                     limit -= len(msgs)
                     state.position = first + len(msgs)
                 else:
@@ -551,11 +555,12 @@ class Consumer:
     def _process_next(self) -> None:
         """Process the polled chunks in order; zero processing time runs inline."""
         while self.todo:
-            tp, first, msgs = self.todo.popleft()
+            chunk = self.todo.popleft()
+            tp, first, msgs = chunk
             if self.crash_at_point("before_process", tp, first, len(msgs)):
                 return
             self.state = "processing"
-            self.current = (tp, first, msgs)
+            self.current = chunk
             self.current_started = self.engine.now
             self.current_ms = self.processing_ms  # a change applies from the next chunk on
             if self.processor is not None:  # one record, tried as processing.py says
