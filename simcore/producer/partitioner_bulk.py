@@ -166,12 +166,16 @@ def _field_columns(field: _Field, index: NDArray[np.int64], width: int) -> KeyMa
     """The field rendered right-aligned in ``width`` columns for every index."""
     table = np.frombuffer(field.digits, dtype=np.uint8)
     out = np.full((len(index), width), field.fill, dtype=np.uint8)
-    out[:, width - 1] = table[index % field.base]  # the last digit: "0" for index 0
-    top, power = int(index.max()), field.base
-    for col in range(width - 2, -1, -1):
-        if power > top:
+    low, top = int(index.min()), int(index.max())
+    quotient, power = index, 1  # quotient = index // power
+    for col in range(width - 1, -1, -1):
+        if power > top and col < width - 1:
             break  # no index has this many digits: the fill is already there
-        out[:, col] = np.where(index >= power, table[(index // power) % field.base], field.fill)
+        quotient, digit = np.divmod(quotient, field.base)  # (one division a column)
+        digits = table[digit]  # the last column's digit: "0" for index 0
+        if low < power and col < width - 1:  # some indexes are shorter: they keep the fill
+            digits = np.where(index >= power, digits, field.fill)
+        out[:, col] = digits
         power *= field.base
     return out
 
