@@ -113,12 +113,13 @@ class ConsumerFetches:
         # requests parked on a follower's replica of a partition (KIP-392), by
         # (partition, broker)
         self.at_followers: dict[tuple[TopicPartition, int], list[ConsumerFetch]] = {}
+        self._arrival = self._arrive  # bound once (a bound method per request otherwise)
 
     # -- the request -----------------------------------------------------------------------
 
     def send(self, request: ConsumerFetch) -> None:
         """Client side: the request goes out now and reaches its broker one hop later."""
-        self.engine.after(self.cluster.latency, self._arrive, request)
+        self.engine.after(self.cluster.latency, self._arrival, request)
 
     def _arrive(self, request: ConsumerFetch) -> None:
         cluster = self.cluster

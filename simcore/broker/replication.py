@@ -180,6 +180,10 @@ class Replication:
         # the partition is in, and its membership there
         self.sessions: dict[tuple[int, int], FetchSession] = {}
         self._session_of: dict[tuple[str, int], tuple[FetchSession, Member]] = {}
+        # the handlers of each fetch's two hops, bound once (a method named at each call
+        # is a new bound-method object: two per follower fetch)
+        self._at_leader = self._fetch_at_leader
+        self._at_follower = self._follower_receive
 
     # -- follower side ---------------------------------------------------------------------
 
@@ -307,7 +311,7 @@ class Replication:
                 )
         session.in_flight = True
         request = FollowerFetch(session, list(session.members.values()))
-        self.engine.after(self.network.latency, self._fetch_at_leader, request)
+        self.engine.after(self.network.latency, self._at_leader, request)
 
     def _fetch_at_leader(self, request: FollowerFetch) -> None:
         """At the leader ([J] ReplicaManager.fetchMessages): each partition's fetch offset
@@ -429,7 +433,7 @@ class Replication:
                 room -= size
             answers.append((member, batches, leader_log.hw))
         delay = self.network.latency + self.network.slow.get(session.follower, 0)
-        self.engine.after(delay, self._follower_receive, session, answers)
+        self.engine.after(delay, self._at_follower, session, answers)
 
     def _follower_receive(self, session: FetchSession, answers: list[FetchAnswer]) -> None:
         follower = session.follower

@@ -99,6 +99,7 @@ class Fetcher:
         self._max_bytes = spec.fetch_max_bytes
         self._part_max_bytes = spec.max_partition_fetch_bytes
         self._rack = spec.client_rack
+        self._on_response = self._response  # bound once (a bound method per request otherwise)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -245,7 +246,7 @@ class Fetcher:
             self._part_max_bytes,
             self._rack,
             c.committed_only,
-            self._response,
+            self._on_response,
             self.engine.now,
         )
         self._session(request)
