@@ -121,7 +121,7 @@ class Member:
     and the leader epoch the follower knows. ``active`` turns False when the partition
     leaves the fetcher (a new leader, a stop), which drops it from answers on the way."""
 
-    __slots__ = ("active", "epoch", "leader_log", "log", "part")
+    __slots__ = ("active", "epoch", "isr_seen", "isr_state", "leader_log", "log", "part")
 
     def __init__(self, part: Partition, log: ReplicaLog, leader_log: ReplicaLog) -> None:
         self.part = part
@@ -129,6 +129,10 @@ class Member:
         self.leader_log = leader_log
         self.epoch = log.epoch
         self.active = True
+        # the leader's state of this follower while it is in the ISR (None: it is not),
+        # as of the leader's ISR list ``isr_seen`` (a list is replaced, never changed)
+        self.isr_seen: list[int] | None = None
+        self.isr_state: FollowerState | None = None
 
 
 class FollowerFetch:
@@ -339,10 +343,15 @@ class Replication:
                 continue
             offset = member.log.leo
             leo = leader_log.leo
-            if follower not in lead.isr:
+            isr = lead.isr
+            if member.isr_seen is isr:
+                state = member.isr_state
+            else:
+                state = lead.followers[follower] if follower in isr else None
+                member.isr_seen, member.isr_state = isr, state
+            if state is None:  # not in the ISR
                 self._note_follower(member.part, leader_log, follower, offset)
             else:  # an in-sync follower (_note_follower without the ISR expansion)
-                state = lead.followers[follower]
                 if offset >= leo:
                     state.caught_up = now
                 elif offset >= state.fetch_leo and state.caught_up < state.fetch_at:
