@@ -215,11 +215,11 @@ class Sender:
         # non-empty queues are listed)
         ready = [False] * len(alive)
         leader_of = self._leader_of
-        for part, queued in queues.items():
-            leader = leader_of[part]
+        for queued in queues.values():  # (values, not items: no key tuple per partition)
+            head = queued[0]  # Producer.ready, inlined: this runs for every partition
+            leader = leader_of[head.partition]
             if leader < 0 or ready[leader]:
                 continue
-            head = queued[0]  # Producer.ready, inlined: this runs for every partition
             if (
                 now >= head.retry_at
                 if head.attempts
