@@ -13,7 +13,6 @@ even while that message is still being processed.
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -94,7 +93,7 @@ class Consumer:
         self.stored: dict[TopicPartition, int] = {}  # librdkafka offset store
         self.reset_floor: dict[TopicPartition, int] = {}  # auto.offset.reset=latest passed these
         # partitions with fetched records, in the order the records arrived
-        self.arrivals: deque[TopicPartitionState] = deque()
+        self.arrivals: list[TopicPartitionState] = []  # (a list: see ``_take``)
         # one FetchRequest per broker, KIP-227 sessions (fetcher.py)
         self.fetcher = Fetcher(self)
         self.processed = IdLog()  # the ids of every record processed (a multiset)
@@ -102,7 +101,7 @@ class Consumer:
         self.current: Chunk | None = None
         self.current_started = 0
         self.current_ms = 0
-        self.todo: deque[Chunk] = deque()
+        self.todo: list[Chunk] = []  # polled, not processed yet (a list: a poll's few)
         self.error: str | None = None
         self.exceptions: list[str] = []  # thrown to the application, which carried on
         # client metrics counters (consumer-fetch-manager / consumer-coordinator metrics)
@@ -439,16 +438,18 @@ class Consumer:
         # poll() send fetches for partitions with nothing buffered ([J] Fetcher.collectFetch
         # moves the position; KafkaConsumer.poll sends the next round before returning
         # records).
-        if records:
-            self.consumed_sensor.record(self.engine.now, sum(len(m) for _tp, _f, m in records))
+        count = 0
         last: TopicPartition | None = None  # (a partition's chunks come one after another)
         for tp, first, msgs in records:
-            self.records_consumed += len(msgs)
+            count += len(msgs)
             if tp is not last:
                 self.fetcher.returned(tp)
                 last = tp
             if self._store_on_poll:
                 self.stored[tp] = first + len(msgs)
+        if records:
+            self.records_consumed += count
+            self.consumed_sensor.record(self.engine.now, count)
         self._ensure_fetches()
         if not records:
             self._idle_since = self.engine.now
@@ -504,27 +505,38 @@ class Consumer:
         partition's position moves past the records handed out."""
         out: list[Chunk] = []
         arrivals, paused = self.arrivals, self.paused
-        while arrivals and limit > 0:
-            state = arrivals[0]
+        # the arrivals and chunks handed out (or found empty) are cut off the front of
+        # their lists once, at the end, not popped one by one
+        done, count = 0, len(arrivals)
+        while done < count and limit > 0:
+            state = arrivals[done]
             buffer = state.buffer  # (empty once its partition is revoked or re-positioned)
             if not buffer or (paused and state.tp in paused):
-                arrivals.popleft()
+                done += 1
                 continue
-            while buffer and limit > 0:
-                chunk = buffer[0]
+            taken, size = 0, len(buffer)
+            while taken < size and limit > 0:
+                chunk = buffer[taken]
                 chunk_tp, first, msgs = chunk
                 if len(msgs) <= limit:
-                    buffer.popleft()
+                    taken += 1
                     out.append(chunk)
                     limit -= len(msgs)
                     state.position = first + len(msgs)
                 else:
                     out.append((chunk_tp, first, msgs[:limit]))
-                    buffer[0] = (chunk_tp, first + limit, msgs[limit:])
+                    buffer[taken] = (chunk_tp, first + limit, msgs[limit:])
                     state.position = first + limit
                     limit = 0
-            if not buffer:
-                arrivals.popleft()
+            if taken < size:
+                del buffer[:taken]
+                break  # (the limit is reached: this partition stays first)
+            buffer.clear()
+            done += 1
+        if done == count:
+            arrivals.clear()
+        elif done:
+            del arrivals[:done]
         return out
 
     def _split_for_faults(self, chunks: list[Chunk]) -> list[Chunk]:
@@ -555,7 +567,7 @@ class Consumer:
     def _process_next(self) -> None:
         """Process the polled chunks in order; zero processing time runs inline."""
         while self.todo:
-            chunk = self.todo.popleft()
+            chunk = self.todo.pop(0)
             tp, first, msgs = chunk
             if self.crash_at_point("before_process", tp, first, len(msgs)):
                 return
@@ -580,7 +592,7 @@ class Consumer:
         fetch is sent for ``tp`` and ``poll()`` returns none of its records."""
         state = self._set_position(tp, offset, "seek(): the application hands the record back")
         self.fetcher.let_go(state)  # an answer to the fetch in flight is ignored
-        self.todo = deque(chunk for chunk in self.todo if chunk[0] != tp)
+        self.todo = [chunk for chunk in self.todo if chunk[0] != tp]
         self.paused.add(tp)
 
     def resume(self, tp: TopicPartition) -> None:

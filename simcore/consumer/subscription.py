@@ -11,7 +11,6 @@ so a partition of a fetch response is looked up once, not once per field.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,8 +30,9 @@ class TopicPartitionState:
     def __init__(self, tp: TopicPartition, position: int) -> None:
         self.tp = tp
         self.position = position  # the offset of the next record poll() hands out
-        # fetched records not yet handed out, oldest first (Java's completed fetches)
-        self.buffer: deque[Chunk] = deque()
+        # fetched records not yet handed out, oldest first (Java's completed fetches): a
+        # list, emptied at once when poll() takes them all (mypyc indexes a list natively)
+        self.buffer: list[Chunk] = []
         # the id of the fetch request (or of the retry after an error) whose answer this
         # partition waits for; 0: none (ids start at 1). An answer from any other request
         # is stale for it and ignored.
