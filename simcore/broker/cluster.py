@@ -399,8 +399,9 @@ class Cluster:
         answer.deadline = self.engine.now + timeout_ms
         answer.producer = producer
         waits = lead.produce_waits
-        while waits and waits[0].done:  # answered already (most are, within ms)
-            waits.pop(0)
+        if len(waits) >= 8 and waits[0].done:  # most are answered within ms: dropped in
+            # bulk, not one by one (a list emptied and refilled for each batch reallocates)
+            lead.produce_waits = waits = [w for w in waits if not w.done]
         waits.append(answer)
         timer = lead.produce_timer
         if timer is None or answer.deadline < lead.produce_due:

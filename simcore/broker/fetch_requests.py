@@ -94,7 +94,9 @@ class ConsumerFetch:
         self.sent = sent  # when the client sent it
         self.session_id = 0
         self.epoch = -1  # -1: no session (librdkafka's requests)
-        self.listed: list[TopicPartition] = list(offsets)  # what the request lists
+        # what the request lists: every partition (a full request), unless the client's
+        # fetch session says otherwise (``Fetcher._session`` sets it either way)
+        self.listed: list[TopicPartition] = []
         self.forgotten: list[TopicPartition] = []  # removed from the session (KIP-227)
         self.done = False
         self.parked_at = -1  # when it was parked at the broker (-1: not parked)

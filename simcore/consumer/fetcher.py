@@ -284,8 +284,10 @@ class Fetcher:
         c = self.consumer
         if not self._java:  # no sessions: every request is full (SessionId 0, Epoch -1)
             request.epoch = -1
+            request.listed = list(offsets)
         elif session.session_id == 0:
             request.epoch = 0  # a full request, asking for a new session
+            request.listed = list(offsets)
             session.epoch = 0
             removed = []
         else:
