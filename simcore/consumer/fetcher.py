@@ -83,8 +83,10 @@ class Fetcher:
         self._places = 0  # places handed out
         # the partitions of ``order`` waiting for no request (``requested`` is False): the
         # only ones ``send`` looks at (after an answer, those of one node; usually none
-        # at the second send of a poll, once its records are processed)
-        self.free: dict[TopicPartition, None] = {}
+        # at the second send of a poll, once its records are processed). A list, each
+        # once: a partition joins it only when its request ends (``_unfetch``) or when
+        # ``send``, which empties it, puts it back (test mode checks it)
+        self.free: list[TopicPartition] = []
         # fetchable partitions waiting for the answer to the request out to their node
         self.blocked: dict[TopicPartition, int] = {}
         self._ids = 0
@@ -138,7 +140,7 @@ class Fetcher:
         if request_id:
             state.request = 0
             if state.tp in self.order:
-                self.free[state.tp] = None
+                self.free.append(state.tp)
         return request_id
 
     def returned(self, tp: TopicPartition) -> None:
@@ -164,7 +166,7 @@ class Fetcher:
             self._assignment = assignment
             self.order = {tp: place for place, tp in enumerate(assignment)}
             self._places = len(assignment)
-            self.free = free = {tp: None for tp in assignment if not self.requested(tp)}
+            self.free = free = [tp for tp in assignment if not self.requested(tp)]
         blocked = self.blocked
         if blocked:
             blocked.clear()
@@ -180,7 +182,7 @@ class Fetcher:
         for tp in candidates:
             state = states.get(tp)  # (None: no position yet, its OffsetFetch under way)
             if state is None or state.buffer or (paused and tp in paused):
-                free[tp] = None
+                free.append(tp)
                 continue
             leader = leaders[tp]
             if leader is None:  # no leader known: look again after retry.backoff.ms
@@ -190,7 +192,7 @@ class Fetcher:
             node = leader if reads is None else reads.replica(tp, leader)
             if node in in_flight:
                 blocked[tp] = node
-                free[tp] = None
+                free.append(tp)
                 if node not in waiting:
                     waiting.append(node)
                 continue
@@ -205,10 +207,10 @@ class Fetcher:
         for node, group in by_node.items():
             self._send(node, group)
 
-    def _in_fetch_order(self, free: dict[TopicPartition, None]) -> list[TopicPartition]:
+    def _in_fetch_order(self, free: list[TopicPartition]) -> list[TopicPartition]:
         """The free partitions in fetch order: sorted by place, by insertion (two or three
         of them, usually; ``sorted`` with a key function is a Python call per item)."""
-        tps = [tp for tp in free]  # (list() of a dict is a generic call)
+        tps = free[:]
         if len(tps) == 2:  # the usual case: the two partitions a response brought back
             order = self.order
             first, second = tps[0], tps[1]
@@ -312,7 +314,9 @@ class Fetcher:
         """The partition waits ``retry.backoff.ms`` before it is fetchable again."""
         self._ids += 1
         state.request = token = self._ids
-        self.free.pop(state.tp, None)
+        free = self.free
+        if state.tp in free:
+            free.remove(state.tp)
         self.consumer.later(self.consumer.spec.retry_backoff_ms, self._retry, state, token)
 
     def _retry(self, state: TopicPartitionState, token: int) -> None:

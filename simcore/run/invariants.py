@@ -80,7 +80,8 @@ class InvariantChecker:
             # the fetcher's free partitions (the only ones a send looks at) are exactly
             # those of its fetch order waiting for no request
             self._expect(
-                set(fetcher.free) == {tp for tp in fetcher.order if not fetcher.requested(tp)},
+                set(fetcher.free) == {tp for tp in fetcher.order if not fetcher.requested(tp)}
+                and len(set(fetcher.free)) == len(fetcher.free),
                 f"{consumer.id}: free partitions {sorted(fetcher.free)} are not those of the "
                 "fetch order waiting for no request",
             )
