@@ -38,7 +38,7 @@ from simcore.broker.log import within_fetch_limit
 from simcore.broker.replication import NOT_LEADER_OR_FOLLOWER
 
 if TYPE_CHECKING:
-    from simcore.broker.cluster import Cluster
+    from simcore.broker.cluster import Cluster, Partition
     from simcore.broker.log import Batch, ReplicaLog
     from simcore.kernel.types import TopicPartition
 
@@ -64,14 +64,15 @@ class ConsumerFetch:
 
     __slots__ = ("committed", "cycle", "done", "epoch", "forgotten", "hurried", "id",
                  "listed", "max_bytes", "max_wait_ms", "min_bytes", "node", "offsets",
-                 "parked_at", "part_max_bytes", "rack", "respond", "sent", "session_id",
-                 "timer")  # fmt: skip
+                 "parked_at", "part_max_bytes", "parts", "rack", "respond", "sent",
+                 "session_id", "timer")  # fmt: skip
 
     def __init__(
         self,
         request_id: int,
         node: int,
         offsets: dict[TopicPartition, int],
+        parts: list[Partition],
         min_bytes: int,
         max_wait_ms: int,
         max_bytes: int,
@@ -84,6 +85,9 @@ class ConsumerFetch:
         self.id = request_id
         self.node = node
         self.offsets = offsets  # partition -> fetch offset, in request order
+        # the cluster's partitions, in request order: read by index, not looked up by
+        # their (topic, partition) tuple, whose hash is computed afresh at every lookup
+        self.parts = parts
         self.min_bytes = min_bytes  # fetch.min.bytes
         self.max_wait_ms = max_wait_ms  # fetch.max.wait.ms
         self.max_bytes = max_bytes  # fetch.max.bytes
@@ -134,8 +138,9 @@ class ConsumerFetches:
             request.session_id = self._sessions
         ready = False
         readable = 0
-        for tp, offset in request.offsets.items():
-            replica, error, preferred = self._serve(node, tp, offset, request.rack)
+        parts = request.parts
+        for k, offset in enumerate(request.offsets.values()):
+            replica, error, preferred = self._serve(node, parts[k], offset, request.rack)
             if error is not None or preferred is not None:
                 ready = True  # errors and preferred replicas are answered at once
                 break
@@ -150,12 +155,11 @@ class ConsumerFetches:
         self._park(request)
 
     def _serve(
-        self, node: int, tp: TopicPartition, offset: int, rack: str
+        self, node: int, part: Partition, offset: int, rack: str
     ) -> tuple[ReplicaLog | None, str | None, int | None]:
-        """The replica of ``tp`` at ``node`` that answers this partition, or its error, or
-        the read replica the leader names instead (KIP-392)."""
+        """The replica of ``part`` at ``node`` that answers this partition, or its error,
+        or the read replica the leader names instead (KIP-392)."""
         cluster = self.cluster
-        part = cluster.partitions[tp]
         replica = part.replicas.get(node)
         if replica is None or (replica.lead is None and not cluster.rack_aware):
             return None, NOT_LEADER_OR_FOLLOWER, None
@@ -192,13 +196,13 @@ class ConsumerFetches:
         node = request.node
         request.parked_at = self.engine.now
         at_follower = False
-        for tp in request.offsets:
-            replica = cluster.partitions[tp].replicas[node]
+        for part in request.parts:
+            replica = part.replicas[node]
             if replica.lead is not None:
                 replica.lead.fetch_waiters.append(request)
             else:
                 at_follower = True
-                self.at_followers.setdefault((tp, node), []).append(request)
+                self.at_followers.setdefault((part.tp, node), []).append(request)
         if request.min_bytes <= 1 and not at_follower and not request.hurried:
             # any data ends the wait: the empty long-poll rounds are counted, not run
             request.cycle = request.max_wait_ms + 2 * cluster.latency
@@ -252,8 +256,9 @@ class ConsumerFetches:
     def _enough(self, request: ConsumerFetch) -> bool:
         readable = 0
         node = request.node
-        for tp, offset in request.offsets.items():
-            replica, error, preferred = self._serve(node, tp, offset, request.rack)
+        parts = request.parts
+        for k, offset in enumerate(request.offsets.values()):
+            replica, error, preferred = self._serve(node, parts[k], offset, request.rack)
             if error is not None or preferred is not None:
                 return True
             assert replica is not None
@@ -292,12 +297,15 @@ class ConsumerFetches:
         part_cap = request.part_max_bytes
         first = True  # no batch in the response yet: the first one comes whole
         answers: list[PartitionAnswer] = []
+        parts = request.parts
+        k = -1
         for tp, offset in request.offsets.items():
+            k += 1
             error = errors.get(tp) if errors else None
             if error is not None:
                 answers.append((tp, offset, _NONE, error, None))
                 continue
-            replica, error, preferred = self._serve(node, tp, offset, request.rack)
+            replica, error, preferred = self._serve(node, parts[k], offset, request.rack)
             if replica is None:
                 answers.append((tp, offset, _NONE, error, preferred))
                 continue

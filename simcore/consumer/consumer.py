@@ -295,7 +295,7 @@ class Consumer:
         (a fetch it waits for stays its own: the caller lets it go, or not)."""
         state = self.states.get(tp)
         if state is None:
-            state = self.states[tp] = TopicPartitionState(tp, offset)
+            state = self.states[tp] = TopicPartitionState(self.cluster.partitions[tp], offset)
         else:
             state.position = offset
             state.buffer.clear()

@@ -48,6 +48,7 @@ from simcore.broker.fetch_requests import OFFSET_OUT_OF_RANGE, ConsumerFetch, Pa
 from simcore.consumer.isolation import end_offset, hidden
 
 if TYPE_CHECKING:
+    from simcore.broker.fetch_requests import FetchResponseCallback
     from simcore.broker.log import Batch
     from simcore.consumer.consumer import Consumer
     from simcore.consumer.subscription import TopicPartitionState
@@ -65,6 +66,45 @@ class FetchSession:
         self.session_id = 0  # none yet: the next request is a full one
         self.epoch = 0
         self.partitions: dict[TopicPartition, int] = {}
+
+
+class ClientFetch(ConsumerFetch):
+    """A fetch request as its client keeps it: also the state of each of its partitions,
+    in request order, which is the order of the response's answers (so an answer finds
+    its partition's state without a lookup)."""
+
+    __slots__ = ("states",)
+
+    def __init__(
+        self,
+        request_id: int,
+        node: int,
+        offsets: dict[TopicPartition, int],
+        states: list[TopicPartitionState],
+        min_bytes: int,
+        max_wait_ms: int,
+        max_bytes: int,
+        part_max_bytes: int,
+        rack: str,
+        committed: bool,
+        respond: FetchResponseCallback,
+        sent: int,
+    ) -> None:
+        super().__init__(
+            request_id,
+            node,
+            offsets,
+            [state.part for state in states],
+            min_bytes,
+            max_wait_ms,
+            max_bytes,
+            part_max_bytes,
+            rack,
+            committed,
+            respond,
+            sent,
+        )
+        self.states = states
 
 
 class Fetcher:
@@ -184,7 +224,10 @@ class Fetcher:
             if state is None or state.buffer or (paused and tp in paused):
                 free.append(tp)
                 continue
-            leader = leaders[tp]
+            if state.leaders_seen is not leaders:  # (a refresh replaced the dict)
+                state.leaders_seen = leaders
+                state.leader = leaders[tp]
+            leader = state.leader
             if leader is None:  # no leader known: look again after retry.backoff.ms
                 c.metadata.refresh()
                 self._hold(state)
@@ -238,10 +281,11 @@ class Fetcher:
         for state in group:
             offsets[state.tp] = state.position
             state.request = request_id  # (``send`` took it out of ``free``)
-        request = ConsumerFetch(
+        request = ClientFetch(
             request_id,
             node,
             offsets,
+            group,
             self._min_bytes,
             self._max_wait_ms,
             self._max_bytes,
@@ -345,17 +389,21 @@ class Fetcher:
             if session is not None and session.session_id == 0:
                 session.session_id = request.session_id
         data = False
-        reads, states, request_id = c.reads, self.states, request.id
+        reads, request_id = c.reads, request.id
         # records-lag-max: the largest lag of the response's partitions, recorded once (a
         # sensor's samples split by time only, so the records of one instant share one
         # sample, and their max is all that Max reads of them)
         max_lag = -1
+        assert isinstance(request, ClientFetch)  # (the one kind this fetcher sends)
+        sent = request.states  # (the answers come in request order)
+        k = -1
         for tp, offset, batches, error, preferred in answers:
-            state = states.get(tp)
-            if state is None or state.request != request_id:
+            k += 1
+            state = sent[k]
+            if state.request != request_id:
                 continue  # let go since (seek, pause, revocation): discarded
             position = state.position
-            hw = end_offset(self.cluster.partitions[tp].log, c.committed_only)
+            hw = end_offset(state.part.log, c.committed_only)
             behind = hw - position if hw > position else 0
             if behind > max_lag:
                 max_lag = behind

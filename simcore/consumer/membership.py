@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from simcore.consumer.assignors import assign
 from simcore.groups.classic import ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from simcore.kernel.timeline import Timeline
     from simcore.scenario.spec import ConsumerSpec
 
-COOPERATIVE = ("cooperative-sticky",)
+COOPERATIVE: Final = ("cooperative-sticky",)
 Offsets = dict[TopicPartition, int]
 
 
@@ -375,7 +375,7 @@ class ClassicMembership(Membership):
             self._begin_rebalance()
         if self._blocked:
             return False
-        return self._cooperative() or not self.rebalancing
+        return not self.rebalancing or self._cooperative()  # (the protocol only asked mid-way)
 
     def _begin_rebalance(self) -> None:
         self.rebalancing = True

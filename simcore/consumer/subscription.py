@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from simcore.broker.cluster import Partition
     from simcore.kernel.types import TopicPartition
 
 Chunk = tuple["TopicPartition", int, Sequence[int]]  # (tp, first offset, message ids)
@@ -25,10 +26,19 @@ class TopicPartitionState:
     committed offset, ``auto.offset.reset``, a seek), dropped when the partition is
     revoked, and emptied of its records when the process dies."""
 
-    __slots__ = ("buffer", "position", "request", "tp")
+    __slots__ = ("buffer", "leader", "leaders_seen", "part", "position", "request", "tp")
 
-    def __init__(self, tp: TopicPartition, position: int) -> None:
-        self.tp = tp
+    def __init__(self, part: Partition, position: int) -> None:
+        self.tp = part.tp
+        # the cluster's partition: what a fetch request names for the broker, and where
+        # the response's lag is read (no lookup by the (topic, partition) tuple, whose hash
+        # is computed afresh at every lookup)
+        self.part = part
+        # the partition's leader in the client's metadata, read from ``leaders_seen`` (a
+        # refresh replaces the metadata's dict, so its identity says whether this is
+        # current: ``Fetcher.send`` looks the leader up only then)
+        self.leaders_seen: dict[tuple[str, int], int | None] | None = None
+        self.leader: int | None = None
         self.position = position  # the offset of the next record poll() hands out
         # fetched records not yet handed out, oldest first (Java's completed fetches): a
         # list, emptied at once when poll() takes them all (mypyc indexes a list natively)

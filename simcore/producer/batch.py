@@ -29,14 +29,18 @@ class PendingBatch:
         self,
         partition: int,
         first: int,
-        msgs: range | array[int],
+        msgs: range | array[int] | list[int],
         size: int,
         created_ms: int,
         base_seq: int = -1,
     ) -> None:
         self.partition = partition
         self.first = first  # producer-local index of the first record
-        self.msgs = msgs  # message ids: a range while consecutive
+        # message ids: a range while consecutive, else an array('q'); keyed records gather
+        # in a list while the batch is in the accumulator, made one of those when it is
+        # sent (``sealed``): a batch takes a record or two per wake-up, and an array grows
+        # by parsing each id like a format string
+        self.msgs = msgs
         self.size = size
         self.created_ms = created_ms
         self.base_seq = base_seq
@@ -54,10 +58,23 @@ class PendingBatch:
         )
 
 
+def sealed(msgs: list[int]) -> range | array[int]:
+    """A batch's ids as it goes out: a range if they are consecutive (they ascend), else
+    an ``array('q')`` (8 bytes an id, no int objects)."""
+    first = msgs[0]
+    if msgs[-1] - first == len(msgs) - 1:
+        return range(first, first + len(msgs))
+    return array("q", msgs)
+
+
 def extend(batch: PendingBatch, ids: list[int] | range) -> None:
     """Ascending message ids join the batch: its ``msgs`` stay a range while they are
-    consecutive, else become an ``array('q')`` (8 bytes an id, no int objects)."""
+    consecutive, else become an ``array('q')`` (8 bytes an id, no int objects); a list
+    of keyed ids stays a list until the batch is sent."""
     msgs = batch.msgs
+    if isinstance(msgs, list):
+        msgs.extend(ids)
+        return
     first, count = ids[0], len(ids)
     if type(msgs) is range:
         if not msgs and ids[-1] - first == count - 1:

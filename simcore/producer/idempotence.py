@@ -71,6 +71,7 @@ class Idempotence:
         queues: dict[int, list[PendingBatch]],
         on_wire: dict[int, int],
         run_loop: Callable[[], None],
+        num_partitions: int,
     ) -> None:
         self.engine = engine
         self.timeline = timeline
@@ -79,8 +80,11 @@ class Idempotence:
         self.on_wire = on_wire  # the sender's requests awaiting an answer, per partition
         self.run_loop = run_loop  # one more pass of the sender's loop
         self.epoch = 0  # the producer epoch (the producer id never changes here)
-        self.part_epoch: dict[int, int] = {}  # the epoch each partition's sequences follow
-        self.next_seq: dict[int, int] = {}
+        # per partition, indexed by partition (lists, not dicts: a lookup each, per batch):
+        # the epoch its sequences follow (-1: no sequence yet), and its next sequence
+        self.num_partitions = num_partitions
+        self.part_epoch = [-1] * num_partitions
+        self.next_seq = [0] * num_partitions
         self.fatal: str | None = None
         self._start()
 
@@ -100,8 +104,10 @@ class Idempotence:
         """The batch is being sent: give it its sequence (kept for its retries)."""
         if batch.base_seq < 0:
             part = batch.partition
-            epoch = self.part_epoch.setdefault(part, self.epoch)
-            batch.base_seq = self.next_seq.get(part, 0)
+            epoch = self.part_epoch[part]
+            if epoch < 0:
+                epoch = self.part_epoch[part] = self.epoch
+            batch.base_seq = self.next_seq[part]
             batch.epoch = epoch
             self.next_seq[part] = batch.base_seq + len(batch.msgs)
 
@@ -136,10 +142,11 @@ class Idempotence:
 
 class JavaIdempotence(Idempotence):
     def _start(self) -> None:
-        self.last_acked: dict[int, int] = {}
+        n = self.num_partitions
+        self.last_acked = [-1] * n  # per partition: its last acknowledged sequence
         # sent and not yet completed, retries waiting in the queue included
-        # (TransactionManager's in-flight batches by sequence)
-        self.unacked: dict[int, list[PendingBatch]] = {}
+        # (TransactionManager's in-flight batches by sequence), per partition
+        self.unacked: list[list[PendingBatch]] = [[] for _ in range(n)]
         self.rewrite: dict[int, str] = {}  # partitions to renumber at the bump -> why
         self.unresolved: dict[int, int] = {}  # partition -> the sequence after an expired one
         self._armed = False  # a bump is planned for the sender's next loop
@@ -147,8 +154,8 @@ class JavaIdempotence(Idempotence):
     def before_drain(self) -> bool:
         """Sender.runOnce: maybeResolveSequences, then bumpIdempotentEpochAndResetIdIfNeeded."""
         for part in sorted(self.unresolved):
-            if not self.unacked.get(part):
-                if self.next_seq.get(part, 0) - self.last_acked.get(part, -1) != 1:
+            if not self.unacked[part]:
+                if self.next_seq[part] - self.last_acked[part] != 1:
                     self.rewrite.setdefault(part, "an expired batch left its sequence unresolved")
                 del self.unresolved[part]
         if self.rewrite:
@@ -179,21 +186,22 @@ class JavaIdempotence(Idempotence):
         batch's sequence is unresolved."""
         if batch.base_seq >= 0:
             return True
-        if self.part_epoch.get(part, self.epoch) != self.epoch:
-            if self.unacked.get(part):
+        epoch = self.part_epoch[part]
+        if epoch >= 0 and epoch != self.epoch:
+            if self.unacked[part]:
                 return False
             self._start_at_beginning(part)
-        return part not in self.unresolved
+        return not self.unresolved or part not in self.unresolved
 
     def assign(self, batch: PendingBatch) -> None:
         if batch.base_seq < 0:
             Idempotence.assign(self, batch)  # (super(): the same, looked up per batch)
-            self.unacked.setdefault(batch.partition, []).append(batch)
+            self.unacked[batch.partition].append(batch)
 
     def on_success(self, batch: PendingBatch) -> None:
         part = batch.partition
         last = batch.base_seq + len(batch.msgs) - 1
-        if last > self.last_acked.get(part, -1):
+        if last > self.last_acked[part]:
             self.last_acked[part] = last
         self._forget(batch)
 
@@ -203,7 +211,7 @@ class JavaIdempotence(Idempotence):
         if error == OUT_OF_ORDER_SEQUENCE:
             unresolved = self.unresolved.get(part)
             if unresolved is None and (
-                batch.seq_reset or batch.base_seq != self.last_acked.get(part, -1) + 1
+                batch.seq_reset or batch.base_seq != self.last_acked[part] + 1
             ):
                 return RETRY  # not the next batch: an earlier one failed; wait and see
             if unresolved is None or batch.base_seq == unresolved:
@@ -239,7 +247,7 @@ class JavaIdempotence(Idempotence):
             self.unresolved[batch.partition] = max(self.unresolved.get(batch.partition, 0), end)
 
     def _forget(self, batch: PendingBatch) -> None:
-        batches = self.unacked.get(batch.partition)
+        batches = self.unacked[batch.partition]
         if not batches:
             return
         if batches[0] is batch:  # acknowledged in sequence order: the usual case, at once
@@ -251,7 +259,7 @@ class JavaIdempotence(Idempotence):
         """TxnPartitionMap.startSequencesAtBeginning: the unacknowledged batches, in
         sequence order, from 0 in the current epoch."""
         seq = 0
-        for batch in sorted(self.unacked.get(part, []), key=lambda b: b.base_seq):
+        for batch in sorted(self.unacked[part], key=lambda b: b.base_seq):
             batch.base_seq, batch.epoch, batch.seq_reset = seq, self.epoch, True
             seq += len(batch.msgs)
         self.next_seq[part] = seq
@@ -327,7 +335,8 @@ class LibrdkafkaIdempotence(Idempotence):
         message (rd_kafka_toppar_pid_change): sequences restart at 0."""
         self.epoch += 1
         why, self.bump_why = self.bump_why or "", None
-        parts = sorted(set(self.next_seq) | set(self.queues))
+        numbered = [p for p in range(self.num_partitions) if self.part_epoch[p] >= 0]
+        parts = sorted(set(numbered) | set(self.queues))
         for part in parts:
             self.next_seq[part] = 0
             self.next_ack[part] = self.next_err[part] = 0

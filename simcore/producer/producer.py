@@ -14,7 +14,6 @@ the whole life of a batch. The idempotent producer's sequence numbers and epoch 
 from __future__ import annotations
 
 import math
-from array import array
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Final
 
@@ -342,14 +341,11 @@ class Producer:
                         continue
                     # ``_fill``'s first new batch, taking all of ``ids``
                     gid = ids[0]
-                    msgs: range | array[int] = (
-                        range(gid, gid + n) if ids[-1] - gid == n - 1 else array("q", ids)
-                    )
                     due = self.due(gid - base)
                     batch = PendingBatch(
                         part,
                         gid - base,
-                        msgs,
+                        ids,  # (sealed when sent)
                         BATCH_OVERHEAD + size * n,
                         stamps.setdefault(due, due),
                     )
@@ -381,15 +377,11 @@ class Producer:
                 # and take every record of the partition due at this wake-up)
                 first = ids[k] - self.msg_base
                 take = min(n - k, max(1, (batch_size - BATCH_OVERHEAD) // size))
+                # a range of a range (an explicit partition), else a list (sealed when sent)
                 chunk = ids[k : k + take]
-                msgs: range | array[int] = (
-                    range(chunk[0], chunk[0] + take)
-                    if chunk[-1] - chunk[0] == take - 1
-                    else array("q", chunk)
-                )
                 due = self.due(first)
                 batch = PendingBatch(
-                    part, first, msgs, BATCH_OVERHEAD + size * take, stamps.setdefault(due, due)
+                    part, first, chunk, BATCH_OVERHEAD + size * take, stamps.setdefault(due, due)
                 )
                 if queue is None:
                     queue = self.queues[part] = []

@@ -29,7 +29,7 @@ from simcore.broker.cluster import REQUEST_TIMED_OUT, RETRIABLE_PRODUCE_ERRORS
 from simcore.broker.log import Batch
 from simcore.kernel.client_metrics import Sensor
 from simcore.kernel.types import TopicPartition
-from simcore.producer.batch import PendingBatch
+from simcore.producer.batch import PendingBatch, sealed
 from simcore.producer.idempotence import (
     FATAL,
     RETRY,
@@ -146,7 +146,15 @@ class Sender:
         self.idem: Idempotence | None = None
         if spec.enable_idempotence:
             family = JavaIdempotence if spec.client == "java" else LibrdkafkaIdempotence
-            self.idem = family(engine, timeline, spec, self.queues, self.on_wire, self.run_loop)
+            self.idem = family(
+                engine,
+                timeline,
+                spec,
+                self.queues,
+                self.on_wire,
+                self.run_loop,
+                accumulator.num_partitions,
+            )
 
     @property
     def sent_batches(self) -> list[tuple[int, range | array[int]]]:
@@ -312,7 +320,13 @@ class Sender:
         if self.idem is not None:
             family = JavaIdempotence if self.spec.client == "java" else LibrdkafkaIdempotence
             self.idem = family(
-                self.engine, self.timeline, self.spec, self.queues, self.on_wire, self.run_loop
+                self.engine,
+                self.timeline,
+                self.spec,
+                self.queues,
+                self.on_wire,
+                self.run_loop,
+                self.acc.num_partitions,
             )
         return self.idem
 
@@ -361,6 +375,8 @@ class Sender:
                 idem.assign(batch)
             batch.attempts += 1
             msgs = batch.msgs
+            if isinstance(msgs, list):  # keyed ids, gathered in the accumulator
+                msgs = batch.msgs = sealed(msgs)
             if batch.number < 0:
                 batch.number = len(sent_ids)
                 sent_ids.append(msgs)

@@ -78,7 +78,13 @@ class TransactionManager(Idempotence):
         self.producer = producer
         sender = producer.sender
         super().__init__(
-            producer.engine, producer.timeline, spec, sender.queues, sender.on_wire, sender.run_loop
+            producer.engine,
+            producer.timeline,
+            spec,
+            sender.queues,
+            sender.on_wire,
+            sender.run_loop,
+            producer.num_partitions,
         )
         self.coordinator = coordinator
         self.transactional_id = spec.transactional_id
