@@ -224,7 +224,7 @@ class Cluster:
     def send_produce(
         self,
         broker: int,
-        batches: list[tuple[TopicPartition, Batch]],
+        batches: list[tuple[Partition, Batch]],
         acks: int,
         on_response: ProduceResponseCallback,
         injected: str | None = None,
@@ -240,10 +240,10 @@ class Cluster:
         acks=all (Java sends request.timeout.ms, [J] Sender.sendProduceRequest; librdkafka
         its topic-level request.timeout.ms, [R] src/rdkafka_msgset_writer.c)."""
         if len(batches) == 1:  # librdkafka's requests, and most of Java's at low rates
-            tp, batch = batches[0]
+            part, batch = batches[0]
             answer = BatchAnswer(None, 0, partial(self._produce_response_one, broker, on_response))
             self.engine.after(
-                self.latency, self._produce, broker, tp, batch, acks, answer, injected, timeout_ms
+                self.latency, self._produce, broker, part, batch, acks, answer, injected, timeout_ms
             )
             return
         self.engine.after(
@@ -260,7 +260,7 @@ class Cluster:
     def _produce_request(
         self,
         broker: int,
-        batches: list[tuple[TopicPartition, Batch]],
+        batches: list[tuple[Partition, Batch]],
         acks: int,
         on_response: ProduceResponseCallback,
         injected: str | None,
@@ -268,9 +268,9 @@ class Cluster:
     ) -> None:
         response = ProduceResponse(self, broker, on_response, len(batches))
         appended: list[Partition] = []
-        for index, (tp, batch) in enumerate(batches):
+        for index, (part, batch) in enumerate(batches):
             answer = BatchAnswer(response, index, None)
-            self._produce(broker, tp, batch, acks, answer, injected, timeout_ms, appended)
+            self._produce(broker, part, batch, acks, answer, injected, timeout_ms, appended)
         # parked follower fetches are completed once the whole request is appended, and
         # see all of it ([J] core ReplicaManager.appendRecords: appendToLocalLog, then
         # addCompletePurgatoryAction, run by KafkaApis after the request: tryCompleteActions)
@@ -311,7 +311,7 @@ class Cluster:
     def _produce(
         self,
         broker: int,
-        tp: TopicPartition,
+        part: Partition,
         batch: Batch,
         acks: int,
         answer: BatchAnswer,
@@ -319,7 +319,6 @@ class Cluster:
         timeout_ms: int = 30_000,
         appended: list[Partition] | None = None,
     ) -> None:
-        part = self.partitions[tp]
         leading = self._leading(part, broker, answer)
         if leading is None:
             return

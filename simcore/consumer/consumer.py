@@ -269,7 +269,7 @@ class Consumer:
             state = self.states.pop(tp, None)
             if state is not None:
                 state.buffer.clear()  # (an arrival still queued for it finds nothing)
-                self.fetcher.let_go(state)
+                self.fetcher.drop(state)
             self.paused.discard(tp)
 
     def commit_sync(self, offsets: Offsets, then: Callable[[], None], in_rebalance: bool) -> None:
@@ -296,6 +296,7 @@ class Consumer:
         state = self.states.get(tp)
         if state is None:
             state = self.states[tp] = TopicPartitionState(self.cluster.partitions[tp], offset)
+            self.fetcher.positioned(state)
         else:
             state.position = offset
             state.buffer.clear()
@@ -371,6 +372,8 @@ class Consumer:
     def _restart(self) -> None:
         self._restart_timer = None
         if self.state in ("down", "stopped"):
+            for state in self.states.values():
+                state.live = False
             self.states.clear()
             self.stored.clear()
             if self.app is not None:
@@ -439,12 +442,8 @@ class Consumer:
         # moves the position; KafkaConsumer.poll sends the next round before returning
         # records).
         count = 0
-        last: TopicPartition | None = None  # (a partition's chunks come one after another)
         for tp, first, msgs in records:
             count += len(msgs)
-            if tp is not last:
-                self.fetcher.returned(tp)
-                last = tp
             if self._store_on_poll:
                 self.stored[tp] = first + len(msgs)
         if records:
@@ -502,8 +501,10 @@ class Consumer:
     def _take(self, limit: int) -> list[Chunk]:
         """Up to ``limit`` records, from completed fetches in the order they arrived (the
         Java fetcher's completedFetches queue), so no partition starves the others; each
-        partition's position moves past the records handed out."""
+        partition's position moves past the records handed out, and the partition to the
+        end of the fetch order (SubscriptionState.movePartitionToEnd)."""
         out: list[Chunk] = []
+        fetcher = self.fetcher
         arrivals, paused = self.arrivals, self.paused
         # the arrivals and chunks handed out (or found empty) are cut off the front of
         # their lists once, at the end, not popped one by one
@@ -528,6 +529,7 @@ class Consumer:
                     buffer[taken] = (chunk_tp, first + limit, msgs[limit:])
                     state.position = first + limit
                     limit = 0
+            fetcher.returned(state)
             if taken < size:
                 del buffer[:taken]
                 break  # (the limit is reached: this partition stays first)

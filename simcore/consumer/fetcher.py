@@ -117,16 +117,19 @@ class Fetcher:
         self.states = consumer.states
         self.in_flight: dict[int, ConsumerFetch] = {}  # node -> its request out
         self.sessions: dict[int, FetchSession] = {}  # node -> KIP-227 session (Java)
-        # the fetch order (SubscriptionState): each assigned partition's place in it, a
-        # partition that returned records taking a new place at the end
+        # the fetch order (SubscriptionState): the assigned partitions, each with its
+        # place in the assignment. A partition that returned records takes a new place at
+        # the end, kept in its state (``TopicPartitionState.place``, valid while its
+        # ``order_seen`` is this dict: a new assignment, or a restart, makes a new one)
         self.order: dict[TopicPartition, int] = {}
         self._places = 0  # places handed out
-        # the partitions of ``order`` waiting for no request (``requested`` is False): the
-        # only ones ``send`` looks at (after an answer, those of one node; usually none
-        # at the second send of a poll, once its records are processed). A list, each
-        # once: a partition joins it only when its request ends (``_unfetch``) or when
-        # ``send``, which empties it, puts it back (test mode checks it)
-        self.free: list[TopicPartition] = []
+        # the states of the partitions of ``order`` waiting for no request: the only ones
+        # ``send`` looks at (after an answer, those of one node; usually none at the
+        # second send of a poll, once its records are processed). A list, each once: a
+        # state joins it when its request ends (``_unfetch``), when it is made for an
+        # assigned partition (``positioned``), or when ``send``, which empties it, puts it
+        # back (test mode checks it)
+        self.free: list[TopicPartitionState] = []
         # fetchable partitions waiting for the answer to the request out to their node
         self.blocked: dict[TopicPartition, int] = {}
         self._ids = 0
@@ -151,7 +154,7 @@ class Fetcher:
             state.request = 0
         self.in_flight.clear()
         self.sessions.clear()
-        self.order.clear()
+        self.order = {}  # (a new dict: the states' places are of the old one)
         self.free.clear()
         self._assignment = None
         self.blocked.clear()
@@ -179,16 +182,31 @@ class Fetcher:
         request_id = state.request
         if request_id:
             state.request = 0
-            if state.tp in self.order:
-                self.free.append(state.tp)
+            if state.live and state.tp in self.order:
+                self.free.append(state)
         return request_id
 
-    def returned(self, tp: TopicPartition) -> None:
-        """``poll()`` handed out records of ``tp``: it moves to the end of the fetch order
-        (SubscriptionState.movePartitionToEnd)."""
+    def drop(self, state: TopicPartitionState) -> None:
+        """The consumer dropped the partition's state (revoked): an answer still out is
+        ignored, and it is not fetchable any more."""
+        state.live = False
+        self.let_go(state)
+        if state in self.free:
+            self.free.remove(state)
+
+    def positioned(self, state: TopicPartitionState) -> None:
+        """The consumer made ``state`` (the partition has a position now): fetchable if
+        assigned."""
+        if state.tp in self.order:
+            self.free.append(state)
+
+    def returned(self, state: TopicPartitionState) -> None:
+        """``poll()`` handed out records of the partition: it moves to the end of the
+        fetch order (SubscriptionState.movePartitionToEnd)."""
         order = self.order
-        if tp in order:
-            order[tp] = self._places
+        if state.order_seen is order or state.tp in order:
+            state.order_seen = order
+            state.place = self._places
             self._places += 1
 
     # -- requests ---------------------------------------------------------------------------
@@ -206,7 +224,11 @@ class Fetcher:
             self._assignment = assignment
             self.order = {tp: place for place, tp in enumerate(assignment)}
             self._places = len(assignment)
-            self.free = free = [tp for tp in assignment if not self.requested(tp)]
+            self.free = free = []
+            for tp in assignment:
+                state = states.get(tp)  # (None: no position yet, its OffsetFetch under way)
+                if state is not None and not state.request:
+                    free.append(state)
         blocked = self.blocked
         if blocked:
             blocked.clear()
@@ -219,10 +241,10 @@ class Fetcher:
         waiting: list[int] = []
         in_flight = self.in_flight
         leaders, reads = c.metadata.leaders, c.reads
-        for tp in candidates:
-            state = states.get(tp)  # (None: no position yet, its OffsetFetch under way)
-            if state is None or state.buffer or (paused and tp in paused):
-                free.append(tp)
+        for state in candidates:
+            tp = state.tp
+            if state.buffer or (paused and tp in paused):
+                free.append(state)
                 continue
             if state.leaders_seen is not leaders:  # (a refresh replaced the dict)
                 state.leaders_seen = leaders
@@ -235,7 +257,7 @@ class Fetcher:
             node = leader if reads is None else reads.replica(tp, leader)
             if node in in_flight:
                 blocked[tp] = node
-                free.append(tp)
+                free.append(state)
                 if node not in waiting:
                     waiting.append(node)
                 continue
@@ -250,28 +272,29 @@ class Fetcher:
         for node, group in by_node.items():
             self._send(node, group)
 
-    def _in_fetch_order(self, free: list[TopicPartition]) -> list[TopicPartition]:
+    def _in_fetch_order(self, free: list[TopicPartitionState]) -> list[TopicPartitionState]:
         """The free partitions in fetch order: sorted by place, by insertion (two or three
         of them, usually; ``sorted`` with a key function is a Python call per item)."""
-        tps = free[:]
-        if len(tps) == 2:  # the usual case: the two partitions a response brought back
-            order = self.order
-            first, second = tps[0], tps[1]
-            if order[first] > order[second]:
-                tps[0], tps[1] = second, first
-        elif len(tps) > 2:
-            order = self.order
-            places = [order[tp] for tp in tps]
-            for i in range(1, len(tps)):
-                place, tp = places[i], tps[i]
+        order = self.order
+        for state in free:
+            if state.order_seen is not order:  # its place in the assignment
+                state.order_seen = order
+                state.place = order[state.tp]
+        out = free[:]
+        if len(out) == 2:  # the usual case: the two partitions a response brought back
+            first, second = out[0], out[1]
+            if first.place > second.place:
+                out[0], out[1] = second, first
+        elif len(out) > 2:
+            for i in range(1, len(out)):
+                state = out[i]
+                place = state.place
                 j = i - 1
-                while j >= 0 and places[j] > place:
-                    places[j + 1] = places[j]
-                    tps[j + 1] = tps[j]
+                while j >= 0 and out[j].place > place:
+                    out[j + 1] = out[j]
                     j -= 1
-                places[j + 1] = place
-                tps[j + 1] = tp
-        return tps
+                out[j + 1] = state
+        return out
 
     def _send(self, node: int, group: list[TopicPartitionState]) -> None:
         c = self.consumer
@@ -359,8 +382,8 @@ class Fetcher:
         self._ids += 1
         state.request = token = self._ids
         free = self.free
-        if state.tp in free:
-            free.remove(state.tp)
+        if state in free:
+            free.remove(state)
         self.consumer.later(self.consumer.spec.retry_backoff_ms, self._retry, state, token)
 
     def _retry(self, state: TopicPartitionState, token: int) -> None:

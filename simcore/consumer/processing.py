@@ -256,7 +256,8 @@ class Publisher:
             )
             done(base)
 
-        self.world.cluster.send_produce(leader, [(tp, batch)], -1, answered)
+        cluster = self.world.cluster
+        cluster.send_produce(leader, [(cluster.partitions[tp], batch)], -1, answered)
 
 
 class RecordProcessor:

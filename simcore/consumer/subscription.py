@@ -26,7 +26,8 @@ class TopicPartitionState:
     committed offset, ``auto.offset.reset``, a seek), dropped when the partition is
     revoked, and emptied of its records when the process dies."""
 
-    __slots__ = ("buffer", "leader", "leaders_seen", "part", "position", "request", "tp")
+    __slots__ = ("buffer", "leader", "leaders_seen", "live", "order_seen", "part", "place",
+                 "position", "request", "tp")  # fmt: skip
 
     def __init__(self, part: Partition, position: int) -> None:
         self.tp = part.tp
@@ -47,3 +48,8 @@ class TopicPartitionState:
         # partition waits for; 0: none (ids start at 1). An answer from any other request
         # is stale for it and ignored.
         self.request = 0
+        # its place in the fetch order (``Fetcher``), valid while ``order_seen`` is the
+        # fetcher's current order (an assignment starts a new one)
+        self.place = 0
+        self.order_seen: dict[TopicPartition, int] | None = None
+        self.live = True  # False once the consumer dropped it (revoked, or a restart)

@@ -47,7 +47,7 @@ from simcore.scenario.spec import (
 )
 
 if TYPE_CHECKING:
-    from simcore.broker.cluster import Cluster, Metadata
+    from simcore.broker.cluster import Cluster, Metadata, Partition
     from simcore.kernel.engine import Engine
     from simcore.kernel.timeline import Timeline
     from simcore.producer.producer import Producer
@@ -111,10 +111,10 @@ class Sender:
         # columns rather than a tuple per batch: keyed runs send hundreds of thousands)
         self.sent_ids: list[range | array[int]] = []
         self.sent_parts: list[int] = []
-        # the cluster's own key of each partition, for the batches of a request (the
-        # broker's lookup then finds its key by identity; no tuple made per batch)
-        self._tps = [
-            cluster.partitions[TopicPartition(spec.topic, part)].tp
+        # the cluster's partitions, for the batches of a request (the broker reads each
+        # batch's partition as it is, without a lookup by its (topic, partition) tuple)
+        self._parts = [
+            cluster.partitions[TopicPartition(spec.topic, part)]
             for part in range(accumulator.num_partitions)
         ]
         self.connections: dict[int, deque[Request]] = {}
@@ -362,12 +362,12 @@ class Sender:
     def _send(self, batches: list[PendingBatch], leader: int) -> None:
         spec = self.spec
         topic, producer_id, transactional = spec.topic, self.producer_id, spec.transactional_id
-        producer, tps = spec.id, self._tps  # (a spec is not compiled: a lookup by name)
+        producer, parts = spec.id, self._parts  # (a spec is not compiled: a lookup by name)
         idem = self.idem
         timeline = self.timeline  # (its method called directly: a native call)
         sent_ids, sent_parts = self.sent_ids, self.sent_parts
         transactional_batch = transactional is not None
-        wires: list[tuple[TopicPartition, Batch]] = []
+        wires: list[tuple[Partition, Batch]] = []
         records = retries = 0
         for batch in batches:
             batch.closed = True
@@ -394,7 +394,7 @@ class Sender:
                 batch.epoch,
                 transactional_batch,
             )
-            wires.append((tps[batch.partition], wire))
+            wires.append((parts[batch.partition], wire))
             if timeline.itemises("send"):
                 self.timeline.record(
                     "send",

@@ -79,11 +79,18 @@ class InvariantChecker:
             fetcher = consumer.fetcher
             # the fetcher's free partitions (the only ones a send looks at) are exactly
             # those of its fetch order waiting for no request
+            free = [state.tp for state in fetcher.free]
             self._expect(
-                set(fetcher.free) == {tp for tp in fetcher.order if not fetcher.requested(tp)}
-                and len(set(fetcher.free)) == len(fetcher.free),
-                f"{consumer.id}: free partitions {sorted(fetcher.free)} are not those of the "
-                "fetch order waiting for no request",
+                set(free)
+                == {
+                    tp
+                    for tp in fetcher.order
+                    if tp in consumer.states and not fetcher.requested(tp)
+                }
+                and len(set(free)) == len(free)
+                and all(consumer.states.get(state.tp) is state for state in fetcher.free),
+                f"{consumer.id}: free partitions {sorted(free)} are not those of the fetch "
+                "order with a position and waiting for no request",
             )
             if consumer.state != "polling":
                 continue
