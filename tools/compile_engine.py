@@ -10,6 +10,14 @@ The extensions land next to their sources (``simcore/broker/log.cpython-311-….
 ``simcore/compiled.json``: each compiled module's source hash. ``simcore/_engine.py`` reads it
 on import and runs the sources instead — all of them, never a mix — when a source changed
 since (a stale build), when SIMCORE_SOURCE=1 is set, or when nothing was compiled.
+
+The C is built twice, profile-guided (GCC's -fprofile-generate / -fprofile-use, as CPython
+itself is built): first with counters, then — after a training run of production-shaped
+scenarios (``TRAINING``, a few seconds) — again, optimised for the branches and calls the
+training took. Only the machine code's layout and inlining change, never what it computes
+(no fast-math: the digests are checked on the result like any build). About 6 % less CPU on
+the scaling benchmark's big run, for about two more minutes of build. Should the profiled
+build or the training fail, the plain build is made instead, and the reason printed.
 Run: python tools/compile_engine.py
 """
 
@@ -19,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +41,32 @@ NOT_COMPILED = {
 WORK = ROOT / ".artifacts" / "mypyc"  # generated C, objects and the build's mypy config
 MANIFEST = SIMCORE / "compiled.json"
 GROUP = "simcore_engine"  # the shared runtime library: simcore_engine__mypyc.*.so at the root
+PROFILE = WORK / "profile"  # the counters of the training run (GCC's .gcda files)
+# The training run of the profiled build: every built-in scenario (each chapter's code paths
+# at least once), then a production-shaped topic — 30 partitions at RF 3, keyed and null keys,
+# both client families — smaller than, and unlike, the benchmark's own cells (bench/ is not
+# even in the container's build context). It needs nothing but the engine.
+TRAINING = """
+import simcore
+assert simcore.ENGINE == "compiled", simcore.ENGINE
+for _slug, scenario in simcore.builtin_scenarios():
+    simcore.simulate(scenario).summary()
+for client in ("java", "librdkafka"):
+    for key in ("k{i}", None):
+        producer = {"id": "p", "topic": "t", "messages": 60_000, "rate_per_s": 12_000,
+                    "client": client, "config": {"acks": "all"}}
+        if key:
+            producer["key"] = key
+        data = {
+            "name": "training", "seed": 7, "duration_ms": 8_000, "brokers": 5,
+            "topics": [{"name": "t", "partitions": 30, "replication_factor": 3,
+                        "config": {"min.insync.replicas": 2}}],
+            "producers": [producer],
+            "consumers": [{"id": f"c{n}", "group": "g", "topics": ["t"], "client": client,
+                           "config": {"auto.offset.reset": "earliest"}} for n in range(4)],
+        }
+        simcore.simulate(simcore.parse_scenario(data)).summary()
+"""
 
 
 def engine_sources() -> list[str]:
@@ -59,6 +94,30 @@ def remove_build() -> None:
 def main() -> int:
     os.chdir(ROOT)
     sources = engine_sources()
+    shutil.rmtree(PROFILE, ignore_errors=True)
+    try:
+        build(sources, [f"-fprofile-generate={PROFILE}", "-fprofile-update=single"])
+        subprocess.run([sys.executable, "-c", TRAINING], cwd=ROOT, check=True)
+        # -fprofile-partial-training: what the training did not run stays optimised as usual
+        # (not for size); -Wno-missing-profile: modules whose code it never entered
+        build(sources, [f"-fprofile-use={PROFILE}", "-fprofile-partial-training",
+                        "-Wno-missing-profile"])  # fmt: skip
+        how = "profile-guided"
+    except (subprocess.CalledProcessError, SystemExit, OSError) as error:
+        print(f"the profile-guided build failed ({error}): building without a profile")
+        build(sources, [])
+        how = "without a profile"
+    # setuptools' empty build/lib, removed once both builds are done (distutils remembers
+    # the directories it made, and would not make them again for the second build)
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+    print(f"compiled {len(sources)} engine modules with mypyc ({how}) -> "
+          f"{MANIFEST.relative_to(ROOT)}")  # fmt: skip
+    return 0
+
+
+def build(sources: list[str], cflags: list[str]) -> None:
+    """One build of every engine module (the previous one removed first), with the manifest
+    that makes simcore load it."""
     remove_build()
     WORK.mkdir(parents=True, exist_ok=True)
     config = WORK / "mypy.ini"
@@ -80,6 +139,9 @@ def main() -> int:
         target_dir=str(WORK / "c"),
         multi_file=True,  # several C files: compiled two at a time below
     )
+    for module in modules:
+        module.extra_compile_args = [*module.extra_compile_args, *cflags]
+        module.extra_link_args = [*module.extra_link_args, *cflags]
     setup(
         name="simcore-engine",
         ext_modules=modules,
@@ -89,20 +151,18 @@ def main() -> int:
             "--quiet",
             "build_ext",
             "--inplace",
+            "--force",  # every object again: the C is the same for both builds, the flags not
             "--parallel",
             str(os.cpu_count() or 1),
             "--build-temp",
             str(WORK / "temp"),
         ],
     )
-    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' empty build/lib
     manifest = {
         "python": sys.implementation.cache_tag,
         "modules": {rel[:-3].replace("/", "."): source_hash(ROOT / rel) for rel in sources},
     }
     MANIFEST.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    print(f"compiled {len(sources)} engine modules with mypyc -> {MANIFEST.relative_to(ROOT)}")
-    return 0
 
 
 if __name__ == "__main__":
