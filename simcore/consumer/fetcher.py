@@ -48,7 +48,6 @@ from simcore.broker.fetch_requests import OFFSET_OUT_OF_RANGE, ConsumerFetch, Pa
 from simcore.consumer.isolation import end_offset, hidden
 
 if TYPE_CHECKING:
-    from simcore.broker.fetch_requests import FetchResponseCallback
     from simcore.broker.log import Batch
     from simcore.consumer.consumer import Consumer
     from simcore.consumer.subscription import TopicPartitionState
@@ -70,41 +69,12 @@ class FetchSession:
 
 class ClientFetch(ConsumerFetch):
     """A fetch request as its client keeps it: also the state of each of its partitions,
-    in request order, which is the order of the response's answers (so an answer finds
-    its partition's state without a lookup)."""
+    in request order (set by ``Fetcher._send``), which is the order of the response's
+    answers, so an answer finds its partition's state without a lookup."""
 
     __slots__ = ("states",)
 
-    def __init__(
-        self,
-        request_id: int,
-        node: int,
-        offsets: dict[TopicPartition, int],
-        states: list[TopicPartitionState],
-        min_bytes: int,
-        max_wait_ms: int,
-        max_bytes: int,
-        part_max_bytes: int,
-        rack: str,
-        committed: bool,
-        respond: FetchResponseCallback,
-        sent: int,
-    ) -> None:
-        super().__init__(
-            request_id,
-            node,
-            offsets,
-            [state.part for state in states],
-            min_bytes,
-            max_wait_ms,
-            max_bytes,
-            part_max_bytes,
-            rack,
-            committed,
-            respond,
-            sent,
-        )
-        self.states = states
+    states: list[TopicPartitionState]
 
 
 class Fetcher:
@@ -308,7 +278,7 @@ class Fetcher:
             request_id,
             node,
             offsets,
-            group,
+            [state.part for state in group],
             self._min_bytes,
             self._max_wait_ms,
             self._max_bytes,
@@ -318,6 +288,7 @@ class Fetcher:
             self._on_response,
             self.engine.now,
         )
+        request.states = group
         self._session(request)
         self.in_flight[node] = request
         self.cluster.send_fetch(request)
