@@ -588,4 +588,4 @@ class Cluster:
         lead = replica.lead
         if lead is None or not lead.fetch_waiters:
             return
-        lead.fetch_waiters = self.fetches.wake(part.tp, replica, lead.fetch_waiters)
+        lead.fetch_waiters = self.fetches.wake(part, replica, lead.fetch_waiters)

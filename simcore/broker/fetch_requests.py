@@ -58,9 +58,9 @@ _NONE: Final[list[Batch]] = []  # an answer without batches (never modified)
 
 class ConsumerFetch:
     """One consumer FetchRequest to one broker: its partitions in request order with their
-    fetch offsets, and the request's settings. The client fills the session fields
-    (KIP-227: ``session_id`` 0 and ``epoch`` 0 ask for a new session, a full request);
-    the broker sets ``session_id`` when it creates the session."""
+    fetch offsets (two lists, read by index), and the request's settings. The client fills
+    the session fields (KIP-227: ``session_id`` 0 and ``epoch`` 0 ask for a new session, a
+    full request); the broker sets ``session_id`` when it creates the session."""
 
     __slots__ = ("committed", "cycle", "done", "epoch", "forgotten", "hurried", "id",
                  "listed", "max_bytes", "max_wait_ms", "min_bytes", "node", "offsets",
@@ -71,8 +71,8 @@ class ConsumerFetch:
         self,
         request_id: int,
         node: int,
-        offsets: dict[TopicPartition, int],
         parts: list[Partition],
+        offsets: list[int],
         min_bytes: int,
         max_wait_ms: int,
         max_bytes: int,
@@ -84,10 +84,11 @@ class ConsumerFetch:
     ) -> None:
         self.id = request_id
         self.node = node
-        self.offsets = offsets  # partition -> fetch offset, in request order
-        # the cluster's partitions, in request order: read by index, not looked up by
-        # their (topic, partition) tuple, whose hash is computed afresh at every lookup
+        # the cluster's partitions, in request order, and each one's fetch offset: read by
+        # index, not looked up by their (topic, partition) tuple, whose hash is computed
+        # afresh at every lookup
         self.parts = parts
+        self.offsets = offsets
         self.min_bytes = min_bytes  # fetch.min.bytes
         self.max_wait_ms = max_wait_ms  # fetch.max.wait.ms
         self.max_bytes = max_bytes  # fetch.max.bytes
@@ -138,8 +139,9 @@ class ConsumerFetches:
             request.session_id = self._sessions
         ready = False
         readable = 0
-        parts = request.parts
-        for k, offset in enumerate(request.offsets.values()):
+        parts, offsets = request.parts, request.offsets
+        for k in range(len(parts)):
+            offset = offsets[k]
             replica, error, preferred = self._serve(node, parts[k], offset, request.rack)
             if error is not None or preferred is not None:
                 ready = True  # errors and preferred replicas are answered at once
@@ -234,15 +236,16 @@ class ConsumerFetches:
     # -- waking parked requests ------------------------------------------------------------
 
     def wake(
-        self, tp: TopicPartition, replica: ReplicaLog, waiters: list[ConsumerFetch]
+        self, part: Partition, replica: ReplicaLog, waiters: list[ConsumerFetch]
     ) -> list[ConsumerFetch]:
-        """``tp``'s end (HW or LSO) moved at ``replica``: complete the parked requests that
+        """``part``'s end (HW or LSO) moved at ``replica``: complete the parked requests that
         can read enough now; returns those still waiting."""
         waiting = []
         for request in waiters:
             if request.done:
                 continue
-            offset = request.offsets[tp]
+            parts = request.parts  # (one to three partitions: found by identity)
+            offset = request.offsets[0 if parts[0] is part else parts.index(part)]
             if request.min_bytes <= 1:
                 ready = offset < self._end(replica, request.committed)
             else:
@@ -256,8 +259,9 @@ class ConsumerFetches:
     def _enough(self, request: ConsumerFetch) -> bool:
         readable = 0
         node = request.node
-        parts = request.parts
-        for k, offset in enumerate(request.offsets.values()):
+        parts, offsets = request.parts, request.offsets
+        for k in range(len(parts)):
+            offset = offsets[k]
             replica, error, preferred = self._serve(node, parts[k], offset, request.rack)
             if error is not None or preferred is not None:
                 return True
@@ -269,7 +273,7 @@ class ConsumerFetches:
         key = (tp, replica.broker)
         waiters = self.at_followers.get(key)
         if waiters:
-            self.at_followers[key] = self.wake(tp, replica, waiters)
+            self.at_followers[key] = self.wake(self.cluster.partitions[tp], replica, waiters)
 
     def leadership_lost(self, tp: TopicPartition, waiters: list[ConsumerFetch], error: str) -> None:
         """A partition's leader steps down (or dies): the requests parked on it are
@@ -297,15 +301,15 @@ class ConsumerFetches:
         part_cap = request.part_max_bytes
         first = True  # no batch in the response yet: the first one comes whole
         answers: list[PartitionAnswer] = []
-        parts = request.parts
-        k = -1
-        for tp, offset in request.offsets.items():
-            k += 1
+        parts, offsets = request.parts, request.offsets
+        for k in range(len(parts)):
+            part, offset = parts[k], offsets[k]
+            tp = part.tp
             error = errors.get(tp) if errors else None
             if error is not None:
                 answers.append((tp, offset, _NONE, error, None))
                 continue
-            replica, error, preferred = self._serve(node, parts[k], offset, request.rack)
+            replica, error, preferred = self._serve(node, part, offset, request.rack)
             if replica is None:
                 answers.append((tp, offset, _NONE, error, preferred))
                 continue
@@ -339,5 +343,8 @@ class ConsumerFetches:
             idle_rounds = waited // request.cycle
         if whole_error is not None or not self.cluster.alive[request.node]:
             error = whole_error or NETWORK_EXCEPTION
-            answers = [(tp, offset, _NONE, error, None) for tp, offset in request.offsets.items()]
+            answers = [
+                (part.tp, offset, _NONE, error, None)
+                for part, offset in zip(request.parts, request.offsets, strict=True)
+            ]
         self.engine.after(self.cluster.latency, request.respond, request, answers, idle_rounds)

@@ -48,23 +48,34 @@ from simcore.broker.fetch_requests import OFFSET_OUT_OF_RANGE, ConsumerFetch, Pa
 from simcore.consumer.isolation import end_offset, hidden
 
 if TYPE_CHECKING:
+    from simcore.broker.cluster import Partition
     from simcore.broker.log import Batch
     from simcore.consumer.consumer import Consumer
     from simcore.consumer.subscription import TopicPartitionState
     from simcore.kernel.types import TopicPartition
 
 
+def _index(states: list[TopicPartitionState], state: TopicPartitionState) -> int:
+    """Where ``state`` is in ``states`` (by identity), or -1."""
+    for k in range(len(states)):
+        if states[k] is state:
+            return k
+    return -1
+
+
 class FetchSession:
     """The client's side of a KIP-227 fetch session with one broker
     (``FetchSessionHandler``): the session id the broker gave, the next epoch, and the
-    partitions (with their fetch offsets) the broker holds for it."""
+    partitions (with their fetch offsets) the broker holds for it: those of the last
+    request, as its two lists."""
 
-    __slots__ = ("epoch", "partitions", "session_id")
+    __slots__ = ("epoch", "offsets", "session_id", "states")
 
     def __init__(self) -> None:
         self.session_id = 0  # none yet: the next request is a full one
         self.epoch = 0
-        self.partitions: dict[TopicPartition, int] = {}
+        self.states: list[TopicPartitionState] = []
+        self.offsets: list[int] = []
 
 
 class ClientFetch(ConsumerFetch):
@@ -270,15 +281,17 @@ class Fetcher:
         c = self.consumer
         self._ids += 1
         request_id = self._ids
-        offsets: dict[TopicPartition, int] = {}
+        parts: list[Partition] = []
+        offsets: list[int] = []
         for state in group:
-            offsets[state.tp] = state.position
+            parts.append(state.part)
+            offsets.append(state.position)
             state.request = request_id  # (``send`` took it out of ``free``)
         request = ClientFetch(
             request_id,
             node,
+            parts,
             offsets,
-            [state.part for state in group],
             self._min_bytes,
             self._max_wait_ms,
             self._max_bytes,
@@ -293,48 +306,55 @@ class Fetcher:
         self.in_flight[node] = request
         self.cluster.send_fetch(request)
 
-    def _session(self, request: ConsumerFetch) -> None:
+    def _session(self, request: ClientFetch) -> None:
         """The request's place in its KIP-227 session: what it lists and forgets."""
-        node, offsets = request.node, request.offsets
+        node, states, offsets = request.node, request.states, request.offsets
         session = self.sessions.get(node)
         if session is None:
             session = self.sessions[node] = FetchSession()
-        before = session.partitions
-        session.partitions = offsets  # (a request's offsets are never modified)
-        if session.session_id and self._java and len(before) == len(offsets):
-            # the usual case: the same partitions, and offsets moved, if any
+        before_states, before_offsets = session.states, session.offsets
+        # (a request's lists are never modified once it is sent)
+        session.states, session.offsets = states, offsets
+        n = len(states)
+        if session.session_id and self._java and len(before_states) == n:
+            # the usual case: the same partitions (the same states, most often in the same
+            # places), and offsets moved, if any
             moved: list[TopicPartition] = []
-            for tp, offset in offsets.items():
-                was = before.get(tp)
-                if was is None:
-                    break  # another partition
-                if was != offset:
-                    moved.append(tp)
+            for k in range(n):
+                state = states[k]
+                j = k if before_states[k] is state else _index(before_states, state)
+                if j < 0:
+                    break  # another partition (or a new state of one: compared by name below)
+                if before_offsets[j] != offsets[k]:
+                    moved.append(state.tp)
             else:
                 session.epoch += 1
                 request.session_id = session.session_id
                 request.epoch = session.epoch
                 request.listed = moved
                 return
-        if before.keys() == offsets.keys():
+        tps = [state.tp for state in states]
+        before = {state.tp: before_offsets[k] for k, state in enumerate(before_states)}
+        now = dict(zip(tps, offsets, strict=True))
+        if before.keys() == now.keys():
             added = removed = []
         else:
-            added = [tp for tp in offsets if tp not in before]
-            removed = [tp for tp in before if tp not in offsets]
+            added = [tp for tp in tps if tp not in before]
+            removed = [tp for tp in before if tp not in now]
         c = self.consumer
         if not self._java:  # no sessions: every request is full (SessionId 0, Epoch -1)
             request.epoch = -1
-            request.listed = list(offsets)
+            request.listed = tps
         elif session.session_id == 0:
             request.epoch = 0  # a full request, asking for a new session
-            request.listed = list(offsets)
+            request.listed = tps
             session.epoch = 0
             removed = []
         else:
             session.epoch += 1
             request.session_id = session.session_id
             request.epoch = session.epoch
-            request.listed = [tp for tp in offsets if before.get(tp) != offsets[tp]]
+            request.listed = [tp for tp in tps if before.get(tp) != now[tp]]
             request.forgotten = removed
         if (added or removed) and c.timeline.itemises("consumer_fetch_session"):
             c.timeline.record(
@@ -345,7 +365,7 @@ class Fetcher:
                 epoch=request.epoch,
                 added=[f"{t}-{p}" for t, p in added],
                 removed=[f"{t}-{p}" for t, p in removed],
-                partitions=[f"{t}-{p}" for t, p in offsets],
+                partitions=[f"{t}-{p}" for t, p in tps],
             )
 
     def _hold(self, state: TopicPartitionState) -> None:

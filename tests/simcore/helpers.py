@@ -67,3 +67,9 @@ def kinds(result: simcore.Result, actor: str | None = None) -> list[str]:
 
 def outcomes(result: simcore.Result) -> dict[str, str]:
     return {m["id"]: m["outcome"] for m in result.messages() or []}
+
+
+def requested(request: Any) -> dict[tuple[str, int], int]:
+    """A consumer FetchRequest's partitions and their fetch offsets, in request order (the
+    request holds them as two lists: ``parts`` and ``offsets``)."""
+    return dict(zip((part.tp for part in request.parts), request.offsets, strict=True))

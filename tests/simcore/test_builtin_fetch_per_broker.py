@@ -23,6 +23,7 @@ import simcore
 from simcore.broker.fetch_requests import ConsumerFetch, ConsumerFetches, PartitionAnswer
 from simcore.run.simulation import Simulation
 from simcore.scenario.courses import courses
+from tests.simcore.helpers import requested
 
 # the requests are watched by patching ConsumerFetches: `make test` runs this on the sources
 pytestmark = pytest.mark.engine_internals
@@ -131,7 +132,7 @@ def test_one_request_carries_every_partition_the_consumer_reads_there() -> None:
     assert first_at == assigned_at + 2 and first.node == 0  # the first poll after the join
     ((rebalance_at, _),) = events("rebalance_start")
     assert assigned_at - rebalance_at >= 3000  # group.initial.rebalance.delay.ms
-    assert list(first.offsets.items()) == [(tp, 0) for tp in ALL]
+    assert list(requested(first).items()) == [(tp, 0) for tp in ALL]
     assert (first.epoch, first.listed, first.forgotten) == (0, ALL, [])  # full, new session
     # never two requests out to the broker: each goes after the previous one's answer
     answered_at = {id(r): t for t, r, _a in observed().answered}
@@ -139,7 +140,7 @@ def test_one_request_carries_every_partition_the_consumer_reads_there() -> None:
         assert answered_at[id(before)] <= at, "two requests out at once"
     # not one fetch per partition: a request carries every partition with nothing
     # buffered, all three at least once per slice of the backlog
-    assert sum(1 for _t, r in sent if len(r.offsets) == 3) >= 12
+    assert sum(1 for _t, r in sent if len(requested(r)) == 3) >= 12
     ((_t, shown), *_rest) = events("consumer_fetch_session")
     assert shown["epoch"] == 0 and shown["broker"] == 0
     assert shown["added"] == shown["partitions"] == [name(tp) for tp in ALL]
@@ -151,13 +152,13 @@ def test_every_request_after_the_first_is_an_incremental_one_in_the_same_session
     assert session > 0
     assert [r.epoch for _t, r in sent] == list(range(len(sent)))
     assert all(r.session_id == session for _t, r in sent[1:])
-    previous = sent[0][1].offsets
+    previous = requested(sent[0][1])
     for _t, request in sent[1:]:
-        changed = [tp for tp, o in request.offsets.items() if previous.get(tp) != o]
+        changed = [tp for tp, o in requested(request).items() if previous.get(tp) != o]
         assert request.listed == changed  # only what was added or moved
-        assert request.forgotten == [tp for tp in previous if tp not in request.offsets]
-        previous = request.offsets
-    assert any(len(r.listed) < len(r.offsets) for _t, r in sent)  # kept without a listing
+        assert request.forgotten == [tp for tp in previous if tp not in requested(request)]
+        previous = requested(request)
+    assert any(len(r.listed) < len(requested(r)) for _t, r in sent)  # kept without a listing
     # the log shows each change of the session's partitions, with the request's epoch
     shown = events("consumer_fetch_session")
     assert [f["session"] for _t, f in shown[1:]] == [session] * (len(shown) - 1)
@@ -188,7 +189,7 @@ def test_the_first_response_is_one_whole_batch_past_both_caps() -> None:
 def test_the_partition_that_returned_records_goes_to_the_back_of_the_line() -> None:
     sent, answered = observed().sent, observed().answered
     (at, second), (third_at, third) = sent[1], sent[2]
-    assert list(second.offsets) == [*QUIET, HOT]  # clicks-0 moved to the end
+    assert list(requested(second)) == [*QUIET, HOT]  # clicks-0 moved to the end
     assert second.epoch == 1 and at == polls()[0][0]  # sent as the first poll returns
     answers = next(a for _t, r, a in answered if r is second)
     records = {tp: sum(b.count for b in batches) for tp, _o, batches, _e, _p in answers}
@@ -198,7 +199,7 @@ def test_the_partition_that_returned_records_goes_to_the_back_of_the_line() -> N
     assert sum(b.size for _tp, _o, bs, _e, _p in answers for b in bs) <= min(caps())
     # the next request, 2 ms later, is for clicks-0 alone: the quiet ones are buffered
     assert third_at - at == 2
-    assert (list(third.offsets), third.forgotten) == ([HOT], QUIET)
+    assert (list(requested(third)), third.forgotten) == ([HOT], QUIET)
 
 
 def test_the_backlog_drains_in_capped_slices_of_one_batch() -> None:

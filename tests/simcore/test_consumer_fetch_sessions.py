@@ -13,7 +13,7 @@ import simcore
 from simcore.broker.fetch_requests import ConsumerFetch, ConsumerFetches, PartitionAnswer
 from simcore.consumer.fetcher import Fetcher
 from simcore.run.simulation import Simulation
-from tests.simcore.helpers import consumer, run, scenario
+from tests.simcore.helpers import consumer, requested, run, scenario
 
 pytestmark = pytest.mark.engine_internals
 
@@ -89,11 +89,11 @@ def test_one_request_per_broker_covering_its_partitions(
     lead = leaders(result)
     assert sent, "no fetch request"
     for _at, request in sent:
-        assert {lead[tp] for tp in request.offsets} == {request.node}, request.offsets
+        assert {lead[tp] for tp in requested(request)} == {request.node}, requested(request)
     # the first round asks each broker once, for both partitions it leads
     first = [r for at, r in sent if at == sent[0][0]]
     assert sorted(r.node for r in first) == [0, 1, 2]
-    assert all(len(r.offsets) == 2 for r in first)
+    assert all(len(requested(r)) == 2 for r in first)
     # never two requests out to one broker: each is sent after the previous one's answer
     answered_at: dict[int, int] = {}
     order = {id(r): n for n, (_at, r) in enumerate(sent)}
@@ -106,7 +106,7 @@ def test_one_request_per_broker_covering_its_partitions(
         answered_at[request.node] = order[id(request)]
     # one request per broker per round, not one per partition: far fewer than partitions
     # times rounds (a keyed producer fills every partition at every wake-up)
-    per_partition = sum(len(r.offsets) for _at, r in sent)
+    per_partition = sum(len(requested(r)) for _at, r in sent)
     assert len(sent) < 0.7 * per_partition, (len(sent), per_partition)
 
 
@@ -141,14 +141,14 @@ def test_incremental_requests_list_only_changed_partitions(
     unchanged_left_out = forgotten = 0
     for n, (_at, request) in enumerate(sent):
         if n == 0:
-            assert request.listed == list(request.offsets)  # the full request
+            assert request.listed == list(requested(request))  # the full request
         else:
-            changed = [tp for tp, o in request.offsets.items() if previous.get(tp) != o]
+            changed = [tp for tp, o in requested(request).items() if previous.get(tp) != o]
             assert request.listed == changed
-            assert request.forgotten == [tp for tp in previous if tp not in request.offsets]
-            unchanged_left_out += len(request.offsets) - len(changed)
+            assert request.forgotten == [tp for tp in previous if tp not in requested(request)]
+            unchanged_left_out += len(requested(request)) - len(changed)
             forgotten += len(request.forgotten)
-        previous = dict(request.offsets)
+        previous = requested(request)
     assert unchanged_left_out > 0  # the idle partition, sent once, then only kept
     assert forgotten > 0  # the busy one leaves the session while its records are buffered
 
@@ -158,7 +158,7 @@ def test_librdkafka_sends_full_requests_without_a_session(
 ) -> None:
     run(wide(client="librdkafka"))
     assert sent and all(r.epoch == -1 and r.session_id == 0 for _at, r in sent)
-    assert all(r.listed == list(r.offsets) and not r.forgotten for _at, r in sent)
+    assert all(r.listed == list(requested(r)) and not r.forgotten for _at, r in sent)
 
 
 def test_an_idle_partition_does_not_hold_back_the_others_data() -> None:
@@ -185,7 +185,7 @@ def test_fetch_order_rotates_so_no_partition_starves(
                 config={"fetch.max.bytes": 1, "max.poll.records": 10})  # fmt: skip
     result = run(data)
     assert result.ledger["groups"]["g"]["processed_once"] == 400
-    firsts = [next(iter(r.offsets)) for _at, r in sent if len(r.offsets) == 2]
+    firsts = [next(iter(requested(r))) for _at, r in sent if len(requested(r)) == 2]
     assert len(set(firsts[:4])) == 2, firsts[:4]
 
 
@@ -225,8 +225,8 @@ def test_a_stale_answer_after_seek_is_discarded_for_that_partition_only(
     moved: list[ConsumerFetch] = []
     original = Fetcher._send
 
-    def spy(self: Fetcher, node: int, offsets: dict[tuple[str, int], int]) -> None:
-        original(self, node, offsets)
+    def spy(self: Fetcher, node: int, group: list[Any]) -> None:
+        original(self, node, group)
         if not moved:  # the first request, both partitions at 0: seek orders-0 to 5
             moved.append(self.in_flight[node])
             self.consumer.seek(("orders", 0), 5, "test: seek")
@@ -236,7 +236,7 @@ def test_a_stale_answer_after_seek_is_discarded_for_that_partition_only(
     result = simcore.Result(sim)
     assert result.ledger["groups"]["g"]["processed_once"] == 400 - 5
     (request,) = moved
-    assert list(request.offsets.items()) == [(("orders", 0), 0), (("orders", 1), 0)]
+    assert list(requested(request).items()) == [(("orders", 0), 0), (("orders", 1), 0)]
     (answers,) = [a for r, a in responses if r is request]
     assert all(batches for _tp, _o, batches, _e, _p in answers)  # data for both
     polls = [f["records"] for _t, kind, _a, f in result.events if kind == "poll"]
