@@ -218,7 +218,12 @@ class Fetcher:
             # poll, once its records are processed)
         candidates = self._in_fetch_order(free)
         free.clear()  # each is requested below, or free again
-        by_node: dict[int, list[TopicPartitionState]] = {}
+        # the partitions of each node, nodes in the order of their first partition: those
+        # of the first node in ``group``, and a dict only once a second node comes (after
+        # an answer, the free partitions are usually those of its node alone)
+        group: list[TopicPartitionState] = []
+        group_node = -1
+        by_node: dict[int, list[TopicPartitionState]] | None = None
         waiting: list[int] = []
         in_flight = self.in_flight
         leaders, reads = c.metadata.leaders, c.reads
@@ -242,16 +247,26 @@ class Fetcher:
                 if node not in waiting:
                     waiting.append(node)
                 continue
-            group = by_node.get(node)
-            if group is None:
-                group = by_node[node] = []
-            group.append(state)
+            if by_node is None:
+                if not group or node == group_node:
+                    group_node = node
+                    group.append(state)
+                    continue
+                by_node = {group_node: group}
+            others = by_node.get(node)
+            if others is None:
+                others = by_node[node] = []
+            others.append(state)
         for node in waiting:  # its next request waits for the answer to the one out
             request = in_flight[node]
             if not request.hurried:
                 self.cluster.fetches.hurry(request)
-        for node, group in by_node.items():
-            self._send(node, group)
+        if by_node is None:
+            if group:
+                self._send(group_node, group)
+        else:
+            for node, states_of_node in by_node.items():
+                self._send(node, states_of_node)
 
     def _in_fetch_order(self, free: list[TopicPartitionState]) -> list[TopicPartitionState]:
         """The free partitions in fetch order: sorted by place, by insertion (two or three
