@@ -10,7 +10,9 @@ other benchmarks) or python bench/scaling.py.
 
 Issue 16's targets, printed with the table: keyed traffic within 1.5× of null keys at
 equal partitions; 6 → 60 partitions at most 1.5× at 200 k records; the 60-partition,
-RF 3, keyed, 1.2 M-record run under 5 s and 500 MB.
+RF 3, keyed, 1.2 M-record run under 5 s and 500 MB. That run is measured BIG_RUNS times
+(its table cell and more runs), and judged by the median: one run's CPU time moves by
+10-15 % with the machine's load, which is more than the target's margin.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ RATE = 20_000
 KEYED_RATIO, PARTITION_RATIO = 1.5, 1.5
 BIG = (1_200_000, 60, 3)  # the production-shaped run: < 5 s, < 500 MB
 BIG_WALL_S, BIG_MEMORY_MB = 5.0, 500
+BIG_RUNS = 3  # the big cell's runs: the median is judged
 
 CHILD = """
 import json, sys, time
@@ -143,14 +146,25 @@ def report(cells: dict[tuple[int, int, int, bool], dict]) -> bool:
         for f in REPLICATION
         for k in (False, True)
     )
-    big = cells[(*BIG, True)]
+    runs = [cells[(*BIG, True)]] + [run(*BIG, True) for _ in range(BIG_RUNS - 1)]
+    seconds = sorted(r["seconds"] for r in runs)
+    big = {
+        "seconds": seconds[len(seconds) // 2],
+        "mb": max(r["mb"] for r in runs),
+        "exact": all(r["exact"] for r in runs),
+    }
+    print(
+        f"  {BIG[0]:,} keyed records x {BIG[1]} partitions x RF {BIG[2]}, {BIG_RUNS} runs: "
+        + ", ".join(f"{r['seconds']:.2f} s" for r in runs)
+        + f" (median {big['seconds']:.2f} s, peak {big['mb']:.0f} MB)"
+    )
     checks = [
         (f"keyed / null keys at equal partitions: at most {keyed:.1f}×", keyed <= KEYED_RATIO,
          f"≤ {KEYED_RATIO}×"),
         (f"6 → 60 partitions at {RECORDS[0]:,} records: at most {wide:.1f}×",
          wide <= PARTITION_RATIO, f"≤ {PARTITION_RATIO}×"),
-        (f"{BIG[0]:,} keyed records, {BIG[1]} partitions, RF {BIG[2]}: "
-         f"{big['seconds']:.1f} s, {big['mb']:.0f} MB, ledger exact {big['exact']}",
+        (f"{BIG[0]:,} keyed records, {BIG[1]} partitions, RF {BIG[2]}: median "
+         f"{big['seconds']:.2f} s, {big['mb']:.0f} MB, ledger exact {big['exact']}",
          big["seconds"] < BIG_WALL_S and big["mb"] < BIG_MEMORY_MB and big["exact"],
          f"< {BIG_WALL_S:.0f} s, < {BIG_MEMORY_MB} MB"),
     ]  # fmt: skip
