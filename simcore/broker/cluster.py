@@ -339,8 +339,10 @@ class Cluster:
         if acks == -1 and len(lead.isr) < part.min_isr:
             answer.fire(NOT_ENOUGH_REPLICAS, -1)
             return
+        entry: ProducerEntry | None = None  # the producer's state here (idempotence)
         if batch.producer_id >= 0:
-            verdict = self._check_sequence(part, replica, batch)
+            entry = lead.producers.get(batch.producer_id)
+            verdict = self._check_sequence(part, replica, batch, entry)
             if verdict is not None:
                 error, base = verdict
                 if error is None and acks == -1 and base + batch.count > replica.hw:
@@ -358,7 +360,7 @@ class Cluster:
         batch.epoch = lead.epoch
         placed = replica.append(batch)
         if batch.producer_id >= 0:
-            self._remember_sequence(lead, placed)
+            self._remember_sequence(lead, placed, entry)
         if self.timeline.itemises("append"):
             self.timeline.record(
                 "append",
@@ -436,7 +438,7 @@ class Cluster:
             lead.produce_timer = self.engine.timer(first - now, self._expire_produce, part, replica)
 
     def _check_sequence(
-        self, part: Partition, replica: ReplicaLog, batch: Batch
+        self, part: Partition, replica: ReplicaLog, batch: Batch, entry: ProducerEntry | None
     ) -> tuple[str | None, int] | None:
         """Broker-side idempotence (KIP-98, KIP-360; [S] storage ProducerStateEntry,
         ProducerAppendInfo, UnifiedLog.analyzeAndValidateProducerState): a batch among the
@@ -444,11 +446,9 @@ class Cluster:
         offset; an older epoch is refused (INVALID_PRODUCER_EPOCH); a newer epoch must start
         at sequence 0, and so must the epoch a transaction marker began, until a batch is
         appended in it; otherwise the sequence must follow the last one. A producer the
-        broker has no state for is accepted at any sequence (since Kafka 2.5: brokers no
-        longer answer UNKNOWN_PRODUCER_ID to a produce)."""
-        lead = replica.lead
-        assert lead is not None
-        entry = lead.producers.get(batch.producer_id)
+        broker has no state for (``entry`` None) is accepted at any sequence (since Kafka
+        2.5: brokers no longer answer UNKNOWN_PRODUCER_ID to a produce). ``entry``: the
+        producer's state at the leader, as the caller found it."""
         if entry is None:
             return None
         epoch = entry.epoch
@@ -477,14 +477,13 @@ class Cluster:
         return None if batch.base_seq == 0 else (OUT_OF_ORDER_SEQUENCE, -1)
 
     @staticmethod
-    def _remember_sequence(lead: LeaderState, batch: Batch) -> None:
+    def _remember_sequence(lead: LeaderState, batch: Batch, entry: ProducerEntry | None) -> None:
         """A new producer epoch starts a fresh record of batches (ProducerStateEntry
         .maybeUpdateProducerEpoch): the appended batches themselves (their sequences and
-        offsets are never changed once in the log)."""
-        pid = batch.producer_id
-        entry = lead.producers.get(pid)
+        offsets are never changed once in the log). ``entry``: the producer's state here,
+        as the caller found it (None: none yet)."""
         if entry is None or entry.epoch != batch.producer_epoch:
-            entry = lead.producers[pid] = ProducerEntry(batch.producer_epoch)
+            entry = lead.producers[batch.producer_id] = ProducerEntry(batch.producer_epoch)
         entry.add(batch)
 
     def rebuild_producer_state(self, replica: ReplicaLog) -> None:
@@ -495,7 +494,7 @@ class Cluster:
             if batch.control:
                 self._marker_epoch(lead, batch)
             elif batch.producer_id >= 0:
-                self._remember_sequence(lead, batch)
+                self._remember_sequence(lead, batch, lead.producers.get(batch.producer_id))
 
     @staticmethod
     def _marker_epoch(lead: LeaderState, marker: Batch) -> None:

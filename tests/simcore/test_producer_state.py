@@ -57,4 +57,5 @@ def test_the_leader_checks_a_first_batch_as_kafka_does(entry_epoch, seq, verdict
         replica.lead.producers[7] = ProducerEntry(epoch=entry_epoch)
     first = Batch(-1, range(1000, 1001), 100, 0, "p9", producer_id=7, base_seq=seq,
                   producer_epoch=4)  # fmt: skip
-    assert cluster._check_sequence(part, replica, first) == verdict
+    entry = replica.lead.producers.get(7)
+    assert cluster._check_sequence(part, replica, first, entry) == verdict
