@@ -88,7 +88,7 @@ class Simulation:
         self.access: dict[str, Access] = {}  # with a security section: each client's
         self.pipelines = self._build_pipelines(base)
         self.processing = self._attach_processors()
-        self.recorder = Recorder(self)
+        self.recorder = Recorder(self, check=check_invariants)
         checker = InvariantChecker(self) if check_invariants else None
         if checker is not None or self.recorder.per_event:
             self.engine.after_event = self._after_event_hook(checker)
