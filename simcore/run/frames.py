@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from simcore.kernel.errors import InvariantViolation
+from simcore.kernel.types import TopicPartition
 from simcore.run.lag import REFRESH_MS, WINDOW, Commit, partition_status
 
 if TYPE_CHECKING:
@@ -115,6 +116,23 @@ class Snapshot(NamedTuple):
     group_states: tuple[GroupState, ...]  # Recorder.group_names
 
 
+class RowKey(NamedTuple):
+    """A group row's (group, partition), made once for the run's frames (a NamedTuple is an
+    object under mypyc, used as a dict key as it is; a fixed-length tuple type is unpacked
+    into a C struct, and boxed into a new tuple at every lookup)."""
+
+    group: str
+    tp: TopicPartition
+
+
+class OffsetsKey(NamedTuple):
+    """A group row's (group, topic, partition): the coordinator's key for its offsets."""
+
+    group: str
+    topic: str
+    partition: int
+
+
 class Recorder:
     def __init__(self, sim: Simulation, check: bool = False) -> None:
         self.sim = sim
@@ -137,6 +155,14 @@ class Recorder:
         self.group_names = sorted({c.group for c in sim.consumers})
         # each group row's partition, as its place in ``parts`` (a frame reads its HW there)
         self.group_row_parts = [self.parts.index(part) for _group, part in self.group_rows]
+        # each group row's keys, made once: (group, partition) for its owner, status and
+        # time stamp, (group, topic, partition) for its committed offsets; and the row the
+        # last frame showed, reused while the same (most rows of a wide topic)
+        self._row_keys = [
+            (RowKey(group, part.tp), OffsetsKey(group, part.topic, part.index))
+            for group, part in self.group_rows
+        ]
+        self._rows_shown: list[GroupRow | None] = [None] * len(self.group_rows)
         self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
         # what Burrow sees of each partition: the high watermark every REFRESH_MS (lag.py)
         self.broker_offsets: dict[tuple[str, int], list[int]] = {p.tp: [] for p in self.parts}
@@ -174,19 +200,20 @@ class Recorder:
         ):
             self._take()
 
-    def _status(self, group: str, tp: tuple[str, int], commits: Sequence[Commit], now: int) -> str:
-        """lag.partition_status, cached: between two commits and two fetches of the log
-        ends, only crossing the STOP threshold can change it."""
+    def _status(self, key: RowKey, commits: Sequence[Commit], now: int) -> str:
+        """lag.partition_status of the group row ``key`` (group, partition), cached: between
+        two commits and two fetches of the log ends, only crossing the STOP threshold can
+        change it."""
         if not commits:
             return "OK"
-        offsets = self.broker_offsets[tp]
+        offsets = self.broker_offsets[key.tp]
         first_t = commits[-WINDOW if len(commits) >= WINDOW else 0][0]
         last_t = commits[-1][0]
-        key = (len(commits), len(offsets), now // REFRESH_MS, now - last_t > last_t - first_t)
-        cached = self._statuses.get((group, tp))
-        if cached is None or cached[0] != key:
-            cached = (key, partition_status(commits[-WINDOW:], offsets, now))
-            self._statuses[(group, tp)] = cached
+        seen = (len(commits), len(offsets), now // REFRESH_MS, now - last_t > last_t - first_t)
+        cached = self._statuses.get(key)
+        if cached is None or cached[0] != seen:
+            cached = (seen, partition_status(commits[-WINDOW:], offsets, now))
+            self._statuses[key] = cached
         return cached[1]
 
     def _fetch_broker_offsets(self) -> None:
@@ -207,30 +234,45 @@ class Recorder:
         history, committed_offsets = coordinator.history, coordinator.committed
         states = {name: coordinator.group(name) for name in self.group_names}
         owners_by_group = {name: state.owners() for name, state in states.items()}
-        for group, part in self.group_rows:
+        row_keys, rows_shown = self._row_keys, self._rows_shown
+        for k, (group, part) in enumerate(self.group_rows):
             tp = part.tp
             log = part.log
-            owner = owners.get((group, tp))
+            key, offsets_key = row_keys[k]
+            owner = owners.get(key)
             position = sim.consumers[owner].position(tp) if owner is not None else None
-            committed = committed_offsets.get((group, part.topic, part.index))
+            committed = committed_offsets.get(offsets_key)
             time_lag = 0
             if committed is not None and committed < log.hw:
                 at = max(committed, log.log_start)
                 # a record in the log (and its timestamp) stays until the log is truncated
                 mark = (log, at, log.truncations)
-                cached = self._stamps.get((group, tp))
+                cached = self._stamps.get(key)
                 if cached is not None and cached[0] == mark:
                     stamp: int | None = cached[1]
                 else:
                     stamp = log.timestamp_at(at)
                     if stamp is not None:
-                        self._stamps[(group, tp)] = (mark, stamp)
+                        self._stamps[key] = (mark, stamp)
                 time_lag = now - stamp if stamp is not None else 0
-            commits = history.get((group, part.topic, part.index), ())
-            status = self._status(group, tp, commits, now)
+            commits = history.get(offsets_key, ())
+            status = self._status(key, commits, now)
             member = owners_by_group[group].get(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
-            groups.append(_new(GroupRow, (committed, position, owner, time_lag, status, described)))
+            row = rows_shown[k]
+            if (
+                row is None
+                or row.committed != committed
+                or row.position != position
+                or row.owner != owner
+                or row.time_lag != time_lag
+                or row.status != status
+                or row.member != described
+            ):
+                row = rows_shown[k] = _new(
+                    GroupRow, (committed, position, owner, time_lag, status, described)
+                )
+            groups.append(row)
         network, fenced = sim.cluster.network, sim.cluster.controller.fenced
         consumers, client_index = sim.consumers, self.consumer_index
         self.snapshots.append(
