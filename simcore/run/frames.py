@@ -139,7 +139,7 @@ class Recorder:
         # each partition's state as the last frame showed it, reused while unchanged (most
         # partitions of a wide topic between two frames); test mode (``check``) compares
         # every frame's partitions with states built afresh
-        self._shown: list[PartitionState | None] = [None] * len(sim.cluster.partitions)
+        self._last_states: list[PartitionState | None] = [None] * len(sim.cluster.partitions)
         self._check = check
         self.per_event = sim.total_messages <= LARGE_RUN_MESSAGES
         self.slice_ms = max(1, sim.scenario.duration_ms // SLICES)
@@ -162,7 +162,7 @@ class Recorder:
             (RowKey(group, part.tp), OffsetsKey(group, part.topic, part.index))
             for group, part in self.group_rows
         ]
-        self._rows_shown: list[GroupRow | None] = [None] * len(self.group_rows)
+        self._last_rows: list[GroupRow | None] = [None] * len(self.group_rows)
         self.consumer_index = {c.id: k for k, c in enumerate(sim.consumers)}
         # what Burrow sees of each partition: the high watermark every REFRESH_MS (lag.py)
         self.broker_offsets: dict[tuple[str, int], list[int]] = {p.tp: [] for p in self.parts}
@@ -234,7 +234,7 @@ class Recorder:
         history, committed_offsets = coordinator.history, coordinator.committed
         states = {name: coordinator.group(name) for name in self.group_names}
         owners_by_group = {name: state.owners() for name, state in states.items()}
-        row_keys, rows_shown = self._row_keys, self._rows_shown
+        row_keys, last_rows = self._row_keys, self._last_rows
         for k, (group, part) in enumerate(self.group_rows):
             tp = part.tp
             log = part.log
@@ -259,7 +259,7 @@ class Recorder:
             status = self._status(key, commits, now)
             member = owners_by_group[group].get(tp)
             described = (member.id, self.consumer_index[member.client_id]) if member else None
-            row = rows_shown[k]
+            row = last_rows[k]
             if (
                 row is None
                 or row.committed != committed
@@ -269,7 +269,7 @@ class Recorder:
                 or row.status != status
                 or row.member != described
             ):
-                row = rows_shown[k] = _new(
+                row = last_rows[k] = _new(
                     GroupRow, (committed, position, owner, time_lag, status, described)
                 )
             groups.append(row)
@@ -339,10 +339,10 @@ class Recorder:
         self._last_len = len(sim.timeline.events)
 
     def _partition_states(self) -> tuple[PartitionState, ...]:
-        parts, shown = self.parts, self._shown
+        parts, last = self.parts, self._last_states
         out: list[PartitionState] = []
         for k in range(len(parts)):
-            state = shown[k] = _shown(parts[k], shown[k])
+            state = last[k] = _shown(parts[k], last[k])
             out.append(state)
         states = tuple(out)
         if self._check:
