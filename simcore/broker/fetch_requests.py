@@ -47,8 +47,12 @@ FETCH_MAX_BYTES: Final = 52_428_800  # fetch.max.bytes default (both clients)
 MAX_PARTITION_FETCH_BYTES: Final = 1_048_576  # max.partition.fetch.bytes default (librdkafka:
 # fetch.message.max.bytes)
 
-# one partition's answer: (partition, fetch offset, batches, error, preferred read replica)
-PartitionAnswer = tuple["TopicPartition", int, list["Batch"], str | None, int | None]
+# one partition's answer: (partition, fetch offset, batches, error, preferred read replica,
+# the end offset of the replica that answered: its HW, or its LSO for read_committed; -1 with
+# an error). Java's client keeps the response's ``highWatermark``/``lastStableOffset`` for
+# its lag ([J] FetchCollector.updatePartitionState), which is the broker's at the read, one
+# hop before the client sees it — not the leader's when the answer arrives.
+PartitionAnswer = tuple["TopicPartition", int, list["Batch"], str | None, int | None, int]
 # the response at the client: (the request, its answers in request order, the idle
 # long-poll rounds it stands for)
 FetchResponseCallback = Callable[["ConsumerFetch", list[PartitionAnswer], int], None]
@@ -307,15 +311,17 @@ class ConsumerFetches:
             tp = part.tp
             error = errors.get(tp) if errors else None
             if error is not None:
-                answers.append((tp, offset, _NONE, error, None))
+                answers.append((tp, offset, _NONE, error, None, -1))
                 continue
             replica, error, preferred = self._serve(node, part, offset, request.rack)
             if replica is None:
-                answers.append((tp, offset, _NONE, error, preferred))
+                # a leader naming a read replica still reports its own HW (KIP-392)
+                end = -1 if preferred is None else self._end(part.replicas[node], request.committed)
+                answers.append((tp, offset, _NONE, error, preferred, end))
                 continue
             end = self._end(replica, request.committed)
             if offset >= end or (room <= 0 and not first):
-                answers.append((tp, offset, _NONE, None, None))
+                answers.append((tp, offset, _NONE, None, None, end))
                 continue
             batches = replica.batches_from(offset, end)
             cap = part_cap if part_cap < room else room
@@ -323,7 +329,7 @@ class ConsumerFetches:
             if batches:
                 first = False
                 room -= size
-            answers.append((tp, offset, batches, None, None))
+            answers.append((tp, offset, batches, None, None, end))
         self._respond(request, answers, expired=expired)
 
     def _respond(
@@ -344,7 +350,7 @@ class ConsumerFetches:
         if whole_error is not None or not self.cluster.alive[request.node]:
             error = whole_error or NETWORK_EXCEPTION
             answers = [
-                (part.tp, offset, _NONE, error, None)
+                (part.tp, offset, _NONE, error, None, -1)
                 for part, offset in zip(request.parts, request.offsets, strict=True)
             ]
         self.engine.after(self.cluster.latency, request.respond, request, answers, idle_rounds)

@@ -506,6 +506,10 @@ class Consumer:
         out: list[Chunk] = []
         fetcher = self.fetcher
         arrivals, paused = self.arrivals, self.paused
+        # records-lag-max: each partition's lag once its records are handed out, from the
+        # HW its answer carried ([J] FetchCollector.fetchRecords: after the position
+        # moves), recorded once at their max (see Fetcher._response)
+        max_lag = -1
         # the arrivals and chunks handed out (or found empty) are cut off the front of
         # their lists once, at the end, not popped one by one
         done, count = 0, len(arrivals)
@@ -530,6 +534,9 @@ class Consumer:
                     state.position = first + limit
                     limit = 0
             fetcher.returned(state)
+            behind = state.end - state.position
+            if behind > max_lag:
+                max_lag = behind
             if taken < size:
                 del buffer[:taken]
                 break  # (the limit is reached: this partition stays first)
@@ -539,6 +546,8 @@ class Consumer:
             arrivals.clear()
         elif done:
             del arrivals[:done]
+        if max_lag >= 0:
+            self.lag_sensor.record(self.engine.now, max_lag)
         return out
 
     def _split_for_faults(self, chunks: list[Chunk]) -> list[Chunk]:

@@ -419,29 +419,38 @@ class Fetcher:
                 session.session_id = request.session_id
         data = False
         reads, request_id = c.reads, request.id
-        # records-lag-max: the largest lag of the response's partitions, recorded once (a
-        # sensor's samples split by time only, so the records of one instant share one
-        # sample, and their max is all that Max reads of them)
+        # records-lag-max: the largest lag of the answers with nothing to hand out, recorded
+        # once (a sensor's samples split by time only, so the records of one instant share
+        # one sample, and their max is all that Max reads of them); an answer with records
+        # records its lag when poll() hands them out (``Consumer._take``)
         max_lag = -1
         assert isinstance(request, ClientFetch)  # (the one kind this fetcher sends)
         sent = request.states  # (the answers come in request order)
         k = -1
-        for tp, offset, batches, error, preferred in answers:
+        for tp, offset, batches, error, preferred, end in answers:
             k += 1
             state = sent[k]
             if state.request != request_id:
                 continue  # let go since (seek, pause, revocation): discarded
-            position = state.position
-            hw = end_offset(state.part.log, c.committed_only)
-            behind = hw - position if hw > position else 0
-            if behind > max_lag:
-                max_lag = behind
+            # Java keeps the response's HW (LSO) only for an answer at the position
+            # (FetchCollector.handleInitializeSuccess), and reads lag from it
+            fresh = error is None and state.position == offset
+            if fresh and end >= 0:
+                state.end = end
             if reads is not None:
                 reads.answered(tp, node, request.sent, offset, batches, error, preferred)
                 if batches and state.buffer:
                     data = True
             elif self._answer(state, offset, batches, error):
                 data = True
+            if fresh and not state.buffer and state.end >= 0:
+                # nothing to hand out: the empty completed fetch records its lag at once
+                # (the application waits in poll(); FetchCollector.fetchRecords)
+                behind = state.end - state.position
+                if behind < 0:
+                    behind = 0
+                if behind > max_lag:
+                    max_lag = behind
         if max_lag >= 0:
             c.lag_sensor.record(now, max_lag)
         if not data:

@@ -179,7 +179,7 @@ def test_every_request_after_the_first_is_an_incremental_one_in_the_same_session
 def test_the_first_response_is_one_whole_batch_past_both_caps() -> None:
     (_t, first, answers), *_ = observed().answered
     assert first is observed().sent[0][1]
-    with_data = [(tp, batches) for tp, _o, batches, _e, _p in answers if batches]
+    with_data = [(tp, batches) for tp, _o, batches, _e, _p, _end in answers if batches]
     ((tp, (batch,)),) = with_data  # clicks-0's first batch, alone: the response is full
     assert tp == HOT and batch.size > max(caps())
     _t, handed = polls()[0]
@@ -192,11 +192,11 @@ def test_the_partition_that_returned_records_goes_to_the_back_of_the_line() -> N
     assert list(requested(second)) == [*QUIET, HOT]  # clicks-0 moved to the end
     assert second.epoch == 1 and at == polls()[0][0]  # sent as the first poll returns
     answers = next(a for _t, r, a in answered if r is second)
-    records = {tp: sum(b.count for b in batches) for tp, _o, batches, _e, _p in answers}
+    records = {tp: sum(b.count for b in batches) for tp, _o, batches, _e, _p, _end in answers}
     assert records[HOT] == 0  # 1.3 KB does not fit its 1 KiB cap unless it is first
     assert records[QUIET[0]] > 0 and records[QUIET[1]] > 0
     assert records[QUIET[0]] + records[QUIET[1]] == 13
-    assert sum(b.size for _tp, _o, bs, _e, _p in answers for b in bs) <= min(caps())
+    assert sum(b.size for _tp, _o, bs, _e, _p, _end in answers for b in bs) <= min(caps())
     # the next request, 2 ms later, is for clicks-0 alone: the quiet ones are buffered
     assert third_at - at == 2
     assert (list(requested(third)), third.forgotten) == ([HOT], QUIET)
@@ -206,10 +206,10 @@ def test_the_backlog_drains_in_capped_slices_of_one_batch() -> None:
     part_cap, response_cap = caps()
     hot_batches = []
     for _t, _r, answers in observed().answered:
-        batches = [b for _tp, _o, bs, _e, _p in answers for b in bs]
+        batches = [b for _tp, _o, bs, _e, _p, _end in answers for b in bs]
         size = sum(b.size for b in batches)
         assert size <= response_cap or len(batches) == 1  # fetch.max.bytes, or one whole batch
-        for position, (tp, _o, bs, _e, _p) in enumerate(answers):
+        for position, (tp, _o, bs, _e, _p, _end) in enumerate(answers):
             if tp == HOT and bs:
                 # one batch per response, and only as the response's first data
                 assert len(bs) == 1 and bs[0].size > part_cap

@@ -238,7 +238,7 @@ def test_a_stale_answer_after_seek_is_discarded_for_that_partition_only(
     (request,) = moved
     assert list(requested(request).items()) == [(("orders", 0), 0), (("orders", 1), 0)]
     (answers,) = [a for r, a in responses if r is request]
-    assert all(batches for _tp, _o, batches, _e, _p in answers)  # data for both
+    assert all(batches for _tp, _o, batches, _e, _p, _end in answers)  # data for both
     polls = [f["records"] for _t, kind, _a, f in result.events if kind == "poll"]
     first: dict[str, int] = {}
     for records in polls:
@@ -248,3 +248,30 @@ def test_a_stale_answer_after_seek_is_discarded_for_that_partition_only(
     # and it is fetched again from its new position
     assert first == {"orders-0": 5, "orders-1": 0}
     assert any(part == "orders-1" for part, _s, _l in polls[0])
+
+
+def test_every_answer_carries_the_hw_of_the_replica_that_read_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # RF 2, acks=all: the leader's LEO runs ahead of its HW while the follower catches up.
+    # Each answered partition carries the reading replica's HW as it was at the read (what
+    # the client's lag counts to, FetchCollector.updatePartitionState); -1 with an error.
+    data = wide(partitions=4, brokers=2, messages=400)
+    data["topics"][0]["replication_factor"] = 2
+    seen: list[tuple[PartitionAnswer, int, int]] = []  # (answer, HW, LEO) at the read
+    original = ConsumerFetches._respond
+
+    def spy(self: ConsumerFetches, request: ConsumerFetch, answers: list[PartitionAnswer],
+            *args: Any, **kwargs: Any) -> None:  # fmt: skip
+        for answer in answers:
+            replica = self.cluster.partitions[answer[0]].replicas[request.node]
+            seen.append((answer, replica.hw, replica.leo))
+        original(self, request, answers, *args, **kwargs)
+
+    monkeypatch.setattr(ConsumerFetches, "_respond", spy)
+    assert run(data).ledger["groups"]["g"]["processed_once"] == 400
+    read = [(a, hw, leo) for a, hw, leo in seen if a[3] is None]
+    assert len(read) > 100
+    assert all(a[5] == hw for a, hw, _leo in read)
+    assert any(hw < leo for _a, hw, leo in read)  # HW and LEO apart: the test can tell
+    assert all(a[5] == -1 for a, _hw, _leo in seen if a[3] is not None)
