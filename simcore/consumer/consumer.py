@@ -162,6 +162,16 @@ class Consumer:
         state = self.states.get(tp)
         return None if state is None else state.position
 
+    def records_lag(self, tp: TopicPartition) -> int | None:
+        """The partition's ``records-lag`` metric: the lag last recorded, or None before
+        the first (the client has no such metric yet)."""
+        state = self.states.get(tp)
+        if state is None:
+            return None
+        if state.lag >= 0:
+            return state.lag
+        return 0 if self.fetcher.idle_round_answered(state) else None
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def schedule(self) -> None:
@@ -534,9 +544,11 @@ class Consumer:
                     state.position = first + limit
                     limit = 0
             fetcher.returned(state)
-            behind = state.end - state.position
-            if behind > max_lag:
-                max_lag = behind
+            if state.end >= 0:  # (set by the answer that brought the records)
+                behind = state.end - state.position
+                state.lag = behind
+                if behind > max_lag:
+                    max_lag = behind
             if taken < size:
                 del buffer[:taken]
                 break  # (the limit is reached: this partition stays first)

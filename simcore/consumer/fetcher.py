@@ -432,6 +432,8 @@ class Fetcher:
             state = sent[k]
             if state.request != request_id:
                 continue  # let go since (seek, pause, revocation): discarded
+            if idle_rounds:
+                state.lag = 0  # what the empty rounds before this answer recorded
             # Java keeps the response's HW (LSO) only for an answer at the position
             # (FetchCollector.handleInitializeSuccess), and reads lag from it
             fresh = error is None and state.position == offset
@@ -449,6 +451,7 @@ class Fetcher:
                 behind = state.end - state.position
                 if behind < 0:
                     behind = 0
+                state.lag = behind
                 if behind > max_lag:
                     max_lag = behind
         if max_lag >= 0:
@@ -461,6 +464,17 @@ class Fetcher:
             if self._sends != sends:
                 return
         self.send()  # (also while the application processes: see the module's docstring)
+
+    def idle_round_answered(self, state: TopicPartitionState) -> bool:
+        """Whether the first empty answer of the idle long poll out for the partition has
+        reached the client by now: those answers are counted, not run (``_record_latency``),
+        and each would have recorded its partitions' lag, 0."""
+        request_id = state.request
+        if request_id:
+            for request in self.in_flight.values():
+                if request.id == request_id:
+                    return request.cycle > 0 and self.engine.now >= request.sent + request.cycle
+        return False
 
     def waits(self, tp: TopicPartition) -> bool:
         """``tp`` is fetchable, and goes out with the next request to its node, once the

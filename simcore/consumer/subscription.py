@@ -26,8 +26,8 @@ class TopicPartitionState:
     committed offset, ``auto.offset.reset``, a seek), dropped when the partition is
     revoked, and emptied of its records when the process dies."""
 
-    __slots__ = ("buffer", "end", "leader", "leaders_seen", "live", "order_seen", "part",
-                 "place", "position", "request", "tp")  # fmt: skip
+    __slots__ = ("buffer", "end", "lag", "leader", "leaders_seen", "live", "order_seen",
+                 "part", "place", "position", "request", "tp")  # fmt: skip
 
     def __init__(self, part: Partition, position: int) -> None:
         self.tp = part.tp
@@ -44,6 +44,10 @@ class TopicPartitionState:
         # the HW (read_committed: the LSO) the last answer at the position carried, what
         # the client's lag counts to ([J] SubscriptionState.partitionLag); -1: none yet
         self.end = -1
+        # the partition's records-lag: the lag last recorded, at a poll() that handed out
+        # its records or at an answer without records (a ``Value`` stat: it holds still
+        # between records, [J] FetchMetricsManager.recordPartitionLag); -1: none yet
+        self.lag = -1
         # fetched records not yet handed out, oldest first (Java's completed fetches): a
         # list, emptied at once when poll() takes them all (mypyc indexes a list natively)
         self.buffer: list[Chunk] = []

@@ -35,7 +35,9 @@ def group_rows(result: Result, snap: Snapshot) -> list[dict[str, Any]]:
                 "position": position,
                 "consumer": result.sim.consumers[owner].id if owner is not None else None,
                 "lag": hw - committed if committed is not None else None,
-                "records_lag": hw - position if position is not None else None,
+                # the client's metric: HW - position as of the last poll() that handed
+                # out records (or answer without any), from the HW that answer carried
+                "records_lag": row.records_lag,
                 "time_lag_ms": row.time_lag,
                 "status": row.status,
             }

@@ -56,6 +56,7 @@ class GroupRow(NamedTuple):
     committed: int | None
     position: int | None
     owner: int | None  # index into sim.consumers
+    records_lag: int | None  # the owner's records-lag metric (Consumer.records_lag)
     time_lag: int
     status: str  # Burrow-style OK / WARN / ERR / STOP / STALL
     member: tuple[str, int] | None  # the coordinator's owner: (member id, consumer index)
@@ -240,7 +241,11 @@ class Recorder:
             log = part.log
             key, offsets_key = row_keys[k]
             owner = owners.get(key)
-            position = sim.consumers[owner].position(tp) if owner is not None else None
+            if owner is None:
+                position = records_lag = None
+            else:
+                holder = sim.consumers[owner]
+                position, records_lag = holder.position(tp), holder.records_lag(tp)
             committed = committed_offsets.get(offsets_key)
             time_lag = 0
             if committed is not None and committed < log.hw:
@@ -265,12 +270,14 @@ class Recorder:
                 or row.committed != committed
                 or row.position != position
                 or row.owner != owner
+                or row.records_lag != records_lag
                 or row.time_lag != time_lag
                 or row.status != status
                 or row.member != described
             ):
                 row = last_rows[k] = _new(
-                    GroupRow, (committed, position, owner, time_lag, status, described)
+                    GroupRow,
+                    (committed, position, owner, records_lag, time_lag, status, described),
                 )
             groups.append(row)
         network, fenced = sim.cluster.network, sim.cluster.controller.fenced

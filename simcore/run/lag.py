@@ -3,7 +3,8 @@
 - tool lag: ``LOG-END-OFFSET − CURRENT-OFFSET`` of kafka-consumer-groups.sh, where the
   log end is the high watermark and the current offset the committed one;
 - client ``records-lag``: high watermark − position (so fetched-but-uncommitted records
-  count as consumed);
+  count as consumed), recorded as poll() hands records out, with the HW the fetch answer
+  carried ([J] FetchCollector.fetchRecords; ``Consumer.records_lag``);
 - time lag: how old the oldest record the group has not committed past is;
 - a status per partition and per group as Burrow evaluates it — the rules of its
   current evaluator (linkedin/Burrow master, ``core/internal/evaluator/caching.go``

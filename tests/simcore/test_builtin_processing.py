@@ -86,7 +86,15 @@ def test_the_dead_letter_topic_has_lag_until_someone_reads_it():
                 "dlt-inspector"]  # fmt: skip
 
     assert dlt_lag(7_000) == [(0, None, 0), (1, None, 0)]  # orders.DLT-1's record in hand
-    assert dlt_lag(12_000) == [(0, None, 1), (1, None, 0)]  # the second waits
+    # the second waits in memory (HW 1, position 0), and no lag shows it: nothing committed
+    # (the tool: no LAG), and the client counts to the HW of an answer it handed out
+    assert dlt_lag(12_000) == [(0, None, 0), (1, None, 0)]
+    snaps = result.sim.recorder.snapshots
+    at_12 = snaps[max(i for i, s in enumerate(snaps) if s.t <= 12_000)]
+    rec = result.sim.recorder
+    (k,) = [k for k, (g, part) in enumerate(rec.group_rows)
+            if g == "dlt-inspector" and part.tp == ("orders.DLT", 0)]  # fmt: skip
+    assert (at_12.parts[rec.group_row_parts[k]].hw, at_12.groups[k].position) == (1, 0)
     assert dlt_lag(23_000) == [(0, 0, 0), (1, 0, 0)]  # both looked at and committed
 
 
