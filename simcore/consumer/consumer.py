@@ -111,7 +111,7 @@ class Consumer:
         # ... and the windowed sensors behind them (client_metrics.py)
         self.consumed_sensor = Sensor()  # records-consumed-rate
         self.fetch_latency_sensor = Sensor()  # fetch-latency-avg
-        self.lag_sensor = Sensor()  # records-lag-max
+        self.lag_sensor = Sensor(max_only=True)  # records-lag-max
         self._wake_at: int | None = None  # when the idle poll loop must act next
         self._wake: Timer | None = None  # the idle loop's one pending wake-up
         self._wake_time = 0  # ... and when it falls due

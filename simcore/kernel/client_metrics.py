@@ -43,21 +43,30 @@ class Sensor:
     than the rest of a fetch response's metrics."""
 
     __slots__ = (
-        "_built", "_firsts", "_max", "_pending_times", "_pending_values", "_sample", "_starts",
-        "_sums", "_times", "times", "values",
+        "_built", "_firsts", "_max", "_max_only", "_pending_times", "_pending_values",
+        "_sample", "_starts", "_sums", "_times", "times", "values",
     )  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, max_only: bool = False) -> None:
         self.times = array("q")
         self.values = array("q")  # every sensor here counts whole things: records, ms
         self._pending_times: list[int] = []
         self._pending_values: list[int] = []
         self._built = -1  # how many records the index below was built from
+        # read by max() alone (records-lag-max): records of one instant fold into one,
+        # their largest — they fall in one sample, so Max reads the same
+        self._max_only = max_only
 
     def record(self, time_ms: int, value: int) -> None:
-        self._pending_times.append(time_ms)
+        times = self._pending_times
+        if self._max_only and times and times[-1] == time_ms:
+            values = self._pending_values
+            if value > values[-1]:
+                values[-1] = value
+            return
+        times.append(time_ms)
         self._pending_values.append(value)
-        if len(self._pending_times) >= PENDING:
+        if len(times) >= PENDING:
             self._pack()
 
     def _pack(self) -> None:
@@ -126,6 +135,7 @@ class Sensor:
 
     def rate(self, now: int) -> float:
         """Per second ([J] stats.Rate.measure and windowSize)."""
+        self._not_max_only("rate")
         total, _count, _max, oldest = self._retained(now)
         elapsed = now - oldest
         full_windows = elapsed // WINDOW_MS
@@ -134,8 +144,13 @@ class Sensor:
         return total / (max(elapsed, 1) / 1000)
 
     def avg(self, now: int) -> float | None:
+        self._not_max_only("avg")
         total, count, _max, _oldest = self._retained(now)
         return total / count if count else None
 
     def max(self, now: int) -> int | None:
         return self._retained(now)[2]
+
+    def _not_max_only(self, stat: str) -> None:
+        if self._max_only:
+            raise ValueError(f"a max-only sensor folds the records of an instant: no {stat}")
