@@ -544,11 +544,9 @@ class Consumer:
                     state.position = first + limit
                     limit = 0
             fetcher.returned(state)
-            if state.end >= 0:  # (set by the answer that brought the records)
-                behind = state.end - state.position
-                state.lag = behind
-                if behind > max_lag:
-                    max_lag = behind
+            behind = state.record_lag()
+            if behind > max_lag:
+                max_lag = behind
             if taken < size:
                 del buffer[:taken]
                 break  # (the limit is reached: this partition stays first)

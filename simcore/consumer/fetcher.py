@@ -445,13 +445,10 @@ class Fetcher:
                     data = True
             elif self._answer(state, offset, batches, error):
                 data = True
-            if fresh and not state.buffer and state.end >= 0:
+            if fresh and not state.buffer:
                 # nothing to hand out: the empty completed fetch records its lag at once
                 # (the application waits in poll(); FetchCollector.fetchRecords)
-                behind = state.end - state.position
-                if behind < 0:
-                    behind = 0
-                state.lag = behind
+                behind = state.record_lag()
                 if behind > max_lag:
                     max_lag = behind
         if max_lag >= 0:

@@ -60,3 +60,13 @@ class TopicPartitionState:
         self.place = 0
         self.order_seen: dict[TopicPartition, int] | None = None
         self.live = True  # False once the consumer dropped it (revoked, or a restart)
+
+    def record_lag(self) -> int:
+        """Records the partition's lag now — the HW its last answer carried minus the
+        position ([J] FetchCollector.fetchRecords, after the position moved) — and returns
+        it; -1 before any answer."""
+        if self.end < 0:
+            return -1
+        behind = self.end - self.position
+        self.lag = behind if behind > 0 else 0
+        return self.lag
