@@ -50,7 +50,9 @@ PROFILE = WORK / "profile"  # the counters of the training run (GCC's .gcda file
 # C are separate files, so without it every such helper is a call across files that GCC
 # cannot inline; -fno-semantic-interposition lets it inline the library's exported functions
 # into their callers (as CPython's own build does). -O3 again at the link, where LTO compiles.
-WHOLE_LIBRARY = ["-flto=auto", "-fno-semantic-interposition", "-O3"]
+# -fno-plt: a call into the interpreter (PyList_Append, _Py_Dealloc, …) jumps through the
+# GOT at once, not through a PLT stub first (an indirect jump less per call).
+WHOLE_LIBRARY = ["-flto=auto", "-fno-semantic-interposition", "-O3", "-fno-plt"]
 # The training run of the profiled build: every built-in scenario (each chapter's code paths
 # at least once), then a production-shaped topic — 30 partitions at RF 3, keyed and null keys,
 # both client families — smaller than, and unlike, the benchmark's own cells (bench/ is not
