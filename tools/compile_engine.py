@@ -17,10 +17,10 @@ itself is built): first with counters, then — after a training run of producti
 scenarios (``TRAINING``, a few seconds) — again, optimised for the branches and calls the
 training took; both builds are link-time optimised over the whole library (``WHOLE_LIBRARY``).
 Only the machine code's layout and inlining change, never what it computes (no fast-math:
-the digests are checked on the result like any build). About 6 % less CPU on the scaling
-benchmark's big run for the profile, 10-15 % more for the link-time optimisation, for about
-two more minutes of build. Should the optimised build or the training fail, the plain build
-(no profile, no LTO) is made instead, and the reason printed.
+the digests are checked on the result like any build). On the scaling benchmark's big run:
+about 6 % less CPU from the profile (for about two more minutes of build), and 15-20 % less
+again from the link-time optimisation (no longer to build). Should the optimised build or the
+training fail, the plain build (no profile, no LTO) is made instead, and the reason printed.
 Run: python tools/compile_engine.py
 """
 
@@ -116,7 +116,7 @@ def main() -> int:
                         "-fprofile-partial-training", "-Wno-missing-profile"])  # fmt: skip
         how = "profile-guided, link-time optimised"
     except (subprocess.CalledProcessError, SystemExit, OSError) as error:
-        print(f"the profile-guided build failed ({error}): building without a profile")
+        print(f"the optimised build failed ({error}): building without a profile or LTO")
         build(sources, [])
         how = "without a profile"
     # setuptools' empty build/lib, removed once both builds are done (distutils remembers
