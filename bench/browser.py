@@ -68,6 +68,9 @@ PHASE_NAMES = ("page", "connect", "open", "meta", "frame", "plotly")
 def _first_frame(page: Any, url: str) -> tuple[float, list[float]]:
     page.goto(url)
     page.wait_for_function("() => document.getElementById('player').dataset.step !== undefined")
+    # plotly.js runs after the first frame, loaded by then or not: read the phases once it
+    # has (charts:plotly), else the last one reads NaN whenever the page was quicker
+    page.wait_for_function("() => performance.getEntriesByName('charts:plotly').length > 0")
     return float(page.evaluate(FIRST_FRAME)), page.evaluate(FIRST_PHASES)
 
 
