@@ -206,6 +206,37 @@ def test_a_production_shaped_run_over_the_memory_limit_is_told_how_much_smaller(
     assert "python -m simcore run scenario.yaml" in error
 
 
+PRODUCTION_CHILD = """
+import json, os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
+from django.conf import settings
+from playground import jobs
+from simcore import parse_scenario
+from scaling import scenario
+jobs.worker_init(os.getppid(), settings.RUN_MAX_MB * 1_000_000)  # as runner._executor does
+topic = scenario(1_200_000, 60, 3, True)  # issue 16: a minute of a keyed 60-partition topic
+# a generous clock: whether it fits in a worker's memory is what is tested, not this machine
+outcome = jobs.run_job(parse_scenario(topic), settings.RUN_MAX_EVENTS, 600)
+data = jobs.decode(outcome)
+summary = data["summary"]
+ledger = [summary["ledger"]["topics"]["t"], summary["ledger"]["groups"]["g"]] if summary else None
+print(json.dumps([data["error"], ledger, len(data["frames"])]))
+"""
+
+
+def test_the_production_topic_of_issue_16_runs_whole_within_a_workers_memory() -> None:
+    """A team's production topic (1.2 M keyed records in a minute over 60 partitions, RF 3,
+    six consumers) plays in the web: under the default PLAYGROUND_RUN_MAX_MB it is not
+    stopped for memory, and its ledger is whole."""
+    child = _worker_child(PRODUCTION_CHILD)
+    error, ledger, frames = json.loads(child.stdout)
+    assert error is None
+    topic, group = ledger
+    assert topic["acked"] == topic["in_log"] == 1_200_000 and topic["lost_acked"] == 0
+    assert group["processed_once"] == 1_200_000 and group["processed_never"] == 0
+    assert 100 <= frames <= 2000  # sampled: as many as fit the frames' budget
+
+
 RETRY_CHILD = """
 import json, os, sys, zlib
 from playground import jobs
